@@ -1,0 +1,70 @@
+"""Asset checks on every raw and clean asset: schema, null counts, value sanity.
+
+The logic lives in :mod:`optvol.core.validation`; each check here loads the asset and
+reports the outcome. Checks on the clean tables guard model inputs and are blocking, so
+bad data stops a run before anything downstream (training) is materialized. Checks on
+raw tables describe the input as it came; their value check warns instead of blocking,
+since cleaning exists to deal with such rows.
+"""
+
+from collections.abc import Callable, Mapping
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+
+from optvol.assets.options import option_quotes, raw_option_quotes
+from optvol.assets.volatility import market_features, raw_market
+from optvol.core import validation as v
+
+
+def _result(outcome: v.CheckOutcome, severity: dg.AssetCheckSeverity) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=outcome.passed,
+        severity=severity,
+        description=outcome.description,
+        metadata={key: dg.MetadataValue.json(value) for key, value in outcome.metadata.items()},
+    )
+
+
+def _checks_for(
+    asset: dg.AssetsDefinition,
+    data_type: type,
+    schema: Callable[[object], Mapping[str, str]],
+    nulls: Mapping[str, float],
+    values: Callable[[object], v.CheckOutcome],
+    blocking: bool,
+) -> list[dg.AssetChecksDefinition]:
+    """Schema, null and value checks of one asset."""
+    name = asset.key.path[-1]
+    value_severity = dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN
+
+    @dg.asset_check(asset=asset, name="schema", blocking=True,
+                    description=f"{name} has exactly the expected columns and types.")  # fmt: skip
+    def schema_check(data: data_type) -> dg.AssetCheckResult:  # type: ignore[valid-type]
+        return _result(v.check_schema(data, schema(data)), dg.AssetCheckSeverity.ERROR)
+
+    @dg.asset_check(asset=asset, name="null_counts", blocking=blocking,
+                    description=f"Share of missing values per column of {name} is within "
+                                f"its threshold: {dict(nulls)}.")  # fmt: skip
+    def null_check(data: data_type) -> dg.AssetCheckResult:  # type: ignore[valid-type]
+        return _result(v.check_nulls(data, nulls), value_severity)
+
+    @dg.asset_check(asset=asset, name="values", blocking=blocking,
+                    description=(values.__doc__ or "").strip().replace("\n", " "))  # fmt: skip
+    def value_check(data: data_type) -> dg.AssetCheckResult:  # type: ignore[valid-type]
+        return _result(values(data), value_severity)
+
+    return [schema_check, null_check, value_check]
+
+
+asset_checks = [
+    *_checks_for(raw_option_quotes, pa.Table, lambda _: v.RAW_OPTION_TYPES, v.RAW_OPTION_NULLS,
+                 v.check_raw_option_values, blocking=False),
+    *_checks_for(option_quotes, pd.DataFrame, lambda _: v.OPTION_QUOTES_TYPES,
+                 v.OPTION_QUOTES_NULLS, v.check_option_quote_values, blocking=True),
+    *_checks_for(raw_market, pd.DataFrame, lambda f: v.market_types(f, features=False),
+                 v.RAW_MARKET_NULLS, v.check_raw_market_values, blocking=False),
+    *_checks_for(market_features, pd.DataFrame, lambda f: v.market_types(f, features=True),
+                 v.MARKET_FEATURE_NULLS, v.check_market_feature_values, blocking=True),
+]  # fmt: skip

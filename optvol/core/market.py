@@ -1,0 +1,192 @@
+"""Market history: read ``raw_market.csv`` and build the cleaned daily table.
+
+The file (DESIGN §3) is daily with ``date, spx_open, spx_high, spx_low, spx_close,
+vix_close`` and any further numeric columns, which are macro series. Gaps are allowed.
+A macro series observed monthly is dated by the period it describes; it becomes known
+only when published, so :func:`align_macro` makes each value available from
+``date + release lag`` and forward-fills it from there, never back into its own month.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from optvol.core.csv_stream import iter_batches, split_header
+from optvol.core.errors import OptvolInputError
+from optvol.core.input_files import read_header, sources_of
+
+log = logging.getLogger(__name__)
+
+PRICE_COLUMNS = ("spx_open", "spx_high", "spx_low", "spx_close", "vix_close")
+REQUIRED_COLUMNS = ("date", *PRICE_COLUMNS)
+TRADING_DAYS_PER_YEAR = 252
+RV_WINDOW = 21
+DEFAULT_RELEASE_LAG_MONTHS = 1
+# A series whose observations are further apart than this (median) is treated as
+# low-frequency (monthly, quarterly) and gets the release lag; daily series do not.
+LOW_FREQUENCY_DAYS = 20
+FEATURE_COLUMNS = ("log_return", "rv_21", "vrp", "vix_rv_ratio")
+
+
+def read_market_file(path: Path) -> pd.DataFrame:
+    """``raw_market``: the market file typed, values as they came, with their source.
+
+    Raises :class:`~optvol.core.errors.OptvolInputError` naming the file and the line or
+    column when the file is missing, empty, lacks a required column, has a row with the
+    wrong number of fields or a value that is not a number or ISO date.
+    """
+    (source,) = sources_of(path)
+    header = read_header(source)
+    names = split_header(header, ",")
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        raise OptvolInputError(
+            f"{source.label}: line 1: missing required columns {missing}; expected a "
+            f"comma-separated header with {list(REQUIRED_COLUMNS)} (found {names[:10]})"
+        )
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise OptvolInputError(f"{source.label}: line 1: duplicate column names {duplicated}")
+    types = {name: pa.float64() for name in names}
+    types["date"] = pa.date32()
+    batches = list(iter_batches(source, names, types, names, ","))
+    table = pa.Table.from_batches(batches) if batches else None
+    if table is None or table.num_rows == 0:
+        raise OptvolInputError(f"{source.label}: the file has a header but no data rows")
+    frame = table.to_pandas(date_as_object=False)
+    frame["date"] = pd.to_datetime(frame["date"]).astype("datetime64[ns]")
+    frame["source_file"] = pd.Categorical([source.label] * len(frame))
+    frame["source_row"] = np.arange(1, len(frame) + 1, dtype=np.int64)
+    log.info("Read %s: %d rows, %d columns, %d bytes", source.label, len(frame),
+             len(names), source.compressed_bytes)  # fmt: skip
+    return frame
+
+
+def macro_columns(frame: pd.DataFrame) -> list[str]:
+    """Numeric columns beyond the required ones: the macro series."""
+    skip = {*REQUIRED_COLUMNS, "source_file", "source_row", *FEATURE_COLUMNS}
+    return [c for c in frame.columns if c not in skip]
+
+
+@dataclass
+class MarketCleaningReport:
+    """Counts of each cleaning step, for logs and asset metadata."""
+
+    rows_in: int = 0
+    rows_missing_date: int = 0
+    duplicate_rows: int = 0
+    conflicting_duplicates: int = 0
+    rows_without_close: int = 0
+    rows_out: int = 0
+    gaps_over_5_days: int = 0
+    largest_gap_days: int = 0
+    missing_values: dict[str, int] = field(default_factory=dict)
+    release_lags_months: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def align_macro(frame: pd.DataFrame, dates: pd.Series, column: str, lag_months: int) -> pd.Series:
+    """The value of macro series ``column`` known on each of ``dates``.
+
+    An observation dated ``d`` (the period it describes) is available from
+    ``d + lag_months`` months; each date takes the latest available value, so nothing is
+    filled back into the month it describes. A lag of 0 means known on its own date.
+    """
+    observed = frame.loc[frame[column].notna(), ["date", column]]
+    observed = observed.assign(available=observed["date"] + pd.DateOffset(months=lag_months))
+    observed = observed.sort_values("available", kind="stable")
+    left = pd.DataFrame({"date": dates.to_numpy()})
+    merged = pd.merge_asof(
+        left, observed[["available", column]], left_on="date", right_on="available",
+        direction="backward",
+    )  # fmt: skip
+    return pd.Series(merged[column].to_numpy(), index=dates.index, name=column)
+
+
+def release_lag(frame: pd.DataFrame, column: str, default_months: int) -> int:
+    """``default_months`` for a low-frequency series, 0 for a daily one."""
+    dates = frame.loc[frame[column].notna(), "date"]
+    if len(dates) < 2:
+        return default_months
+    spacing = dates.sort_values().diff().dt.days.median()
+    return default_months if spacing > LOW_FREQUENCY_DAYS else 0
+
+
+def realized_vol(log_returns: pd.Series, window: int = RV_WINDOW) -> pd.Series:
+    """Annualised realized volatility over the last ``window`` returns up to and incl. t.
+
+    ``RV_t = sqrt(252 / n * sum_{i=0}^{n-1} r_{t-i}^2)`` with ``n = window``: the
+    zero-mean estimator (Andersen, Bollerslev, Diebold & Labys 2003), NaN until ``window``
+    returns exist.
+    """
+    squared_sum = (log_returns**2).rolling(window, min_periods=window).sum()
+    return np.sqrt(TRADING_DAYS_PER_YEAR / window * squared_sum)
+
+
+def clean_market(
+    raw: pd.DataFrame,
+    release_lag_months: int = DEFAULT_RELEASE_LAG_MONTHS,
+    release_lag_overrides: dict[str, int] | None = None,
+) -> tuple[pd.DataFrame, MarketCleaningReport]:
+    """``market_features``: daily rows with an S&P 500 close, macro as of each day, RV21
+    and the variance risk premium.
+
+    ``VRP_t = (VIX_t / 100)^2 - RV21_t^2`` and ``vix_rv_ratio = (VIX_t / 100) / RV21_t``
+    (both in annualised decimal units; Bollerslev, Tauchen & Zhou 2009).
+    """
+    report = MarketCleaningReport(rows_in=len(raw))
+    frame = raw.drop(columns=["source_file", "source_row"], errors="ignore")
+    missing_date = frame["date"].isna()
+    report.rows_missing_date = int(missing_date.sum())
+    frame = frame.loc[~missing_date]
+    frame = frame.sort_values("date", kind="stable")
+    exact = frame.duplicated(keep="last")
+    report.duplicate_rows = int(exact.sum())
+    frame = frame.loc[~exact]
+    conflicting = frame.duplicated("date", keep="last")
+    report.conflicting_duplicates = int(conflicting.sum())
+    frame = frame.loc[~conflicting]
+    log.info("Sorted by date; dropped %d rows without a date, %d duplicate rows and %d "
+             "conflicting rows for a repeated date (the last kept)", report.rows_missing_date,
+             report.duplicate_rows, report.conflicting_duplicates)  # fmt: skip
+
+    trading = frame.loc[frame["spx_close"].notna()].copy()
+    report.rows_without_close = len(frame) - len(trading)
+    log.info("Dropped %d rows without an S&P 500 close (macro-only dates or gaps)",
+             report.rows_without_close)  # fmt: skip
+
+    overrides = release_lag_overrides or {}
+    for column in macro_columns(frame):
+        lag = overrides.get(column, release_lag(frame, column, release_lag_months))
+        report.release_lags_months[column] = lag
+        trading[column] = align_macro(frame, trading["date"], column, lag)
+    log.info("Aligned macro series with release lags (months): %s", report.release_lags_months)
+
+    gaps = trading["date"].diff().dt.days
+    report.gaps_over_5_days = int((gaps > 5).sum())
+    report.largest_gap_days = int(gaps.max()) if len(trading) > 1 else 0
+    report.missing_values = {c: int(trading[c].isna().sum()) for c in trading.columns}
+    log.info("Calendar gaps over 5 days: %d (largest %d days); missing values: %s",
+             report.gaps_over_5_days, report.largest_gap_days,
+             {k: v for k, v in report.missing_values.items() if v})  # fmt: skip
+
+    close = trading["spx_close"]
+    trading["log_return"] = np.log(close / close.shift(1))
+    trading["rv_21"] = realized_vol(trading["log_return"])
+    vix = trading["vix_close"] / 100.0
+    trading["vrp"] = vix**2 - trading["rv_21"] ** 2
+    trading["vix_rv_ratio"] = vix / trading["rv_21"]
+    log.info("Computed log returns, RV21 (annualised), VRP and VIX/RV21")
+
+    trading = trading.reset_index(drop=True)
+    report.rows_out = len(trading)
+    log.info("market_features: %d rows out of %d in", report.rows_out, report.rows_in)
+    return trading, report

@@ -1,0 +1,133 @@
+"""The optionsDX end-of-day format (the public "SPY option chains 2020-2022" data set).
+
+One row per (quote date, expiry, strike) with the call and the put side by side. Quirks,
+all handled here by specification rather than by any one file's habits:
+
+* fields are separated by a comma **and** a space; the header names are in brackets;
+* missing values are empty fields (``, ,``) — IV deep in the money and at expiry, volume
+  on most rows, ``last`` where nothing traded;
+* sizes are strings ``"bid_size x ask_size"`` (``693 x 767``);
+* numbers carry six decimals (``DTE`` is ``49.000000``); dates are ``YYYY-MM-DD``, the
+  read time ``YYYY-MM-DD HH:MM``;
+* a vendor ships one file per month or one big file; trading days can be missing.
+
+``QUOTE_UNIXTIME``, ``EXPIRE_UNIX``, ``QUOTE_TIME_HOURS`` and ``STRIKE_DISTANCE(_PCT)``
+re-encode other fields and are not kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from optvol.core.csv_stream import iter_batches, parse_datetimes, split_header
+from optvol.core.errors import OptvolInputError
+from optvol.core.input_files import InputSource, find_line
+from optvol.core.raw_options import conform, source_columns
+
+OPTIONSDX_COLUMNS = (
+    "QUOTE_UNIXTIME", "QUOTE_READTIME", "QUOTE_DATE", "QUOTE_TIME_HOURS", "UNDERLYING_LAST",
+    "EXPIRE_DATE", "EXPIRE_UNIX", "DTE", "C_DELTA", "C_GAMMA", "C_VEGA", "C_THETA", "C_RHO",
+    "C_IV", "C_VOLUME", "C_LAST", "C_SIZE", "C_BID", "C_ASK", "STRIKE", "P_BID", "P_ASK",
+    "P_SIZE", "P_LAST", "P_DELTA", "P_GAMMA", "P_VEGA", "P_THETA", "P_RHO", "P_IV",
+    "P_VOLUME", "STRIKE_DISTANCE", "STRIKE_DISTANCE_PCT",
+)  # fmt: skip
+OPTIONSDX_HEADER = ", ".join(f"[{name}]" for name in OPTIONSDX_COLUMNS)
+
+# Per-side fields: raw column -> optionsDX name without the C_/P_ prefix.
+_SIDE_FIELDS = {
+    "bid": "BID", "ask": "ASK", "last": "LAST", "volume": "VOLUME", "iv": "IV",
+    "delta": "DELTA", "gamma": "GAMMA", "vega": "VEGA", "theta": "THETA", "rho": "RHO",
+}  # fmt: skip
+READTIME_FORMAT = "%Y-%m-%d %H:%M"
+_SIZE = r"^\s*(?P<bid>\d+)\s*x\s*(?P<ask>\d+)\s*$"
+
+
+def header_names(header: str) -> list[str]:
+    """The header's column names, brackets removed and upper-cased."""
+    return [name.strip("[]").strip().upper() for name in split_header(header, ",")]
+
+
+def is_optionsdx_header(header: str) -> bool:
+    return tuple(header_names(header)) == OPTIONSDX_COLUMNS
+
+
+def describe_header_mismatch(header: str) -> str:
+    """What differs between ``header`` and the optionsDX header, for error messages."""
+    names = header_names(header)
+    missing = [c for c in OPTIONSDX_COLUMNS if c not in names]
+    extra = [c for c in names if c not in OPTIONSDX_COLUMNS]
+    if not missing and not extra:
+        return "the optionsDX columns are present but in another order"
+    return f"missing {missing[:6]}{'...' if len(missing) > 6 else ''}, unexpected {extra[:6]}"
+
+
+def _column_types() -> dict[str, pa.DataType]:
+    types: dict[str, pa.DataType] = {name: pa.float64() for name in OPTIONSDX_COLUMNS}
+    types.update(
+        QUOTE_READTIME=pa.string(),
+        QUOTE_DATE=pa.date32(),
+        EXPIRE_DATE=pa.date32(),
+        C_SIZE=pa.string(),
+        P_SIZE=pa.string(),
+        QUOTE_UNIXTIME=pa.int64(),
+        EXPIRE_UNIX=pa.int64(),
+    )
+    return types
+
+
+_KEPT = ["QUOTE_READTIME", "QUOTE_DATE", "UNDERLYING_LAST", "EXPIRE_DATE", "DTE", "STRIKE"] + [
+    f"{side}_{name}" for side in "CP" for name in [*_SIDE_FIELDS.values(), "SIZE"]
+]
+
+
+def _split_sizes(sizes: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """Bid and ask sizes from ``"693 x 767"`` strings, and a mask of malformed values."""
+    parts = pc.extract_regex(sizes, _SIZE)
+    malformed = pc.and_(pc.is_valid(sizes), pc.invert(pc.is_valid(parts)))
+    bid = pc.struct_field(parts, "bid").cast(pa.int64())
+    ask = pc.struct_field(parts, "ask").cast(pa.int64())
+    return bid, ask, malformed
+
+
+def read_optionsdx(source: InputSource) -> Iterator[pa.RecordBatch]:
+    """Stream ``source`` as raw option quotes, two rows (call, put) per input row."""
+    first_row = 1
+    for batch in iter_batches(source, OPTIONSDX_COLUMNS, _column_types(), _KEPT, ","):
+        n = batch.num_rows
+        if n == 0:
+            continue
+        common = {
+            "quote_date": batch.column("QUOTE_DATE"),
+            "quote_time": parse_datetimes(
+                batch.column("QUOTE_READTIME"), READTIME_FORMAT, source.label, "QUOTE_READTIME"
+            ),
+            "expiration": batch.column("EXPIRE_DATE"),
+            "strike": batch.column("STRIKE"),
+            "underlying_last": batch.column("UNDERLYING_LAST"),
+            "dte": batch.column("DTE"),
+            **source_columns(source.label, first_row, n),
+        }
+        for side, option_type in (("C", "C"), ("P", "P")):
+            bid_size, ask_size, malformed = _split_sizes(batch.column(f"{side}_SIZE"))
+            if pc.any(malformed).as_py():
+                bad = batch.column(f"{side}_SIZE").filter(malformed)[0].as_py()
+                line = find_line(source, lambda text, bad=bad: f", {bad}," in text)
+                where = f"line {line}, " if line else ""
+                raise OptvolInputError(
+                    f"{source.label}: {where}column {side}_SIZE: invalid value {bad!r}; "
+                    "expected 'bid_size x ask_size' such as '693 x 767'"
+                )
+            columns = dict(common)
+            columns.update(
+                {raw: batch.column(f"{side}_{name}") for raw, name in _SIDE_FIELDS.items()}
+            )
+            columns.update(
+                option_type=pa.array([option_type] * n, type=pa.string()),
+                bid_size=bid_size,
+                ask_size=ask_size,
+            )
+            yield conform(columns, n)
+        first_row += n

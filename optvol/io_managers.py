@@ -1,0 +1,83 @@
+"""Persistence of table assets as Parquet files under the data root (DESIGN §2).
+
+Writes are atomic (temp file + rename): a failed run never leaves a torn file, and the
+last good artifact stays. Each write attaches the metadata a person opens the asset page
+for: rows, schema, path, size and a preview.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from optvol.core.atomic import atomic_path
+from optvol.core.paths import ARTIFACT_PATHS, data_root
+
+PREVIEW_ROWS = 5
+
+
+def table_schema(table: pa.Table, pandas_types: dict[str, str] | None = None) -> dg.TableSchema:
+    types = pandas_types or {f.name: str(f.type) for f in table.schema}
+    return dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in types.items()])
+
+
+def _preview(frame: pd.DataFrame) -> str:
+    return frame.head(PREVIEW_ROWS).to_markdown(index=False) if len(frame) else "(empty)"
+
+
+class ParquetIOManager(dg.ConfigurableIOManager):
+    """Parquet files (pyarrow) at the DESIGN §2 paths under ``root``.
+
+    ``root`` defaults to ``$OPTVOL_DATA_DIR``, else ``./data``. Handles pandas
+    DataFrames and Arrow tables; an input annotated ``pa.Table`` loads as Arrow, anything
+    else as pandas.
+    """
+
+    root: str | None = None
+
+    def path_for(self, asset_key: dg.AssetKey) -> Path:
+        name = asset_key.path[-1]
+        relative = ARTIFACT_PATHS.get(name, f"assets/{'/'.join(asset_key.path)}.parquet")
+        return data_root(self.root) / relative
+
+    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame | pa.Table) -> None:
+        path = self.path_for(context.asset_key)
+        if isinstance(obj, pd.DataFrame):
+            table = pa.Table.from_pandas(obj, preserve_index=False)
+            pandas_types = {name: str(dtype) for name, dtype in obj.dtypes.items()}
+            preview = obj.head(PREVIEW_ROWS)
+        elif isinstance(obj, pa.Table):
+            table, pandas_types = obj, None
+            preview = obj.slice(0, PREVIEW_ROWS).to_pandas()
+        else:
+            raise TypeError(f"ParquetIOManager stores DataFrames and Arrow tables, not {type(obj)}")
+        with atomic_path(path) as tmp:
+            pq.write_table(table, tmp, compression="zstd")
+        context.add_output_metadata(
+            {
+                "dagster/row_count": dg.MetadataValue.int(table.num_rows),
+                "dagster/column_schema": table_schema(table, pandas_types),
+                "path": dg.MetadataValue.path(str(path)),
+                "bytes": dg.MetadataValue.int(path.stat().st_size),
+                "preview": dg.MetadataValue.md(_preview(preview)),
+            }
+        )
+        context.log.info(
+            "Wrote %d rows to %s (%d bytes)", table.num_rows, path, path.stat().st_size
+        )
+
+    def load_input(self, context: dg.InputContext) -> pd.DataFrame | pa.Table:
+        path = self.path_for(context.asset_key)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{path} does not exist: materialize asset "
+                f"{context.asset_key.to_user_string()!r} first"
+            )
+        table = pq.read_table(path)
+        if context.dagster_type.typing_type is pa.Table:
+            return table
+        return table.to_pandas()
