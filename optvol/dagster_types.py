@@ -1,4 +1,9 @@
-"""dagster-pandas types of the clean tables: Dagster validates each output against them."""
+"""dagster-pandas types of the clean tables: Dagster validates each output against them.
+
+The types hold structure (columns, dtypes, keys present); value sanity belongs to the
+asset checks, so a table with bad values is still persisted for inspection while its
+blocking check stops everything downstream.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +33,7 @@ OptionQuotesDataFrame = create_dagster_pandas_dataframe_type(
         PandasColumn.datetime_column("quote_date", non_nullable=True),
         PandasColumn.datetime_column("expiration", non_nullable=True),
         PandasColumn.categorical_column("option_type", categories={"C", "P"}, non_nullable=True),
-        PandasColumn.float_column("strike", min_value=0.0, non_nullable=True),
+        PandasColumn.float_column("strike", non_nullable=True),
         *(_numeric(c) for c in ("underlying_last", "bid", "ask", "mid", "spread")),
         PandasColumn.integer_column("dte_days", non_nullable=True),
         *(PandasColumn.boolean_column(c, non_nullable=True) for c in (*FLAG_COLUMNS, "usable")),
@@ -40,7 +45,7 @@ MarketFeaturesDataFrame = create_dagster_pandas_dataframe_type(
     description="Daily S&P 500 rows with VIX, macro as of each day, RV21 and the VRP.",
     columns=[
         PandasColumn.datetime_column("date", non_nullable=True, unique=True),
-        PandasColumn.float_column("spx_close", min_value=0.0, non_nullable=True),
+        PandasColumn.float_column("spx_close", non_nullable=True),
         *(_numeric(c) for c in (*PRICE_COLUMNS[:3], PRICE_COLUMNS[4], *FEATURE_COLUMNS)),
     ],
 )

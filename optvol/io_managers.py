@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from optvol.core.atomic import atomic_path
+from optvol.core.parquet import write_parquet
 from optvol.core.paths import ARTIFACT_PATHS, data_root
 
 PREVIEW_ROWS = 5
@@ -46,17 +46,12 @@ class ParquetIOManager(dg.ConfigurableIOManager):
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame | pa.Table) -> None:
         path = self.path_for(context.asset_key)
+        table = write_parquet(obj, path)
         if isinstance(obj, pd.DataFrame):
-            table = pa.Table.from_pandas(obj, preserve_index=False)
             pandas_types = {name: str(dtype) for name, dtype in obj.dtypes.items()}
             preview = obj.head(PREVIEW_ROWS)
-        elif isinstance(obj, pa.Table):
-            table, pandas_types = obj, None
-            preview = obj.slice(0, PREVIEW_ROWS).to_pandas()
         else:
-            raise TypeError(f"ParquetIOManager stores DataFrames and Arrow tables, not {type(obj)}")
-        with atomic_path(path) as tmp:
-            pq.write_table(table, tmp, compression="zstd")
+            pandas_types, preview = None, obj.slice(0, PREVIEW_ROWS).to_pandas()
         context.add_output_metadata(
             {
                 "dagster/row_count": dg.MetadataValue.int(table.num_rows),

@@ -92,6 +92,22 @@ def _split_sizes(sizes: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
     return bid, ask, malformed
 
 
+def _size_error(source: InputSource, side: str, bad_values: pa.Array) -> OptvolInputError:
+    bad = bad_values[0].as_py().strip()
+    index = OPTIONSDX_COLUMNS.index(f"{side}_SIZE")
+
+    def has_bad_size(text: str) -> bool:
+        fields = text.split(",")
+        return index < len(fields) and fields[index].strip() == bad
+
+    line = find_line(source, has_bad_size)
+    where = f"line {line}, " if line else ""
+    return OptvolInputError(
+        f"{source.label}: {where}column {side}_SIZE: invalid value {bad!r}; "
+        "expected 'bid_size x ask_size' such as '693 x 767'"
+    )
+
+
 def read_optionsdx(source: InputSource) -> Iterator[pa.RecordBatch]:
     """Stream ``source`` as raw option quotes, two rows (call, put) per input row."""
     first_row = 1
@@ -113,13 +129,7 @@ def read_optionsdx(source: InputSource) -> Iterator[pa.RecordBatch]:
         for side, option_type in (("C", "C"), ("P", "P")):
             bid_size, ask_size, malformed = _split_sizes(batch.column(f"{side}_SIZE"))
             if pc.any(malformed).as_py():
-                bad = batch.column(f"{side}_SIZE").filter(malformed)[0].as_py()
-                line = find_line(source, lambda text, bad=bad: f", {bad}," in text)
-                where = f"line {line}, " if line else ""
-                raise OptvolInputError(
-                    f"{source.label}: {where}column {side}_SIZE: invalid value {bad!r}; "
-                    "expected 'bid_size x ask_size' such as '693 x 767'"
-                )
+                raise _size_error(source, side, batch.column(f"{side}_SIZE").filter(malformed))
             columns = dict(common)
             columns.update(
                 {raw: batch.column(f"{side}_{name}") for raw, name in _SIDE_FIELDS.items()}

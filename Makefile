@@ -1,0 +1,48 @@
+# optvol — the two commands of the README's Quick start, and a few helpers.
+#   make demo   create .venv if missing, install, write the sample data if data/raw/ has
+#               none, materialize every asset (with its checks)
+#   make test   install what the tests need, run pytest
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export OPTVOL_DATA_DIR ?= $(CURDIR)/data
+export DAGSTER_HOME ?= $(OPTVOL_DATA_DIR)/dagster_home
+# constraints.txt pins torch to the CPU build found locally; see pyproject.toml.
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --constraint constraints.txt
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test install lint ui dagster-home clean-artifacts
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP_INSTALL) --upgrade pip
+	$(PIP_INSTALL) -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+dagster-home:
+	mkdir -p "$(DAGSTER_HOME)"
+	cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+
+demo: install dagster-home
+	@if [ -z "$$(find "$(OPTVOL_DATA_DIR)/raw" -type f 2>/dev/null | head -n 1)" ]; then \
+		$(BIN)/optvol sample-data --size demo; \
+	else echo "data/raw/ has inputs; not writing the sample"; fi
+	$(BIN)/dagster asset materialize -m optvol.definitions --select '*'
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+ui: install dagster-home
+	$(BIN)/dagster dev -w workspace.yaml
+
+clean-artifacts:
+	rm -rf "$(OPTVOL_DATA_DIR)"/{staging,processed,models,metrics,plots,reports}

@@ -1,0 +1,190 @@
+"""The ``optvol`` command: sample data, standalone cleaning, and the demo run.
+
+Every sub-command has ``--help``. Bad input ends with an ERROR log line saying what is
+wrong and exit status 2; nothing already written is touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from optvol.core.errors import OptvolInputError
+from optvol.core.paths import DATA_DIR_ENV, MARKET_INPUT_FILE, OPTIONS_INPUT_DIR, data_root
+
+log = logging.getLogger("optvol.cli")
+
+
+def _sample_data(args: argparse.Namespace) -> int:
+    from optvol.sample import write_sample_data
+
+    root = data_root(args.data_dir)
+    paths = write_sample_data(root, size=args.size, seed=args.seed)
+    for kind, path in paths.items():
+        print(f"{kind}: {path} ({path.stat().st_size:,} bytes)")
+    return 0
+
+
+def _long_format_spec(args: argparse.Namespace):
+    from optvol.core.long_format import PRESETS, LongFormatSpec
+
+    if not (args.long_format or args.long_format_config):
+        return None
+    if args.long_format and args.long_format not in PRESETS:
+        raise OptvolInputError(
+            f"unknown long-format preset {args.long_format!r}; known: {sorted(PRESETS)}"
+        )
+    spec = PRESETS[args.long_format] if args.long_format else LongFormatSpec()
+    if args.long_format_config:
+        overrides = json.loads(Path(args.long_format_config).read_text())
+        for key in ("call_values", "put_values"):
+            if key in overrides:
+                overrides[key] = tuple(overrides[key])
+        spec = spec.with_overrides(**overrides)
+    return spec
+
+
+def _looks_like_market_file(path: Path) -> bool:
+    from optvol.core.input_files import read_header, sources_of
+    from optvol.core.market import REQUIRED_COLUMNS
+
+    header = read_header(sources_of(path)[0])
+    return {"date", "spx_close"} <= {c.strip() for c in header.split(",")} and all(
+        c in header for c in REQUIRED_COLUMNS
+    )
+
+
+def _clean(args: argparse.Namespace) -> int:
+    from optvol.core.parquet import write_parquet
+
+    inputs = [Path(p) for p in args.inputs]
+    kind = args.kind
+    if kind == "auto":
+        kind = "market" if len(inputs) == 1 and _looks_like_market_file(inputs[0]) else "options"
+    if kind == "market":
+        if len(inputs) != 1:
+            raise OptvolInputError("market cleaning takes exactly one input file")
+        from optvol.core.market import clean_market, read_market_file
+
+        frame, report = clean_market(read_market_file(inputs[0]), args.release_lag_months)
+    else:
+        from optvol.core.option_cleaning import clean_option_quotes
+        from optvol.core.option_ingest import read_option_files
+
+        raw, _ = read_option_files(inputs, _long_format_spec(args))
+        frame, report = clean_option_quotes(raw)
+    write_parquet(frame, args.out)
+    print(f"{kind}: {report.rows_in:,} rows in, {report.rows_out:,} rows out -> {args.out}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from optvol.definitions import defs
+
+    root = data_root(args.data_dir)
+    options_dir, market_file = root / OPTIONS_INPUT_DIR, root / MARKET_INPUT_FILE
+    has_options = options_dir.is_dir() and any(options_dir.iterdir())
+    if not has_options or not market_file.exists():
+        from optvol.sample import write_sample_data
+
+        write_sample_data(root, size=args.size, seed=args.seed)
+    instance = dg.DagsterInstance.get() if _dagster_home_set() else dg.DagsterInstance.ephemeral()
+    job = defs.resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    print(f"materialized every asset under {root}: {'success' if result.success else 'FAILED'}")
+    return 0 if result.success else 1
+
+
+def _dagster_home_set() -> bool:
+    import os
+
+    return bool(os.environ.get("DAGSTER_HOME"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="optvol", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="DEBUG logging")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    sample = commands.add_parser(
+        "sample-data",
+        help="write the embedded sample (simulated SPY chain, real S&P 500/VIX/macro)",
+        description="Write the embedded sample into <data dir>/raw/: a simulated SPY option "
+        "chain in the optionsDX format and the real market history shipped with `arch`.",
+    )
+    sample.add_argument(
+        "--size",
+        choices=("demo", "full"),
+        default="demo",
+        help="demo: ~150k rows, seconds; full: ~3.6M rows (default: demo)",
+    )
+    sample.add_argument("--seed", type=int, default=2020, help="random seed (default: 2020)")
+    sample.add_argument("--data-dir", help=f"data root (default: ${DATA_DIR_ENV} or ./data)")
+    sample.set_defaults(func=_sample_data)
+
+    clean = commands.add_parser(
+        "clean",
+        help="ingest and clean input files to Parquet, without Dagster",
+        description="The cleaning step standalone: read option chain files (optionsDX or long "
+        "format) or a market history file, clean them exactly as the assets do, and write "
+        "one Parquet file.",
+    )
+    clean.add_argument("inputs", nargs="+", help="input files (.csv, .txt, .csv.gz, .zip)")
+    clean.add_argument("--out", required=True, help="Parquet file to write")
+    clean.add_argument(
+        "--kind",
+        choices=("auto", "options", "market"),
+        default="auto",
+        help="what the inputs are (default: detect from the header)",
+    )
+    clean.add_argument(
+        "--long-format",
+        metavar="PRESET",
+        help="long-format preset (generic, cboe_eod, historicaloptiondata)",
+    )
+    clean.add_argument(
+        "--long-format-config",
+        metavar="JSON",
+        help="JSON file of long-format settings (column names, date_format, ...)",
+    )
+    clean.add_argument(
+        "--release-lag-months",
+        type=int,
+        default=1,
+        help="release lag of monthly macro series (default: 1)",
+    )
+    clean.set_defaults(func=_clean)
+
+    demo = commands.add_parser(
+        "demo",
+        help="write the sample if no input exists, then materialize every asset",
+        description="Write the embedded sample if <data dir>/raw/ has no inputs, then "
+        "materialize every asset and check (uses $DAGSTER_HOME when set).",
+    )
+    demo.add_argument("--size", choices=("demo", "full"), default="demo")
+    demo.add_argument("--seed", type=int, default=2020)
+    demo.add_argument("--data-dir", help=f"data root (default: ${DATA_DIR_ENV} or ./data)")
+    demo.set_defaults(func=_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return args.func(args)
+    except (OptvolInputError, FileNotFoundError, ValueError) as err:
+        log.error("%s", err)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Small input files written by the tests themselves, in the formats of DESIGN §3."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from optvol.core.optionsdx import OPTIONSDX_COLUMNS, OPTIONSDX_HEADER
+
+
+def optionsdx_row(**overrides) -> dict[str, str]:
+    """One optionsDX row as the strings a vendor file holds (quirks included)."""
+    row = {
+        "QUOTE_UNIXTIME": "1577998800",
+        "QUOTE_READTIME": "2020-01-02 16:00",
+        "QUOTE_DATE": "2020-01-02",
+        "QUOTE_TIME_HOURS": "16.000000",
+        "UNDERLYING_LAST": "324.870000",
+        "EXPIRE_DATE": "2020-02-21",
+        "EXPIRE_UNIX": "1582318800",
+        "DTE": "50.000000",
+        "C_DELTA": "0.551230",
+        "C_GAMMA": "0.021000",
+        "C_VEGA": "0.402100",
+        "C_THETA": "-0.061200",
+        "C_RHO": "0.221000",
+        "C_IV": "0.128450",
+        "C_VOLUME": "",
+        "C_LAST": "7.450000",
+        "C_SIZE": "693 x 767",
+        "C_BID": "7.400000",
+        "C_ASK": "7.480000",
+        "STRIKE": "324.000000",
+        "P_BID": "5.900000",
+        "P_ASK": "5.970000",
+        "P_SIZE": "120 x 85",
+        "P_LAST": "",
+        "P_DELTA": "-0.448770",
+        "P_GAMMA": "0.021000",
+        "P_VEGA": "0.402100",
+        "P_THETA": "-0.052000",
+        "P_RHO": "-0.190000",
+        "P_IV": "0.134510",
+        "P_VOLUME": "12.000000",
+        "STRIKE_DISTANCE": "0.870000",
+        "STRIKE_DISTANCE_PCT": "0.002680",
+    }
+    row.update({k: str(v) for k, v in overrides.items()})
+    return row
+
+
+def optionsdx_line(row: dict[str, str]) -> str:
+    return ", ".join(row[c] for c in OPTIONSDX_COLUMNS)
+
+
+def write_optionsdx(path: Path, rows: list[dict[str, str]], newline: str = "\n") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [OPTIONSDX_HEADER, *(optionsdx_line(r) for r in rows)]
+    path.write_bytes((newline.join(lines) + newline).encode())
+    return path
+
+
+def small_chain(
+    dates=("2020-01-02", "2020-01-03", "2020-01-06", "2020-01-07"),
+    expiries=("2020-01-17", "2020-02-21"),
+    strikes=(310.0, 320.0, 330.0),
+) -> list[dict[str, str]]:
+    """A tiny but consistent chain: every (date, expiry, strike), sensible prices."""
+    rows = []
+    for i, date in enumerate(dates):
+        spot = 320.0 + i
+        for expiry in expiries:
+            dte = (dt.date.fromisoformat(expiry) - dt.date.fromisoformat(date)).days
+            for strike in strikes:
+                call = max(spot - strike, 0) + 2.0 + dte / 20
+                put = max(strike - spot, 0) + 2.0 + dte / 20
+                rows.append(
+                    optionsdx_row(
+                        QUOTE_DATE=date,
+                        QUOTE_READTIME=f"{date} 16:00",
+                        EXPIRE_DATE=expiry,
+                        DTE=f"{dte:.6f}",
+                        UNDERLYING_LAST=f"{spot:.6f}",
+                        STRIKE=f"{strike:.6f}",
+                        C_BID=f"{call - 0.05:.6f}",
+                        C_ASK=f"{call + 0.05:.6f}",
+                        P_BID=f"{put - 0.05:.6f}",
+                        P_ASK=f"{put + 0.05:.6f}",
+                    )
+                )
+    return rows
+
+
+def market_frame(n_days: int = 120, seed: int = 1) -> pd.DataFrame:
+    """Daily S&P/VIX rows on business days plus a monthly macro series on month starts."""
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2015-01-01", periods=n_days)
+    close = 2000 * np.exp(np.cumsum(rng.normal(0, 0.01, n_days)))
+    daily = pd.DataFrame(
+        {
+            "date": dates,
+            "spx_open": close * (1 + rng.normal(0, 0.002, n_days)),
+            "spx_high": close * 1.01,
+            "spx_low": close * 0.99,
+            "spx_close": close,
+            "vix_close": 15 + rng.normal(0, 1, n_days),
+        }
+    )
+    months = pd.date_range("2014-12-01", dates[-1], freq="MS")
+    macro = pd.DataFrame({"date": months, "core_cpi": 240 + np.arange(len(months), dtype=float)})
+    return daily.merge(macro, on="date", how="outer").sort_values("date")
+
+
+def write_market(path: Path, frame: pd.DataFrame | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = market_frame() if frame is None else frame
+    frame.to_csv(path, index=False, date_format="%Y-%m-%d")
+    return path
+
+
+def write_small_inputs(root: Path) -> None:
+    """A tiny data root: one optionsDX file and a market file."""
+    write_optionsdx(root / "raw" / "options" / "spy_eod_202001.txt", small_chain())
+    write_market(root / "raw" / "raw_market.csv")

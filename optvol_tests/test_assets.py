@@ -1,0 +1,178 @@
+"""The assets through Dagster: the whole graph, idempotency, retries, failures."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import dagster as dg
+import pyarrow.parquet as pq
+import pytest
+
+from optvol.assets.ingest import INGEST_RETRY_POLICY, retry_or_fail
+from optvol.assets.options import option_quotes, raw_option_quotes
+from optvol.assets.volatility import market_features, raw_market
+from optvol.checks import asset_checks
+from optvol.core.errors import InputNotFoundError
+from optvol.core.paths import ARTIFACT_PATHS
+from optvol.core.retry import ingest_retry_delay
+from optvol.definitions import defs
+from optvol_tests.builders import small_chain, write_optionsdx
+
+ALL = [raw_option_quotes, option_quotes, raw_market, market_features, *asset_checks]
+NO_RETRIES = {"execution": {"config": {"retries": {"disabled": {}}}}}
+
+
+def materialize(selection=ALL, **kwargs) -> dg.ExecuteInProcessResult:
+    return dg.materialize(selection, resources=defs.resources, raise_on_error=False, **kwargs)
+
+
+def artifact_bytes(root: Path) -> dict[str, bytes]:
+    return {name: (root / rel).read_bytes() for name, rel in ARTIFACT_PATHS.items()}
+
+
+def test_whole_graph_materializes_with_checks_passing(data_root):
+    result = materialize()
+    assert result.success
+    for relative in ARTIFACT_PATHS.values():
+        assert (data_root / relative).stat().st_size > 0
+    evaluations = result.get_asset_check_evaluations()
+    assert len(evaluations) == 12 and all(e.passed for e in evaluations)
+    clean = pq.read_table(data_root / ARTIFACT_PATHS["option_quotes"])
+    assert clean.num_rows == 2 * len(small_chain())  # two option sides per optionsDX row
+
+
+def test_materialization_metadata(data_root):
+    result = materialize()
+    metadata = {
+        e.asset_key.path[-1]: e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    quotes = metadata["option_quotes"]
+    assert quotes["dagster/row_count"].value == 2 * len(small_chain())
+    assert "usable" in [c.name for c in quotes["dagster/column_schema"].schema.columns]
+    assert quotes["path"].path.endswith("processed/option_quotes.parquet")
+    assert quotes["bytes"].value > 0 and "quote_date" in quotes["preview"].md_str
+    assert metadata["raw_option_quotes"]["input_rows"].value == len(small_chain())
+
+
+def test_materializing_twice_gives_identical_parquet_bytes(data_root):
+    assert materialize().success
+    first = artifact_bytes(data_root)
+    assert materialize().success
+    assert artifact_bytes(data_root) == first
+
+
+def test_missing_input_fails_with_the_expected_path(data_root):
+    for path in (data_root / "raw" / "options").iterdir():
+        path.unlink()
+    result = materialize([raw_option_quotes], run_config=NO_RETRIES)
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert str(data_root / "raw" / "options") in str(failure.event_specific_data.error)
+
+
+def test_input_appearing_after_a_failed_attempt_is_ingested_on_retry(data_root):
+    options = data_root / "raw" / "options"
+    stash = data_root / "stash.txt"
+    (options / "spy_eod_202001.txt").rename(stash)
+
+    def deliver_late() -> None:
+        time.sleep(0.5)  # after the first attempt failed, before the 1 s retry
+        stash.rename(options / "spy_eod_202001.txt")
+
+    thread = threading.Thread(target=deliver_late)
+    thread.start()
+    result = materialize([raw_option_quotes])
+    thread.join()
+    assert result.success
+    retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert len(retries) == 1
+    assert retries[0].event_specific_data.seconds_to_wait == 1
+
+
+def test_retry_policy_and_plan_delays():
+    assert raw_option_quotes.op.retry_policy == INGEST_RETRY_POLICY
+    assert raw_market.op.retry_policy == INGEST_RETRY_POLICY
+    assert INGEST_RETRY_POLICY.max_retries == 3
+    assert INGEST_RETRY_POLICY.delay == 1
+    assert INGEST_RETRY_POLICY.backoff == dg.Backoff.EXPONENTIAL
+    assert [ingest_retry_delay(n) for n in (1, 2, 3)] == [1, 2, 4]
+    with pytest.raises(ValueError):
+        ingest_retry_delay(0)
+
+
+class _Attempt:
+    """The two attributes of an execution context that ``retry_or_fail`` reads."""
+
+    def __init__(self, retry_number: int) -> None:
+        self.retry_number = retry_number
+        self.log = dg.get_dagster_logger()
+
+
+def test_input_errors_retry_after_1_2_4_seconds_then_fail():
+    err = InputNotFoundError("input directory not found: /data/raw/options")
+    delays = [retry_or_fail(_Attempt(n), err).seconds_to_wait for n in (0, 1, 2)]
+    assert delays == [1, 2, 4]
+    final = retry_or_fail(_Attempt(3), err)
+    assert isinstance(final, dg.Failure) and "/data/raw/options" in final.description
+
+
+def test_previous_artifacts_survive_a_failed_run(data_root):
+    assert materialize().success
+    before = artifact_bytes(data_root)
+    source = data_root / "raw" / "options" / "spy_eod_202001.txt"
+    source.write_text(source.read_text()[:-200])  # truncated delivery
+    result = materialize(run_config=NO_RETRIES)
+    assert not result.success
+    assert artifact_bytes(data_root) == before
+    leftovers = [p for p in data_root.rglob("*.tmp")]
+    assert leftovers == []
+
+
+def test_long_format_through_run_config(data_root):
+    options = data_root / "raw" / "options"
+    for path in options.iterdir():
+        path.unlink()
+    (options / "vendor.csv").write_text(
+        "DataDate,Expiration,Strike,Type,Bid,Ask,UnderlyingPrice\n"
+        "01/02/2020,01/17/2020,320,call,3.0,3.1,321.5\n"
+        "01/02/2020,01/17/2020,320,put,1.1,1.2,321.5\n"
+    )
+    config = {
+        "ops": {
+            "raw_option_quotes": {
+                "config": {
+                    "long_format": {
+                        "preset": "historicaloptiondata",
+                        "columns": {
+                            "last": "",
+                            "volume": "",
+                            "open_interest": "",
+                            "iv": "",
+                            "delta": "",
+                            "gamma": "",
+                            "vega": "",
+                            "theta": "",
+                        },
+                    }
+                }
+            }
+        }
+    }
+    result = materialize([raw_option_quotes, option_quotes], run_config=config)
+    assert result.success
+    clean = pq.read_table(data_root / ARTIFACT_PATHS["option_quotes"]).to_pandas()
+    assert list(clean["option_type"]) == ["C", "P"] and list(clean["mid"]) == [3.05, 1.15]
+
+
+def test_second_file_with_later_quotes_is_merged(data_root):
+    write_optionsdx(
+        data_root / "raw" / "options" / "spy_eod_202002.txt",
+        small_chain(dates=("2020-02-03",), expiries=("2020-02-21",)),
+    )
+    assert materialize([raw_option_quotes, option_quotes]).success
+    clean = pq.read_table(data_root / ARTIFACT_PATHS["option_quotes"]).to_pandas()
+    assert clean["source_file"].nunique() == 2
+    assert clean["quote_date"].max().strftime("%Y-%m-%d") == "2020-02-03"

@@ -1,0 +1,96 @@
+"""Cleaning raw quotes into option_quotes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from optvol.core.option_cleaning import FLAG_COLUMNS, OPTION_QUOTES_DTYPES, clean_option_quotes
+from optvol.core.option_ingest import read_option_files
+from optvol.core.validation import check_option_quote_values
+from optvol_tests.builders import optionsdx_row, small_chain, write_optionsdx
+
+
+@pytest.fixture
+def raw(tmp_path):
+    rows = small_chain()
+    rows[0].update(C_BID="0.000000", C_ASK="0.050000")  # bid <= 0
+    rows[1].update(P_BID="2.500000", P_ASK="2.400000")  # crossed
+    rows[2].update(C_BID="1.000000", C_ASK="1.000000")  # zero width
+    rows[3].update(P_BID="", P_ASK="")  # no quote
+    table, _ = read_option_files([write_optionsdx(tmp_path / "a.csv", rows)])
+    return table
+
+
+def test_dtypes_and_one_row_per_key(raw):
+    frame, report = clean_option_quotes(raw)
+    assert {c: str(t) for c, t in frame.dtypes.items()} == OPTION_QUOTES_DTYPES
+    assert report.rows_in == report.rows_out == len(frame) == raw.num_rows
+    assert not frame.duplicated(["quote_date", "expiration", "strike", "option_type"]).any()
+    assert check_option_quote_values(frame).passed
+
+
+def test_derived_columns(raw):
+    frame, _ = clean_option_quotes(raw)
+    row = frame.iloc[-1]
+    assert row["mid"] == pytest.approx((row["bid"] + row["ask"]) / 2)
+    assert row["spread"] == pytest.approx(row["ask"] - row["bid"])
+    assert row["dte_days"] == (row["expiration"] - row["quote_date"]).days
+    assert row["tau"] == pytest.approx(row["dte_days"] / 365, rel=1e-6)
+    assert row["moneyness"] == pytest.approx(row["strike"] / row["underlying_last"], rel=1e-6)
+
+
+def test_flags_for_unusable_quotes(raw):
+    frame, report = clean_option_quotes(raw)
+    assert report.flags == {
+        "flag_missing_quote": 1,
+        "flag_nonpositive_bid": 1,
+        "flag_crossed": 1,
+        "flag_zero_width": 1,
+        "flag_expired": 0,
+        "flag_bad_underlying": 0,
+    }
+    assert report.usable_rows == len(frame) - 4
+    assert (frame["usable"] == ~frame[list(FLAG_COLUMNS)].any(axis=1)).all()
+
+
+def test_duplicates_removed_and_counted_keeping_the_last_read(tmp_path):
+    first = write_optionsdx(tmp_path / "a.csv", [optionsdx_row(), optionsdx_row()])
+    later = write_optionsdx(tmp_path / "b.csv", [optionsdx_row(C_BID="7.410000")])
+    raw, _ = read_option_files([first, later])
+    frame, report = clean_option_quotes(raw)
+    assert len(frame) == 2
+    assert report.duplicate_rows == 4
+    assert report.conflicting_duplicates == 1  # the call's bid differs in b.csv
+    call = frame[frame["option_type"] == "C"].iloc[0]
+    assert call["bid"] == 7.41 and call["source_file"] == "b.csv"
+
+
+def test_float32_columns_keep_the_printed_precision(raw):
+    frame, _ = clean_option_quotes(raw)
+    iv = raw.column("iv").to_numpy(zero_copy_only=False)
+    cleaned = frame.sort_values("source_row", kind="stable")["iv"].to_numpy(dtype=float)
+    assert np.allclose(
+        np.round(np.sort(cleaned[~np.isnan(cleaned)]), 6), np.round(np.sort(iv[~np.isnan(iv)]), 6)
+    )
+
+
+def test_sorted_by_key(raw):
+    frame, _ = clean_option_quotes(raw)
+    keys = ["quote_date", "expiration", "strike", "option_type"]
+    pd.testing.assert_frame_equal(frame, frame.sort_values(keys, kind="stable"))
+
+
+def test_logs_each_step(raw, caplog):
+    caplog.set_level("INFO", logger="optvol")
+    clean_option_quotes(raw)
+    text = caplog.text
+    for step in (
+        "Memory optimization complete",
+        "duplicate quotes",
+        "without a full key",
+        "Flagged unusable quotes",
+        "rows out of",
+    ):
+        assert step in text
