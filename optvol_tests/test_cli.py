@@ -1,0 +1,68 @@
+"""The ``optvol`` command, run as a user runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import dagster as dg
+import pandas as pd
+import pyarrow.parquet as pq
+
+from optvol.assets.options import option_quotes, raw_option_quotes
+from optvol.cli import main
+from optvol.definitions import defs
+from optvol_tests.builders import small_chain, write_market, write_optionsdx
+
+
+def test_help_of_every_command():
+    for command in ([], ["sample-data"], ["clean"], ["demo"]):
+        out = subprocess.run(
+            [sys.executable, "-m", "optvol.cli", *command, "--help"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "usage: optvol" in out
+
+
+def test_clean_options_gives_the_same_bytes_as_the_asset(data_root, tmp_path):
+    inputs = sorted((data_root / "raw" / "options").iterdir())
+    out = tmp_path / "clean.parquet"
+    assert main(["clean", *map(str, inputs), "--out", str(out)]) == 0
+    assert dg.materialize([raw_option_quotes, option_quotes], resources=defs.resources).success
+    assert out.read_bytes() == (data_root / "processed" / "option_quotes.parquet").read_bytes()
+
+
+def test_clean_market_is_detected(tmp_path):
+    out = tmp_path / "features.parquet"
+    assert main(["clean", str(write_market(tmp_path / "m.csv")), "--out", str(out)]) == 0
+    frame = pq.read_table(out).to_pandas()
+    assert {"rv_21", "vrp", "vix_rv_ratio"} <= set(frame.columns)
+
+
+def test_clean_long_format_with_preset(tmp_path):
+    path = tmp_path / "vendor.csv"
+    path.write_text(
+        "DataDate,Expiration,Strike,Type,Bid,Ask,UnderlyingPrice,Last,Volume,OpenInterest,IV,Delta,Gamma,Theta,Vega\n"
+        "01/02/2020,01/17/2020,320,call,3.0,3.1,321.5,3.05,10,100,0.12,0.6,0.05,-0.1,0.2\n"
+    )
+    out = tmp_path / "o.parquet"
+    assert (
+        main(["clean", str(path), "--out", str(out), "--long-format", "historicaloptiondata"]) == 0
+    )
+    assert pd.read_parquet(out)["mid"].tolist() == [3.05]
+
+
+def test_bad_input_exits_2_and_keeps_the_previous_output(tmp_path, caplog):
+    good = write_optionsdx(tmp_path / "good.csv", small_chain())
+    out = tmp_path / "o.parquet"
+    assert main(["clean", str(good), "--out", str(out)]) == 0
+    before = out.read_bytes()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("")
+    assert main(["clean", str(bad), "--out", str(out)]) == 2
+    assert "bad.csv: the file is empty" in caplog.text
+    assert out.read_bytes() == before
+    assert main(["clean", str(tmp_path / "missing.csv"), "--out", str(out)]) == 2
+    assert "missing.csv" in caplog.text
