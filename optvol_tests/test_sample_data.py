@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from pathlib import Path
 
@@ -26,15 +25,6 @@ EXPECTED_HEADER = (
     "[STRIKE_DISTANCE_PCT]"
 )
 NAMES = [c.strip("[]") for c in EXPECTED_HEADER.split(", ")]
-TEXT_COLUMNS = {
-    "QUOTE_UNIXTIME",
-    "QUOTE_READTIME",
-    "QUOTE_DATE",
-    "EXPIRE_DATE",
-    "EXPIRE_UNIX",
-    "C_SIZE",
-    "P_SIZE",
-}
 SIX_DECIMALS = re.compile(r"^-?\d+\.\d{6}$")
 
 
@@ -230,7 +220,8 @@ def test_greeks_consistent_with_iv(chain):
             rows[f"{side}_IV"].to_numpy(),
             is_call,
         )
-        np.testing.assert_allclose(g.delta, rows[f"{side}_DELTA"], atol=2e-6)
+        # The printed IV is rounded to six decimals, hence the tolerances.
+        np.testing.assert_allclose(g.delta, rows[f"{side}_DELTA"], atol=1e-4)
         np.testing.assert_allclose(g.vega, rows[f"{side}_VEGA"], atol=1e-5, rtol=1e-4)
         np.testing.assert_allclose(g.theta, rows[f"{side}_THETA"], atol=1e-5, rtol=1e-4)
     assert (chain["C_DELTA"].between(0, 1)).all()
@@ -244,8 +235,12 @@ def test_empty_iv_pattern(chain):
         assert 0.005 < empty.mean() < 0.3
         assert empty[chain["DTE"] == 0].all()  # no IV at expiry
         assert chain.loc[empty, f"{side}_DELTA"].notna().all()  # greeks still there
-    deep_itm_calls = chain[(chain["STRIKE"] < 0.7 * chain["UNDERLYING_LAST"])]
-    assert deep_itm_calls["C_IV"].isna().mean() > 0.5
+    moneyness = chain["STRIKE"] / chain["UNDERLYING_LAST"]
+    live = chain["DTE"] > 0
+    assert chain.loc[live & (moneyness < 0.8), "C_IV"].isna().mean() > 0.2
+    assert chain.loc[live & (moneyness > 1.2), "P_IV"].isna().mean() > 0.1
+    near = live & (moneyness - 1).abs().lt(0.02)
+    assert chain.loc[near, ["C_IV", "P_IV"]].isna().mean().max() < 0.01
 
 
 # -- quotes -------------------------------------------------------------------
@@ -306,7 +301,6 @@ def test_interrupted_write_keeps_previous_file(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("OPTVOL_RUN_SLOW"), reason="set OPTVOL_RUN_SLOW=1")
 def test_full_size(tmp_path):
     rows = write_options(tmp_path / "full.csv", size="full")
     assert 3_240_000 <= rows <= 3_960_000

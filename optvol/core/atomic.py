@@ -7,6 +7,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 
 @contextlib.contextmanager
@@ -37,3 +38,12 @@ def write_bytes_atomic(target: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``target`` atomically."""
     with atomic_path(target) as tmp:
         tmp.write_bytes(data)
+
+
+@contextlib.contextmanager
+def atomic_open(target: str | os.PathLike) -> Iterator[BinaryIO]:
+    """Open a binary file that replaces ``target`` only once it is complete."""
+    with atomic_path(target) as tmp, open(tmp, "wb") as handle:
+        yield handle
+        handle.flush()
+        os.fsync(handle.fileno())

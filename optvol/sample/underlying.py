@@ -1,0 +1,180 @@
+"""
+Simulated SPY path 2020-2022: stochastic volatility with jumps, bridged
+through SPY's real closes so the sample follows the actual course (the
+Feb-Mar 2020 crash, the 2021 rally, the 2022 bear market).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "ANCHORS",
+    "DIVIDEND_YIELD",
+    "RATE_POINTS",
+    "VOL_REGIME",
+    "rate_curve",
+    "simulate_underlying",
+]
+
+TRADING_DAYS_PER_YEAR = 252.0
+
+# Approximate real SPY closes the simulated path passes through (the list of
+# the design plus a few intermediate closes that keep long segments on course).
+ANCHORS: tuple[tuple[str, float], ...] = (
+    ("2020-01-02", 324.87),
+    ("2020-02-19", 338.34),
+    ("2020-03-23", 222.95),
+    ("2020-04-30", 290.48),
+    ("2020-06-08", 323.20),
+    ("2020-09-02", 357.70),
+    ("2020-10-30", 326.54),
+    ("2020-12-31", 373.88),
+    ("2021-03-31", 396.33),
+    ("2021-06-30", 428.06),
+    ("2021-09-02", 453.08),
+    ("2021-09-30", 429.14),
+    ("2021-11-18", 469.73),
+    ("2021-12-31", 474.96),
+    ("2022-01-03", 477.71),
+    ("2022-03-08", 416.25),
+    ("2022-03-29", 461.55),
+    ("2022-04-29", 412.00),
+    ("2022-06-16", 366.65),
+    ("2022-08-16", 429.70),
+    ("2022-09-30", 357.18),
+    ("2022-10-12", 356.56),
+    ("2022-11-30", 407.68),
+    ("2022-12-30", 382.43),
+)
+
+# Long-run level the variance mean-reverts to (as a volatility): calm early
+# 2020, the March 2020 spike, a calm 2021 and an elevated 2022.
+VOL_REGIME: tuple[tuple[str, float], ...] = (
+    ("2020-01-02", 0.11),
+    ("2020-02-19", 0.12),
+    ("2020-02-27", 0.45),
+    ("2020-03-16", 0.85),
+    ("2020-03-23", 0.70),
+    ("2020-04-20", 0.40),
+    ("2020-06-08", 0.24),
+    ("2020-06-15", 0.32),
+    ("2020-08-20", 0.17),
+    ("2020-09-08", 0.28),
+    ("2020-10-30", 0.27),
+    ("2020-11-12", 0.19),
+    ("2020-12-31", 0.15),
+    ("2021-06-30", 0.12),
+    ("2021-11-30", 0.18),
+    ("2021-12-31", 0.14),
+    ("2022-01-24", 0.25),
+    ("2022-03-08", 0.27),
+    ("2022-03-29", 0.17),
+    ("2022-05-20", 0.27),
+    ("2022-06-16", 0.28),
+    ("2022-08-16", 0.16),
+    ("2022-10-12", 0.26),
+    ("2022-12-30", 0.19),
+)
+
+# Short-term risk-free rate (continuously compounded): ~1.5% early 2020, near
+# zero from April 2020 through 2021, the 2022 hiking cycle to ~4.3%.
+RATE_POINTS: tuple[tuple[str, float], ...] = (
+    ("2020-01-02", 0.0155),
+    ("2020-02-28", 0.0140),
+    ("2020-03-04", 0.0090),
+    ("2020-03-16", 0.0030),
+    ("2020-04-01", 0.0010),
+    ("2021-12-31", 0.0010),
+    ("2022-03-16", 0.0045),
+    ("2022-05-04", 0.0090),
+    ("2022-06-15", 0.0165),
+    ("2022-07-27", 0.0245),
+    ("2022-09-21", 0.0330),
+    ("2022-11-02", 0.0400),
+    ("2022-12-30", 0.0430),
+)
+
+DIVIDEND_YIELD = 0.014
+
+# Heston-style variance dynamics (annualized, per trading-day step).
+KAPPA = 18.0  # mean reversion speed; half-life ~10 trading days
+XI = 0.55  # volatility of variance
+RHO = -0.7  # spot/variance correlation (leverage effect)
+JUMP_INTENSITY = 5.0  # jumps per year at 20% vol, scaling with vol
+JUMP_MEAN = -0.012
+JUMP_STD = 0.02
+JUMP_VARIANCE_KICK = 1.0  # variance added per unit absolute jump
+
+
+def _interp_dates(days: pd.DatetimeIndex, points: tuple[tuple[str, float], ...]) -> np.ndarray:
+    x = pd.DatetimeIndex([p[0] for p in points]).asi8.astype(float)
+    y = np.array([p[1] for p in points])
+    return np.interp(days.asi8.astype(float), x, y)
+
+
+def rate_curve(days: pd.DatetimeIndex) -> np.ndarray:
+    """Risk-free rate on each date, interpolated linearly in time."""
+    return _interp_dates(pd.DatetimeIndex(days), RATE_POINTS)
+
+
+def simulate_underlying(days: pd.DatetimeIndex, rng: np.random.Generator) -> pd.DataFrame:
+    """
+    Simulate SPY closes and the variance state on ``days``.
+
+    The log price is ``bridge(t) + noise(t) - interp(noise at anchors)``: a
+    straight line in log price between the real anchor closes plus the
+    increments of a stochastic-volatility jump diffusion, pinned to zero at
+    every anchor (a Brownian-bridge construction). The variance follows
+    full-truncation Euler Heston dynamics that mean-revert to a regime level
+    (spiking in March 2020, elevated in 2022), with shocks correlated
+    ``RHO`` with the price shocks, and jumps whose intensity grows with the
+    volatility and which raise the variance.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by date with columns ``spot`` (rounded to cents),
+        ``variance`` (annualized instantaneous variance), ``rate`` and
+        ``dividend_yield``.
+    """
+    days = pd.DatetimeIndex(days)
+    n = len(days)
+    dt = 1.0 / TRADING_DAYS_PER_YEAR
+    theta = _interp_dates(days, VOL_REGIME) ** 2
+    z_s = rng.standard_normal(n)
+    z_v = RHO * z_s + np.sqrt(1.0 - RHO**2) * rng.standard_normal(n)
+    u_jump = rng.random(n)
+    jump_size = JUMP_MEAN + JUMP_STD * rng.standard_normal(n)
+
+    var = np.empty(n)
+    noise = np.empty(n)
+    v, x = theta[0], 0.0
+    for i in range(n):
+        var[i] = v
+        noise[i] = x
+        vol = np.sqrt(v)
+        lam = JUMP_INTENSITY * vol / 0.2 * dt
+        jump = jump_size[i] if u_jump[i] < lam else 0.0
+        x += vol * np.sqrt(dt) * z_s[i] - 0.5 * v * dt + jump
+        v = v + KAPPA * (theta[i] - v) * dt + XI * vol * np.sqrt(dt) * z_v[i]
+        v = max(v, 0.0025) + JUMP_VARIANCE_KICK * abs(jump)
+
+    anchor_days = pd.DatetimeIndex([a[0] for a in ANCHORS])
+    pos = days.get_indexer(anchor_days)
+    if (pos < 0).any():
+        raise ValueError("every anchor date must be a simulated day")
+    t = np.arange(n, dtype=float)
+    log_anchor = np.log([a[1] for a in ANCHORS])
+    log_spot = np.interp(t, pos, log_anchor) + noise - np.interp(t, pos, noise[pos])
+    spot = np.round(np.exp(log_spot), 2)
+    return pd.DataFrame(
+        {
+            "spot": spot,
+            "variance": var,
+            "rate": rate_curve(days),
+            "dividend_yield": np.full(n, DIVIDEND_YIELD),
+        },
+        index=days,
+    )
