@@ -214,3 +214,24 @@ def test_failed_blocking_check_stops_downstream(data_root):
     assert evaluations[("option_quotes", "values")] is False
     materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
     assert "option_quotes" in materialized and "model_input" not in materialized
+
+
+# --- the embedded sample passes every check ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_sample(tmp_path_factory):
+    from optvol.sample import write_sample_data
+
+    paths = write_sample_data(tmp_path_factory.mktemp("sample"), size="demo")
+    raw_options, _ = read_option_files([paths["options"]])
+    market = read_market_file(paths["market"])
+    return raw_options, clean_option_quotes(raw_options)[0], market, clean_market(market)[0]
+
+
+def test_embedded_sample_passes_every_check(demo_sample):
+    raw_options, quotes, market, features = demo_sample
+    test_good_tables_pass(raw_options, quotes, market, features)
+    # About 150k optionsDX rows, two option sides each, a few percent flagged unusable.
+    assert 270_000 <= len(quotes) <= 330_000
+    assert 0.8 < quotes["usable"].mean() < 1.0

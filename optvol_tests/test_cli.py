@@ -66,3 +66,17 @@ def test_bad_input_exits_2_and_keeps_the_previous_output(tmp_path, caplog):
     assert out.read_bytes() == before
     assert main(["clean", str(tmp_path / "missing.csv"), "--out", str(out)]) == 2
     assert "missing.csv" in caplog.text
+
+
+def test_demo_materializes_every_asset_on_existing_inputs(data_root, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    before = sorted(p.name for p in (data_root / "raw" / "options").iterdir())
+    assert main(["demo", "--data-dir", str(data_root)]) == 0
+    assert sorted(p.name for p in (data_root / "raw" / "options").iterdir()) == before
+    for artifact in (
+        "staging/raw_option_quotes.parquet",
+        "processed/option_quotes.parquet",
+        "staging/raw_market.parquet",
+        "processed/market_features.parquet",
+    ):
+        assert (data_root / artifact).stat().st_size > 0

@@ -94,3 +94,26 @@ def test_logs_each_step(raw, caplog):
         "rows out of",
     ):
         assert step in text
+
+
+def test_rows_without_a_full_key_are_dropped_and_counted(tmp_path):
+    rows = small_chain()
+    rows[0]["STRIKE"] = ""
+    rows[1]["EXPIRE_DATE"] = ""
+    raw, _ = read_option_files([write_optionsdx(tmp_path / "a.csv", rows)])
+    frame, report = clean_option_quotes(raw)
+    assert report.rows_missing_key == 4  # two optionsDX rows, call and put each
+    assert len(frame) == raw.num_rows - 4
+    assert frame[["quote_date", "expiration", "strike", "option_type"]].notna().all().all()
+
+
+def test_pandas_input_gives_the_same_table(raw):
+    from_arrow, _ = clean_option_quotes(raw)
+    from_pandas, _ = clean_option_quotes(raw.to_pandas())
+    pd.testing.assert_frame_equal(from_arrow, from_pandas)
+
+
+def test_empty_input(raw):
+    frame, report = clean_option_quotes(raw.slice(0, 0))
+    assert len(frame) == 0 and report.usable_rows == 0
+    assert {c: str(t) for c, t in frame.dtypes.items()} == OPTION_QUOTES_DTYPES

@@ -2,7 +2,7 @@
 
 The steps, each logged at INFO with its counts:
 
-1. canonical dtypes (dates as dates, categoricals, float32 where it loses nothing) —
+1. canonical types (dates as dates, categoricals, float32 where it loses nothing) —
    "Memory optimization complete" with the size before and after;
 2. rows without a full key (quote date, expiration, strike, call/put) are dropped;
 3. duplicate keys are removed, keeping the quote read last (later file, later row);
@@ -11,7 +11,8 @@ The steps, each logged at INFO with its counts:
    zero width (``ask == bid``), expired, bad underlying; ``usable`` is none of them.
 
 Rows are flagged, not deleted, so a user can see what was wrong with a quote; models
-select ``usable`` rows.
+select ``usable`` rows. The work is done in Arrow, column by column, and converted to
+pandas once at the end, so the peak memory stays near two copies of the table.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from optvol.core.memory import frame_megabytes
-from optvol.core.raw_options import KEY_COLUMNS
+from optvol.core.raw_options import KEY_COLUMNS, RAW_OPTION_SCHEMA
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ FLAG_COLUMNS = (
     "flag_expired",
     "flag_bad_underlying",
 )
-# Column -> dtype of the clean table, in order.
+# Column -> pandas dtype of the clean table, in order.
 OPTION_QUOTES_DTYPES: dict[str, str] = {
     "quote_date": "datetime64[ns]",
     "expiration": "datetime64[ns]",
@@ -69,7 +70,13 @@ OPTION_QUOTES_DTYPES: dict[str, str] = {
 }
 # Prices stay float64: float32 keeps only ~7 significant digits. Greeks, IVs, volumes and
 # open interest are vendor-rounded values that float32 holds to their printed precision.
-_FLOAT32 = ("volume", "open_interest", "iv", "delta", "gamma", "vega", "theta", "rho")
+_NARROW_TYPES = {
+    **dict.fromkeys(("volume", "open_interest", "iv", "delta", "gamma", "vega", "theta", "rho"),
+                    pa.float32()),
+    "bid_size": pa.int32(),
+    "ask_size": pa.int32(),
+}  # fmt: skip
+_KEPT_RAW = [c for c in OPTION_QUOTES_DTYPES if c in RAW_OPTION_SCHEMA.names]
 
 
 @dataclass
@@ -90,100 +97,142 @@ class OptionCleaningReport:
         return asdict(self)
 
 
-def raw_to_frame(raw: pa.Table | pd.DataFrame) -> pd.DataFrame:
-    """A pandas view of the raw table with dates as ``datetime64[ns]``."""
+def _as_arrow(raw: pa.Table | pd.DataFrame) -> pa.Table:
     if isinstance(raw, pa.Table):
-        frame = raw.to_pandas(date_as_object=False, self_destruct=False)
-    else:
-        frame = raw.copy()
-    for column in ("quote_date", "expiration"):
-        frame[column] = pd.to_datetime(frame[column]).astype("datetime64[ns]")
-    return frame
+        return raw.select(_KEPT_RAW)
+    schema = pa.schema([RAW_OPTION_SCHEMA.field(c) for c in _KEPT_RAW])
+    return pa.Table.from_pandas(raw[_KEPT_RAW], schema=schema, preserve_index=False)
 
 
-def _optimize_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
-    frame["option_type"] = frame["option_type"].astype("category")
-    frame["source_file"] = frame["source_file"].astype("category")
-    for column in _FLOAT32:
-        frame[column] = frame[column].astype("float32")
-    for column in ("bid_size", "ask_size"):
-        frame[column] = frame[column].astype("Int32")
-    return frame
+def _narrow(table: pa.Table) -> pa.Table:
+    for name, type_ in _NARROW_TYPES.items():
+        index = table.schema.get_field_index(name)
+        table = table.set_column(index, name, table.column(name).cast(type_))
+    return table
 
 
-def _drop_duplicates(frame: pd.DataFrame, report: OptionCleaningReport) -> pd.DataFrame:
-    # A stable sort keeps read order within a key, so "last" is the quote read last.
-    frame = frame.sort_values(list(KEY_COLUMNS), kind="stable")
-    duplicated = frame.duplicated(list(KEY_COLUMNS), keep="last")
-    report.duplicate_rows = int(duplicated.sum())
+def _count(mask: pa.Array | pa.ChunkedArray) -> int:
+    """Number of True values of a boolean array."""
+    return int(pc.sum(mask.cast(pa.int64())).as_py() or 0)
+
+
+def _drop_missing_keys(table: pa.Table, report: OptionCleaningReport) -> pa.Table:
+    has_key = pc.and_(
+        pc.and_(pc.is_valid(table["quote_date"]), pc.is_valid(table["expiration"])),
+        pc.and_(pc.is_valid(table["strike"]), pc.is_valid(table["option_type"])),
+    )
+    report.rows_missing_key = table.num_rows - _count(has_key)
+    return table.filter(has_key) if report.rows_missing_key else table
+
+
+def _same_key_as_next(table: pa.Table) -> np.ndarray:
+    """For a table sorted by key: True where row i has the key of row i + 1."""
+    n = table.num_rows
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    same = np.ones(n - 1, dtype=bool)
+    for key in KEY_COLUMNS:
+        column = table[key].combine_chunks()
+        same &= pc.equal(column.slice(0, n - 1), column.slice(1)).to_numpy(zero_copy_only=False)
+    return np.append(same, False)
+
+
+def _drop_duplicates(table: pa.Table, report: OptionCleaningReport) -> pa.Table:
+    # Arrow's sort is stable, so within a key the rows keep their read order and the
+    # last one is the quote read last.
+    order = pc.sort_indices(table, sort_keys=[(k, "ascending") for k in KEY_COLUMNS])
+    table = table.take(order)
+    duplicate = _same_key_as_next(table)
+    report.duplicate_rows = int(duplicate.sum())
     if report.duplicate_rows:
-        value_columns = [c for c in frame.columns if c not in ("source_file", "source_row")]
-        repeated = frame.loc[frame.duplicated(list(KEY_COLUMNS), keep=False), value_columns]
+        in_group = duplicate | np.concatenate([[False], duplicate[:-1]])
+        values = [c for c in table.column_names if c not in ("source_file", "source_row")]
+        repeated = table.filter(pa.array(in_group)).select(values).to_pandas()
         distinct = repeated.drop_duplicates()
-        report.conflicting_duplicates = int(
-            distinct.duplicated(list(KEY_COLUMNS), keep="last").sum()
-        )
-    return frame.loc[~duplicated]
+        report.conflicting_duplicates = int(distinct.duplicated(list(KEY_COLUMNS)).sum())
+        table = table.filter(pa.array(~duplicate))
+    return table
 
 
-def _derive(frame: pd.DataFrame) -> pd.DataFrame:
-    frame["mid"] = (frame["bid"] + frame["ask"]) / 2.0
-    frame["spread"] = frame["ask"] - frame["bid"]
-    days = (frame["expiration"] - frame["quote_date"]).dt.days
-    frame["dte_days"] = days.astype("int16")
-    frame["tau"] = (days / DAYS_PER_YEAR).astype("float32")
-    frame["moneyness"] = (frame["strike"] / frame["underlying_last"]).astype("float32")
-    return frame
+def _derived_columns(table: pa.Table) -> dict[str, pa.Array]:
+    bid, ask, underlying = table["bid"], table["ask"], table["underlying_last"]
+    days = pc.subtract(table["expiration"].cast(pa.int32()), table["quote_date"].cast(pa.int32()))
+    columns = {
+        "mid": pc.divide(pc.add(bid, ask), 2.0),
+        "spread": pc.subtract(ask, bid),
+        "dte_days": days.cast(pa.int16()),
+        "tau": pc.divide(days.cast(pa.float64()), DAYS_PER_YEAR).cast(pa.float32()),
+        "moneyness": pc.divide(table["strike"], underlying).cast(pa.float32()),
+    }
+    flags = {
+        "flag_missing_quote": pc.or_(pc.is_null(bid), pc.is_null(ask)),
+        "flag_nonpositive_bid": pc.less_equal(bid, 0.0),
+        "flag_crossed": pc.less(ask, bid),
+        "flag_zero_width": pc.equal(ask, bid),
+        "flag_expired": pc.less(days, 0),
+        "flag_bad_underlying": pc.invert(pc.greater(underlying, 0.0)),
+    }
+    # A comparison with a missing price is missing; as a flag it is "not raised".
+    flags = {name: pc.fill_null(flag, False) for name, flag in flags.items()}
+    flags["flag_bad_underlying"] = pc.or_(
+        flags["flag_bad_underlying"], pc.invert(pc.fill_null(pc.is_finite(underlying), False))
+    )
+    unusable = flags["flag_missing_quote"]
+    for flag in FLAG_COLUMNS[1:]:
+        unusable = pc.or_(unusable, flags[flag])
+    return {**columns, **flags, "usable": pc.invert(unusable)}
 
 
-def _flag(frame: pd.DataFrame) -> pd.DataFrame:
-    bid, ask = frame["bid"], frame["ask"]
-    underlying = frame["underlying_last"]
-    frame["flag_missing_quote"] = bid.isna() | ask.isna()
-    frame["flag_nonpositive_bid"] = bid <= 0
-    frame["flag_crossed"] = ask < bid
-    frame["flag_zero_width"] = ask == bid
-    frame["flag_expired"] = frame["dte_days"] < 0
-    frame["flag_bad_underlying"] = ~(underlying > 0) | ~np.isfinite(underlying)
-    frame["usable"] = ~frame[list(FLAG_COLUMNS)].any(axis=1)
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    for name in ("quote_date", "expiration"):
+        index = table.schema.get_field_index(name)
+        table = table.set_column(index, name, table[name].cast(pa.timestamp("ns")))
+    index = table.schema.get_field_index("option_type")
+    table = table.set_column(index, "option_type", table["option_type"].dictionary_encode())
+    frame = table.to_pandas(
+        self_destruct=True, split_blocks=True, types_mapper={pa.int32(): pd.Int32Dtype()}.get
+    )
+    frame["option_type"] = frame["option_type"].cat.set_categories(["C", "P"])
+    frame["source_file"] = frame["source_file"].cat.remove_unused_categories()
     return frame
 
 
 def clean_option_quotes(raw: pa.Table | pd.DataFrame) -> tuple[pd.DataFrame, OptionCleaningReport]:
     """Clean raw option quotes; return the ``option_quotes`` table and the step counts."""
-    report = OptionCleaningReport(rows_in=raw.num_rows if isinstance(raw, pa.Table) else len(raw))
+    table = _as_arrow(raw)
+    report = OptionCleaningReport(rows_in=table.num_rows)
     log.info("Cleaning %d raw option quotes", report.rows_in)
-    frame = raw_to_frame(raw)
-    report.memory_mb_before = frame_megabytes(frame)
-    frame = _optimize_dtypes(frame)
-    report.memory_mb_after = frame_megabytes(frame)
+
+    report.memory_mb_before = table.nbytes / 1e6
+    table = _narrow(table)
+    report.memory_mb_after = table.nbytes / 1e6
     log.info(
         "Memory optimization complete: %.1f MB -> %.1f MB",
         report.memory_mb_before,
         report.memory_mb_after,
     )
 
-    missing_key = frame[list(KEY_COLUMNS)].isna().any(axis=1)
-    report.rows_missing_key = int(missing_key.sum())
-    frame = frame.loc[~missing_key]
+    table = _drop_missing_keys(table, report)
     log.info("Dropped %d rows without a full key %s", report.rows_missing_key, KEY_COLUMNS)
 
-    frame = _drop_duplicates(frame, report)
+    table = _drop_duplicates(table, report)
     log.info(
         "Removed %d duplicate quotes (%d with differing values; the one read last kept)",
         report.duplicate_rows,
         report.conflicting_duplicates,
     )
 
-    frame = _flag(_derive(frame))
-    report.flags = {flag: int(frame[flag].sum()) for flag in FLAG_COLUMNS}
-    report.usable_rows = int(frame["usable"].sum())
+    derived = _derived_columns(table)
+    report.flags = {flag: _count(derived[flag]) for flag in FLAG_COLUMNS}
+    report.usable_rows = _count(derived["usable"])
     log.info("Derived mid, spread, dte_days, tau and moneyness")
     log.info("Flagged unusable quotes: %s; usable %d", report.flags, report.usable_rows)
 
-    frame = frame[list(OPTION_QUOTES_DTYPES)].reset_index(drop=True)
-    frame["option_type"] = frame["option_type"].cat.set_categories(["C", "P"])
-    frame["source_file"] = frame["source_file"].cat.remove_unused_categories()
+    columns = {name: table[name] for name in table.column_names}
+    columns.update(derived)
+    table = pa.table({name: columns[name] for name in OPTION_QUOTES_DTYPES})
+    frame = _to_pandas(table)
+    del table, columns, derived
     report.rows_out = len(frame)
     log.info("option_quotes: %d rows out of %d in", report.rows_out, report.rows_in)
     return frame, report
