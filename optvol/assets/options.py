@@ -85,11 +85,6 @@ def raw_option_quotes(
         table, reports = read_option_files(files, spec)
     except OptvolInputError as err:
         raise retry_or_fail(context, err) from err
-    for report in reports:
-        context.log.info(
-            "Ingested %s: %s format, %d rows -> %d option quotes",
-            report.label, report.format, report.input_rows, report.quote_rows,
-        )  # fmt: skip
     files_table = pd.DataFrame([vars(r) for r in reports]).to_markdown(index=False)
     return dg.Output(
         table,

@@ -56,7 +56,6 @@ def raw_market(
         frame = read_market_file(path)
     except OptvolInputError as err:
         raise retry_or_fail(context, err) from err
-    context.log.info("Ingested %s: %d rows", path, len(frame))
     context.add_output_metadata({"input_file": dg.MetadataValue.path(str(path))})
     return frame
 

@@ -81,17 +81,14 @@ def _npdf(x: Float) -> Float:
     return np.exp(-0.5 * x * x) / _SQRT_2PI
 
 
+def _broadcast(*values, is_call) -> list[np.ndarray]:
+    """``values`` as float arrays and ``is_call`` as a bool array, broadcast together."""
+    floats = [np.asarray(v, dtype=float) for v in values]
+    return np.broadcast_arrays(*floats, np.asarray(is_call, dtype=bool))
+
+
 def _prepare(S, K, T, r, q, sigma, is_call):
-    arrays = np.broadcast_arrays(
-        np.asarray(S, dtype=float),
-        np.asarray(K, dtype=float),
-        np.asarray(T, dtype=float),
-        np.asarray(r, dtype=float),
-        np.asarray(q, dtype=float),
-        np.asarray(sigma, dtype=float),
-        np.asarray(is_call, dtype=bool),
-    )
-    S, K, T, r, q, sigma, call = arrays
+    S, K, T, r, q, sigma, call = _broadcast(S, K, T, r, q, sigma, is_call=is_call)
     T = np.maximum(T, 0.0)
     sigma = np.maximum(sigma, 0.0)
     return S, K, T, r, q, sigma, call
@@ -339,15 +336,7 @@ def implied_vol(
     Black and Scholes (1973); Merton (1973); Hull, "Options, Futures and Other
     Derivatives", section "Implied volatilities".
     """
-    arrays = np.broadcast_arrays(
-        np.asarray(price, dtype=float),
-        np.asarray(S, dtype=float),
-        np.asarray(K, dtype=float),
-        np.asarray(T, dtype=float),
-        np.asarray(r, dtype=float),
-        np.asarray(q, dtype=float),
-        np.asarray(is_call, dtype=bool),
-    )
+    arrays = _broadcast(price, S, K, T, r, q, is_call=is_call)
     price, S, K, T, r, q, call = (np.array(a) for a in arrays)
     shape = price.shape
     price, S, K, T, r, q, call = (a.ravel() for a in (price, S, K, T, r, q, call))
