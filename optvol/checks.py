@@ -51,7 +51,7 @@ def _checks_for(
         return _result(v.check_nulls(data, nulls), value_severity)
 
     @dg.asset_check(asset=asset, name="values", blocking=blocking,
-                    description=(values.__doc__ or "").strip().replace("\n", " "))  # fmt: skip
+                    description=" ".join((values.__doc__ or "").split()))  # fmt: skip
     def value_check(data: data_type) -> dg.AssetCheckResult:  # type: ignore[valid-type]
         return _result(values(data), value_severity)
 

@@ -1,0 +1,45 @@
+"""The code location as Dagster and `dagster dev -w workspace.yaml` load it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from optvol.definitions import defs
+
+ROOT = Path(__file__).resolve().parents[1]
+GROUPS = {
+    "raw_option_quotes": "options",
+    "option_quotes": "options",
+    "raw_market": "volatility",
+    "market_features": "volatility",
+}
+
+
+def test_assets_have_groups_descriptions_kinds_and_owners():
+    graph = defs.resolve_asset_graph()
+    specs = {key.path[-1]: graph.get(key) for key in graph.get_all_asset_keys()}
+    assert set(specs) == set(GROUPS)
+    for name, node in specs.items():
+        assert node.group_name == GROUPS[name]
+        assert node.description and len(node.description) > 40, name
+        assert node.owners == ["team:quant-research"]
+        assert "parquet" in node.kinds
+
+
+def test_every_check_has_a_description():
+    from optvol.checks import asset_checks
+
+    specs = [spec for check in asset_checks for spec in check.check_specs]
+    assert len(specs) == len(defs.resolve_asset_graph().asset_check_keys) == 12
+    for spec in specs:
+        assert spec.description and len(spec.description) > 20, spec.key
+
+
+def test_workspace_and_instance_files():
+    workspace = yaml.safe_load((ROOT / "workspace.yaml").read_text())
+    assert workspace["load_from"][0]["python_module"]["module_name"] == "optvol.definitions"
+    instance = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    assert instance["telemetry"]["enabled"] is False
+    assert "sqlite" in instance["storage"]
