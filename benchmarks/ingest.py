@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -26,10 +25,6 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
 
 
 def run_optvol(path: Path, out: Path, clean: bool) -> int:
@@ -104,7 +99,10 @@ def child(way: str, path: Path) -> None:
         start = time.perf_counter()
         rows = WAYS[way](path, Path(out))
         seconds = time.perf_counter() - start
-    print(json.dumps({"way": way, "seconds": seconds, "peak_rss_mb": _peak_rss_mb(), "rows": rows}))
+    from optvol.core.memory import peak_rss_megabytes
+
+    print(json.dumps({"way": way, "seconds": seconds, "peak_rss_mb": peak_rss_megabytes(),
+                      "rows": rows}))  # fmt: skip
 
 
 def measure(way: str, path: Path) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -84,26 +85,31 @@ def _clean(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     import dagster as dg
 
-    from optvol.definitions import defs
+    from optvol.definitions import asset_checks, assets, resources_for
 
     root = data_root(args.data_dir)
     options_dir, market_file = root / OPTIONS_INPUT_DIR, root / MARKET_INPUT_FILE
     has_options = options_dir.is_dir() and any(options_dir.iterdir())
-    if not has_options or not market_file.exists():
+    if not has_options and not market_file.exists():
         from optvol.sample import write_sample_data
 
         write_sample_data(root, size=args.size, seed=args.seed)
-    instance = dg.DagsterInstance.get() if _dagster_home_set() else dg.DagsterInstance.ephemeral()
-    job = defs.resolve_implicit_global_asset_job_def()
-    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    elif not has_options or not market_file.exists():
+        # Never mix the simulated sample with a user's own inputs.
+        missing = options_dir if not has_options else market_file
+        raise OptvolInputError(
+            f"{missing} is missing while other inputs exist under {root / 'raw'}; add it, "
+            "or empty raw/ to use the embedded sample"
+        )
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+    result = dg.materialize(
+        [*assets, *asset_checks],
+        resources=resources_for(str(root)),
+        instance=instance,
+        raise_on_error=False,
+    )
     print(f"materialized every asset under {root}: {'success' if result.success else 'FAILED'}")
     return 0 if result.success else 1
-
-
-def _dagster_home_set() -> bool:
-    import os
-
-    return bool(os.environ.get("DAGSTER_HOME"))
 
 
 def build_parser() -> argparse.ArgumentParser:

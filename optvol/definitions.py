@@ -10,8 +10,12 @@ from optvol.checks import asset_checks
 from optvol.io_managers import ParquetIOManager
 from optvol.resources import DataRoot
 
-defs = dg.Definitions(
-    assets=[raw_option_quotes, option_quotes, raw_market, market_features],
-    asset_checks=asset_checks,
-    resources={"io_manager": ParquetIOManager(), "data_root": DataRoot()},
-)
+assets = [raw_option_quotes, option_quotes, raw_market, market_features]
+
+
+def resources_for(root: str | None = None) -> dict[str, dg.ConfigurableResource]:
+    """The resources with the data root ``root`` (``None``: ``$OPTVOL_DATA_DIR`` or ./data)."""
+    return {"io_manager": ParquetIOManager(root=root), "data_root": DataRoot(root=root)}
+
+
+defs = dg.Definitions(assets=assets, asset_checks=asset_checks, resources=resources_for())

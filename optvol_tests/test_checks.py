@@ -103,6 +103,8 @@ def test_null_threshold(quotes, raw_options):
     ("column", "value", "violation"),
     [
         ("strike", -1.0, "strike <= 0"),
+        ("strike", float("inf"), "non-finite strike"),
+        ("ask", float("inf"), "infinite price"),
         ("bid", -0.5, "bid < 0"),
         ("underlying_last", 0.0, "underlying_last <= 0"),
     ],
@@ -124,14 +126,24 @@ def test_raw_option_expiry_before_quote_date(raw_options):
 @pytest.mark.parametrize(
     ("mutate", "violation"),
     [
-        (lambda f: f.assign(strike=f["strike"].where(f.index != 3, 0.0)), "strike <= 0"),
-        (lambda f: f.assign(ask=f["ask"].where(f.index != 3, -1.0)), "negative price"),
+        (
+            lambda f: f.assign(strike=f["strike"].where(f.index != 3, 0.0)),
+            "strike not finite and > 0",
+        ),
+        (
+            lambda f: f.assign(strike=f["strike"].where(f.index != 3, np.inf)),
+            "strike not finite and > 0",
+        ),
+        (
+            lambda f: f.assign(ask=f["ask"].where(f.index != 3, -1.0)),
+            "negative price on usable rows",
+        ),
         (lambda f: f.assign(bid=f["bid"].where(f.index != 3, 99.0)), "bid > ask on usable rows"),
         (
             lambda f: f.assign(
                 expiration=f["expiration"].where(f.index != 3, pd.Timestamp("2019-01-01"))
             ),
-            "expiration < quote_date",
+            "expiration < quote_date on usable rows",
         ),
         (lambda f: pd.concat([f, f.iloc[[0]]], ignore_index=True), "duplicate key"),
         (lambda f: f.iloc[::-1].reset_index(drop=True), "rows not sorted by key"),
@@ -149,6 +161,53 @@ def test_option_quote_values(quotes, mutate, violation):
 def test_unusable_rows_may_be_crossed(quotes):
     crossed = quotes.assign(bid=quotes["ask"] + 1, usable=False)
     assert v.check_option_quote_values(crossed).passed
+
+
+def test_nan_counts_as_missing_in_arrow_and_pandas(raw_options):
+    bids = raw_options.column("bid").to_pylist()
+    bids[: len(bids) // 4] = [float("nan")] * (len(bids) // 4)
+    table = _replace(raw_options, "bid", bids)
+    assert v.check_nulls(table, v.RAW_OPTION_NULLS).metadata["null_counts"]["bid"] == len(bids) // 4
+    assert not v.check_nulls(table, v.RAW_OPTION_NULLS).passed
+    assert not v.check_nulls(table.to_pandas(), v.RAW_OPTION_NULLS).passed
+
+
+def test_cleaning_never_leaves_what_the_blocking_checks_refuse(tmp_path):
+    """Whatever garbage a vendor row holds, cleaning drops or flags it so that the
+    blocking checks pass: one bad row must not stop the pipeline."""
+    rows = small_chain()
+    garbage = {
+        0: {"STRIKE": "inf"},
+        1: {"STRIKE": "nan"},
+        2: {"STRIKE": "-5.000000"},
+        3: {"C_BID": "nan"},
+        4: {"P_ASK": "inf"},
+        5: {"C_ASK": "-1.000000"},
+        6: {"EXPIRE_DATE": "2019-12-20"},
+        7: {"UNDERLYING_LAST": "nan"},
+        8: {"C_BID": "3.000000", "C_ASK": "2.000000"},
+        9: {"UNDERLYING_LAST": "0.000000"},
+    }
+    for index, fields in garbage.items():
+        rows[index].update(fields)
+    raw, _ = read_option_files([write_optionsdx(tmp_path / "bad.csv", rows)])
+    assert not v.check_raw_option_values(raw).passed  # the raw check reports them
+    frame, report = clean_option_quotes(raw)
+    assert report.rows_invalid_key == 6  # three rows, call and put each
+    for outcome in (
+        v.check_schema(frame, v.OPTION_QUOTES_TYPES),
+        # On 42 rows, ten bad ones exceed any share threshold; the keys must still be whole.
+        v.check_nulls(
+            frame, dict.fromkeys(["quote_date", "expiration", "strike", "option_type"], 0.0)
+        ),
+        v.check_option_quote_values(frame),
+    ):
+        assert outcome.passed, outcome.description
+    flagged = frame.loc[~frame["usable"]]
+    assert report.flags["flag_missing_quote"] >= 1 and report.flags["flag_bad_price"] >= 2
+    assert report.flags["flag_expired"] == 2 and report.flags["flag_bad_underlying"] == 4
+    assert len(flagged) == len(frame) - report.usable_rows
+    assert np.isfinite(frame.loc[frame["usable"], ["bid", "ask", "mid", "moneyness"]]).all().all()
 
 
 @pytest.mark.parametrize(
@@ -192,7 +251,8 @@ def test_every_asset_has_schema_null_and_value_checks():
 
 def test_failed_blocking_check_stops_downstream(data_root):
     rows = small_chain()
-    rows[0]["STRIKE"] = "-5.000000"  # a quote no cleaning can make sane
+    for row in rows:  # a delivery whose call quotes are all empty
+        row.update(C_BID="", C_ASK="")
     write_optionsdx(data_root / "raw" / "options" / "spy_eod_202001.txt", rows)
 
     @dg.asset(deps=["option_quotes"])
@@ -211,7 +271,8 @@ def test_failed_blocking_check_stops_downstream(data_root):
     evaluations = {
         (e.asset_key.path[-1], e.check_name): e.passed for e in result.get_asset_check_evaluations()
     }
-    assert evaluations[("option_quotes", "values")] is False
+    assert evaluations[("option_quotes", "null_counts")] is False
+    assert evaluations[("option_quotes", "values")] is True
     materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
     assert "option_quotes" in materialized and "model_input" not in materialized
 

@@ -68,8 +68,10 @@ def test_bad_input_exits_2_and_keeps_the_previous_output(tmp_path, caplog):
     assert "missing.csv" in caplog.text
 
 
-def test_demo_materializes_every_asset_on_existing_inputs(data_root, monkeypatch):
+def test_demo_materializes_every_asset_on_existing_inputs(data_root, monkeypatch, tmp_path):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.delenv("OPTVOL_DATA_DIR")  # --data-dir alone must be enough
+    monkeypatch.chdir(tmp_path)
     before = sorted(p.name for p in (data_root / "raw" / "options").iterdir())
     assert main(["demo", "--data-dir", str(data_root)]) == 0
     assert sorted(p.name for p in (data_root / "raw" / "options").iterdir()) == before
@@ -80,3 +82,10 @@ def test_demo_materializes_every_asset_on_existing_inputs(data_root, monkeypatch
         "processed/market_features.parquet",
     ):
         assert (data_root / artifact).stat().st_size > 0
+
+
+def test_demo_refuses_to_mix_the_sample_with_user_inputs(data_root, caplog):
+    (data_root / "raw" / "raw_market.csv").unlink()
+    assert main(["demo", "--data-dir", str(data_root)]) == 2
+    assert "raw_market.csv is missing while other inputs exist" in caplog.text
+    assert not (data_root / "raw" / "options" / "SPY_options_2020-2022.csv").exists()

@@ -45,6 +45,7 @@ def test_flags_for_unusable_quotes(raw):
     frame, report = clean_option_quotes(raw)
     assert report.flags == {
         "flag_missing_quote": 1,
+        "flag_bad_price": 0,
         "flag_nonpositive_bid": 1,
         "flag_crossed": 1,
         "flag_zero_width": 1,
@@ -89,20 +90,20 @@ def test_logs_each_step(raw, caplog):
     for step in (
         "Memory optimization complete",
         "duplicate quotes",
-        "without a full key",
+        "without a valid key",
         "Flagged unusable quotes",
         "rows out of",
     ):
         assert step in text
 
 
-def test_rows_without_a_full_key_are_dropped_and_counted(tmp_path):
+def test_rows_without_a_valid_key_are_dropped_and_counted(tmp_path):
     rows = small_chain()
     rows[0]["STRIKE"] = ""
     rows[1]["EXPIRE_DATE"] = ""
     raw, _ = read_option_files([write_optionsdx(tmp_path / "a.csv", rows)])
     frame, report = clean_option_quotes(raw)
-    assert report.rows_missing_key == 4  # two optionsDX rows, call and put each
+    assert report.rows_invalid_key == 4  # two optionsDX rows, call and put each
     assert len(frame) == raw.num_rows - 4
     assert frame[["quote_date", "expiration", "strike", "option_type"]].notna().all().all()
 

@@ -46,6 +46,7 @@ __all__ = [
 _SQRT_2PI = np.sqrt(2.0 * np.pi)
 # Below this total volatility sigma*sqrt(T) the price is its sigma -> 0 limit.
 _TINY_VOL = 1e-12
+# Time to expiry is measured in calendar days over 365 (vendor greeks use the same).
 DAYS_PER_YEAR = 365.0
 
 Float = NDArray[np.float64]

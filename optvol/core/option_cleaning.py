@@ -4,11 +4,13 @@ The steps, each logged at INFO with its counts:
 
 1. canonical types (dates as dates, categoricals, float32 where it loses nothing) —
    "Memory optimization complete" with the size before and after;
-2. rows without a full key (quote date, expiration, strike, call/put) are dropped;
+2. rows without a valid key are dropped: a missing quote date, expiration or call/put,
+   or a strike that is missing, not finite or not positive;
 3. duplicate keys are removed, keeping the quote read last (later file, later row);
 4. derived columns: ``mid``, ``spread``, ``dte_days``, ``tau``, ``moneyness``;
-5. flags for unusable quotes: missing bid/ask, ``bid <= 0``, crossed (``ask < bid``),
-   zero width (``ask == bid``), expired, bad underlying; ``usable`` is none of them.
+5. flags for unusable quotes: missing bid/ask (empty or NaN), a non-finite or negative
+   price, ``bid <= 0``, crossed (``ask < bid``), zero width (``ask == bid``), expired,
+   bad underlying (missing, not finite or not positive); ``usable`` is none of them.
 
 Rows are flagged, not deleted, so a user can see what was wrong with a quote; models
 select ``usable`` rows. The work is done in Arrow, column by column, and converted to
@@ -25,13 +27,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from optvol.core.black_scholes import DAYS_PER_YEAR
 from optvol.core.raw_options import KEY_COLUMNS, RAW_OPTION_SCHEMA
 
 log = logging.getLogger(__name__)
 
-DAYS_PER_YEAR = 365.0
 FLAG_COLUMNS = (
     "flag_missing_quote",
+    "flag_bad_price",
     "flag_nonpositive_bid",
     "flag_crossed",
     "flag_zero_width",
@@ -84,7 +87,7 @@ class OptionCleaningReport:
     """Counts of each cleaning step, for logs and asset metadata."""
 
     rows_in: int = 0
-    rows_missing_key: int = 0
+    rows_invalid_key: int = 0
     duplicate_rows: int = 0
     conflicting_duplicates: int = 0
     rows_out: int = 0
@@ -116,13 +119,18 @@ def _count(mask: pa.Array | pa.ChunkedArray) -> int:
     return int(pc.sum(mask.cast(pa.int64())).as_py() or 0)
 
 
-def _drop_missing_keys(table: pa.Table, report: OptionCleaningReport) -> pa.Table:
-    has_key = pc.and_(
+def _is_positive_finite(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """True where a value is present, finite and > 0 (False for null and NaN)."""
+    return pc.fill_null(pc.and_(pc.is_finite(values), pc.greater(values, 0.0)), False)
+
+
+def _drop_invalid_keys(table: pa.Table, report: OptionCleaningReport) -> pa.Table:
+    valid = pc.and_(
         pc.and_(pc.is_valid(table["quote_date"]), pc.is_valid(table["expiration"])),
-        pc.and_(pc.is_valid(table["strike"]), pc.is_valid(table["option_type"])),
+        pc.and_(_is_positive_finite(table["strike"]), pc.is_valid(table["option_type"])),
     )
-    report.rows_missing_key = table.num_rows - _count(has_key)
-    return table.filter(has_key) if report.rows_missing_key else table
+    report.rows_invalid_key = table.num_rows - _count(valid)
+    return table.filter(valid) if report.rows_invalid_key else table
 
 
 def _same_key_as_next(table: pa.Table) -> np.ndarray:
@@ -165,18 +173,20 @@ def _derived_columns(table: pa.Table) -> dict[str, pa.Array]:
         "moneyness": pc.divide(table["strike"], underlying).cast(pa.float32()),
     }
     flags = {
-        "flag_missing_quote": pc.or_(pc.is_null(bid), pc.is_null(ask)),
+        "flag_missing_quote": pc.or_(pc.is_null(bid, nan_is_null=True),
+                                     pc.is_null(ask, nan_is_null=True)),
+        "flag_bad_price": pc.or_(pc.is_inf(bid), pc.is_inf(ask)),
         "flag_nonpositive_bid": pc.less_equal(bid, 0.0),
         "flag_crossed": pc.less(ask, bid),
         "flag_zero_width": pc.equal(ask, bid),
         "flag_expired": pc.less(days, 0),
-        "flag_bad_underlying": pc.invert(pc.greater(underlying, 0.0)),
-    }
+    }  # fmt: skip
     # A comparison with a missing price is missing; as a flag it is "not raised".
     flags = {name: pc.fill_null(flag, False) for name, flag in flags.items()}
-    flags["flag_bad_underlying"] = pc.or_(
-        flags["flag_bad_underlying"], pc.invert(pc.fill_null(pc.is_finite(underlying), False))
+    flags["flag_bad_price"] = pc.or_(
+        flags["flag_bad_price"], pc.fill_null(pc.less(ask, 0.0), False)
     )
+    flags["flag_bad_underlying"] = pc.invert(_is_positive_finite(underlying))
     unusable = flags["flag_missing_quote"]
     for flag in FLAG_COLUMNS[1:]:
         unusable = pc.or_(unusable, flags[flag])
@@ -212,8 +222,8 @@ def clean_option_quotes(raw: pa.Table | pd.DataFrame) -> tuple[pd.DataFrame, Opt
         report.memory_mb_after,
     )
 
-    table = _drop_missing_keys(table, report)
-    log.info("Dropped %d rows without a full key %s", report.rows_missing_key, KEY_COLUMNS)
+    table = _drop_invalid_keys(table, report)
+    log.info("Dropped %d rows without a valid key %s", report.rows_invalid_key, KEY_COLUMNS)
 
     table = _drop_duplicates(table, report)
     log.info(

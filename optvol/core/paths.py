@@ -21,16 +21,5 @@ MARKET_INPUT_FILE = "raw/raw_market.csv"
 
 
 def data_root(override: str | os.PathLike | None = None) -> Path:
-    """The data root: ``override``, else ``$OPTVOL_DATA_DIR``, else ``./data``."""
-    if override:
-        return Path(override)
-    return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
-
-
-def artifact_path(asset_name: str, root: str | os.PathLike | None = None) -> Path:
-    """The file an asset is persisted to under the data root."""
-    try:
-        relative = ARTIFACT_PATHS[asset_name]
-    except KeyError:
-        raise KeyError(f"no artifact path is defined for asset {asset_name!r}") from None
-    return data_root(root) / relative
+    """The data root, absolute: ``override``, else ``$OPTVOL_DATA_DIR``, else ``./data``."""
+    return Path(override or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).absolute()

@@ -60,7 +60,3 @@ def conform(columns: dict[str, pa.Array], n_rows: int) -> pa.RecordBatch:
             array = array.cast(field.type)
         arrays.append(array)
     return pa.RecordBatch.from_arrays(arrays, schema=RAW_OPTION_SCHEMA)
-
-
-def empty_table() -> pa.Table:
-    return RAW_OPTION_SCHEMA.empty_table()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from optvol.core.market import FEATURE_COLUMNS, macro_columns
 from optvol.core.market import REQUIRED_COLUMNS as MARKET_REQUIRED_COLUMNS
@@ -24,6 +25,8 @@ Table = pd.DataFrame | pa.Table
 
 @dataclass(frozen=True)
 class CheckOutcome:
+    """The result of one check: whether it passed, a one-line description, figures."""
+
     passed: bool
     description: str
     metadata: dict = field(default_factory=dict)
@@ -41,8 +44,14 @@ def _num_rows(data: Table) -> int:
 
 
 def _null_counts(data: Table, columns) -> dict[str, int]:
+    """Missing values per column; NaN counts as missing, as in pandas."""
     if isinstance(data, pa.Table):
-        return {c: data.column(c).null_count for c in columns}
+        return {
+            c: int(
+                pc.sum(pc.is_null(data.column(c), nan_is_null=True).cast(pa.int64())).as_py() or 0
+            )
+            for c in columns
+        }
     return {c: int(data[c].isna().sum()) for c in columns}
 
 
@@ -98,11 +107,13 @@ def _as_frame(data: Table, columns) -> pd.DataFrame:
 
 
 def check_raw_option_values(data: Table) -> CheckOutcome:
-    """Raw quotes as they came: positive strikes, non-negative prices, expiry on or after
-    the quote date. Raw data may break these; the check reports by how much."""
+    """Raw quotes as they came: finite positive strikes, finite non-negative prices, expiry
+    on or after the quote date. Raw data may break these; the check reports by how much."""
     frame = _as_frame(data, ["quote_date", "expiration", "strike", "bid", "ask", "underlying_last"])
     rules = {
         "strike <= 0": frame["strike"] <= 0,
+        "non-finite strike": ~np.isfinite(frame["strike"]) & frame["strike"].notna(),
+        "infinite price": np.isinf(frame[["bid", "ask", "underlying_last"]]).any(axis=1),
         "bid < 0": frame["bid"] < 0,
         "ask < 0": frame["ask"] < 0,
         "underlying_last <= 0": frame["underlying_last"] <= 0,
@@ -112,15 +123,16 @@ def check_raw_option_values(data: Table) -> CheckOutcome:
 
 
 def check_option_quote_values(frame: pd.DataFrame) -> CheckOutcome:
-    """Clean quotes: strike > 0, prices >= 0, bid <= ask on usable rows, expiration >=
-    quote date, unique (quote_date, expiration, strike, option_type), sorted by it."""
+    """Clean quotes: every strike finite and > 0; keys unique and sorted; on usable rows
+    prices finite and >= 0, bid <= ask, expiration >= quote date."""
     usable = frame["usable"]
     keys = list(KEY_COLUMNS)
     rules = {
-        "strike <= 0": frame["strike"] <= 0,
-        "negative price": (frame[["bid", "ask", "mid"]] < 0).any(axis=1),
+        "strike not finite and > 0": ~(np.isfinite(frame["strike"]) & (frame["strike"] > 0)),
+        "negative price on usable rows": usable & (frame[["bid", "ask", "mid"]] < 0).any(axis=1),
         "bid > ask on usable rows": usable & (frame["bid"] > frame["ask"]),
-        "expiration < quote_date": frame["expiration"] < frame["quote_date"],
+        "expiration < quote_date on usable rows": usable
+        & (frame["expiration"] < frame["quote_date"]),
         "duplicate key": frame.duplicated(keys),
         "non-finite price on usable rows": usable & ~np.isfinite(frame["mid"]),
     }

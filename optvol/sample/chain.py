@@ -13,12 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from optvol.core.black_scholes import bs_greeks, bs_price
+from optvol.core.black_scholes import DAYS_PER_YEAR, bs_greeks, bs_price
 from optvol.sample.calendar import END, expiry_calendar
 
 __all__ = ["SPECS", "ChainSpec", "chain_chunks", "iv_surface", "list_contracts"]
-
-DAYS_PER_YEAR = 365.0
 
 
 @dataclass(frozen=True)

@@ -21,19 +21,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from optvol.core.atomic import atomic_open
+from optvol.core.optionsdx import OPTIONSDX_COLUMNS, OPTIONSDX_HEADER
 from optvol.sample.calendar import unix_close
 
 __all__ = ["COLUMNS", "HEADER", "format_chunk", "write_optionsdx"]
 
-COLUMNS: tuple[str, ...] = (
-    "QUOTE_UNIXTIME", "QUOTE_READTIME", "QUOTE_DATE", "QUOTE_TIME_HOURS",
-    "UNDERLYING_LAST", "EXPIRE_DATE", "EXPIRE_UNIX", "DTE",
-    "C_DELTA", "C_GAMMA", "C_VEGA", "C_THETA", "C_RHO", "C_IV", "C_VOLUME",
-    "C_LAST", "C_SIZE", "C_BID", "C_ASK", "STRIKE", "P_BID", "P_ASK", "P_SIZE",
-    "P_LAST", "P_DELTA", "P_GAMMA", "P_VEGA", "P_THETA", "P_RHO", "P_IV",
-    "P_VOLUME", "STRIKE_DISTANCE", "STRIKE_DISTANCE_PCT",
-)  # fmt: skip
-HEADER = ", ".join(f"[{c}]" for c in COLUMNS) + "\n"
+COLUMNS = OPTIONSDX_COLUMNS
+HEADER = OPTIONSDX_HEADER + "\n"
 
 _INT_COLUMNS = ("QUOTE_UNIXTIME", "EXPIRE_UNIX")
 _DATE_COLUMNS = ("QUOTE_DATE", "EXPIRE_DATE")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from optvol.core.market import TRADING_DAYS_PER_YEAR
+
 __all__ = [
     "ANCHORS",
     "DIVIDEND_YIELD",
@@ -18,7 +20,6 @@ __all__ = [
     "simulate_underlying",
 ]
 
-TRADING_DAYS_PER_YEAR = 252.0
 
 # Approximate real SPY closes the simulated path passes through (the list of
 # the design plus a few intermediate closes that keep long segments on course).
