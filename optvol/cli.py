@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from optvol.core.errors import OptvolInputError
+from optvol.core.market import DEFAULT_RELEASE_LAG_MONTHS
 from optvol.core.paths import DATA_DIR_ENV, MARKET_INPUT_FILE, OPTIONS_INPUT_DIR, data_root
 
 log = logging.getLogger("optvol.cli")
@@ -50,12 +51,9 @@ def _long_format_spec(args: argparse.Namespace):
 
 def _looks_like_market_file(path: Path) -> bool:
     from optvol.core.input_files import read_header, sources_of
-    from optvol.core.market import REQUIRED_COLUMNS
+    from optvol.core.market import missing_required_columns
 
-    header = read_header(sources_of(path)[0])
-    return {"date", "spx_close"} <= {c.strip() for c in header.split(",")} and all(
-        c in header for c in REQUIRED_COLUMNS
-    )
+    return not missing_required_columns(read_header(sources_of(path)[0]))
 
 
 def _clean(args: argparse.Namespace) -> int:
@@ -161,8 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument(
         "--release-lag-months",
         type=int,
-        default=1,
-        help="release lag of monthly macro series (default: 1)",
+        default=DEFAULT_RELEASE_LAG_MONTHS,
+        help="months from the end of a macro series' period to its use "
+        f"(default: {DEFAULT_RELEASE_LAG_MONTHS})",
     )
     clean.set_defaults(func=_clean)
 

@@ -176,3 +176,21 @@ def test_second_file_with_later_quotes_is_merged(data_root):
     clean = pq.read_table(data_root / ARTIFACT_PATHS["option_quotes"]).to_pandas()
     assert clean["source_file"].nunique() == 2
     assert clean["quote_date"].max().strftime("%Y-%m-%d") == "2020-02-03"
+
+
+def test_a_write_that_dies_halfway_keeps_the_previous_artifacts(data_root, monkeypatch):
+    import optvol.core.parquet as parquet
+
+    assert materialize().success
+    before = artifact_bytes(data_root)
+    real_write = parquet.pq.write_table
+
+    def disk_full(table, where, **kwargs):
+        real_write(table.slice(0, 1), where, **kwargs)  # something is on disk already
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(parquet.pq, "write_table", disk_full)
+    result = materialize(run_config=NO_RETRIES)
+    assert not result.success
+    assert artifact_bytes(data_root) == before
+    assert not [p for p in data_root.rglob("*") if p.name.endswith(".tmp")]

@@ -281,17 +281,14 @@ def test_failed_blocking_check_stops_downstream(data_root):
 
 
 @pytest.fixture(scope="module")
-def demo_sample(tmp_path_factory):
-    from optvol.sample import write_sample_data
-
-    paths = write_sample_data(tmp_path_factory.mktemp("sample"), size="demo")
-    raw_options, _ = read_option_files([paths["options"]])
-    market = read_market_file(paths["market"])
+def demo_tables(demo_sample):
+    raw_options, _ = read_option_files([demo_sample["options"]])
+    market = read_market_file(demo_sample["market"])
     return raw_options, clean_option_quotes(raw_options)[0], market, clean_market(market)[0]
 
 
-def test_embedded_sample_passes_every_check(demo_sample):
-    raw_options, quotes, market, features = demo_sample
+def test_embedded_sample_passes_every_check(demo_tables):
+    raw_options, quotes, market, features = demo_tables
     test_good_tables_pass(raw_options, quotes, market, features)
     # About 150k optionsDX rows, two option sides each, a few percent flagged unusable.
     assert 270_000 <= len(quotes) <= 330_000

@@ -102,3 +102,59 @@ def test_date_not_matching_the_format(tmp_path):
 def test_unknown_setting_is_refused():
     with pytest.raises(ValueError, match="unknown long-format settings"):
         LongFormatSpec().with_overrides(strike_column="x")
+
+
+def test_one_column_mapped_to_two_fields_is_refused():
+    with pytest.raises(ValueError, match="column 'bid' is mapped to both bid and ask"):
+        LongFormatSpec(ask="bid")
+    with pytest.raises(ValueError, match=r"required fields \['quote_date'\] need a column name"):
+        LongFormatSpec().with_overrides(quote_date="")
+
+
+def test_a_single_spelling_is_one_value_not_its_letters():
+    assert LongFormatSpec(call_values="Call").call_values == ("Call",)
+
+
+def test_optional_columns_absent_from_the_file_are_missing_values(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text(
+        "DataDate,Expiration,Strike,Type,Bid,Ask,UnderlyingPrice\n"
+        "01/02/2020,01/17/2020,320,call,3.0,3.1,321.5\n"
+    )
+    table, _ = read_option_files([path], PRESETS["historicaloptiondata"])
+    row = table.to_pylist()[0]
+    assert (row["bid"], row["ask"]) == (3.0, 3.1)
+    assert row["iv"] is None and row["volume"] is None and row["last"] is None
+
+
+def test_generic_layout_is_recognised_without_configuration(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text(
+        "quote_date,expiration,strike,option_type,bid,ask,underlying_price\n"
+        "2020-01-02,2020-01-17,320,P,1.0,1.1,321\n"
+    )
+    table, reports = read_option_files([path])
+    assert reports[0].format == "long" and table.column("option_type").to_pylist() == ["P"]
+
+
+def test_mapped_column_appearing_twice_in_the_header(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text(
+        "quote_date,expiration,strike,option_type,bid,ask,underlying_price,bid\n"
+        "2020-01-02,2020-01-17,320,P,1.0,1.1,321,1.05\n"
+    )
+    with pytest.raises(OptvolInputError, match=r"mapped columns \['bid'\] appear twice"):
+        read_option_files([path])
+
+
+def test_missing_call_put_value_names_the_row(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text(
+        "quote_date,expiration,strike,option_type,bid,ask,underlying_price\n"
+        "2020-01-02,2020-01-17,320,P,1.0,1.1,321\n"
+        "2020-01-02,2020-01-17,325,,1.0,1.1,321\n"
+    )
+    with pytest.raises(
+        OptvolInputError, match="data row 2, column option_type: the call/put value is missing"
+    ):
+        read_option_files([path])

@@ -22,14 +22,32 @@ def test_read_types_and_source(raw):
     assert raw["source_file"].iloc[0] == "raw_market.csv" and raw["source_row"].iloc[0] == 1
 
 
-def test_macro_value_is_used_only_after_its_release_lag(raw):
+def test_monthly_value_is_used_only_after_its_month_and_release_lag(raw):
     features, report = clean_market(raw, release_lag_months=1)
-    assert report.release_lags_months == {"core_cpi": 1}
+    assert report.macro_available_after_months == {"core_cpi": 2}
     cpi = features.set_index("date")["core_cpi"]
-    # The January 2015 value (241) is published a month later: not in January, from Feb 2.
-    assert (cpi.loc["2015-01-01":"2015-01-31"] == 240).all()  # December's value
-    assert cpi.loc["2015-02-02"] == 241
-    assert cpi.loc["2015-01-30"] != 241
+    # December 2014 (240) ends Dec 31 and is read a month later; January 2015 (241) from
+    # March 1st. Never inside the month described, nor before its publication.
+    assert cpi.loc["2015-01-01":"2015-01-30"].isna().all()
+    assert (cpi.loc["2015-02-02":"2015-02-27"] == 240).all()
+    assert cpi.loc["2015-03-02"] == 241
+
+
+def test_release_lag_override_per_series(raw):
+    features, report = clean_market(raw, release_lag_overrides={"core_cpi": 0})
+    assert report.macro_available_after_months == {"core_cpi": 1}
+    assert features.set_index("date")["core_cpi"].loc["2015-02-02"] == 241
+
+
+def test_quarterly_series_waits_for_its_quarter(tmp_path):
+    frame = market_frame(n_days=260)
+    quarters = pd.DataFrame({"date": pd.date_range("2014-10-01", periods=5, freq="QS"),
+                             "gdp": [1.0, 2.0, 3.0, 4.0, 5.0]})  # fmt: skip
+    frame = frame.merge(quarters, on="date", how="outer").sort_values("date")
+    features, report = clean_market(read_market_file(write_market(tmp_path / "m.csv", frame)))
+    assert report.macro_available_after_months["gdp"] == 4  # 3-month period + 1-month lag
+    gdp = features.set_index("date")["gdp"]
+    assert gdp.loc["2015-04-30"] == 1.0 and gdp.loc["2015-05-01"] == 2.0  # Q1 2015 from May
 
 
 def test_zero_lag_for_daily_series(tmp_path):
@@ -38,7 +56,7 @@ def test_zero_lag_for_daily_series(tmp_path):
     frame.loc[frame.index[50], "rate_10y"] = 3.0
     raw = read_market_file(write_market(tmp_path / "m.csv", frame))
     features, report = clean_market(raw)
-    assert report.release_lags_months["rate_10y"] == 0
+    assert report.macro_available_after_months["rate_10y"] == 0
     assert features["rate_10y"].iloc[features.index[features["rate_10y"] == 3.0][0]] == 3.0
 
 
@@ -131,4 +149,17 @@ def test_bad_files(tmp_path, content, message):
     path = tmp_path / "m.csv"
     path.write_text(content)
     with pytest.raises(OptvolInputError, match=message):
+        read_market_file(path)
+
+
+def test_market_archive_with_two_files(tmp_path):
+    import zipfile
+
+    path = tmp_path / "market.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("a.csv", "date,spx_open,spx_high,spx_low,spx_close,vix_close\n")
+        archive.writestr("b.csv", "date,spx_open,spx_high,spx_low,spx_close,vix_close\n")
+    with pytest.raises(
+        OptvolInputError, match=r"expected one market file, the archive holds \['market.zip:a.csv'"
+    ):
         read_market_file(path)

@@ -68,13 +68,30 @@ def test_duplicates_removed_and_counted_keeping_the_last_read(tmp_path):
     assert call["bid"] == 7.41 and call["source_file"] == "b.csv"
 
 
-def test_float32_columns_keep_the_printed_precision(raw):
+def test_float32_columns_keep_the_six_printed_decimals(demo_sample):
+    """float32 "loses nothing": every IV, greek, volume and size of the demo sample
+    reads back to the value the vendor printed."""
+    raw, _ = read_option_files([demo_sample["options"]])
     frame, _ = clean_option_quotes(raw)
-    iv = raw.column("iv").to_numpy(zero_copy_only=False)
-    cleaned = frame.sort_values("source_row", kind="stable")["iv"].to_numpy(dtype=float)
-    assert np.allclose(
-        np.round(np.sort(cleaned[~np.isnan(cleaned)]), 6), np.round(np.sort(iv[~np.isnan(iv)]), 6)
-    )
+    expected = raw.to_pandas().set_index(["source_row", "option_type"])
+    cleaned = frame.set_index(["source_row", "option_type"]).loc[expected.index]
+    for column in (
+        "iv",
+        "delta",
+        "gamma",
+        "vega",
+        "theta",
+        "rho",
+        "volume",
+        "bid_size",
+        "ask_size",
+    ):
+        printed = expected[column].to_numpy(dtype=float)
+        stored = cleaned[column].to_numpy(dtype=float)
+        present = ~np.isnan(printed)
+        assert present.any(), column
+        assert np.array_equal(np.round(stored[present], 6), np.round(printed[present], 6)), column
+        assert np.array_equal(np.isnan(stored), ~present), column
 
 
 def test_sorted_by_key(raw):

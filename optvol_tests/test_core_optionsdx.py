@@ -129,3 +129,16 @@ def test_streams_in_batches_without_losing_rows(tmp_path, monkeypatch):
     assert table.num_rows == 2 * len(rows)
     assert table.column("source_row").to_pylist()[-1] == len(rows)
     assert isinstance(table, pa.Table)
+
+
+def test_read_time_with_seconds_is_accepted(tmp_path):
+    path = write_optionsdx(
+        tmp_path / "c.csv", [optionsdx_row(QUOTE_READTIME="2020-01-02 15:59:30")]
+    )
+    assert read_one(path)["quote_time"][0] == dt.datetime(2020, 1, 2, 15, 59, 30)
+
+
+def test_a_final_line_of_spaces_is_ignored(tmp_path):
+    path = write_optionsdx(tmp_path / "c.csv", small_chain())
+    path.write_text(path.read_text() + "   \n")
+    assert len(read_one(path)["strike"]) == 2 * len(small_chain())

@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 import pyarrow as pa
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from optvol.assets.ingest import INGEST_RETRY_POLICY, retry_or_fail
 from optvol.core.errors import OptvolInputError
@@ -37,7 +37,13 @@ class LongFormatConfig(dg.Config):
     delimiter: str | None = Field(default=None, description="Field separator; ',' if unset.")
     strike_divisor: float | None = Field(default=None, description="e.g. 1000 for OPRA strikes.")
 
+    @model_validator(mode="after")
+    def _check_mapping(self) -> "LongFormatConfig":
+        self.to_spec()  # a bad mapping is refused when the run is launched, not mid-run
+        return self
+
     def to_spec(self) -> LongFormatSpec:
+        """The reader's mapping: the preset (or the defaults) with these settings on top."""
         if self.preset is not None and self.preset not in PRESETS:
             raise ValueError(
                 f"unknown long-format preset {self.preset!r}; known: {sorted(PRESETS)}"

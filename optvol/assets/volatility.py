@@ -31,10 +31,12 @@ class MarketCleaningConfig(dg.Config):
     release_lag_months: int = Field(
         default=DEFAULT_RELEASE_LAG_MONTHS,
         ge=0,
-        description="Months from the period a monthly macro value describes to its use.",
+        description="Months from the end of the period a low-frequency macro value "
+        "describes to its first use (its publication lag).",
     )
     release_lag_overrides: dict[str, int] = Field(
-        default_factory=dict, description="Per-series lag in months, e.g. {'core_cpi': 1}."
+        default_factory=dict,
+        description="Per-series publication lag in months, e.g. {'core_cpi': 1}.",
     )
 
 

@@ -44,6 +44,8 @@ def iter_batches(
     invalid_rows: list[pacsv.InvalidRow] = []
 
     def on_invalid_row(row: pacsv.InvalidRow) -> str:
+        if not row.text.strip():  # a line of spaces, e.g. at the end of a file
+            return "skip"
         invalid_rows.append(row)
         return "error"
 
@@ -108,16 +110,24 @@ def _explain(
     return OptvolInputError(f"{source.label}: cannot parse the file: {err}")
 
 
-def parse_datetimes(values: pa.Array, fmt: str, label: str, column: str) -> pa.Array:
-    """``timestamp[s]`` from strings in ``fmt`` (surrounding spaces ignored).
+def parse_datetimes(
+    values: pa.Array, formats: str | tuple[str, ...], label: str, column: str
+) -> pa.Array:
+    """``timestamp[s]`` from strings in one of ``formats`` (surrounding spaces ignored);
+    each value takes the first format that matches it.
 
-    Raises :class:`OptvolInputError` naming the column and the first value that does not
-    match, rather than silently turning it into a missing value.
+    Raises :class:`OptvolInputError` naming the column and the first value that matches
+    none, rather than silently turning it into a missing value.
     """
+    formats = (formats,) if isinstance(formats, str) else formats
     trimmed = pc.utf8_trim_whitespace(values)
-    parsed = pc.strptime(trimmed, format=fmt, unit="s", error_is_null=True)
+    parsed = pc.strptime(trimmed, format=formats[0], unit="s", error_is_null=True)
+    for fmt in formats[1:]:
+        parsed = pc.coalesce(parsed, pc.strptime(trimmed, format=fmt, unit="s", error_is_null=True))
     unparsed = pc.and_(pc.is_valid(trimmed), pc.is_null(parsed))
     if pc.any(unparsed).as_py():
         bad = trimmed.filter(unparsed)[0].as_py()
-        raise OptvolInputError(f"{label}: column {column}: {bad!r} does not match format {fmt!r}")
+        raise OptvolInputError(
+            f"{label}: column {column}: {bad!r} does not match format {' or '.join(formats)!r}"
+        )
     return parsed

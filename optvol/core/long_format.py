@@ -9,6 +9,7 @@ optional and left empty when not mapped.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
 
@@ -25,6 +26,7 @@ REQUIRED_FIELDS = ("quote_date", "expiration", "strike", "option_type", "bid", "
 OPTIONAL_FIELDS = ("quote_time", "last", "bid_size", "ask_size", "volume", "open_interest",
                    "iv", "delta", "gamma", "vega", "theta", "rho", "dte")  # fmt: skip
 _DATE_FIELDS = ("quote_date", "expiration")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -32,10 +34,15 @@ class LongFormatSpec:
     """Where a long-format file keeps each raw field, and how it writes values.
 
     Each field named in :data:`REQUIRED_FIELDS` / :data:`OPTIONAL_FIELDS` holds the
-    vendor's column name (``None``: not in the file). ``date_format`` is a ``strptime``
-    pattern for the date columns (``None``: ISO ``YYYY-MM-DD``); ``call_values`` and
-    ``put_values`` list the spellings of the option type (compared case-insensitively);
+    vendor's column name (``None`` or ``""``: not mapped). An optional column that is
+    mapped but absent from a file is read as missing values. ``date_format`` is a
+    ``strptime`` pattern for the date columns (``None``: ISO ``YYYY-MM-DD``);
+    ``quote_time_format`` the one of ``quote_time``; ``call_values`` and ``put_values``
+    list the spellings of the option type (compared case-insensitively);
     ``strike_divisor`` converts strikes quoted in other units (OPRA: 1000).
+
+    Raises ``ValueError`` when a required field is unmapped or one vendor column is
+    mapped to two fields.
     """
 
     quote_date: str = "quote_date"
@@ -64,6 +71,23 @@ class LongFormatSpec:
     put_values: tuple[str, ...] = ("P", "PUT")
     delimiter: str = ","
     strike_divisor: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("call_values", "put_values"):
+            value = getattr(self, name)
+            object.__setattr__(self, name, (value,) if isinstance(value, str) else tuple(value))
+        unmapped = [name for name in REQUIRED_FIELDS if not getattr(self, name)]
+        if unmapped:
+            raise ValueError(f"long format: required fields {unmapped} need a column name")
+        seen: dict[str, str] = {}
+        for name, column in self.mapped_columns().items():
+            if column in seen:
+                raise ValueError(
+                    f"long format: column {column!r} is mapped to both {seen[column]} and {name}"
+                )
+            seen[column] = name
+        if self.strike_divisor <= 0:
+            raise ValueError("long format: strike_divisor must be positive")
 
     def mapped_columns(self) -> dict[str, str]:
         """Raw field -> the vendor's column name, for every mapped field."""
@@ -108,14 +132,14 @@ PRESETS: dict[str, LongFormatSpec] = {
 
 
 def missing_columns(header: str, spec: LongFormatSpec) -> list[str]:
-    """Mapped vendor columns that ``header`` lacks."""
+    """Vendor columns of the required fields that ``header`` lacks."""
     names = set(split_header(header, spec.delimiter))
-    return [column for column in spec.mapped_columns().values() if column not in names]
+    return [getattr(spec, f) for f in REQUIRED_FIELDS if getattr(spec, f) not in names]
 
 
-def _column_types(spec: LongFormatSpec) -> dict[str, pa.DataType]:
+def _column_types(mapping: dict[str, str], spec: LongFormatSpec) -> dict[str, pa.DataType]:
     types: dict[str, pa.DataType] = {}
-    for raw, column in spec.mapped_columns().items():
+    for raw, column in mapping.items():
         if raw in _DATE_FIELDS:
             types[column] = pa.string() if spec.date_format else pa.date32()
         elif raw in ("option_type", "quote_time"):
@@ -131,7 +155,12 @@ def _parse_dates(values: pa.Array, spec: LongFormatSpec, column: str, label: str
     return parse_datetimes(values, spec.date_format, label, column).cast(pa.date32())
 
 
-def _option_types(values: pa.Array, spec: LongFormatSpec, label: str) -> pa.Array:
+def _option_types(values: pa.Array, spec: LongFormatSpec, label: str, first_row: int) -> pa.Array:
+    if values.null_count:
+        row = first_row + pc.index(pc.is_null(values), True).as_py()
+        raise OptvolInputError(
+            f"{label}: data row {row}, column {spec.option_type}: the call/put value is missing"
+        )
     normalized = pc.utf8_upper(pc.utf8_trim_whitespace(values))
     calls = pa.array([v.upper() for v in spec.call_values])
     puts = pa.array([v.upper() for v in spec.put_values])
@@ -152,10 +181,20 @@ def read_long_format(
 ) -> Iterator[pa.RecordBatch]:
     """Stream a long-format ``source`` as raw option quotes."""
     names = split_header(header, spec.delimiter)
-    mapping = spec.mapped_columns()
+    repeated = sorted(
+        {n for n in names if names.count(n) > 1 and n in spec.mapped_columns().values()}
+    )
+    if repeated:
+        raise OptvolInputError(f"{source.label}: line 1: mapped columns {repeated} appear twice")
+    mapping = {raw: column for raw, column in spec.mapped_columns().items() if column in names}
+    absent = sorted(set(spec.mapped_columns()) - set(mapping))
+    if absent:
+        log.info(
+            "%s: optional fields %s are not in the file; read as missing", source.label, absent
+        )
     first_row = 1
     for batch in iter_batches(
-        source, names, _column_types(spec), list(mapping.values()), spec.delimiter
+        source, names, _column_types(mapping, spec), list(mapping.values()), spec.delimiter
     ):
         n = batch.num_rows
         if n == 0:
@@ -163,7 +202,9 @@ def read_long_format(
         columns = {raw: batch.column(column) for raw, column in mapping.items()}
         for raw in _DATE_FIELDS:
             columns[raw] = _parse_dates(columns[raw], spec, mapping[raw], source.label)
-        columns["option_type"] = _option_types(columns["option_type"], spec, source.label)
+        columns["option_type"] = _option_types(
+            columns["option_type"], spec, source.label, first_row
+        )
         if spec.strike_divisor != 1.0:
             columns["strike"] = pc.divide(columns["strike"], spec.strike_divisor)
         if "quote_time" in columns:

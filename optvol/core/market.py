@@ -2,9 +2,12 @@
 
 The file (DESIGN §3) is daily with ``date, spx_open, spx_high, spx_low, spx_close,
 vix_close`` and any further numeric columns, which are macro series. Gaps are allowed.
-A macro series observed monthly is dated by the period it describes; it becomes known
-only when published, so :func:`align_macro` makes each value available from
-``date + release lag`` and forward-fills it from there, never back into its own month.
+A low-frequency macro value is dated by the start of the period it describes (January's
+CPI on January 1st) and is published some time after that period ends. So a value
+dated ``d`` describing ``p`` months is used from ``d + p + lag`` months on (January's CPI
+from March 1st with the default one-month lag) and forward-filled from there: never
+back into the period it describes, nor before it could have been read. Daily series
+(rates, spreads) are used as of their own date.
 """
 
 from __future__ import annotations
@@ -41,10 +44,14 @@ def read_market_file(path: Path) -> pd.DataFrame:
     column when the file is missing, empty, lacks a required column, has a row with the
     wrong number of fields or a value that is not a number or ISO date.
     """
-    (source,) = sources_of(path)
+    sources = sources_of(path)
+    if len(sources) != 1:
+        labels = [s.label for s in sources]
+        raise OptvolInputError(f"{path}: expected one market file, the archive holds {labels}")
+    (source,) = sources
     header = read_header(source)
     names = split_header(header, ",")
-    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    missing = missing_required_columns(header)
     if missing:
         raise OptvolInputError(
             f"{source.label}: line 1: missing required columns {missing}; expected a "
@@ -68,6 +75,12 @@ def read_market_file(path: Path) -> pd.DataFrame:
     return frame
 
 
+def missing_required_columns(header: str) -> list[str]:
+    """Required market columns that a comma-separated ``header`` lacks."""
+    names = split_header(header, ",")
+    return [c for c in REQUIRED_COLUMNS if c not in names]
+
+
 def macro_columns(frame: pd.DataFrame) -> list[str]:
     """Numeric columns beyond the required ones: the macro series."""
     skip = {*REQUIRED_COLUMNS, "source_file", "source_row", *FEATURE_COLUMNS}
@@ -87,21 +100,23 @@ class MarketCleaningReport:
     gaps_over_5_days: int = 0
     largest_gap_days: int = 0
     missing_values: dict[str, int] = field(default_factory=dict)
-    release_lags_months: dict[str, int] = field(default_factory=dict)
+    macro_available_after_months: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def align_macro(frame: pd.DataFrame, dates: pd.Series, column: str, lag_months: int) -> pd.Series:
+def align_macro(
+    frame: pd.DataFrame, dates: pd.Series, column: str, available_after_months: int
+) -> pd.Series:
     """The value of macro series ``column`` known on each of ``dates``.
 
-    An observation dated ``d`` (the period it describes) is available from
-    ``d + lag_months`` months; each date takes the latest available value, so nothing is
-    filled back into the month it describes. A lag of 0 means known on its own date.
+    An observation dated ``d`` becomes available ``available_after_months`` months later;
+    each date takes the latest available value (0 months: known on its own date).
     """
     observed = frame.loc[frame[column].notna(), ["date", column]]
-    observed = observed.assign(available=observed["date"] + pd.DateOffset(months=lag_months))
+    offset = pd.DateOffset(months=available_after_months)
+    observed = observed.assign(available=observed["date"] + offset)
     observed = observed.sort_values("available", kind="stable")
     left = pd.DataFrame({"date": dates.to_numpy()})
     merged = pd.merge_asof(
@@ -111,13 +126,14 @@ def align_macro(frame: pd.DataFrame, dates: pd.Series, column: str, lag_months: 
     return pd.Series(merged[column].to_numpy(), index=dates.index, name=column)
 
 
-def release_lag(frame: pd.DataFrame, column: str, default_months: int) -> int:
-    """``default_months`` for a low-frequency series, 0 for a daily one."""
-    dates = frame.loc[frame[column].notna(), "date"]
+def observation_period_months(frame: pd.DataFrame, column: str) -> int:
+    """Months one observation of ``column`` describes: 0 for a daily series, else the
+    median spacing of its observations in months (1 monthly, 3 quarterly)."""
+    dates = frame.loc[frame[column].notna(), "date"].sort_values()
     if len(dates) < 2:
-        return default_months
-    spacing = dates.sort_values().diff().dt.days.median()
-    return default_months if spacing > LOW_FREQUENCY_DAYS else 0
+        return 1
+    spacing = dates.diff().dt.days.median()
+    return 0 if spacing <= LOW_FREQUENCY_DAYS else max(1, round(spacing / 30.44))
 
 
 def realized_vol(log_returns: pd.Series, window: int = RV_WINDOW) -> pd.Series:
@@ -165,10 +181,12 @@ def clean_market(
 
     overrides = release_lag_overrides or {}
     for column in macro_columns(frame):
-        lag = overrides.get(column, release_lag(frame, column, release_lag_months))
-        report.release_lags_months[column] = lag
-        trading[column] = align_macro(frame, trading["date"], column, lag)
-    log.info("Aligned macro series with release lags (months): %s", report.release_lags_months)
+        period = observation_period_months(frame, column)
+        lag = overrides.get(column, release_lag_months if period else 0)
+        report.macro_available_after_months[column] = period + lag
+        trading[column] = align_macro(frame, trading["date"], column, period + lag)
+    log.info("Aligned macro series: months from the dated period start to use: %s",
+             report.macro_available_after_months)  # fmt: skip
 
     gaps = trading["date"].diff().dt.days
     report.gaps_over_5_days = int((gaps > 5).sum())

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from optvol.core.errors import OptvolInputError
 from optvol.core.input_files import InputSource, read_header, sources_of
-from optvol.core.long_format import LongFormatSpec, missing_columns, read_long_format
+from optvol.core.long_format import PRESETS, LongFormatSpec, missing_columns, read_long_format
 from optvol.core.optionsdx import describe_header_mismatch, is_optionsdx_header, read_optionsdx
 from optvol.core.raw_options import RAW_OPTION_SCHEMA
 
@@ -36,11 +36,19 @@ class SourceReport:
     compressed_bytes: int
 
 
-def _detect_format(source: InputSource, header: str, long_format: LongFormatSpec | None) -> str:
+def _detect_format(
+    source: InputSource, header: str, long_format: LongFormatSpec | None
+) -> tuple[str, LongFormatSpec | None]:
+    """The format of ``source`` and, for a long-format file, the mapping to read it with.
+
+    Without a configured mapping, a long-format file that uses optvol's own column names
+    (the ``generic`` preset) is recognised too.
+    """
     if is_optionsdx_header(header):
-        return "optionsdx"
-    if long_format is not None and not missing_columns(header, long_format):
-        return "long"
+        return "optionsdx", None
+    spec = long_format or PRESETS["generic"]
+    if not missing_columns(header, spec):
+        return "long", spec
     hint = ""
     for delimiter, name in _OTHER_DELIMITERS.items():
         if header.count(delimiter) > header.count(","):
@@ -49,10 +57,9 @@ def _detect_format(source: InputSource, header: str, long_format: LongFormatSpec
                 hint += " For a long-format file set long_format.delimiter."
             break
     expected = f"the optionsDX header ({describe_header_mismatch(header)})"
-    if long_format is not None:
-        expected += f", or the long-format columns (missing {missing_columns(header, long_format)})"
-    else:
-        expected += "; for a long-format file configure a long_format mapping"
+    expected += f", or the long-format columns (missing {missing_columns(header, spec)})"
+    if long_format is None:
+        expected += "; for another vendor's long-format file configure a long_format mapping"
     raise OptvolInputError(
         f"{source.label}: unrecognised header on line 1: {header[:160]!r}. Expected {expected}."
         f"{hint}"
@@ -64,13 +71,12 @@ def read_source(
 ) -> tuple[list[pa.RecordBatch], SourceReport]:
     """All raw quote batches of one input, and a report of what it held."""
     header = read_header(source)
-    kind = _detect_format(source, header, long_format)
-    if kind == "optionsdx":
+    kind, spec = _detect_format(source, header, long_format)
+    if spec is None:
         batches = list(read_optionsdx(source))
         input_rows = sum(b.num_rows for b in batches) // 2
     else:
-        assert long_format is not None
-        batches = list(read_long_format(source, header, long_format))
+        batches = list(read_long_format(source, header, spec))
         input_rows = sum(b.num_rows for b in batches)
     if not batches:
         raise OptvolInputError(f"{source.label}: the file has a header but no data rows")

@@ -41,7 +41,8 @@ _SIDE_FIELDS = {
     "bid": "BID", "ask": "ASK", "last": "LAST", "volume": "VOLUME", "iv": "IV",
     "delta": "DELTA", "gamma": "GAMMA", "vega": "VEGA", "theta": "THETA", "rho": "RHO",
 }  # fmt: skip
-READTIME_FORMAT = "%Y-%m-%d %H:%M"
+# The read time is printed to the minute; accept seconds too.
+READTIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S")
 _SIZE = r"^\s*(?P<bid>\d+)\s*x\s*(?P<ask>\d+)\s*$"
 
 
@@ -118,7 +119,7 @@ def read_optionsdx(source: InputSource) -> Iterator[pa.RecordBatch]:
         common = {
             "quote_date": batch.column("QUOTE_DATE"),
             "quote_time": parse_datetimes(
-                batch.column("QUOTE_READTIME"), READTIME_FORMAT, source.label, "QUOTE_READTIME"
+                batch.column("QUOTE_READTIME"), READTIME_FORMATS, source.label, "QUOTE_READTIME"
             ),
             "expiration": batch.column("EXPIRE_DATE"),
             "strike": batch.column("STRIKE"),
