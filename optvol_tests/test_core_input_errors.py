@@ -118,3 +118,15 @@ def test_binary_garbage(tmp_path):
     path.write_bytes(bytes(range(256)) * 4)
     with pytest.raises(OptvolInputError, match="garbage.csv"):
         read_option_files([path])
+
+
+# Arrow cannot decode the row for its invalid-row handler and reports that as unraisable.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_line_that_is_not_utf8_is_named(tmp_path):
+    path = write_optionsdx(tmp_path / "latin1.txt", small_chain())
+    path.write_bytes(path.read_bytes() + "caf\xe9\n".encode("latin-1"))
+    lines = path.read_bytes().count(b"\n")
+    with pytest.raises(
+        OptvolInputError, match=rf"latin1.txt: line {lines} has 1 fields, expected 33"
+    ):
+        read_option_files([path])

@@ -21,6 +21,7 @@ BLOCK_SIZE = 16 << 20
 # A missing value is an empty field; with the optionsDX ", " separator it is a lone space.
 NULL_VALUES = ["", " ", "  "]
 _CONVERSION_ERROR = re.compile(r"CSV column #(\d+): .*?invalid value '(.*)'", re.S)
+_FIELD_COUNT_ERROR = re.compile(r"Expected (\d+) columns, got (\d+)")
 
 
 def split_header(header: str, delimiter: str) -> list[str]:
@@ -68,7 +69,12 @@ def iter_batches(
                 parse_options=parse_options,
                 convert_options=convert_options,
             )
-            yield from reader
+            # Stop the reader's read-ahead thread before the stream closes, also when a
+            # row fails: a reader left to the interpreter's exit can abort the process.
+            try:
+                yield from reader
+            finally:
+                reader.close()
     except pa.ArrowInvalid as err:
         raise _explain(source, err, column_names, invalid_rows, delimiter) from err
     except DECOMPRESSION_ERRORS as err:
@@ -92,6 +98,17 @@ def _explain(
             f"{source.label}: {where} has {row.actual_columns} fields, expected "
             f"{row.expected_columns} separated by {delimiter!r} (truncated or malformed row): "
             f"{row.text[:120]!r}"
+        )
+    counts = _FIELD_COUNT_ERROR.search(str(err))
+    if counts:  # the row could not be handed to on_invalid_row (e.g. it is not UTF-8)
+        expected = int(counts.group(1))
+        line = find_line(
+            source, lambda text: bool(text.strip()) and len(text.split(delimiter)) != expected
+        )
+        where = f"line {line}" if line else "a line"
+        return OptvolInputError(
+            f"{source.label}: {where} has {counts.group(2)} fields, expected {expected} "
+            f"separated by {delimiter!r} (truncated or malformed row)"
         )
     match = _CONVERSION_ERROR.search(str(err))
     if match:
