@@ -21,9 +21,18 @@ log = logging.getLogger("optvol.cli")
 
 
 def _sample_data(args: argparse.Namespace) -> int:
-    from optvol.sample import write_sample_data
+    from optvol.sample import OPTIONS_FILE, write_sample_data
 
     root = data_root(args.data_dir)
+    options_dir = root / OPTIONS_INPUT_DIR
+    others = sorted(
+        p.name for p in options_dir.glob("*") if p.is_file() and p.name != OPTIONS_FILE.name
+    )
+    if others and not args.force:
+        raise OptvolInputError(
+            f"{options_dir} holds other chain files {others[:5]}; the simulated sample would "
+            "be ingested together with them. Use another --data-dir, or --force"
+        )
     paths = write_sample_data(root, size=args.size, seed=args.seed)
     for kind, path in paths.items():
         print(f"{kind}: {path} ({path.stat().st_size:,} bytes)")
@@ -129,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.add_argument("--seed", type=int, default=2020, help="random seed (default: 2020)")
     sample.add_argument("--data-dir", help=f"data root (default: ${DATA_DIR_ENV} or ./data)")
+    sample.add_argument(
+        "--force", action="store_true", help="write even beside other chain files in raw/options"
+    )
     sample.set_defaults(func=_sample_data)
 
     clean = commands.add_parser(

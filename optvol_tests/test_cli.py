@@ -89,3 +89,15 @@ def test_demo_refuses_to_mix_the_sample_with_user_inputs(data_root, caplog):
     assert main(["demo", "--data-dir", str(data_root)]) == 2
     assert "raw_market.csv is missing while other inputs exist" in caplog.text
     assert not (data_root / "raw" / "options" / "SPY_options_2020-2022.csv").exists()
+
+
+def test_sample_data_is_not_written_beside_a_users_chain_files(data_root, caplog):
+    assert main(["sample-data", "--data-dir", str(data_root)]) == 2
+    assert "holds other chain files ['spy_eod_202001.txt']" in caplog.text
+    assert not (data_root / "raw" / "options" / "SPY_options_2020-2022.csv").exists()
+
+
+def test_sample_data_writes_both_files(tmp_path):
+    assert main(["sample-data", "--data-dir", str(tmp_path)]) == 0
+    assert (tmp_path / "raw" / "options" / "SPY_options_2020-2022.csv").stat().st_size > 1e6
+    assert (tmp_path / "raw" / "raw_market.csv").read_text().startswith("date,spx_open")

@@ -2,7 +2,9 @@
 
 Every reader (optionsDX wide, long format) produces this schema, so the cleaning step
 and the checks see one shape whatever the source. Values are kept as they came: no row is
-dropped, no price corrected, nothing derived.
+dropped, no price corrected, nothing derived. ``source_file`` names the file (``archive.zip:
+member.csv`` inside a zip) and ``source_row`` the 1-based data row in it (the header and
+blank lines not counted); an optionsDX row gives a call and a put with the same row.
 """
 
 from __future__ import annotations
