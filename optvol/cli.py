@@ -40,22 +40,13 @@ def _sample_data(args: argparse.Namespace) -> int:
 
 
 def _long_format_spec(args: argparse.Namespace):
-    from optvol.core.long_format import PRESETS, LongFormatSpec
+    from optvol.core.long_format import build_spec
 
     if not (args.long_format or args.long_format_config):
         return None
-    if args.long_format and args.long_format not in PRESETS:
-        raise OptvolInputError(
-            f"unknown long-format preset {args.long_format!r}; known: {sorted(PRESETS)}"
-        )
-    spec = PRESETS[args.long_format] if args.long_format else LongFormatSpec()
-    if args.long_format_config:
-        overrides = json.loads(Path(args.long_format_config).read_text())
-        for key in ("call_values", "put_values"):
-            if key in overrides:
-                overrides[key] = tuple(overrides[key])
-        spec = spec.with_overrides(**overrides)
-    return spec
+    config = Path(args.long_format_config) if args.long_format_config else None
+    overrides = json.loads(config.read_text()) if config else {}
+    return build_spec(args.long_format, **overrides)
 
 
 def _looks_like_market_file(path: Path) -> bool:
@@ -123,21 +114,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="optvol", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="DEBUG logging")
     commands = parser.add_subparsers(dest="command", required=True)
-
-    sample = commands.add_parser(
-        "sample-data",
-        help="write the embedded sample (simulated SPY chain, real S&P 500/VIX/macro)",
-        description="Write the embedded sample into <data dir>/raw/: a simulated SPY option "
-        "chain in the optionsDX format and the real market history shipped with `arch`.",
-    )
-    sample.add_argument(
+    # What sample-data and demo share: which sample, and where.
+    sample_options = argparse.ArgumentParser(add_help=False)
+    sample_options.add_argument(
         "--size",
         choices=("demo", "full"),
         default="demo",
         help="demo: ~150k rows, seconds; full: ~3.6M rows (default: demo)",
     )
-    sample.add_argument("--seed", type=int, default=2020, help="random seed (default: 2020)")
-    sample.add_argument("--data-dir", help=f"data root (default: ${DATA_DIR_ENV} or ./data)")
+    sample_options.add_argument(
+        "--seed", type=int, default=2020, help="random seed (default: 2020)"
+    )
+    sample_options.add_argument(
+        "--data-dir", help=f"data root (default: ${DATA_DIR_ENV} or ./data)"
+    )
+
+    sample = commands.add_parser(
+        "sample-data",
+        parents=[sample_options],
+        help="write the embedded sample (simulated SPY chain, real S&P 500/VIX/macro)",
+        description="Write the embedded sample into <data dir>/raw/: a simulated SPY option "
+        "chain in the optionsDX format and the real market history shipped with `arch`.",
+    )
     sample.add_argument(
         "--force", action="store_true", help="write even beside other chain files in raw/options"
     )
@@ -179,13 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo",
+        parents=[sample_options],
         help="write the sample if no input exists, then materialize every asset",
         description="Write the embedded sample if <data dir>/raw/ has no inputs, then "
         "materialize every asset and check (uses $DAGSTER_HOME when set).",
     )
-    demo.add_argument("--size", choices=("demo", "full"), default="demo")
-    demo.add_argument("--seed", type=int, default=2020)
-    demo.add_argument("--data-dir", help=f"data root (default: ${DATA_DIR_ENV} or ./data)")
     demo.set_defaults(func=_demo)
     return parser
 

@@ -52,18 +52,17 @@ class ParquetIOManager(dg.ConfigurableIOManager):
             preview = obj.head(PREVIEW_ROWS)
         else:
             pandas_types, preview = None, obj.slice(0, PREVIEW_ROWS).to_pandas()
+        size = path.stat().st_size
         context.add_output_metadata(
             {
                 "dagster/row_count": dg.MetadataValue.int(table.num_rows),
                 "dagster/column_schema": table_schema(table, pandas_types),
                 "path": dg.MetadataValue.path(str(path)),
-                "bytes": dg.MetadataValue.int(path.stat().st_size),
+                "bytes": dg.MetadataValue.int(size),
                 "preview": dg.MetadataValue.md(_preview(preview)),
             }
         )
-        context.log.info(
-            "Wrote %d rows to %s (%d bytes)", table.num_rows, path, path.stat().st_size
-        )
+        context.log.info("Wrote %d rows to %s (%d bytes)", table.num_rows, path, size)
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame | pa.Table:
         path = self.path_for(context.asset_key)

@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from optvol.assets.ingest import INGEST_RETRY_POLICY, retry_or_fail
 from optvol.core.errors import OptvolInputError
 from optvol.core.input_files import find_input_files
-from optvol.core.long_format import PRESETS, LongFormatSpec
+from optvol.core.long_format import PRESETS, LongFormatSpec, build_spec
 from optvol.core.option_cleaning import clean_option_quotes
 from optvol.core.option_ingest import read_option_files
 from optvol.core.paths import OPTIONS_INPUT_DIR
@@ -44,19 +44,11 @@ class LongFormatConfig(dg.Config):
 
     def to_spec(self) -> LongFormatSpec:
         """The reader's mapping: the preset (or the defaults) with these settings on top."""
-        if self.preset is not None and self.preset not in PRESETS:
-            raise ValueError(
-                f"unknown long-format preset {self.preset!r}; known: {sorted(PRESETS)}"
-            )
-        spec = PRESETS[self.preset] if self.preset else LongFormatSpec()
-        overrides: dict = dict(self.columns)
-        for name in ("date_format", "delimiter", "strike_divisor"):
-            if getattr(self, name) is not None:
-                overrides[name] = getattr(self, name)
-        for name in ("call_values", "put_values"):
-            if getattr(self, name) is not None:
-                overrides[name] = tuple(getattr(self, name))
-        return spec.with_overrides(**overrides)
+        settings = ("date_format", "delimiter", "strike_divisor", "call_values", "put_values")
+        overrides = {
+            name: getattr(self, name) for name in settings if getattr(self, name) is not None
+        }
+        return build_spec(self.preset, **{**self.columns, **overrides})
 
 
 class OptionIngestConfig(dg.Config):

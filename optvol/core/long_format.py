@@ -131,6 +131,17 @@ PRESETS: dict[str, LongFormatSpec] = {
 }  # fmt: skip
 
 
+def build_spec(preset: str | None = None, **overrides) -> LongFormatSpec:
+    """The mapping of preset ``preset`` (default: the defaults) with ``overrides`` on top.
+
+    Raises ``ValueError`` for an unknown preset or setting, or a mapping that is invalid.
+    """
+    if preset is not None and preset not in PRESETS:
+        raise ValueError(f"unknown long-format preset {preset!r}; known: {sorted(PRESETS)}")
+    spec = PRESETS[preset] if preset else LongFormatSpec()
+    return spec.with_overrides(**overrides) if overrides else spec
+
+
 def missing_columns(header: str, spec: LongFormatSpec) -> list[str]:
     """Vendor columns of the required fields that ``header`` lacks."""
     names = set(split_header(header, spec.delimiter))
