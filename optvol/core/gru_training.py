@@ -1,0 +1,205 @@
+"""Train the option GRU: one loop a reader can follow from top to bottom.
+
+Mean squared error of the price over strike, in units of the training targets'
+distance from the baseline (so the baseline itself scores about 1), AdamW, gradient clipping, early
+stopping on the validation loss with the best weights kept. Seeded: the same
+seed, data and device give the same weights (on CPU, bit for bit).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from optvol.core.gru import OptionGRU, SampleTensors, Scalers, fit_scalers
+from optvol.core.option_samples import OptionSamples
+
+log = logging.getLogger(__name__)
+
+EVAL_BATCH_SIZE = 8192
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Hyperparameters of the network and its training (the sequence length ``L`` is
+    part of :class:`optvol.core.option_samples.SampleConfig`)."""
+
+    hidden_size: int = 32
+    num_layers: int = 1
+    head_size: int = 64
+    dropout: float = 0.1
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 1024
+    epochs: int = 20
+    patience: int = 3
+    max_grad_norm: float = 1.0
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        positive = ("hidden_size", "num_layers", "head_size", "batch_size", "epochs", "patience")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+        resolve_device(self.device)  # refuses an unknown or unavailable device now
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainingResult:
+    """A trained network with what it needs to predict and what its training did."""
+
+    model: OptionGRU
+    scalers: Scalers
+    config: TrainingConfig
+    device: str
+    architecture: dict
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = 0
+    best_validation_loss: float = float("nan")
+    seconds: float = 0.0
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"`` is CUDA when present, else CPU; anything else must be available."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as error:
+        raise ValueError(f"unknown device {name!r}: {error}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} asked for, but PyTorch sees no CUDA device")
+    return device
+
+
+def build_model(architecture: dict) -> OptionGRU:
+    return OptionGRU(**architecture)
+
+
+def architecture_of(tensors: SampleTensors, config: TrainingConfig) -> dict:
+    return {
+        "sequence_features": tensors.sequence_features,
+        "static_features": tensors.static_features,
+        "hidden_size": config.hidden_size,
+        "num_layers": config.num_layers,
+        "dropout": config.dropout,
+        "head_size": config.head_size,
+    }
+
+
+@torch.no_grad()
+def predict_over_strike(model: nn.Module, tensors: SampleTensors, index: np.ndarray) -> np.ndarray:
+    """The model's price over strike of the samples ``index``, in eval mode."""
+    model.eval()
+    out = []
+    for start in range(0, len(index), EVAL_BATCH_SIZE):
+        batch = torch.as_tensor(index[start : start + EVAL_BATCH_SIZE], device=tensors.device)
+        sequence, static, pricing, _ = tensors.batch(batch)
+        out.append(model(sequence, static, pricing).double().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def _loss(model: nn.Module, tensors: SampleTensors, index: np.ndarray, scale: float) -> float:
+    target = tensors.target[torch.as_tensor(index, device=tensors.device)].double().cpu().numpy()
+    return float(np.mean(((predict_over_strike(model, tensors, index) - target) / scale) ** 2))
+
+
+def train_gru(samples: OptionSamples, config: TrainingConfig | None = None) -> TrainingResult:
+    """Train :class:`OptionGRU` on the training split, stop early on the validation split."""
+    config = config or TrainingConfig()
+    device = resolve_device(config.device)
+    torch.manual_seed(config.seed)
+
+    scalers = fit_scalers(samples)
+    tensors = SampleTensors(samples, scalers, device)
+    train, validation = samples.indices("train"), samples.indices("validation")
+    architecture = architecture_of(tensors, config)
+    model = build_model(architecture).to(device)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    shuffle = torch.Generator().manual_seed(config.seed)
+    train_index = torch.as_tensor(train, device=device)
+    log.info(
+        "Training OptionGRU on %s: %d training and %d validation samples, %d parameters, %s",
+        device,
+        len(train),
+        len(validation),
+        sum(p.numel() for p in model.parameters()),
+        config,
+    )
+
+    result = TrainingResult(model, scalers, config, str(device), architecture)
+    scale, batch_size = scalers.price_scale, config.batch_size
+    best_state, stale, started = None, 0, time.perf_counter()
+    for epoch in range(1, config.epochs + 1):
+        epoch_start = time.perf_counter()
+        model.train()
+        order = train_index[torch.randperm(len(train), generator=shuffle).to(device)]
+        total, seen = 0.0, 0
+        for start in range(0, len(order), batch_size):
+            sequence, static, pricing, target = tensors.batch(order[start : start + batch_size])
+            loss = nn.functional.mse_loss(model(sequence, static, pricing) / scale, target / scale)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+            optimizer.step()
+            total += loss.item() * len(target)
+            seen += len(target)
+        train_loss = total / seen
+        validation_loss = _loss(model, tensors, validation, scale)
+        seconds = time.perf_counter() - epoch_start
+        result.history.append(
+            {
+                "epoch": epoch,
+                "train_loss": train_loss,
+                "val_loss": validation_loss,
+                "seconds": seconds,
+                "samples_per_second": seen / seconds,
+            }
+        )
+        log.info(
+            "Epoch %d/%d: train loss %.5f, validation loss %.5f, %.1f s, %.0f samples/s",
+            epoch,
+            config.epochs,
+            train_loss,
+            validation_loss,
+            seconds,
+            seen / seconds,
+        )
+        if not np.isfinite(train_loss):
+            raise FloatingPointError(f"training diverged at epoch {epoch}: loss {train_loss}")
+        if validation_loss < result.best_validation_loss or best_state is None:
+            result.best_epoch, result.best_validation_loss = epoch, validation_loss
+            best_state, stale = copy.deepcopy(model.state_dict()), 0
+        else:
+            stale += 1
+            if stale >= config.patience:
+                log.info(
+                    "Early stop after epoch %d: validation loss has not improved for %d "
+                    "epochs; keeping epoch %d (%.5f)",
+                    epoch,
+                    stale,
+                    result.best_epoch,
+                    result.best_validation_loss,
+                )
+                break
+
+    model.load_state_dict(best_state)
+    model.eval()
+    result.seconds = time.perf_counter() - started
+    return result

@@ -1,0 +1,116 @@
+"""Score the option GRU and every baseline on the same test rows, and draw the plots.
+
+The test split is touched here only: the samples are rebuilt from ``option_quotes``
+with the model card's settings, the fingerprint proves they are the samples the
+model was trained on, and every model prices every test row.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from optvol.core.gru_artifact import TrainedGRU
+from optvol.core.option_metrics import best_model, evaluate_models
+from optvol.core.option_plots import (
+    plot_error_over_time,
+    plot_loss_curves,
+    plot_predicted_vs_actual,
+    plot_rmse_by_bucket,
+)
+from optvol.core.option_samples import ANCHOR, BASELINES, build_samples
+
+log = logging.getLogger(__name__)
+
+GRU = "gru"
+PLOT_FILES = {
+    "rmse": "rmse.png",
+    "predicted_vs_actual": "predicted_vs_actual.png",
+    "loss": "training_loss.png",
+    "error_over_time": "test_error_over_time.png",
+}
+
+
+@dataclass
+class OptionEvaluation:
+    """The metrics (``metrics``, JSON-ready) and the test rows with every prediction."""
+
+    metrics: dict
+    rows: pd.DataFrame
+    predictions: dict[str, np.ndarray]
+
+
+def compare_with_baselines(metrics: dict) -> dict:
+    """The GRU's overall test RMSE against the best baseline's, and the ratio."""
+    best = best_model(metrics, BASELINES)
+    gru_rmse = metrics["overall"][GRU]["rmse"]
+    best_rmse = metrics["overall"][best]["rmse"]
+    anchor_rmse = metrics["overall"][ANCHOR]["rmse"]
+    return {
+        "best_baseline": best,
+        "gru_rmse": gru_rmse,
+        "best_baseline_rmse": best_rmse,
+        "rmse_ratio_to_best_baseline": gru_rmse / best_rmse if best_rmse else None,
+        "gru_beats_best_baseline": bool(gru_rmse < best_rmse),
+        "practitioner_baseline": ANCHOR,
+        "rmse_ratio_to_practitioner": gru_rmse / anchor_rmse if anchor_rmse else None,
+    }
+
+
+def evaluate_option_models(quotes: pd.DataFrame, model: TrainedGRU) -> OptionEvaluation:
+    """Price every test sample with the GRU and each baseline and score them alike."""
+    samples = build_samples(quotes, model.sample_config())
+    test = samples.indices("test")
+    rows = samples.rows.iloc[test].reset_index(drop=True)
+    predictions = {GRU: model.predict(samples, test)}
+    predictions.update({name: rows[name].to_numpy() for name in BASELINES})
+    metrics = evaluate_models(rows, predictions)
+
+    test_days = (samples.calendar >= rows["quote_date"].min()) & (
+        samples.calendar <= rows["quote_date"].max()
+    )
+    metrics["test_calendar_dates"] = [str(d)[:10] for d in samples.calendar[test_days]]
+    metrics["split_dates"] = samples.split_dates
+    metrics["data_fingerprint"] = samples.fingerprint
+    metrics["comparison"] = compare_with_baselines(metrics)
+    for name in predictions:
+        overall = metrics["overall"][name]
+        log.info(
+            "Test %-24s RMSE %.4f  MAE %.4f  RMSE/K %.6f  MdAPE %s%%",
+            name,
+            overall["rmse"],
+            overall["mae"],
+            overall["rmse_over_strike"],
+            "n/a" if overall["median_ape_pct"] is None else f"{overall['median_ape_pct']:.2f}",
+        )
+    comparison = metrics["comparison"]
+    log.info(
+        "GRU test RMSE %.4f vs best baseline %s %.4f: ratio %.3f (%s)",
+        comparison["gru_rmse"],
+        comparison["best_baseline"],
+        comparison["best_baseline_rmse"],
+        comparison["rmse_ratio_to_best_baseline"],
+        "GRU wins" if comparison["gru_beats_best_baseline"] else "GRU loses",
+    )
+    return OptionEvaluation(metrics, rows, predictions)
+
+
+def write_evaluation_plots(
+    evaluation: OptionEvaluation, history: list[dict], directory: str | Path
+) -> dict[str, Path]:
+    """Write the four evaluation plots (PNG) into ``directory``; return their paths."""
+    directory = Path(directory)
+    paths = {name: directory / file for name, file in PLOT_FILES.items()}
+    plot_rmse_by_bucket(evaluation.metrics, paths["rmse"])
+    plot_predicted_vs_actual(
+        evaluation.rows["mid"].to_numpy(), evaluation.predictions, paths["predicted_vs_actual"]
+    )
+    plot_loss_curves(history, paths["loss"], ylabel="MSE of price / strike (baseline = 1)")
+    plot_error_over_time(evaluation.metrics, paths["error_over_time"])
+    for path in paths.values():
+        log.info("Wrote plot %s", path)
+    return paths

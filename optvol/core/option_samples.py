@@ -1,0 +1,510 @@
+"""Leakage-free samples of the option price task (DESIGN §4).
+
+A sample is an option side (expiration, strike, call/put) on a quote date ``t``
+whose quote is usable at ``t`` and on the previous date of the data's calendar,
+``t-1``. Its target is the mid at ``t``. Its inputs are only what is known
+before the market opens at ``t`` plus today's underlying price:
+
+* static features of day ``t``: the contract terms, ``S_t``, the rate and the
+  time to expiry, and values computed from them and from data up to ``t-1``
+  (the underlying's return into ``t``, its 21-day historical vol, the contract's
+  ``t-1`` implied vol, the ``t-1`` smoothed surface, the baseline prices);
+* a sequence of the last ``L`` trading days ``t-L .. t-1`` of the contract's own
+  history (mid, implied vol, greeks, moneyness, time to expiry), masked on days
+  it had no usable quote, and of the underlying's log returns.
+
+No field of the quote at ``t`` (bid, ask, last, IV, greeks, volume, size) enters
+any input; ``optvol_tests/test_core_option_samples.py`` proves it by changing
+them and comparing the inputs.
+
+The history is kept as one dense array of per-contract slots: contract ``c``
+owns ``L`` padding slots followed by one slot per calendar day of its life, so
+the window of a sample is the ``L`` slots before the sample's own slot and can be
+gathered by index at batch time (:func:`window_indices`) instead of
+materialising an ``N x L x F`` tensor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from optvol.core.black_scholes import bs_greeks, bs_price, implied_vol
+from optvol.core.errors import OptvolInputError
+from optvol.core.iv_surface import evaluate_surface, fit_daily_surfaces
+
+log = logging.getLogger(__name__)
+
+TRADING_DAYS_PER_YEAR = 252
+SPLITS = ("train", "validation", "test")
+# Per-day history of each contract; the sequence adds the mask and the underlying return.
+HISTORY_FEATURES = (
+    "mid_over_strike",
+    "iv",
+    "delta",
+    "gamma_x_spot",
+    "vega_over_strike",
+    "theta_over_strike",
+    "log_moneyness",
+    "tau",
+)
+SEQUENCE_FEATURES = (*HISTORY_FEATURES, "quoted", "underlying_return")
+STATIC_FEATURES = (
+    "log_moneyness",
+    "tau",
+    "sqrt_tau",
+    "is_call",
+    "rate",
+    "underlying_return",
+    "historical_vol",
+    "prev_iv",
+    "prev_iv_from_mid",
+    "surface_iv",
+    "surface_iv_change",
+    "prev_mid_over_strike",
+    "practitioner_bs_over_strike",
+    "practitioner_bs_mid_iv_over_strike",
+    "adhoc_bs_over_strike",
+    "historical_bs_over_strike",
+)
+# The baselines of DESIGN §4, in the order the reports list them; each is a column of
+# OptionSamples.rows holding its price of the sample.
+BASELINES = (
+    "practitioner_bs",
+    "practitioner_bs_mid_iv",
+    "adhoc_bs",
+    "historical_bs",
+    "prev_mid",
+)
+# The GRU learns a correction to the implied vol of this baseline (OptionSamples.anchor_iv):
+# the strongest baseline, since its implied vol is solved with the same rate and dividend
+# yield it reprices with, while a vendor's IV may assume another rate.
+ANCHOR = "practitioner_bs_mid_iv"
+_QUOTE_COLUMNS = (
+    "quote_date",
+    "expiration",
+    "option_type",
+    "strike",
+    "underlying_last",
+    "mid",
+    "iv",
+    "tau",
+    "dte_days",
+    "usable",
+)
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """How samples are built and split; stored in the model card.
+
+    ``risk_free_rate`` and ``dividend_yield`` are continuously compounded annual rates
+    used by every Black-Scholes computation (baselines, greeks, implied vols). The split
+    is by whole sample dates: the first ``train_fraction`` of them train, the next
+    ``validation_fraction`` validate, the rest test -- unless ``train_end`` and
+    ``validation_end`` (inclusive ISO dates) are given.
+    """
+
+    sequence_length: int = 20
+    risk_free_rate: float = 0.02
+    dividend_yield: float = 0.015
+    historical_vol_days: int = 21
+    train_fraction: float = 0.70
+    validation_fraction: float = 0.15
+    train_end: str | None = None
+    validation_end: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.sequence_length < 1:
+            raise ValueError(f"sequence_length must be >= 1, got {self.sequence_length}")
+        if self.historical_vol_days < 2:
+            raise ValueError(f"historical_vol_days must be >= 2, got {self.historical_vol_days}")
+        fractions = (self.train_fraction, self.validation_fraction)
+        if min(fractions) <= 0 or sum(fractions) >= 1:
+            raise ValueError(
+                "train_fraction and validation_fraction must be positive and sum to "
+                f"less than 1, got {fractions}"
+            )
+        if (self.train_end is None) != (self.validation_end is None):
+            raise ValueError("give both train_end and validation_end, or neither")
+        if self.train_end is not None:
+            train_end, validation_end = (
+                date.fromisoformat(self.train_end), date.fromisoformat(self.validation_end)
+            )  # fmt: skip
+            if validation_end <= train_end:
+                raise ValueError(
+                    f"validation_end {validation_end} must come after train_end {train_end}"
+                )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class OptionSamples:
+    """The samples of a set of option quotes, with everything a model needs to train.
+
+    Attributes
+    ----------
+    rows : DataFrame
+        One row per sample: ``quote_date, expiration, option_type, strike,
+        underlying, dte_days, tau, mid`` (the target, in dollars), ``split``, and one
+        column per baseline price (``BASELINES``).
+    static : ndarray (N, len(STATIC_FEATURES)), float32
+        Static inputs, unscaled.
+    history : ndarray (n_slots, len(HISTORY_FEATURES)), float32
+        Per-contract daily history, unscaled; 0 on slots without a quote.
+    quoted : ndarray (n_slots,), bool
+        Whether a slot holds a usable quote.
+    slot_day : ndarray (n_slots,), int32
+        Calendar day index of each slot (-1 for padding).
+    sample_slot : ndarray (N,), int64
+        The slot of each sample's own day ``t``; its window is the ``L`` slots before.
+    sample_day : ndarray (N,), int64
+        Calendar day index of ``t``.
+    underlying_return : ndarray (n_days,), float32
+        Log return of the underlying into each calendar day (0 on the first).
+    calendar : ndarray (n_days,), datetime64[ns]
+        The data's trading days.
+    anchor_iv : ndarray (N,), float64
+        The implied vol of the ``ANCHOR`` baseline (the contract's IV at ``t-1``, solved
+        from its mid); the model predicts a correction to it.
+    split_dates : dict
+        First and last date of each split.
+    fingerprint : str
+        sha256 of the inputs and targets, to tie a model to the data it saw.
+    """
+
+    rows: pd.DataFrame
+    static: np.ndarray
+    history: np.ndarray
+    quoted: np.ndarray
+    slot_day: np.ndarray
+    sample_slot: np.ndarray
+    sample_day: np.ndarray
+    underlying_return: np.ndarray
+    calendar: np.ndarray
+    anchor_iv: np.ndarray
+    split_dates: dict[str, list[str]]
+    config: SampleConfig
+    fingerprint: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def split(self) -> np.ndarray:
+        return self.rows["split"].to_numpy()
+
+    def indices(self, split: str) -> np.ndarray:
+        """Sample indices of one split (``"train"``, ``"validation"``, ``"test"``)."""
+        return np.flatnonzero(self.split == split)
+
+    def target(self) -> np.ndarray:
+        """The normalised target ``mid / strike`` of every sample, so that one network
+        serves every strike (Black-Scholes prices are homogeneous of degree one in
+        ``(S, K)``)."""
+        return (self.rows["mid"].to_numpy() / self.rows["strike"].to_numpy()).astype(np.float32)
+
+    def pricing_inputs(self) -> np.ndarray:
+        """Per sample ``(S_t / K, tau, anchor_iv, is_call, r, q)``: what the network's
+        Black-Scholes output layer prices with, all known before ``t``'s quote."""
+        rows, config = self.rows, self.config
+        return np.stack(
+            [
+                rows["underlying"].to_numpy() / rows["strike"].to_numpy(),
+                rows["tau"].to_numpy(),
+                self.anchor_iv,
+                (rows["option_type"] == "C").to_numpy(float),
+                np.full(len(rows), config.risk_free_rate),
+                np.full(len(rows), config.dividend_yield),
+            ],
+            axis=1,
+        ).astype(np.float32)
+
+
+def window_indices(sample_slot: np.ndarray, length: int) -> np.ndarray:
+    """History slots of the days ``t-L .. t-1`` of each sample, shape ``(N, L)``."""
+    return sample_slot[:, None] - length + np.arange(length)[None, :]
+
+
+def window_days(sample_day: np.ndarray, length: int) -> np.ndarray:
+    """Calendar day indices ``t-L .. t-1`` of each sample; negative before the calendar."""
+    return sample_day[:, None] - length + np.arange(length)[None, :]
+
+
+def _usable_quotes(quotes: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in _QUOTE_COLUMNS if c not in quotes.columns]
+    if missing:
+        raise OptvolInputError(f"option_quotes lacks the columns {missing}")
+    usable = quotes.loc[quotes["usable"].to_numpy(bool), list(_QUOTE_COLUMNS)]
+    if usable.empty:
+        raise OptvolInputError("option_quotes has no usable quote: nothing to train on")
+    return usable
+
+
+def _historical_vol(returns: np.ndarray, days: int) -> np.ndarray:
+    """:math:`\\sqrt{252/n \\sum_{i=0}^{n-1} r_{t-i}^2}` over the last ``n`` returns
+    up to and including ``t`` (NaN until ``n`` returns exist)."""
+    squared = np.concatenate([[0.0], np.cumsum(np.nan_to_num(returns) ** 2)])
+    out = np.full(returns.shape, np.nan)
+    # returns[0] is undefined (no previous day), so day t has t returns behind it.
+    t = np.arange(days, len(returns))
+    out[t] = np.sqrt(TRADING_DAYS_PER_YEAR / days * (squared[t + 1] - squared[t + 1 - days]))
+    return out
+
+
+def _split_labels(sample_dates: np.ndarray, config: SampleConfig) -> np.ndarray:
+    unique = np.unique(sample_dates)
+    if config.train_end is not None:
+        train_end = np.datetime64(config.train_end, "ns")
+        validation_end = np.datetime64(config.validation_end, "ns")
+    else:
+        if len(unique) < 3:
+            raise OptvolInputError(
+                f"the samples span {len(unique)} quote date(s); a chronological "
+                "train/validation/test split needs at least 3"
+            )
+        n_train = max(1, int(round(config.train_fraction * len(unique))))
+        n_validation = max(1, int(round(config.validation_fraction * len(unique))))
+        n_train = min(n_train, len(unique) - 2)
+        n_validation = min(n_validation, len(unique) - n_train - 1)
+        train_end = unique[n_train - 1]
+        validation_end = unique[n_train + n_validation - 1]
+    labels = np.where(
+        sample_dates <= train_end,
+        "train",
+        np.where(sample_dates <= validation_end, "validation", "test"),
+    )
+    for name in SPLITS:
+        if not (labels == name).any():
+            raise OptvolInputError(
+                f"the {name} split has no sample (train_end={str(train_end)[:10]}, "
+                f"validation_end={str(validation_end)[:10]}, samples from "
+                f"{str(unique[0])[:10]} to {str(unique[-1])[:10]})"
+            )
+    return labels
+
+
+def _fingerprint(*arrays: np.ndarray) -> str:
+    digest = hashlib.sha256()
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def build_samples(quotes: pd.DataFrame, config: SampleConfig | None = None) -> OptionSamples:
+    """Build the samples, features, baselines and split of ``option_quotes``.
+
+    Vectorized throughout: sorting, ``searchsorted``, ``bincount`` and fancy indexing,
+    with no Python loop over rows, days or contracts.
+    """
+    config = config or SampleConfig()
+    L, r, q = config.sequence_length, config.risk_free_rate, config.dividend_yield
+    quotes = _usable_quotes(quotes)
+
+    # Calendar and underlying: one price per day (the median of the day's quotes).
+    quote_day = quotes["quote_date"].to_numpy("datetime64[ns]")
+    calendar, day = np.unique(quote_day, return_inverse=True)
+    day = day.astype(np.int64)
+    spot_of_day = (
+        pd.Series(quotes["underlying_last"].to_numpy(float)).groupby(day).median().to_numpy()
+    )
+    log_spot = np.log(spot_of_day)
+    returns = np.concatenate([[np.nan], np.diff(log_spot)])
+    historical_vol = _historical_vol(returns, config.historical_vol_days)
+
+    # Contracts, sorted by contract then day.
+    strike = quotes["strike"].to_numpy(float)
+    is_call = (quotes["option_type"].astype(str) == "C").to_numpy()
+    expiry = quotes["expiration"].to_numpy("datetime64[ns]").astype(np.int64)
+    order = np.lexsort((day, strike, is_call, expiry))
+    keys = np.stack([expiry[order], is_call[order].astype(np.int64), strike[order]], axis=1)
+    new_contract = np.ones(len(order), dtype=bool)
+    new_contract[1:] = (keys[1:] != keys[:-1]).any(axis=1)
+    contract = np.cumsum(new_contract) - 1
+    day, strike, is_call = day[order], strike[order], is_call[order]
+    spot = spot_of_day[day]
+    mid = quotes["mid"].to_numpy(float)[order]
+    tau = quotes["tau"].to_numpy(float)[order]
+    vendor_iv = quotes["iv"].to_numpy(float)[order]
+    sorted_quotes = quotes.iloc[order]
+
+    # Slots: L padding slots, then one per calendar day from the contract's first quote
+    # to its last.
+    first = day[new_contract]
+    last = np.append(day[np.flatnonzero(new_contract)[1:] - 1], day[-1])
+    span = last - first + 1 + L
+    offset = np.concatenate([[0], np.cumsum(span)[:-1]])
+    slot = offset[contract] + L + day - first[contract]
+    n_slots = int(span.sum())
+
+    # Implied vols: the vendor's where it has one, else solved from the mid.
+    iv_from_mid = implied_vol(mid, spot, strike, tau, r, q, is_call)
+    has_vendor_iv = np.isfinite(vendor_iv) & (vendor_iv > 0)
+    iv = np.where(has_vendor_iv, vendor_iv, iv_from_mid)
+    # Greeks are recomputed from the IV: vendors differ in greek units and leave them
+    # empty where IV is empty, while these are consistent for every contract.
+    greeks = bs_greeks(spot, strike, tau, r, q, np.nan_to_num(iv), is_call)
+    log_moneyness = np.log(spot / strike)
+    history_values = np.stack(
+        [
+            mid / strike,
+            iv,
+            greeks.delta,
+            greeks.gamma * spot,
+            greeks.vega / strike,
+            greeks.theta / strike,
+            log_moneyness,
+            tau,
+        ],
+        axis=1,
+    )
+    history = np.zeros((n_slots, len(HISTORY_FEATURES)), dtype=np.float32)
+    history[slot] = np.nan_to_num(np.where(np.isfinite(iv)[:, None], history_values, 0.0))
+    history[slot, 1] = np.nan_to_num(iv)  # a missing IV is 0 with its greeks, not NaN
+    quoted = np.zeros(n_slots, dtype=bool)
+    quoted[slot] = True
+    slot_contract = np.repeat(np.arange(len(first)), span)
+    within = np.arange(n_slots) - offset[slot_contract] - L
+    slot_day = np.where(within >= 0, first[slot_contract] + within, -1).astype(np.int32)
+
+    def previous_day(values: np.ndarray) -> np.ndarray:
+        """``values`` of each quote's contract on the previous calendar day (NaN if none)."""
+        by_slot = np.full(n_slots, np.nan)
+        by_slot[slot] = values
+        return by_slot[slot - 1]
+
+    # A sample needs a usable quote at t-1: the slot before its own.
+    has_prev = quoted[slot - 1]
+    prev_mid = previous_day(mid)
+    prev_iv = previous_day(iv)
+    prev_iv_from_mid = previous_day(iv_from_mid)
+
+    # Surfaces of each day, evaluated for day t with the surface of t-1.
+    coef = fit_daily_surfaces(day, -log_moneyness, tau, iv, is_call, len(calendar))
+    no_surface = np.full((1, coef.shape[1]), np.nan)
+    prev_coef = np.concatenate([no_surface, coef])[day]  # row day of this is coef[day - 1]
+    surface_iv = evaluate_surface(prev_coef, -log_moneyness, tau)
+    # How the t-1 smile moves this contract's vol as the spot moves from S_{t-1} to S_t
+    # and a day passes (sticky moneyness rather than sticky strike).
+    surface_iv_change = surface_iv - evaluate_surface(
+        prev_coef, -previous_day(log_moneyness), previous_day(tau)
+    )
+
+    baselines = {
+        "practitioner_bs": bs_price(spot, strike, tau, r, q, prev_iv, is_call),
+        "practitioner_bs_mid_iv": bs_price(spot, strike, tau, r, q, prev_iv_from_mid, is_call),
+        "adhoc_bs": bs_price(spot, strike, tau, r, q, surface_iv, is_call),
+        "historical_bs": bs_price(spot, strike, tau, r, q, historical_vol[day], is_call),
+        "prev_mid": prev_mid,
+    }
+    complete = has_prev & np.all([np.isfinite(v) for v in baselines.values()], axis=0)
+    counts = {
+        "usable_quotes": int(len(quotes)),
+        "contracts": int(len(first)),
+        "days": int(len(calendar)),
+        "with_previous_quote": int(has_prev.sum()),
+        "without_baseline": int((has_prev & ~complete).sum()),
+        "samples": int(complete.sum()),
+    }
+    log.info(
+        "Samples: %d of %d usable quotes have a quote on the previous day; %d of those "
+        "lack a baseline input (no t-1 IV, surface or 21-day history) and are left out; "
+        "%d samples over %d contracts and %d days",
+        counts["with_previous_quote"],
+        counts["usable_quotes"],
+        counts["without_baseline"],
+        counts["samples"],
+        counts["contracts"],
+        counts["days"],
+    )
+    if not complete.any():
+        raise OptvolInputError(
+            "no option side has usable quotes on two consecutive trading days with the "
+            "inputs every baseline needs; the data are too sparse to build samples"
+        )
+
+    keep = np.flatnonzero(complete)
+    anchor_iv = prev_iv_from_mid[keep]
+    static = np.stack(
+        [
+            log_moneyness[keep],
+            tau[keep],
+            np.sqrt(np.maximum(tau[keep], 0.0)),
+            is_call[keep].astype(float),
+            np.full(len(keep), r),
+            np.nan_to_num(returns[day[keep]]),
+            historical_vol[day[keep]],
+            prev_iv[keep],
+            np.nan_to_num(prev_iv_from_mid[keep]),
+            surface_iv[keep],
+            surface_iv_change[keep],
+            prev_mid[keep] / strike[keep],
+            baselines["practitioner_bs"][keep] / strike[keep],
+            baselines["practitioner_bs_mid_iv"][keep] / strike[keep],
+            baselines["adhoc_bs"][keep] / strike[keep],
+            baselines["historical_bs"][keep] / strike[keep],
+        ],
+        axis=1,
+    ).astype(np.float32)
+
+    kept = sorted_quotes.iloc[keep]
+    rows = pd.DataFrame(
+        {
+            "quote_date": kept["quote_date"].to_numpy("datetime64[ns]"),
+            "expiration": kept["expiration"].to_numpy("datetime64[ns]"),
+            "option_type": pd.Categorical(np.where(is_call[keep], "C", "P"), ["C", "P"]),
+            "strike": strike[keep],
+            "underlying": spot[keep],
+            "dte_days": kept["dte_days"].to_numpy(np.int64),
+            "tau": tau[keep],
+            "mid": mid[keep],
+            **{name: values[keep] for name, values in baselines.items()},
+        }
+    )
+    rows["split"] = _split_labels(rows["quote_date"].to_numpy(), config)
+    dates_of_split = rows.groupby("split")["quote_date"].agg(["min", "max"])
+    split_dates = {
+        name: [str(d)[:10] for d in dates_of_split.loc[name, ["min", "max"]]] for name in SPLITS
+    }
+    for name in SPLITS:
+        log.info(
+            "Split %s: %d samples, %s to %s",
+            name,
+            int((rows["split"] == name).sum()),
+            *split_dates[name],
+        )
+
+    sample_slot = slot[keep].astype(np.int64)
+    sample_day = day[keep].astype(np.int64)
+    underlying_return = np.nan_to_num(returns).astype(np.float32)
+    fingerprint = _fingerprint(
+        rows["quote_date"].to_numpy("datetime64[ns]"),
+        rows["expiration"].to_numpy("datetime64[ns]"),
+        is_call[keep],
+        rows["strike"].to_numpy(),
+        rows["mid"].to_numpy(),
+        static,
+        history,
+        np.asarray(sorted(config.to_dict().items()), dtype=str),
+    )
+    return OptionSamples(
+        rows=rows,
+        static=static,
+        history=history,
+        quoted=quoted,
+        slot_day=slot_day,
+        sample_slot=sample_slot,
+        sample_day=sample_day,
+        underlying_return=underlying_return,
+        calendar=calendar,
+        anchor_iv=anchor_iv,
+        split_dates=split_dates,
+        config=config,
+        fingerprint=fingerprint,
+        counts=counts,
+    )
