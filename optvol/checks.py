@@ -13,7 +13,7 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
-from optvol.assets.options import option_quotes, raw_option_quotes
+from optvol.assets.options import option_evaluation, option_quotes, raw_option_quotes
 from optvol.assets.volatility import market_features, raw_market
 from optvol.core import validation as v
 
@@ -58,6 +58,43 @@ def _checks_for(
     return [schema_check, null_check, value_check]
 
 
+@dg.asset_check(asset=option_evaluation, blocking=True)
+def covers_every_test_date(option_evaluation: dict) -> dg.AssetCheckResult:
+    """Every trading day of the test period is scored, for every model on the same rows."""
+    expected = option_evaluation["test_calendar_dates"]
+    scored = set(option_evaluation["by_date"]["date"])
+    missing = [day for day in expected if day not in scored]
+    return dg.AssetCheckResult(
+        passed=not missing,
+        description=f"{len(expected) - len(missing)} of {len(expected)} test dates scored",
+        metadata={
+            "test_dates": len(expected),
+            "missing_dates": dg.MetadataValue.json(missing[:50]),
+            "rows_per_model": dg.MetadataValue.json(
+                {name: m["rows"] for name, m in option_evaluation["overall"].items()}
+            ),
+        },
+    )
+
+
+@dg.asset_check(asset=option_evaluation)
+def gru_vs_best_baseline(option_evaluation: dict) -> dg.AssetCheckResult:
+    """The GRU's test RMSE against the best baseline's; warns when the GRU loses."""
+    comparison = option_evaluation["comparison"]
+    wins = comparison["gru_beats_best_baseline"]
+    return dg.AssetCheckResult(
+        passed=wins,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=(
+            f"GRU test RMSE {comparison['gru_rmse']:.4f} vs {comparison['best_baseline']} "
+            f"{comparison['best_baseline_rmse']:.4f} (ratio "
+            f"{comparison['rmse_ratio_to_best_baseline']:.3f}): "
+            + ("the GRU wins" if wins else "the GRU loses to the best baseline")
+        ),
+        metadata={key: value for key, value in comparison.items() if value is not None},
+    )
+
+
 asset_checks = [
     *_checks_for(raw_option_quotes, pa.Table, lambda _: v.RAW_OPTION_TYPES, v.RAW_OPTION_NULLS,
                  v.check_raw_option_values, blocking=False),
@@ -67,4 +104,6 @@ asset_checks = [
                  v.RAW_MARKET_NULLS, v.check_raw_market_values, blocking=False),
     *_checks_for(market_features, pd.DataFrame, lambda f: v.market_types(f, features=True),
                  v.MARKET_FEATURE_NULLS, v.check_market_feature_values, blocking=True),
+    covers_every_test_date,
+    gru_vs_best_baseline,
 ]  # fmt: skip

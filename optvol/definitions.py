@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import dagster as dg
 
-from optvol.assets.options import option_quotes, raw_option_quotes
+from optvol.assets.options import gru_model, option_evaluation, option_quotes, raw_option_quotes
 from optvol.assets.volatility import market_features, raw_market
 from optvol.checks import asset_checks
-from optvol.io_managers import ParquetIOManager
+from optvol.io_managers import JsonIOManager, ModelIOManager, ParquetIOManager
 from optvol.resources import DataRoot
 
-assets = [raw_option_quotes, option_quotes, raw_market, market_features]
+assets = [
+    raw_option_quotes,
+    option_quotes,
+    gru_model,
+    option_evaluation,
+    raw_market,
+    market_features,
+]
 
 
 def resources_for(root: str | None = None) -> dict[str, dg.ConfigurableResource]:
     """The resources with the data root ``root`` (``None``: ``$OPTVOL_DATA_DIR`` or ./data)."""
-    return {"io_manager": ParquetIOManager(root=root), "data_root": DataRoot(root=root)}
+    return {
+        "io_manager": ParquetIOManager(root=root),
+        "model_io_manager": ModelIOManager(root=root),
+        "json_io_manager": JsonIOManager(root=root),
+        "data_root": DataRoot(root=root),
+    }
 
 
 defs = dg.Definitions(assets=assets, asset_checks=asset_checks, resources=resources_for())

@@ -1,5 +1,7 @@
-"""Options pipeline assets: ingest and clean the SPY option chains."""
+"""Options pipeline assets: ingest and clean the SPY option chains, train the GRU and
+evaluate it against the Black-Scholes baselines."""
 
+import base64
 from pathlib import Path
 
 import dagster as dg
@@ -9,11 +11,15 @@ from pydantic import Field, model_validator
 
 from optvol.assets.ingest import INGEST_RETRY_POLICY, retry_or_fail
 from optvol.core.errors import OptvolInputError
+from optvol.core.gru_artifact import TrainedGRU
+from optvol.core.gru_training import TrainingConfig, train_gru
 from optvol.core.input_files import find_input_files
 from optvol.core.long_format import PRESETS, LongFormatSpec, build_spec
 from optvol.core.option_cleaning import clean_option_quotes
+from optvol.core.option_evaluation import evaluate_option_models, write_evaluation_plots
 from optvol.core.option_ingest import read_option_files
-from optvol.core.paths import OPTIONS_INPUT_DIR
+from optvol.core.option_samples import SampleConfig, build_samples
+from optvol.core.paths import OPTIONS_INPUT_DIR, PLOTS_DIR
 from optvol.dagster_types import OptionQuotesDataFrame
 from optvol.resources import DataRoot
 
@@ -116,3 +122,165 @@ def option_quotes(context: dg.AssetExecutionContext, raw_option_quotes: pa.Table
         }
     )
     return frame
+
+
+_SAMPLE_DEFAULTS = SampleConfig()
+_TRAINING_DEFAULTS = TrainingConfig()
+
+
+class GruModelConfig(dg.Config):
+    """Samples, split and hyperparameters of the option GRU (DESIGN §4)."""
+
+    sequence_length: int = Field(
+        default=_SAMPLE_DEFAULTS.sequence_length,
+        description="L: trading days of history in each sample's sequence.",
+    )
+    risk_free_rate: float = Field(
+        default=_SAMPLE_DEFAULTS.risk_free_rate,
+        description="Continuously compounded rate used by every Black-Scholes price and IV.",
+    )
+    dividend_yield: float = Field(
+        default=_SAMPLE_DEFAULTS.dividend_yield,
+        description="Continuous dividend yield of the underlying.",
+    )
+    historical_vol_days: int = Field(
+        default=_SAMPLE_DEFAULTS.historical_vol_days,
+        description="Returns in the historical-vol Black-Scholes baseline.",
+    )
+    train_fraction: float = Field(
+        default=_SAMPLE_DEFAULTS.train_fraction, description="Share of sample dates to train on."
+    )
+    validation_fraction: float = Field(
+        default=_SAMPLE_DEFAULTS.validation_fraction,
+        description="Share of sample dates for validation (early stopping); the rest test.",
+    )
+    train_end: str | None = Field(
+        default=None, description="Last training date (ISO), instead of the fractions."
+    )
+    validation_end: str | None = Field(
+        default=None, description="Last validation date (ISO); give it with train_end."
+    )
+    hidden_size: int = Field(default=_TRAINING_DEFAULTS.hidden_size, description="GRU units.")
+    num_layers: int = Field(default=_TRAINING_DEFAULTS.num_layers, description="GRU layers.")
+    head_size: int = Field(default=_TRAINING_DEFAULTS.head_size, description="MLP head width.")
+    dropout: float = Field(default=_TRAINING_DEFAULTS.dropout, description="Dropout rate.")
+    learning_rate: float = Field(
+        default=_TRAINING_DEFAULTS.learning_rate, description="AdamW learning rate."
+    )
+    weight_decay: float = Field(
+        default=_TRAINING_DEFAULTS.weight_decay, description="AdamW weight decay."
+    )
+    batch_size: int = Field(default=_TRAINING_DEFAULTS.batch_size, description="Samples/batch.")
+    max_grad_norm: float = Field(
+        default=_TRAINING_DEFAULTS.max_grad_norm, description="Gradient-norm clipping."
+    )
+    epochs: int = Field(default=_TRAINING_DEFAULTS.epochs, description="Most epochs to train.")
+    patience: int = Field(
+        default=_TRAINING_DEFAULTS.patience,
+        description="Epochs without a better validation loss before stopping early.",
+    )
+    seed: int = Field(default=_TRAINING_DEFAULTS.seed, description="Seed of weights and order.")
+    device: str = Field(
+        default=_TRAINING_DEFAULTS.device,
+        description="'auto' (CUDA when present, else CPU), 'cpu', 'cuda' or 'cuda:N'.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> "GruModelConfig":
+        self.sample_config()  # bad settings are refused when the run is launched
+        self.training_config()
+        return self
+
+    def sample_config(self) -> SampleConfig:
+        return SampleConfig(**{k: getattr(self, k) for k in SampleConfig.__dataclass_fields__})
+
+    def training_config(self) -> TrainingConfig:
+        return TrainingConfig(**{k: getattr(self, k) for k in TrainingConfig.__dataclass_fields__})
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"pytorch"},
+    owners=OWNERS,
+    io_manager_key="model_io_manager",
+)
+def gru_model(
+    context: dg.AssetExecutionContext, config: GruModelConfig, option_quotes: pd.DataFrame
+) -> TrainedGRU:
+    """The option GRU: a GRU over each contract's last L days joined with the static
+    features of day t, correcting the contract's t-1 implied vol; trained on the first
+    dates, early-stopped on the next. Saved as a state_dict (models/gru_model.pt) and a
+    card with config, features, scalers, split dates, data fingerprint and metrics."""
+    samples = build_samples(option_quotes, config.sample_config())
+    result = train_gru(samples, config.training_config())
+    model = TrainedGRU.from_training(result, samples)
+    metrics = model.card["metrics"]
+    context.add_output_metadata(
+        {
+            "best_epoch": metrics["best_epoch"],
+            "epochs_run": metrics["epochs_run"],
+            "best_validation_loss": dg.MetadataValue.float(metrics["best_validation_loss"]),
+            "training_seconds": dg.MetadataValue.float(round(metrics["training_seconds"], 1)),
+            "device": result.device,
+            "split_dates": dg.MetadataValue.json(samples.split_dates),
+            "sample_counts": dg.MetadataValue.json(model.card["sample_counts"]),
+            "data_fingerprint": samples.fingerprint,
+        }
+    )
+    return model
+
+
+def _markdown_image(path: Path) -> str:
+    encoded = base64.b64encode(path.read_bytes()).decode()
+    return f"![{path.stem}](data:image/png;base64,{encoded})"
+
+
+def _plot_metadata(plots: dict[str, Path]) -> dict[str, dg.MetadataValue]:
+    """Each plot inline (a markdown image the UI shows) and its path."""
+    metadata = {}
+    for name, path in plots.items():
+        metadata[f"plot_{name}"] = dg.MetadataValue.md(_markdown_image(path))
+        metadata[f"plot_{name}_path"] = dg.MetadataValue.path(str(path))
+    return metadata
+
+
+def _metrics_table(metrics: dict) -> str:
+    table = pd.DataFrame(metrics["overall"]).T
+    table.index.name = "model"
+    return table.to_markdown(floatfmt=".4f")
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"pytorch", "matplotlib"},
+    owners=OWNERS,
+    io_manager_key="json_io_manager",
+)
+def option_evaluation(
+    context: dg.AssetExecutionContext,
+    data_root: DataRoot,
+    option_quotes: pd.DataFrame,
+    gru_model: TrainedGRU,
+) -> dict:
+    """Test-split scores of the GRU and every baseline on exactly the same rows: RMSE,
+    MAE, RMSE/strike and median absolute % error (mids >= $0.50), overall, by call/put
+    and by moneyness x days to expiry (metrics/evaluation.json), with plots in plots/."""
+    evaluation = evaluate_option_models(option_quotes, gru_model)
+    plots = write_evaluation_plots(
+        evaluation, gru_model.card["history"], data_root.path / PLOTS_DIR
+    )
+    comparison = evaluation.metrics["comparison"]
+    context.add_output_metadata(
+        {
+            "test_rows": evaluation.metrics["rows"],
+            "gru_test_rmse": dg.MetadataValue.float(comparison["gru_rmse"]),
+            "best_baseline": comparison["best_baseline"],
+            "best_baseline_test_rmse": dg.MetadataValue.float(comparison["best_baseline_rmse"]),
+            "rmse_ratio_to_best_baseline": dg.MetadataValue.float(
+                comparison["rmse_ratio_to_best_baseline"]
+            ),
+            "metrics": dg.MetadataValue.md(_metrics_table(evaluation.metrics)),
+            **_plot_metadata(plots),
+        }
+    )
+    return evaluation.metrics

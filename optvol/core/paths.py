@@ -14,7 +14,10 @@ ARTIFACT_PATHS: dict[str, str] = {
     "option_quotes": "processed/option_quotes.parquet",
     "raw_market": "staging/raw_market.parquet",
     "market_features": "processed/market_features.parquet",
+    "gru_model": "models/gru_model.pt",
+    "option_evaluation": "metrics/evaluation.json",
 }
+PLOTS_DIR = "plots"
 
 OPTIONS_INPUT_DIR = "raw/options"
 MARKET_INPUT_FILE = "raw/raw_market.csv"
