@@ -125,3 +125,83 @@ def write_small_inputs(root: Path) -> None:
     """A tiny data root: one optionsDX file and a market file."""
     write_optionsdx(root / "raw" / "options" / "spy_eod_202001.txt", small_chain())
     write_market(root / "raw" / "raw_market.csv")
+
+
+def option_quotes_frame(
+    n_days: int = 40,
+    strikes: tuple[float, ...] = (85.0, 90.0, 95.0, 100.0, 105.0, 110.0, 115.0),
+    expiries: tuple[str, ...] = ("2020-03-20", "2020-06-19", "2020-12-18"),
+    seed: int = 0,
+    r: float = 0.02,
+    q: float = 0.015,
+) -> pd.DataFrame:
+    """A small clean ``option_quotes`` table (the dtypes of ``OPTION_QUOTES_DTYPES``).
+
+    Business days from 2020-01-02, a random-walk underlying starting at 100, and every
+    (expiry, strike, call/put) side priced with Black-Scholes at ``r`` and ``q`` from the
+    smile ``iv = level_t + 0.20 - 0.15 x + 0.5 x^2 + 0.02 tau`` with ``x = ln(K/S)``.
+    ``mid`` is the exact Black-Scholes price, ``iv`` the volatility it was priced at,
+    ``usable`` is True everywhere. Sides whose expiry is not after the quote date are
+    left out. Sorted by quote date, expiration, type, strike.
+    """
+    from optvol.core.black_scholes import bs_greeks, bs_price
+    from optvol.core.option_cleaning import FLAG_COLUMNS, OPTION_QUOTES_DTYPES
+
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2020-01-02", periods=n_days)
+    spots = 100.0 * np.exp(np.concatenate([[0.0], np.cumsum(rng.normal(0.0, 0.01, n_days - 1))]))
+    levels = rng.normal(0.0, 0.005, n_days)
+    grid = pd.MultiIndex.from_product(
+        [range(n_days), pd.to_datetime(list(expiries)), ["C", "P"], [float(k) for k in strikes]],
+        names=["day", "expiration", "option_type", "strike"],
+    ).to_frame(index=False)
+    grid["quote_date"] = dates[grid["day"].to_numpy()]
+    dte = (grid["expiration"] - grid["quote_date"]).dt.days.to_numpy()
+    grid = grid.loc[dte >= 1].reset_index(drop=True)
+    day = grid["day"].to_numpy()
+    dte = (grid["expiration"] - grid["quote_date"]).dt.days.to_numpy()
+    spot, strike = spots[day], grid["strike"].to_numpy()
+    tau = dte / 365.0
+    is_call = (grid["option_type"] == "C").to_numpy()
+    x = np.log(strike / spot)
+    iv = levels[day] + 0.20 - 0.15 * x + 0.5 * x * x + 0.02 * tau
+    mid = bs_price(spot, strike, tau, r, q, iv, is_call)
+    half = np.minimum(0.05, 0.2 * mid)
+    greeks = bs_greeks(spot, strike, tau, r, q, iv, is_call)
+    n = len(grid)
+    frame = pd.DataFrame(
+        {
+            "quote_date": grid["quote_date"],
+            "expiration": grid["expiration"],
+            "option_type": grid["option_type"],
+            "strike": strike,
+            "underlying_last": spot,
+            "bid": mid - half,
+            "ask": mid + half,
+            "mid": mid,
+            "spread": 2 * half,
+            "last": mid,
+            "bid_size": rng.integers(1, 500, n),
+            "ask_size": rng.integers(1, 500, n),
+            "volume": rng.integers(0, 1000, n).astype(float),
+            "open_interest": rng.integers(0, 5000, n).astype(float),
+            "iv": iv,
+            "delta": greeks.delta,
+            "gamma": greeks.gamma,
+            "vega": greeks.vega,
+            "theta": greeks.theta,
+            "rho": greeks.rho,
+            "dte_days": dte,
+            "tau": tau,
+            "moneyness": strike / spot,
+            **{flag: False for flag in FLAG_COLUMNS},
+            "usable": True,
+            "source_file": "synthetic_chain.txt",
+            "source_row": np.arange(n),
+        }
+    )
+    frame = frame.astype(OPTION_QUOTES_DTYPES)
+    frame["option_type"] = frame["option_type"].cat.set_categories(["C", "P"])
+    return frame.sort_values(["quote_date", "expiration", "option_type", "strike"]).reset_index(
+        drop=True
+    )

@@ -20,7 +20,10 @@ from optvol.core.retry import ingest_retry_delay
 from optvol.definitions import defs
 from optvol_tests.builders import small_chain, write_optionsdx
 
-ALL = [raw_option_quotes, option_quotes, raw_market, market_features, *asset_checks]
+TABLE_ASSETS = [raw_option_quotes, option_quotes, raw_market, market_features]
+TABLES = {a.key.path[-1]: ARTIFACT_PATHS[a.key.path[-1]] for a in TABLE_ASSETS}
+TABLE_CHECKS = [c for c in asset_checks if next(iter(c.check_keys)).asset_key.path[-1] in TABLES]
+ALL = [*TABLE_ASSETS, *TABLE_CHECKS]
 NO_RETRIES = {"execution": {"config": {"retries": {"disabled": {}}}}}
 
 
@@ -29,13 +32,13 @@ def materialize(selection=ALL, **kwargs) -> dg.ExecuteInProcessResult:
 
 
 def artifact_bytes(root: Path) -> dict[str, bytes]:
-    return {name: (root / rel).read_bytes() for name, rel in ARTIFACT_PATHS.items()}
+    return {name: (root / rel).read_bytes() for name, rel in TABLES.items()}
 
 
 def test_whole_graph_materializes_with_checks_passing(data_root):
     result = materialize()
     assert result.success
-    for relative in ARTIFACT_PATHS.values():
+    for relative in TABLES.values():
         assert (data_root / relative).stat().st_size > 0
     evaluations = result.get_asset_check_evaluations()
     assert len(evaluations) == 12 and all(e.passed for e in evaluations)

@@ -18,6 +18,7 @@ number of quotes rather than ``N x L x F``.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -127,8 +128,10 @@ class Standardizer:
     def fit(cls, values: np.ndarray) -> Standardizer:
         values = np.asarray(values, dtype=np.float64)
         values = values.reshape(len(values), -1)
-        mean = np.nanmean(values, axis=0)
-        std = np.nanstd(values, axis=0)
+        with warnings.catch_warnings():  # an all-NaN column gets mean 0 and std 1 below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(values, axis=0)
+            std = np.nanstd(values, axis=0)
         std = np.where(np.isfinite(std) & (std > 1e-12), std, 1.0)
         return cls(np.nan_to_num(mean), std)
 

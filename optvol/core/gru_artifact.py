@@ -100,21 +100,28 @@ class TrainedGRU:
         return over_strike * samples.rows["strike"].to_numpy()[index]
 
     def save(self, stem: str | Path) -> tuple[Path, Path]:
-        """Write ``<stem>.pt`` and ``<stem>.json``; return their paths."""
+        """Write ``<stem>.pt`` and ``<stem>.json``; return their paths.
+
+        Both files are written to temporary files first and renamed into place only once
+        both are complete, the card first: a failed save leaves the previous pair as it
+        was, and a crash between the two renames leaves a card whose sha256 refuses the
+        old weights rather than a silently mismatched pair.
+        """
         stem = Path(stem)
         weights_path, card_path = stem.with_suffix(".pt"), stem.with_suffix(".json")
         buffer = io.BytesIO()
         torch.save(self.state_dict, buffer)
         weights = buffer.getvalue()
-        self.card["file"] = {
+        file = {
             "path": weights_path.name,
             "bytes": len(weights),
             "sha256": hashlib.sha256(weights).hexdigest(),
         }
-        with atomic_open(weights_path) as handle:
-            handle.write(weights)
-        with atomic_open(card_path) as handle:
-            handle.write(json.dumps(self.card, indent=2, sort_keys=True).encode())
+        card = json.dumps({**self.card, "file": file}, indent=2, sort_keys=True, allow_nan=False)
+        with atomic_open(weights_path) as weights_file, atomic_open(card_path) as card_file:
+            weights_file.write(weights)
+            card_file.write(card.encode())
+        self.card["file"] = file
         return weights_path, card_path
 
     @classmethod

@@ -52,6 +52,7 @@ HISTORY_FEATURES = (
     "theta_over_strike",
     "log_moneyness",
     "tau",
+    "iv_minus_surface",
 )
 SEQUENCE_FEATURES = (*HISTORY_FEATURES, "quoted", "underlying_return")
 STATIC_FEATURES = (
@@ -66,6 +67,7 @@ STATIC_FEATURES = (
     "prev_iv_from_mid",
     "surface_iv",
     "surface_iv_change",
+    "prev_iv_minus_surface",
     "prev_mid_over_strike",
     "practitioner_bs_over_strike",
     "practitioner_bs_mid_iv_over_strike",
@@ -342,14 +344,18 @@ def build_samples(quotes: pd.DataFrame, config: SampleConfig | None = None) -> O
     slot = offset[contract] + L + day - first[contract]
     n_slots = int(span.sum())
 
+    log_moneyness = np.log(spot / strike)
     # Implied vols: the vendor's where it has one, else solved from the mid.
     iv_from_mid = implied_vol(mid, spot, strike, tau, r, q, is_call)
     has_vendor_iv = np.isfinite(vendor_iv) & (vendor_iv > 0)
     iv = np.where(has_vendor_iv, vendor_iv, iv_from_mid)
+    # Each day's smoothed surface; a contract's IV minus it separates the persistent
+    # shape of the smile from a one-day shock to the contract's or its expiry's vols.
+    coef = fit_daily_surfaces(day, -log_moneyness, tau, iv, is_call, len(calendar))
+    iv_minus_surface = iv - evaluate_surface(coef[day], -log_moneyness, tau)
     # Greeks are recomputed from the IV: vendors differ in greek units and leave them
     # empty where IV is empty, while these are consistent for every contract.
     greeks = bs_greeks(spot, strike, tau, r, q, np.nan_to_num(iv), is_call)
-    log_moneyness = np.log(spot / strike)
     history_values = np.stack(
         [
             mid / strike,
@@ -360,12 +366,12 @@ def build_samples(quotes: pd.DataFrame, config: SampleConfig | None = None) -> O
             greeks.theta / strike,
             log_moneyness,
             tau,
+            iv_minus_surface,
         ],
         axis=1,
     )
     history = np.zeros((n_slots, len(HISTORY_FEATURES)), dtype=np.float32)
-    history[slot] = np.nan_to_num(np.where(np.isfinite(iv)[:, None], history_values, 0.0))
-    history[slot, 1] = np.nan_to_num(iv)  # a missing IV is 0 with its greeks, not NaN
+    history[slot] = np.nan_to_num(history_values)  # a missing IV is 0 with its greeks
     quoted = np.zeros(n_slots, dtype=bool)
     quoted[slot] = True
     slot_contract = np.repeat(np.arange(len(first)), span)
@@ -383,9 +389,9 @@ def build_samples(quotes: pd.DataFrame, config: SampleConfig | None = None) -> O
     prev_mid = previous_day(mid)
     prev_iv = previous_day(iv)
     prev_iv_from_mid = previous_day(iv_from_mid)
+    prev_iv_minus_surface = previous_day(iv_minus_surface)
 
     # Surfaces of each day, evaluated for day t with the surface of t-1.
-    coef = fit_daily_surfaces(day, -log_moneyness, tau, iv, is_call, len(calendar))
     no_surface = np.full((1, coef.shape[1]), np.nan)
     prev_coef = np.concatenate([no_surface, coef])[day]  # row day of this is coef[day - 1]
     surface_iv = evaluate_surface(prev_coef, -log_moneyness, tau)
@@ -443,6 +449,7 @@ def build_samples(quotes: pd.DataFrame, config: SampleConfig | None = None) -> O
             np.nan_to_num(prev_iv_from_mid[keep]),
             surface_iv[keep],
             surface_iv_change[keep],
+            np.nan_to_num(prev_iv_minus_surface[keep]),
             prev_mid[keep] / strike[keep],
             baselines["practitioner_bs"][keep] / strike[keep],
             baselines["practitioner_bs_mid_iv"][keep] / strike[keep],
