@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 
 from optvol.assets.options import option_quotes, raw_option_quotes
 from optvol.cli import main
+from optvol.core.paths import ARTIFACT_PATHS
 from optvol.definitions import defs
 from optvol_tests.builders import small_chain, write_market, write_optionsdx
 
@@ -72,15 +73,15 @@ def test_demo_materializes_every_asset_on_existing_inputs(data_root, monkeypatch
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     monkeypatch.delenv("OPTVOL_DATA_DIR")  # --data-dir alone must be enough
     monkeypatch.chdir(tmp_path)
+    # Enough days for the option model: 21 days of history, then a train/val/test split.
+    dates = [str(d.date()) for d in pd.bdate_range("2020-01-02", periods=45)]
+    strikes = tuple(float(k) for k in range(290, 360, 10))  # a smile to fit every day
+    chain = small_chain(dates=dates, expiries=("2020-03-20", "2020-06-19"), strikes=strikes)
+    write_optionsdx(data_root / "raw" / "options" / "spy_eod_202001.txt", chain)
     before = sorted(p.name for p in (data_root / "raw" / "options").iterdir())
     assert main(["demo", "--data-dir", str(data_root)]) == 0
     assert sorted(p.name for p in (data_root / "raw" / "options").iterdir()) == before
-    for artifact in (
-        "staging/raw_option_quotes.parquet",
-        "processed/option_quotes.parquet",
-        "staging/raw_market.parquet",
-        "processed/market_features.parquet",
-    ):
+    for artifact in ARTIFACT_PATHS.values():
         assert (data_root / artifact).stat().st_size > 0
 
 

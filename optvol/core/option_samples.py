@@ -409,6 +409,12 @@ def build_samples(quotes: pd.DataFrame, config: SampleConfig | None = None) -> O
         "prev_mid": prev_mid,
     }
     complete = has_prev & np.all([np.isfinite(v) for v in baselines.values()], axis=0)
+    # Why rows with a previous quote lack a baseline, by the input each baseline needs.
+    lacking = {
+        "t-1 implied vol": ~np.isfinite(baselines["practitioner_bs"] + prev_iv_from_mid),
+        "t-1 surface (too few out-of-the-money quotes that day)": ~np.isfinite(surface_iv),
+        f"{config.historical_vol_days}-day return history": ~np.isfinite(historical_vol[day]),
+    }
     counts = {
         "usable_quotes": int(len(quotes)),
         "contracts": int(len(first)),
@@ -417,21 +423,25 @@ def build_samples(quotes: pd.DataFrame, config: SampleConfig | None = None) -> O
         "without_baseline": int((has_prev & ~complete).sum()),
         "samples": int(complete.sum()),
     }
+    reasons = ", ".join(f"{int((has_prev & m).sum())} lack a {k}" for k, m in lacking.items())
     log.info(
         "Samples: %d of %d usable quotes have a quote on the previous day; %d of those "
-        "lack a baseline input (no t-1 IV, surface or 21-day history) and are left out; "
-        "%d samples over %d contracts and %d days",
+        "lack a baseline input (%s) and are left out; %d samples over %d contracts and "
+        "%d days",
         counts["with_previous_quote"],
         counts["usable_quotes"],
         counts["without_baseline"],
+        reasons,
         counts["samples"],
         counts["contracts"],
         counts["days"],
     )
     if not complete.any():
         raise OptvolInputError(
-            "no option side has usable quotes on two consecutive trading days with the "
-            "inputs every baseline needs; the data are too sparse to build samples"
+            f"no sample: of {counts['usable_quotes']} usable quotes, "
+            f"{counts['with_previous_quote']} have a usable quote of the same contract on "
+            f"the previous trading day, and of those {reasons}; every baseline must price "
+            "a sample, so the data are too sparse or too short to train on"
         )
 
     keep = np.flatnonzero(complete)

@@ -1,0 +1,243 @@
+"""Training samples/s of optvol's full GRU training step against a bare GRU loop.
+
+    python benchmarks/train_throughput.py [--batch-size N] [--steps N] [--warmup N]
+        [--repeats N] [--data-dir DIR] [--device auto|cpu|cuda] [--seed N]
+        [--ways WAY ...]
+
+The demo sample is generated (into a temporary directory, or into ``--data-dir`` if it
+is not there yet), read with ``read_option_files``, cleaned with ``clean_option_quotes``
+and turned into samples with ``build_samples`` -- none of it timed. Then, in one
+process, interleaved for ``--repeats`` rounds, each way runs ``--warmup`` untimed steps
+and ``--steps`` timed ones with the same batch size, model sizes and seed:
+
+a. ``optvol_step``: one step of ``train_gru`` (optvol/core/gru_training.py) per batch.
+   ``train_gru`` does not factor its inner step out, so it is replicated here line for
+   line (:func:`optvol_step`): gather the batch from ``SampleTensors`` by a slice of a
+   random permutation of the training indices, ``OptionGRU`` forward with its
+   Black-Scholes output layer, MSE scaled by ``scalers.price_scale``, ``zero_grad``,
+   backward, ``clip_grad_norm_``, AdamW step, ``loss.item()``. The permutations are drawn
+   before the timing (``train_gru`` draws one per epoch: ~16 ms per ~6 s epoch);
+b. ``bare_gru``: the floor. The same ``OptionGRU`` network minus its Black-Scholes output
+   layer -- ``nn.GRU`` plus the same MLP head, called through ``iv_correction`` -- on
+   one batch ``(B, L, F)``, ``(B, S)`` gathered once before the timing, MSE, zero_grad,
+   backward, AdamW step (no clipping). The same head rather than ``nn.Linear(H + S, 1)``
+   because the head is part of the model, not of optvol's training machinery: the ratio
+   then charges optvol only for what the step adds around the network (the gather, the
+   Black-Scholes layer, the loss scaling, clipping, ``loss.item()``);
+c. ``gather_only`` (diagnostic): ``SampleTensors.batch`` alone, on the same indices;
+d. ``optvol_prebuilt`` (diagnostic): way a's step on the batch of way b, with no gather,
+   so a - d is the gather and d - b the Black-Scholes layer, scaling and clipping.
+
+Printed: the config, the median samples/s of each way over the rounds (with min-max),
+the ratio ``optvol_step / bare_gru`` (target >= 0.80) and the peak RSS of the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from tabulate import tabulate
+from torch import nn
+
+from optvol.core.gru import OptionGRU, SampleTensors, Scalers, fit_scalers
+from optvol.core.gru_training import TrainingConfig, architecture_of, resolve_device
+from optvol.core.option_samples import OptionSamples, SampleConfig, build_samples
+
+TARGET_RATIO = 0.80
+WAYS = ("optvol_step", "bare_gru", "gather_only", "optvol_prebuilt")
+
+
+def load_samples(data_dir: Path | None) -> OptionSamples:
+    """The demo sample, cleaned and built into samples (generated first if absent)."""
+    from optvol.core.option_cleaning import clean_option_quotes
+    from optvol.core.option_ingest import read_option_files
+    from optvol.sample import OPTIONS_FILE, write_sample_data
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(data_dir) if data_dir else Path(tmp)
+        path = root / OPTIONS_FILE
+        if not path.exists():
+            path = write_sample_data(root, size="demo")["options"]
+        raw, _ = read_option_files([path])
+        frame, _ = clean_option_quotes(raw)
+    return build_samples(frame, SampleConfig())
+
+
+def new_model(
+    tensors: SampleTensors, config: TrainingConfig
+) -> tuple[OptionGRU, torch.optim.Optimizer]:
+    """A fresh model and optimizer, seeded as ``train_gru`` seeds them."""
+    torch.manual_seed(config.seed)
+    model = OptionGRU(**architecture_of(tensors, config)).to(tensors.device)
+    model.train()
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    return model, optimizer
+
+
+def optvol_step(model, optimizer, batch, scale: float, config: TrainingConfig) -> float:
+    """The body of ``train_gru``'s batch loop, from the forward on (as written there)."""
+    sequence, static, pricing, target = batch
+    loss = nn.functional.mse_loss(model(sequence, static, pricing) / scale, target / scale)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+    optimizer.step()
+    return loss.item() * len(target)
+
+
+def bare_step(model, optimizer, batch) -> None:
+    """GRU + the same head over pre-built tensors: MSE, backward, AdamW; nothing else."""
+    sequence, static, _, target = batch
+    loss = nn.functional.mse_loss(model.iv_correction(sequence, static), target)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
+class Bench:
+    """Everything the ways share: the tensors, the shuffled batches and the fixed batch."""
+
+    def __init__(self, samples: OptionSamples, config: TrainingConfig, device: torch.device):
+        self.config, self.device = config, device
+        torch.manual_seed(config.seed)
+        self.scalers: Scalers = fit_scalers(samples)
+        self.tensors = SampleTensors(samples, self.scalers, device)
+        self.train = torch.as_tensor(samples.indices("train"), device=device)
+        shuffle = torch.Generator().manual_seed(config.seed)
+        self.order = self.train[torch.randperm(len(self.train), generator=shuffle).to(device)]
+        self.shuffle = shuffle
+        # The batch of the bare loop: real values, gathered once, contiguous.
+        fixed = self.tensors.batch(self.order[: config.batch_size])
+        self.fixed = tuple(t.clone().contiguous() for t in fixed)
+
+    def indices(self, count: int) -> list[torch.Tensor]:
+        """``count`` batches of indices, consecutive slices of random permutations as in
+        ``train_gru`` (a new permutation when one is used up; a last partial slice is
+        dropped so every batch has the same size)."""
+        size, out, start = self.config.batch_size, [], 0
+        while len(out) < count:
+            if start + size > len(self.order):
+                perm = torch.randperm(len(self.train), generator=self.shuffle).to(self.device)
+                self.order, start = self.train[perm], 0
+            out.append(self.order[start : start + size])
+            start += size
+        return out
+
+    def run(self, way: str, warmup: int, steps: int) -> float:
+        """Seconds of ``steps`` timed steps of ``way`` after ``warmup`` untimed ones."""
+        config, tensors, scale = self.config, self.tensors, self.scalers.price_scale
+        batches = self.indices(warmup + steps)
+        model, optimizer = new_model(tensors, config)
+        step: Callable[[torch.Tensor], object]
+        if way == "optvol_step":
+
+            def step(index):
+                return optvol_step(model, optimizer, tensors.batch(index), scale, config)
+        elif way == "optvol_prebuilt":
+
+            def step(index):
+                return optvol_step(model, optimizer, self.fixed, scale, config)
+        elif way == "bare_gru":
+
+            def step(index):
+                return bare_step(model, optimizer, self.fixed)
+        elif way == "gather_only":
+
+            def step(index):
+                return tensors.batch(index)
+        else:
+            raise ValueError(way)
+        for index in batches[:warmup]:
+            step(index)
+        self.sync()
+        start = time.perf_counter()
+        for index in batches[warmup:]:
+            step(index)
+        self.sync()
+        return time.perf_counter() - start
+
+    def sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+
+def main() -> None:
+    defaults = TrainingConfig()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per way and round")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed steps before them")
+    parser.add_argument("--repeats", type=int, default=7, help="interleaved rounds")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--data-dir", type=Path, help="reuse (or create) the demo sample here")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--ways", nargs="+", default=list(WAYS), choices=WAYS)
+    args = parser.parse_args()
+
+    config = TrainingConfig(batch_size=args.batch_size, seed=args.seed, device=args.device)
+    device = resolve_device(config.device)
+    start = time.perf_counter()
+    samples = load_samples(args.data_dir)
+    bench = Bench(samples, config, device)
+    setup = time.perf_counter() - start
+    sequence, static, *_ = bench.fixed
+    info = {
+        "batch size": config.batch_size,
+        "sequence (B, L, F)": tuple(sequence.shape),
+        "static (B, S)": tuple(static.shape),
+        "hidden / head / layers": f"{config.hidden_size} / {config.head_size} / "
+        f"{config.num_layers}",
+        "training samples": len(bench.train),
+        "steps x rounds": f"{args.warmup} warm-up + {args.steps} timed x {args.repeats}",
+        "device": str(device)
+        + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
+        "torch threads": torch.get_num_threads(),
+        "torch / python": f"{torch.__version__} / {platform.python_version()}",
+        "setup (data + samples + tensors) s": f"{setup:.1f}",
+        "load average (1 min) at start": f"{os.getloadavg()[0]:.2f}",
+    }
+    print(tabulate(info.items(), tablefmt="plain"))
+
+    rates: dict[str, list[float]] = {way: [] for way in args.ways}
+    for _ in range(args.repeats):
+        for way in args.ways:
+            seconds = bench.run(way, args.warmup, args.steps)
+            rates[way].append(args.steps * config.batch_size / seconds)
+
+    bare = statistics.median(rates["bare_gru"]) if "bare_gru" in rates else None
+    rows = []
+    for way, values in rates.items():
+        median = statistics.median(values)
+        ratio = f"{median / bare:.2f}" if bare and way != "gather_only" else ""
+        ms = 1e3 * config.batch_size / median
+        rows.append([way, median, min(values), max(values), ms, ratio])
+    headers = ["way", "samples/s (median)", "min", "max", "ms/step", "/ bare_gru"]
+    floatfmt = ("", ",.0f", ",.0f", ",.0f", ".1f", "")
+    print()
+    print(tabulate(rows, headers=headers, floatfmt=floatfmt, disable_numparse=[5]))
+    if bare and "optvol_step" in rates:
+        ratio = statistics.median(rates["optvol_step"]) / bare
+        per_round = [a / b for a, b in zip(rates["optvol_step"], rates["bare_gru"], strict=True)]
+        verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
+        print(
+            f"\noptvol_step / bare_gru = {ratio:.2f} (ratio of medians; per round: median "
+            f"{statistics.median(per_round):.2f}, range {min(per_round):.2f}-"
+            f"{max(per_round):.2f}); target >= {TARGET_RATIO:.2f}: {verdict}"
+        )
+    from optvol.core.memory import peak_rss_megabytes
+
+    print(f"peak RSS {peak_rss_megabytes():,.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
