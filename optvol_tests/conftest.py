@@ -22,3 +22,15 @@ def demo_sample(tmp_path_factory) -> dict[str, Path]:
     from optvol.sample import write_sample_data
 
     return write_sample_data(tmp_path_factory.mktemp("sample"), size="demo")
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Torch on one thread for a module: tiny models train fastest on one thread, and
+    far faster when other work shares the CPUs."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -39,6 +39,16 @@ def run(root: Path, model_config: dict | None = None, **kwargs) -> dg.ExecuteInP
     )
 
 
+def evaluate_only(root: Path) -> dg.ExecuteInProcessResult:
+    """option_evaluation alone, loading gru_model and option_quotes from their files."""
+    return dg.materialize(
+        [QUOTES, gru_model, option_evaluation],
+        selection=["option_evaluation"],
+        resources=resources_for(str(root)),
+        raise_on_error=False,
+    )
+
+
 @pytest.fixture
 def model_root(tmp_path: Path) -> Path:
     """A data root holding a small clean option_quotes table."""
@@ -125,12 +135,7 @@ def test_a_corrupt_model_fails_evaluation_and_keeps_the_last_metrics(model_root)
     weights = model_root / "models" / "gru_model.pt"
     weights.write_bytes(weights.read_bytes()[:-10])
 
-    result = dg.materialize(
-        [QUOTES, gru_model, option_evaluation],
-        selection=["option_evaluation"],
-        resources=resources_for(str(model_root)),
-        raise_on_error=False,
-    )
+    result = evaluate_only(model_root)
     assert not result.success
     failure = result.get_step_failure_events()[0].step_failure_data.error
     assert "sha256" in str(failure) and "gru_model.pt" in str(failure)
@@ -141,11 +146,6 @@ def test_evaluation_refuses_data_the_model_was_not_trained_on(model_root):
     assert run(model_root).success
     changed = option_quotes_frame(n_days=50, seed=1)
     write_parquet(changed, model_root / ARTIFACT_PATHS["option_quotes"])
-    result = dg.materialize(
-        [QUOTES, gru_model, option_evaluation],
-        selection=["option_evaluation"],
-        resources=resources_for(str(model_root)),
-        raise_on_error=False,
-    )
+    result = evaluate_only(model_root)
     assert not result.success
     assert "re-train gru_model" in str(result.get_step_failure_events()[0].step_failure_data.error)

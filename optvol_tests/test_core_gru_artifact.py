@@ -21,12 +21,7 @@ from optvol_tests.builders import option_quotes_frame
 TINY = {"hidden_size": 8, "head_size": 8, "batch_size": 256, "device": "cpu", "epochs": 2}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

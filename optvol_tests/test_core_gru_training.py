@@ -19,14 +19,7 @@ from optvol_tests.builders import option_quotes_frame
 TINY = {"hidden_size": 8, "head_size": 8, "batch_size": 256, "device": "cpu"}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models train fastest on one thread, and far faster when other work shares
-    the CPUs."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

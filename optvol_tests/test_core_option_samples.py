@@ -401,7 +401,10 @@ def test_no_contract_quoted_on_two_consecutive_days_raises(quotes, dates):
     is_call = (quotes["option_type"] == "C").to_numpy()
     # Calls on even days, puts on odd days: every day has quotes, no side has two in a row.
     alternating = quotes.loc[is_call == (day % 2 == 0)]
-    with pytest.raises(OptvolInputError, match="too sparse to build samples"):
+    with pytest.raises(
+        OptvolInputError,
+        match="0 have a usable quote of the same contract on the previous trading day",
+    ):
         build_samples(alternating)
 
 

@@ -12,6 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 GROUPS = {
     "raw_option_quotes": "options",
     "option_quotes": "options",
+    "gru_model": "options",
+    "option_evaluation": "options",
     "raw_market": "volatility",
     "market_features": "volatility",
 }
@@ -25,14 +27,17 @@ def test_assets_have_groups_descriptions_kinds_and_owners():
         assert node.group_name == GROUPS[name]
         assert node.description and len(node.description) > 40, name
         assert node.owners == ["team:quant-research"]
-        assert "parquet" in node.kinds
+        assert node.kinds, name
+    for table in ("raw_option_quotes", "option_quotes", "raw_market", "market_features"):
+        assert "parquet" in specs[table].kinds
+    assert "pytorch" in specs["gru_model"].kinds
 
 
 def test_every_check_has_a_description():
     from optvol.checks import asset_checks
 
     specs = [spec for check in asset_checks for spec in check.check_specs]
-    assert len(specs) == len(defs.resolve_asset_graph().asset_check_keys) == 12
+    assert len(specs) == len(defs.resolve_asset_graph().asset_check_keys) == 14
     for spec in specs:
         assert spec.description and len(spec.description) > 20, spec.key
 

@@ -109,7 +109,8 @@ def write_evaluation_plots(
     plot_predicted_vs_actual(
         evaluation.rows["mid"].to_numpy(), evaluation.predictions, paths["predicted_vs_actual"]
     )
-    plot_loss_curves(history, paths["loss"], ylabel="MSE of price / strike (baseline = 1)")
+    loss_unit = "MSE of price / strike (practitioner BS on train = 1)"
+    plot_loss_curves(history, paths["loss"], ylabel=loss_unit)
     plot_error_over_time(evaluation.metrics, paths["error_over_time"])
     for path in paths.values():
         log.info("Wrote plot %s", path)

@@ -24,6 +24,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from numpy.typing import ArrayLike
 
 from optvol.core.atomic import atomic_path
@@ -243,6 +244,7 @@ def plot_loss_curves(
     if np.all(losses[np.isfinite(losses)] > 0):
         ax.set_yscale("log")
     ax.set_xlabel("Epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(ylabel)
     ax.set_title("Training and validation loss")
     ax.legend()
