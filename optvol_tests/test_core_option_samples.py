@@ -429,3 +429,15 @@ def test_fingerprint_is_stable_and_follows_the_data(quotes, samples, dates):
     assert build_samples(older).fingerprint != samples.fingerprint
     other_rate = build_samples(quotes, SampleConfig(risk_free_rate=0.03))
     assert other_rate.fingerprint != samples.fingerprint
+
+
+def test_vendor_iv_in_percent_is_replaced_by_the_iv_solved_from_the_mid():
+    quotes = option_quotes_frame(n_days=40)
+    in_percent = quotes.copy()
+    in_percent["iv"] = in_percent["iv"] * 100.0  # a vendor quoting 25.0 for 25%
+    decimal, percent = build_samples(quotes), build_samples(in_percent)
+    # The builder's mids are exact Black-Scholes prices at its IVs, so solving them back
+    # gives the same vols the decimal file states.
+    np.testing.assert_allclose(
+        percent.rows["practitioner_bs"], decimal.rows["practitioner_bs"], rtol=1e-6, atol=1e-8
+    )

@@ -41,6 +41,8 @@ from optvol.core.iv_surface import evaluate_surface, fit_daily_surfaces
 log = logging.getLogger(__name__)
 
 TRADING_DAYS_PER_YEAR = 252
+# Implied vols are decimals (0.25 is 25%); 5.0 (500%) is beyond any listed SPY option.
+MAX_VENDOR_IV = 5.0
 SPLITS = ("train", "validation", "test")
 # Per-day history of each contract; the sequence adds the mask and the underlying return.
 HISTORY_FEATURES = (
@@ -347,7 +349,9 @@ def build_samples(quotes: pd.DataFrame, config: SampleConfig | None = None) -> O
     log_moneyness = np.log(spot / strike)
     # Implied vols: the vendor's where it has one, else solved from the mid.
     iv_from_mid = implied_vol(mid, spot, strike, tau, r, q, is_call)
-    has_vendor_iv = np.isfinite(vendor_iv) & (vendor_iv > 0)
+    # A vendor IV above MAX_VENDOR_IV is not a decimal vol (a file quoting IV in percent,
+    # or a solver failure); the one solved from the mid replaces it.
+    has_vendor_iv = np.isfinite(vendor_iv) & (vendor_iv > 0) & (vendor_iv <= MAX_VENDOR_IV)
     iv = np.where(has_vendor_iv, vendor_iv, iv_from_mid)
     # Each day's smoothed surface; a contract's IV minus it separates the persistent
     # shape of the smile from a one-day shock to the contract's or its expiry's vols.
