@@ -10,13 +10,13 @@ and turned into samples with ``build_samples`` -- none of it timed. Then, in one
 process, interleaved for ``--repeats`` rounds, each way runs ``--warmup`` untimed steps
 and ``--steps`` timed ones with the same batch size, model sizes and seed:
 
-a. ``optvol_step``: one step of ``train_gru`` (optvol/core/gru_training.py) per batch.
-   ``train_gru`` does not factor its inner step out, so it is replicated here line for
-   line (:func:`optvol_step`): gather the batch from ``SampleTensors`` by a slice of a
-   random permutation of the training indices, ``OptionGRU`` forward with its
-   Black-Scholes output layer, MSE scaled by ``scalers.price_scale``, ``zero_grad``,
-   backward, ``clip_grad_norm_``, AdamW step, ``loss.item()``. The permutations are drawn
-   before the timing (``train_gru`` draws one per epoch: ~16 ms per ~6 s epoch);
+a. ``optvol_step``: one step of ``train_gru`` (optvol/core/gru_training.py) per batch,
+   through the same ``SampleTensors.batch`` and ``train_step`` it calls: gather the
+   batch by a slice of a random permutation of the training indices, ``OptionGRU``
+   forward with its Black-Scholes output layer, MSE scaled by ``scalers.price_scale``,
+   ``zero_grad``, backward, ``clip_grad_norm_``, AdamW step, ``loss.item()``. The
+   permutations are drawn before the timing (``train_gru`` draws one per epoch: ~16 ms
+   per ~6 s epoch);
 b. ``bare_gru``: the floor. The same ``OptionGRU`` network minus its Black-Scholes output
    layer -- ``nn.GRU`` plus the same MLP head, called through ``iv_correction`` -- on
    one batch ``(B, L, F)``, ``(B, S)`` gathered once before the timing, MSE, zero_grad,
@@ -48,7 +48,12 @@ from tabulate import tabulate
 from torch import nn
 
 from optvol.core.gru import OptionGRU, SampleTensors, Scalers, fit_scalers
-from optvol.core.gru_training import TrainingConfig, architecture_of, resolve_device
+from optvol.core.gru_training import (
+    TrainingConfig,
+    architecture_of,
+    resolve_device,
+    train_step,
+)
 from optvol.core.option_samples import OptionSamples, SampleConfig, build_samples
 
 TARGET_RATIO = 0.80
@@ -82,17 +87,6 @@ def new_model(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
     return model, optimizer
-
-
-def optvol_step(model, optimizer, batch, scale: float, config: TrainingConfig) -> float:
-    """The body of ``train_gru``'s batch loop, from the forward on (as written there)."""
-    sequence, static, pricing, target = batch
-    loss = nn.functional.mse_loss(model(sequence, static, pricing) / scale, target / scale)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-    optimizer.step()
-    return loss.item() * len(target)
 
 
 def bare_step(model, optimizer, batch) -> None:
@@ -142,11 +136,13 @@ class Bench:
         if way == "optvol_step":
 
             def step(index):
-                return optvol_step(model, optimizer, tensors.batch(index), scale, config)
+                return train_step(
+                    model, optimizer, tensors.batch(index), scale, config.max_grad_norm
+                )
         elif way == "optvol_prebuilt":
 
             def step(index):
-                return optvol_step(model, optimizer, self.fixed, scale, config)
+                return train_step(model, optimizer, self.fixed, scale, config.max_grad_norm)
         elif way == "bare_gru":
 
             def step(index):

@@ -118,6 +118,23 @@ def _loss(model: nn.Module, tensors: SampleTensors, index: np.ndarray, scale: fl
     return float(np.mean(((predict_over_strike(model, tensors, index) - target) / scale) ** 2))
 
 
+def train_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batch: tuple[torch.Tensor, ...],
+    scale: float,
+    max_grad_norm: float,
+) -> float:
+    """One optimisation step on ``batch``; returns the batch's summed loss."""
+    sequence, static, pricing, target = batch
+    loss = nn.functional.mse_loss(model(sequence, static, pricing) / scale, target / scale)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+    optimizer.step()
+    return loss.item() * len(target)
+
+
 def train_gru(samples: OptionSamples, config: TrainingConfig | None = None) -> TrainingResult:
     """Train :class:`OptionGRU` on the training split, stop early on the validation split."""
     config = config or TrainingConfig()
@@ -152,14 +169,9 @@ def train_gru(samples: OptionSamples, config: TrainingConfig | None = None) -> T
         order = train_index[torch.randperm(len(train), generator=shuffle).to(device)]
         total, seen = 0.0, 0
         for start in range(0, len(order), batch_size):
-            sequence, static, pricing, target = tensors.batch(order[start : start + batch_size])
-            loss = nn.functional.mse_loss(model(sequence, static, pricing) / scale, target / scale)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-            optimizer.step()
-            total += loss.item() * len(target)
-            seen += len(target)
+            batch = tensors.batch(order[start : start + batch_size])
+            total += train_step(model, optimizer, batch, scale, config.max_grad_norm)
+            seen += len(batch[-1])
         train_loss = total / seen
         validation_loss = _loss(model, tensors, validation, scale)
         seconds = time.perf_counter() - epoch_start
