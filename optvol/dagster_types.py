@@ -13,8 +13,9 @@ import dagster as dg
 from dagster_pandas import PandasColumn, create_dagster_pandas_dataframe_type
 from dagster_pandas.constraints import ColumnDTypeInSetConstraint
 
-from optvol.core.market import FEATURE_COLUMNS, PRICE_COLUMNS
+from optvol.core.market import PRICE_COLUMNS
 from optvol.core.option_cleaning import FLAG_COLUMNS
+from optvol.core.volatility_features import PRICE_FEATURES, TARGET_COLUMNS, VIX_FEATURES
 
 # dagster-pandas marks its column API beta; it is the documented way to type DataFrames.
 warnings.filterwarnings("ignore", category=dg.BetaWarning, module="dagster_pandas")
@@ -42,10 +43,12 @@ OptionQuotesDataFrame = create_dagster_pandas_dataframe_type(
 
 MarketFeaturesDataFrame = create_dagster_pandas_dataframe_type(
     name="MarketFeaturesDataFrame",
-    description="Daily S&P 500 rows with VIX, macro as of each day, RV21 and the VRP.",
+    description="Daily S&P 500 rows with VIX, macro as of each day, the volatility "
+    "features (RV, range vol, VRP, ...) and the 21-day targets.",
     columns=[
         PandasColumn.datetime_column("date", non_nullable=True, unique=True),
         PandasColumn.float_column("spx_close", non_nullable=True),
-        *(_numeric(c) for c in (*PRICE_COLUMNS[:3], PRICE_COLUMNS[4], *FEATURE_COLUMNS)),
+        *(_numeric(c) for c in (*PRICE_COLUMNS[:3], *PRICE_FEATURES, *VIX_FEATURES)),
+        *(_numeric(c) for c in TARGET_COLUMNS),
     ],
 )

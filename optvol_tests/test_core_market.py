@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from optvol.core.errors import InputNotFoundError, OptvolInputError
-from optvol.core.market import clean_market, read_market_file, realized_vol
+from optvol.core.market import clean_market, read_market_file
+from optvol.core.volatility_features import realized_vol
 from optvol_tests.builders import market_frame, write_market
 
 
@@ -94,7 +95,7 @@ def test_rv21_and_vrp_formulas(raw):
 
 def test_realized_vol_of_constant_returns():
     returns = pd.Series([0.01] * 30)
-    assert realized_vol(returns).iloc[-1] == pytest.approx(0.01 * np.sqrt(252))
+    assert realized_vol(returns, 21).iloc[-1] == pytest.approx(0.01 * np.sqrt(252))
 
 
 def test_missing_vix_gives_missing_vrp_not_an_error(tmp_path):

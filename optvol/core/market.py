@@ -23,18 +23,24 @@ import pyarrow as pa
 from optvol.core.csv_stream import iter_batches, split_header
 from optvol.core.errors import OptvolInputError
 from optvol.core.input_files import read_header, sources_of
+from optvol.core.volatility_features import (
+    TARGET_COLUMNS,
+    TRADING_DAYS_PER_YEAR,
+    add_features,
+    add_targets,
+    feature_columns,
+    macro_change_column,
+)
 
 log = logging.getLogger(__name__)
 
 PRICE_COLUMNS = ("spx_open", "spx_high", "spx_low", "spx_close", "vix_close")
 REQUIRED_COLUMNS = ("date", *PRICE_COLUMNS)
-TRADING_DAYS_PER_YEAR = 252
-RV_WINDOW = 21
+__all__ = ["TRADING_DAYS_PER_YEAR", "clean_market", "macro_columns", "read_market_file"]
 DEFAULT_RELEASE_LAG_MONTHS = 1
 # A series whose observations are further apart than this (median) is treated as
 # low-frequency (monthly, quarterly) and gets the release lag; daily series do not.
 LOW_FREQUENCY_DAYS = 20
-FEATURE_COLUMNS = ("log_return", "rv_21", "vrp", "vix_rv_ratio")
 
 
 def read_market_file(path: Path) -> pd.DataFrame:
@@ -82,9 +88,12 @@ def missing_required_columns(header: str) -> list[str]:
 
 
 def macro_columns(frame: pd.DataFrame) -> list[str]:
-    """Numeric columns beyond the required ones: the macro series."""
-    skip = {*REQUIRED_COLUMNS, "source_file", "source_row", *FEATURE_COLUMNS}
-    return [c for c in frame.columns if c not in skip]
+    """Numeric columns beyond the required and the derived ones: the macro series."""
+    skip = {*REQUIRED_COLUMNS, "source_file", "source_row", *feature_columns([]),
+            *TARGET_COLUMNS}  # fmt: skip
+    candidates = [c for c in frame.columns if c not in skip]
+    derived = {macro_change_column(c) for c in candidates}
+    return [c for c in candidates if c not in derived]
 
 
 @dataclass
@@ -100,6 +109,8 @@ class MarketCleaningReport:
     gaps_over_5_days: int = 0
     largest_gap_days: int = 0
     missing_values: dict[str, int] = field(default_factory=dict)
+    rows_with_vix: int = 0
+    rows_with_targets: int = 0
     macro_available_after_months: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
@@ -136,28 +147,13 @@ def observation_period_months(frame: pd.DataFrame, column: str) -> int:
     return 0 if spacing <= LOW_FREQUENCY_DAYS else max(1, round(spacing / 30.44))
 
 
-def realized_vol(log_returns: pd.Series, window: int = RV_WINDOW) -> pd.Series:
-    """Annualised realized volatility over the last ``window`` returns up to and incl. t.
-
-    ``RV_t = sqrt(252 / n * sum_{i=0}^{n-1} r_{t-i}^2)`` with ``n = window``: the
-    zero-mean estimator (Andersen, Bollerslev, Diebold & Labys 2003), NaN until ``window``
-    returns exist.
-    """
-    squared_sum = (log_returns**2).rolling(window, min_periods=window).sum()
-    return np.sqrt(TRADING_DAYS_PER_YEAR / window * squared_sum)
-
-
 def clean_market(
     raw: pd.DataFrame,
     release_lag_months: int = DEFAULT_RELEASE_LAG_MONTHS,
     release_lag_overrides: dict[str, int] | None = None,
 ) -> tuple[pd.DataFrame, MarketCleaningReport]:
-    """``market_features``: daily rows with an S&P 500 close, macro as of each day, RV21
-    and the variance risk premium.
-
-    ``VRP_t = (VIX_t / 100)^2 - RV21_t^2`` and ``vix_rv_ratio = (VIX_t / 100) / RV21_t``
-    (both in annualised decimal units; Bollerslev, Tauchen & Zhou 2009).
-    """
+    """``market_features``: daily rows with an S&P 500 close, macro as of each day, and
+    the features and targets of :mod:`optvol.core.volatility_features`."""
     report = MarketCleaningReport(rows_in=len(raw))
     frame = raw.drop(columns=["source_file", "source_row"], errors="ignore")
     missing_date = frame["date"].isna()
@@ -196,13 +192,14 @@ def clean_market(
              report.gaps_over_5_days, report.largest_gap_days,
              {k: v for k, v in report.missing_values.items() if v})  # fmt: skip
 
-    close = trading["spx_close"]
-    trading["log_return"] = np.log(close / close.shift(1))
-    trading["rv_21"] = realized_vol(trading["log_return"])
-    vix = trading["vix_close"] / 100.0
-    trading["vrp"] = vix**2 - trading["rv_21"] ** 2
-    trading["vix_rv_ratio"] = vix / trading["rv_21"]
-    log.info("Computed log returns, RV21 (annualised), VRP and VIX/RV21")
+    macro = macro_columns(trading)
+    trading = add_targets(add_features(trading.reset_index(drop=True), macro))
+    log.info("Computed log returns, RV over %s days, range vols, VRP, VIX/RV21, yearly "
+             "changes of %s, and the 21-day targets", "1/5/21/22/63", macro)  # fmt: skip
+    report.rows_with_vix = int(trading["vrp"].notna().sum())
+    report.rows_with_targets = int(trading[list(TARGET_COLUMNS)].notna().all(axis=1).sum())
+    log.info("%d of %d rows have VIX (and so VRP and VIX/RV21); %d have both targets",
+             report.rows_with_vix, len(trading), report.rows_with_targets)  # fmt: skip
 
     trading = trading.reset_index(drop=True)
     report.rows_out = len(trading)

@@ -15,10 +15,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from optvol.core.market import FEATURE_COLUMNS, macro_columns
 from optvol.core.market import REQUIRED_COLUMNS as MARKET_REQUIRED_COLUMNS
+from optvol.core.market import macro_columns
 from optvol.core.option_cleaning import OPTION_QUOTES_DTYPES
 from optvol.core.raw_options import KEY_COLUMNS, RAW_OPTION_SCHEMA
+from optvol.core.volatility_features import TARGET_COLUMNS, feature_columns
 
 Table = pd.DataFrame | pa.Table
 
@@ -187,7 +188,9 @@ def market_types(frame: pd.DataFrame, *, features: bool) -> dict[str, str]:
     expected = {"date": "datetime64[ns]", **{c: "float64" for c in MARKET_REQUIRED_COLUMNS[1:]}}
     expected.update({c: "float64" for c in macro_columns(frame)})
     if features:
-        expected.update({c: "float64" for c in FEATURE_COLUMNS})
+        macro = macro_columns(frame)
+        columns = [*feature_columns(macro), *TARGET_COLUMNS]
+        expected.update({c: "float64" for c in columns})
     else:
         expected.update(source_file="category", source_row="int64")
     return expected

@@ -1,0 +1,174 @@
+"""Features and targets of the volatility task (DESIGN §5), from the cleaned daily table.
+
+Every feature at day t is a function of rows up to and including t (prices, VIX, and
+macro values already aligned to their release dates); every target at t is a function of
+rows t+1 .. t+21 only. Targets carry the prefix ``target_`` so that no model can take one
+for a feature by accident. Rows are trading days, so windows count trading days.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+TRADING_DAYS_PER_YEAR = 252
+HORIZON = 21
+RV_WINDOWS = (1, 5, 21, 22, 63)
+RANGE_WINDOW = 21
+MACRO_CHANGE_DAYS = 252
+TARGET_PREFIX = "target_"
+TARGET_RV = "target_rv_21"
+TARGET_RETURN = "target_return_21"
+TARGET_COLUMNS = (TARGET_RV, TARGET_RETURN)
+VIX_FEATURES = ("vix_close", "vrp", "vix_rv_ratio")
+PRICE_FEATURES = (
+    "log_return",
+    *(f"rv_{n}" for n in RV_WINDOWS),
+    f"parkinson_{RANGE_WINDOW}",
+    f"garman_klass_{RANGE_WINDOW}",
+    "return_21",
+)
+
+
+def realized_vol(log_returns: pd.Series, window: int) -> pd.Series:
+    """Annualised realized volatility over the last ``window`` returns up to and incl. t.
+
+    ``RV_t = sqrt(252 / n * sum_{i=0}^{n-1} r_{t-i}^2)`` with ``n = window``: the
+    zero-mean estimator (Andersen, Bollerslev, Diebold & Labys 2003), NaN until ``window``
+    returns exist.
+    """
+    squared_sum = (log_returns**2).rolling(window, min_periods=window).sum()
+    return np.sqrt(TRADING_DAYS_PER_YEAR / window * squared_sum)
+
+
+def parkinson_variance(high: pd.Series, low: pd.Series) -> pd.Series:
+    """Daily variance from the high-low range (Parkinson 1980, J. Business 53(1)).
+
+    ``sigma^2_t = (ln(H_t / L_t))^2 / (4 ln 2)``.
+    """
+    return np.log(high / low) ** 2 / (4.0 * np.log(2.0))
+
+
+def garman_klass_variance(
+    open_: pd.Series, high: pd.Series, low: pd.Series, close: pd.Series
+) -> pd.Series:
+    """Daily variance from open, high, low and close (Garman & Klass 1980, J. Business 53(1)).
+
+    ``sigma^2_t = 0.5 (ln(H_t / L_t))^2 - (2 ln 2 - 1) (ln(C_t / O_t))^2``, floored at 0
+    (the estimator can dip below zero on a day whose open-close move spans the range).
+    """
+    value = 0.5 * np.log(high / low) ** 2 - (2.0 * np.log(2.0) - 1.0) * np.log(close / open_) ** 2
+    return value.clip(lower=0.0)
+
+
+def annualised_range_vol(daily_variance: pd.Series, window: int = RANGE_WINDOW) -> pd.Series:
+    """``sqrt(252 / n * sum_{i=0}^{n-1} sigma^2_{t-i})``: daily range variances over the last
+    ``window`` days, annualised as realized volatility is."""
+    total = daily_variance.rolling(window, min_periods=window).sum()
+    return np.sqrt(TRADING_DAYS_PER_YEAR / window * total)
+
+
+def macro_change_column(column: str) -> str:
+    return f"{column}_chg_1y"
+
+
+def add_features(frame: pd.DataFrame, macro: list[str]) -> pd.DataFrame:
+    """The daily table with every feature of DESIGN §5 added; rows in date order.
+
+    - ``log_return`` ``r_t = ln(C_t / C_{t-1})``; ``return_21`` the log return over the
+      last 21 days (momentum);
+    - ``rv_1, rv_5, rv_21, rv_22, rv_63``: :func:`realized_vol` (rv_1 = sqrt(252) |r_t|,
+      rv_22 for HAR's monthly lag);
+    - ``parkinson_21``, ``garman_klass_21``: :func:`annualised_range_vol` of the range
+      variances;
+    - ``vrp = (VIX_t / 100)^2 - RV21_t^2`` and ``vix_rv_ratio = (VIX_t / 100) / RV21_t``
+      (Bollerslev, Tauchen & Zhou 2009, RFS 22(11)); NaN where VIX is missing;
+    - per macro series ``<name>_chg_1y``, its change over the last 252 trading days (levels
+      of CPI-like series trend; their change does not). The level stays as it is.
+    """
+    out = frame.copy()
+    close = out["spx_close"]
+    out["log_return"] = np.log(close / close.shift(1))
+    out["return_21"] = np.log(close / close.shift(HORIZON))
+    for window in RV_WINDOWS:
+        out[f"rv_{window}"] = realized_vol(out["log_return"], window)
+    high, low = out["spx_high"], out["spx_low"]
+    out[f"parkinson_{RANGE_WINDOW}"] = annualised_range_vol(parkinson_variance(high, low))
+    out[f"garman_klass_{RANGE_WINDOW}"] = annualised_range_vol(
+        garman_klass_variance(out["spx_open"], high, low, close)
+    )
+    vix = out["vix_close"] / 100.0
+    out["vrp"] = vix**2 - out["rv_21"] ** 2
+    out["vix_rv_ratio"] = vix / out["rv_21"]
+    for column in macro:
+        out[macro_change_column(column)] = out[column] - out[column].shift(MACRO_CHANGE_DAYS)
+    return out
+
+
+def add_targets(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table with the two targets of DESIGN §5 added.
+
+    - ``target_rv_21``: realized vol over the next 21 trading days,
+      ``sqrt(252 / 21 * sum_{i=1}^{21} r_{t+i}^2)``;
+    - ``target_return_21``: the log return over the next 21 trading days,
+      ``ln(C_{t+21} / C_t)``.
+
+    Both are NaN on the last 21 rows, whose future is not in the table.
+    """
+    out = frame.copy()
+    out[TARGET_RV] = realized_vol(out["log_return"], HORIZON).shift(-HORIZON)
+    close = out["spx_close"]
+    out[TARGET_RETURN] = np.log(close.shift(-HORIZON) / close)
+    return out
+
+
+def feature_columns(macro: list[str]) -> list[str]:
+    """Every feature column, in table order: price features, VIX features, macro levels and
+    their yearly changes."""
+    return [
+        *PRICE_FEATURES,
+        *VIX_FEATURES,
+        *macro,
+        *(macro_change_column(c) for c in macro),
+    ]
+
+
+def look_ahead_columns(columns: list[str]) -> list[str]:
+    """Columns that hold the future: the targets."""
+    return [c for c in columns if c.startswith(TARGET_PREFIX)]
+
+
+def expected_null_counts(frame: pd.DataFrame, macro: list[str]) -> dict[str, int]:
+    """The number of NaN each derived column must have, given where its inputs are missing.
+
+    A rolling feature is NaN on the rows whose window reaches back before the first return
+    or holds a missing input; a VIX feature also where VIX or RV21 is; a target on the last
+    21 rows. Anything else missing means a bug or a bad row.
+    """
+    close_missing = frame["spx_close"].isna()
+    returns_missing = close_missing | close_missing.shift(1, fill_value=True)
+    expected = {"log_return": int(returns_missing.sum())}
+
+    def window_missing(missing: pd.Series, window: int) -> pd.Series:
+        return missing.astype(float).rolling(window, min_periods=window).max().fillna(1.0) > 0
+
+    for window in RV_WINDOWS:
+        expected[f"rv_{window}"] = int(window_missing(returns_missing, window).sum())
+    return_21_missing = close_missing | close_missing.shift(HORIZON, fill_value=True)
+    expected["return_21"] = int(return_21_missing.sum())
+    range_missing = frame[["spx_open", "spx_high", "spx_low", "spx_close"]].isna().any(axis=1)
+    for name in (f"parkinson_{RANGE_WINDOW}", f"garman_klass_{RANGE_WINDOW}"):
+        expected[name] = int(window_missing(range_missing, RANGE_WINDOW).sum())
+    rv21_missing = window_missing(returns_missing, 21)
+    vix_missing = frame["vix_close"].isna() | rv21_missing
+    expected["vrp"] = expected["vix_rv_ratio"] = int(vix_missing.sum())
+    for column in macro:
+        level_missing = frame[column].isna()
+        change_missing = level_missing | level_missing.shift(MACRO_CHANGE_DAYS, fill_value=True)
+        expected[macro_change_column(column)] = int(change_missing.sum())
+    future_missing = window_missing(returns_missing, HORIZON).shift(-HORIZON, fill_value=True)
+    expected[TARGET_RV] = int(future_missing.sum())
+    expected[TARGET_RETURN] = int(
+        (close_missing | close_missing.shift(-HORIZON, fill_value=True)).sum()
+    )
+    return expected
