@@ -21,13 +21,11 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from numpy.typing import ArrayLike
 
-from optvol.core.atomic import atomic_path
+from optvol.core.plotting import figure, save_png, subsample
 
 __all__ = [
     "plot_error_over_time",
@@ -36,10 +34,8 @@ __all__ = [
     "plot_rmse_by_bucket",
 ]
 
-DPI = 100
 # Prices below a cent are drawn at a cent so that log axes can show them.
 PRICE_FLOOR = 0.01
-SUBSAMPLE_SEED = 0
 
 
 def plot_rmse_by_bucket(evaluation: Mapping, path: str | os.PathLike) -> Path:
@@ -70,7 +66,7 @@ def plot_rmse_by_bucket(evaluation: Mapping, path: str | os.PathLike) -> Path:
     buckets, models = evaluation["by_bucket"], evaluation["models"]
     if not buckets or not models:
         raise ValueError("evaluation has no rows or no models: nothing to plot")
-    fig = _figure(width=min(24.0, max(8.0, 0.25 * len(buckets) * max(len(models), 2))), height=5.0)
+    fig = figure(width=min(24.0, max(8.0, 0.25 * len(buckets) * max(len(models), 2))), height=5.0)
     ax = fig.add_subplot()
     x = np.arange(len(buckets))
     width = 0.8 / len(models)
@@ -85,7 +81,7 @@ def plot_rmse_by_bucket(evaluation: Mapping, path: str | os.PathLike) -> Path:
     ax.set_title(f"Price RMSE by moneyness and days to expiry{_span(evaluation)}")
     ax.legend(title="Model", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(axis="y", alpha=0.3)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_predicted_vs_actual(
@@ -126,13 +122,13 @@ def plot_predicted_vs_actual(
     """
     y, preds = _checked_scatter_input(actual, predictions, max_points)
     rmse = {name: math.sqrt(float(np.mean((p - y) ** 2))) for name, p in preds.items()}
-    shown = _subsample(y.size, max_points)
+    shown = subsample(y.size, max_points)
     y_shown = np.maximum(y[shown], PRICE_FLOOR)
     top = max(float(y_shown.max()), *(float(p[shown].max()) for p in preds.values()))
     limits = (PRICE_FLOOR / 1.5, max(top, PRICE_FLOOR) * 1.5)
     ncols = min(3, len(preds))
     nrows = math.ceil(len(preds) / ncols)
-    fig = _figure(width=4.2 * ncols, height=4.2 * nrows + 0.6)
+    fig = figure(width=4.2 * ncols, height=4.2 * nrows + 0.6)
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax, (name, p) in zip(axes, preds.items(), strict=False):
         _scatter_panel(ax, y_shown, np.maximum(p[shown], PRICE_FLOOR), limits)
@@ -145,7 +141,7 @@ def plot_predicted_vs_actual(
         # Two unescaped dollar signs would start mathtext.
         rf"prices below \${PRICE_FLOOR:.2f} drawn at \${PRICE_FLOOR:.2f}"
     )
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def _checked_scatter_input(
@@ -165,13 +161,6 @@ def _checked_scatter_input(
         if not np.all(np.isfinite(p)):
             raise ValueError(f"model {name!r}: predictions are not all finite")
     return y, preds
-
-
-def _subsample(n: int, max_points: int) -> np.ndarray:
-    if n <= max_points:
-        return np.arange(n)
-    rng = np.random.default_rng(SUBSAMPLE_SEED)
-    return np.sort(rng.choice(n, size=max_points, replace=False))
 
 
 def _scatter_panel(ax: Axes, x: np.ndarray, y: np.ndarray, limits: tuple[float, float]) -> None:
@@ -224,7 +213,7 @@ def plot_loss_curves(
     epochs = np.array([h["epoch"] for h in items])
     train = np.array([_nan_if_none(h["train_loss"]) for h in items], dtype=np.float64)
     val = np.array([_nan_if_none(h.get("val_loss")) for h in items], dtype=np.float64)
-    fig = _figure(width=8.0, height=5.0)
+    fig = figure(width=8.0, height=5.0)
     ax = fig.add_subplot()
     ax.plot(epochs, train, marker=".", label="train")
     ax.plot(epochs, val, marker=".", label="validation")
@@ -249,7 +238,7 @@ def plot_loss_curves(
     ax.set_title("Training and validation loss")
     ax.legend()
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_error_over_time(evaluation: Mapping, path: str | os.PathLike) -> Path:
@@ -277,7 +266,7 @@ def plot_error_over_time(evaluation: Mapping, path: str | os.PathLike) -> Path:
     if not by_date["date"] or not by_date["rmse"]:
         raise ValueError("evaluation has no dates or no models: nothing to plot")
     dates = np.array(by_date["date"], dtype="datetime64[D]")
-    fig = _figure(width=10.0, height=5.0)
+    fig = figure(width=10.0, height=5.0)
     ax = fig.add_subplot()
     for model, rmse in by_date["rmse"].items():
         ax.plot(dates, [_nan_if_none(v) for v in rmse], marker=".", linewidth=1, label=model)
@@ -289,19 +278,7 @@ def plot_error_over_time(evaluation: Mapping, path: str | os.PathLike) -> Path:
     ax.set_title(f"Price RMSE per quote date{_span(evaluation)}")
     ax.legend(title="Model", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(alpha=0.3)
-    return _save(fig, path)
-
-
-def _figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save(fig: Figure, path: str | os.PathLike) -> Path:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
-    return Path(path)
+    return save_png(fig, path)
 
 
 def _span(evaluation: Mapping) -> str:
