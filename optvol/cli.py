@@ -80,6 +80,37 @@ def _clean(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fred_argument(value: str) -> tuple[str | None, Path]:
+    """``--fred`` as (name, file): ``NAME=FILE`` or a plain ``FILE``."""
+    name, sep, file = value.partition("=")
+    if sep and name.isidentifier() and not Path(value).exists():
+        return name, Path(file)
+    return None, Path(value)
+
+
+def _import_market(args: argparse.Namespace) -> int:
+    from optvol.core.market_import import (
+        build_raw_market,
+        read_cboe_vix,
+        read_fred,
+        read_yahoo_ohlc,
+        write_raw_market,
+    )
+
+    out = Path(args.out) if args.out else data_root(args.data_dir) / MARKET_INPUT_FILE
+    spx = read_yahoo_ohlc(args.spx)
+    vix = read_cboe_vix(args.vix) if args.vix else None
+    fred = [read_fred(path, name) for name, path in map(_fred_argument, args.fred)]
+    frame = build_raw_market(spx, vix, fred)
+    write_raw_market(frame, out, force=args.force)
+    print(
+        f"wrote {out}: {len(frame):,} rows, {frame['date'].iloc[0]} to "
+        f"{frame['date'].iloc[-1]}, {frame['spx_close'].notna().sum():,} with an S&P 500 "
+        f"close; columns: {', '.join(frame.columns)}"
+    )
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     import dagster as dg
 
@@ -174,6 +205,38 @@ def build_parser() -> argparse.ArgumentParser:
         f"(default: {DEFAULT_RELEASE_LAG_MONTHS})",
     )
     clean.set_defaults(func=_clean)
+
+    imports = commands.add_parser(
+        "import-market",
+        help="build raw/raw_market.csv from Yahoo OHLC, CBOE VIX and FRED downloads",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Build the market history input (raw/raw_market.csv) from the files you "
+        "download:\n"
+        "  --spx   daily OHLC as Yahoo Finance / yfinance / stooq write it\n"
+        "          (Date,Open,High,Low,Close[,Adj Close,Volume]; Close is used)\n"
+        "  --vix   CBOE's VIX_History.csv (DATE,OPEN,HIGH,LOW,CLOSE)\n"
+        "  --fred  a FRED download (observation_date,SERIES_ID), repeatable; the column is\n"
+        "          the series id in lower case, or NAME with NAME=FILE\n"
+        "Dates are joined; rows without an S&P 500 close keep macro values for the\n"
+        "release-lag alignment. Dates YYYY-MM-DD or MM/DD/YYYY; .csv, .csv.gz, .zip.",
+        epilog="example: optvol import-market --spx GSPC.csv --vix VIX_History.csv "
+        "--fred DGS10.csv --fred core_cpi=CPILFESL.csv",
+    )
+    imports.add_argument("--spx", required=True, metavar="FILE", help="S&P 500 daily OHLC")
+    imports.add_argument("--vix", metavar="FILE", help="VIX daily history (optional)")
+    imports.add_argument(
+        "--fred",
+        action="append",
+        default=[],
+        metavar="[NAME=]FILE",
+        help="a FRED series file; repeat for more series",
+    )
+    imports.add_argument("--data-dir", help=f"data root (default: ${DATA_DIR_ENV} or ./data)")
+    imports.add_argument(
+        "--out", metavar="FILE", help=f"file to write (default: <data root>/{MARKET_INPUT_FILE})"
+    )
+    imports.add_argument("--force", action="store_true", help="replace an existing output file")
+    imports.set_defaults(func=_import_market)
 
     demo = commands.add_parser(
         "demo",

@@ -102,3 +102,51 @@ def test_sample_data_writes_both_files(tmp_path):
     assert main(["sample-data", "--data-dir", str(tmp_path)]) == 0
     assert (tmp_path / "raw" / "options" / "SPY_options_2020-2022.csv").stat().st_size > 1e6
     assert (tmp_path / "raw" / "raw_market.csv").read_text().startswith("date,spx_open")
+
+
+def _market_downloads(tmp_path):
+    spx = tmp_path / "GSPC.csv"
+    spx.write_text(
+        "Date,Open,High,Low,Close,Adj Close,Volume\n"
+        "2020-01-02,3244.67,3258.14,3235.53,3257.85,3257.85,3458250000\n"
+        "2020-01-03,3226.36,3246.15,3222.34,3234.85,3234.85,3461290000\n"
+    )
+    vix = tmp_path / "VIX_History.csv"
+    vix.write_text("DATE,OPEN,HIGH,LOW,CLOSE\n01/02/2020,13.46,13.72,12.42,12.47\n")
+    fred = tmp_path / "DGS10.csv"
+    fred.write_text("observation_date,DGS10\n2020-01-01,.\n2020-01-02,1.88\n2020-01-03,1.80\n")
+    return spx, vix, fred
+
+
+def test_import_market_writes_raw_market_csv(tmp_path, capsys):
+    spx, vix, fred = _market_downloads(tmp_path)
+    data = tmp_path / "data"
+    argv = ["import-market", "--spx", str(spx), "--vix", str(vix), "--fred", f"rate_10y={fred}"]
+    assert main([*argv, "--data-dir", str(data)]) == 0
+    out = data / "raw" / "raw_market.csv"
+    assert out.read_text() == (
+        "date,spx_open,spx_high,spx_low,spx_close,vix_close,rate_10y\n"
+        "2020-01-02,3244.67,3258.14,3235.53,3257.85,12.47,1.88\n"
+        "2020-01-03,3226.36,3246.15,3222.34,3234.85,,1.8\n"
+    )
+    assert f"wrote {out}: 2 rows, 2020-01-02 to 2020-01-03" in capsys.readouterr().out
+    help_text = subprocess.run(
+        [sys.executable, "-m", "optvol.cli", "import-market", "--help"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "usage: optvol import-market" in help_text and "--fred [NAME=]FILE" in help_text
+
+
+def test_import_market_bad_input_exits_2_and_keeps_the_output(tmp_path, caplog):
+    spx, vix, _ = _market_downloads(tmp_path)
+    out = tmp_path / "raw_market.csv"
+    out.write_bytes(b"date,spx_open\nprevious\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Date,Open,High,Low,Close\n2020-01-02,1,2,x,2\n")
+    assert main(["import-market", "--spx", str(bad), "--out", str(out), "--force"]) == 2
+    assert "bad.csv: line 2: column 'Low': value 'x' is not a number" in caplog.text
+    assert main(["import-market", "--spx", str(spx), "--vix", str(vix), "--out", str(out)]) == 2
+    assert "already exists; use --force" in caplog.text
+    assert out.read_bytes() == b"date,spx_open\nprevious\n"
+    assert main(["import-market", "--spx", str(spx), "--out", str(out), "--force"]) == 0
+    assert out.read_text().startswith("date,spx_open,spx_high,spx_low,spx_close,vix_close\n")
