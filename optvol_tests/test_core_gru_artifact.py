@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import optvol.core.gru_artifact as gru_artifact
+import optvol.core.model_files as model_files
 from optvol.core.errors import OptvolInputError
 from optvol.core.gru import SampleTensors
 from optvol.core.gru_artifact import CARD_FORMAT, TrainedGRU
@@ -214,7 +215,7 @@ def test_a_failed_card_write_leaves_the_artifact_untouched(
     def broken_dumps(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(gru_artifact.json, "dumps", broken_dumps)
+    monkeypatch.setattr(model_files.json, "dumps", broken_dumps)
     with pytest.raises(OSError, match="disk full"):
         retrained.save(saved[0].with_suffix(""))
     monkeypatch.undo()

@@ -10,9 +10,7 @@ atomically.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import platform
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from optvol.core.atomic import atomic_open
 from optvol.core.errors import OptvolInputError
 from optvol.core.gru import SampleTensors, Scalers
 from optvol.core.gru_training import TrainingResult, build_model, predict_over_strike
+from optvol.core.model_files import read_model_files, write_model_files
 from optvol.core.option_samples import (
     ANCHOR,
     SEQUENCE_FEATURES,
@@ -33,6 +31,7 @@ from optvol.core.option_samples import (
 )
 
 CARD_FORMAT = 1
+WEIGHTS_SUFFIX = ".pt"
 
 
 @dataclass
@@ -100,52 +99,17 @@ class TrainedGRU:
         return over_strike * samples.rows["strike"].to_numpy()[index]
 
     def save(self, stem: str | Path) -> tuple[Path, Path]:
-        """Write ``<stem>.pt`` and ``<stem>.json``; return their paths.
-
-        Both files are written to temporary files first and renamed into place only once
-        both are complete, the card first: a failed save leaves the previous pair as it
-        was, and a crash between the two renames leaves a card whose sha256 refuses the
-        old weights rather than a silently mismatched pair.
-        """
+        """Write ``<stem>.pt`` and ``<stem>.json`` atomically (see
+        :func:`~optvol.core.model_files.write_model_files`); return their paths."""
         stem = Path(stem)
-        weights_path, card_path = stem.with_suffix(".pt"), stem.with_suffix(".json")
         buffer = io.BytesIO()
         torch.save(self.state_dict, buffer)
-        weights = buffer.getvalue()
-        file = {
-            "path": weights_path.name,
-            "bytes": len(weights),
-            "sha256": hashlib.sha256(weights).hexdigest(),
-        }
-        card = json.dumps({**self.card, "file": file}, indent=2, sort_keys=True, allow_nan=False)
-        with atomic_open(weights_path) as weights_file, atomic_open(card_path) as card_file:
-            weights_file.write(weights)
-            card_file.write(card.encode())
-        self.card["file"] = file
-        return weights_path, card_path
+        self.card["file"] = write_model_files(stem, WEIGHTS_SUFFIX, buffer.getvalue(), self.card)
+        return stem.with_suffix(WEIGHTS_SUFFIX), stem.with_suffix(".json")
 
     @classmethod
     def load(cls, stem: str | Path) -> TrainedGRU:
         """Read a saved model, checking the weights against the card's sha256."""
-        stem = Path(stem)
-        weights_path, card_path = stem.with_suffix(".pt"), stem.with_suffix(".json")
-        for path in (weights_path, card_path):
-            if not path.exists():
-                raise OptvolInputError(f"{path} does not exist: train the model first")
-        try:
-            card = json.loads(card_path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise OptvolInputError(f"{card_path} is not a valid model card: {error}") from None
-        if card.get("format") != CARD_FORMAT or "file" not in card:
-            raise OptvolInputError(
-                f"{card_path} is a model card of format {card.get('format')!r}; "
-                f"this optvol reads format {CARD_FORMAT}"
-            )
-        weights = weights_path.read_bytes()
-        if hashlib.sha256(weights).hexdigest() != card["file"]["sha256"]:
-            raise OptvolInputError(
-                f"{weights_path} does not match the sha256 recorded in {card_path}: "
-                "the file is corrupt or from another training; re-train the model"
-            )
+        weights, card = read_model_files(stem, WEIGHTS_SUFFIX, CARD_FORMAT)
         state = torch.load(io.BytesIO(weights), weights_only=True, map_location="cpu")
         return cls(state, card)
