@@ -114,6 +114,45 @@ def market_frame(n_days: int = 120, seed: int = 1) -> pd.DataFrame:
     return daily.merge(macro, on="date", how="outer").sort_values("date")
 
 
+def volatile_market_frame(n_days: int = 900, vix_from: int = 300, seed: int = 7) -> pd.DataFrame:
+    """Business days of an S&P-like index whose volatility is persistent (log-vol AR(1)),
+    with OHLC consistent with the close, VIX = 1.15 x the day's vol plus noise from row
+    ``vix_from`` on (empty before), and monthly CPI-like and yield-like series."""
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2010-01-04", periods=n_days)
+    log_vol = np.empty(n_days)
+    log_vol[0] = np.log(0.16)
+    for t in range(1, n_days):
+        log_vol[t] = np.log(0.16) + 0.97 * (log_vol[t - 1] - np.log(0.16)) + rng.normal(0, 0.12)
+    vol = np.exp(log_vol)
+    returns = rng.standard_normal(n_days) * vol / np.sqrt(252)
+    close = 1500 * np.exp(np.cumsum(returns))
+    open_ = np.r_[1500, close[:-1]] * np.exp(rng.normal(0, 0.001, n_days))
+    spread = np.abs(rng.normal(0, 1, n_days)) * vol / np.sqrt(252)
+    vix = 100 * vol * 1.15 * np.exp(rng.normal(0, 0.05, n_days))
+    vix[:vix_from] = np.nan
+    daily = pd.DataFrame(
+        {
+            "date": dates,
+            "spx_open": open_,
+            "spx_high": np.maximum(open_, close) * np.exp(spread),
+            "spx_low": np.minimum(open_, close) * np.exp(-spread),
+            "spx_close": close,
+            "vix_close": vix,
+        }
+    )
+    months = pd.date_range(dates[0] - pd.offsets.MonthBegin(2), dates[-1], freq="MS")
+    steps = np.arange(len(months), dtype=float)
+    macro = pd.DataFrame(
+        {
+            "date": months,
+            "core_cpi": 220 + 0.2 * steps,
+            "baa_yield": 5 + np.cumsum(rng.normal(0, 0.1, len(months))),
+        }
+    )
+    return daily.merge(macro, on="date", how="outer").sort_values("date", ignore_index=True)
+
+
 def write_market(path: Path, frame: pd.DataFrame | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     frame = market_frame() if frame is None else frame

@@ -16,6 +16,8 @@ ARTIFACT_PATHS: dict[str, str] = {
     "market_features": "processed/market_features.parquet",
     "gru_model": "models/gru_model.pt",
     "option_evaluation": "metrics/evaluation.json",
+    "volatility_model": "models/volatility_model.joblib",
+    "volatility_evaluation": "metrics/volatility_evaluation.json",
 }
 PLOTS_DIR = "plots"
 

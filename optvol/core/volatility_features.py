@@ -172,3 +172,24 @@ def expected_null_counts(frame: pd.DataFrame, macro: list[str]) -> dict[str, int
         (close_missing | close_missing.shift(-HORIZON, fill_value=True)).sum()
     )
     return expected
+
+
+def recomputed_mismatches(frame: pd.DataFrame, macro: list[str], probes: int = 8) -> dict:
+    """Features that change when recomputed from the rows up to their day only.
+
+    For ``probes`` days spread over the table, the features are rebuilt from the input
+    columns of the rows up to that day and compared with the table's; a feature that used
+    a later row differs. Returns ``{day: [columns that differ]}`` for the days that fail.
+    """
+    inputs = ["date", "spx_open", "spx_high", "spx_low", "spx_close", "vix_close", *macro]
+    columns = feature_columns(macro)
+    failures = {}
+    for position in np.linspace(0, len(frame) - 1, probes).round().astype(int):
+        truncated = add_features(frame.iloc[: position + 1][inputs], macro)
+        stored = frame.iloc[: position + 1][columns].to_numpy(float)
+        same = np.isclose(truncated[columns].to_numpy(float), stored, rtol=1e-12, atol=0.0,
+                          equal_nan=True)  # fmt: skip
+        differing = [c for c, ok in zip(columns, same.all(axis=0), strict=True) if not ok]
+        if differing:
+            failures[f"{frame['date'].iloc[position]:%Y-%m-%d}"] = differing
+    return failures
