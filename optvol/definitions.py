@@ -5,7 +5,12 @@ from __future__ import annotations
 import dagster as dg
 
 from optvol.assets.options import gru_model, option_evaluation, option_quotes, raw_option_quotes
-from optvol.assets.volatility import market_features, raw_market
+from optvol.assets.volatility import (
+    market_features,
+    raw_market,
+    volatility_evaluation,
+    volatility_model,
+)
 from optvol.checks import asset_checks
 from optvol.io_managers import JsonIOManager, ModelIOManager, ParquetIOManager
 from optvol.resources import DataRoot
@@ -17,6 +22,8 @@ assets = [
     option_evaluation,
     raw_market,
     market_features,
+    volatility_model,
+    volatility_evaluation,
 ]
 
 

@@ -41,7 +41,7 @@ def test_whole_graph_materializes_with_checks_passing(data_root):
     for relative in TABLES.values():
         assert (data_root / relative).stat().st_size > 0
     evaluations = result.get_asset_check_evaluations()
-    assert len(evaluations) == 12 and all(e.passed for e in evaluations)
+    assert len(evaluations) == 14 and all(e.passed for e in evaluations)
     clean = pq.read_table(data_root / ARTIFACT_PATHS["option_quotes"])
     assert clean.num_rows == 2 * len(small_chain())  # two option sides per optionsDX row
 

@@ -13,7 +13,7 @@ from optvol.assets.options import option_quotes, raw_option_quotes
 from optvol.cli import main
 from optvol.core.paths import ARTIFACT_PATHS
 from optvol.definitions import defs
-from optvol_tests.builders import small_chain, write_market, write_optionsdx
+from optvol_tests.builders import small_chain, volatile_market_frame, write_market, write_optionsdx
 
 
 def test_help_of_every_command():
@@ -78,6 +78,8 @@ def test_demo_materializes_every_asset_on_existing_inputs(data_root, monkeypatch
     strikes = tuple(float(k) for k in range(290, 360, 10))  # a smile to fit every day
     chain = small_chain(dates=dates, expiries=("2020-03-20", "2020-06-19"), strikes=strikes)
     write_optionsdx(data_root / "raw" / "options" / "spy_eod_202001.txt", chain)
+    # Enough market history for the volatility model's default two-year first window.
+    write_market(data_root / "raw" / "raw_market.csv", volatile_market_frame(900, vix_from=100))
     before = sorted(p.name for p in (data_root / "raw" / "options").iterdir())
     assert main(["demo", "--data-dir", str(data_root)]) == 0
     assert sorted(p.name for p in (data_root / "raw" / "options").iterdir()) == before

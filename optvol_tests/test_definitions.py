@@ -16,6 +16,8 @@ GROUPS = {
     "option_evaluation": "options",
     "raw_market": "volatility",
     "market_features": "volatility",
+    "volatility_model": "volatility",
+    "volatility_evaluation": "volatility",
 }
 
 
@@ -37,7 +39,7 @@ def test_every_check_has_a_description():
     from optvol.checks import asset_checks
 
     specs = [spec for check in asset_checks for spec in check.check_specs]
-    assert len(specs) == len(defs.resolve_asset_graph().asset_check_keys) == 14
+    assert len(specs) == len(defs.resolve_asset_graph().asset_check_keys) == 18
     for spec in specs:
         assert spec.description and len(spec.description) > 20, spec.key
 

@@ -1,7 +1,6 @@
 """Options pipeline assets: ingest and clean the SPY option chains, train the GRU and
 evaluate it against the Black-Scholes baselines."""
 
-import base64
 from pathlib import Path
 
 import dagster as dg
@@ -10,6 +9,7 @@ import pyarrow as pa
 from pydantic import Field, model_validator
 
 from optvol.assets.ingest import INGEST_RETRY_POLICY, retry_or_fail
+from optvol.assets.metadata import plot_metadata, scores_table
 from optvol.core.errors import OptvolInputError
 from optvol.core.gru_artifact import TrainedGRU
 from optvol.core.gru_training import TrainingConfig, train_gru
@@ -230,26 +230,6 @@ def gru_model(
     return model
 
 
-def _markdown_image(path: Path) -> str:
-    encoded = base64.b64encode(path.read_bytes()).decode()
-    return f"![{path.stem}](data:image/png;base64,{encoded})"
-
-
-def _plot_metadata(plots: dict[str, Path]) -> dict[str, dg.MetadataValue]:
-    """Each plot inline (a markdown image the UI shows) and its path."""
-    metadata = {}
-    for name, path in plots.items():
-        metadata[f"plot_{name}"] = dg.MetadataValue.md(_markdown_image(path))
-        metadata[f"plot_{name}_path"] = dg.MetadataValue.path(str(path))
-    return metadata
-
-
-def _metrics_table(metrics: dict) -> str:
-    table = pd.DataFrame(metrics["overall"]).T
-    table.index.name = "model"
-    return table.to_markdown(floatfmt=".4f")
-
-
 @dg.asset(
     group_name=GROUP,
     kinds={"pytorch", "matplotlib"},
@@ -279,8 +259,8 @@ def option_evaluation(
             "rmse_ratio_to_best_baseline": dg.MetadataValue.float(
                 comparison["rmse_ratio_to_best_baseline"]
             ),
-            "metrics": dg.MetadataValue.md(_metrics_table(evaluation.metrics)),
-            **_plot_metadata(plots),
+            "metrics": scores_table(evaluation.metrics["overall"]),
+            **plot_metadata(plots),
         }
     )
     return evaluation.metrics

@@ -14,6 +14,7 @@ import io
 import logging
 import platform
 from dataclasses import dataclass
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -107,10 +108,8 @@ class VolatilityModel:
         returns = self.models["return"].predict(design)
         return pd.concat([volatility, har, returns], axis=1)
 
-    def save(self, stem):
+    def save(self, stem: str | Path) -> tuple[Path, Path]:
         """Write ``<stem>.joblib`` and ``<stem>.json`` atomically; return their paths."""
-        from pathlib import Path
-
         stem = Path(stem)
         buffer = io.BytesIO()
         joblib.dump(self.models, buffer)
@@ -118,7 +117,7 @@ class VolatilityModel:
         return stem.with_suffix(MODEL_SUFFIX), stem.with_suffix(".json")
 
     @classmethod
-    def load(cls, stem) -> VolatilityModel:
+    def load(cls, stem: str | Path) -> VolatilityModel:
         """Read a saved model after checking its sha256 against the card."""
         payload, card = read_model_files(stem, MODEL_SUFFIX, CARD_FORMAT)
         saved_with = card.get("versions", {}).get("scikit-learn")
