@@ -336,3 +336,22 @@ def test_existing_output_is_left_untouched_without_force(tmp_path):
     write_raw_market(build_raw_market(spx), out, force=True)
     assert out.read_text().startswith("date,spx_open")
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_yahoo_zero_open_high_low_are_missing_and_a_negative_one_is_refused(tmp_path, caplog):
+    old = (
+        "Date,Open,High,Low,Close,Adj Close,Volume\n"
+        "1975-01-02,0,0,0,70.23,70.23,14800000\n"
+        "1975-01-03,0,71.0,0,70.71,70.71,15270000\n"
+    )
+    with caplog.at_level(logging.INFO):
+        spx = read_yahoo_ohlc(write(tmp_path, "old.csv", old))
+    assert spx["spx_close"].tolist() == [70.23, 70.71]
+    assert spx["spx_open"].isna().all() and spx["spx_low"].isna().all()
+    assert spx["spx_high"].iloc[0] != spx["spx_high"].iloc[0] and spx["spx_high"].iloc[1] == 71.0
+    assert "2 rows with Open = 0" in caplog.text
+    negative = old.replace("0,71.0,0,70.71", "0,-71.0,0,70.71")
+    with pytest.raises(
+        OptvolInputError, match=r"line 3: column 'High': value '-71.0' is not a positive price"
+    ):
+        read_yahoo_ohlc(write(tmp_path, "neg.csv", negative))

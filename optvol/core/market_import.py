@@ -273,13 +273,33 @@ def read_yahoo_ohlc(path: str | Path) -> pd.DataFrame:
     Dates are ``YYYY-MM-DD``, possibly with a time and UTC offset
     (``2020-01-02 00:00:00-05:00``: the calendar date as written is taken), or
     ``MM/DD/YYYY``; one format per file. Empty, ``null``, ``NaN`` and ``.`` are missing;
-    a row with every price missing is dropped. Prices must be positive numbers.
+    a row with every price missing is dropped. The close must be a positive number. An
+    open, high or low of exactly 0 is missing: Yahoo's S&P 500 history writes 0 where it
+    has no open (before 1982); the count is logged. Any other non-positive price is an
+    error.
     """
     table = _read_table(path, _is_yahoo_header, "Date, Open, High, Low, Close")
     table = _skip_yfinance_levels(table)
     wanted = {"date": ("date",), "spx_open": ("open",), "spx_high": ("high",),
               "spx_low": ("low",), "spx_close": ("close",)}  # fmt: skip
-    frame = _typed_frame(table, _find_columns(table, wanted), positive=True)
+    columns = _find_columns(table, wanted)
+    frame = _typed_frame(table, {"date": columns["date"], "spx_close": columns["spx_close"]},
+                         positive=True)  # fmt: skip
+    for name in ("spx_open", "spx_high", "spx_low"):
+        values = parse_numbers(table, columns[name])
+        zero = values == 0
+        if zero.any():
+            log.info("%s: %d rows with %s = 0 (unknown) read as missing", table.label,
+                     int(zero.sum()), table.names[columns[name]])  # fmt: skip
+        values[zero] = np.nan
+        negative = values < 0
+        if negative.any():
+            at = int(np.argmax(negative))
+            raise OptvolInputError(
+                f"{table.label}: line {table.lines[at]}: column {table.names[columns[name]]!r}: "
+                f"value {table.column(columns[name]).iloc[at]!r} is not a positive price"
+            )
+        frame.insert(len(frame.columns) - 1, name, values)
     return _finish(table, frame, "price")
 
 
