@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from optvol.assets.compute import executor
 from optvol.assets.options import gru_model, option_evaluation, option_quotes, raw_option_quotes
 from optvol.assets.volatility import (
     market_features,
@@ -37,4 +38,6 @@ def resources_for(root: str | None = None) -> dict[str, dg.ConfigurableResource]
     }
 
 
-defs = dg.Definitions(assets=assets, asset_checks=asset_checks, resources=resources_for())
+defs = dg.Definitions(
+    assets=assets, asset_checks=asset_checks, resources=resources_for(), executor=executor
+)

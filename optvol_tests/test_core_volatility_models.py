@@ -232,9 +232,9 @@ def test_saved_model_round_trips_and_refuses_a_changed_file(trained, features, t
 
 def test_loading_warns_when_scikit_learn_differs(trained, tmp_path, caplog, monkeypatch):
     trained.save(tmp_path / "m")
-    import optvol.core.volatility_artifact as artifact
+    import sklearn
 
-    monkeypatch.setattr(artifact.sklearn, "__version__", "0.0.1")
+    monkeypatch.setattr(sklearn, "__version__", "0.0.1")
     with caplog.at_level(logging.WARNING):
         VolatilityModel.load(tmp_path / "m")
     assert "scikit-learn" in caplog.text

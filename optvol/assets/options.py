@@ -8,6 +8,7 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import Field, model_validator
 
+from optvol.assets.compute import CPU_HEAVY
 from optvol.assets.ingest import INGEST_RETRY_POLICY, retry_or_fail
 from optvol.assets.metadata import plot_metadata, scores_table
 from optvol.core.errors import OptvolInputError
@@ -202,6 +203,7 @@ class GruModelConfig(dg.Config):
     group_name=GROUP,
     kinds={"pytorch"},
     owners=OWNERS,
+    op_tags=CPU_HEAVY,
     io_manager_key="model_io_manager",
 )
 def gru_model(
@@ -234,6 +236,7 @@ def gru_model(
     group_name=GROUP,
     kinds={"pytorch", "matplotlib"},
     owners=OWNERS,
+    op_tags=CPU_HEAVY,
     io_manager_key="json_io_manager",
 )
 def option_evaluation(

@@ -8,6 +8,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from optvol.assets.compute import CPU_HEAVY
 from optvol.assets.ingest import INGEST_RETRY_POLICY, retry_or_fail
 from optvol.assets.metadata import plot_metadata, scores_table
 from optvol.core.errors import OptvolInputError
@@ -122,6 +123,7 @@ class VolatilityModelConfig(dg.Config):
     group_name=GROUP,
     kinds={"scikitlearn"},
     owners=OWNERS,
+    op_tags=CPU_HEAVY,
     io_manager_key="model_io_manager",
 )
 def volatility_model(
@@ -166,6 +168,7 @@ class VolatilityEvaluationConfig(dg.Config):
     group_name=GROUP,
     kinds={"scikitlearn", "matplotlib"},
     owners=OWNERS,
+    op_tags=CPU_HEAVY,
     io_manager_key="json_io_manager",
 )
 def volatility_evaluation(

@@ -16,10 +16,8 @@ import platform
 from dataclasses import dataclass
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
-import sklearn
 
 from optvol.core.errors import OptvolInputError
 from optvol.core.market import macro_columns
@@ -110,6 +108,8 @@ class VolatilityModel:
 
     def save(self, stem: str | Path) -> tuple[Path, Path]:
         """Write ``<stem>.joblib`` and ``<stem>.json`` atomically; return their paths."""
+        import joblib
+
         stem = Path(stem)
         buffer = io.BytesIO()
         joblib.dump(self.models, buffer)
@@ -119,6 +119,9 @@ class VolatilityModel:
     @classmethod
     def load(cls, stem: str | Path) -> VolatilityModel:
         """Read a saved model after checking its sha256 against the card."""
+        import joblib
+        import sklearn
+
         payload, card = read_model_files(stem, MODEL_SUFFIX, CARD_FORMAT)
         saved_with = card.get("versions", {}).get("scikit-learn")
         if saved_with != sklearn.__version__:
@@ -208,6 +211,12 @@ def train_volatility_model(
             "last_date": f"{dates.iloc[-1]:%Y-%m-%d}",
         },
         "data_fingerprint": data_fingerprint(features),
-        "versions": {"scikit-learn": sklearn.__version__, "python": platform.python_version()},
+        "versions": {"scikit-learn": _sklearn_version(), "python": platform.python_version()},
     }
     return VolatilityModel(models, card)
+
+
+def _sklearn_version() -> str:
+    import sklearn
+
+    return sklearn.__version__

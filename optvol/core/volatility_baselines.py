@@ -12,7 +12,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from arch import arch_model
 
 from optvol.core.volatility_features import HORIZON, TARGET_RETURN, TRADING_DAYS_PER_YEAR
 
@@ -41,6 +40,8 @@ class GarchForecaster:
 
     def _model(self, end: int):
         """The model on the returns at positions ``<= end`` (the first one is NaN)."""
+        from arch import arch_model
+
         returns = self.returns.iloc[: end + 1].dropna()
         return arch_model(returns, mean="Constant", vol="GARCH", p=1, q=1, dist="t",
                           rescale=False)  # fmt: skip

@@ -8,7 +8,6 @@ dates.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 
 def qlike_losses(realized_var: np.ndarray, forecast_var: np.ndarray) -> np.ndarray:
@@ -54,6 +53,8 @@ def diebold_mariano(loss_a: np.ndarray, loss_b: np.ndarray, lags: int) -> dict[s
     long-run variance over ``lags`` lags (``h - 1`` for overlapping ``h``-day targets);
     two-sided p-value from the normal. A negative statistic favours ``a``.
     """
+    from scipy import stats
+
     d = np.asarray(loss_a, float) - np.asarray(loss_b, float)
     n = len(d)
     centred = d - d.mean()

@@ -15,14 +15,10 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.base import RegressorMixin, clone
-from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.linear_model import LinearRegression, Ridge
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from optvol.core.volatility_features import (
@@ -32,6 +28,9 @@ from optvol.core.volatility_features import (
     TARGET_RV,
     macro_change_column,
 )
+
+if TYPE_CHECKING:
+    from sklearn.base import RegressorMixin
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +89,13 @@ def design_matrix(frame: pd.DataFrame, macro: list[str]) -> pd.DataFrame:
 
 def candidate_estimators(family: str) -> dict[str, RegressorMixin]:
     """The hyperparameter grid of a model family, by label; chosen on validation folds."""
+    # scikit-learn is imported here, not at module level, so that loading the Dagster code
+    # location (in every step's process) does not pay for it.
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.linear_model import LinearRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     if family in ("ridge", "return_ridge"):
         alphas = (0.1, 1.0, 10.0, 100.0, 1000.0)
         if family == "return_ridge":
@@ -100,8 +106,8 @@ def candidate_estimators(family: str) -> dict[str, RegressorMixin]:
             f"depth={d},leaf={leaf}": HistGradientBoostingRegressor(
                 max_depth=d,
                 min_samples_leaf=leaf,
-                learning_rate=0.05,
-                max_iter=200,
+                learning_rate=0.1,
+                max_iter=100,
                 l2_regularization=1.0,
                 early_stopping=False,
                 random_state=0,
@@ -205,6 +211,8 @@ def fit_model(
     dates: pd.Series | None = None,
 ) -> FittedModel:
     """Fit a clone of ``estimator`` on the positions ``rows``."""
+    from sklearn.base import clone
+
     x = design[list(spec.columns)].to_numpy()[rows]
     y = target.to_numpy()[rows]
     if spec.log_target:

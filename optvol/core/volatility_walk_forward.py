@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.base import RegressorMixin
 
 from optvol.core.volatility_baselines import (
     GarchForecaster,
@@ -24,6 +24,9 @@ from optvol.core.volatility_baselines import (
 )
 from optvol.core.volatility_features import HORIZON, TARGET_COLUMNS
 from optvol.core.volatility_models import ModelSpec, fit_model, single_threaded, usable_rows
+
+if TYPE_CHECKING:
+    from sklearn.base import RegressorMixin
 
 log = logging.getLogger(__name__)
 
