@@ -148,3 +148,16 @@ def test_add_features_and_targets_do_not_touch_their_input(features):
     snapshot = base.copy()
     add_targets(add_features(base, ["core_cpi", "baa_yield"]))
     pd.testing.assert_frame_equal(base, snapshot)
+
+
+def test_a_day_without_a_recorded_range_leaves_the_range_vols_missing(raw):
+    flat = raw.copy()
+    day = flat.index[flat["spx_close"].notna()][300]
+    flat.loc[day, ["spx_open", "spx_high", "spx_low"]] = flat.loc[day, "spx_close"]
+    features = clean(flat)
+    row = int(np.flatnonzero(features["date"] == flat.loc[day, "date"])[0])
+    for name in ("parkinson_21", "garman_klass_21"):
+        assert features[name].iloc[row : row + 21].isna().all()
+        assert features[name].iloc[[row - 1, row + 21]].notna().all()
+    expected = expected_null_counts(features, macro_columns(features))
+    assert expected["parkinson_21"] == int(features["parkinson_21"].isna().sum()) == 20 + 21

@@ -80,7 +80,7 @@ def add_features(frame: pd.DataFrame, macro: list[str]) -> pd.DataFrame:
     - ``rv_1, rv_5, rv_21, rv_22, rv_63``: :func:`realized_vol` (rv_1 = sqrt(252) |r_t|,
       rv_22 for HAR's monthly lag);
     - ``parkinson_21``, ``garman_klass_21``: :func:`annualised_range_vol` of the range
-      variances;
+      variances (missing over windows holding a day without a recorded range, high <= low);
     - ``vrp = (VIX_t / 100)^2 - RV21_t^2`` and ``vix_rv_ratio = (VIX_t / 100) / RV21_t``
       (Bollerslev, Tauchen & Zhou 2009, RFS 22(11)); NaN where VIX is missing;
     - per macro series ``<name>_chg_1y``, its change over the last 252 trading days (levels
@@ -92,7 +92,10 @@ def add_features(frame: pd.DataFrame, macro: list[str]) -> pd.DataFrame:
     out["return_21"] = np.log(close / close.shift(HORIZON))
     for window in RV_WINDOWS:
         out[f"rv_{window}"] = realized_vol(out["log_return"], window)
-    high, low = out["spx_high"], out["spx_low"]
+    # A day whose high is not above its low has no recorded range (old index histories
+    # repeat the close in every field): its range variance is missing, not zero.
+    recorded = out["spx_high"] > out["spx_low"]
+    high, low = out["spx_high"].where(recorded), out["spx_low"].where(recorded)
     out[f"parkinson_{RANGE_WINDOW}"] = annualised_range_vol(parkinson_variance(high, low))
     out[f"garman_klass_{RANGE_WINDOW}"] = annualised_range_vol(
         garman_klass_variance(out["spx_open"], high, low, close)
@@ -157,6 +160,7 @@ def expected_null_counts(frame: pd.DataFrame, macro: list[str]) -> dict[str, int
     return_21_missing = close_missing | close_missing.shift(HORIZON, fill_value=True)
     expected["return_21"] = int(return_21_missing.sum())
     range_missing = frame[["spx_open", "spx_high", "spx_low", "spx_close"]].isna().any(axis=1)
+    range_missing |= ~(frame["spx_high"] > frame["spx_low"])
     for name in (f"parkinson_{RANGE_WINDOW}", f"garman_klass_{RANGE_WINDOW}"):
         expected[name] = int(window_missing(range_missing, RANGE_WINDOW).sum())
     rv21_missing = window_missing(returns_missing, 21)
