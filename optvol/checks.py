@@ -90,15 +90,23 @@ def gru_vs_best_baseline(option_evaluation: dict) -> dg.AssetCheckResult:
     """The GRU's test RMSE against the best baseline's; warns when the GRU loses."""
     comparison = option_evaluation["comparison"]
     wins = comparison["gru_beats_best_baseline"]
+    return _model_vs_baseline(
+        wins,
+        f"GRU test RMSE {comparison['gru_rmse']:.4f} vs {comparison['best_baseline']} "
+        f"{comparison['best_baseline_rmse']:.4f} (ratio "
+        f"{comparison['rmse_ratio_to_best_baseline']:.3f}): "
+        + ("the GRU wins" if wins else "the GRU loses to the best baseline"),
+        comparison,
+    )
+
+
+def _model_vs_baseline(wins: bool, description: str, comparison: dict) -> dg.AssetCheckResult:
+    """A warning (never blocking) when a model loses to its baseline, with the comparison's
+    figures as metadata."""
     return dg.AssetCheckResult(
         passed=wins,
         severity=dg.AssetCheckSeverity.WARN,
-        description=(
-            f"GRU test RMSE {comparison['gru_rmse']:.4f} vs {comparison['best_baseline']} "
-            f"{comparison['best_baseline_rmse']:.4f} (ratio "
-            f"{comparison['rmse_ratio_to_best_baseline']:.3f}): "
-            + ("the GRU wins" if wins else "the GRU loses to the best baseline")
-        ),
+        description=description,
         metadata={key: value for key, value in comparison.items() if value is not None},
     )
 
@@ -174,18 +182,13 @@ def chosen_model_vs_har(volatility_evaluation: dict) -> dg.AssetCheckResult:
     loses."""
     comparison = volatility_evaluation["comparison"]
     wins = comparison["beats_har"]
-    return dg.AssetCheckResult(
-        passed=wins,
-        severity=dg.AssetCheckSeverity.WARN,
-        description=(
-            f"{comparison['chosen_model']} QLIKE {comparison['qlike']:.4f} vs HAR "
-            f"{comparison['har_qlike']:.4f} (ratio {comparison['qlike_ratio_to_har']:.3f}, "
-            f"Diebold-Mariano p {_p_value(comparison['har_diebold_mariano_p_value'])}): "
-            + ("the model wins" if wins else "the model loses to HAR")
-        ),
-        metadata={
-            key: value for key, value in comparison.items() if isinstance(value, (int, float, str))
-        },  # fmt: skip
+    return _model_vs_baseline(
+        wins,
+        f"{comparison['chosen_model']} QLIKE {comparison['qlike']:.4f} vs HAR "
+        f"{comparison['har_qlike']:.4f} (ratio {comparison['qlike_ratio_to_har']:.3f}, "
+        f"Diebold-Mariano p {_p_value(comparison['har_diebold_mariano_p_value'])}): "
+        + ("the model wins" if wins else "the model loses to HAR"),
+        comparison,
     )
 
 

@@ -23,6 +23,7 @@ from optvol.core.errors import OptvolInputError
 from optvol.core.market import macro_columns
 from optvol.core.model_files import read_model_files, write_model_files
 from optvol.core.volatility_features import HORIZON, TARGET_COLUMNS, feature_columns
+from optvol.core.volatility_metrics import r_squared
 from optvol.core.volatility_models import (
     FittedModel,
     ModelSpec,
@@ -136,9 +137,7 @@ def _in_sample_r2(model: FittedModel, design: pd.DataFrame, target: pd.Series,
     y = target.to_numpy()[rows]
     x = design[list(model.spec.columns)].to_numpy()[rows]
     fitted = model.estimator.predict(x)
-    if model.spec.log_target:
-        y = np.log(y)
-    return float(1.0 - np.sum((y - fitted) ** 2) / np.sum((y - y.mean()) ** 2))
+    return r_squared(np.log(y) if model.spec.log_target else y, fitted)
 
 
 @single_threaded

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optvol.core.volatility_baselines import GarchForecaster, no_change_forecast, vix_forecast
 from optvol.core.volatility_features import HORIZON, TARGET_RETURN, TARGET_RV
 from optvol.core.volatility_metrics import (
     diebold_mariano,
@@ -45,9 +44,10 @@ PLOT_FILES = {
     "return_scatter": "volatility_return_scatter.png",
 }
 DESCRIPTIONS = {
-    "garch": GarchForecaster.__doc__.split(".")[0],
-    "vix": vix_forecast.__doc__.split(":")[0],
-    "no_change": no_change_forecast.__doc__.split(":")[0].replace("\n", " "),
+    "garch": "GARCH(1,1) with Student-t errors and a constant mean (Bollerslev 1986, 1987), "
+    "refit monthly on every return up to the refit day",
+    "vix": "VIX as the forecast of 21-day volatility",
+    "no_change": "The random-walk forecast: the last 21 days' realized volatility",
     RETURN_BASELINE: "The historical mean of realized 21-day returns (Campbell & Thompson 2008)",
 }
 
