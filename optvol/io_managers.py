@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from optvol.core.atomic import atomic_open
-from optvol.core.parquet import write_parquet
+from optvol.core.parquet import read_frame, write_parquet
 from optvol.core.paths import ARTIFACT_PATHS, data_root
 
 PREVIEW_ROWS = 5
@@ -68,10 +68,9 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     def load_input(self, context: dg.InputContext) -> pd.DataFrame | pa.Table:
         path = self.path_for(context.asset_key)
         _require(path, context.asset_key)
-        table = pq.read_table(path)
         if context.dagster_type.typing_type is pa.Table:
-            return table
-        return table.to_pandas()
+            return pq.read_table(path)
+        return read_frame(path)
 
 
 def _artifact_path(root: str | None, asset_key: dg.AssetKey, suffix: str) -> Path:

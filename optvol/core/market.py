@@ -23,6 +23,8 @@ import pyarrow as pa
 from optvol.core.csv_stream import iter_batches, split_header
 from optvol.core.errors import OptvolInputError
 from optvol.core.input_files import read_header, sources_of
+from optvol.core.parquet import notes_of, with_notes
+from optvol.core.provenance import origin_of
 from optvol.core.volatility_features import (
     TARGET_COLUMNS,
     TRADING_DAYS_PER_YEAR,
@@ -76,6 +78,9 @@ def read_market_file(path: Path) -> pd.DataFrame:
     frame["date"] = pd.to_datetime(frame["date"]).astype("datetime64[ns]")
     frame["source_file"] = pd.Categorical([source.label] * len(frame))
     frame["source_row"] = np.arange(1, len(frame) + 1, dtype=np.int64)
+    source_note = {"label": source.label, "format": "market", "input_rows": len(frame),
+                   "compressed_bytes": source.compressed_bytes, **origin_of(path)}  # fmt: skip
+    with_notes(frame, {"sources": [source_note]})
     log.info("Read %s: %d rows, %d columns, %d bytes", source.label, len(frame),
              len(names), source.compressed_bytes)  # fmt: skip
     return frame
@@ -155,6 +160,7 @@ def clean_market(
     """``market_features``: daily rows with an S&P 500 close, macro as of each day, and
     the features and targets of :mod:`optvol.core.volatility_features`."""
     report = MarketCleaningReport(rows_in=len(raw))
+    notes = notes_of(raw)
     frame = raw.drop(columns=["source_file", "source_row"], errors="ignore")
     missing_date = frame["date"].isna()
     report.rows_missing_date = int(missing_date.sum())
@@ -204,4 +210,4 @@ def clean_market(
     trading = trading.reset_index(drop=True)
     report.rows_out = len(trading)
     log.info("market_features: %d rows out of %d in", report.rows_out, report.rows_in)
-    return trading, report
+    return with_notes(trading, {**notes, "cleaning": report.as_dict()}), report

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from optvol.core.black_scholes import DAYS_PER_YEAR
+from optvol.core.parquet import notes_of, with_notes
 from optvol.core.raw_options import KEY_COLUMNS, RAW_OPTION_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -209,6 +210,7 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
 
 def clean_option_quotes(raw: pa.Table | pd.DataFrame) -> tuple[pd.DataFrame, OptionCleaningReport]:
     """Clean raw option quotes; return the ``option_quotes`` table and the step counts."""
+    notes = notes_of(raw)
     table = _as_arrow(raw)
     report = OptionCleaningReport(rows_in=table.num_rows)
     log.info("Cleaning %d raw option quotes", report.rows_in)
@@ -245,4 +247,7 @@ def clean_option_quotes(raw: pa.Table | pd.DataFrame) -> tuple[pd.DataFrame, Opt
     del table, columns, derived
     report.rows_out = len(frame)
     log.info("option_quotes: %d rows out of %d in", report.rows_out, report.rows_in)
-    return frame, report
+    # The memory figures depend on how the input was laid out in memory, not on its
+    # content, so they stay out of the notes (which are written into the Parquet file).
+    counts = {k: v for k, v in report.as_dict().items() if not k.startswith("memory_mb")}
+    return with_notes(frame, {**notes, "cleaning": counts}), report

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -19,6 +19,8 @@ from optvol.core.errors import OptvolInputError
 from optvol.core.input_files import InputSource, read_header, sources_of
 from optvol.core.long_format import PRESETS, LongFormatSpec, missing_columns, read_long_format
 from optvol.core.optionsdx import describe_header_mismatch, is_optionsdx_header, read_optionsdx
+from optvol.core.parquet import with_notes
+from optvol.core.provenance import origin_of
 from optvol.core.raw_options import RAW_OPTION_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -96,8 +98,11 @@ def read_option_files(
     """
     batches: list[pa.RecordBatch] = []
     reports: list[SourceReport] = []
+    sources: list[dict] = []
     for path in paths:
-        for source in sources_of(Path(path)):
+        path_sources = sources_of(Path(path))  # first: a missing file gets its clear error
+        origin = origin_of(Path(path))
+        for source in path_sources:
             source_batches, report = read_source(source, long_format)
             log.info(
                 "Read %s (%s format): %d input rows, %d option quotes, %d bytes",
@@ -109,5 +114,6 @@ def read_option_files(
             )
             batches.extend(source_batches)
             reports.append(report)
+            sources.append({**asdict(report), **origin})
     table = pa.Table.from_batches(batches, schema=RAW_OPTION_SCHEMA)
-    return table, reports
+    return with_notes(table, {"sources": sources}), reports

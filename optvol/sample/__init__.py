@@ -5,6 +5,8 @@ The embedded sample data, so the whole system runs with no download.
   (2020-01-02 to 2022-12-30, NYSE trading days) in the optionsDX EOD format.
 * ``raw/raw_market.csv`` -- *real* S&P 500 OHLC, VIX and macro series taken
   from the data files the ``arch`` package ships.
+* ``raw/SAMPLE_MANIFEST.json`` -- the size, SHA-256 and origin of both, so that the
+  reports can say which inputs are simulated (:mod:`optvol.core.provenance`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from optvol.core.provenance import REAL, SIMULATED, write_manifest
 from optvol.sample.calendar import trading_days
 from optvol.sample.chain import SPECS, chain_chunks
 from optvol.sample.market import write_market
@@ -83,4 +86,14 @@ def write_sample_data(data_root: Path, size: str = "demo", seed: int = 2020) -> 
     market = data_root / MARKET_FILE
     write_options(options, size=size, seed=seed)
     write_market(market)
+    simulated = (
+        f"simulated SPY option chain (optvol sample-data --size {size}, seed {seed}): a "
+        "stochastic-volatility path with jumps that follows SPY's 2020-2022 course, not "
+        "market quotes"
+    )
+    real = (
+        "real S&P 500 OHLC (1999-2018), VIX (2014-2018), US core CPI and Moody's AAA/BAA "
+        "yields, from the data files the arch package ships"
+    )
+    write_manifest(data_root / "raw", {options: (SIMULATED, simulated), market: (REAL, real)})
     return {"options": options, "market": market}
