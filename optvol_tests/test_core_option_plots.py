@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -12,9 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.axes import Axes
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
-from optvol.core.option_metrics import evaluate_models
+from optvol.core import option_plots
+from optvol.core.option_metrics import DTE_BUCKETS, MONEYNESS_BUCKETS, evaluate_models
 from optvol.core.option_plots import (
     plot_error_over_time,
     plot_loss_curves,
@@ -75,6 +78,43 @@ def plotters(data, evaluation):
 
 
 KINDS = ["rmse_by_bucket", "predicted_vs_actual", "loss_curves", "error_over_time"]
+
+
+@pytest.fixture
+def drawn(monkeypatch) -> list[Figure]:
+    """The figures the charts save, in order, while they are still written as PNGs."""
+    figures = []
+    original = option_plots.save_png
+
+    def recording_save_png(fig, path):
+        figures.append(fig)
+        return original(fig, path)
+
+    monkeypatch.setattr(option_plots, "save_png", recording_save_png)
+    return figures
+
+
+def panels(fig: Figure) -> list[Axes]:
+    """The drawn panels of a figure: visible axes with their axis lines on."""
+    return [ax for ax in fig.axes if ax.get_visible() and ax.axison]
+
+
+def bars(ax: Axes) -> dict[str, list[float]]:
+    """Model -> the heights of its bars in a panel, left to right."""
+    return {c.get_label(): [bar.get_height() for bar in c] for c in ax.containers}
+
+
+def tick_texts(ax: Axes) -> list[str]:
+    return [t.get_text() for t in ax.get_xticklabels()]
+
+
+def bucket(moneyness: str, dte: str, rows: int, **rmse: float | None) -> dict:
+    return {
+        "moneyness": moneyness,
+        "dte": dte,
+        "rows": rows,
+        "metrics": {model: {"rmse": value} for model, value in rmse.items()},
+    }
 
 
 def assert_valid_png(path: Path) -> None:
@@ -176,6 +216,103 @@ def test_loss_curves_without_validation(tmp_path, monkeypatch):
     history = [{"epoch": e, "train_loss": 2.0 - 0.1 * e, "val_loss": None} for e in range(5)]
     assert_valid_png(plot_loss_curves(history, tmp_path / "loss.png"))
     assert marked == []
+
+
+def test_rmse_by_bucket_draws_a_panel_per_dte_bucket_in_bucket_order(evaluation, tmp_path, drawn):
+    order = np.random.default_rng(0).permutation(len(evaluation["by_bucket"]))
+    shuffled = dict(evaluation, by_bucket=[evaluation["by_bucket"][i] for i in order])
+    assert [b["dte"] for b in shuffled["by_bucket"][:4]] != list(DTE_BUCKETS)
+    ordered = plot_rmse_by_bucket(evaluation, tmp_path / "ordered.png")
+    assert plot_rmse_by_bucket(shuffled, tmp_path / "shuffled.png").read_bytes() == (
+        ordered.read_bytes()
+    )
+    fig = drawn[1]
+    assert tuple(fig.get_size_inches()) == (10.0, 7.5)
+    axes = panels(fig)
+    assert [ax.get_title() for ax in axes] == [f"{d} days to expiry" for d in DTE_BUCKETS]
+    grid = [(ax.get_subplotspec().rowspan.start, ax.get_subplotspec().colspan.start) for ax in axes]
+    assert grid == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    cells = {(b["dte"], b["moneyness"]): b for b in evaluation["by_bucket"]}
+    for ax, dte in zip(axes, DTE_BUCKETS, strict=True):
+        assert tick_texts(ax) == [f"{m}\nn={cells[dte, m]['rows']:,}" for m in MONEYNESS_BUCKETS]
+        heights = bars(ax)
+        assert list(heights) == ["gru", "prev_mid"]
+        for i, model in enumerate(["gru", "prev_mid"]):
+            expected = [cells[dte, m]["metrics"][model]["rmse"] for m in MONEYNESS_BUCKETS]
+            assert heights[model] == pytest.approx(expected)
+            assert {bar.get_facecolor() for bar in ax.containers[i]} == {to_rgba(f"C{i}")}
+        assert ax.get_yscale() == "log"
+        # 8 pt or more once the 10 inch chart is shrunk to an A4 text width of 6.8 inches.
+        assert min(t.get_fontsize() for t in ax.get_xticklabels()) >= 8 * 10 / 6.8
+    assert [ax.get_ylabel() for ax in axes] == [
+        "RMSE ($, log scale)",
+        "",
+        "RMSE ($, log scale)",
+        "",
+    ]
+    assert [ax.get_xlabel() != "" for ax in axes] == [False, False, True, True]
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["gru", "prev_mid"]
+    assert fig.get_suptitle().endswith("\n2024-03-01 to 2024-03-12, 600 rows")
+
+
+def test_rmse_by_bucket_shows_only_the_buckets_present(tmp_path, drawn):
+    evaluation = {
+        "models": ["slow", "fast"],
+        "by_bucket": [
+            bucket("itm", ">90", 7, slow=8.0, fast=0.4),
+            bucket("atm", "<=7", 1234, slow=2.0, fast=0.2),
+            bucket("deep_otm", ">90", 5, slow=3.0, fast=0.3),
+            bucket("otm", "31-90", 9, slow=None, fast=0.5),
+        ],
+    }
+    plot_rmse_by_bucket(evaluation, tmp_path / "rmse.png")
+    fig = drawn[0]
+    axes = panels(fig)
+    assert [ax.get_title() for ax in axes] == [
+        "<=7 days to expiry",
+        "31-90 days to expiry",
+        ">90 days to expiry",
+    ]
+    assert [tick_texts(ax) for ax in axes] == [
+        ["atm\nn=1,234"],
+        ["otm\nn=9"],
+        ["deep_otm\nn=5", "itm\nn=7"],
+    ]
+    assert bars(axes[0]) == {"slow": [2.0], "fast": [0.2]}
+    assert math.isnan(bars(axes[1])["slow"][0])  # no RMSE, no bar
+    assert bars(axes[2]) == {"slow": [3.0, 8.0], "fast": [0.3, 0.4]}
+    for ax in axes:
+        assert ax.containers[0].patches[0].get_facecolor() == to_rgba("C0")
+        assert ax.containers[1].patches[0].get_facecolor() == to_rgba("C1")
+    # Panels with none below them are labelled; the legend fills the spare fourth slot.
+    assert [ax.get_xlabel() != "" for ax in axes] == [False, True, True]
+    assert fig.legends == []
+    (spare,) = [ax for ax in fig.axes if ax not in axes and ax.get_visible()]
+    assert [t.get_text() for t in spare.get_legend().get_texts()] == ["slow", "fast"]
+    assert (spare.get_subplotspec().rowspan.start, spare.get_subplotspec().colspan.start) == (1, 1)
+    low, high = axes[0].get_ylim()
+    assert low < 0.2 and high > 8.0
+    assert fig.get_suptitle() == "Price RMSE by moneyness and days to expiry"  # no span given
+
+
+def test_rmse_by_bucket_single_panel_linear_when_an_rmse_is_zero(tmp_path, drawn):
+    evaluation = {
+        "models": ["exact", "noisy"],
+        "by_bucket": [
+            bucket("otm", "8-30", 3, exact=0.0, noisy=1.5),
+            bucket("deep_itm", "8-30", 4, exact=0.0, noisy=2.5),
+        ],
+    }
+    plot_rmse_by_bucket(evaluation, tmp_path / "rmse.png")
+    fig = drawn[0]
+    (ax,) = panels(fig)
+    assert tuple(fig.get_size_inches()) == (10.0, 4.5)
+    assert tick_texts(ax) == ["otm\nn=3", "deep_itm\nn=4"]
+    assert ax.get_yscale() == "linear"
+    assert ax.get_ylabel() == "RMSE ($)"
+    assert ax.get_ylim()[0] == 0.0
+    assert len(fig.legends) == 1
 
 
 def test_single_model_single_date(data, tmp_path):

@@ -12,6 +12,7 @@ import matplotlib.image
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
 from optvol.core import volatility_plots
@@ -74,7 +75,7 @@ KINDS = ["forecast_vs_realized", "qlike_by_year", "return_scatter"]
 SHAPES = {
     "forecast_vs_realized": (500, 1100),
     "qlike_by_year": (500, 800),
-    "return_scatter": (490, 840),
+    "return_scatter": (560, 840),
 }
 
 
@@ -112,12 +113,17 @@ def test_writes_a_valid_png_byte_identical_on_rerun(kind, forecasts, returns, tm
     assert list(target.parent.iterdir()) == [target]  # no temporary files left
 
 
-def test_sizes_grow_with_years_and_models(returns, tmp_path):
-    years = {str(y): 0.1 + 0.01 * (y - 2000) for y in range(2000, 2020)}
-    qlike = plot_qlike_by_year({"a": years, "b": years, "c": years}, tmp_path / "q.png")
-    assert_valid_png(qlike, (500, 2000))  # 0.3 * 20 years * 3 models + 2 inches
+def test_sizes_grow_with_years_and_models_up_to_a_cap(returns, tmp_path):
+    def qlike(years: int, models: int) -> dict:
+        by_year = {str(2000 + y): 0.1 + 0.01 * y for y in range(years)}
+        return {f"m{i}": by_year for i in range(models)}
+
+    # 0.3 inch per bar (at least 2 per year) + 2 inches, between 8 and 10 inches wide.
+    for years, models, width in [(3, 1, 800), (3, 7, 830), (6, 5, 1000), (20, 3, 1000)]:
+        path = plot_qlike_by_year(qlike(years, models), tmp_path / f"q{years}-{models}.png")
+        assert_valid_png(path, (500, width))
     wide = plot_return_scatter(returns, ["garch", "har", "garch"], tmp_path / "s.png")
-    assert_valid_png(wide, (490, 1260))  # 4.2 inches a panel
+    assert_valid_png(wide, (560, 1260))  # 4.2 inches a panel
 
 
 def test_empty_and_unknown_inputs_raise_and_leave_existing_file(forecasts, returns, tmp_path):
@@ -227,6 +233,50 @@ def test_qlike_by_year_skips_missing_values(tmp_path, drawn):
     assert centres["garch"] == pytest.approx([-slot, 1 - slot, 2 - slot])
     assert centres["har"] == pytest.approx([2.0])
     assert centres["gru"] == pytest.approx([1 + slot])
+    assert ax.get_lines() == []
+    assert [p.get_facecolor() for p in ax.containers[2]] == [to_rgba("C2")]
+
+
+def test_qlike_by_year_draws_lines_beyond_six_years(tmp_path, drawn):
+    years = [str(y) for y in range(2002, 2019)]
+    qlike = {
+        "ridge": {y: 0.1 + 0.01 * i for i, y in enumerate(years)},
+        # No 2005 at all, None in 2010, NaN in 2018: no point there, the line is broken.
+        "garch": {y: None if y == "2010" else 0.2 for y in years[::-1] if y != "2005"},
+        "har": {**{y: 0.3 for y in years}, "2018": float("nan")},
+    }
+    plot_qlike_by_year(qlike, tmp_path / "q.png")
+    fig = drawn[0]
+    (ax,) = fig.axes
+    assert tuple(fig.get_size_inches()) == (10.0, 5.0)
+    assert list(ax.containers) == [] and list(ax.patches) == []
+    lines = ax.get_lines()
+    assert [line.get_label() for line in lines] == ["ridge", "garch", "har"]
+    assert [to_rgba(line.get_color()) for line in lines] == [to_rgba(f"C{i}") for i in range(3)]
+    assert all(line.get_marker() == "o" for line in lines)
+    assert [t.get_text() for t in ax.get_xticklabels()] == years
+    np.testing.assert_array_equal(lines[0].get_xdata(), np.arange(17))
+    np.testing.assert_allclose(lines[0].get_ydata(), [0.1 + 0.01 * i for i in range(17)])
+    garch = np.full(17, 0.2)
+    garch[[years.index("2005"), years.index("2010")]] = np.nan
+    np.testing.assert_array_equal(lines[1].get_ydata(), garch)
+    np.testing.assert_array_equal(lines[2].get_ydata(), [0.3] * 16 + [np.nan])
+    assert ax.get_ylabel() == "mean QLIKE (lower is better)"
+    assert ax.get_title() == "Mean QLIKE loss of the volatility forecasts per year"
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["ridge", "garch", "har"]
+    # 8 pt or more once the 10 inch chart is shrunk to an A4 text width of 6.8 inches.
+    assert min(t.get_fontsize() for t in ax.get_xticklabels()) >= 8 * 10 / 6.8
+
+
+@pytest.mark.parametrize(("years", "bars"), [(6, True), (7, False)])
+def test_qlike_by_year_switches_from_bars_to_lines_after_six_years(years, bars, tmp_path, drawn):
+    qlike = {"a": {str(2010 + y): 0.2 for y in range(years)}, "b": {"2010": 0.1}}
+    plot_qlike_by_year(qlike, tmp_path / "q.png")
+    (ax,) = drawn[0].axes
+    assert len(ax.containers) == (2 if bars else 0)
+    assert len(ax.get_lines()) == (0 if bars else 2)
+    assert len(ax.get_xticklabels()) == years
 
 
 def test_return_scatter_hit_rate_and_points(tmp_path, drawn):

@@ -20,31 +20,60 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-from matplotlib.ticker import MaxNLocator
+from matplotlib.patches import Patch
+from matplotlib.ticker import (
+    FuncFormatter,
+    LogLocator,
+    MaxNLocator,
+    NullFormatter,
+    PercentFormatter,
+)
 from numpy.typing import ArrayLike
 
-from optvol.core.plotting import figure, save_png, subsample
+from optvol.core.option_metrics import DTE_BUCKETS, MONEYNESS_BUCKETS
+from optvol.core.plotting import empty_panel, figure, save_png, subsample
 
 __all__ = [
     "plot_error_over_time",
     "plot_loss_curves",
+    "plot_option_data_distributions",
     "plot_predicted_vs_actual",
     "plot_rmse_by_bucket",
 ]
 
 # Prices below a cent are drawn at a cent so that log axes can show them.
 PRICE_FLOOR = 0.01
+# The distribution charts cut their x axis at these percentiles, so that a few extreme
+# quotes do not squeeze the bulk into one bin.
+IV_AXIS_PERCENTILE = 99.5
+RELATIVE_SPREAD_AXIS_PERCENTILE = 99.0
+HISTOGRAM_BINS = 80
+# Font sizes (pt) of the RMSE small multiples: the 10 in wide chart is shrunk to about
+# 6.8 in on an A4 page, and its text should stay at 8 pt or more there.
+FONT = 12.0
+TITLE_FONT = 14.0
 
 
 def plot_rmse_by_bucket(evaluation: Mapping, path: str | os.PathLike) -> Path:
     """
-    Grouped bar chart of RMSE ($) per moneyness x days-to-expiry bucket.
+    Small multiples of RMSE ($) per moneyness bucket, one panel per days-to-expiry bucket.
 
-    One group per entry of ``evaluation["by_bucket"]`` (in its order), one bar per
-    model in ``evaluation["models"]``; the tick labels give the bucket and its row
-    count.
+    Panels follow ``DTE_BUCKETS``, one for each bucket present in
+    ``evaluation["by_bucket"]``, two per row unless there is only one (four make a 2 x 2
+    grid of 10 x 7.5 in; one row is 10 x 4.5 in). Within a panel the x axis holds the
+    moneyness buckets present for that days to expiry, in ``MONEYNESS_BUCKETS`` order,
+    each tick labelled with the bucket and its row count. The order of
+    ``evaluation["by_bucket"]`` does not matter; names outside those constants come
+    last, sorted. Each bucket has one bar per model of ``evaluation["models"]``, in that
+    order and in the same colour (``C{i}``) in every panel; a missing (None) RMSE draws
+    no bar. The y axis is shared by all panels and logarithmic when every RMSE drawn is
+    positive, as model errors span orders of magnitude; otherwise linear from zero. One
+    legend serves the figure, in the spare slot of the grid if there is one, else below
+    the panels; the title gives the test span. Text is at least ``FONT`` pt, so that it
+    stays legible with the chart shrunk to an A4 text width.
 
     Parameters
     ----------
@@ -66,22 +95,71 @@ def plot_rmse_by_bucket(evaluation: Mapping, path: str | os.PathLike) -> Path:
     buckets, models = evaluation["by_bucket"], evaluation["models"]
     if not buckets or not models:
         raise ValueError("evaluation has no rows or no models: nothing to plot")
-    fig = figure(width=min(24.0, max(8.0, 0.25 * len(buckets) * max(len(models), 2))), height=5.0)
-    ax = fig.add_subplot()
-    x = np.arange(len(buckets))
+    by_key = {(b["dte"], b["moneyness"]): b for b in buckets}
+    panels = _in_order({dte for dte, _ in by_key}, DTE_BUCKETS)
+    rmse = np.array(
+        [[_nan_if_none(b["metrics"][m]["rmse"]) for m in models] for b in buckets],
+        dtype=np.float64,
+    )
+    drawn = rmse[np.isfinite(rmse)]
+    log_y = drawn.size > 0 and bool(np.all(drawn > 0))
+    ncols = 1 if len(panels) == 1 else 2
+    nrows = math.ceil(len(panels) / ncols)
+    fig = figure(width=10.0, height=7.5 if nrows > 1 else 4.5)
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()
     width = 0.8 / len(models)
-    for i, model in enumerate(models):
-        rmse = [_nan_if_none(b["metrics"][model]["rmse"]) for b in buckets]
-        ax.bar(x + (i - (len(models) - 1) / 2) * width, rmse, width, label=model)
-    ax.set_xticks(x, [f"{b['moneyness']}\n{b['dte']} d\nn={b['rows']}" for b in buckets])
-    ax.set_xlim(-0.5, len(buckets) - 0.5)
-    ax.tick_params(axis="x", labelsize=8)
-    ax.set_xlabel("Moneyness bucket / days to expiry / rows")
-    ax.set_ylabel("RMSE ($)")
-    ax.set_title(f"Price RMSE by moneyness and days to expiry{_span(evaluation)}")
-    ax.legend(title="Model", loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.grid(axis="y", alpha=0.3)
+    for ax, dte in zip(axes, panels, strict=False):
+        moneyness = _in_order({m for d, m in by_key if d == dte}, MONEYNESS_BUCKETS)
+        cells = [by_key[dte, m] for m in moneyness]
+        x = np.arange(len(cells))
+        for i, model in enumerate(models):
+            heights = [_nan_if_none(b["metrics"][model]["rmse"]) for b in cells]
+            offset = (i - (len(models) - 1) / 2) * width
+            ax.bar(x + offset, heights, width, color=f"C{i}", label=model)
+        ax.set_xticks(x, [f"{m}\nn={b['rows']:,}" for m, b in zip(moneyness, cells, strict=True)])
+        ax.set_xlim(-0.5, len(cells) - 0.5)
+        ax.set_title(f"{dte} days to expiry", fontsize=FONT)
+        ax.tick_params(labelsize=FONT)
+        ax.grid(axis="y", alpha=0.3)
+        ax.set_axisbelow(True)
+    for ax in axes[max(0, len(panels) - ncols) : len(panels)]:  # no panel below
+        ax.set_xlabel("Moneyness bucket, n = rows", fontsize=FONT)
+    for ax in axes[0::ncols]:
+        ax.set_ylabel("RMSE ($, log scale)" if log_y else "RMSE ($)", fontsize=FONT)
+    if log_y:
+        axes[0].set_yscale("log")
+        axes[0].set_ylim(float(drawn.min()) / 1.4, float(drawn.max()) * 1.4)
+        axes[0].yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        axes[0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        axes[0].yaxis.set_minor_formatter(NullFormatter())
+    fig.suptitle(
+        f"Price RMSE by moneyness and days to expiry{_span(evaluation)}", fontsize=TITLE_FONT
+    )
+    handles = [Patch(color=f"C{i}", label=model) for i, model in enumerate(models)]
+    spare = axes[len(panels) :]
+    for ax in spare:
+        ax.set_visible(False)
+    if spare.size:
+        spare[0].set_visible(True)
+        spare[0].axis("off")
+        spare[0].legend(
+            handles=handles, title="Model", loc="center", fontsize=FONT, title_fontsize=FONT
+        )
+    else:
+        fig.legend(
+            handles=handles,
+            title="Model",
+            loc="outside lower center",
+            ncols=min(3, len(models)),
+            fontsize=FONT,
+            title_fontsize=FONT,
+        )
     return save_png(fig, path)
+
+
+def _in_order(names: set[str], order: Sequence[str]) -> list[str]:
+    """``names`` in the order of ``order``; names not in it after those, sorted."""
+    return [n for n in order if n in names] + sorted(names.difference(order))
 
 
 def plot_predicted_vs_actual(
@@ -290,3 +368,108 @@ def _span(evaluation: Mapping) -> str:
 
 def _nan_if_none(value: float | None) -> float:
     return math.nan if value is None else float(value)
+
+
+def plot_option_data_distributions(quotes: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """
+    Histograms of the usable quotes of an ``option_quotes`` table, calls and puts overlaid.
+
+    Left, the vendor's implied volatility (%) of usable rows with a finite one, the axis
+    cut at its ``IV_AXIS_PERCENTILE`` percentile; right, the relative bid-ask spread
+    ``spread / mid`` (% of mid, log-spaced bins on a log axis, as it spans decades) of
+    usable rows with ``mid > 0``, the axis cut at its ``RELATIVE_SPREAD_AXIS_PERCENTILE``
+    percentile. Calls and puts share the bins; the legends give their row counts, the x
+    labels how many rows lie beyond the cut. A panel without data says so.
+
+    Parameters
+    ----------
+    quotes : DataFrame
+        The ``option_quotes`` table: at least ``option_type``, ``usable``, ``iv``,
+        ``spread`` and ``mid``.
+    path : str or PathLike
+        Where to write the PNG.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        If a column is missing or no row is usable.
+    """
+    missing = [c for c in ("option_type", "usable", "iv", "spread", "mid") if c not in quotes]
+    if missing:
+        raise ValueError(f"option_quotes: missing required columns {missing}")
+    usable = quotes.loc[quotes["usable"].fillna(False).to_numpy(dtype=bool)]
+    if usable.empty:
+        raise ValueError("option_quotes has no usable row: nothing to plot")
+    option_type = usable["option_type"].astype(object).to_numpy()
+    iv = usable["iv"].to_numpy(dtype=np.float64, na_value=np.nan)
+    mid = usable["mid"].to_numpy(dtype=np.float64)
+    spread = usable["spread"].to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = np.where(mid > 0, spread / mid, np.nan)
+    fig = figure(width=10.0, height=3.8)
+    iv_ax, spread_ax = fig.subplots(1, 2)
+    _side_histogram(iv_ax, iv, option_type, IV_AXIS_PERCENTILE, "implied volatility")
+    iv_ax.set_title("Implied volatility of usable quotes")
+    _side_histogram(
+        spread_ax,
+        relative,
+        option_type,
+        RELATIVE_SPREAD_AXIS_PERCENTILE,
+        "bid-ask spread / mid",
+        log_x=True,
+    )
+    spread_ax.set_title("Relative bid-ask spread of usable quotes")
+    dates = pd.to_datetime(usable["quote_date"]) if "quote_date" in usable else None
+    span = "" if dates is None else f"{dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}, "
+    fig.suptitle(f"Option data: {span}{len(usable):,} usable quotes of {len(quotes):,}")
+    return save_png(fig, path)
+
+
+def _side_histogram(
+    ax: Axes,
+    values: np.ndarray,
+    option_type: np.ndarray,
+    percentile: float,
+    label: str,
+    *,
+    log_x: bool = False,
+) -> None:
+    """Step histograms of the finite ``values`` (decimals, shown in %) of calls and puts on
+    shared bins, the x axis up to the ``percentile`` of both: from 0 (or the minimum, if
+    negative), or with ``log_x`` on log-spaced bins from the smallest positive value."""
+    drawable = np.isfinite(values) & (values > 0) if log_x else np.isfinite(values)
+    ax.set_ylabel("usable quotes per bin")
+    ax.grid(alpha=0.3)
+    if not drawable.any():
+        empty_panel(ax, f"no {label} to show")
+        ax.set_xlabel(f"{label} (%)")
+        return
+    shown = values[drawable]
+    low = float(shown.min()) if log_x else min(0.0, float(shown.min()))
+    high = float(np.percentile(shown, percentile))
+    high = high if high > low else low * 1.01 + 1e-6
+    spaced = np.geomspace if log_x else np.linspace
+    bins = spaced(low, high, HISTOGRAM_BINS + 1)
+    for side, code in (("calls", "C"), ("puts", "P")):
+        x = shown[option_type[drawable] == code]
+        ax.hist(x, bins=bins, histtype="step", linewidth=1.5, label=f"{side} (n={x.size:,})")
+    beyond = int(np.isfinite(values).sum()) - int((shown <= high).sum())
+    ax.set_xlim(low, high)
+    if log_x:
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100.0 * v:g}%"))
+    else:
+        ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0))
+    scale = ", log scale" if log_x else ""
+    ax.set_xlabel(
+        f"{label} (%{scale})\naxis cut at the {percentile:g}th percentile ({high:.1%}): "
+        f"{beyond:,} quotes beyond"
+    )
+    ax.legend(fontsize=9)

@@ -12,12 +12,13 @@ import os
 from pathlib import Path
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from optvol.core.atomic import atomic_path
 
-__all__ = ["DPI", "SUBSAMPLE_SEED", "figure", "save_png", "subsample"]
+__all__ = ["DPI", "SUBSAMPLE_SEED", "empty_panel", "figure", "save_png", "subsample"]
 
 DPI = 100
 SUBSAMPLE_SEED = 0
@@ -52,3 +53,10 @@ def subsample(n: int, max_points: int) -> np.ndarray:
         return np.arange(n)
     rng = np.random.default_rng(SUBSAMPLE_SEED)
     return np.sort(rng.choice(n, size=max_points, replace=False))
+
+
+def empty_panel(ax: Axes, message: str) -> None:
+    """Write ``message`` in the middle of ``ax`` and drop its ticks: a panel with no data."""
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
+    ax.set_xticks([])
+    ax.set_yticks([])
