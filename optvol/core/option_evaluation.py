@@ -14,15 +14,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from optvol.core.evaluation_records import gru_model_record, option_data_record
 from optvol.core.gru_artifact import TrainedGRU
 from optvol.core.option_metrics import best_model, evaluate_models
 from optvol.core.option_plots import (
     plot_error_over_time,
     plot_loss_curves,
+    plot_option_data_distributions,
     plot_predicted_vs_actual,
     plot_rmse_by_bucket,
 )
-from optvol.core.option_samples import ANCHOR, BASELINES, build_samples
+from optvol.core.option_samples import ANCHOR, BASELINE_DESCRIPTIONS, BASELINES, build_samples
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ PLOT_FILES = {
     "predicted_vs_actual": "predicted_vs_actual.png",
     "loss": "training_loss.png",
     "error_over_time": "test_error_over_time.png",
+    "data_distributions": "option_data_distributions.png",
 }
 
 
@@ -77,6 +80,13 @@ def evaluate_option_models(quotes: pd.DataFrame, model: TrainedGRU) -> OptionEva
     metrics["split_dates"] = samples.split_dates
     metrics["data_fingerprint"] = samples.fingerprint
     metrics["comparison"] = compare_with_baselines(metrics)
+    metrics["model_descriptions"] = {
+        GRU: "GRU over the contract's last L days and today's static features, correcting "
+        "the t-1 implied vol; priced with Black-Scholes",
+        **BASELINE_DESCRIPTIONS,
+    }
+    metrics["data"] = option_data_record(quotes)
+    metrics["model"] = gru_model_record(model.card)
     for name in predictions:
         overall = metrics["overall"][name]
         log.info(
@@ -100,9 +110,10 @@ def evaluate_option_models(quotes: pd.DataFrame, model: TrainedGRU) -> OptionEva
 
 
 def write_evaluation_plots(
-    evaluation: OptionEvaluation, history: list[dict], directory: str | Path
+    evaluation: OptionEvaluation, history: list[dict], quotes: pd.DataFrame, directory: str | Path
 ) -> dict[str, Path]:
-    """Write the four evaluation plots (PNG) into ``directory``; return their paths."""
+    """Write the evaluation plots (PNG) and the distributions of the clean ``quotes`` into
+    ``directory``; return their paths."""
     directory = Path(directory)
     paths = {name: directory / file for name, file in PLOT_FILES.items()}
     plot_rmse_by_bucket(evaluation.metrics, paths["rmse"])
@@ -112,6 +123,7 @@ def write_evaluation_plots(
     loss_unit = "MSE of price / strike (practitioner BS on train = 1)"
     plot_loss_curves(history, paths["loss"], ylabel=loss_unit)
     plot_error_over_time(evaluation.metrics, paths["error_over_time"])
+    plot_option_data_distributions(quotes, paths["data_distributions"])
     for path in paths.values():
         log.info("Wrote plot %s", path)
     return paths

@@ -85,6 +85,17 @@ BASELINES = (
     "historical_bs",
     "prev_mid",
 )
+# What each baseline prices with, for the evaluation document and the report.
+BASELINE_DESCRIPTIONS = {
+    "practitioner_bs": "Black-Scholes at S_t with the contract's t-1 vendor IV (solved "
+    "from the t-1 mid where the vendor has none)",
+    "practitioner_bs_mid_iv": "Black-Scholes at S_t with the t-1 IV solved from the t-1 mid "
+    "at the configured rate and dividend yield (the GRU corrects this one)",
+    "adhoc_bs": "Ad-hoc Black-Scholes (Dumas, Fleming & Whaley 1998): the t-1 IV surface, "
+    "quadratic in moneyness and maturity, at today's moneyness",
+    "historical_bs": "Black-Scholes with the underlying's 21-day historical volatility",
+    "prev_mid": "Yesterday's mid",
+}
 # The GRU learns a correction to the implied vol of this baseline (OptionSamples.anchor_iv):
 # the strongest baseline, since its implied vol is solved with the same rate and dividend
 # yield it reprices with, while a vendor's IV may assume another rate.

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from optvol.core.evaluation_records import market_data_record, volatility_model_record
 from optvol.core.volatility_features import HORIZON, TARGET_RETURN, TARGET_RV
 from optvol.core.volatility_metrics import (
     diebold_mariano,
@@ -42,6 +43,8 @@ PLOT_FILES = {
     "forecast_vs_realized": "volatility_forecast_vs_realized.png",
     "qlike_by_year": "volatility_qlike_by_year.png",
     "return_scatter": "volatility_return_scatter.png",
+    "qlike_by_year_without_vix": "volatility_qlike_by_year_without_vix.png",
+    "data_distributions": "volatility_data_distributions.png",
 }
 DESCRIPTIONS = {
     "garch": "GARCH(1,1) with Student-t errors and a constant mean (Bollerslev 1986, 1987), "
@@ -157,9 +160,14 @@ def _series(frame: pd.DataFrame, columns: dict[str, str]) -> dict[str, list]:
 
 
 def evaluate_volatility(
-    walk: WalkForward, specs: dict[str, ModelSpec], chosen: str, card: dict
+    walk: WalkForward,
+    specs: dict[str, ModelSpec],
+    chosen: str,
+    card: dict,
+    features: pd.DataFrame,
 ) -> dict:
-    """The evaluation document of ``volatility_evaluation``."""
+    """The evaluation document of ``volatility_evaluation``: the scores of ``walk``, the
+    models (``specs``, ``card``) and the data (``features``, the cleaned table)."""
     forecasts = walk.forecasts
     present = [m for m in VOLATILITY_MODELS if forecasts.get(f"{m}_vol", pd.Series()).notna().any()]
     windows = {
@@ -182,7 +190,10 @@ def evaluate_volatility(
             }
             for name in (*present, *RETURN_MODELS)
         },  # fmt: skip
-        "data": card["data"] | {"fingerprint": card["data_fingerprint"]},
+        "data": card["data"]
+        | {"fingerprint": card["data_fingerprint"]}
+        | market_data_record(features),
+        "model": volatility_model_record(card),
         "walk_forward": {
             "refits": len(walk.refits),
             "first_refit": walk.refits[0],
@@ -224,12 +235,16 @@ def _finite_or_none(value):
     return value
 
 
-def write_volatility_plots(evaluation: dict, plots_dir: str | Path) -> dict[str, Path]:
-    """The three PNGs of the evaluation under ``plots_dir``: forecast vs realized (the
-    chosen model and the baselines, over the ``all_models`` window), QLIKE by year, and
-    the return forecasts against the realized returns."""
+def write_volatility_plots(
+    evaluation: dict, features: pd.DataFrame, plots_dir: str | Path
+) -> dict[str, Path]:
+    """The PNGs of the evaluation under ``plots_dir``: forecast vs realized (the chosen
+    model and the baselines, over the ``all_models`` window), QLIKE by year (over each
+    window), the return forecasts against the realized returns, and the distributions
+    of the cleaned ``features`` (returns, RV, VIX against RV)."""
     from optvol.core.volatility_plots import (
         plot_forecast_vs_realized,
+        plot_market_data_distributions,
         plot_qlike_by_year,
         plot_return_scatter,
     )
@@ -256,6 +271,14 @@ def write_volatility_plots(evaluation: dict, plots_dir: str | Path) -> dict[str,
             plots_dir / PLOT_FILES["return_scatter"],
         ),
     }  # fmt: skip
+    if "without_vix" in evaluation["volatility"]:
+        paths["qlike_by_year_without_vix"] = plot_qlike_by_year(
+            evaluation["volatility"]["without_vix"]["qlike_by_year"],
+            plots_dir / PLOT_FILES["qlike_by_year_without_vix"],
+        )
+    paths["data_distributions"] = plot_market_data_distributions(
+        features, plots_dir / PLOT_FILES["data_distributions"]
+    )
     for name, path in paths.items():
         log.info("Wrote plot %s: %s", name, path)
     return paths
