@@ -5,12 +5,19 @@ from __future__ import annotations
 import dagster as dg
 
 from optvol.assets.compute import executor
-from optvol.assets.options import gru_model, option_evaluation, option_quotes, raw_option_quotes
+from optvol.assets.options import (
+    gru_model,
+    option_evaluation,
+    option_quotes,
+    option_report,
+    raw_option_quotes,
+)
 from optvol.assets.volatility import (
     market_features,
     raw_market,
     volatility_evaluation,
     volatility_model,
+    volatility_report,
 )
 from optvol.checks import asset_checks
 from optvol.io_managers import JsonIOManager, ModelIOManager, ParquetIOManager
@@ -21,10 +28,12 @@ assets = [
     option_quotes,
     gru_model,
     option_evaluation,
+    option_report,
     raw_market,
     market_features,
     volatility_model,
     volatility_evaluation,
+    volatility_report,
 ]
 
 

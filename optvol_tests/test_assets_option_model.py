@@ -9,13 +9,14 @@ import dagster as dg
 import pytest
 import torch
 
-from optvol.assets.options import GruModelConfig, gru_model, option_evaluation
+from optvol.assets.options import GruModelConfig, gru_model, option_evaluation, option_report
 from optvol.checks import asset_checks
 from optvol.core.gru_training import TrainingConfig
 from optvol.core.option_evaluation import PLOT_FILES
+from optvol.core.option_report import SECTION_TITLES
 from optvol.core.option_samples import BASELINES, SampleConfig
 from optvol.core.parquet import write_parquet
-from optvol.core.paths import ARTIFACT_PATHS, PLOTS_DIR
+from optvol.core.paths import ARTIFACT_PATHS, PLOTS_DIR, REPORT_PATHS
 from optvol.definitions import resources_for
 from optvol_tests.builders import option_quotes_frame
 
@@ -30,8 +31,8 @@ TINY = {"hidden_size": 8, "head_size": 8, "epochs": 2, "batch_size": 256}
 def run(root: Path, model_config: dict | None = None, **kwargs) -> dg.ExecuteInProcessResult:
     config = {"ops": {"gru_model": {"config": {**TINY, **(model_config or {})}}}}
     return dg.materialize(
-        [QUOTES, gru_model, option_evaluation, *MODEL_CHECKS],
-        selection=["gru_model", "option_evaluation"],
+        [QUOTES, gru_model, option_evaluation, option_report, *MODEL_CHECKS],
+        selection=["gru_model", "option_evaluation", "option_report"],
         resources=resources_for(str(root)),
         run_config=config,
         raise_on_error=False,
@@ -88,10 +89,22 @@ def test_metadata_shows_metrics_and_inline_plots(model_root):
     model = metadata["gru_model"]
     assert model["pt_bytes"].value > 0 and model["pt_path"].path.endswith("gru_model.pt")
     assert model["best_epoch"].value in (1, 2)
+    assert model["training_samples"].value > 0 and model["history"].md_str.startswith("|")
     evaluation = metadata["option_evaluation"]
     assert evaluation["plot_rmse"].md_str.startswith("![rmse](data:image/png;base64,")
     assert "practitioner_bs_mid_iv" in evaluation["metrics"].md_str
     assert evaluation["gru_test_rmse"].value > 0
+    document = json.loads((model_root / ARTIFACT_PATHS["option_evaluation"]).read_text())
+    assert evaluation["dagster/row_count"].value == document["rows"]
+    columns = [c.name for c in evaluation["dagster/column_schema"].schema.columns]
+    assert columns[0] == "model" and {"rmse", "mae", "rows"} <= set(columns)
+    report = metadata["option_report"]
+    markdown, pdf = (model_root / p for p in REPORT_PATHS["option_report"])
+    assert report["pdf_path"].path == str(pdf) and pdf.read_bytes()[:5] == b"%PDF-"
+    assert report["pdf_pages"].value >= 4
+    text = markdown.read_text()
+    assert all(f"## {title}" in text for title in SECTION_TITLES)
+    assert f"{document['comparison']['gru_rmse']:.4f}" in report["report"].md_str
 
 
 def test_checks_cover_test_dates_and_compare_with_the_best_baseline(model_root):

@@ -18,16 +18,18 @@ from optvol.assets.volatility import (
     raw_market,
     volatility_evaluation,
     volatility_model,
+    volatility_report,
 )
 from optvol.checks import asset_checks, expected_nulls, no_look_ahead
-from optvol.core.paths import ARTIFACT_PATHS, MARKET_INPUT_FILE, PLOTS_DIR
+from optvol.core.paths import ARTIFACT_PATHS, MARKET_INPUT_FILE, PLOTS_DIR, REPORT_PATHS
 from optvol.core.volatility_artifact import VolatilityModel, data_fingerprint
 from optvol.core.volatility_evaluation import PLOT_FILES
 from optvol.core.volatility_models import design_matrix
+from optvol.core.volatility_report import SECTION_TITLES
 from optvol.definitions import resources_for
 from optvol_tests.builders import volatile_market_frame, write_market
 
-ASSETS = [raw_market, market_features, volatility_model, volatility_evaluation]
+ASSETS = [raw_market, market_features, volatility_model, volatility_evaluation, volatility_report]
 NAMES = {a.key.path[-1] for a in ASSETS}
 CHECKS = [c for c in asset_checks if next(iter(c.check_keys)).asset_key.path[-1] in NAMES]
 SMALL = {"min_train_rows": 126, "validation_folds": 3}
@@ -182,6 +184,42 @@ def test_evaluation_metadata_shows_scores_ratio_and_inline_plots(result, evaluat
         assert metadata[f"plot_{name}_path"].path.endswith(file)
 
 
+def test_evaluation_metadata_has_rows_and_schema_of_its_scores(result, evaluation):
+    metadata = _metadata(result)["volatility_evaluation"]
+    window = evaluation["volatility"]["all_models"]
+    assert metadata["dagster/row_count"].value == window["dates"]
+    columns = [c.name for c in metadata["dagster/column_schema"].schema.columns]
+    assert columns[0] == "model" and {"qlike", "r2_log_rv", "rows"} <= set(columns)
+
+
+def test_report_files_and_metadata(result, root, evaluation):
+    markdown, pdf = (root / p for p in REPORT_PATHS["volatility_report"])
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    text = markdown.read_text()
+    assert all(f"## {title}" in text for title in SECTION_TITLES)
+    metadata = _metadata(result)["volatility_report"]
+    assert metadata["pdf_path"].path == str(pdf) and metadata["markdown_path"].path == str(markdown)
+    assert metadata["pdf_pages"].value >= 4
+    assert metadata["sections"].value == list(SECTION_TITLES)
+    excerpt = metadata["report"].md_str
+    assert "## Summary" in excerpt and f"{evaluation['comparison']['qlike']:.4f}" in excerpt
+
+
+def test_report_logs_its_paths_and_is_the_same_for_the_same_evaluation(root, tmp_path):
+    copy = copy_root(root, tmp_path)
+    markdown, pdf = (copy / p for p in REPORT_PATHS["volatility_report"])
+    before = markdown.read_bytes(), pdf.read_bytes()
+    instance = dg.DagsterInstance.ephemeral()
+    again = dg.materialize(
+        ASSETS, selection=["volatility_report"], resources=resources_for(str(copy)),
+        instance=instance,
+    )  # fmt: skip
+    messages = [e.user_message for e in instance.all_logs(again.run_id)]
+    assert any(str(markdown) in m and str(pdf) in m for m in messages)
+    assert any("volatility_qlike_by_year.png" in m for m in messages)
+    assert (markdown.read_bytes(), pdf.read_bytes()) == before
+
+
 # --- the evaluation document ----------------------------------------------------------------
 
 
@@ -225,8 +263,14 @@ def test_return_scores_and_comparison_with_har(evaluation):
     assert comparison["beats_har"] == (comparison["qlike"] < comparison["har_qlike"])
 
 
-def test_evaluation_records_the_data_the_model_was_trained_on(evaluation, card):
+def test_evaluation_records_the_data_the_model_was_trained_on(evaluation, card, features):
     assert evaluation["data"]["fingerprint"] == card["data_fingerprint"]
+    (source,) = evaluation["data"]["sources"]
+    assert source["label"] == "raw_market.csv" and source["origin"] == "supplied"
+    assert evaluation["data"]["cleaning"]["rows_out"] == len(features)
+    assert evaluation["data"]["summary"]["rows"] == len(features)
+    assert evaluation["model"]["chosen"] == card["chosen_volatility_model"]
+    assert evaluation["model"]["selection"]["ridge"]["chosen"] == card["hyperparameters"]["ridge"]
     assert evaluation["chosen_model"] == card["chosen_volatility_model"]
     assert evaluation["walk_forward"]["refits"] >= 30  # monthly over ~3 years
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -11,9 +13,11 @@ import pyarrow.parquet as pq
 
 from optvol.assets.options import option_quotes, raw_option_quotes
 from optvol.cli import main
-from optvol.core.paths import ARTIFACT_PATHS
+from optvol.core.paths import ARTIFACT_PATHS, REPORT_PATHS
 from optvol.definitions import defs
 from optvol_tests.builders import small_chain, volatile_market_frame, write_market, write_optionsdx
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def test_help_of_every_command():
@@ -70,7 +74,10 @@ def test_bad_input_exits_2_and_keeps_the_previous_output(tmp_path, caplog):
 
 
 def test_demo_materializes_every_asset_on_existing_inputs(data_root, monkeypatch, tmp_path):
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))  # a real instance, as `make demo` has
     monkeypatch.delenv("OPTVOL_DATA_DIR")  # --data-dir alone must be enough
     monkeypatch.chdir(tmp_path)
     # Enough days for the option model: 21 days of history, then a train/val/test split.
@@ -85,6 +92,37 @@ def test_demo_materializes_every_asset_on_existing_inputs(data_root, monkeypatch
     assert sorted(p.name for p in (data_root / "raw" / "options").iterdir()) == before
     for artifact in ARTIFACT_PATHS.values():
         assert (data_root / artifact).stat().st_size > 0
+    for markdown, pdf in REPORT_PATHS.values():
+        assert (data_root / pdf).read_bytes()[:5] == b"%PDF-"
+        assert "## Summary" in (data_root / markdown).read_text()
+    assert_every_asset_page_tells_its_story(dg.DagsterInstance.from_config(str(home)))
+
+
+def assert_every_asset_page_tells_its_story(instance: dg.DagsterInstance) -> None:
+    """Each asset's latest materialization, as the UI shows it: rows and schema for tables,
+    files and sizes for models, scores and inline plots for evaluations, paths and pages
+    for reports."""
+    for key in defs.resolve_asset_graph().get_all_asset_keys():
+        event = instance.get_latest_materialization_event(key)
+        assert event is not None, f"{key} was not materialized"
+        metadata = event.asset_materialization.metadata
+        name = key.path[-1]
+        if name in ("gru_model", "volatility_model"):
+            assert any(k.endswith("_path") for k in metadata) and "data_fingerprint" in metadata
+        elif name.endswith("_report"):
+            assert {"markdown_path", "pdf_path", "pdf_pages", "report"} <= set(metadata)
+        else:
+            assert metadata["dagster/row_count"].value > 0, name
+            assert metadata["dagster/column_schema"].schema.columns, name
+            assert "path" in metadata, name
+        if name.endswith("_evaluation"):
+            plots = [
+                v for k, v in metadata.items() if k.startswith("plot_") and not k.endswith("_path")
+            ]
+            assert plots and all("data:image/png;base64," in p.md_str for p in plots)
+            assert metadata["metrics"].md_str.startswith("| model")
+        if name in ("raw_option_quotes", "option_quotes", "raw_market", "market_features"):
+            assert metadata["preview"].md_str.startswith("|")
 
 
 def test_demo_refuses_to_mix_the_sample_with_user_inputs(data_root, caplog):

@@ -14,10 +14,12 @@ GROUPS = {
     "option_quotes": "options",
     "gru_model": "options",
     "option_evaluation": "options",
+    "option_report": "options",
     "raw_market": "volatility",
     "market_features": "volatility",
     "volatility_model": "volatility",
     "volatility_evaluation": "volatility",
+    "volatility_report": "volatility",
 }
 
 

@@ -6,6 +6,10 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from optvol.core.report_document import Report, Section
+from optvol.core.report_files import ReportFiles
+from optvol.core.report_markdown import render_markdown
+
 
 def markdown_image(path: Path) -> str:
     """The PNG at ``path`` as a markdown image with the data inline (base64)."""
@@ -27,3 +31,45 @@ def scores_table(scores: dict[str, dict], digits: int = 4) -> dg.MetadataValue:
     table = pd.DataFrame(scores).T
     table.index.name = "model"
     return dg.MetadataValue.md(table.to_markdown(floatfmt=f".{digits}f"))
+
+
+def scores_schema(scores: dict[str, dict]) -> dg.TableSchema:
+    """The column schema of :func:`scores_table`: the model, then one column per score."""
+    names = sorted({name for values in scores.values() for name in values})
+    columns = [dg.TableColumn("model", "string")]
+    for name in names:
+        kind = "int" if all(isinstance(v.get(name), int) for v in scores.values()) else "float"
+        columns.append(dg.TableColumn(name, kind))
+    return dg.TableSchema(columns=columns)
+
+
+def evaluation_metadata(rows: int, scores: dict[str, dict]) -> dict[str, dg.MetadataValue]:
+    """What an evaluation's page shows first: the rows scored, the scores table and its
+    schema (the evaluation's own table: one row per model)."""
+    return {
+        "dagster/row_count": dg.MetadataValue.int(rows),
+        "dagster/column_schema": dg.MetadataValue.table_schema(scores_schema(scores)),
+        "metrics": scores_table(scores),
+    }
+
+
+def report_metadata(
+    files: ReportFiles, report: Report, results: str
+) -> dict[str, dg.MetadataValue]:
+    """Where the report is, its size and pages, and its summary and the first table of
+    section ``results`` as markdown, so the asset page says what the report says."""
+    section = report.section(results)
+    excerpt = Report(
+        report.title,
+        report.subtitle,
+        (report.sections[0], Section(section.title, (section.tables()[0],))),
+    )
+    return {
+        "markdown_path": dg.MetadataValue.path(str(files.markdown)),
+        "pdf_path": dg.MetadataValue.path(str(files.pdf)),
+        "pdf_pages": dg.MetadataValue.int(files.pages),
+        "pdf_bytes": dg.MetadataValue.int(files.pdf.stat().st_size),
+        "markdown_bytes": dg.MetadataValue.int(files.markdown.stat().st_size),
+        "sections": dg.MetadataValue.json([s.title for s in report.sections]),
+        "report": dg.MetadataValue.md(render_markdown(excerpt, files.markdown.parent)),
+    }

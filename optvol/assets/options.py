@@ -10,7 +10,8 @@ from pydantic import Field, model_validator
 
 from optvol.assets.compute import CPU_HEAVY
 from optvol.assets.ingest import INGEST_RETRY_POLICY, retry_or_fail
-from optvol.assets.metadata import plot_metadata, scores_table
+from optvol.assets.metadata import evaluation_metadata, plot_metadata
+from optvol.assets.reporting import materialize_report
 from optvol.core.errors import OptvolInputError
 from optvol.core.gru_artifact import TrainedGRU
 from optvol.core.gru_training import TrainingConfig, train_gru
@@ -19,6 +20,7 @@ from optvol.core.long_format import PRESETS, LongFormatSpec, build_spec
 from optvol.core.option_cleaning import clean_option_quotes
 from optvol.core.option_evaluation import evaluate_option_models, write_evaluation_plots
 from optvol.core.option_ingest import read_option_files
+from optvol.core.option_report import RESULTS_SECTION, build_option_report
 from optvol.core.option_samples import SampleConfig, build_samples
 from optvol.core.paths import OPTIONS_INPUT_DIR, PLOTS_DIR
 from optvol.dagster_types import OptionQuotesDataFrame
@@ -226,6 +228,11 @@ def gru_model(
             "device": result.device,
             "split_dates": dg.MetadataValue.json(samples.split_dates),
             "sample_counts": dg.MetadataValue.json(model.card["sample_counts"]),
+            "training_samples": model.card["sample_counts"]["train_samples"],
+            "hyperparameters": dg.MetadataValue.json(model.card["training"]),
+            "history": dg.MetadataValue.md(
+                pd.DataFrame(model.card["history"]).to_markdown(index=False, floatfmt=".4f")
+            ),
             "data_fingerprint": samples.fingerprint,
         }
     )
@@ -250,20 +257,36 @@ def option_evaluation(
     and by moneyness x days to expiry (metrics/evaluation.json), with plots in plots/."""
     evaluation = evaluate_option_models(option_quotes, gru_model)
     plots = write_evaluation_plots(
-        evaluation, gru_model.card["history"], data_root.path / PLOTS_DIR
+        evaluation, gru_model.card["history"], option_quotes, data_root.path / PLOTS_DIR
     )
     comparison = evaluation.metrics["comparison"]
     context.add_output_metadata(
         {
-            "test_rows": evaluation.metrics["rows"],
+            **evaluation_metadata(evaluation.metrics["rows"], evaluation.metrics["overall"]),
             "gru_test_rmse": dg.MetadataValue.float(comparison["gru_rmse"]),
             "best_baseline": comparison["best_baseline"],
             "best_baseline_test_rmse": dg.MetadataValue.float(comparison["best_baseline_rmse"]),
             "rmse_ratio_to_best_baseline": dg.MetadataValue.float(
                 comparison["rmse_ratio_to_best_baseline"]
             ),
-            "metrics": scores_table(evaluation.metrics["overall"]),
             **plot_metadata(plots),
         }
     )
     return evaluation.metrics
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"markdown", "pdf"},
+    owners=OWNERS,
+)
+def option_report(
+    context: dg.AssetExecutionContext, data_root: DataRoot, option_evaluation: dict
+) -> dg.MaterializeResult:
+    """The option report, reports/report.md and reports/report.pdf, written from
+    option_evaluation alone: the data and its origin, summary statistics of the cleaned
+    quotes, the task and its no-leakage rule, the split, the GRU's hyperparameters, every
+    model's test scores (overall, by call/put, by moneyness x expiry), the plots, and a
+    plain reading of the numbers, including where the GRU loses."""
+    report = build_option_report(option_evaluation, data_root.path / PLOTS_DIR)
+    return materialize_report(context, report, RESULTS_SECTION, data_root)

@@ -10,7 +10,8 @@ from pydantic import Field
 
 from optvol.assets.compute import CPU_HEAVY
 from optvol.assets.ingest import INGEST_RETRY_POLICY, retry_or_fail
-from optvol.assets.metadata import plot_metadata, scores_table
+from optvol.assets.metadata import evaluation_metadata, plot_metadata, scores_table
+from optvol.assets.reporting import materialize_report
 from optvol.core.errors import OptvolInputError
 from optvol.core.market import DEFAULT_RELEASE_LAG_MONTHS, clean_market, read_market_file
 from optvol.core.paths import MARKET_INPUT_FILE, PLOTS_DIR
@@ -21,6 +22,7 @@ from optvol.core.volatility_artifact import (
 )
 from optvol.core.volatility_evaluation import evaluate_volatility, write_volatility_plots
 from optvol.core.volatility_models import design_matrix
+from optvol.core.volatility_report import RESULTS_SECTION, build_volatility_report
 from optvol.core.volatility_walk_forward import WalkForwardConfig, walk_forward
 from optvol.dagster_types import MarketFeaturesDataFrame
 from optvol.resources import DataRoot
@@ -147,6 +149,7 @@ def volatility_model(
                 {name: s["validation_mse"] for name, s in card["selection"].items()}
             ),
             "models": dg.MetadataValue.json(card["models"]),
+            "training_rows": card["models"]["volatility"]["training_rows"],
             "feature_columns": dg.MetadataValue.json(card["feature_columns"]),
             "data_fingerprint": card["data_fingerprint"],
         }
@@ -201,10 +204,13 @@ def volatility_evaluation(
         volatility_model.specs(),
         volatility_model.card["chosen_volatility_model"],
         volatility_model.card,
+        market_features,
     )
-    plots = write_volatility_plots(evaluation, data_root.path / PLOTS_DIR)
+    plots = write_volatility_plots(evaluation, market_features, data_root.path / PLOTS_DIR)
     comparison = evaluation["comparison"]
+    compared = evaluation["volatility"]["all_models"]
     metadata = {
+        **evaluation_metadata(compared["dates"], compared["scores"]),
         "chosen_model": comparison["chosen_model"],
         "qlike_ratio_to_har": dg.MetadataValue.float(comparison["qlike_ratio_to_har"]),
         "har_r2_log_rv": dg.MetadataValue.float(comparison["har_r2_log_rv"]),
@@ -221,3 +227,21 @@ def volatility_evaluation(
         metadata["scores_returns"] = scores_table(evaluation["returns"]["scores"])
     context.add_output_metadata({**metadata, **plot_metadata(plots)})
     return evaluation
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"markdown", "pdf"},
+    owners=OWNERS,
+)
+def volatility_report(
+    context: dg.AssetExecutionContext, data_root: DataRoot, volatility_evaluation: dict
+) -> dg.MaterializeResult:
+    """The analysis report, reports/analysis_report.pdf and .md, written from
+    volatility_evaluation alone: the data and its origin, return and RV distributions and
+    VIX against RV, the task and its no-leakage rule, the walk-forward windows, the models
+    and hyperparameters, every model's scores against HAR, GARCH, VIX and no-change
+    (overall and by year), the return forecasts, the plots, and a plain reading of the
+    numbers, including where the chosen model loses."""
+    report = build_volatility_report(volatility_evaluation, data_root.path / PLOTS_DIR)
+    return materialize_report(context, report, RESULTS_SECTION, data_root)

@@ -20,6 +20,11 @@ ARTIFACT_PATHS: dict[str, str] = {
     "volatility_evaluation": "metrics/volatility_evaluation.json",
 }
 PLOTS_DIR = "plots"
+# Files of each report asset, relative to the data root: (Markdown, PDF).
+REPORT_PATHS: dict[str, tuple[str, str]] = {
+    "option_report": ("reports/report.md", "reports/report.pdf"),
+    "volatility_report": ("reports/analysis_report.md", "reports/analysis_report.pdf"),
+}
 
 OPTIONS_INPUT_DIR = "raw/options"
 MARKET_INPUT_FILE = "raw/raw_market.csv"

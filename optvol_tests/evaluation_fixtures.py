@@ -1,0 +1,73 @@
+"""Small but real evaluation documents, made by the pipeline's own core code on test data,
+so the report tests read exactly what the evaluation assets write (through a JSON round
+trip with sorted keys, as the JSON IO manager does)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from optvol.core.option_cleaning import OptionCleaningReport
+from optvol.core.parquet import with_notes
+
+SOURCE = {
+    "label": "synthetic_chain.txt",
+    "format": "optionsdx",
+    "compressed_bytes": 12345,
+    "origin": "simulated",
+    "description": "written by the test suite",
+}
+
+
+def as_written(document: dict) -> dict:
+    """``document`` as the JSON IO manager writes and reads it back."""
+    return json.loads(json.dumps(document, sort_keys=True, allow_nan=False))
+
+
+def option_evaluation_document(plots_dir: Path) -> dict:
+    """A tiny GRU trained and evaluated on a synthetic chain, its plots in ``plots_dir``."""
+    from optvol.core.gru_artifact import TrainedGRU
+    from optvol.core.gru_training import TrainingConfig, train_gru
+    from optvol.core.option_evaluation import evaluate_option_models, write_evaluation_plots
+    from optvol.core.option_samples import SampleConfig, build_samples
+    from optvol_tests.builders import option_quotes_frame
+
+    quotes = option_quotes_frame(n_days=50)
+    cleaning = OptionCleaningReport(
+        rows_in=len(quotes) + 7, rows_invalid_key=3, duplicate_rows=4, rows_out=len(quotes),
+        usable_rows=len(quotes), flags={"flag_nonpositive_bid": 0},
+    )  # fmt: skip
+    source = {**SOURCE, "input_rows": len(quotes) // 2, "quote_rows": len(quotes)}
+    with_notes(quotes, {"sources": [source], "cleaning": cleaning.as_dict()})
+    samples = build_samples(quotes, SampleConfig())
+    training = TrainingConfig(hidden_size=8, head_size=8, epochs=2, batch_size=256)
+    model = TrainedGRU.from_training(train_gru(samples, training), samples)
+    evaluation = evaluate_option_models(quotes, model)
+    write_evaluation_plots(evaluation, model.card["history"], quotes, plots_dir)
+    return as_written(evaluation.metrics)
+
+
+def volatility_evaluation_document(plots_dir: Path) -> dict:
+    """The volatility models trained and walked forward on a synthetic market history."""
+    from optvol.core.market import clean_market
+    from optvol.core.volatility_artifact import SelectionConfig, train_volatility_model
+    from optvol.core.volatility_evaluation import evaluate_volatility, write_volatility_plots
+    from optvol.core.volatility_models import design_matrix
+    from optvol.core.volatility_walk_forward import WalkForwardConfig, walk_forward
+    from optvol_tests.builders import volatile_market_frame
+
+    raw = volatile_market_frame(n_days=700, vix_from=250, seed=7)
+    source = {**SOURCE, "label": "raw_market.csv", "format": "market", "origin": "real",
+              "input_rows": len(raw)}  # fmt: skip
+    features, _ = clean_market(with_notes(raw, {"sources": [source]}))
+    model = train_volatility_model(
+        features, SelectionConfig(min_train_rows=126, validation_folds=3)
+    )
+    walk = walk_forward(
+        features, design_matrix(features, model.macro), model.specs(),
+        model.chosen_estimators(), WalkForwardConfig(min_train_rows=126),
+    )  # fmt: skip
+    chosen = model.card["chosen_volatility_model"]
+    evaluation = evaluate_volatility(walk, model.specs(), chosen, model.card, features)
+    write_volatility_plots(evaluation, features, plots_dir)
+    return as_written(evaluation)
