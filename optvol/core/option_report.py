@@ -355,7 +355,9 @@ def _results(evaluation: dict, models: list[str], plots_dir: Path) -> list[Block
         )
     )
     blocks += [
-        _figure(plots_dir, "rmse", "RMSE by bucket, one bar per model"),
+        _figure(
+            plots_dir, "rmse", "RMSE by moneyness, one panel per days to expiry, a bar per model"
+        ),
         _figure(plots_dir, "predicted_vs_actual", "Predicted against actual mid, test rows"),
         _figure(plots_dir, "error_over_time", "RMSE per test date"),
     ]
