@@ -28,8 +28,11 @@ def plot_metadata(plots: dict[str, Path]) -> dict[str, dg.MetadataValue]:
 
 def scores_table(scores: dict[str, dict], digits: int = 4) -> dg.MetadataValue:
     """``{model: {metric: value}}`` as a markdown table, one row per model."""
-    table = pd.DataFrame(scores).T
+    table = pd.DataFrame.from_dict(scores, orient="index")
     table.index.name = "model"
+    for column in table.columns:
+        if pd.api.types.is_integer_dtype(table[column]):  # counts, not floats
+            table[column] = table[column].map("{:,}".format)
     return dg.MetadataValue.md(table.to_markdown(floatfmt=f".{digits}f"))
 
 
