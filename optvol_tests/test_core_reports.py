@@ -16,6 +16,7 @@ import pytest
 from optvol.core.option_report import SECTION_TITLES as OPTION_SECTIONS
 from optvol.core.option_report import build_option_report
 from optvol.core.report_files import write_report
+from optvol.core.report_markdown import render_markdown
 from optvol.core.volatility_report import SECTION_TITLES as VOLATILITY_SECTIONS
 from optvol.core.volatility_report import build_volatility_report
 from optvol_tests.evaluation_fixtures import (
@@ -171,7 +172,7 @@ def test_where_the_gru_loses_matches_the_buckets(written, documents):
 
 def test_the_origin_of_the_data_is_stated(documents, root):
     report = build_option_report(documents["option"], root / "plots")
-    assert "The option quotes are simulated" in report.section("Summary").blocks[-1].text
+    assert "The option chain is simulated" in report.section("Summary").blocks[-1].text
     supplied = copy.deepcopy(documents["option"])
     supplied["data"]["sources"][0]["origin"] = "supplied"
     report = build_option_report(supplied, root / "plots")
@@ -248,3 +249,74 @@ def test_a_missing_plot_leaves_the_previous_report(documents, root, tmp_path):
     with pytest.raises(FileNotFoundError, match="rmse.png"):
         write_report(build_option_report(documents["option"], plots), md, pdf)
     assert (md.read_bytes(), pdf.read_bytes()) == before
+
+
+def reversed_order(value):
+    """``value`` with every dict's keys in reverse order (as built in memory, say)."""
+    if isinstance(value, dict):
+        return {k: reversed_order(value[k]) for k in reversed(list(value))}
+    if isinstance(value, list):
+        return [reversed_order(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("kind", ["option", "volatility"])
+def test_the_report_does_not_depend_on_the_order_of_dict_keys(documents, root, kind):
+    build = BUILDERS[kind]
+    first = render_markdown(build(documents[kind], root / "plots"), root / "reports")
+    second = render_markdown(
+        build(reversed_order(documents[kind]), root / "plots"), root / "reports"
+    )
+    assert first == second
+
+
+def test_option_report_with_calls_only_and_a_zero_baseline_error(documents, root):
+    document = copy.deepcopy(documents["option"])
+    for scores in document["by_type"]["put"].values():
+        scores.update(rmse=None, mae=None, rows=0)
+    best = document["comparison"]["best_baseline"]
+    document["by_bucket"][0]["metrics"][best]["rmse"] = 0.0
+    report = build_option_report(document, root / "plots")
+    section = report.section("Where the GRU wins and where it loses")
+    assert "no puts among the test rows" in section.blocks[0].text
+    (table,) = section.tables()
+    assert table.rows[0][table.columns.index("ratio")] == "n/a"
+
+
+def test_part_simulated_data_is_said_as_such(documents, root):
+    document = copy.deepcopy(documents["option"])
+    document["data"]["sources"].append({**document["data"]["sources"][0], "origin": "supplied"})
+    summary = build_option_report(document, root / "plots").section("Summary")
+    assert summary.blocks[-1].text.startswith("Part of the option chain is simulated")
+
+
+def test_volatility_report_without_the_long_window_or_returns(documents, root):
+    document = copy.deepcopy(documents["volatility"])
+    del document["volatility"]["without_vix"]
+    document["returns"] = None
+    report = build_volatility_report(document, root / "plots")
+    assert (root / "plots" / "volatility_qlike_by_year_without_vix.png").exists()
+    assert not any("without_vix" in f.path.name for f in report.figures())
+    assert not any("without_vix" in t.caption for s in report.sections for t in s.tables())
+    returns = report.section("Return forecasts: results")
+    assert returns.blocks[0].text == "No date has a return forecast of every model."
+
+
+def test_volatility_wins_and_losses_follow_the_scores(written, documents):
+    document = documents["volatility"]
+    caption = next(
+        line.strip("*")
+        for line in written["volatility"].markdown_text.splitlines()
+        if line.startswith("*Every model against every baseline")
+    )
+    rows = markdown_table(written["volatility"].markdown_text, caption)
+    assert rows
+    for row in rows:
+        window = document["volatility"][row["window"]]
+        ours = window["scores"][row["model"]]["qlike"]
+        theirs = window["scores"][row["baseline"]]["qlike"]
+        assert row["ratio"] == f"{ours / theirs:.3f}"
+        by_year = window["qlike_by_year"]
+        years = sorted(set(by_year[row["model"]]) & set(by_year[row["baseline"]]))
+        lost = sum(by_year[row["model"]][y] >= by_year[row["baseline"]][y] for y in years)
+        assert row["years lost"] == f"{lost} of {len(years)}"

@@ -38,7 +38,7 @@ def scores_table(scores: dict[str, dict], digits: int = 4) -> dg.MetadataValue:
 
 def scores_schema(scores: dict[str, dict]) -> dg.TableSchema:
     """The column schema of :func:`scores_table`: the model, then one column per score."""
-    names = sorted({name for values in scores.values() for name in values})
+    names = list(dict.fromkeys(name for values in scores.values() for name in values))
     columns = [dg.TableColumn("model", "string")]
     for name in names:
         kind = "int" if all(isinstance(v.get(name), int) for v in scores.values()) else "float"
@@ -75,4 +75,5 @@ def report_metadata(
         "markdown_bytes": dg.MetadataValue.int(files.markdown.stat().st_size),
         "sections": dg.MetadataValue.json([s.title for s in report.sections]),
         "report": dg.MetadataValue.md(render_markdown(excerpt, files.markdown.parent)),
+        **plot_metadata({figure.path.stem: figure.path for figure in report.figures()}),
     }

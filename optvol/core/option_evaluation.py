@@ -18,24 +18,16 @@ from optvol.core.evaluation_records import gru_model_record, option_data_record
 from optvol.core.gru_artifact import TrainedGRU
 from optvol.core.option_metrics import best_model, evaluate_models
 from optvol.core.option_plots import (
+    PLOT_FILES,
     plot_error_over_time,
     plot_loss_curves,
     plot_option_data_distributions,
     plot_predicted_vs_actual,
     plot_rmse_by_bucket,
 )
-from optvol.core.option_samples import ANCHOR, BASELINE_DESCRIPTIONS, BASELINES, build_samples
+from optvol.core.option_samples import ANCHOR, BASELINE_DESCRIPTIONS, BASELINES, GRU, build_samples
 
 log = logging.getLogger(__name__)
-
-GRU = "gru"
-PLOT_FILES = {
-    "rmse": "rmse.png",
-    "predicted_vs_actual": "predicted_vs_actual.png",
-    "loss": "training_loss.png",
-    "error_over_time": "test_error_over_time.png",
-    "data_distributions": "option_data_distributions.png",
-}
 
 
 @dataclass
@@ -120,7 +112,7 @@ def write_evaluation_plots(
     plot_predicted_vs_actual(
         evaluation.rows["mid"].to_numpy(), evaluation.predictions, paths["predicted_vs_actual"]
     )
-    loss_unit = "MSE of price / strike (practitioner BS on train = 1)"
+    loss_unit = f"MSE of price / strike ({ANCHOR} on train = 1)"
     plot_loss_curves(history, paths["loss"], ylabel=loss_unit)
     plot_error_over_time(evaluation.metrics, paths["error_over_time"])
     plot_option_data_distributions(quotes, paths["data_distributions"])

@@ -37,6 +37,7 @@ from optvol.core.option_metrics import DTE_BUCKETS, MONEYNESS_BUCKETS
 from optvol.core.plotting import empty_panel, figure, save_png, subsample
 
 __all__ = [
+    "PLOT_FILES",
     "plot_error_over_time",
     "plot_loss_curves",
     "plot_option_data_distributions",
@@ -55,6 +56,15 @@ HISTOGRAM_BINS = 80
 # 6.8 in on an A4 page, and its text should stay at 8 pt or more there.
 FONT = 12.0
 TITLE_FONT = 14.0
+
+# The evaluation's charts: name -> file under plots/.
+PLOT_FILES = {
+    "rmse": "rmse.png",
+    "predicted_vs_actual": "predicted_vs_actual.png",
+    "loss": "training_loss.png",
+    "error_over_time": "test_error_over_time.png",
+    "data_distributions": "option_data_distributions.png",
+}
 
 
 def plot_rmse_by_bucket(evaluation: Mapping, path: str | os.PathLike) -> Path:

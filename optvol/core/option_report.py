@@ -13,15 +13,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from optvol.core.option_evaluation import GRU, PLOT_FILES
 from optvol.core.option_metrics import DTE_BUCKETS, MONEYNESS_BUCKETS
+from optvol.core.option_plots import PLOT_FILES
+from optvol.core.option_samples import ANCHOR, GRU
 from optvol.core.report_common import (
+    NOT_AVAILABLE,
     count,
     date_range,
     distribution_table,
     fixed,
     key_value_table,
     missing_values_blocks,
+    origin_sentence,
     percent,
     source_blocks,
     steps_table,
@@ -114,14 +117,9 @@ def _summary(evaluation: dict) -> list[Block]:
             "wins and where it loses' lists them."
         )
     )
-    sources = evaluation.get("data", {}).get("sources") or []
-    if any(s.get("origin") == "simulated" for s in sources):
-        blocks.append(
-            Paragraph(
-                "The option quotes are simulated (optvol's sample): these results show how "
-                "the pipeline and the models behave, not how they would price SPY options."
-            )
-        )
+    origin = origin_sentence(evaluation.get("data", {}).get("sources"), "option chain")
+    if origin:
+        blocks.append(Paragraph(origin))
     return blocks
 
 
@@ -233,6 +231,7 @@ def _task(evaluation: dict) -> list[Block]:
 def _splits(evaluation: dict) -> list[Block]:
     split_dates = evaluation["split_dates"]
     counts = (evaluation.get("model", {}) or {}).get("sample_counts") or {}
+    counts = {"test_samples": evaluation["rows"], **counts}
     rows = tuple(
         (name, split_dates[name][0], split_dates[name][1], count(counts.get(f"{name}_samples")))
         for name in ("train", "validation", "test")
@@ -272,23 +271,25 @@ def _model(evaluation: dict, plots_dir: Path) -> list[Block]:
         ),
         Paragraph(f"Target: {model.get('target')}."),
     ]
-    settings = {**(model.get("architecture") or {}), **(model.get("training") or {})}
-    settings.update({k: v for k, v in (model.get("samples") or {}).items() if v is not None})
-    blocks.append(
-        key_value_table([(k, str(v)) for k, v in settings.items()], "Hyperparameters and settings")
-    )
+    settings = []  # architecture, then training, then samples; by name within each
+    for group in ("architecture", "training", "samples"):
+        values = model.get(group) or {}
+        settings += [(k, str(values[k])) for k in sorted(values) if values[k] is not None]
+    blocks.append(key_value_table(settings, "Hyperparameters and settings"))
     features = model.get("features") or {}
     blocks.append(
-        Bullets(tuple(f"{kind} features: {', '.join(names)}" for kind, names in features.items()))
+        Bullets(tuple(f"{kind} features: {', '.join(features[kind])}" for kind in sorted(features)))
     )
     metrics = model.get("metrics") or {}
-    versions = ", ".join(f"{k} {v}" for k, v in (model.get("versions") or {}).items())
+    versions = model.get("versions") or {}
+    versions = ", ".join(f"{k} {versions[k]}" for k in sorted(versions))
     blocks.append(
         Paragraph(
-            f"Training ran {metrics.get('epochs_run')} epochs on {model.get('device')} in "
+            f"Training ran {count(metrics.get('epochs_run'))} epochs on "
+            f"{model.get('device') or NOT_AVAILABLE} in "
             f"{fixed(metrics.get('training_seconds'), 1)} s; the best validation loss, "
             f"{fixed(metrics.get('best_validation_loss'))}, came at epoch "
-            f"{metrics.get('best_epoch')}, whose weights are kept ({versions})."
+            f"{count(metrics.get('best_epoch'))}, whose weights are kept ({versions})."
         )
     )
     history = model.get("history") or []
@@ -305,7 +306,7 @@ def _model(evaluation: dict, plots_dir: Path) -> list[Block]:
                     )
                     for h in history
                 ),  # fmt: skip
-                caption="Loss per epoch (MSE of price/strike; practitioner BS on train = 1)",
+                caption=f"Loss per epoch (MSE of price/strike; {ANCHOR} on train = 1)",
                 numeric=frozenset({"epoch", "train loss", "validation loss", "seconds"}),
             )
         )
@@ -394,13 +395,17 @@ def _wins_and_losses(evaluation: dict, models: list[str]) -> list[Block]:
     sides = []
     for side in ("call", "put"):
         gru, baseline = by_type[side][GRU]["rmse"], by_type[side][best]["rmse"]
+        if gru is None or baseline is None:
+            sides.append(f"no {side}s among the test rows")
+            continue
         outcome = "wins" if gru < baseline else "loses"
         sides.append(f"{side}s: GRU {fixed(gru)} vs {best} {fixed(baseline)} ({outcome})")
     beaten = [m for m in models if m != GRU and overall[GRU]["rmse"] < overall[m]["rmse"]]
     not_beaten = [m for m in models if m != GRU and m not in beaten]
 
-    def ratio(bucket: dict) -> float:
-        return bucket["metrics"][GRU]["rmse"] / bucket["metrics"][best]["rmse"]
+    def ratio(bucket: dict) -> float | None:
+        baseline = bucket["metrics"][best]["rmse"]
+        return bucket["metrics"][GRU]["rmse"] / baseline if baseline else None
 
     rows = tuple(
         (b["moneyness"], b["dte"], count(b["rows"]), fixed(b["metrics"][GRU]["rmse"]),
@@ -408,12 +413,12 @@ def _wins_and_losses(evaluation: dict, models: list[str]) -> list[Block]:
          "wins" if b in wins else "loses")
         for b in _ordered_buckets(evaluation)
     )  # fmt: skip
-    worst = sorted(losses, key=ratio, reverse=True)[:3]
+    worst = sorted((b for b in losses if ratio(b) is not None), key=ratio, reverse=True)[:3]
     lost_rows = sum(b["rows"] for b in losses)
     blocks: list[Block] = [
         Paragraph(
-            f"Overall the GRU has a lower RMSE than {', '.join(beaten) or 'no baseline'}"
-            + (f", and not than {', '.join(not_beaten)}" if not_beaten else "")
+            f"Overall the GRU's RMSE is lower than that of {', '.join(beaten) or 'no baseline'}"
+            + (f"; it is not lower than that of {', '.join(not_beaten)}" if not_beaten else "")
             + f". Against the best baseline, {best}, by option type: "
             + "; ".join(sides)
             + "."

@@ -85,6 +85,7 @@ BASELINES = (
     "historical_bs",
     "prev_mid",
 )
+GRU = "gru"  # the model's name in the evaluation, beside the baselines
 # What each baseline prices with, for the evaluation document and the report.
 BASELINE_DESCRIPTIONS = {
     "practitioner_bs": "Black-Scholes at S_t with the contract's t-1 vendor IV (solved "

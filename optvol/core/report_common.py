@@ -39,6 +39,19 @@ def key_value_table(pairs: Sequence[tuple[str, str]], caption: str = "") -> Tabl
     return Table(("setting", "value"), tuple((k, v) for k, v in pairs), caption=caption)
 
 
+def origin_sentence(sources: list[dict] | None, what: str) -> str | None:
+    """A sentence on the data's origin for a summary: None when no input is simulated."""
+    origins = {s.get("origin") for s in sources or ()}
+    if "simulated" not in origins:
+        return None
+    if origins == {"simulated"}:
+        return (
+            f"The {what} is simulated (optvol's sample): these results show how the "
+            "pipeline and the models behave, not how they would do on the market."
+        )
+    return f"Part of the {what} is simulated (optvol's sample); see Data."
+
+
 def source_blocks(sources: list[dict] | None, what: str) -> list[Block]:
     """The input files of ``what`` (their format, rows, size and origin) and a sentence
     on which of them are simulated and which are real."""
@@ -92,7 +105,10 @@ def steps_table(steps: Sequence[tuple[str, int | None]], caption: str) -> Table:
 
 def missing_values_blocks(missing: Mapping[str, int], rows: int, what: str) -> list[Block]:
     """The columns with missing values (count and share), and how many have none."""
-    present = {c: n for c, n in missing.items() if n}
+    # Most missing first (a JSON round trip sorts the columns by name anyway).
+    present = dict(
+        sorted(((c, n) for c, n in missing.items() if n), key=lambda cn: (-cn[1], cn[0]))
+    )
     complete = len(missing) - len(present)
     if not present:
         return [Paragraph(f"No column of the {what} has a missing value.")]

@@ -13,6 +13,7 @@ numbers, including where the chosen model loses.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from optvol.core.report_common import (
@@ -22,6 +23,7 @@ from optvol.core.report_common import (
     fixed,
     key_value_table,
     missing_values_blocks,
+    origin_sentence,
     percent,
     source_blocks,
     steps_table,
@@ -56,10 +58,6 @@ RETURN_SCORES = (
     ("hit_rate", "hit rate", 3),
     ("mean_forecast", "mean forecast", 4),
 )
-WINDOW_LABELS = {
-    "all_models": "every model, on the dates VIX is known",
-    "without_vix": "the models without VIX, on the longer history",
-}
 DISTRIBUTION_STATS = ("rows", "mean", "std", "min", "p05", "p50", "p95", "max")
 
 
@@ -85,7 +83,8 @@ def build_volatility_report(evaluation: dict, plots_dir: str | Path) -> Report:
     data = evaluation["data"]
     subtitle = (
         f"Forecasts of 21-day realized volatility and return of the S&P 500, "
-        f"{evaluation['chosen_model']} against HAR, GARCH, VIX and no-change, walk-forward "
+        f"{evaluation['chosen_model']} against {', '.join(_baselines(evaluation))}, "
+        "walk-forward "
         f"from {evaluation['walk_forward']['first_refit']}. Data "
         f"{date_range(data['first_date'], data['last_date'])}, fingerprint "
         f"{data['fingerprint'][:12]}."
@@ -93,12 +92,53 @@ def build_volatility_report(evaluation: dict, plots_dir: str | Path) -> Report:
     return Report(TITLE, subtitle, sections)
 
 
+def _windows(evaluation: dict) -> dict[str, dict]:
+    """The evaluation windows to report: ``without_vix`` only where it differs from
+    ``all_models`` (with no VIX in the data, both hold the same models)."""
+    windows = {name: evaluation["volatility"][name] for name in sorted(evaluation["volatility"])}
+    long = windows.get("without_vix")
+    if long and long["models"] == windows["all_models"]["models"]:
+        del windows["without_vix"]
+    return windows
+
+
+def _window_label(evaluation: dict, name: str) -> str:
+    if name == "without_vix":
+        return "the models without VIX, on the longer history"
+    models = evaluation["volatility"][name]["models"]
+    uses_vix = any(evaluation["models"][m]["needs_vix"] for m in models)
+    return "every model, on the dates VIX is known" if uses_vix else "every model"
+
+
+def _model_order(evaluation: dict) -> list[str]:
+    """Every model of the evaluation: those of window all_models in its order, then the
+    return models (the JSON's own dict order is alphabetical)."""
+    ordered = list(evaluation["volatility"]["all_models"]["models"])
+    ordered += [m for m in (evaluation.get("returns") or {}).get("models", []) if m not in ordered]
+    return ordered + sorted(m for m in evaluation["models"] if m not in ordered)
+
+
+def _natural(text: str) -> list:
+    """A sort key that orders "alpha=2" before "alpha=10"."""
+    parts = re.split(r"(\d+(?:\.\d+)?)", text)
+    return [(1, float(p), "") if p[:1].isdigit() else (0, 0.0, p) for p in parts]
+
+
 def _figure(plots_dir: Path, name: str, caption: str) -> Figure:
     return Figure(plots_dir / PLOT_FILES[name], caption)
 
 
 def _best(scores: dict, models: list[str]) -> str:
-    return min(models, key=lambda m: (scores[m]["qlike"], m))
+    def qlike(model: str) -> float:
+        value = scores[model]["qlike"]
+        return float("inf") if value is None else value
+
+    return min(models, key=lambda m: (qlike(m), m))
+
+
+def _baselines(evaluation: dict) -> list[str]:
+    window = evaluation["volatility"]["all_models"]
+    return [m for m in window["models"] if evaluation["models"][m]["kind"] == "baseline"]
 
 
 def _summary(evaluation: dict) -> list[Block]:
@@ -107,11 +147,12 @@ def _summary(evaluation: dict) -> list[Block]:
     window = evaluation["volatility"]["all_models"]
     verdict = "beats" if comparison["beats_har"] else "loses to"
     p_value = comparison["har_diebold_mariano_p_value"]
-    significance = (
-        "a significant difference at the 5% level"
-        if p_value is not None and p_value < 0.05
-        else "no significant difference at the 5% level"
-    )
+    if p_value is None:
+        significance = "not available"
+    elif p_value < 0.05:
+        significance = "a significant difference at the 5% level"
+    else:
+        significance = "no significant difference at the 5% level"
     blocks: list[Block] = [
         Paragraph(
             f"Over {count(window['dates'])} forecast dates "
@@ -130,7 +171,7 @@ def _summary(evaluation: dict) -> list[Block]:
             + f" Lowest QLIKE of all: {_best(window['scores'], window['models'])}."
         ),
     ]
-    long = evaluation["volatility"].get("without_vix")
+    long = _windows(evaluation).get("without_vix")
     if long:
         best = _best(long["scores"], long["models"])
         blocks.append(
@@ -145,31 +186,37 @@ def _summary(evaluation: dict) -> list[Block]:
     if returns:
         ridge = returns["scores"]["return_ridge"]
         mean = returns["scores"]["historical_mean"]
-        reading = (
-            "no predictability beyond the historical mean"
-            if ridge["r2_vs_historical_mean"] is None or ridge["r2_vs_historical_mean"] <= 0
-            else "some predictability beyond the historical mean"
-        )
+        r2 = ridge["r2_vs_historical_mean"]
+        if r2 is None:
+            reading = "its R2 is not available"
+        elif r2 <= 0:
+            reading = "no predictability beyond the historical mean"
+        else:
+            reading = "some predictability beyond the historical mean"
         blocks.append(
             Paragraph(
                 f"Returns: the return model's out-of-sample R2 against the historical mean is "
                 f"{fixed(ridge['r2_vs_historical_mean'], 3)} and its hit rate "
-                f"{fixed(ridge['hit_rate'], 3)} (historical mean {fixed(mean['hit_rate'], 3)}): "
+                f"{percent(ridge['hit_rate'])} (historical mean {percent(mean['hit_rate'])}): "
                 f"{reading}."
             )
         )
+    origin = origin_sentence(evaluation["data"].get("sources"), "market history")
+    if origin:
+        blocks.append(Paragraph(origin))
     return blocks
 
 
 def _data(evaluation: dict) -> list[Block]:
     data = evaluation["data"]
     blocks = source_blocks(data.get("sources"), "market history")
+    vix_days = (data.get("cleaning") or {}).get("rows_with_vix")
     summary = data.get("summary") or {}
     blocks.append(
         Paragraph(
             f"The cleaned table (market_features) holds {count(data['rows'])} trading days, "
             f"{date_range(data['first_date'], data['last_date'])}; "
-            f"{count(summary.get('rows_with_vix'))} of them have a VIX close."
+            f"{count(summary.get('rows_with_vix', vix_days))} of them have a VIX close."
         )
     )
     cleaning = data.get("cleaning")
@@ -192,7 +239,7 @@ def _data(evaluation: dict) -> list[Block]:
                 Paragraph(
                     "Macro series are used only once published: a value dated by the start "
                     "of the period it describes is first used this many months later: "
-                    + ", ".join(f"{name} {months}" for name, months in lags.items())
+                    + ", ".join(f"{name} {lags[name]}" for name in sorted(lags))
                     + " (the period's length plus the release lag; 0 for a daily series)."
                 )
             )
@@ -207,7 +254,10 @@ def _statistics(evaluation: dict, plots_dir: Path) -> list[Block]:
                "rows_with_targets": "with targets"}  # fmt: skip
     by_year = Table(
         ("year", *columns.values()),
-        tuple((year, *(count(c[k]) for k in columns)) for year, c in summary["by_year"].items()),
+        tuple(
+            (year, *(count(summary["by_year"][year][k]) for k in columns))
+            for year in sorted(summary["by_year"])
+        ),
         caption="Trading days by year (with targets: the next 21 days are in the data)",
         numeric=frozenset(columns.values()),
     )
@@ -281,7 +331,7 @@ def _task(evaluation: dict) -> list[Block]:
 def _walk_forward(evaluation: dict) -> list[Block]:
     walk = evaluation["walk_forward"]
     config = (evaluation.get("model") or {}).get("selection_config") or {}
-    windows = evaluation["volatility"]
+    windows = _windows(evaluation)
     rows = tuple(
         (name, w["first_date"], w["last_date"], count(w["dates"]), ", ".join(w["models"]))
         for name, w in windows.items()
@@ -300,10 +350,12 @@ def _walk_forward(evaluation: dict) -> list[Block]:
             caption="Evaluation windows (each scores its models on the same dates)",
             numeric=frozenset({"dates"}),
         ),
-        Bullets(tuple(f"{name}: {WINDOW_LABELS.get(name, name)}" for name in windows)),
+        Bullets(tuple(f"{name}: {_window_label(evaluation, name)}" for name in windows)),
         Table(
             ("model", "fits"),
-            tuple((m, count(n)) for m, n in walk["fits"].items()),
+            tuple(
+                (m, count(walk["fits"][m])) for m in _model_order(evaluation) if m in walk["fits"]
+            ),
             caption="Fits per model over the walk-forward",
             numeric=frozenset({"fits"}),
         ),
@@ -318,26 +370,27 @@ def _models(evaluation: dict) -> list[Block]:
             tuple(
                 (
                     name,
-                    m["kind"],
-                    m["hyperparameters"] or "-",
-                    "yes" if m["needs_vix"] else "no",
-                    m["description"],
+                    models[name]["kind"],
+                    models[name]["hyperparameters"] or "-",
+                    "yes" if models[name]["needs_vix"] else "no",
+                    models[name]["description"],
                 )
-                for name, m in models.items()
+                for name in _model_order(evaluation)
             ),  # fmt: skip
             caption=f"Models and baselines (chosen: {evaluation['chosen_model']})",
         )
     ]
     model = evaluation.get("model") or {}
     config = model.get("selection_config") or {}
-    for family, selection in (model.get("selection") or {}).items():
+    selections = model.get("selection") or {}
+    for family, selection in sorted(selections.items()):
         scores = selection["validation_mse"]
         blocks.append(
             Table(
                 ("candidate", "validation MSE", "chosen"),
                 tuple(
-                    (c, fixed(v), "yes" if c == selection["chosen"] else "")
-                    for c, v in scores.items()
+                    (c, fixed(scores[c]), "yes" if c == selection["chosen"] else "")
+                    for c in sorted(scores, key=_natural)
                 ),
                 caption=f"{family}: hyperparameters chosen on {selection['folds']} expanding "
                 f"validation folds inside the first {config.get('min_train_rows', 'n/a')} rows",
@@ -355,7 +408,7 @@ def _models(evaluation: dict) -> list[Block]:
                         f"{count(f.get('training_rows'))} rows "
                         f"{date_range(*(f.get('training_window') or (None, None)))}",
                     )
-                    for role, f in fitted.items()
+                    for role, f in sorted(fitted.items())
                 ],  # fmt: skip
                 "The saved models, fitted on every usable row",
             )
@@ -383,7 +436,7 @@ def _by_year_table(window: dict, caption: str) -> Table:
     models = window["models"]
     rows = tuple(
         (year, count(window["rows_by_year"].get(year)),
-         *(fixed(window["qlike_by_year"][m].get(year)) for m in models))
+         *(fixed(window["qlike_by_year"].get(m, {}).get(year)) for m in models))
         for year in years
     )  # fmt: skip
     return Table(("year", "dates", *models), rows, caption=caption,
@@ -399,15 +452,15 @@ def _volatility_results(evaluation: dict, plots_dir: Path) -> list[Block]:
             "Diebold-Mariano p-value of equal QLIKE with HAR."
         )
     ]
-    for name, window in evaluation["volatility"].items():
+    for name, window in _windows(evaluation).items():
         span = date_range(window["first_date"], window["last_date"])
         blocks.append(
-            _scores_table(window, f"Window {name}: {WINDOW_LABELS.get(name, name)} ({span})")
+            _scores_table(window, f"Window {name}: {_window_label(evaluation, name)} ({span})")
         )
         blocks.append(_by_year_table(window, f"Window {name}: QLIKE by year"))
     blocks.append(_figure(plots_dir, "forecast_vs_realized", "Forecasts against realized RV21"))
     blocks.append(_figure(plots_dir, "qlike_by_year", "QLIKE by year, window all_models"))
-    if (plots_dir / PLOT_FILES["qlike_by_year_without_vix"]).exists():
+    if "without_vix" in _windows(evaluation):
         blocks.append(
             _figure(plots_dir, "qlike_by_year_without_vix", "QLIKE by year, window without_vix")
         )
@@ -445,13 +498,17 @@ def _wins_and_losses(evaluation: dict) -> list[Block]:
     chosen = evaluation["chosen_model"]
     kinds = {name: m["kind"] for name, m in evaluation["models"].items()}
     rows, chosen_lines = [], []
-    for name, window in evaluation["volatility"].items():
+    for name, window in _windows(evaluation).items():
         scores, by_year = window["scores"], window["qlike_by_year"]
         baselines = [m for m in window["models"] if kinds.get(m) == "baseline"]
         for model in (m for m in window["models"] if kinds.get(m) == "model"):
             for baseline in baselines:
-                years = sorted(set(by_year[model]) & set(by_year[baseline]))
-                lost = [y for y in years if by_year[model][y] >= by_year[baseline][y]]
+                ours, theirs = by_year.get(model, {}), by_year.get(baseline, {})
+                years = sorted(y for y in set(ours) & set(theirs)
+                               if ours[y] is not None and theirs[y] is not None)  # fmt: skip
+                lost = [y for y in years if ours[y] >= theirs[y]]
+                if scores[model]["qlike"] is None or not scores[baseline]["qlike"]:
+                    continue
                 ratio = scores[model]["qlike"] / scores[baseline]["qlike"]
                 rows.append(
                     (name, model, baseline, fixed(scores[model]["qlike"]),
