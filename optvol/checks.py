@@ -16,6 +16,7 @@ import pyarrow as pa
 from optvol.assets.options import option_evaluation, option_quotes, raw_option_quotes
 from optvol.assets.volatility import market_features, raw_market, volatility_evaluation
 from optvol.core import validation as v
+from optvol.core.data_summary import missing_counts
 from optvol.core.market import macro_columns
 from optvol.core.volatility_features import (
     expected_null_counts,
@@ -137,7 +138,7 @@ def expected_nulls(market_features: pd.DataFrame) -> dg.AssetCheckResult:
     """Each derived column is missing on exactly the rows its inputs explain: warm-up
     windows, days without VIX, the last 21 days for the targets."""
     expected = expected_null_counts(market_features, macro_columns(market_features))
-    actual = {c: int(market_features[c].isna().sum()) for c in expected}
+    actual = missing_counts(market_features, expected)
     wrong = {c: {"expected": expected[c], "actual": actual[c]}
              for c in expected if expected[c] != actual[c]}  # fmt: skip
     return dg.AssetCheckResult(

@@ -106,11 +106,12 @@ def distribution(
     return stats
 
 
-def missing_counts(frame: pd.DataFrame) -> dict[str, int]:
-    """For every column of ``frame``, in column order, the number of missing values
-    (None, NaN, NaT or NA); columns with none count 0."""
-    counts = frame.isna().sum()
-    return {str(column): int(count) for column, count in counts.items()}
+def missing_counts(frame: pd.DataFrame, columns: Iterable[str] | None = None) -> dict[str, int]:
+    """For each of ``columns`` (default: every column of ``frame``, in column order), the
+    number of missing values (None, NaN, NaT or NA); columns with none count 0. Column by
+    column, so that no boolean copy of the whole table is made."""
+    names = frame.columns if columns is None else columns
+    return {str(column): int(frame[column].isna().sum()) for column in names}
 
 
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], table: str) -> None:

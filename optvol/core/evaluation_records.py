@@ -25,7 +25,6 @@ _GRU_CARD_KEYS = (
     "features",
     "metrics",
     "sample_counts",
-    "split_dates",
     "device",
     "versions",
 )

@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from optvol.core.csv_stream import iter_batches, split_header
+from optvol.core.data_summary import missing_counts
 from optvol.core.errors import OptvolInputError
 from optvol.core.input_files import read_header, sources_of
 from optvol.core.parquet import notes_of, with_notes
@@ -193,7 +194,7 @@ def clean_market(
     gaps = trading["date"].diff().dt.days
     report.gaps_over_5_days = int((gaps > 5).sum())
     report.largest_gap_days = int(gaps.max()) if len(trading) > 1 else 0
-    report.missing_values = {c: int(trading[c].isna().sum()) for c in trading.columns}
+    report.missing_values = missing_counts(trading)
     log.info("Calendar gaps over 5 days: %d (largest %d days); missing values: %s",
              report.gaps_over_5_days, report.largest_gap_days,
              {k: v for k, v in report.missing_values.items() if v})  # fmt: skip

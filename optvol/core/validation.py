@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from optvol.core.data_summary import missing_counts
 from optvol.core.market import REQUIRED_COLUMNS as MARKET_REQUIRED_COLUMNS
 from optvol.core.market import macro_columns
 from optvol.core.option_cleaning import OPTION_QUOTES_DTYPES
@@ -53,7 +54,7 @@ def _null_counts(data: Table, columns) -> dict[str, int]:
             )
             for c in columns
         }
-    return {c: int(data[c].isna().sum()) for c in columns}
+    return missing_counts(data, columns)
 
 
 def check_schema(data: Table, expected: Mapping[str, str]) -> CheckOutcome:
