@@ -1,4 +1,4 @@
-"""The ``optvol`` command: sample data, standalone cleaning, and the demo run.
+"""The ``optvol`` command: sample data, cleaning, the demo, the API and the dashboard.
 
 Every sub-command has ``--help``. Bad input ends with an ERROR log line saying what is
 wrong and exit status 2; nothing already written is touched.
@@ -141,6 +141,30 @@ def _demo(args: argparse.Namespace) -> int:
     return 0 if result.success else 1
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from optvol.serve.server import serve
+
+    return serve(data_root(args.data_dir), args.host, args.port, args.threads)
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from optvol.serve import dashboard
+
+    command = [
+        sys.executable, "-m", "streamlit", "run", dashboard.__file__,
+        "--server.address", args.host, "--server.port", str(args.port),
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        "--", "--data-dir", str(data_root(args.data_dir)),
+    ]  # fmt: skip
+    log.info("Starting the dashboard on http://%s:%d", args.host, args.port)
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="optvol", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="DEBUG logging")
@@ -246,6 +270,29 @@ def build_parser() -> argparse.ArgumentParser:
         "materialize every asset and check (uses $DAGSTER_HOME when set).",
     )
     demo.set_defaults(func=_demo)
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve the trained models over HTTP (/health, /predict, /plot, /openapi.json)",
+        description="Load the materialized models of the data root once and serve them with "
+        "waitress. Binds to 127.0.0.1 unless --host says otherwise.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve.add_argument("--threads", type=int, default=8, help="worker threads (default: 8)")
+    serve.add_argument("--data-dir", help=f"data root (default: ${DATA_DIR_ENV} or ./data)")
+    serve.set_defaults(func=_serve)
+
+    dashboard = commands.add_parser(
+        "dashboard",
+        help="the Streamlit dashboard over the trained models",
+        description="Run the Streamlit dashboard: pick a model and inputs, see the prediction "
+        "beside every baseline, the evaluation plots and the metrics.",
+    )
+    dashboard.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
+    dashboard.add_argument("--port", type=int, default=8501, help="port (default: 8501)")
+    dashboard.add_argument("--data-dir", help=f"data root (default: ${DATA_DIR_ENV} or ./data)")
+    dashboard.set_defaults(func=_dashboard)
     return parser
 
 

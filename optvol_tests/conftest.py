@@ -34,3 +34,20 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def served_root(tmp_path_factory) -> Path:
+    """A data root with both models, their tables, evaluations and plots, as the assets
+    write them; shared by the serving tests, which only read it."""
+    from optvol_tests.evaluation_fixtures import write_served_artifacts
+
+    return write_served_artifacts(tmp_path_factory.mktemp("served") / "data")
+
+
+@pytest.fixture(scope="session")
+def served_models(served_root: Path):
+    """The models of ``served_root``, loaded once."""
+    from optvol.core.served_models import ServedModels
+
+    return ServedModels.load(served_root)

@@ -26,6 +26,11 @@ def as_written(document: dict) -> dict:
 
 def option_evaluation_document(plots_dir: Path) -> dict:
     """A tiny GRU trained and evaluated on a synthetic chain, its plots in ``plots_dir``."""
+    return option_run(plots_dir)[2]
+
+
+def option_run(plots_dir: Path):
+    """``(quotes, model, evaluation document)`` of a tiny GRU on a synthetic chain."""
     from optvol.core.gru_artifact import TrainedGRU
     from optvol.core.gru_training import TrainingConfig, train_gru
     from optvol.core.option_evaluation import evaluate_option_models, write_evaluation_plots
@@ -44,11 +49,17 @@ def option_evaluation_document(plots_dir: Path) -> dict:
     model = TrainedGRU.from_training(train_gru(samples, training), samples)
     evaluation = evaluate_option_models(quotes, model)
     write_evaluation_plots(evaluation, model.card["history"], quotes, plots_dir)
-    return as_written(evaluation.metrics)
+    return quotes, model, as_written(evaluation.metrics)
 
 
 def volatility_evaluation_document(plots_dir: Path) -> dict:
     """The volatility models trained and walked forward on a synthetic market history."""
+    return volatility_run(plots_dir)[2]
+
+
+def volatility_run(plots_dir: Path):
+    """``(features, model, evaluation document)`` of the volatility models walked forward
+    on a synthetic market history."""
     from optvol.core.market import clean_market
     from optvol.core.volatility_artifact import SelectionConfig, train_volatility_model
     from optvol.core.volatility_evaluation import evaluate_volatility, write_volatility_plots
@@ -70,4 +81,27 @@ def volatility_evaluation_document(plots_dir: Path) -> dict:
     chosen = model.card["chosen_volatility_model"]
     evaluation = evaluate_volatility(walk, model.specs(), chosen, model.card, features)
     write_volatility_plots(evaluation, features, plots_dir)
-    return as_written(evaluation)
+    return features, model, as_written(evaluation)
+
+
+def write_served_artifacts(root: Path) -> Path:
+    """A data root holding what the assets would have written for both models: clean
+    tables, models, evaluations and plots (what ``optvol serve`` reads)."""
+    from optvol.core.parquet import write_parquet
+    from optvol.core.paths import ARTIFACT_PATHS, PLOTS_DIR
+
+    plots = root / PLOTS_DIR
+    plots.mkdir(parents=True, exist_ok=True)
+    (root / "models").mkdir(exist_ok=True)
+    (root / "metrics").mkdir(exist_ok=True)
+    for name, run in (("option", option_run), ("volatility", volatility_run)):
+        table, model, evaluation = run(plots)
+        table_asset = "option_quotes" if name == "option" else "market_features"
+        model_asset = "gru_model" if name == "option" else "volatility_model"
+        evaluation_asset = "option_evaluation" if name == "option" else "volatility_evaluation"
+        write_parquet(table, root / ARTIFACT_PATHS[table_asset])
+        model.save((root / ARTIFACT_PATHS[model_asset]).with_suffix(""))
+        (root / ARTIFACT_PATHS[evaluation_asset]).write_text(
+            json.dumps(evaluation, sort_keys=True, allow_nan=False)
+        )
+    return root

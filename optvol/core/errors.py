@@ -9,3 +9,12 @@ class OptvolInputError(ValueError):
 
 class InputNotFoundError(OptvolInputError, FileNotFoundError):
     """No input file where one was expected; the message names the expected path."""
+
+
+class RequestError(OptvolInputError):
+    """A prediction request that cannot be answered as asked; ``field`` names the part of
+    the request at fault (``"contracts[2].as_of"``), when there is one."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +40,8 @@ class TrainedGRU:
 
     state_dict: dict[str, torch.Tensor]
     card: dict
+    _cpu_model: torch.nn.Module | None = field(default=None, init=False, repr=False)
+    _scalers: Scalers | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def from_training(cls, result: TrainingResult, samples: OptionSamples) -> TrainedGRU:
@@ -76,7 +78,9 @@ class TrainedGRU:
         return cls(state, card)
 
     def scalers(self) -> Scalers:
-        return Scalers.from_dict(self.card["scalers"])
+        if self._scalers is None:
+            self._scalers = Scalers.from_dict(self.card["scalers"])
+        return self._scalers
 
     def sample_config(self) -> SampleConfig:
         return SampleConfig(**self.card["samples"])
@@ -86,16 +90,22 @@ class TrainedGRU:
         model.load_state_dict(self.state_dict)
         return model.to(device).eval()
 
-    def predict(self, samples: OptionSamples, index: np.ndarray) -> np.ndarray:
-        """Predicted prices in dollars of the samples ``index`` (on CPU)."""
+    def check_samples(self, samples: OptionSamples) -> None:
+        """Refuse samples built from other data than the model was trained on."""
         if samples.fingerprint != self.card["data_fingerprint"]:
             raise OptvolInputError(
                 "the option data differ from the data this model was trained on "
                 f"(fingerprint {samples.fingerprint[:12]} vs "
                 f"{self.card['data_fingerprint'][:12]}): re-train gru_model"
             )
+
+    def predict(self, samples: OptionSamples, index: np.ndarray) -> np.ndarray:
+        """Predicted prices in dollars of the samples ``index`` (on CPU)."""
+        self.check_samples(samples)
+        if self._cpu_model is None:  # built once: serving prices many small batches
+            self._cpu_model = self.model()
         tensors = SampleTensors(samples, self.scalers(), torch.device("cpu"))
-        over_strike = predict_over_strike(self.model(), tensors, index)
+        over_strike = predict_over_strike(self._cpu_model, tensors, index)
         return over_strike * samples.rows["strike"].to_numpy()[index]
 
     def save(self, stem: str | Path) -> tuple[Path, Path]:

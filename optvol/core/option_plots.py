@@ -30,6 +30,7 @@ from matplotlib.ticker import (
     MaxNLocator,
     NullFormatter,
     PercentFormatter,
+    StrMethodFormatter,
 )
 from numpy.typing import ArrayLike
 
@@ -483,3 +484,54 @@ def _side_histogram(
         f"{beyond:,} quotes beyond"
     )
     ax.legend(fontsize=9)
+
+
+def plot_contract_history(
+    history: pd.DataFrame, models: Sequence[str], title: str, path: str | os.PathLike
+) -> Path:
+    """
+    One contract's mid price over time and each model's price of it, day by day.
+
+    The realized mid is a thick grey line with dots (gaps where the contract had no
+    usable quote), each model a thinner line; prices in dollars.
+
+    Parameters
+    ----------
+    history : DataFrame
+        Columns ``date`` (datetime), ``realized`` (the mid, NaN where unknown) and one
+        column per model of ``models``, one row per day priced.
+    models : sequence of str
+        The model columns to draw, in legend order.
+    title : str
+        The first title line (the contract).
+    path : str or PathLike
+        Where to write the PNG.
+
+    Raises
+    ------
+    ValueError
+        If there are no rows or a model column is missing.
+    """
+    missing = [name for name in ("date", "realized", *models) if name not in history.columns]
+    if missing:
+        raise ValueError(f"history lacks the columns {missing}")
+    if history.empty:
+        raise ValueError("history has no row: the contract was never priced")
+    dates = pd.to_datetime(history["date"]).to_numpy()
+    fig = figure(width=11.0, height=5.0)
+    ax = fig.add_subplot()
+    ax.plot(dates, history["realized"].to_numpy(float), color="0.35", linewidth=2.5,
+            marker="o", markersize=3, label="realized mid")  # fmt: skip
+    for name in models:
+        ax.plot(dates, history[name].to_numpy(float), linewidth=1.0, label=name)
+    locator = AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    ax.yaxis.set_major_formatter(StrMethodFormatter("${x:,.2f}"))
+    ax.set_xlabel("Quote date")
+    ax.set_ylabel("price")
+    first, last = (f"{pd.Timestamp(d):%Y-%m-%d}" for d in (dates.min(), dates.max()))
+    ax.set_title(f"{title}\n{len(history):,} days priced, {first} to {last}")
+    ax.legend(title="Model", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.grid(alpha=0.3)
+    return save_png(fig, path)

@@ -194,6 +194,13 @@ class OptionSamples:
         First and last date of each split.
     fingerprint : str
         sha256 of the inputs and targets, to tie a model to the data it saw.
+    spot_of_day : ndarray (n_days,), float64
+        The underlying's price of each calendar day (the median of its quotes).
+    surface_coef : ndarray (n_days, 6)
+        Each day's smoothed implied-vol surface (:func:`fit_daily_surfaces`).
+    quotes : ContractQuotes or None
+        Every usable quote by contract, kept only when asked for (serving needs it,
+        training does not).
     """
 
     rows: pd.DataFrame
@@ -210,6 +217,9 @@ class OptionSamples:
     config: SampleConfig
     fingerprint: str = ""
     counts: dict[str, int] = field(default_factory=dict)
+    spot_of_day: np.ndarray | None = None
+    surface_coef: np.ndarray | None = None
+    quotes: ContractQuotes | None = None
 
     @property
     def split(self) -> np.ndarray:
@@ -242,6 +252,157 @@ class OptionSamples:
         ).astype(np.float32)
 
 
+@dataclass
+class PreviousQuote:
+    """What a contract's quote at ``t-1`` gives the prediction of day ``t`` (float64)."""
+
+    mid: np.ndarray
+    iv: np.ndarray
+    iv_from_mid: np.ndarray
+    iv_minus_surface: np.ndarray
+    log_moneyness: np.ndarray
+    tau: np.ndarray
+
+
+@dataclass
+class ContractQuotes:
+    """Every usable quote, sorted by contract and day, with the values computed from it.
+
+    ``contracts`` holds one row per contract (``expiration`` as datetime64[ns],
+    ``is_call``, ``strike``, ``first_day``, ``first_quote``, ``quotes``): its first
+    calendar day, the position of its first quote in the arrays below and how many it
+    has. Each array has one entry per quote.
+    """
+
+    contracts: pd.DataFrame
+    day: np.ndarray
+    slot: np.ndarray
+    previous: PreviousQuote  # the quote's own values, in the shape of a t-1 quote
+
+
+def implied_vols(
+    mid: np.ndarray,
+    spot: np.ndarray,
+    strike: np.ndarray,
+    tau: np.ndarray,
+    vendor_iv: np.ndarray,
+    is_call: np.ndarray,
+    config: SampleConfig,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(iv_from_mid, iv)`` of each quote: the implied vol solved from the mid at the
+    configured rate and dividend yield, and the vendor's IV where it has a usable one,
+    else the solved one."""
+    r, q = config.risk_free_rate, config.dividend_yield
+    iv_from_mid = implied_vol(mid, spot, strike, tau, r, q, is_call)
+    # A vendor IV above MAX_VENDOR_IV is not a decimal vol (a file quoting IV in percent,
+    # or a solver failure); the one solved from the mid replaces it.
+    has_vendor_iv = np.isfinite(vendor_iv) & (vendor_iv > 0) & (vendor_iv <= MAX_VENDOR_IV)
+    return iv_from_mid, np.where(has_vendor_iv, vendor_iv, iv_from_mid)
+
+
+def history_values(
+    mid: np.ndarray,
+    spot: np.ndarray,
+    strike: np.ndarray,
+    tau: np.ndarray,
+    iv: np.ndarray,
+    is_call: np.ndarray,
+    iv_minus_surface: np.ndarray,
+    config: SampleConfig,
+) -> np.ndarray:
+    """One row of ``HISTORY_FEATURES`` per quote (float64, NaN where the IV is missing)."""
+    # Greeks are recomputed from the IV: vendors differ in greek units and leave them
+    # empty where IV is empty, while these are consistent for every contract.
+    greeks = bs_greeks(
+        spot, strike, tau, config.risk_free_rate, config.dividend_yield, np.nan_to_num(iv),
+        is_call,
+    )  # fmt: skip
+    return np.stack(
+        [
+            mid / strike,
+            iv,
+            greeks.delta,
+            greeks.gamma * spot,
+            greeks.vega / strike,
+            greeks.theta / strike,
+            np.log(spot / strike),
+            tau,
+            iv_minus_surface,
+        ],
+        axis=1,
+    )
+
+
+def baseline_prices(
+    spot: np.ndarray,
+    strike: np.ndarray,
+    tau: np.ndarray,
+    is_call: np.ndarray,
+    previous: PreviousQuote,
+    surface_iv: np.ndarray,
+    historical_vol: np.ndarray,
+    config: SampleConfig,
+) -> dict[str, np.ndarray]:
+    """The price of every baseline (``BASELINES``) at ``S_t`` and today's ``tau``."""
+    r, q = config.risk_free_rate, config.dividend_yield
+    return {
+        "practitioner_bs": bs_price(spot, strike, tau, r, q, previous.iv, is_call),
+        "practitioner_bs_mid_iv": bs_price(spot, strike, tau, r, q, previous.iv_from_mid, is_call),
+        "adhoc_bs": bs_price(spot, strike, tau, r, q, surface_iv, is_call),
+        "historical_bs": bs_price(spot, strike, tau, r, q, historical_vol, is_call),
+        "prev_mid": previous.mid,
+    }
+
+
+def surface_inputs(
+    previous_coef: np.ndarray, log_moneyness: np.ndarray, tau: np.ndarray, previous: PreviousQuote
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(surface_iv, surface_iv_change)``: the ``t-1`` surface at today's moneyness and
+    expiry, and how much it moves the contract's vol from where it was at ``t-1``
+    (sticky moneyness rather than sticky strike)."""
+    surface_iv = evaluate_surface(previous_coef, -log_moneyness, tau)
+    change = surface_iv - evaluate_surface(previous_coef, -previous.log_moneyness, previous.tau)
+    return surface_iv, change
+
+
+def static_features(
+    log_moneyness: np.ndarray,
+    tau: np.ndarray,
+    is_call: np.ndarray,
+    strike: np.ndarray,
+    underlying_return: np.ndarray,
+    historical_vol: np.ndarray,
+    previous: PreviousQuote,
+    surface: tuple[np.ndarray, np.ndarray],
+    baselines: dict[str, np.ndarray],
+    config: SampleConfig,
+) -> np.ndarray:
+    """One row of ``STATIC_FEATURES`` per sample (float32)."""
+    surface_iv, surface_iv_change = surface
+    return np.stack(
+        [
+            log_moneyness,
+            tau,
+            np.sqrt(np.maximum(tau, 0.0)),
+            is_call.astype(float),
+            np.full(len(tau), config.risk_free_rate),
+            np.nan_to_num(underlying_return),
+            historical_vol,
+            previous.iv,
+            np.nan_to_num(previous.iv_from_mid),
+            surface_iv,
+            surface_iv_change,
+            np.nan_to_num(previous.iv_minus_surface),
+            previous.mid / strike,
+            baselines["practitioner_bs"] / strike,
+            baselines["practitioner_bs_mid_iv"] / strike,
+            baselines["adhoc_bs"] / strike,
+            baselines["historical_bs"] / strike,
+        ],
+        axis=1,
+    ).astype(np.float32)
+
+
 def window_indices(sample_slot: np.ndarray, length: int) -> np.ndarray:
     """History slots of the days ``t-L .. t-1`` of each sample, shape ``(N, L)``."""
     return sample_slot[:, None] - length + np.arange(length)[None, :]
@@ -262,7 +423,7 @@ def _usable_quotes(quotes: pd.DataFrame) -> pd.DataFrame:
     return usable
 
 
-def _historical_vol(returns: np.ndarray, days: int) -> np.ndarray:
+def historical_vol_of_returns(returns: np.ndarray, days: int) -> np.ndarray:
     """:math:`\\sqrt{252/n \\sum_{i=0}^{n-1} r_{t-i}^2}` over the last ``n`` returns
     up to and including ``t`` (NaN until ``n`` returns exist)."""
     squared = np.concatenate([[0.0], np.cumsum(np.nan_to_num(returns) ** 2)])
@@ -312,14 +473,19 @@ def _fingerprint(*arrays: np.ndarray) -> str:
     return digest.hexdigest()
 
 
-def build_samples(quotes: pd.DataFrame, config: SampleConfig | None = None) -> OptionSamples:
+def build_samples(
+    quotes: pd.DataFrame, config: SampleConfig | None = None, keep_quotes: bool = False
+) -> OptionSamples:
     """Build the samples, features, baselines and split of ``option_quotes``.
+
+    With ``keep_quotes`` the result also holds every usable quote by contract
+    (:class:`ContractQuotes`), which predicting a contract on any day needs.
 
     Vectorized throughout: sorting, ``searchsorted``, ``bincount`` and fancy indexing,
     with no Python loop over rows, days or contracts.
     """
     config = config or SampleConfig()
-    L, r, q = config.sequence_length, config.risk_free_rate, config.dividend_yield
+    L = config.sequence_length
     quotes = _usable_quotes(quotes)
 
     # Calendar and underlying: one price per day (the median of the day's quotes).
@@ -331,7 +497,7 @@ def build_samples(quotes: pd.DataFrame, config: SampleConfig | None = None) -> O
     )
     log_spot = np.log(spot_of_day)
     returns = np.concatenate([[np.nan], np.diff(log_spot)])
-    historical_vol = _historical_vol(returns, config.historical_vol_days)
+    historical_vol = historical_vol_of_returns(returns, config.historical_vol_days)
 
     # Contracts, sorted by contract then day.
     strike = quotes["strike"].to_numpy(float)
@@ -359,35 +525,15 @@ def build_samples(quotes: pd.DataFrame, config: SampleConfig | None = None) -> O
     n_slots = int(span.sum())
 
     log_moneyness = np.log(spot / strike)
-    # Implied vols: the vendor's where it has one, else solved from the mid.
-    iv_from_mid = implied_vol(mid, spot, strike, tau, r, q, is_call)
-    # A vendor IV above MAX_VENDOR_IV is not a decimal vol (a file quoting IV in percent,
-    # or a solver failure); the one solved from the mid replaces it.
-    has_vendor_iv = np.isfinite(vendor_iv) & (vendor_iv > 0) & (vendor_iv <= MAX_VENDOR_IV)
-    iv = np.where(has_vendor_iv, vendor_iv, iv_from_mid)
+    iv_from_mid, iv = implied_vols(mid, spot, strike, tau, vendor_iv, is_call, config)
     # Each day's smoothed surface; a contract's IV minus it separates the persistent
     # shape of the smile from a one-day shock to the contract's or its expiry's vols.
     coef = fit_daily_surfaces(day, -log_moneyness, tau, iv, is_call, len(calendar))
     iv_minus_surface = iv - evaluate_surface(coef[day], -log_moneyness, tau)
-    # Greeks are recomputed from the IV: vendors differ in greek units and leave them
-    # empty where IV is empty, while these are consistent for every contract.
-    greeks = bs_greeks(spot, strike, tau, r, q, np.nan_to_num(iv), is_call)
-    history_values = np.stack(
-        [
-            mid / strike,
-            iv,
-            greeks.delta,
-            greeks.gamma * spot,
-            greeks.vega / strike,
-            greeks.theta / strike,
-            log_moneyness,
-            tau,
-            iv_minus_surface,
-        ],
-        axis=1,
-    )
+    values = history_values(mid, spot, strike, tau, iv, is_call, iv_minus_surface, config)
     history = np.zeros((n_slots, len(HISTORY_FEATURES)), dtype=np.float32)
-    history[slot] = np.nan_to_num(history_values)  # a missing IV is 0 with its greeks
+    history[slot] = np.nan_to_num(values)  # a missing IV is 0 with its greeks
+    del values
     quoted = np.zeros(n_slots, dtype=bool)
     quoted[slot] = True
     slot_contract = np.repeat(np.arange(len(first)), span)
@@ -400,35 +546,25 @@ def build_samples(quotes: pd.DataFrame, config: SampleConfig | None = None) -> O
         by_slot[slot] = values
         return by_slot[slot - 1]
 
+    own = PreviousQuote(mid, iv, iv_from_mid, iv_minus_surface, log_moneyness, tau)
     # A sample needs a usable quote at t-1: the slot before its own.
     has_prev = quoted[slot - 1]
-    prev_mid = previous_day(mid)
-    prev_iv = previous_day(iv)
-    prev_iv_from_mid = previous_day(iv_from_mid)
-    prev_iv_minus_surface = previous_day(iv_minus_surface)
+    previous = PreviousQuote(
+        **{name: previous_day(values) for name, values in own.__dict__.items()}
+    )
 
     # Surfaces of each day, evaluated for day t with the surface of t-1.
     no_surface = np.full((1, coef.shape[1]), np.nan)
     prev_coef = np.concatenate([no_surface, coef])[day]  # row day of this is coef[day - 1]
-    surface_iv = evaluate_surface(prev_coef, -log_moneyness, tau)
-    # How the t-1 smile moves this contract's vol as the spot moves from S_{t-1} to S_t
-    # and a day passes (sticky moneyness rather than sticky strike).
-    surface_iv_change = surface_iv - evaluate_surface(
-        prev_coef, -previous_day(log_moneyness), previous_day(tau)
+    surface = surface_inputs(prev_coef, log_moneyness, tau, previous)
+    baselines = baseline_prices(
+        spot, strike, tau, is_call, previous, surface[0], historical_vol[day], config
     )
-
-    baselines = {
-        "practitioner_bs": bs_price(spot, strike, tau, r, q, prev_iv, is_call),
-        "practitioner_bs_mid_iv": bs_price(spot, strike, tau, r, q, prev_iv_from_mid, is_call),
-        "adhoc_bs": bs_price(spot, strike, tau, r, q, surface_iv, is_call),
-        "historical_bs": bs_price(spot, strike, tau, r, q, historical_vol[day], is_call),
-        "prev_mid": prev_mid,
-    }
     complete = has_prev & np.all([np.isfinite(v) for v in baselines.values()], axis=0)
     # Why rows with a previous quote lack a baseline, by the input each baseline needs.
     lacking = {
-        "t-1 implied vol": ~np.isfinite(baselines["practitioner_bs"] + prev_iv_from_mid),
-        "t-1 surface (too few out-of-the-money quotes that day)": ~np.isfinite(surface_iv),
+        "t-1 implied vol": ~np.isfinite(baselines["practitioner_bs"] + previous.iv_from_mid),
+        "t-1 surface (too few out-of-the-money quotes that day)": ~np.isfinite(surface[0]),
         f"{config.historical_vol_days}-day return history": ~np.isfinite(historical_vol[day]),
     }
     counts = {
@@ -461,29 +597,19 @@ def build_samples(quotes: pd.DataFrame, config: SampleConfig | None = None) -> O
         )
 
     keep = np.flatnonzero(complete)
-    anchor_iv = prev_iv_from_mid[keep]
-    static = np.stack(
-        [
-            log_moneyness[keep],
-            tau[keep],
-            np.sqrt(np.maximum(tau[keep], 0.0)),
-            is_call[keep].astype(float),
-            np.full(len(keep), r),
-            np.nan_to_num(returns[day[keep]]),
-            historical_vol[day[keep]],
-            prev_iv[keep],
-            np.nan_to_num(prev_iv_from_mid[keep]),
-            surface_iv[keep],
-            surface_iv_change[keep],
-            np.nan_to_num(prev_iv_minus_surface[keep]),
-            prev_mid[keep] / strike[keep],
-            baselines["practitioner_bs"][keep] / strike[keep],
-            baselines["practitioner_bs_mid_iv"][keep] / strike[keep],
-            baselines["adhoc_bs"][keep] / strike[keep],
-            baselines["historical_bs"][keep] / strike[keep],
-        ],
-        axis=1,
-    ).astype(np.float32)
+    anchor_iv = previous.iv_from_mid[keep]
+    static = static_features(
+        log_moneyness[keep],
+        tau[keep],
+        is_call[keep],
+        strike[keep],
+        returns[day[keep]],
+        historical_vol[day[keep]],
+        PreviousQuote(**{name: values[keep] for name, values in previous.__dict__.items()}),
+        (surface[0][keep], surface[1][keep]),
+        {name: values[keep] for name, values in baselines.items()},
+        config,
+    )
 
     kept = sorted_quotes.iloc[keep]
     rows = pd.DataFrame(
@@ -540,4 +666,35 @@ def build_samples(quotes: pd.DataFrame, config: SampleConfig | None = None) -> O
         config=config,
         fingerprint=fingerprint,
         counts=counts,
+        spot_of_day=spot_of_day,
+        surface_coef=coef,
+        quotes=(
+            _contract_quotes(expiry[order], is_call, strike, new_contract, first, day, slot, own)
+            if keep_quotes
+            else None
+        ),
     )
+
+
+def _contract_quotes(
+    expiry: np.ndarray,
+    is_call: np.ndarray,
+    strike: np.ndarray,
+    new_contract: np.ndarray,
+    first_day: np.ndarray,
+    day: np.ndarray,
+    slot: np.ndarray,
+    own: PreviousQuote,
+) -> ContractQuotes:
+    starts = np.flatnonzero(new_contract)
+    contracts = pd.DataFrame(
+        {
+            "expiration": expiry[starts].astype("datetime64[ns]"),
+            "is_call": is_call[starts],
+            "strike": strike[starts],
+            "first_day": first_day,
+            "first_quote": starts,
+            "quotes": np.diff(np.append(starts, len(day))),
+        }
+    )
+    return ContractQuotes(contracts, day, slot, own)

@@ -235,6 +235,20 @@ def _finite_or_none(value):
     return value
 
 
+def forecast_series(evaluation: dict) -> tuple[pd.DataFrame, list[str]]:
+    """The walk-forward's volatility forecasts over the ``all_models`` window (``date``,
+    ``realized`` and one float column per model) and the models its chart shows: the
+    chosen one and the baselines."""
+    window = evaluation["volatility"]["all_models"]
+    volatility = pd.DataFrame(evaluation["series"]["volatility"]).astype({"date": "datetime64[ns]"})
+    volatility = volatility.loc[
+        volatility["date"].between(window["first_date"], window["last_date"])
+    ]
+    models = [c for c in volatility.columns if c != "date"]
+    shown = [evaluation["chosen_model"], *(b for b in BASELINES if b in window["models"])]
+    return volatility.astype({m: float for m in models}).reset_index(drop=True), shown
+
+
 def write_volatility_plots(
     evaluation: dict, features: pd.DataFrame, plots_dir: str | Path
 ) -> dict[str, Path]:
@@ -251,17 +265,12 @@ def write_volatility_plots(
 
     plots_dir = Path(plots_dir)
     window = evaluation["volatility"]["all_models"]
-    volatility = pd.DataFrame(evaluation["series"]["volatility"]).astype({"date": "datetime64[ns]"})
-    volatility = volatility.loc[
-        volatility["date"].between(window["first_date"], window["last_date"])
-    ]
-    shown = [evaluation["chosen_model"], *(b for b in BASELINES if b in window["models"])]
+    volatility, shown = forecast_series(evaluation)
     returns = pd.DataFrame(evaluation["series"]["returns"]).astype({"date": "datetime64[ns]"})
     returns = returns.dropna()
     paths = {
         "forecast_vs_realized": plot_forecast_vs_realized(
-            volatility.astype({m: float for m in shown}), shown,
-            plots_dir / PLOT_FILES["forecast_vs_realized"],
+            volatility, shown, plots_dir / PLOT_FILES["forecast_vs_realized"],
         ),
         "qlike_by_year": plot_qlike_by_year(
             window["qlike_by_year"], plots_dir / PLOT_FILES["qlike_by_year"]
