@@ -291,12 +291,12 @@ class OptionPredictor:
                 f"option_type must be one of {OPTION_TYPES}, got {request.option_type!r}",
                 f"{where}.option_type",
             )
+        sample_day = self._sample_day(request.as_of, where)
         if request.expiration < request.as_of:
             raise RequestError(
                 f"the contract expired on {request.expiration}, before as_of {request.as_of}",
                 f"{where}.expiration",
             )
-        sample_day = self._sample_day(request.as_of, where)
         is_call = request.option_type == "C"
         days_to_expiry = (request.expiration - request.as_of).days
         # float32 as in option_quotes, so that a day of the data gets its training tau.

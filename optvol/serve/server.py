@@ -7,7 +7,9 @@ app), and on shutdown how many requests it answered and how many were errors.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import time
 
 from optvol.core.errors import OptvolInputError
@@ -22,7 +24,7 @@ DEFAULT_THREADS = 8
 
 def build_server(served: ServedModels, host: str, port: int, threads: int = DEFAULT_THREADS):
     """A waitress server of the API, bound but not yet serving (``port`` 0 picks a free
-    one: ``server.effective_port``)."""
+    one: ``server.effective_port``); the Flask app is ``server.optvol_app``."""
     import torch
     from waitress.server import create_server
 
@@ -31,8 +33,14 @@ def build_server(served: ServedModels, host: str, port: int, threads: int = DEFA
     # One intra-op thread per request: the requests are the parallelism, and several
     # threads per tiny GRU forward only contend for the cores.
     torch.set_num_threads(1)
-    return create_server(create_app(served), host=host, port=port, threads=threads,
-                         ident="optvol")  # fmt: skip
+    app = create_app(served)
+    server = create_server(app, host=host, port=port, threads=threads, ident="optvol")
+    server.optvol_app = app
+    return server
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def serve(root, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
@@ -46,18 +54,21 @@ def serve(root, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
             + "; ".join(f"{name}: {status.error}" for name, status in served.status.items())
         )
     server = build_server(served, host, port, threads)
-    app_stats = server.application.extensions["optvol.stats"]
+    app_stats = server.optvol_app.extensions["optvol.stats"]
     log.info(
-        "optvol API listening on http://%s:%d (models %s, loaded in %.1f s, %d threads)",
+        "optvol API listening on http://%s:%s (models %s, loaded in %.1f s, %d threads)",
         host, server.effective_port, ", ".join(served.loaded()),
         time.perf_counter() - started, threads,
     )  # fmt: skip
+    # SIGTERM (a service manager stopping the server) ends it as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
-        server.close()
+        with contextlib.suppress(KeyboardInterrupt):
+            server.close()
         log.info("optvol API stopped: %d requests, %d errors", app_stats.requests,
                  app_stats.errors)  # fmt: skip
     return 0

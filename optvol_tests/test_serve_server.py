@@ -1,0 +1,131 @@
+"""The API under the real WSGI server (waitress) on a free loopback port, with real HTTP
+requests; and ``optvol serve`` as users start it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from optvol.serve.server import build_server
+
+
+@pytest.fixture(scope="module")
+def base_url(served_models):
+    server = build_server(served_models, "127.0.0.1", 0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+
+
+def _call(url: str, body: bytes | None = None) -> tuple[int, str, bytes]:
+    request = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET",
+                                     headers={"Content-Type": "application/json"})  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers["Content-Type"], response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers["Content-Type"], error.read()
+
+
+def test_the_real_server_answers_every_endpoint(base_url, served_models):
+    status, kind, body = _call(f"{base_url}/health")
+    assert status == 200 and kind == "application/json"
+    assert json.loads(body)["status"] == "ok"
+    day = served_models.volatility.last_date.isoformat()
+    status, _, body = _call(f"{base_url}/predict",
+                            json.dumps({"model": "volatility", "as_of": day}).encode())  # fmt: skip
+    assert status == 200
+    assert json.loads(body)["forecast"]["volatility"] == pytest.approx(
+        served_models.volatility.at_date(served_models.volatility.last_date).volatility
+    )
+    status, kind, body = _call(f"{base_url}/plot?kind=error_by_bucket")
+    assert status == 200 and kind == "image/png" and body[:4] == b"\x89PNG"
+    status, _, body = _call(f"{base_url}/openapi.json")
+    assert status == 200 and "/predict" in json.loads(body)["paths"]
+
+
+def test_the_real_server_answers_bad_requests_with_4xx_json(base_url):
+    for url, body, expected in [
+        (f"{base_url}/predict", b"{", 400),
+        (f"{base_url}/predict", b'{"model": "volatility", "as_of": "1800-01-01"}', 422),
+        (f"{base_url}/predict", b"x" * (2 << 20), 413),
+        (f"{base_url}/plot?kind=nope", None, 422),
+        (f"{base_url}/missing", None, 404),
+    ]:
+        status, kind, payload = _call(url, body)
+        assert status == expected, (url, payload[:200])
+        assert kind == "application/json"
+        assert json.loads(payload)["error"]
+
+
+def test_concurrent_clients_all_get_answers(base_url, served_models):
+    day = served_models.volatility.last_date.isoformat()
+    body = json.dumps({"model": "volatility", "as_of": day}).encode()
+    results: list[int] = []
+
+    def client() -> None:
+        for _ in range(5):
+            results.append(_call(f"{base_url}/predict", body)[0])
+
+    threads = [threading.Thread(target=client) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [200] * 30
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_optvol_serve_logs_start_requests_and_end(served_root):
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "optvol.cli", "serve", "--port", str(port), "--data-dir",
+         str(served_root)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                status, _, _ = _call(f"http://127.0.0.1:{port}/health")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert process.poll() is None, process.stdout.read()
+                time.sleep(0.2)
+        assert status == 200
+        assert _call(f"http://127.0.0.1:{port}/predict", b"[")[0] == 400
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert f"optvol API listening on http://127.0.0.1:{port}" in output
+    assert "GET /health 200" in output and "POST /predict 400" in output
+    assert "optvol API stopped: 2 requests, 1 errors" in output
+
+
+def test_optvol_serve_without_models_exits_with_what_to_materialize(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "optvol.cli", "serve", "--port", "0", "--data-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "no model can be served" in result.stderr
+    assert "gru_model" in result.stderr and "volatility_model" in result.stderr
