@@ -65,6 +65,9 @@ class VolatilityPredictor:
         model.check_data(features)
         self.model = model
         self.features = features.reset_index(drop=True)
+        # The table's notes (sources, cleaning) live in attrs, which pandas deep-copies on
+        # every operation: a one-row forecast would spend most of its time copying them.
+        self.features.attrs = {}
         self.dates = self.features["date"].to_numpy("datetime64[ns]")
         self.feature_names = feature_columns(model.macro)
         self._historical_mean = historical_mean_return(self.features).to_numpy()

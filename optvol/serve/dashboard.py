@@ -46,13 +46,21 @@ def _price_table(prediction) -> pd.DataFrame:
     )
 
 
+def _forget(*keys: str) -> None:
+    """Drop the widgets' state, so that they show their new defaults on the next run."""
+    for key in keys:
+        st.session_state.pop(key, None)
+
+
 def options_page(served: ServedModels) -> None:
     from optvol.core.option_prediction import ContractRequest
     from optvol.core.served_plots import option_history_png
 
     predictor = served.options
     days = predictor.trading_days_with_successor()
-    as_of = st.selectbox("Quote date t", days, index=len(days) - 1, key="as_of")
+    # A new date resets S_t to that day's price (a keyed widget keeps its value otherwise).
+    as_of = st.selectbox("Quote date t", days, index=len(days) - 1, key="as_of",
+                         on_change=_forget, args=("underlying",))  # fmt: skip
     previous = days[days.index(as_of) - 1] if days.index(as_of) else predictor.first_date
     contracts = predictor.contracts_quoted_on(previous)
     contracts = contracts.loc[contracts["expiration"].dt.date >= as_of]
@@ -101,18 +109,23 @@ def volatility_page(served: ServedModels) -> None:
     mode = st.radio("Forecast from", ["a date of the data", "feature values"],
                     horizontal=True, key="volatility_mode")  # fmt: skip
     last = predictor.last_date
+    # A new date refills the feature values from it (keyed widgets keep theirs otherwise).
+    fields = tuple(f"feature_{name}" for name in predictor.feature_names)
     as_of = st.date_input("Date", value=last, min_value=predictor.first_date, max_value=last,
-                          key="volatility_date")  # fmt: skip
+                          key="volatility_date", on_change=_forget, args=fields)  # fmt: skip
     values = None
     if mode == "feature values":
         try:
             start = predictor.features_on(as_of)
         except RequestError:
             start = predictor.features_on(last)
-        st.caption("Every feature of the model, filled in from the date above; change any.")
+        st.caption(
+            "Every feature of the model, filled in from the date above; change any. "
+            "An empty field is a missing value."
+        )
         columns = st.columns(4)
         values = {
-            name: columns[i % 4].number_input(name, value=float(start[name] or 0.0),
+            name: columns[i % 4].number_input(name, value=start[name],
                                               format="%.6f", key=f"feature_{name}")
             for i, name in enumerate(predictor.feature_names)
         }  # fmt: skip
