@@ -271,27 +271,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(func=_demo)
 
+    def server_options(port: int) -> argparse.ArgumentParser:
+        options = argparse.ArgumentParser(add_help=False)
+        options.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
+        options.add_argument("--port", type=int, default=port, help=f"port (default: {port})")
+        options.add_argument("--data-dir", help=f"data root (default: ${DATA_DIR_ENV} or ./data)")
+        return options
+
     serve = commands.add_parser(
         "serve",
+        parents=[server_options(8000)],
         help="serve the trained models over HTTP (/health, /predict, /plot, /openapi.json)",
         description="Load the materialized models of the data root once and serve them with "
         "waitress. Binds to 127.0.0.1 unless --host says otherwise.",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     serve.add_argument("--threads", type=int, default=8, help="worker threads (default: 8)")
-    serve.add_argument("--data-dir", help=f"data root (default: ${DATA_DIR_ENV} or ./data)")
     serve.set_defaults(func=_serve)
 
     dashboard = commands.add_parser(
         "dashboard",
+        parents=[server_options(8501)],
         help="the Streamlit dashboard over the trained models",
         description="Run the Streamlit dashboard: pick a model and inputs, see the prediction "
         "beside every baseline, the evaluation plots and the metrics.",
     )
-    dashboard.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
-    dashboard.add_argument("--port", type=int, default=8501, help="port (default: 8501)")
-    dashboard.add_argument("--data-dir", help=f"data root (default: ${DATA_DIR_ENV} or ./data)")
     dashboard.set_defaults(func=_dashboard)
     return parser
 

@@ -219,6 +219,11 @@ def create_app(served: ServedModels | None = None, root: str | None = None) -> F
         }
         return _error(error.code or 400, messages.get(error.code, error.description))
 
+    # The request's own faults, raised by validation and the predictors.
+    app.register_error_handler(ValidationError, _validation_error)
+    app.register_error_handler(RequestError, lambda e: _error(422, str(e), e.field))
+    app.register_error_handler(ModelUnavailable, lambda e: _error(503, str(e)))
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         log.exception("Unexpected error on %s %s", request.method, request.path)
@@ -244,17 +249,10 @@ def create_app(served: ServedModels | None = None, root: str | None = None) -> F
 
     @app.post("/predict")
     def predict():
-        try:
-            body = _PREDICT.validate_json(request.get_data(cache=False))
-            if isinstance(body, OptionsRequest):
-                return jsonify(_options_response(served, body))
-            return jsonify(_volatility_response(served, body))
-        except ValidationError as error:
-            return _validation_error(error)
-        except RequestError as error:
-            return _error(422, str(error), error.field)
-        except ModelUnavailable as error:
-            return _error(503, str(error))
+        body = _PREDICT.validate_json(request.get_data(cache=False))
+        if isinstance(body, OptionsRequest):
+            return jsonify(_options_response(served, body))
+        return jsonify(_volatility_response(served, body))
 
     @app.get("/plot")
     def plot():
@@ -262,15 +260,7 @@ def create_app(served: ServedModels | None = None, root: str | None = None) -> F
         repeated = [name for name, values in arguments.items() if len(values) > 1]
         if repeated:
             return _error(422, f"parameters given more than once: {repeated}", repeated[0])
-        try:
-            query = PlotQuery.model_validate({k: v[0] for k, v in arguments.items()})
-            png = _plot(served, query)
-        except ValidationError as error:
-            return _validation_error(error)
-        except RequestError as error:
-            return _error(422, str(error), error.field)
-        except ModelUnavailable as error:
-            return _error(503, str(error))
-        return Response(png, mimetype="image/png")
+        query = PlotQuery.model_validate({k: v[0] for k, v in arguments.items()})
+        return Response(_plot(served, query), mimetype="image/png")
 
     return app
