@@ -91,9 +91,8 @@ def _workloads(root: Path) -> dict[str, list[tuple[str, str, bytes | None]]]:
     options = served.require("options")
     days = options.trading_days_with_successor()[-5:]
     contracts = []
-    for day, previous in zip(days, [options.calendar[-6], *options.calendar[-5:-1]],
-                             strict=True):  # fmt: skip
-        quoted = options.contracts_quoted_on(previous.astype("datetime64[D]").item())
+    for day in days:
+        quoted = options.contracts_quoted_on(options.previous_trading_day(day))
         for row in quoted.loc[quoted["expiration"].dt.date > day].itertuples():
             request = ContractRequest(row.expiration.date(), float(row.strike),
                                       row.option_type, day, options.spot_on(day))  # fmt: skip

@@ -5,6 +5,7 @@ the schema the OpenAPI document publishes."""
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -30,12 +31,8 @@ def _schema_check(body: dict, component: str) -> None:
 
 def _contract(predictor, day_index: int = -1, option_type: str = "P") -> dict:
     """A contract quoted on the trading day before day ``day_index`` and that day."""
-    days = predictor.trading_days_with_successor()
-    as_of = days[day_index]
-    previous = predictor.calendar[
-        list(predictor.calendar).index(__import__("numpy").datetime64(as_of, "ns")) - 1
-    ]
-    quoted = predictor.contracts_quoted_on(previous.astype("datetime64[D]").item())
+    as_of = predictor.trading_days_with_successor()[day_index]
+    quoted = predictor.contracts_quoted_on(predictor.previous_trading_day(as_of))
     quoted = quoted.loc[
         (quoted["option_type"] == option_type) & (quoted["expiration"].dt.date > as_of)
     ]
@@ -50,8 +47,6 @@ def _contract(predictor, day_index: int = -1, option_type: str = "P") -> dict:
 
 
 def _request(contract: dict) -> ContractRequest:
-    from datetime import date
-
     return ContractRequest(
         date.fromisoformat(contract["expiration"]), contract["strike"], contract["option_type"],
         date.fromisoformat(contract["as_of"]), contract["underlying"],
@@ -123,10 +118,7 @@ def test_predict_options_with_supplied_history_equals_the_gathered_one(client, s
     contract = _contract(predictor, -1, "C")
     request = _request(contract)
     quotes = predictor.samples.quotes
-    row = predictor._contract_row[
-        (int(__import__("numpy").datetime64(request.expiration, "ns").astype("int64")), True,
-         request.strike)
-    ]  # fmt: skip
+    row = predictor._row(request.expiration, request.strike, True)
     first = int(quotes.contracts.at[row, "first_quote"])
     count = int(quotes.contracts.at[row, "quotes"])
     history = []
@@ -145,7 +137,7 @@ def test_predict_options_with_supplied_history_equals_the_gathered_one(client, s
     # The same through the core, with the history as a tuple of HistoryQuote.
     core = predictor.predict([ContractRequest(
         request.expiration, request.strike, "C", request.as_of, request.underlying,
-        tuple(HistoryQuote(__import__("datetime").date.fromisoformat(h["date"]), h["mid"])
+        tuple(HistoryQuote(date.fromisoformat(h["date"]), h["mid"])
               for h in history),
     )])[0]  # fmt: skip
     assert core.gru == pytest.approx(own["gru"], rel=1e-12)

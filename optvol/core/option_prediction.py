@@ -164,6 +164,11 @@ class OptionPredictor:
             }
         ).sort_values(["expiration", "option_type", "strike"], ignore_index=True)
 
+    def previous_trading_day(self, day: date) -> date:
+        """The trading day before ``day``, a trading day of the data after its first (or
+        a day just after the data): the ``t-1`` a prediction for ``day`` starts from."""
+        return _day(self.calendar[self._sample_day(day, "day") - 1])
+
     def trading_days_with_successor(self) -> list[date]:
         """The days a contract can be priced on from the data's own quotes: every trading
         day after the first."""
@@ -205,9 +210,7 @@ class OptionPredictor:
         with the realized mid (NaN on a day it had no usable quote), the GRU's price and
         every baseline's, at that day's underlying price."""
         row = self._contract(expiration, strike, option_type == "C", "contract")
-        quotes = self.samples.quotes
-        first = int(quotes.contracts.at[row, "first_quote"])
-        days = quotes.day[first : first + int(quotes.contracts.at[row, "quotes"])]
+        _, days = self._quote_positions(row)
         # Priceable days: the trading day after each quote, up to the expiration.
         candidates = np.unique(days + 1)
         expiry = np.datetime64(expiration, "ns")
@@ -273,9 +276,13 @@ class OptionPredictor:
             f"{where}.as_of",
         )
 
-    def _contract(self, expiration: date, strike: float, is_call: bool, where: str) -> int:
+    def _row(self, expiration: date, strike: float, is_call: bool) -> int | None:
+        """The contract's row of ``samples.quotes.contracts``; None if it has no quote."""
         key = (int(np.datetime64(expiration, "ns").astype(np.int64)), is_call, float(strike))
-        row = self._contract_row.get(key)
+        return self._contract_row.get(key)
+
+    def _contract(self, expiration: date, strike: float, is_call: bool, where: str) -> int:
+        row = self._row(expiration, strike, is_call)
         if row is None:
             kind = "call" if is_call else "put"
             raise RequestError(
@@ -302,37 +309,38 @@ class OptionPredictor:
         # float32 as in option_quotes, so that a day of the data gets its training tau.
         tau = float(np.float32(days_to_expiry / DAYS_PER_YEAR))
         if request.history is None:
-            window, quoted, previous, realized = self._gathered(request, is_call, sample_day, where)
+            window, quoted, previous = self._gathered(request, is_call, sample_day, where)
             source = "data"
         else:
             window, quoted, previous = self._supplied(request, is_call, sample_day, where)
-            realized = self._realized(request, is_call, sample_day)
             source = "supplied"
+        realized = self._realized(request, is_call, sample_day)
         static, baselines = self._static(request, is_call, tau, sample_day, previous, where)
         return _Inputs(window, quoted, sample_day, previous, static, baselines, tau, realized,
                        source)  # fmt: skip
 
     def _quote_positions(self, row: int) -> tuple[int, np.ndarray]:
+        """Position of the contract's first quote, and the calendar day of each quote."""
         quotes = self.samples.quotes
         first = int(quotes.contracts.at[row, "first_quote"])
         return first, quotes.day[first : first + int(quotes.contracts.at[row, "quotes"])]
 
-    def _realized(self, request: ContractRequest, is_call: bool, sample_day: int) -> float | None:
-        key = (int(np.datetime64(request.expiration, "ns").astype(np.int64)), is_call,
-               float(request.strike))  # fmt: skip
-        row = self._contract_row.get(key)
-        if row is None or sample_day >= len(self.calendar):
-            return None
+    def _quote_on(self, row: int, day: int) -> int | None:
+        """Position of the contract's quote on calendar day ``day``; None if it has none."""
         first, days = self._quote_positions(row)
-        at = np.flatnonzero(days == sample_day)
-        return float(self.samples.quotes.previous.mid[first + at[0]]) if len(at) else None
+        at = np.flatnonzero(days == day)
+        return first + int(at[0]) if len(at) else None
+
+    def _realized(self, request: ContractRequest, is_call: bool, sample_day: int) -> float | None:
+        row = self._row(request.expiration, request.strike, is_call)
+        position = None if row is None else self._quote_on(row, sample_day)
+        return None if position is None else float(self.samples.quotes.previous.mid[position])
 
     def _gathered(self, request: ContractRequest, is_call: bool, sample_day: int, where: str):
         L = self.config.sequence_length
         row = self._contract(request.expiration, request.strike, is_call, where)
-        first, days = self._quote_positions(row)
-        at = np.flatnonzero(days == sample_day - 1)
-        if not len(at):
+        position = self._quote_on(row, sample_day - 1)
+        if position is None:
             previous_day = _day(self.calendar[sample_day - 1])
             raise RequestError(
                 f"the contract has no usable quote on {previous_day}, the trading day "
@@ -341,14 +349,11 @@ class OptionPredictor:
                 f"{where}.as_of",
             )
         quotes, samples = self.samples.quotes, self.samples
-        position = first + int(at[0])
         slots = int(quotes.slot[position]) - L + 1 + np.arange(L)
         previous = PreviousQuote(
             **{name: values[[position]] for name, values in quotes.previous.__dict__.items()}
         )
-        later = np.flatnonzero(days == sample_day)
-        realized = float(quotes.previous.mid[first + later[0]]) if len(later) else None
-        return samples.history[slots], samples.quoted[slots], previous, realized
+        return samples.history[slots], samples.quoted[slots], previous
 
     def _supplied(self, request: ContractRequest, is_call: bool, sample_day: int, where: str):
         L = self.config.sequence_length

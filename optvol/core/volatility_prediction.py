@@ -19,6 +19,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from optvol.core.data_summary import json_number
 from optvol.core.errors import RequestError
 from optvol.core.volatility_artifact import VolatilityModel
 from optvol.core.volatility_baselines import (
@@ -48,11 +49,6 @@ class VolatilityPrediction:
     in_training_window: bool | None
     out_of_sample: dict[str, float | None] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-
-
-def _number(value) -> float | None:
-    value = float(value)
-    return value if np.isfinite(value) else None
 
 
 class VolatilityPredictor:
@@ -97,7 +93,7 @@ class VolatilityPredictor:
     def features_on(self, as_of: date) -> dict[str, float | None]:
         """The model's feature values on a trading day of the data."""
         row = self.features.iloc[self._position(as_of, "as_of")]
-        return {name: _number(row[name]) for name in self.feature_names}
+        return {name: json_number(row[name]) for name in self.feature_names}
 
     def at_date(self, as_of: date) -> VolatilityPrediction:
         """Every forecast made at the close of ``as_of``, a trading day of the data."""
@@ -105,10 +101,12 @@ class VolatilityPredictor:
         row = self.features.iloc[[position]]
         prediction = self._predict(row, as_of)
         prediction.baselines["garch"] = self._garch_at(position, as_of)
-        prediction.baselines["historical_mean_return"] = _number(self._historical_mean[position])
+        prediction.baselines["historical_mean_return"] = json_number(
+            self._historical_mean[position]
+        )
         prediction.realized = {
-            "volatility": _number(row[TARGET_RV].iloc[0]),
-            "log_return": _number(row[TARGET_RETURN].iloc[0]),
+            "volatility": json_number(row[TARGET_RV].iloc[0]),
+            "log_return": json_number(row[TARGET_RETURN].iloc[0]),
         }
         if prediction.realized["volatility"] is None:
             prediction.notes.append(
@@ -123,7 +121,7 @@ class VolatilityPredictor:
             )
         stamp = pd.Timestamp(as_of)
         prediction.out_of_sample = {
-            name: _number(series[stamp]) if stamp in series.index else None
+            name: json_number(series[stamp]) if stamp in series.index else None
             for name, series in self._walk_forward.items()
         }
         return prediction
@@ -162,13 +160,13 @@ class VolatilityPredictor:
         prediction = VolatilityPrediction(
             as_of=as_of,
             model=self.chosen,
-            volatility=_number(forecast["vol"]),
-            variance=_number(forecast["var"]),
-            log_return=_number(forecast["return"]),
+            volatility=json_number(forecast["vol"]),
+            variance=json_number(forecast["var"]),
+            log_return=json_number(forecast["return"]),
             baselines={
-                "har": _number(forecast["har_vol"]),
-                "vix": _number(vix),
-                "no_change": _number(no_change_forecast(row)["vol"].iloc[0]),
+                "har": json_number(forecast["har_vol"]),
+                "vix": json_number(vix),
+                "no_change": json_number(no_change_forecast(row)["vol"].iloc[0]),
             },
             realized={},
             in_training_window=None,
@@ -200,14 +198,14 @@ class VolatilityPredictor:
         series = self._walk_forward.get("garch")
         stamp = pd.Timestamp(as_of)
         if series is not None and stamp in series.index:
-            return _number(series[stamp])
+            return json_number(series[stamp])
         with self._garch_lock:
             if position not in self._garch:
                 if len(self._garch) >= GARCH_CACHE_SIZE:
                     self._garch.pop(next(iter(self._garch)))
                 garch = GarchForecaster(self.features["log_return"], self._min_returns)
                 vol = garch.forecast(position, np.array([position]))["vol"].iloc[0]
-                self._garch[position] = _number(vol)
+                self._garch[position] = json_number(vol)
             return self._garch[position]
 
 

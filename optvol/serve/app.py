@@ -9,7 +9,6 @@ status and latency.
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 
@@ -17,6 +16,7 @@ from flask import Flask, Response, g, jsonify, request
 from pydantic import TypeAdapter, ValidationError
 from werkzeug.exceptions import HTTPException
 
+from optvol.core.data_summary import json_number
 from optvol.core.errors import RequestError
 from optvol.core.paths import data_root
 from optvol.core.served_models import MODELS, ModelUnavailable, ServedModels
@@ -46,10 +46,6 @@ class RequestStats:
         with self._lock:
             self.requests += 1
             self.errors += status >= 400
-
-
-def _finite(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
 
 
 def _error(status: int, message: str, field: str | None = None) -> tuple[Response, int]:
@@ -109,9 +105,9 @@ def _options_response(served: ServedModels, body: OptionsRequest) -> dict:
             {
                 "contract": contract.model_dump(mode="json", exclude_none=True),
                 "previous_date": p.previous_date.isoformat(),
-                "gru": _finite(p.gru),
-                "baselines": {name: _finite(v) for name, v in p.baselines.items()},
-                "realized_mid": _finite(p.realized_mid),
+                "gru": json_number(p.gru),
+                "baselines": {name: json_number(v) for name, v in p.baselines.items()},
+                "realized_mid": json_number(p.realized_mid),
                 "history_source": p.history_source,
                 "quoted_days": p.quoted_days,
             }
@@ -133,14 +129,14 @@ def _volatility_response(served: ServedModels, body: VolatilityRequest) -> dict:
         "chosen_model": p.model,
         "horizon_days": HORIZON,
         "forecast": {
-            "volatility": _finite(p.volatility),
-            "variance": _finite(p.variance),
-            "log_return": _finite(p.log_return),
+            "volatility": json_number(p.volatility),
+            "variance": json_number(p.variance),
+            "log_return": json_number(p.log_return),
         },
-        "baselines": {name: _finite(v) for name, v in p.baselines.items()},
-        "realized": {name: _finite(v) for name, v in p.realized.items()},
+        "baselines": {name: json_number(v) for name, v in p.baselines.items()},
+        "realized": {name: json_number(v) for name, v in p.realized.items()},
         "in_training_window": p.in_training_window,
-        "out_of_sample": {name: _finite(v) for name, v in p.out_of_sample.items()},
+        "out_of_sample": {name: json_number(v) for name, v in p.out_of_sample.items()},
         "notes": p.notes,
     }
 

@@ -61,7 +61,7 @@ def options_page(served: ServedModels) -> None:
     # A new date resets S_t to that day's price (a keyed widget keeps its value otherwise).
     as_of = st.selectbox("Quote date t", days, index=len(days) - 1, key="as_of",
                          on_change=_forget, args=("underlying",))  # fmt: skip
-    previous = days[days.index(as_of) - 1] if days.index(as_of) else predictor.first_date
+    previous = predictor.previous_trading_day(as_of)
     contracts = predictor.contracts_quoted_on(previous)
     contracts = contracts.loc[contracts["expiration"].dt.date >= as_of]
     if contracts.empty:
