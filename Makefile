@@ -2,12 +2,15 @@
 #   make demo   create .venv if missing, install, write the sample data if data/raw/ has
 #               none, materialize every asset (with its checks)
 #   make test   install what the tests need, run pytest
+#   make ui     the Dagster UI and daemon on http://127.0.0.1:3000 (UI_HOST, UI_PORT)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 export OPTVOL_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(OPTVOL_DATA_DIR)/dagster_home
+UI_HOST ?= 127.0.0.1
+UI_PORT ?= 3000
 # constraints.txt pins torch to the CPU build found locally; see pyproject.toml.
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --constraint constraints.txt
 STAMP := $(VENV)/.installed
@@ -41,8 +44,9 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The UI, and the daemon that runs sensors and schedules (README "Operating optvol").
 ui: install dagster-home
-	$(BIN)/dagster dev -w workspace.yaml
+	$(BIN)/dagster dev -w workspace.yaml -h $(UI_HOST) -p $(UI_PORT)
 
 clean-artifacts:
 	rm -rf "$(OPTVOL_DATA_DIR)"/{staging,processed,models,metrics,plots,reports}

@@ -1,4 +1,5 @@
-"""The optvol code location: every asset, check and resource in one Definitions object."""
+"""The optvol code location: every asset, check, job, sensor, schedule and resource in one
+Definitions object."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from optvol.assets.volatility import (
     volatility_model,
     volatility_report,
 )
+from optvol.automation import jobs, schedules, sensors
 from optvol.checks import asset_checks
 from optvol.io_managers import JsonIOManager, ModelIOManager, ParquetIOManager
 from optvol.resources import DataRoot
@@ -48,5 +50,11 @@ def resources_for(root: str | None = None) -> dict[str, dg.ConfigurableResource]
 
 
 defs = dg.Definitions(
-    assets=assets, asset_checks=asset_checks, resources=resources_for(), executor=executor
+    assets=assets,
+    asset_checks=asset_checks,
+    jobs=jobs,
+    sensors=sensors,
+    schedules=schedules,
+    resources=resources_for(),
+    executor=executor,
 )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 import dagster as dg
@@ -76,19 +74,21 @@ def test_missing_input_fails_with_the_expected_path(data_root):
     assert str(data_root / "raw" / "options") in str(failure.event_specific_data.error)
 
 
-def test_input_appearing_after_a_failed_attempt_is_ingested_on_retry(data_root):
+def test_input_appearing_after_a_failed_attempt_is_ingested_on_retry(data_root, monkeypatch):
+    import optvol.assets.options
+
     options = data_root / "raw" / "options"
     stash = data_root / "stash.txt"
     (options / "spy_eod_202001.txt").rename(stash)
 
-    def deliver_late() -> None:
-        time.sleep(0.5)  # after the first attempt failed, before the 1 s retry
-        stash.rename(options / "spy_eod_202001.txt")
+    def deliver_after_the_failure(context, err):
+        """The file arrives while the first attempt's retry is being scheduled."""
+        if stash.exists():
+            stash.rename(options / "spy_eod_202001.txt")
+        return retry_or_fail(context, err)
 
-    thread = threading.Thread(target=deliver_late)
-    thread.start()
+    monkeypatch.setattr(optvol.assets.options, "retry_or_fail", deliver_after_the_failure)
     result = materialize([raw_option_quotes])
-    thread.join()
     assert result.success
     retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
     assert len(retries) == 1

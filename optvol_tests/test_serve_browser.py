@@ -6,56 +6,27 @@ Skipped when Chromium or chromedriver is missing, unless ``OPTVOL_REQUIRE_BROWSE
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 import optvol.serve.dashboard
 from optvol.core.option_prediction import ContractRequest
+from optvol_tests.browser import (
+    PNG_SIGNATURE,
+    answers,
+    free_port,
+    headless_chromium,
+    screenshot_folder,
+)
 from optvol_tests.test_serve_dashboard import default_contract
 
 DASHBOARD = Path(optvol.serve.dashboard.__file__)
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 START_TIMEOUT = 60  # seconds for the server to answer its health check
 PAGE_TIMEOUT = 90  # seconds for the page, its models and a prediction to show
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def _browser_or_skip() -> tuple[str, str]:
-    """The paths of Chromium and chromedriver; skip (or fail when required) without."""
-    chromium = next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
-    driver = shutil.which("chromedriver")
-    if chromium is None or driver is None:
-        missing = " and ".join(
-            name for name, path in (("chromium", chromium), ("chromedriver", driver)) if not path
-        )
-        reason = f"{missing} not found: the browser test needs them"
-        if os.environ.get("OPTVOL_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{reason} (OPTVOL_REQUIRE_BROWSER=1)")
-        pytest.skip(reason)
-    return chromium, driver
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.read().decode().strip() == "ok"
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 @pytest.fixture
@@ -63,7 +34,7 @@ def dashboard_url(browser, request: pytest.FixtureRequest, tmp_path: Path):
     """The URL of ``streamlit run`` serving the dashboard over ``served_root`` (built
     only once the browser is known to be there: a skip costs nothing)."""
     served_root = request.getfixturevalue("served_root")
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "streamlit.log"
     command = [
         sys.executable, "-m", "streamlit", "run", str(DASHBOARD),
@@ -77,7 +48,7 @@ def dashboard_url(browser, request: pytest.FixtureRequest, tmp_path: Path):
     try:
         health = f"http://127.0.0.1:{port}/_stcore/health"
         deadline = time.monotonic() + START_TIMEOUT
-        while not _healthy(health):
+        while not answers(health, "ok"):
             if server.poll() is not None or time.monotonic() > deadline:
                 state = f"exited with {server.returncode}" if server.poll() is not None else (
                     f"no health answer in {START_TIMEOUT} s"
@@ -97,22 +68,8 @@ def dashboard_url(browser, request: pytest.FixtureRequest, tmp_path: Path):
 @pytest.fixture
 def browser():
     """Headless Chromium under selenium, quit after the test."""
-    chromium, driver_path = _browser_or_skip()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for argument in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--no-first-run", "--disable-dev-shm-usage", "--window-size=1400,1800",
-    ):  # fmt: skip
-        options.add_argument(argument)
-    driver = webdriver.Chrome(options=options, service=Service(driver_path))
-    try:
+    with headless_chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _button(driver, text: str):
@@ -185,9 +142,7 @@ def test_the_dashboard_predicts_in_a_browser(
     wait.until(_images_loaded)
     assert "Evaluation" in browser.find_element(By.TAG_NAME, "body").text
 
-    folder = Path(os.environ.get("OPTVOL_SCREENSHOT_DIR") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    screenshot = folder / "dashboard_prediction.png"
+    screenshot = screenshot_folder(tmp_path) / "dashboard_prediction.png"
     browser.execute_script("window.scrollTo(0, 0);")
     assert browser.save_screenshot(str(screenshot))
     assert screenshot.read_bytes()[:8] == PNG_SIGNATURE

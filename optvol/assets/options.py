@@ -8,6 +8,7 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import Field, model_validator
 
+from optvol.assets.automation_conditions import RETRAIN_WHEN_FEATURES_CHANGE
 from optvol.assets.compute import CPU_HEAVY
 from optvol.assets.ingest import INGEST_RETRY_POLICY, retry_or_fail
 from optvol.assets.metadata import evaluation_metadata, plot_metadata
@@ -205,6 +206,7 @@ class GruModelConfig(dg.Config):
     group_name=GROUP,
     kinds={"pytorch"},
     owners=OWNERS,
+    automation_condition=RETRAIN_WHEN_FEATURES_CHANGE,
     op_tags=CPU_HEAVY,
     io_manager_key="model_io_manager",
 )
@@ -243,6 +245,7 @@ def gru_model(
     group_name=GROUP,
     kinds={"pytorch", "matplotlib"},
     owners=OWNERS,
+    automation_condition=RETRAIN_WHEN_FEATURES_CHANGE,
     op_tags=CPU_HEAVY,
     io_manager_key="json_io_manager",
 )

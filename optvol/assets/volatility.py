@@ -8,6 +8,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from optvol.assets.automation_conditions import RETRAIN_WHEN_FEATURES_CHANGE
 from optvol.assets.compute import CPU_HEAVY
 from optvol.assets.ingest import INGEST_RETRY_POLICY, retry_or_fail
 from optvol.assets.metadata import evaluation_metadata, plot_metadata, scores_table
@@ -125,6 +126,7 @@ class VolatilityModelConfig(dg.Config):
     group_name=GROUP,
     kinds={"scikitlearn"},
     owners=OWNERS,
+    automation_condition=RETRAIN_WHEN_FEATURES_CHANGE,
     op_tags=CPU_HEAVY,
     io_manager_key="model_io_manager",
 )
@@ -171,6 +173,7 @@ class VolatilityEvaluationConfig(dg.Config):
     group_name=GROUP,
     kinds={"scikitlearn", "matplotlib"},
     owners=OWNERS,
+    automation_condition=RETRAIN_WHEN_FEATURES_CHANGE,
     op_tags=CPU_HEAVY,
     io_manager_key="json_io_manager",
 )

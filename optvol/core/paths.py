@@ -28,6 +28,7 @@ REPORT_PATHS: dict[str, tuple[str, str]] = {
 
 OPTIONS_INPUT_DIR = "raw/options"
 MARKET_INPUT_FILE = "raw/raw_market.csv"
+ALERTS_FILE = "alerts/alerts.jsonl"
 
 
 def data_root(override: str | os.PathLike | None = None) -> Path:

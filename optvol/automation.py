@@ -1,0 +1,331 @@
+"""What runs without anyone clicking: sensors, a schedule and the failure alerts.
+
+======================================  =========  ==============================================
+definition                              default    what it does
+======================================  =========  ==============================================
+``new_input_files`` (sensor)            running    a new, changed or removed file under
+                                                   ``raw/options/`` or ``raw/raw_market.csv``
+                                                   requests the matching ingest
+``clean_options_on_ingest`` (sensor)    running    each new ``raw_option_quotes`` requests
+                                                   ``option_quotes``
+``clean_market_on_ingest`` (sensor)     running    each new ``raw_market`` requests
+                                                   ``market_features``
+``after_close_ingest`` (schedule)       stopped    both ingests, weekdays 18:00 New York time
+``retrain_when_features_change``        stopped    new clean tables whose blocking checks passed
+                                                   retrain and re-evaluate both models
+                                                   (``OPTVOL_AUTO_RETRAIN=1`` starts it running)
+``alert_on_run_failure`` (sensor)       running    every failed run: a line in
+                                                   ``alerts/alerts.jsonl`` and, with
+                                                   ``OPTVOL_ALERT_WEBHOOK``, a Slack message
+======================================  =========  ==============================================
+
+Sensors run in the Dagster daemon (``make ui`` starts one). A default status is only the
+starting point: the UI's toggle overrides it and is kept in the instance.
+"""
+
+import datetime as dt
+import os
+
+import dagster as dg
+
+from optvol.core.alerts import (
+    WEBHOOK_ENV,
+    FailedRunAlert,
+    StepFailure,
+    append_alert,
+    post_json,
+    slack_message,
+)
+from optvol.core.input_watch import (
+    InputChange,
+    look,
+    state_digest,
+    state_from_json,
+    state_to_json,
+)
+from optvol.core.paths import ALERTS_FILE
+from optvol.resources import DataRoot
+
+INTERVAL_ENV = "OPTVOL_SENSOR_INTERVAL_SECONDS"
+AUTO_RETRAIN_ENV = "OPTVOL_AUTO_RETRAIN"
+DEFAULT_INTERVAL_SECONDS = 30
+TRIGGER_TAG = "optvol/trigger"
+
+
+def sensor_interval_seconds() -> int:
+    """Seconds between two evaluations of each sensor: ``$OPTVOL_SENSOR_INTERVAL_SECONDS``,
+    else 30 (Dagster's default)."""
+    text = os.environ.get(INTERVAL_ENV, "").strip()
+    if not text:
+        return DEFAULT_INTERVAL_SECONDS
+    try:
+        seconds = int(text)
+    except ValueError:
+        seconds = 0
+    if seconds < 1:
+        raise ValueError(f"{INTERVAL_ENV} must be a whole number of seconds >= 1, got {text!r}")
+    return seconds
+
+
+def auto_retrain_enabled() -> bool:
+    """Whether ``$OPTVOL_AUTO_RETRAIN`` asks for the retrain sensor to start running."""
+    text = os.environ.get(AUTO_RETRAIN_ENV, "").strip().lower()
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    if text in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"{AUTO_RETRAIN_ENV} must be 1/true/yes/on or 0/false/no/off, got {text!r}")
+
+
+INTERVAL_SECONDS = sensor_interval_seconds()
+
+# Ingest and cleaning are light: run their steps in the run's own process. The default
+# executor starts a process per step (and per check), each importing torch and pandas
+# again; on 2 cores that made a small clean take a minute instead of seconds.
+LIGHT = dg.in_process_executor
+
+ingest_options_job = dg.define_asset_job(
+    "ingest_options",
+    executor_def=LIGHT,
+    selection=dg.AssetSelection.assets("raw_option_quotes"),
+    description="Read every option chain file of raw/options/ into staging.",
+)
+ingest_market_job = dg.define_asset_job(
+    "ingest_market",
+    executor_def=LIGHT,
+    selection=dg.AssetSelection.assets("raw_market"),
+    description="Read raw/raw_market.csv into staging.",
+)
+ingest_job = dg.define_asset_job(
+    "ingest",
+    executor_def=LIGHT,
+    selection=dg.AssetSelection.assets("raw_option_quotes", "raw_market"),
+    description="Both ingests; the clean sensors then refresh the clean tables.",
+)
+clean_options_job = dg.define_asset_job(
+    "clean_options",
+    executor_def=LIGHT,
+    selection=dg.AssetSelection.assets("option_quotes"),
+    description="Clean the staged option quotes, with their checks.",
+)
+clean_market_job = dg.define_asset_job(
+    "clean_market",
+    executor_def=LIGHT,
+    selection=dg.AssetSelection.assets("market_features"),
+    description="Build the market features from the staged history, with their checks.",
+)
+INGEST_JOB_OF_ASSET = {"raw_option_quotes": ingest_options_job, "raw_market": ingest_market_job}
+
+
+def planned_assets(instance: dg.DagsterInstance, run_id: str) -> set[str]:
+    """The assets run ``run_id`` planned to materialize (Dagster records the plan at the
+    start of each run, whatever job, selection or command launched it)."""
+    planned = instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+    ).records
+    return {record.event_log_entry.dagster_event.asset_key.to_user_string() for record in planned}
+
+
+def _refresh_on_materialization(
+    name: str, upstream: str, downstream: str, job_name: str
+) -> dg.SensorDefinition:
+    """An asset sensor: each new materialization of ``upstream`` requests one run of the
+    job ``job_name`` (which refreshes ``downstream``).
+
+    The sensor's cursor is the storage id of the last materialization it handled, so a
+    materialization is handled once; several between two evaluations are handled by one
+    run, which reads the latest. A run that already refreshes ``downstream`` itself (a
+    ``--select '*'`` materialization) needs no second one.
+    """
+
+    @dg.asset_sensor(
+        name=name,
+        asset_key=dg.AssetKey(upstream),
+        job_name=job_name,
+        minimum_interval_seconds=INTERVAL_SECONDS,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=f"Refresh {downstream} after each new materialization of {upstream}.",
+    )
+    def refresh(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
+        if downstream in planned_assets(context.instance, asset_event.run_id):
+            return dg.SkipReason(
+                f"{upstream} was materialized by run {asset_event.run_id}, which also "
+                f"refreshes {downstream}"
+            )
+        return dg.RunRequest(
+            run_key=f"{downstream}-after-{asset_event.run_id}",
+            tags={TRIGGER_TAG: f"{upstream} materialized by run {asset_event.run_id}"},
+        )
+
+    return refresh
+
+
+clean_options_on_ingest = _refresh_on_materialization(
+    "clean_options_on_ingest", "raw_option_quotes", "option_quotes", clean_options_job.name
+)
+clean_market_on_ingest = _refresh_on_materialization(
+    "clean_market_on_ingest", "raw_market", "market_features", clean_market_job.name
+)
+
+
+def _already_ingested(instance: dg.DagsterInstance, change: InputChange) -> bool:
+    """Whether the asset's latest materialization is newer than every file of ``change``
+    (used on the first look, when the sensor has no memory of the files yet)."""
+    latest = instance.get_latest_materialization_event(dg.AssetKey(change.asset))
+    if latest is None or not change.files:
+        return False
+    newest_file = max(state.mtime_ns for state in change.files.values()) / 1e9
+    return latest.timestamp >= newest_file
+
+
+@dg.sensor(
+    name="new_input_files",
+    jobs=[ingest_options_job, ingest_market_job],
+    minimum_interval_seconds=INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def new_input_files(context: dg.SensorEvaluationContext, data_root: DataRoot):
+    """Request the ingest of raw/options/ or raw/raw_market.csv when one of their files
+    is added, altered (by content: size, mtime, then SHA-256) or removed.
+
+    The cursor, kept in the Dagster instance across restarts, holds each file's size,
+    mtime and hash. The run key names the transition (previous digest -> new digest), so
+    a re-evaluated tick never launches the same ingest twice. Files modified in the last
+    10 s are waited for (a copy may be in progress). On the very first look, inputs older
+    than their asset's last materialization are taken as already ingested.
+    """
+    previous = state_from_json(context.cursor)
+    result = look(data_root.path, previous)
+    requests, notes = [], []
+    for change in result.changes:
+        if not change.files:
+            notes.append(f"{change.describe()}: no files left, nothing to ingest")
+        elif change.asset not in previous and _already_ingested(context.instance, change):
+            notes.append(f"{change.asset}: inputs already ingested")
+        else:
+            before = state_digest(previous.get(change.asset, {}))
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"{change.asset}:{before[:16]}->{change.digest[:16]}",
+                    job_name=INGEST_JOB_OF_ASSET[change.asset].name,
+                    tags={TRIGGER_TAG: change.describe()[:200]},
+                )
+            )
+            context.log.info("Input change: %s", change.describe())
+    notes += [f"{asset}: a file is still being written" for asset in result.settling]
+    context.update_cursor(state_to_json(result.state))
+    if requests:
+        return requests
+    return dg.SkipReason("; ".join(notes) or "no input file changed")
+
+
+after_close_ingest = dg.ScheduleDefinition(
+    name="after_close_ingest",
+    cron_schedule="0 18 * * 1-5",
+    execution_timezone="America/New_York",
+    job=ingest_job,
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description=(
+        "Both ingests at 18:00 New York time on weekdays, when vendors have published the "
+        "day's end-of-day chains. Stopped by default: optvol downloads nothing, and the "
+        "new_input_files sensor already ingests a file within a minute of its arrival. Turn "
+        "it on when a fetch job of yours rewrites the inputs where the sensor cannot see "
+        "the change (e.g. a mount that keeps mtimes)."
+    ),
+)
+
+MODEL_ASSETS = ("gru_model", "option_evaluation", "volatility_model", "volatility_evaluation")
+
+retrain_when_features_change = dg.AutomationConditionSensorDefinition(
+    "retrain_when_features_change",
+    target=dg.AssetSelection.assets(*MODEL_ASSETS),
+    default_status=(
+        dg.DefaultSensorStatus.RUNNING if auto_retrain_enabled() else dg.DefaultSensorStatus.STOPPED
+    ),
+    minimum_interval_seconds=INTERVAL_SECONDS,
+    description=(
+        "Retrain and re-evaluate a model when its clean table changed and that table's "
+        "blocking checks passed. Off by default: training stays under human oversight (the "
+        f"SPY plan). Start it in the UI, or set {AUTO_RETRAIN_ENV}=1 before starting Dagster."
+    ),
+)
+
+
+# Errors Dagster wraps around the one raised by the asset's code.
+_WRAPPER_ERRORS = ("DagsterExecutionStepExecutionError", "RetryRequestedFromPolicy")
+
+
+def _error_text(error: object) -> str:
+    """The message of the error the asset raised, without Dagster's wrappers and module
+    paths: ``ValueError: ...``, or a ``Failure``'s description alone."""
+    while getattr(error, "cls_name", None) in _WRAPPER_ERRORS and error.cause is not None:
+        error = error.cause
+    message = str(getattr(error, "message", "") or "").strip()
+    head, sep, rest = message.partition(": ")
+    if not sep or " " in head:
+        return message
+    name = head.rsplit(".", 1)[-1]
+    return rest if name == "Failure" else f"{name}: {rest}"
+
+
+def failed_run_alert(context: dg.RunFailureSensorContext) -> FailedRunAlert:
+    """The alert of a failed run: its job, assets, failed steps, first error and end time."""
+    run = context.dagster_run
+    steps = [
+        StepFailure(
+            step=event.step_key or "",
+            error=_error_text(getattr(event.event_specific_data, "error", None)),
+        )
+        for event in context.get_step_failure_events()
+    ]
+    record = context.instance.get_run_record_by_id(run.run_id)
+    ended = (
+        record.end_time
+        if record and record.end_time
+        else dt.datetime.now(dt.timezone.utc).timestamp()
+    )
+    return FailedRunAlert(
+        time=dt.datetime.fromtimestamp(ended, dt.timezone.utc).isoformat(timespec="seconds"),
+        run_id=run.run_id,
+        job=run.job_name,
+        assets=sorted(planned_assets(context.instance, run.run_id)),
+        error=next((s.error for s in steps if s.error), None)
+        or context.failure_event.message
+        or "run failed",
+        failed_steps=steps,
+    )
+
+
+@dg.run_failure_sensor(
+    name="alert_on_run_failure",
+    monitor_all_code_locations=True,
+    minimum_interval_seconds=INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def alert_on_run_failure(context: dg.RunFailureSensorContext, data_root: DataRoot):
+    """Record every failed run of this Dagster instance in <data root>/alerts/alerts.jsonl
+    (job, assets, failed steps, error, run id, time) and, when OPTVOL_ALERT_WEBHOOK is set,
+    POST a Slack-compatible message there (5 s timeout). A webhook that is down or refuses
+    is logged as a warning; the line is on disk either way and the sensor carries on.
+    Runs of every job are watched, including those started by `dagster asset materialize`.
+    """
+    alert = failed_run_alert(context)
+    path = data_root.path / ALERTS_FILE
+    append_alert(path, alert)
+    context.log.info("Run %s (%s) failed; alert recorded in %s", alert.run_id, alert.job, path)
+    url = os.environ.get(WEBHOOK_ENV, "").strip()
+    if url:
+        problem = post_json(url, slack_message(alert))
+        if problem:
+            context.log.warning("Alert for run %s not delivered: %s", alert.run_id, problem)
+
+
+jobs = [ingest_job, ingest_options_job, ingest_market_job, clean_options_job, clean_market_job]
+sensors = [
+    new_input_files,
+    clean_options_on_ingest,
+    clean_market_on_ingest,
+    retrain_when_features_change,
+    alert_on_run_failure,
+]
+schedules = [after_close_ingest]

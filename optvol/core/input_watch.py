@@ -1,0 +1,184 @@
+"""Noticing new and changed input files under ``<data root>/raw/``.
+
+A file's state is its size, its modification time and the SHA-256 of its content. Size
+and mtime are cheap to read on every look; the content hash is computed only when they
+moved, so a multi-GB chain file is hashed once per change, not once per look. A file
+whose size and mtime moved but whose bytes did not (a ``touch``, a copy that rewrote the
+same bytes) is not a change.
+
+Files are grouped by the ingest asset that reads them (:data:`WATCHED_INPUTS`). A group
+changes when one of its files is added, altered or removed. A file modified less than
+``settle_seconds`` ago may still be being written (a copy in progress); its group waits
+for a later look.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from optvol.core.input_files import SUPPORTED_SUFFIXES
+from optvol.core.paths import MARKET_INPUT_FILE, OPTIONS_INPUT_DIR
+
+HASH_CHUNK_BYTES = 1 << 20
+DEFAULT_SETTLE_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class WatchedInput:
+    """The files one ingest asset reads: every supported file of a directory, or one file."""
+
+    asset: str
+    path: str  # relative to the data root
+    is_directory: bool
+
+    def files(self, root: Path) -> list[Path]:
+        """The files of this input that exist now, sorted (hidden files are skipped, as
+        the ingest skips them: they are temporary files of copies in progress)."""
+        target = root / self.path
+        if not self.is_directory:
+            return [target] if target.is_file() else []
+        if not target.is_dir():
+            return []
+        return sorted(
+            p
+            for p in target.iterdir()
+            if p.is_file()
+            and not p.name.startswith(".")
+            and p.name.lower().endswith(SUPPORTED_SUFFIXES)
+        )
+
+
+WATCHED_INPUTS = (
+    WatchedInput("raw_option_quotes", OPTIONS_INPUT_DIR, is_directory=True),
+    WatchedInput("raw_market", MARKET_INPUT_FILE, is_directory=False),
+)
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What identifies one version of a file."""
+
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in 1 MiB chunks (bounded memory)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def state_digest(files: dict[str, FileState]) -> str:
+    """One hash of a group's files: their names and content hashes (not their mtimes, so
+    a touched file leaves the digest as it was)."""
+    content = sorted((name, state.sha256) for name, state in files.items())
+    return hashlib.sha256(json.dumps(content).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class InputChange:
+    """A group of input files whose content changed since the last look."""
+
+    asset: str
+    files: dict[str, FileState]
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+
+    @property
+    def digest(self) -> str:
+        return state_digest(self.files)
+
+    def describe(self) -> str:
+        parts = [
+            f"{label} {', '.join(names)}"
+            for label, names in (
+                ("added", self.added),
+                ("changed", self.changed),
+                ("removed", self.removed),
+            )
+            if names
+        ]
+        return f"{self.asset}: {'; '.join(parts)}"
+
+
+@dataclass
+class WatchResult:
+    """What one look found: the groups that changed, the groups still settling, and the
+    state to remember (the cursor) — settling groups keep their previous state."""
+
+    changes: list[InputChange]
+    settling: list[str]
+    state: dict[str, dict[str, FileState]]
+
+
+def look(
+    root: Path,
+    previous: dict[str, dict[str, FileState]],
+    *,
+    settle_seconds: float = DEFAULT_SETTLE_SECONDS,
+    now: float | None = None,
+    watched: tuple[WatchedInput, ...] = WATCHED_INPUTS,
+) -> WatchResult:
+    """Compare the input files under ``root`` with ``previous`` (asset -> file name ->
+    state, as returned in an earlier :class:`WatchResult`)."""
+    now = time.time() if now is None else now
+    result = WatchResult(changes=[], settling=[], state={})
+    for group in watched:
+        before = previous.get(group.asset, {})
+        paths = group.files(root)
+        stats = {path.name: path.stat() for path in paths}
+        if any(now - stat.st_mtime < settle_seconds for stat in stats.values()):
+            result.settling.append(group.asset)
+            result.state[group.asset] = before
+            continue
+        current = {}
+        for path in paths:
+            stat = stats[path.name]
+            known = before.get(path.name)
+            if known and (known.size, known.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+                current[path.name] = known
+            else:
+                current[path.name] = FileState(stat.st_size, stat.st_mtime_ns, file_sha256(path))
+        result.state[group.asset] = current
+        added = sorted(set(current) - set(before))
+        removed = sorted(set(before) - set(current))
+        changed = sorted(
+            name
+            for name in set(current) & set(before)
+            if current[name].sha256 != before[name].sha256
+        )
+        if added or removed or changed:
+            result.changes.append(InputChange(group.asset, current, added, changed, removed))
+    return result
+
+
+def state_to_json(state: dict[str, dict[str, FileState]]) -> str:
+    """The cursor text of a state."""
+    return json.dumps(
+        {asset: {name: asdict(s) for name, s in files.items()} for asset, files in state.items()},
+        sort_keys=True,
+    )
+
+
+def state_from_json(text: str | None) -> dict[str, dict[str, FileState]]:
+    """A state from its cursor text; an empty or unreadable cursor is an empty state (the
+    next look then treats every file as new)."""
+    if not text:
+        return {}
+    try:
+        raw = json.loads(text)
+        return {
+            asset: {name: FileState(**fields) for name, fields in files.items()}
+            for asset, files in raw.items()
+        }
+    except (ValueError, TypeError, AttributeError):
+        return {}

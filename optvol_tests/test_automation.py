@@ -1,0 +1,387 @@
+"""Sensors, schedule and alerts (optvol.automation) against a real Dagster instance.
+
+Each test keeps its instance (runs, event logs, cursors) in a temporary ``DAGSTER_HOME``
+and materializes the real ingest assets on small inputs the test wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from optvol import automation
+from optvol.assets.options import option_quotes, raw_option_quotes
+from optvol.assets.volatility import raw_market
+from optvol.checks import asset_checks
+from optvol.definitions import defs, resources_for
+from optvol.resources import DataRoot
+from optvol_tests.builders import small_chain, write_optionsdx
+from optvol_tests.webhook import local_webhook
+
+LONG_AGO = time.time() - 3600
+
+
+@pytest.fixture
+def instance(tmp_path: Path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        yield instance
+
+
+@pytest.fixture
+def root(data_root: Path) -> Path:
+    """The small inputs, dated an hour ago (older than the sensor's settling time)."""
+    for path in (data_root / "raw").rglob("*"):
+        os.utime(path, (LONG_AGO, LONG_AGO))
+    return data_root
+
+
+def _materialize(assets, instance, root: Path, raise_on_error: bool = True):
+    return dg.materialize(
+        assets, instance=instance, resources=resources_for(str(root)), raise_on_error=raise_on_error
+    )
+
+
+def _tick(sensor: dg.SensorDefinition, instance, root: Path, cursor: str | None):
+    """One evaluation: (run requests, skip message, the cursor to pass to the next)."""
+    context = dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"data_root": DataRoot(root=str(root))}
+    )
+    result = sensor.evaluate_tick(context)
+    skip = result.skip_message if not result.run_requests else None
+    return result.run_requests, skip, result.cursor
+
+
+# -- asset sensors: the clean tables follow each new ingest -------------------------------
+
+
+def test_each_new_raw_table_requests_exactly_one_clean_run(instance, root):
+    sensor = automation.clean_options_on_ingest
+    requests, skip, cursor = _tick(sensor, instance, root, None)
+    assert requests == [] and "No new materialization" in skip
+
+    first = _materialize([raw_option_quotes], instance, root)
+    (request,) = _tick(sensor, instance, root, cursor)[0]
+    requests, _, cursor = _tick(sensor, instance, root, cursor)
+    assert len(requests) == 1  # the cursor passed in was the one before the materialization
+    assert sensor.job_name == "clean_options"
+    assert request.run_key == f"option_quotes-after-{first.run_id}"
+    assert first.run_id in request.tags[automation.TRIGGER_TAG]
+
+    again, skip, cursor = _tick(sensor, instance, root, cursor)
+    assert again == [] and skip
+
+    second = _materialize([raw_option_quotes], instance, root)
+    (request,) = _tick(sensor, instance, root, cursor)[0]
+    assert request.run_key == f"option_quotes-after-{second.run_id}"
+
+
+def test_a_run_that_also_cleans_needs_no_second_clean(instance, root):
+    run = _materialize([raw_option_quotes, option_quotes], instance, root)
+    requests, skip, _ = _tick(automation.clean_options_on_ingest, instance, root, None)
+    assert requests == []
+    assert run.run_id in skip and "also refreshes option_quotes" in skip
+
+
+def test_the_market_sensor_follows_raw_market(instance, root):
+    _materialize([raw_market], instance, root)
+    assert len(_tick(automation.clean_market_on_ingest, instance, root, None)[0]) == 1
+    assert automation.clean_market_on_ingest.job_name == "clean_market"
+    assert _tick(automation.clean_options_on_ingest, instance, root, None)[0] == []
+
+
+def test_the_requested_clean_job_runs_and_cleans(instance, root):
+    _materialize([raw_option_quotes], instance, root)
+    (request,) = _tick(automation.clean_options_on_ingest, instance, root, None)[0]
+    job = defs.resolve_job_def(automation.clean_options_on_ingest.job_name)
+    result = job.execute_in_process(instance=instance, tags=request.tags)
+    assert result.success
+    materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
+    checks = {e.asset_check_key.name for e in result.get_asset_check_evaluations()}
+    assert materialized == {"option_quotes"}
+    assert {"schema", "null_counts", "values"} <= checks
+
+
+# -- the input file sensor -------------------------------------------------------------------
+
+
+def test_files_never_ingested_request_both_ingests_once(instance, root):
+    requests, _, cursor = _tick(automation.new_input_files, instance, root, None)
+    assert sorted(r.job_name for r in requests) == ["ingest_market", "ingest_options"]
+    assert all("added" in r.tags[automation.TRIGGER_TAG] for r in requests)
+    requests, skip, cursor_after = _tick(automation.new_input_files, instance, root, cursor)
+    assert requests == [] and skip == "no input file changed"
+    assert json.loads(cursor_after) == json.loads(cursor)
+
+
+def test_a_new_or_changed_file_requests_its_ingest_and_a_touch_does_not(instance, root):
+    _, _, cursor = _tick(automation.new_input_files, instance, root, None)
+    options = root / "raw" / "options"
+
+    path = write_optionsdx(
+        options / "spy_eod_202002.txt", small_chain(dates=("2020-02-03", "2020-02-04"))
+    )
+    os.utime(path, (LONG_AGO + 10, LONG_AGO + 10))
+    (added,) = _tick(automation.new_input_files, instance, root, cursor)[0]
+    _, _, cursor = _tick(automation.new_input_files, instance, root, cursor)
+    assert added.job_name == "ingest_options"
+    assert "added spy_eod_202002.txt" in added.tags[automation.TRIGGER_TAG]
+
+    os.utime(path, (LONG_AGO + 20, LONG_AGO + 20))
+    requests, _, cursor = _tick(automation.new_input_files, instance, root, cursor)
+    assert requests == []
+
+    market = root / "raw" / "raw_market.csv"
+    market.write_text(market.read_text().replace("\n", "\n", 1) + "\n")
+    os.utime(market, (LONG_AGO + 30, LONG_AGO + 30))
+    (changed,) = _tick(automation.new_input_files, instance, root, cursor)[0]
+    assert changed.job_name == "ingest_market"
+    assert changed.run_key != added.run_key
+
+
+def test_the_cursor_is_the_memory_across_restarts(instance, root):
+    """The daemon keeps the cursor in the instance; a restart evaluates with it."""
+    _, _, cursor = _tick(automation.new_input_files, instance, root, None)
+    restarted = json.loads(json.dumps(cursor))  # what the instance stores: text
+    assert _tick(automation.new_input_files, instance, root, restarted)[0] == []
+
+
+def test_the_same_transition_has_the_same_run_key_and_a_revert_a_new_one(instance, root):
+    _, _, cursor = _tick(automation.new_input_files, instance, root, None)
+    path = root / "raw" / "options" / "spy_eod_202001.txt"
+    original = path.read_bytes()
+    path.write_bytes(original + b"\n")
+    os.utime(path, (LONG_AGO + 10, LONG_AGO + 10))
+    (edit,) = _tick(automation.new_input_files, instance, root, cursor)[0]
+    (edit_again,) = _tick(automation.new_input_files, instance, root, cursor)[0]
+    assert edit.run_key == edit_again.run_key  # a re-evaluated tick: Dagster skips the key
+    _, _, cursor = _tick(automation.new_input_files, instance, root, cursor)
+    path.write_bytes(original)
+    os.utime(path, (LONG_AGO + 20, LONG_AGO + 20))
+    (revert,) = _tick(automation.new_input_files, instance, root, cursor)[0]
+    assert revert.run_key not in (edit.run_key,)
+
+
+def test_inputs_already_ingested_are_not_ingested_again_on_the_first_look(instance, root):
+    _materialize([raw_option_quotes, raw_market], instance, root)
+    requests, skip, _ = _tick(automation.new_input_files, instance, root, None)
+    assert requests == [] and "already ingested" in skip
+
+
+def test_a_file_being_written_is_waited_for(instance, root):
+    _, _, cursor = _tick(automation.new_input_files, instance, root, None)
+    write_optionsdx(
+        root / "raw" / "options" / "spy_eod_202002.txt",
+        small_chain(dates=("2020-02-03", "2020-02-04")),
+    )
+    requests, skip, cursor = _tick(automation.new_input_files, instance, root, cursor)
+    assert requests == [] and "still being written" in skip
+    os.utime(root / "raw" / "options" / "spy_eod_202002.txt", (LONG_AGO + 5, LONG_AGO + 5))
+    assert len(_tick(automation.new_input_files, instance, root, cursor)[0]) == 1
+
+
+def test_removing_every_chain_file_requests_nothing(instance, root):
+    _, _, cursor = _tick(automation.new_input_files, instance, root, None)
+    (root / "raw" / "options" / "spy_eod_202001.txt").unlink()
+    requests, skip, _ = _tick(automation.new_input_files, instance, root, cursor)
+    assert requests == [] and "no files left" in skip
+
+
+# -- the schedule and the retrain switch -----------------------------------------------------
+
+
+def test_the_after_close_schedule_is_weekdays_in_new_york_and_stopped():
+    schedule = automation.after_close_ingest
+    assert schedule.cron_schedule == "0 18 * * 1-5"
+    assert schedule.execution_timezone == "America/New_York"
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    assert schedule.job_name == "ingest"
+    context = dg.build_schedule_context(
+        scheduled_execution_time=__import__("datetime").datetime(2026, 11, 23, 18, 0)
+    )
+    (request,) = schedule.evaluate_tick(context).run_requests
+    assert request.job_name in (None, "ingest")
+    job = defs.resolve_job_def("ingest")
+    assert {k.path[-1] for k in job.asset_layer.selected_asset_keys} == {
+        "raw_option_quotes", "raw_market",
+    }  # fmt: skip
+
+
+def _default_status_with(env: dict[str, str]) -> subprocess.CompletedProcess:
+    code = (
+        "from optvol.automation import retrain_when_features_change as s;"
+        "print(s.default_status.value)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent,
+    )
+
+
+def test_retraining_is_off_by_default_and_one_switch_turns_it_on():
+    assert automation.retrain_when_features_change.default_status.value == "STOPPED"
+    assert _default_status_with({"OPTVOL_AUTO_RETRAIN": "1"}).stdout.strip() == "RUNNING"
+    assert _default_status_with({"OPTVOL_AUTO_RETRAIN": "off"}).stdout.strip() == "STOPPED"
+    bad = _default_status_with({"OPTVOL_AUTO_RETRAIN": "maybe"})
+    assert bad.returncode != 0 and "OPTVOL_AUTO_RETRAIN must be" in bad.stderr
+
+
+def test_the_sensor_interval_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv(automation.INTERVAL_ENV, raising=False)
+    assert automation.sensor_interval_seconds() == 30
+    monkeypatch.setenv(automation.INTERVAL_ENV, "5")
+    assert automation.sensor_interval_seconds() == 5
+    for bad in ("0", "-3", "fast", "2.5"):
+        monkeypatch.setenv(automation.INTERVAL_ENV, bad)
+        with pytest.raises(ValueError, match="OPTVOL_SENSOR_INTERVAL_SECONDS"):
+            automation.sensor_interval_seconds()
+
+
+def _report_checks(instance, asset: str, passed: bool) -> None:
+    for check in asset_checks:
+        for key in check.check_keys:
+            if key.asset_key == dg.AssetKey(asset):
+                instance.report_runless_asset_event(
+                    dg.AssetCheckEvaluation(asset_key=key.asset_key, check_name=key.name,
+                                            passed=passed)
+                )  # fmt: skip
+
+
+def test_retraining_follows_new_features_only_when_their_blocking_checks_pass(instance):
+    models = dg.AssetSelection.assets(*automation.MODEL_ASSETS)
+
+    def requested(cursor):
+        result = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, asset_selection=models, cursor=cursor
+        )
+        keys = [dg.AssetKey(name) for name in automation.MODEL_ASSETS]
+        return {k.path[-1] for k in keys if result.get_requested_partitions(k)}, result.cursor
+
+    for asset in ("option_quotes", "market_features", *automation.MODEL_ASSETS):
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset))
+    _, cursor = requested(None)
+
+    instance.report_runless_asset_event(dg.AssetMaterialization("option_quotes"))
+    _report_checks(instance, "option_quotes", passed=True)
+    options, cursor = requested(cursor)
+    assert options == {"gru_model", "option_evaluation"}
+    assert requested(cursor)[0] == set()  # handled: nothing more until the next change
+
+    instance.report_runless_asset_event(dg.AssetMaterialization("market_features"))
+    _report_checks(instance, "market_features", passed=False)
+    blocked, cursor = requested(cursor)
+    assert blocked == set()
+    _report_checks(instance, "market_features", passed=True)
+    assert requested(cursor)[0] == {"volatility_model", "volatility_evaluation"}
+
+
+# -- alerts ----------------------------------------------------------------------------------
+
+
+def _failed_ingest(instance, tmp_path: Path) -> dg.ExecuteInProcessResult:
+    """A real ingest that fails: the input directory is empty, so the asset retries on
+    the plan's 1-2-4 s schedule and then fails."""
+    empty = tmp_path / "empty_root"
+    (empty / "raw" / "options").mkdir(parents=True)
+    result = _materialize([raw_option_quotes], instance, empty, raise_on_error=False)
+    assert not result.success
+    return result
+
+
+def _alert(instance, result, root: Path) -> None:
+    run = instance.get_run_by_id(result.run_id)
+    failure = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE")
+    context = dg.build_run_status_sensor_context(
+        sensor_name="alert_on_run_failure",
+        dagster_instance=instance,
+        dagster_run=run,
+        dagster_event=failure,
+        resources={"data_root": DataRoot(root=str(root))},
+    ).for_run_failure()
+    automation.alert_on_run_failure(context)
+
+
+@pytest.fixture(scope="module")
+def failed_run(tmp_path_factory):
+    """One real failed ingest (its retries take 7 s), shared by the alert tests."""
+    tmp_path = tmp_path_factory.mktemp("failed")
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        yield instance, _failed_ingest(instance, tmp_path)
+
+
+def test_a_failed_ingest_leaves_an_alert_line_and_posts_to_the_webhook(
+    failed_run, tmp_path, monkeypatch
+):
+    instance, result = failed_run
+    with local_webhook() as hook:
+        monkeypatch.setenv("OPTVOL_ALERT_WEBHOOK", hook.url)
+        _alert(instance, result, tmp_path)
+        (message,) = hook.received
+    (line,) = (tmp_path / "alerts" / "alerts.jsonl").read_text().splitlines()
+    alert = json.loads(line)
+    assert alert["run_id"] == result.run_id
+    assert alert["job"] == "__ephemeral_asset_job__"  # what dg.materialize names its job
+    assert alert["assets"] == ["raw_option_quotes"]
+    assert "ingest failed after 3 retries" in alert["error"]
+    assert "no input files" in alert["error"]
+    assert [s["step"] for s in alert["failed_steps"]] == ["raw_option_quotes"]
+    assert alert["time"].endswith("+00:00")
+    assert result.run_id in message["text"] and "raw_option_quotes" in message["text"]
+    assert message["alert"] == alert
+
+
+@pytest.mark.parametrize("webhook", ["dead", "error", "unset"])
+def test_a_dead_webhook_does_not_break_the_sensor(failed_run, tmp_path, monkeypatch, webhook):
+    instance, result = failed_run
+    if webhook == "unset":
+        monkeypatch.delenv("OPTVOL_ALERT_WEBHOOK", raising=False)
+        _alert(instance, result, tmp_path)
+    elif webhook == "dead":
+        monkeypatch.setenv("OPTVOL_ALERT_WEBHOOK", "http://127.0.0.1:9/hook")
+        _alert(instance, result, tmp_path)
+    else:
+        with local_webhook(status=503) as hook:
+            monkeypatch.setenv("OPTVOL_ALERT_WEBHOOK", hook.url)
+            _alert(instance, result, tmp_path)
+            assert len(hook.received) == 1
+    lines = (tmp_path / "alerts" / "alerts.jsonl").read_text().splitlines()
+    assert [json.loads(line)["run_id"] for line in lines] == [result.run_id]
+
+
+def test_earlier_alert_lines_are_kept(failed_run, tmp_path, monkeypatch):
+    instance, result = failed_run
+    monkeypatch.delenv("OPTVOL_ALERT_WEBHOOK", raising=False)
+    path = tmp_path / "alerts" / "alerts.jsonl"
+    path.parent.mkdir()
+    path.write_text('{"run_id": "older"}\n')
+    _alert(instance, result, tmp_path)
+    assert [json.loads(x)["run_id"] for x in path.read_text().splitlines()] == [
+        "older", result.run_id,
+    ]  # fmt: skip
+
+
+def test_an_unexpected_error_is_reported_by_its_class_and_message(tmp_path, monkeypatch):
+    @dg.asset
+    def broken() -> None:
+        raise ValueError("the strike column is all NaN")
+
+    monkeypatch.delenv("OPTVOL_ALERT_WEBHOOK", raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        result = dg.materialize([broken], instance=instance, raise_on_error=False)
+        _alert(instance, result, tmp_path)
+    alert = json.loads((tmp_path / "alerts" / "alerts.jsonl").read_text())
+    assert alert["error"] == "ValueError: the strike column is all NaN"
+    assert alert["assets"] == ["broken"]
