@@ -37,8 +37,10 @@ demo: install dagster-home
 	else echo "data/raw/ has inputs; not writing the sample"; fi
 	$(BIN)/dagster asset materialize -m optvol.definitions --select '*'
 
+# Tests run on up to 4 processes (pytest-xdist); TEST_WORKERS=0 runs them in this one.
+TEST_WORKERS ?= auto
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses=4
 
 lint: install
 	$(BIN)/ruff check .
