@@ -1,26 +1,9 @@
-"""What runs without anyone clicking: sensors, a schedule and the failure alerts.
+"""What runs without anyone clicking: the ingest and cleaning jobs, the sensors that
+launch them, an after-close schedule, retraining under a switch, and failure alerts.
 
-======================================  =========  ==============================================
-definition                              default    what it does
-======================================  =========  ==============================================
-``new_input_files`` (sensor)            running    a new, changed or removed file under
-                                                   ``raw/options/`` or ``raw/raw_market.csv``
-                                                   requests the matching ingest
-``clean_options_on_ingest`` (sensor)    running    each new ``raw_option_quotes`` requests
-                                                   ``option_quotes``
-``clean_market_on_ingest`` (sensor)     running    each new ``raw_market`` requests
-                                                   ``market_features``
-``after_close_ingest`` (schedule)       stopped    both ingests, weekdays 18:00 New York time
-``retrain_when_features_change``        stopped    new clean tables whose blocking checks passed
-                                                   retrain and re-evaluate both models
-                                                   (``OPTVOL_AUTO_RETRAIN=1`` starts it running)
-``alert_on_run_failure`` (sensor)       running    every failed run: a line in
-                                                   ``alerts/alerts.jsonl`` and, with
-                                                   ``OPTVOL_ALERT_WEBHOOK``, a Slack message
-======================================  =========  ==============================================
-
-Sensors run in the Dagster daemon (``make ui`` starts one). A default status is only the
-starting point: the UI's toggle overrides it and is kept in the instance.
+README "Operating optvol" lists each with its default status and why. Sensors run in
+the Dagster daemon (``make ui`` starts one); a default status is only the starting
+point: the UI's toggle overrides it and is kept in the instance.
 """
 
 import datetime as dt
@@ -36,13 +19,7 @@ from optvol.core.alerts import (
     post_json,
     slack_message,
 )
-from optvol.core.input_watch import (
-    InputChange,
-    look,
-    state_digest,
-    state_from_json,
-    state_to_json,
-)
+from optvol.core.input_watch import InputChange, WatchCursor, look
 from optvol.core.paths import ALERTS_FILE
 from optvol.resources import DataRoot
 
@@ -83,36 +60,40 @@ INTERVAL_SECONDS = sensor_interval_seconds()
 # executor starts a process per step (and per check), each importing torch and pandas
 # again; on 2 cores that made a small clean take a minute instead of seconds.
 LIGHT = dg.in_process_executor
+# The run queue (dagster.yaml) runs jobs with this tag one at a time, in order: an ingest
+# from the schedule and one from the file sensor never race to write the same table.
+REFRESH_TAGS = {"optvol/refresh": "inputs"}
 
-ingest_options_job = dg.define_asset_job(
-    "ingest_options",
-    executor_def=LIGHT,
-    selection=dg.AssetSelection.assets("raw_option_quotes"),
-    description="Read every option chain file of raw/options/ into staging.",
+
+def _light_job(name: str, assets: tuple[str, ...], description: str):
+    """A job of light steps (ingest, cleaning, their checks), queued one at a time."""
+    return dg.define_asset_job(
+        name,
+        selection=dg.AssetSelection.assets(*assets),
+        executor_def=LIGHT,
+        tags=REFRESH_TAGS,
+        description=description,
+    )
+
+
+ingest_options_job = _light_job(
+    "ingest_options", ("raw_option_quotes",), "Read every chain file of raw/options/ into staging."
 )
-ingest_market_job = dg.define_asset_job(
-    "ingest_market",
-    executor_def=LIGHT,
-    selection=dg.AssetSelection.assets("raw_market"),
-    description="Read raw/raw_market.csv into staging.",
+ingest_market_job = _light_job(
+    "ingest_market", ("raw_market",), "Read raw/raw_market.csv into staging."
 )
-ingest_job = dg.define_asset_job(
+ingest_job = _light_job(
     "ingest",
-    executor_def=LIGHT,
-    selection=dg.AssetSelection.assets("raw_option_quotes", "raw_market"),
-    description="Both ingests; the clean sensors then refresh the clean tables.",
+    ("raw_option_quotes", "raw_market"),
+    "Both ingests; the clean sensors then refresh the clean tables.",
 )
-clean_options_job = dg.define_asset_job(
-    "clean_options",
-    executor_def=LIGHT,
-    selection=dg.AssetSelection.assets("option_quotes"),
-    description="Clean the staged option quotes, with their checks.",
+clean_options_job = _light_job(
+    "clean_options", ("option_quotes",), "Clean the staged option quotes, with their checks."
 )
-clean_market_job = dg.define_asset_job(
+clean_market_job = _light_job(
     "clean_market",
-    executor_def=LIGHT,
-    selection=dg.AssetSelection.assets("market_features"),
-    description="Build the market features from the staged history, with their checks.",
+    ("market_features",),
+    "Build the market features from the staged history, with their checks.",
 )
 INGEST_JOB_OF_ASSET = {"raw_option_quotes": ingest_options_job, "raw_market": ingest_market_job}
 
@@ -134,8 +115,10 @@ def _refresh_on_materialization(
 
     The sensor's cursor is the storage id of the last materialization it handled, so a
     materialization is handled once; several between two evaluations are handled by one
-    run, which reads the latest. A run that already refreshes ``downstream`` itself (a
-    ``--select '*'`` materialization) needs no second one.
+    run, which reads the latest. A run that itself plans to refresh ``downstream`` (a
+    ``--select '*'`` materialization, usually still running when the sensor looks) gets
+    no second one: cleaning is deterministic, so if that run's clean fails, a second
+    clean of the same data would fail the same way; the failure alert reports it.
     """
 
     @dg.asset_sensor(
@@ -152,9 +135,11 @@ def _refresh_on_materialization(
                 f"{upstream} was materialized by run {asset_event.run_id}, which also "
                 f"refreshes {downstream}"
             )
+        source = f"run {asset_event.run_id}" if asset_event.run_id else "a reported event"
         return dg.RunRequest(
-            run_key=f"{downstream}-after-{asset_event.run_id}",
-            tags={TRIGGER_TAG: f"{upstream} materialized by run {asset_event.run_id}"},
+            # A run materializes upstream once; runless (reported) events differ by time.
+            run_key=f"{downstream}-after-{asset_event.run_id or 'event'}-{asset_event.timestamp}",
+            tags={TRIGGER_TAG: f"{upstream} materialized by {source}"},
         )
 
     return refresh
@@ -189,31 +174,36 @@ def new_input_files(context: dg.SensorEvaluationContext, data_root: DataRoot):
     is added, altered (by content: size, mtime, then SHA-256) or removed.
 
     The cursor, kept in the Dagster instance across restarts, holds each file's size,
-    mtime and hash. The run key names the transition (previous digest -> new digest), so
-    a re-evaluated tick never launches the same ingest twice. Files modified in the last
-    10 s are waited for (a copy may be in progress). On the very first look, inputs older
-    than their asset's last materialization are taken as already ingested.
+    mtime and hash, and a count of the ingests requested per asset. The run key is
+    ``<asset>:<count>:<content digest>``: a tick evaluated again with the same cursor
+    asks for the same key, which Dagster launches once; a later change, even back to an
+    earlier state, gets a new one. Files modified in the last 10 s are waited for (a
+    copy may be in progress), and a file that cannot be read holds back only its own
+    group. On the very first look, inputs older than their asset's last materialization
+    are taken as already ingested.
     """
-    previous = state_from_json(context.cursor)
-    result = look(data_root.path, previous)
+    cursor = WatchCursor.from_json(context.cursor)
+    result = look(data_root.path, cursor.state)
     requests, notes = [], []
     for change in result.changes:
         if not change.files:
             notes.append(f"{change.describe()}: no files left, nothing to ingest")
-        elif change.asset not in previous and _already_ingested(context.instance, change):
+        elif change.asset not in cursor.state and _already_ingested(context.instance, change):
             notes.append(f"{change.asset}: inputs already ingested")
         else:
-            before = state_digest(previous.get(change.asset, {}))
+            count = cursor.requests.get(change.asset, 0) + 1
+            cursor.requests[change.asset] = count
             requests.append(
                 dg.RunRequest(
-                    run_key=f"{change.asset}:{before[:16]}->{change.digest[:16]}",
+                    run_key=f"{change.asset}:{count}:{change.digest[:16]}",
                     job_name=INGEST_JOB_OF_ASSET[change.asset].name,
                     tags={TRIGGER_TAG: change.describe()[:200]},
                 )
             )
             context.log.info("Input change: %s", change.describe())
-    notes += [f"{asset}: a file is still being written" for asset in result.settling]
-    context.update_cursor(state_to_json(result.state))
+    notes += [f"{asset}: {why}" for asset, why in result.waiting.items()]
+    cursor.state = result.state
+    context.update_cursor(cursor.to_json())
     if requests:
         return requests
     return dg.SkipReason("; ".join(notes) or "no input file changed")
@@ -303,16 +293,21 @@ def failed_run_alert(context: dg.RunFailureSensorContext) -> FailedRunAlert:
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def alert_on_run_failure(context: dg.RunFailureSensorContext, data_root: DataRoot):
-    """Record every failed run of this Dagster instance in <data root>/alerts/alerts.jsonl
+    """Record each failed run of this Dagster instance in <data root>/alerts/alerts.jsonl
     (job, assets, failed steps, error, run id, time) and, when OPTVOL_ALERT_WEBHOOK is set,
     POST a Slack-compatible message there (5 s timeout). A webhook that is down or refuses
-    is logged as a warning; the line is on disk either way and the sensor carries on.
-    Runs of every job are watched, including those started by `dagster asset materialize`.
+    is logged as a warning, an alert file that cannot be written as an error; either way
+    the other channel is tried and the sensor carries on. Runs of every job are watched,
+    including those started by `dagster asset materialize`, from the sensor's first tick
+    on; delivery is at least once (a tick cut short is evaluated again).
     """
     alert = failed_run_alert(context)
     path = data_root.path / ALERTS_FILE
-    append_alert(path, alert)
-    context.log.info("Run %s (%s) failed; alert recorded in %s", alert.run_id, alert.job, path)
+    try:
+        append_alert(path, alert)
+        context.log.info("Run %s (%s) failed; alert recorded in %s", alert.run_id, alert.job, path)
+    except OSError as err:  # a full or read-only disk must not silence the webhook too
+        context.log.error("Alert for run %s not recorded in %s: %s", alert.run_id, path, err)
     url = os.environ.get(WEBHOOK_ENV, "").strip()
     if url:
         problem = post_json(url, slack_message(alert))

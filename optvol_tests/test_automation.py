@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import dagster as dg
@@ -22,10 +21,8 @@ from optvol.assets.volatility import raw_market
 from optvol.checks import asset_checks
 from optvol.definitions import defs, resources_for
 from optvol.resources import DataRoot
-from optvol_tests.builders import small_chain, write_optionsdx
+from optvol_tests.builders import dated_back, small_chain, write_optionsdx
 from optvol_tests.webhook import local_webhook
-
-LONG_AGO = time.time() - 3600
 
 
 @pytest.fixture
@@ -40,7 +37,7 @@ def instance(tmp_path: Path):
 def root(data_root: Path) -> Path:
     """The small inputs, dated an hour ago (older than the sensor's settling time)."""
     for path in (data_root / "raw").rglob("*"):
-        os.utime(path, (LONG_AGO, LONG_AGO))
+        dated_back(path)
     return data_root
 
 
@@ -69,11 +66,9 @@ def test_each_new_raw_table_requests_exactly_one_clean_run(instance, root):
     assert requests == [] and "No new materialization" in skip
 
     first = _materialize([raw_option_quotes], instance, root)
-    (request,) = _tick(sensor, instance, root, cursor)[0]
-    requests, _, cursor = _tick(sensor, instance, root, cursor)
-    assert len(requests) == 1  # the cursor passed in was the one before the materialization
+    (request,), _, cursor = _tick(sensor, instance, root, cursor)
     assert sensor.job_name == "clean_options"
-    assert request.run_key == f"option_quotes-after-{first.run_id}"
+    assert request.run_key.startswith(f"option_quotes-after-{first.run_id}-")
     assert first.run_id in request.tags[automation.TRIGGER_TAG]
 
     again, skip, cursor = _tick(sensor, instance, root, cursor)
@@ -81,7 +76,20 @@ def test_each_new_raw_table_requests_exactly_one_clean_run(instance, root):
 
     second = _materialize([raw_option_quotes], instance, root)
     (request,) = _tick(sensor, instance, root, cursor)[0]
-    assert request.run_key == f"option_quotes-after-{second.run_id}"
+    assert request.run_key.startswith(f"option_quotes-after-{second.run_id}-")
+
+
+def test_reported_materializations_each_get_their_own_clean(instance, root):
+    """Events reported from outside a run (the UI's "report materialization") have no
+    run id; each still gets its own run key."""
+    sensor = automation.clean_options_on_ingest
+    keys, cursor = [], None
+    for _ in range(2):
+        instance.report_runless_asset_event(dg.AssetMaterialization("raw_option_quotes"))
+        (request,), _, cursor = _tick(sensor, instance, root, cursor)
+        assert "a reported event" in request.tags[automation.TRIGGER_TAG]
+        keys.append(request.run_key)
+    assert keys[0] != keys[1]
 
 
 def test_a_run_that_also_cleans_needs_no_second_clean(instance, root):
@@ -122,52 +130,49 @@ def test_files_never_ingested_request_both_ingests_once(instance, root):
     assert json.loads(cursor_after) == json.loads(cursor)
 
 
+def _edit(path: Path, content: bytes, age: float) -> None:
+    """Write ``content`` to ``path`` and date it ``age`` seconds back (each edit its own
+    mtime, all older than the settling time)."""
+    path.write_bytes(content)
+    dated_back(path, age)
+
+
 def test_a_new_or_changed_file_requests_its_ingest_and_a_touch_does_not(instance, root):
     _, _, cursor = _tick(automation.new_input_files, instance, root, None)
-    options = root / "raw" / "options"
-
-    path = write_optionsdx(
-        options / "spy_eod_202002.txt", small_chain(dates=("2020-02-03", "2020-02-04"))
-    )
-    os.utime(path, (LONG_AGO + 10, LONG_AGO + 10))
-    (added,) = _tick(automation.new_input_files, instance, root, cursor)[0]
-    _, _, cursor = _tick(automation.new_input_files, instance, root, cursor)
+    path = root / "raw" / "options" / "spy_eod_202002.txt"
+    write_optionsdx(path, small_chain(dates=("2020-02-03", "2020-02-04")))
+    dated_back(path, 3000)
+    (added,), _, cursor = _tick(automation.new_input_files, instance, root, cursor)
     assert added.job_name == "ingest_options"
     assert "added spy_eod_202002.txt" in added.tags[automation.TRIGGER_TAG]
 
-    os.utime(path, (LONG_AGO + 20, LONG_AGO + 20))
-    requests, _, cursor = _tick(automation.new_input_files, instance, root, cursor)
-    assert requests == []
+    dated_back(path, 2900)  # touched: same bytes, new mtime
+    requests, skip, cursor = _tick(automation.new_input_files, instance, root, cursor)
+    assert requests == [] and skip == "no input file changed"
 
     market = root / "raw" / "raw_market.csv"
-    market.write_text(market.read_text().replace("\n", "\n", 1) + "\n")
-    os.utime(market, (LONG_AGO + 30, LONG_AGO + 30))
+    _edit(market, market.read_bytes() + b"\n", 2800)
     (changed,) = _tick(automation.new_input_files, instance, root, cursor)[0]
     assert changed.job_name == "ingest_market"
-    assert changed.run_key != added.run_key
+    assert "changed raw_market.csv" in changed.tags[automation.TRIGGER_TAG]
 
 
-def test_the_cursor_is_the_memory_across_restarts(instance, root):
-    """The daemon keeps the cursor in the instance; a restart evaluates with it."""
-    _, _, cursor = _tick(automation.new_input_files, instance, root, None)
-    restarted = json.loads(json.dumps(cursor))  # what the instance stores: text
-    assert _tick(automation.new_input_files, instance, root, restarted)[0] == []
-
-
-def test_the_same_transition_has_the_same_run_key_and_a_revert_a_new_one(instance, root):
+def test_run_keys_repeat_for_a_repeated_tick_and_never_for_a_later_change(instance, root):
+    """A -> B -> A -> B: each change is ingested (a key of its own), while the same tick
+    evaluated twice (a daemon restart before the cursor was saved) asks for one key."""
     _, _, cursor = _tick(automation.new_input_files, instance, root, None)
     path = root / "raw" / "options" / "spy_eod_202001.txt"
-    original = path.read_bytes()
-    path.write_bytes(original + b"\n")
-    os.utime(path, (LONG_AGO + 10, LONG_AGO + 10))
-    (edit,) = _tick(automation.new_input_files, instance, root, cursor)[0]
-    (edit_again,) = _tick(automation.new_input_files, instance, root, cursor)[0]
-    assert edit.run_key == edit_again.run_key  # a re-evaluated tick: Dagster skips the key
-    _, _, cursor = _tick(automation.new_input_files, instance, root, cursor)
-    path.write_bytes(original)
-    os.utime(path, (LONG_AGO + 20, LONG_AGO + 20))
-    (revert,) = _tick(automation.new_input_files, instance, root, cursor)[0]
-    assert revert.run_key not in (edit.run_key,)
+    a, b = path.read_bytes(), path.read_bytes() + b"\n"
+    keys = []
+    for age, content in zip((3000, 2900, 2800, 2700), (b, a, b, a), strict=True):
+        _edit(path, content, age)
+        (request,), _, next_cursor = _tick(automation.new_input_files, instance, root, cursor)
+        (again,) = _tick(automation.new_input_files, instance, root, cursor)[0]
+        assert again.run_key == request.run_key
+        keys.append(request.run_key)
+        cursor = next_cursor
+    assert len(set(keys)) == 4
+    assert keys[0].split(":")[2] == keys[2].split(":")[2]  # same content, new key
 
 
 def test_inputs_already_ingested_are_not_ingested_again_on_the_first_look(instance, root):
@@ -184,7 +189,7 @@ def test_a_file_being_written_is_waited_for(instance, root):
     )
     requests, skip, cursor = _tick(automation.new_input_files, instance, root, cursor)
     assert requests == [] and "still being written" in skip
-    os.utime(root / "raw" / "options" / "spy_eod_202002.txt", (LONG_AGO + 5, LONG_AGO + 5))
+    dated_back(root / "raw" / "options" / "spy_eod_202002.txt")
     assert len(_tick(automation.new_input_files, instance, root, cursor)[0]) == 1
 
 
@@ -385,3 +390,24 @@ def test_an_unexpected_error_is_reported_by_its_class_and_message(tmp_path, monk
     alert = json.loads((tmp_path / "alerts" / "alerts.jsonl").read_text())
     assert alert["error"] == "ValueError: the strike column is all NaN"
     assert alert["assets"] == ["broken"]
+
+
+def test_an_alert_file_that_cannot_be_written_still_leaves_the_webhook(
+    failed_run, tmp_path, monkeypatch
+):
+    instance, result = failed_run
+    (tmp_path / "alerts").write_text("a file where the alerts directory should be")
+    with local_webhook() as hook:
+        monkeypatch.setenv("OPTVOL_ALERT_WEBHOOK", hook.url)
+        _alert(instance, result, tmp_path)  # does not raise
+        (message,) = hook.received
+    assert message["alert"]["run_id"] == result.run_id
+
+
+def test_sensor_and_schedule_runs_queue_one_at_a_time():
+    import yaml
+
+    limits = yaml.safe_load((Path(__file__).parents[1] / "dagster.yaml").read_text())
+    assert {"key": "optvol/refresh", "limit": 1} in limits["run_queue"]["tag_concurrency_limits"]
+    for job in automation.jobs:
+        assert defs.resolve_job_def(job.name).tags["optvol/refresh"] == "inputs", job.name

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import socket
-import threading
 
 from optvol.core.alerts import FailedRunAlert, StepFailure, append_alert, post_json, slack_message
 from optvol_tests.webhook import local_webhook
@@ -38,16 +38,23 @@ def test_alerts_are_appended_one_json_line_each(tmp_path):
     }
 
 
-def test_concurrent_writers_do_not_interleave_lines(tmp_path):
+def _append_many(path, count: int) -> None:
+    big = FailedRunAlert(**{**vars(ALERT), "error": "x" * 20000})  # beyond io buffers
+    for _ in range(count):
+        append_alert(path, big)
+
+
+def test_writers_in_separate_processes_do_not_interleave_lines(tmp_path):
     path = tmp_path / "alerts.jsonl"
-    big = FailedRunAlert(**{**vars(ALERT), "error": "x" * 3000})
-    threads = [threading.Thread(target=append_alert, args=(path, big)) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    context = multiprocessing.get_context("spawn")
+    writers = [context.Process(target=_append_many, args=(path, 25)) for _ in range(4)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(timeout=60)
+        assert writer.exitcode == 0
     lines = path.read_text().splitlines()
-    assert len(lines) == 8 and all(json.loads(line)["error"] == "x" * 3000 for line in lines)
+    assert len(lines) == 100 and all(json.loads(line)["error"] == "x" * 20000 for line in lines)
 
 
 def test_the_slack_message_names_job_assets_run_and_error():
@@ -73,6 +80,7 @@ def test_post_json_reports_instead_of_raising():
         probe.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{probe.getsockname()[1]}/hook"
     assert post_json(dead, {"text": "x"}).startswith("webhook not reachable")
-    assert post_json("not a url", {"text": "x"}).startswith("webhook not reachable")
+    assert post_json("not a url", {"text": "x"}) == "webhook URL is not http(s)"
+    assert "secret" not in post_json("file:///secret/token", {"text": "x"})
     with local_webhook(delay=2.0) as slow:
         assert "timed out" in post_json(slow.url, {"text": "x"}, timeout=0.3)

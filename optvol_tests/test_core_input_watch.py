@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import optvol.core.input_watch as watch
-from optvol.core.input_watch import FileState, look, state_from_json, state_to_json
+from optvol.core.input_watch import FileState, WatchCursor, look
 
 LONG_AGO = time.time() - 3600
 
@@ -35,7 +35,7 @@ def test_first_look_sees_every_file_and_the_second_none(root):
         "raw_market": ["raw_market.csv"],
     }
     second = look(root, first.state)
-    assert second.changes == [] and second.settling == []
+    assert second.changes == [] and second.waiting == {}
     assert second.state == first.state
 
 
@@ -102,7 +102,8 @@ def test_a_file_still_being_written_waits_and_keeps_the_previous_state(root):
     now = time.time()
     _write(root / "raw" / "options" / "spy_2021.txt", "half a fi", mtime=now - 2)
     waiting = look(root, state, settle_seconds=10, now=now)
-    assert waiting.changes == [] and waiting.settling == ["raw_option_quotes"]
+    assert waiting.changes == []
+    assert waiting.waiting == {"raw_option_quotes": "a file is still being written"}
     assert waiting.state["raw_option_quotes"] == state["raw_option_quotes"]
     later = look(root, waiting.state, settle_seconds=10, now=now + 30)
     assert [c.added for c in later.changes] == [["spy_2021.txt"]]
@@ -120,8 +121,30 @@ def test_the_digest_ignores_mtimes_and_order():
     assert watch.state_digest(a) != watch.state_digest({"x.txt": FileState(3, 1, "aa")})
 
 
-def test_the_cursor_round_trips_and_garbage_reads_as_empty(root):
+def test_a_file_that_vanishes_mid_look_holds_back_only_its_group(root, monkeypatch):
     state = look(root, {}).state
-    assert state_from_json(state_to_json(state)) == state
-    for garbage in (None, "", "not json", "[1, 2]", '{"raw_market": {"f": {"size": 1}}}'):
-        assert state_from_json(garbage) == {}
+    _write(root / "raw" / "options" / "spy_2021.txt", "x")
+    _write(root / "raw" / "raw_market.csv", "date,spx_close\n2020-01-02,3257\n")
+
+    def vanished(path):
+        if path.name == "spy_2021.txt":
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        return real(path)
+
+    real = watch.file_sha256
+    monkeypatch.setattr(watch, "file_sha256", vanished)
+    result = look(root, state)
+    assert [c.asset for c in result.changes] == ["raw_market"]
+    assert result.waiting["raw_option_quotes"].startswith("cannot read ")
+    assert "spy_2021.txt" in result.waiting["raw_option_quotes"]
+    assert result.state["raw_option_quotes"] == state["raw_option_quotes"]  # looked at again
+
+
+def test_the_cursor_round_trips_and_garbage_reads_as_fresh(root):
+    cursor = WatchCursor(look(root, {}).state, {"raw_market": 3})
+    assert WatchCursor.from_json(cursor.to_json()) == cursor
+    for garbage in (
+        None, "", "not json", "[1, 2]", '{"files": {}}', '{"files": {"a": {"f": {"size": 1}}},'
+        ' "requests": {}}', '{"files": {}, "requests": {"raw_market": "many"}}',
+    ):  # fmt: skip
+        assert WatchCursor.from_json(garbage) == WatchCursor()

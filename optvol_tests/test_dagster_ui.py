@@ -26,6 +26,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from optvol.automation import planned_assets
 from optvol_tests.browser import (
     PNG_SIGNATURE,
     answers,
@@ -34,7 +35,7 @@ from optvol_tests.browser import (
     headless_chromium,
     screenshot_folder,
 )
-from optvol_tests.builders import small_chain, write_market, write_optionsdx
+from optvol_tests.builders import dated_back, small_chain, write_market, write_optionsdx
 from optvol_tests.webhook import local_webhook
 
 pytestmark = pytest.mark.dagster_ui
@@ -49,13 +50,6 @@ ASSETS = {
 }  # fmt: skip
 START_TIMEOUT = 180  # seconds for the webserver to answer
 AUTOMATION_TIMEOUT = 300  # seconds for sensor-launched runs on a busy 2-core machine
-LONG_AGO = time.time() - 3600
-
-
-def _old(path: Path) -> Path:
-    """Date a file an hour back: older than the file sensor's settling time."""
-    os.utime(path, (LONG_AGO, LONG_AGO))
-    return path
 
 
 @pytest.fixture
@@ -63,7 +57,7 @@ def dagster_dev(tmp_path: Path):
     """``dagster dev`` over a fresh data root and instance; yields (url, root, home, hook)."""
     browser_or_skip()  # nothing is started when the test would be skipped
     root = tmp_path / "data"
-    _old(write_market(root / "raw" / "raw_market.csv"))
+    dated_back(write_market(root / "raw" / "raw_market.csv"))
     (root / "raw" / "options").mkdir()  # the test drops its chain file in later
     home = root / "dagster_home"
     home.mkdir()
@@ -173,7 +167,7 @@ def test_the_ui_shows_both_groups_and_the_daemon_ingests_cleans_and_alerts(
     # dropped in once it has looked; the asset sensors then clean both.
     instance = dg.DagsterInstance.from_config(str(home))
     _wait_for("raw_market", lambda: _materialized(instance, "raw_market"))
-    _old(write_optionsdx(root / "raw" / "options" / "spy_eod_202001.txt", small_chain()))
+    dated_back(write_optionsdx(root / "raw" / "options" / "spy_eod_202001.txt", small_chain()))
     _wait_for(
         "option_quotes and market_features",
         lambda: _materialized(instance, "option_quotes", "market_features"),
@@ -182,7 +176,6 @@ def test_the_ui_shows_both_groups_and_the_daemon_ingests_cleans_and_alerts(
     assert {"ingest_options", "ingest_market", "clean_options", "clean_market"} <= set(runs)
     assert runs["ingest_options"].tags["dagster/sensor_name"] == "new_input_files"
     assert runs["clean_options"].tags["dagster/sensor_name"] == "clean_options_on_ingest"
-    assert not _materialized(instance, "gru_model")  # training stays manual by default
 
     # The graph after those runs: both groups, their lineage, the checks that passed.
     # Wide enough that the fitted graph draws full nodes (names, checks), not minimal ones.
@@ -200,7 +193,7 @@ def test_the_ui_shows_both_groups_and_the_daemon_ingests_cleans_and_alerts(
     # A broken chain file: the ingest fails after its retries, and the team hears of it.
     broken = root / "raw" / "options" / "spy_eod_202002.txt"
     broken.write_text("this is not,an option chain\n1,2\n")
-    _old(broken)
+    dated_back(broken)
     (alert,) = _wait_for("an alert line", lambda: _alerts(root))
     assert alert["job"] == "ingest_options"
     assert alert["assets"] == ["raw_option_quotes"]
@@ -208,3 +201,7 @@ def test_the_ui_shows_both_groups_and_the_daemon_ingests_cleans_and_alerts(
     (message,) = hook.wait_for(1, timeout=30)
     assert alert["run_id"] in message["text"]
     assert message["alert"] == alert
+
+    # Training stays manual by default: no run so much as planned a model.
+    planned = set().union(*(planned_assets(instance, r.run_id) for r in instance.get_runs()))
+    assert planned == {"raw_option_quotes", "raw_market", "option_quotes", "market_features"}

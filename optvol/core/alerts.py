@@ -48,14 +48,20 @@ class FailedRunAlert:
 def append_alert(path: Path, alert: FailedRunAlert) -> None:
     """Append ``alert`` as one line to ``path`` (created with its directory if missing).
 
-    The line goes out in one ``write`` on a file opened for appending, so lines from two
-    writers do not interleave, and earlier lines are never rewritten.
+    The line goes out in a single ``write`` on a descriptor opened with ``O_APPEND``, so
+    lines from concurrent writers land whole, one after another (a buffered file object
+    would split a long line into several writes), and earlier lines are never rewritten.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(alert.to_json() + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    line = (alert.to_json() + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        written = os.write(fd, line)
+        if written != len(line):  # only on a full disk or a signal: say so, do not hide it
+            raise OSError(f"alert line cut short: {written} of {len(line)} bytes written")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def slack_message(alert: FailedRunAlert) -> dict:
@@ -80,7 +86,7 @@ def post_json(url: str, payload: dict, timeout: float = WEBHOOK_TIMEOUT_SECONDS)
     Only http(s) URLs are used (``urlopen`` would also read ``file:`` URLs).
     """
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-        return f"webhook not reachable: {url!r} is not an http(s) URL"
+        return "webhook URL is not http(s)"  # the URL itself is a secret: not logged
     try:
         request = urllib.request.Request(
             url,

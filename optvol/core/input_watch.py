@@ -17,13 +17,13 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from optvol.core.input_files import SUPPORTED_SUFFIXES
 from optvol.core.paths import MARKET_INPUT_FILE, OPTIONS_INPUT_DIR
+from optvol.core.provenance import file_sha256
 
-HASH_CHUNK_BYTES = 1 << 20
 DEFAULT_SETTLE_SECONDS = 10.0
 
 
@@ -67,15 +67,6 @@ class FileState:
     sha256: str
 
 
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file's bytes, read in 1 MiB chunks (bounded memory)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(HASH_CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def state_digest(files: dict[str, FileState]) -> str:
     """One hash of a group's files: their names and content hashes (not their mtimes, so
     a touched file leaves the digest as it was)."""
@@ -112,12 +103,41 @@ class InputChange:
 
 @dataclass
 class WatchResult:
-    """What one look found: the groups that changed, the groups still settling, and the
-    state to remember (the cursor) — settling groups keep their previous state."""
+    """What one look found: the groups that changed, the groups still settling or not
+    readable (asset -> why), and the state to remember — those groups keep their
+    previous state, so they are looked at again next time."""
 
     changes: list[InputChange]
-    settling: list[str]
+    waiting: dict[str, str]
     state: dict[str, dict[str, FileState]]
+
+
+class _Settling(Exception):
+    """A file of the group was modified less than the settling time ago."""
+
+
+def _group_state(
+    group: WatchedInput,
+    root: Path,
+    before: dict[str, FileState],
+    settle_seconds: float,
+    now: float,
+) -> dict[str, FileState]:
+    """The current state of one group's files; raises OSError when a file vanished or
+    cannot be read mid-look, and :class:`_Settling` when one is still being written."""
+    paths = group.files(root)
+    stats = {path.name: path.stat() for path in paths}
+    if any(now - stat.st_mtime < settle_seconds for stat in stats.values()):
+        raise _Settling
+    current = {}
+    for path in paths:
+        stat = stats[path.name]
+        known = before.get(path.name)
+        if known and (known.size, known.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+            current[path.name] = known
+        else:
+            current[path.name] = FileState(stat.st_size, stat.st_mtime_ns, file_sha256(path))
+    return current
 
 
 def look(
@@ -131,23 +151,20 @@ def look(
     """Compare the input files under ``root`` with ``previous`` (asset -> file name ->
     state, as returned in an earlier :class:`WatchResult`)."""
     now = time.time() if now is None else now
-    result = WatchResult(changes=[], settling=[], state={})
+    result = WatchResult(changes=[], waiting={}, state={})
     for group in watched:
         before = previous.get(group.asset, {})
-        paths = group.files(root)
-        stats = {path.name: path.stat() for path in paths}
-        if any(now - stat.st_mtime < settle_seconds for stat in stats.values()):
-            result.settling.append(group.asset)
-            result.state[group.asset] = before
+        result.state[group.asset] = before
+        try:
+            current = _group_state(group, root, before, settle_seconds, now)
+        except _Settling:
+            result.waiting[group.asset] = "a file is still being written"
             continue
-        current = {}
-        for path in paths:
-            stat = stats[path.name]
-            known = before.get(path.name)
-            if known and (known.size, known.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
-                current[path.name] = known
-            else:
-                current[path.name] = FileState(stat.st_size, stat.st_mtime_ns, file_sha256(path))
+        except OSError as err:  # vanished or unreadable: this group waits, others go on
+            result.waiting[group.asset] = f"cannot read {err.filename or group.path}: " + (
+                err.strerror or str(err)
+            )
+            continue
         result.state[group.asset] = current
         added = sorted(set(current) - set(before))
         removed = sorted(set(before) - set(current))
@@ -161,24 +178,35 @@ def look(
     return result
 
 
-def state_to_json(state: dict[str, dict[str, FileState]]) -> str:
-    """The cursor text of a state."""
-    return json.dumps(
-        {asset: {name: asdict(s) for name, s in files.items()} for asset, files in state.items()},
-        sort_keys=True,
-    )
+@dataclass
+class WatchCursor:
+    """What the file sensor remembers between looks: each group's file states, and how
+    many ingests it has requested per asset (numbering its run keys, so a re-evaluated
+    look repeats its key while a later change, even back to an earlier state, does not)."""
 
+    state: dict[str, dict[str, FileState]] = field(default_factory=dict)
+    requests: dict[str, int] = field(default_factory=dict)
 
-def state_from_json(text: str | None) -> dict[str, dict[str, FileState]]:
-    """A state from its cursor text; an empty or unreadable cursor is an empty state (the
-    next look then treats every file as new)."""
-    if not text:
-        return {}
-    try:
-        raw = json.loads(text)
-        return {
-            asset: {name: FileState(**fields) for name, fields in files.items()}
-            for asset, files in raw.items()
+    def to_json(self) -> str:
+        files = {
+            asset: {name: asdict(s) for name, s in states.items()}
+            for asset, states in self.state.items()
         }
-    except (ValueError, TypeError, AttributeError):
-        return {}
+        return json.dumps({"files": files, "requests": self.requests}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> WatchCursor:
+        """The cursor of ``text``; an empty or unreadable one is a fresh cursor (the next
+        look then treats every file as new)."""
+        if not text:
+            return cls()
+        try:
+            raw = json.loads(text)
+            state = {
+                asset: {name: FileState(**fields) for name, fields in files.items()}
+                for asset, files in raw["files"].items()
+            }
+            requests = {str(asset): int(n) for asset, n in raw["requests"].items()}
+        except (ValueError, TypeError, AttributeError, KeyError):
+            return cls()
+        return cls(state, requests)
