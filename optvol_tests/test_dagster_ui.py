@@ -26,7 +26,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from optvol.automation import planned_assets
+from optvol.automation import new_input_files, planned_assets
+from optvol.core.input_watch import WatchCursor
+from optvol.resources import DataRoot
 from optvol_tests.browser import (
     PNG_SIGNATURE,
     answers,
@@ -201,6 +203,20 @@ def test_the_ui_shows_both_groups_and_the_daemon_ingests_cleans_and_alerts(
     (message,) = hook.wait_for(1, timeout=30)
     assert alert["run_id"] in message["text"]
     assert message["alert"] == alert
+
+    # The file sensor's cursor lives in the instance's SQLite files, so a restarted daemon
+    # starts from it: evaluated with the stored cursor, the sensor requests nothing more.
+    (state,) = [
+        s for s in instance.all_instigator_state() if s.instigator_name == "new_input_files"
+    ]
+    stored = WatchCursor.from_json(state.instigator_data.cursor)
+    assert set(stored.state["raw_option_quotes"]) == {"spy_eod_202001.txt", "spy_eod_202002.txt"}
+    context = dg.build_sensor_context(
+        instance=instance,
+        cursor=state.instigator_data.cursor,
+        resources={"data_root": DataRoot(root=str(root))},
+    )
+    assert new_input_files.evaluate_tick(context).run_requests == []
 
     # Training stays manual by default: no run so much as planned a model.
     planned = set().union(*(planned_assets(instance, r.run_id) for r in instance.get_runs()))
