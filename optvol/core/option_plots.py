@@ -34,6 +34,7 @@ from matplotlib.ticker import (
 )
 from numpy.typing import ArrayLike
 
+from optvol.core.data_summary import require_columns
 from optvol.core.option_metrics import DTE_BUCKETS, MONEYNESS_BUCKETS
 from optvol.core.plotting import empty_panel, figure, save_png, subsample
 
@@ -410,9 +411,7 @@ def plot_option_data_distributions(quotes: pd.DataFrame, path: str | os.PathLike
     ValueError
         If a column is missing or no row is usable.
     """
-    missing = [c for c in ("option_type", "usable", "iv", "spread", "mid") if c not in quotes]
-    if missing:
-        raise ValueError(f"option_quotes: missing required columns {missing}")
+    require_columns(quotes, ("option_type", "usable", "iv", "spread", "mid"), "option_quotes")
     usable = quotes.loc[quotes["usable"].fillna(False).to_numpy(dtype=bool)]
     if usable.empty:
         raise ValueError("option_quotes has no usable row: nothing to plot")

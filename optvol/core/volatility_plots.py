@@ -26,6 +26,7 @@ from matplotlib.axes import Axes
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.ticker import PercentFormatter
 
+from optvol.core.data_summary import require_columns
 from optvol.core.market_data_summary import pearson
 from optvol.core.plotting import empty_panel, figure, save_png, subsample
 
@@ -311,9 +312,7 @@ def plot_market_data_distributions(
     ValueError
         If a column is missing, no log return is finite, or ``max_points < 1``.
     """
-    missing = [c for c in MARKET_CHART_COLUMNS if c not in frame.columns]
-    if missing:
-        raise ValueError(f"market_features: missing required columns {missing}")
+    require_columns(frame, MARKET_CHART_COLUMNS, "market_features")
     if max_points < 1:
         raise ValueError(f"max_points must be >= 1, got {max_points}")
     values = {
