@@ -22,33 +22,33 @@ def test_round_trip_keeps_pandas_dtypes(tmp_path):
     )
 
     @dg.asset
-    def option_quotes() -> pd.DataFrame:
+    def market_features() -> pd.DataFrame:
         return frame
 
     @dg.asset
-    def downstream(option_quotes: pd.DataFrame) -> None:
-        pd.testing.assert_frame_equal(option_quotes, frame)
+    def downstream(market_features: pd.DataFrame) -> None:
+        pd.testing.assert_frame_equal(market_features, frame)
 
     manager = ParquetIOManager(root=str(tmp_path))
-    result = dg.materialize([option_quotes, downstream], resources={"io_manager": manager})
+    result = dg.materialize([market_features, downstream], resources={"io_manager": manager})
     assert result.success
-    assert (tmp_path / "processed" / "option_quotes.parquet").exists()
+    assert (tmp_path / "processed" / "market_features.parquet").exists()
 
 
 def test_arrow_tables_load_as_arrow_when_annotated(tmp_path):
     table = pa.table({"x": [1, 2, 3]})
 
     @dg.asset
-    def raw_option_quotes() -> pa.Table:
+    def raw_market() -> pa.Table:
         return table
 
     @dg.asset
-    def consumer(raw_option_quotes: pa.Table) -> None:
-        assert isinstance(raw_option_quotes, pa.Table) and raw_option_quotes.equals(table)
+    def consumer(raw_market: pa.Table) -> None:
+        assert isinstance(raw_market, pa.Table) and raw_market.equals(table)
 
     manager = ParquetIOManager(root=str(tmp_path))
-    assert dg.materialize([raw_option_quotes, consumer], resources={"io_manager": manager}).success
-    assert (tmp_path / "staging" / "raw_option_quotes.parquet").exists()
+    assert dg.materialize([raw_market, consumer], resources={"io_manager": manager}).success
+    assert (tmp_path / "staging" / "raw_market.parquet").exists()
 
 
 def test_unknown_assets_get_a_path_under_assets(tmp_path):

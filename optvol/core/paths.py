@@ -7,11 +7,15 @@ from pathlib import Path
 
 DATA_DIR_ENV = "OPTVOL_DATA_DIR"
 DEFAULT_DATA_DIR = "data"
+# Where the IO managers keep the artifacts when their root is not configured: a local
+# directory or a URL (s3://bucket/prefix, ...); unset, the data root.
+ARTIFACT_ROOT_ENV = "OPTVOL_ARTIFACT_ROOT"
 
 # Artifact of each asset, relative to the data root.
 ARTIFACT_PATHS: dict[str, str] = {
-    "raw_option_quotes": "staging/raw_option_quotes.parquet",
-    "option_quotes": "processed/option_quotes.parquet",
+    # Partitioned by quote month: a directory of <YYYY-MM>.parquet files.
+    "raw_option_quotes": "staging/raw_option_quotes",
+    "option_quotes": "processed/option_quotes",
     "raw_market": "staging/raw_market.parquet",
     "market_features": "processed/market_features.parquet",
     "gru_model": "models/gru_model.pt",
