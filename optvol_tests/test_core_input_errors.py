@@ -90,6 +90,15 @@ def test_garbage_date_names_line_and_column(tmp_path):
         read_option_files([path])
 
 
+def test_read_time_in_another_format_names_line_and_column(tmp_path):
+    rows = [optionsdx_row(), optionsdx_row(QUOTE_READTIME="2020-01-02T16:00")]
+    path = write_optionsdx(tmp_path / "bad.csv", rows)
+    with pytest.raises(
+        OptvolInputError, match=r"line 3, column QUOTE_READTIME: invalid value ' 2020-01-02T16:00'"
+    ):
+        read_option_files([path])
+
+
 def test_malformed_size(tmp_path):
     rows = [optionsdx_row(), optionsdx_row(P_SIZE="12 by 4")]
     path = write_optionsdx(tmp_path / "bad.csv", rows)

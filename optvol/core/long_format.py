@@ -187,17 +187,22 @@ def _option_types(values: pa.Array, spec: LongFormatSpec, label: str, first_row:
     return pc.if_else(is_call, "C", "P")
 
 
-def read_long_format(
-    source: InputSource, header: str, spec: LongFormatSpec
-) -> Iterator[pa.RecordBatch]:
-    """Stream a long-format ``source`` as raw option quotes."""
-    names = split_header(header, spec.delimiter)
+def _file_mapping(source: InputSource, names: list[str], spec: LongFormatSpec) -> dict[str, str]:
+    """Raw field -> column of this file, for the mapped columns the file has."""
     repeated = sorted(
         {n for n in names if names.count(n) > 1 and n in spec.mapped_columns().values()}
     )
     if repeated:
         raise OptvolInputError(f"{source.label}: line 1: mapped columns {repeated} appear twice")
-    mapping = {raw: column for raw, column in spec.mapped_columns().items() if column in names}
+    return {raw: column for raw, column in spec.mapped_columns().items() if column in names}
+
+
+def read_long_format(
+    source: InputSource, header: str, spec: LongFormatSpec
+) -> Iterator[pa.RecordBatch]:
+    """Stream a long-format ``source`` as raw option quotes."""
+    names = split_header(header, spec.delimiter)
+    mapping = _file_mapping(source, names, spec)
     absent = sorted(set(spec.mapped_columns()) - set(mapping))
     if absent:
         log.info(
@@ -225,3 +230,15 @@ def read_long_format(
         columns.update(source_columns(source.label, first_row, n))
         yield conform(columns, n)
         first_row += n
+
+
+def read_long_format_quote_dates(
+    source: InputSource, header: str, spec: LongFormatSpec
+) -> Iterator[pa.Array]:
+    """Stream only the quote dates (``date32``) of a long-format ``source``, in file order;
+    the other columns are split into fields but not converted."""
+    names = split_header(header, spec.delimiter)
+    column = _file_mapping(source, names, spec)["quote_date"]
+    types = _column_types({"quote_date": column}, spec)
+    for batch in iter_batches(source, names, types, [column], spec.delimiter):
+        yield _parse_dates(batch.column(column), spec, column, source.label)

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from optvol.core.csv_stream import iter_batches, parse_datetimes, split_header
+from optvol.core.csv_stream import iter_batches, split_header
 from optvol.core.errors import OptvolInputError
 from optvol.core.input_files import InputSource, find_line
-from optvol.core.raw_options import conform, source_columns
+from optvol.core.raw_options import conform, constant, source_columns
 
 OPTIONSDX_COLUMNS = (
     "QUOTE_UNIXTIME", "QUOTE_READTIME", "QUOTE_DATE", "QUOTE_TIME_HOURS", "UNDERLYING_LAST",
@@ -68,7 +69,7 @@ def describe_header_mismatch(header: str) -> str:
 def _column_types() -> dict[str, pa.DataType]:
     types: dict[str, pa.DataType] = {name: pa.float64() for name in OPTIONSDX_COLUMNS}
     types.update(
-        QUOTE_READTIME=pa.string(),
+        QUOTE_READTIME=pa.timestamp("ms"),
         QUOTE_DATE=pa.date32(),
         EXPIRE_DATE=pa.date32(),
         C_SIZE=pa.string(),
@@ -84,13 +85,36 @@ _KEPT = ["QUOTE_READTIME", "QUOTE_DATE", "UNDERLYING_LAST", "EXPIRE_DATE", "DTE"
 ]
 
 
-def _split_sizes(sizes: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
-    """Bid and ask sizes from ``"693 x 767"`` strings, and a mask of malformed values."""
+def _split_sizes(sizes: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array | None]:
+    """Bid and ask sizes from ``"693 x 767"`` strings, and a mask of malformed values
+    (``None`` when the quick split shows every value is well formed)."""
+    quick = _split_well_formed_sizes(sizes)
+    if quick is not None:
+        return *quick, None
     parts = pc.extract_regex(sizes, _SIZE)
     malformed = pc.and_(pc.is_valid(sizes), pc.invert(pc.is_valid(parts)))
     bid = pc.struct_field(parts, "bid").cast(pa.int64())
     ask = pc.struct_field(parts, "ask").cast(pa.int64())
     return bid, ask, malformed
+
+
+def _split_well_formed_sizes(sizes: pa.Array) -> tuple[pa.Array, pa.Array] | None:
+    """Bid and ask sizes of values written exactly ``digits x digits`` (surrounding spaces
+    aside), split at the ``" x "``: faster than the regular expression by half.
+    ``None`` if any value is written otherwise."""
+    parts = pc.split_pattern(pc.ascii_trim_whitespace(sizes), " x ")
+    if not pc.all(pc.fill_null(pc.equal(pc.list_value_length(parts), 2), True)).as_py():
+        return None
+    numbers = pc.list_flatten(parts)  # bid, ask, bid, ask, ... of the present values
+    if not pc.all(pc.ascii_is_decimal(numbers)).as_py():
+        return None
+    values = numbers.cast(pa.int64()).to_numpy()
+    if not sizes.null_count:
+        return pa.array(values[0::2]), pa.array(values[1::2])
+    present = sizes.is_valid().to_numpy(zero_copy_only=False)
+    bid, ask = np.zeros((2, len(sizes)), dtype=np.int64)
+    bid[present], ask[present] = values[0::2], values[1::2]
+    return pa.array(bid, mask=~present), pa.array(ask, mask=~present)
 
 
 def _size_error(source: InputSource, side: str, bad_values: pa.Array) -> OptvolInputError:
@@ -112,33 +136,38 @@ def _size_error(source: InputSource, side: str, bad_values: pa.Array) -> OptvolI
 def read_optionsdx(source: InputSource) -> Iterator[pa.RecordBatch]:
     """Stream ``source`` as raw option quotes, two rows (call, put) per input row."""
     first_row = 1
-    for batch in iter_batches(source, OPTIONSDX_COLUMNS, _column_types(), _KEPT, ","):
+    batches = iter_batches(
+        source, OPTIONSDX_COLUMNS, _column_types(), _KEPT, ",", timestamp_formats=READTIME_FORMATS
+    )
+    for batch in batches:
         n = batch.num_rows
         if n == 0:
             continue
         common = {
             "quote_date": batch.column("QUOTE_DATE"),
-            "quote_time": parse_datetimes(
-                batch.column("QUOTE_READTIME"), READTIME_FORMATS, source.label, "QUOTE_READTIME"
-            ),
+            "quote_time": batch.column("QUOTE_READTIME"),
             "expiration": batch.column("EXPIRE_DATE"),
             "strike": batch.column("STRIKE"),
             "underlying_last": batch.column("UNDERLYING_LAST"),
             "dte": batch.column("DTE"),
             **source_columns(source.label, first_row, n),
         }
-        for side, option_type in (("C", "C"), ("P", "P")):
+        for side in "CP":
             bid_size, ask_size, malformed = _split_sizes(batch.column(f"{side}_SIZE"))
-            if pc.any(malformed).as_py():
+            if malformed is not None and pc.any(malformed).as_py():
                 raise _size_error(source, side, batch.column(f"{side}_SIZE").filter(malformed))
             columns = dict(common)
             columns.update(
                 {raw: batch.column(f"{side}_{name}") for raw, name in _SIDE_FIELDS.items()}
             )
-            columns.update(
-                option_type=pa.array([option_type] * n, type=pa.string()),
-                bid_size=bid_size,
-                ask_size=ask_size,
-            )
+            columns.update(option_type=constant(side, n), bid_size=bid_size, ask_size=ask_size)
             yield conform(columns, n)
         first_row += n
+
+
+def read_optionsdx_quote_dates(source: InputSource) -> Iterator[pa.Array]:
+    """Stream only the ``QUOTE_DATE`` values (``date32``) of ``source``, in file order;
+    the other columns are split into fields but not converted."""
+    types = {"QUOTE_DATE": pa.date32()}
+    for batch in iter_batches(source, OPTIONSDX_COLUMNS, types, ["QUOTE_DATE"], ","):
+        yield batch.column("QUOTE_DATE")

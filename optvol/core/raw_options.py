@@ -9,6 +9,8 @@ blank lines not counted); an optionsDX row gives a call and a put with the same 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pyarrow as pa
 
@@ -51,13 +53,27 @@ def source_columns(label: str, first_row: int, n_rows: int) -> dict[str, pa.Arra
     }
 
 
+def constant(value: str, n_rows: int) -> pa.Array:
+    """A string array of ``n_rows`` times ``value``."""
+    return pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(n_rows, dtype=np.int8)), pa.array([value])
+    ).cast(pa.string())
+
+
+@functools.lru_cache(maxsize=64)
+def _nulls(type_: pa.DataType, n_rows: int) -> pa.Array:
+    """``n_rows`` nulls of ``type_``, shared: the columns a format lacks (open interest in
+    optionsDX) then take no memory per batch."""
+    return pa.nulls(n_rows, type=type_)
+
+
 def conform(columns: dict[str, pa.Array], n_rows: int) -> pa.RecordBatch:
     """A batch in :data:`RAW_OPTION_SCHEMA`: missing columns as nulls, types cast."""
     arrays = []
     for field in RAW_OPTION_SCHEMA:
         array = columns.get(field.name)
         if array is None:
-            array = pa.nulls(n_rows, type=field.type)
+            array = _nulls(field.type, 1 << max(n_rows - 1, 0).bit_length()).slice(0, n_rows)
         elif array.type != field.type:
             array = array.cast(field.type)
         arrays.append(array)
