@@ -1,14 +1,28 @@
 """Training samples/s of optvol's full GRU training step against a bare GRU loop.
 
-    python benchmarks/train_throughput.py [--batch-size N] [--steps N] [--warmup N]
-        [--repeats N] [--data-dir DIR] [--device auto|cpu|cuda] [--seed N]
-        [--ways WAY ...]
+    python benchmarks/train_throughput.py [--size demo|full | --quotes PATH]
+        [--epochs N] [--batch-size N] [--steps N] [--warmup N] [--repeats N]
+        [--data-dir DIR] [--device auto|cpu|cuda] [--seed N] [--ways WAY ...]
 
-The demo sample is generated (into a temporary directory, or into ``--data-dir`` if it
-is not there yet), read with ``read_option_files``, cleaned with ``clean_option_quotes``
-and turned into samples with ``build_samples`` -- none of it timed. Then, in one
-process, interleaved for ``--repeats`` rounds, each way runs ``--warmup`` untimed steps
-and ``--steps`` timed ones with the same batch size, model sizes and seed:
+The option quotes:
+
+* ``--size demo`` (the default): the demo sample is generated (into a temporary
+  directory, or into ``--data-dir`` if it is not there yet), read with
+  ``read_option_files`` and cleaned with ``clean_option_quotes``, in this process;
+* ``--size full``: the full-size sample (~3.6M optionsDX rows, ~7M quotes) is generated
+  into ``--data-dir`` (default ``benchmarks/results/sample-full-<seed>/``) and cleaned
+  there with ``optvol clean`` in a child process, once; later runs reuse its
+  ``option_quotes.parquet``;
+* ``--quotes PATH``: a clean ``option_quotes`` Parquet file (as ``optvol clean``
+  writes it).
+
+A Parquet file is read as the IO manager reads it (``read_frame``). Reading and
+``build_samples`` are timed, and the peak RSS is printed after each phase (the
+process's peak so far), so the full-size figures are those of the ``gru_model`` asset:
+the quotes stay in memory while the samples are built and trained on.
+
+Then, in one process, interleaved for ``--repeats`` rounds, each way runs ``--warmup``
+untimed steps and ``--steps`` timed ones with the same batch size, model sizes and seed:
 
 a. ``optvol_step``: one step of ``train_gru`` (optvol/core/gru_training.py) per batch,
    through the same ``SampleTensors.batch`` and ``train_step`` it calls: gather the
@@ -28,21 +42,32 @@ c. ``gather_only`` (diagnostic): ``SampleTensors.batch`` alone, on the same indi
 d. ``optvol_prebuilt`` (diagnostic): way a's step on the batch of way b, with no gather,
    so a - d is the gather and d - b the Black-Scholes layer, scaling and clipping.
 
-Printed: the config, the median samples/s of each way over the rounds (with min-max),
-the ratio ``optvol_step / bare_gru`` (target >= 0.80) and the peak RSS of the process.
+Last, ``train_gru`` itself runs ``--epochs`` epochs (``TrainingConfig`` defaults but
+the batch size, seed and device above; 0 skips it) and each epoch's training
+samples/s -- the figure its history records -- is set against the bare loop's median
+from the same run.
+
+Printed: the config, the read and build times, the median samples/s of each way over
+the rounds (with min-max), the ratio ``optvol_step / bare_gru`` (target >= 0.80), each
+epoch's samples/s and ratio, and the peak RSS after each phase.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import gc
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import torch
 from tabulate import tabulate
 from torch import nn
@@ -52,16 +77,20 @@ from optvol.core.gru_training import (
     TrainingConfig,
     architecture_of,
     resolve_device,
+    train_gru,
     train_step,
 )
+from optvol.core.memory import peak_rss_megabytes
 from optvol.core.option_samples import OptionSamples, SampleConfig, build_samples
 
+HERE = Path(__file__).resolve().parent
 TARGET_RATIO = 0.80
 WAYS = ("optvol_step", "bare_gru", "gather_only", "optvol_prebuilt")
+CLEAN_FILE = "option_quotes.parquet"
 
 
-def load_samples(data_dir: Path | None) -> OptionSamples:
-    """The demo sample, cleaned and built into samples (generated first if absent)."""
+def demo_quotes(data_dir: Path | None) -> pd.DataFrame:
+    """The demo sample, read and cleaned in this process (generated first if absent)."""
     from optvol.core.option_cleaning import clean_option_quotes
     from optvol.core.option_ingest import read_option_files
     from optvol.sample import OPTIONS_FILE, write_sample_data
@@ -73,7 +102,36 @@ def load_samples(data_dir: Path | None) -> OptionSamples:
             path = write_sample_data(root, size="demo")["options"]
         raw, _ = read_option_files([path])
         frame, _ = clean_option_quotes(raw)
-    return build_samples(frame, SampleConfig())
+    return frame
+
+
+def full_quotes_file(data_dir: Path | None, seed: int) -> Path:
+    """The clean full-size sample's Parquet file, generated and cleaned (by ``optvol
+    clean`` in a child process, so this one's peak RSS stays training's) if absent."""
+    from optvol.sample import OPTIONS_FILE, write_sample_data
+
+    root = Path(data_dir) if data_dir else HERE / "results" / f"sample-full-{seed}"
+    clean = root / CLEAN_FILE
+    if not clean.exists():
+        raw = root / OPTIONS_FILE
+        if not raw.exists():
+            raw = write_sample_data(root, size="full", seed=seed)["options"]
+        command = [sys.executable, "-m", "optvol.cli", "clean", "--out", str(clean), str(raw)]
+        subprocess.run(command, check=True)
+    return clean
+
+
+def load_quotes(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
+    """The chosen option quotes, and where they came from and what reading them took."""
+    from optvol.core.parquet import read_frame
+
+    start = time.perf_counter()
+    if args.quotes or args.size == "full":
+        path = args.quotes or full_quotes_file(args.data_dir, args.seed)
+        quotes = read_frame(path)
+        return quotes, f"{path} (read {time.perf_counter() - start:.1f} s)"
+    quotes = demo_quotes(args.data_dir)
+    return quotes, f"demo sample (generated, read, cleaned {time.perf_counter() - start:.1f} s)"
 
 
 def new_model(
@@ -167,55 +225,21 @@ class Bench:
             torch.cuda.synchronize(self.device)
 
 
-def main() -> None:
-    defaults = TrainingConfig()
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    parser.add_argument("--steps", type=int, default=20, help="timed steps per way and round")
-    parser.add_argument("--warmup", type=int, default=5, help="untimed steps before them")
-    parser.add_argument("--repeats", type=int, default=7, help="interleaved rounds")
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--data-dir", type=Path, help="reuse (or create) the demo sample here")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    parser.add_argument("--ways", nargs="+", default=list(WAYS), choices=WAYS)
-    args = parser.parse_args()
-
-    config = TrainingConfig(batch_size=args.batch_size, seed=args.seed, device=args.device)
-    device = resolve_device(config.device)
-    start = time.perf_counter()
-    samples = load_samples(args.data_dir)
-    bench = Bench(samples, config, device)
-    setup = time.perf_counter() - start
-    sequence, static, *_ = bench.fixed
-    info = {
-        "batch size": config.batch_size,
-        "sequence (B, L, F)": tuple(sequence.shape),
-        "static (B, S)": tuple(static.shape),
-        "hidden / head / layers": f"{config.hidden_size} / {config.head_size} / "
-        f"{config.num_layers}",
-        "training samples": len(bench.train),
-        "steps x rounds": f"{args.warmup} warm-up + {args.steps} timed x {args.repeats}",
-        "device": str(device)
-        + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
-        "torch threads": torch.get_num_threads(),
-        "torch / python": f"{torch.__version__} / {platform.python_version()}",
-        "setup (data + samples + tensors) s": f"{setup:.1f}",
-        "load average (1 min) at start": f"{os.getloadavg()[0]:.2f}",
-    }
-    print(tabulate(info.items(), tablefmt="plain"))
-
+def compare_ways(bench: Bench, args: argparse.Namespace) -> float | None:
+    """Run the ways interleaved, print their table; return the bare loop's median rate."""
+    batch_size = bench.config.batch_size
     rates: dict[str, list[float]] = {way: [] for way in args.ways}
     for _ in range(args.repeats):
         for way in args.ways:
             seconds = bench.run(way, args.warmup, args.steps)
-            rates[way].append(args.steps * config.batch_size / seconds)
+            rates[way].append(args.steps * batch_size / seconds)
 
     bare = statistics.median(rates["bare_gru"]) if "bare_gru" in rates else None
     rows = []
     for way, values in rates.items():
         median = statistics.median(values)
         ratio = f"{median / bare:.2f}" if bare and way != "gather_only" else ""
-        ms = 1e3 * config.batch_size / median
+        ms = 1e3 * batch_size / median
         rows.append([way, median, min(values), max(values), ms, ratio])
     headers = ["way", "samples/s (median)", "min", "max", "ms/step", "/ bare_gru"]
     floatfmt = ("", ",.0f", ",.0f", ",.0f", ".1f", "")
@@ -230,9 +254,89 @@ def main() -> None:
             f"{statistics.median(per_round):.2f}, range {min(per_round):.2f}-"
             f"{max(per_round):.2f}); target >= {TARGET_RATIO:.2f}: {verdict}"
         )
-    from optvol.core.memory import peak_rss_megabytes
+    print(f"peak RSS after the ways: {peak_rss_megabytes():,.0f} MB")
+    return bare
 
-    print(f"peak RSS {peak_rss_megabytes():,.0f} MB")
+
+def train_epochs(samples: OptionSamples, config: TrainingConfig, bare: float | None) -> None:
+    """``train_gru`` for ``config.epochs`` epochs; print each epoch's history entry."""
+    result = train_gru(samples, config)
+    rows = [
+        [
+            h["epoch"],
+            h["seconds"],
+            h["train_seconds"],
+            h["train_samples"],
+            h["samples_per_second"],
+            f"{h['samples_per_second'] / bare:.2f}" if bare else "",
+        ]
+        for h in result.history
+    ]
+    headers = ["epoch", "s", "train s", "samples", "samples/s", "/ bare_gru"]
+    floatfmt = ("", ".1f", ".1f", ",", ",.0f", "")
+    print()
+    print(f"train_gru on {result.device}, {len(result.history)} epoch(s):")
+    print(tabulate(rows, headers=headers, floatfmt=floatfmt, disable_numparse=[5]))
+    print(f"peak RSS after training: {peak_rss_megabytes():,.0f} MB")
+
+
+def main() -> None:
+    defaults = TrainingConfig()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--size", choices=("demo", "full"), default="demo")
+    source.add_argument("--quotes", type=Path, help="a clean option_quotes Parquet file")
+    parser.add_argument("--epochs", type=int, default=1, help="train_gru epochs (0: none)")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per way and round")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed steps before them")
+    parser.add_argument("--repeats", type=int, default=7, help="interleaved rounds")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--data-dir", type=Path, help="reuse (or create) the sample here")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--ways", nargs="+", default=list(WAYS), choices=WAYS)
+    args = parser.parse_args()
+
+    config = TrainingConfig(batch_size=args.batch_size, seed=args.seed, device=args.device)
+    device = resolve_device(config.device)
+    quotes, source = load_quotes(args)
+    read_peak = peak_rss_megabytes()
+    start = time.perf_counter()
+    samples = build_samples(quotes, SampleConfig())
+    build_seconds = time.perf_counter() - start
+    build_peak = peak_rss_megabytes()
+    start = time.perf_counter()
+    bench = Bench(samples, config, device)
+    setup = time.perf_counter() - start
+    sequence, static, *_ = bench.fixed
+    info = {
+        "quotes": f"{source}: {len(quotes):,} rows",
+        "build_samples s": f"{build_seconds:.1f}",
+        "samples / history slots": f"{len(samples.rows):,} / {len(samples.history):,}",
+        "peak RSS MB after reading / build_samples": f"{read_peak:,.0f} / {build_peak:,.0f}",
+        "batch size": config.batch_size,
+        "sequence (B, L, F)": tuple(sequence.shape),
+        "static (B, S)": tuple(static.shape),
+        "hidden / head / layers": f"{config.hidden_size} / {config.head_size} / "
+        f"{config.num_layers}",
+        "training samples": len(bench.train),
+        "steps x rounds": f"{args.warmup} warm-up + {args.steps} timed x {args.repeats}",
+        "device": str(device)
+        + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
+        "torch threads": torch.get_num_threads(),
+        "torch / python": f"{torch.__version__} / {platform.python_version()}",
+        "setup (scalers + tensors) s": f"{setup:.1f}",
+        "load average (1 min) at start": f"{os.getloadavg()[0]:.2f}",
+    }
+    print(tabulate(info.items(), tablefmt="plain"))
+
+    bare = compare_ways(bench, args)
+    del bench  # train_gru builds its own tensors, as the asset does
+    gc.collect()
+    if args.epochs:
+        train_epochs(samples, dataclasses.replace(config, epochs=args.epochs), bare)
+    # `quotes` is still referenced here, as the gru_model asset's input is while it trains.
+    print(f"\nquotes held: {len(quotes):,} rows; peak RSS {peak_rss_megabytes():,.0f} MB")
 
 
 if __name__ == "__main__":

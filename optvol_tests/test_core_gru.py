@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+import optvol.core.row_chunks as row_chunks
 from optvol.core.black_scholes import bs_price
 from optvol.core.gru import (
     OptionGRU,
@@ -17,6 +18,7 @@ from optvol.core.gru import (
     Standardizer,
     bs_price_over_strike,
     fit_scalers,
+    to_device,
 )
 from optvol.core.option_samples import (
     ANCHOR,
@@ -322,3 +324,94 @@ def test_fit_scalers_follows_the_training_data(samples):
     for name in ("static", "history", "underlying_return"):
         assert not np.array_equal(getattr(changed, name).mean, getattr(base, name).mean), name
     assert changed.price_scale != base.price_scale
+
+
+# --- memory layout and devices ----------------------------------------------------------------------
+
+
+def test_standardizer_in_chunks_equals_one_piece(monkeypatch):
+    rng = np.random.default_rng(1)
+    values = rng.normal(3.0, 2.0, (11, 4)).astype(np.float32)
+    values[rng.random(values.shape) < 0.2] = np.nan
+    scaler = Standardizer.fit(values)
+    whole, whole_1d = (
+        scaler.transform(values),
+        Standardizer.fit(values[:, 0]).transform(values[:, 0]),
+    )
+    monkeypatch.setattr(row_chunks, "CHUNK_ROWS", 3)
+    np.testing.assert_array_equal(scaler.transform(values), whole)
+    np.testing.assert_array_equal(Standardizer.fit(values[:, 0]).transform(values[:, 0]), whole_1d)
+    # ... which is the formula, computed in float64.
+    expected = np.nan_to_num((values.astype(np.float64) - scaler.mean) / scaler.std)
+    np.testing.assert_array_equal(whole, expected.astype(np.float32))
+
+
+def test_standardizer_writes_into_out_and_refuses_a_wrong_one():
+    values = np.array([[1.0, 10.0], [3.0, 30.0], [5.0, 50.0]])
+    scaler = Standardizer.fit(values)
+    slots = np.full((3, 3), 7.0, np.float32)
+    returned = scaler.transform(values, out=slots[:, :2])
+    assert np.shares_memory(returned, slots)
+    np.testing.assert_array_equal(slots[:, :2], scaler.transform(values))
+    np.testing.assert_array_equal(slots[:, 2], 7.0)  # the rest untouched
+    for wrong in (np.zeros((2, 3), np.float32), np.zeros((3, 2), np.float64)):
+        kept = wrong.copy()
+        with pytest.raises(ValueError, match=r"out must be float32 of shape \(3, 2\)"):
+            scaler.transform(values, out=wrong)
+        np.testing.assert_array_equal(wrong, kept)
+
+
+def test_standardizer_transforms_no_rows():
+    scaler = Standardizer.fit(np.array([[1.0, 2.0], [3.0, 5.0]]))
+    out = scaler.transform(np.zeros((0, 2)))
+    assert out.shape == (0, 2) and out.dtype == np.float32
+
+
+def sample_tensors_equal(a: SampleTensors, b: SampleTensors) -> None:
+    for name in ("slots", "returns", "static", "pricing", "target", "sample_slot", "sample_day"):
+        x, y = getattr(a, name).cpu(), getattr(b, name).cpu()
+        assert x.dtype == y.dtype, name
+        assert torch.equal(x, y), name
+
+
+def test_sample_tensors_in_chunks_equal_one_piece(samples, monkeypatch):
+    scalers = fit_scalers(samples)
+    whole = SampleTensors(samples, scalers, CPU)
+    monkeypatch.setattr(row_chunks, "CHUNK_ROWS", 5)
+    sample_tensors_equal(SampleTensors(samples, scalers, CPU), whole)
+    # The slots are the scaled history, 0 where not quoted, then the mask.
+    history = scalers.history.transform(samples.history)
+    history[~samples.quoted] = 0.0
+    np.testing.assert_array_equal(whole.slots[:, :-1].numpy(), history)
+    np.testing.assert_array_equal(whole.slots[:, -1].numpy(), samples.quoted)
+
+
+def test_to_device_on_the_cpu_shares_the_array():
+    values = np.arange(6, dtype=np.int64)
+    tensor = to_device(values, CPU)
+    assert tensor.device == CPU
+    values[0] = 42
+    assert int(tensor[0]) == 42
+
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@cuda
+def test_to_device_copies_to_cuda():
+    values = np.arange(6, dtype=np.float32)
+    tensor = to_device(values, torch.device("cuda"))
+    assert tensor.device.type == "cuda"
+    np.testing.assert_array_equal(tensor.cpu().numpy(), values)
+
+
+@cuda
+def test_batches_on_cuda_equal_those_on_the_cpu(samples):
+    scalers = fit_scalers(samples)
+    on_cpu = SampleTensors(samples, scalers, CPU)
+    on_gpu = SampleTensors(samples, scalers, torch.device("cuda"))
+    sample_tensors_equal(on_gpu, on_cpu)
+    index = torch.arange(len(samples.rows))
+    for gpu, cpu in zip(on_gpu.batch(index.cuda()), on_cpu.batch(index), strict=True):
+        assert gpu.device.type == "cuda"
+        assert torch.equal(gpu.cpu(), cpu)

@@ -16,6 +16,7 @@ from optvol.core.errors import OptvolInputError
 from optvol.core.gru import SampleTensors
 from optvol.core.gru_artifact import CARD_FORMAT, TrainedGRU
 from optvol.core.gru_training import TrainingConfig, predict_over_strike, train_gru
+from optvol.core.option_evaluation import evaluate_option_models
 from optvol.core.option_samples import SEQUENCE_FEATURES, STATIC_FEATURES, build_samples
 from optvol_tests.builders import option_quotes_frame
 
@@ -117,7 +118,13 @@ def test_card_holds_everything_needed_to_use_and_trust_the_model(saved, samples,
         "epochs_run": len(result.history),
         "best_validation_loss": result.best_validation_loss,
         "training_seconds": result.seconds,
+        "samples_per_second": result.samples_per_second,
     }
+    seen = sum(h["train_samples"] for h in result.history)
+    assert card["metrics"]["samples_per_second"] == pytest.approx(
+        seen / sum(h["train_seconds"] for h in result.history)
+    )
+    assert card["metrics"]["samples_per_second"] > 0
     data = weights.read_bytes()
     assert card["file"] == {
         "path": "gru_model.pt",
@@ -223,3 +230,30 @@ def test_a_failed_card_write_leaves_the_artifact_untouched(
     np.testing.assert_array_equal(
         TrainedGRU.load(saved[0]).predict(samples, np.arange(20)), original
     )
+
+
+def test_predicting_some_samples_prices_them_as_predicting_all(trained, samples):
+    every = trained.predict(samples, np.arange(len(samples.rows)))
+    some = np.array([len(samples.rows) - 1, 0, 17, 17, 5])
+    np.testing.assert_allclose(trained.predict(samples, some), every[some], rtol=1e-6)
+    assert trained.predict(samples, np.array([], dtype=np.int64)).shape == (0,)
+
+
+def test_predict_on_a_named_device_equals_the_default(trained, samples):
+    index = samples.indices("test")
+    np.testing.assert_array_equal(
+        trained.predict(samples, index, torch.device("cpu")), trained.predict(samples, index)
+    )
+
+
+def test_evaluation_prices_the_test_split_on_the_given_device(trained, quotes, samples):
+    evaluation = evaluate_option_models(quotes, trained, device="cpu")
+    test = samples.indices("test")
+    np.testing.assert_array_equal(evaluation.predictions["gru"], trained.predict(samples, test))
+    np.testing.assert_array_equal(evaluation.rows["mid"], samples.rows["mid"].to_numpy()[test])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_evaluation_refuses_a_device_that_is_not_there(trained, quotes):
+    with pytest.raises(ValueError, match="sees no CUDA device"):
+        evaluate_option_models(quotes, trained, device="cuda")

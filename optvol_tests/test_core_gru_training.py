@@ -82,9 +82,19 @@ def test_result_fields(samples, seed0):
     assert not seed0.model.training
     assert seed0.seconds > 0
     for h in seed0.history:
-        assert h["seconds"] > 0
+        assert set(h) == {
+            "epoch", "train_loss", "val_loss", "seconds", "train_seconds", "train_samples",
+            "samples_per_second",
+        }  # fmt: skip
+        assert h["train_samples"] == len(samples.indices("train"))
+        assert 0 < h["train_seconds"] <= h["seconds"]
         assert h["samples_per_second"] > 0
+        assert h["samples_per_second"] == h["train_samples"] / h["train_seconds"]
         assert np.isfinite(h["train_loss"]) and np.isfinite(h["val_loss"])
+    total = sum(h["train_samples"] for h in seed0.history)
+    assert seed0.samples_per_second == pytest.approx(
+        total / sum(h["train_seconds"] for h in seed0.history)
+    )
 
 
 def validation_loss(result, samples) -> float:
@@ -216,3 +226,30 @@ def test_training_config_defaults_and_auto_device():
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert gru_training.resolve_device("auto").type == expected
     assert TrainingConfig(**config.to_dict()) == config
+
+
+def test_auto_device_is_cuda_whenever_pytorch_sees_one(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert gru_training.resolve_device("auto") == torch.device("cuda")
+    assert gru_training.resolve_device("cuda:0") == torch.device("cuda:0")
+    assert gru_training.resolve_device("cpu") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert gru_training.resolve_device("auto") == torch.device("cpu")
+    with pytest.raises(ValueError, match="sees no CUDA device"):
+        gru_training.resolve_device("cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_training_on_cuda_keeps_the_model_there_and_saves_it_on_the_cpu(samples):
+    from optvol.core.gru_artifact import TrainedGRU
+
+    result = train(samples, seed=0, device="auto")
+    assert result.device.startswith("cuda")
+    assert all(p.device.type == "cuda" for p in result.model.parameters())
+    assert result.history[0]["samples_per_second"] > 0
+    model = TrainedGRU.from_training(result, samples)
+    assert all(t.device.type == "cpu" for t in model.state_dict.values())
+    test = samples.indices("test")
+    on_gpu = model.predict(samples, test, "cuda")
+    # The same weights price alike on either device (other kernels: not bit for bit).
+    np.testing.assert_allclose(on_gpu, model.predict(samples, test, "cpu"), rtol=1e-4, atol=1e-4)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import pytest
 
+import optvol.core.row_chunks as row_chunks
 from optvol.core.black_scholes import bs_price, implied_vol
 from optvol.core.errors import OptvolInputError
 from optvol.core.option_samples import (
     ANCHOR,
     BASELINES,
     HISTORY_FEATURES,
+    SPLITS,
     STATIC_FEATURES,
     SampleConfig,
+    _fingerprint,
     build_samples,
     window_days,
     window_indices,
@@ -441,3 +446,91 @@ def test_vendor_iv_in_percent_is_replaced_by_the_iv_solved_from_the_mid():
     np.testing.assert_allclose(
         percent.rows["practitioner_bs"], decimal.rows["practitioner_bs"], rtol=1e-6, atol=1e-8
     )
+
+
+def test_fingerprint_hashes_the_bytes_of_each_array_as_tobytes_gives_them():
+    arrays = (
+        np.array(["2020-01-02", "2020-01-03"], dtype="datetime64[ns]"),
+        np.array([True, False, True]),
+        np.arange(12, dtype=np.float32).reshape(4, 3),
+        np.arange(20.0)[::3],  # not contiguous
+        np.asarray(sorted(SampleConfig().to_dict().items()), dtype=str),
+    )
+    digest = hashlib.sha256()
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    assert _fingerprint(*arrays) == digest.hexdigest()
+
+
+# --- memory layout ----------------------------------------------------------------------------------
+
+
+def assert_same_samples(a, b) -> None:
+    """Every array, the rows, the quotes by contract and the fingerprint are identical."""
+    assert a.fingerprint == b.fingerprint
+    for name in (
+        "static", "history", "quoted", "slot_day", "sample_slot", "sample_day",
+        "underlying_return", "calendar", "anchor_iv", "spot_of_day", "surface_coef",
+    ):  # fmt: skip
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype, name
+        np.testing.assert_array_equal(x, y, err_msg=name)
+    pd.testing.assert_frame_equal(a.rows, b.rows)
+    assert (a.split_dates, a.counts) == (b.split_dates, b.counts)
+    pd.testing.assert_frame_equal(a.quotes.contracts, b.quotes.contracts)
+    np.testing.assert_array_equal(a.quotes.day, b.quotes.day)
+    np.testing.assert_array_equal(a.quotes.slot, b.quotes.slot)
+    for name, values in a.quotes.previous.__dict__.items():
+        np.testing.assert_array_equal(values, getattr(b.quotes.previous, name), err_msg=name)
+
+
+@pytest.fixture(scope="module")
+def ragged(quotes) -> pd.DataFrame:
+    """The chain with holes: missing vendor IVs, unusable quotes, an IV in percent."""
+    ragged = quotes.copy()
+    rng = np.random.default_rng(5)
+    ragged.loc[rng.random(len(ragged)) < 0.1, "iv"] = np.nan
+    ragged.loc[rng.random(len(ragged)) < 0.05, "usable"] = False
+    ragged.loc[7, "iv"] = 30.0
+    return ragged
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 7, 250])
+def test_building_in_chunks_gives_the_samples_of_one_piece(ragged, chunk_rows, monkeypatch):
+    """The row-wise steps run in chunks of CHUNK_ROWS; with more rows than the chain has,
+    the chain is one chunk, computed whole as before chunking existed."""
+    assert len(ragged) < row_chunks.CHUNK_ROWS
+    whole = build_samples(ragged, keep_quotes=True)
+    monkeypatch.setattr(row_chunks, "CHUNK_ROWS", chunk_rows)
+    assert_same_samples(build_samples(ragged, keep_quotes=True), whole)
+
+
+def test_rows_carry_the_terms_of_their_quotes(quotes, samples):
+    terms = quote_of(quotes, samples.rows, samples.rows["quote_date"].to_numpy())
+    np.testing.assert_array_equal(samples.rows["dte_days"], terms["dte_days"].astype(np.int64))
+    np.testing.assert_array_equal(samples.rows["mid"], terms["mid"])
+    np.testing.assert_array_equal(samples.rows["tau"], terms["tau"].astype(np.float64))
+    assert samples.rows["dte_days"].dtype == np.int64
+    assert samples.rows["quote_date"].dtype == samples.rows["expiration"].dtype == "<M8[ns]"
+    assert list(samples.rows["option_type"].cat.categories) == ["C", "P"]
+
+
+def test_split_is_one_byte_a_sample(samples):
+    split = samples.rows["split"]
+    assert isinstance(split.dtype, pd.CategoricalDtype)
+    assert list(split.cat.categories) == list(SPLITS)
+    assert split.cat.codes.dtype == np.int8
+    np.testing.assert_array_equal(samples.split, split.astype(str).to_numpy())
+
+
+def test_select_keeps_the_samples_index_over_the_same_history(samples):
+    index = samples.indices("test")[::3]
+    selected = samples.select(index)
+    pd.testing.assert_frame_equal(selected.rows, samples.rows.iloc[index].reset_index(drop=True))
+    for name in ("static", "sample_slot", "sample_day", "anchor_iv"):
+        np.testing.assert_array_equal(getattr(selected, name), getattr(samples, name)[index])
+    for name in ("history", "quoted", "slot_day", "underlying_return", "calendar"):
+        assert getattr(selected, name) is getattr(samples, name), name
+    assert selected.fingerprint == samples.fingerprint
+    np.testing.assert_array_equal(selected.pricing_inputs(), samples.pricing_inputs()[index])
+    np.testing.assert_array_equal(selected.target(), samples.target()[index])

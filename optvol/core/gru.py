@@ -13,7 +13,9 @@ Black-Scholes baseline, which is where training starts.
 is gathered from them by index (:meth:`SampleTensors.batch`): the window of each
 sample is read from the per-contract history with the slot indices of
 :func:`optvol.core.option_samples.window_indices`, so memory stays linear in the
-number of quotes rather than ``N x L x F``.
+number of quotes rather than ``N x L x F``. The samples are scaled in row chunks
+straight into the arrays the tensors share, with no full-size float64 copy, and reach
+a GPU once, from pinned memory (:func:`to_device`); batches are then gathered there.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ import torch
 from torch import nn
 
 from optvol.core.option_samples import ANCHOR, OptionSamples
+from optvol.core.row_chunks import row_chunks
 
-__all__ = ["OptionGRU", "SampleTensors", "Scalers", "Standardizer", "fit_scalers"]
+__all__ = ["OptionGRU", "SampleTensors", "Scalers", "Standardizer", "fit_scalers", "to_device"]
 
 
 # A head output of 1.0 moves the implied vol by this much (5 vol points).
@@ -135,10 +138,22 @@ class Standardizer:
         std = np.where(np.isfinite(std) & (std > 1e-12), std, 1.0)
         return cls(np.nan_to_num(mean), std)
 
-    def transform(self, values: np.ndarray) -> np.ndarray:
-        shape = np.shape(values)
-        scaled = (np.asarray(values, np.float64).reshape(shape[0], -1) - self.mean) / self.std
-        return np.nan_to_num(scaled).reshape(shape).astype(np.float32)
+    def transform(self, values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``(values - mean) / std`` in float64, NaN as 0, stored as float32; computed
+        in row chunks, so the float64 temporaries are one chunk's. Written into ``out``
+        (float32, the shape of ``values``) when given, else into a new array."""
+        values = np.asarray(values)
+        width = int(np.prod(values.shape[1:]))
+        if out is None:
+            out = np.empty(values.shape, np.float32)
+        elif out.shape != values.shape or out.dtype != np.float32:
+            raise ValueError(
+                f"out must be float32 of shape {values.shape}, got {out.dtype} {out.shape}"
+            )
+        flat, flat_out = values.reshape(len(values), width), out.reshape(len(out), width)
+        for rows in row_chunks(len(flat)):
+            flat_out[rows] = np.nan_to_num((flat[rows].astype(np.float64) - self.mean) / self.std)
+        return out
 
     def to_dict(self) -> dict[str, list[float]]:
         return {"mean": self.mean.tolist(), "std": self.std.tolist()}
@@ -189,6 +204,16 @@ def fit_scalers(samples: OptionSamples) -> Scalers:
     )
 
 
+def to_device(values: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``values`` as a tensor on ``device``. On the CPU it shares the array's memory; on
+    CUDA it is copied from page-locked (pinned) host memory with ``non_blocking``, so
+    the copy runs asynchronously (PyTorch keeps the pinned block until it is done)."""
+    tensor = torch.as_tensor(values)
+    if device.type == "cuda":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)
+
+
 class SampleTensors:
     """Scaled samples on one device, from which batches are gathered by index."""
 
@@ -196,21 +221,22 @@ class SampleTensors:
         L = samples.config.sequence_length
         self.length = L
         self.device = device
-        history = scalers.history.transform(samples.history)
-        history[~samples.quoted] = 0.0
-        quoted = samples.quoted.astype(np.float32)[:, None]
-        # Each slot: its scaled history and whether it was quoted, in one row.
-        self.slots = torch.from_numpy(np.concatenate([history, quoted], axis=1)).to(device)
-        returns = scalers.underlying_return.transform(samples.underlying_return)
+        # Each slot: its scaled history (0 where not quoted) and whether it was quoted.
+        width = samples.history.shape[1]
+        slots = np.empty((len(samples.history), width + 1), np.float32)
+        scalers.history.transform(samples.history, out=slots[:, :width])
+        slots[~samples.quoted, :width] = 0.0
+        slots[:, width] = samples.quoted
+        self.slots = to_device(slots, device)
         # L zeros in front, so that day t-L of a sample near the start indexes padding.
-        self.returns = torch.from_numpy(np.concatenate([np.zeros(L, np.float32), returns])).to(
-            device
-        )
-        self.static = torch.from_numpy(scalers.static.transform(samples.static)).to(device)
-        self.pricing = torch.from_numpy(samples.pricing_inputs()).to(device)
-        self.target = torch.from_numpy(samples.target()).to(device)
-        self.sample_slot = torch.from_numpy(samples.sample_slot).to(device)
-        self.sample_day = torch.from_numpy(samples.sample_day).to(device)
+        returns = np.zeros(L + len(samples.underlying_return), np.float32)
+        scalers.underlying_return.transform(samples.underlying_return, out=returns[L:])
+        self.returns = to_device(returns, device)
+        self.static = to_device(scalers.static.transform(samples.static), device)
+        self.pricing = to_device(samples.pricing_inputs(), device)
+        self.target = to_device(samples.target(), device)
+        self.sample_slot = to_device(samples.sample_slot, device)
+        self.sample_day = to_device(samples.sample_day, device)
         self.offsets = torch.arange(L, device=device)
 
     @property

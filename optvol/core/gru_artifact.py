@@ -40,7 +40,7 @@ class TrainedGRU:
 
     state_dict: dict[str, torch.Tensor]
     card: dict
-    _cpu_model: torch.nn.Module | None = field(default=None, init=False, repr=False)
+    _models: dict[str, torch.nn.Module] = field(default_factory=dict, init=False, repr=False)
     _scalers: Scalers | None = field(default=None, init=False, repr=False)
 
     @classmethod
@@ -71,6 +71,7 @@ class TrainedGRU:
                 "epochs_run": len(result.history),
                 "best_validation_loss": result.best_validation_loss,
                 "training_seconds": result.seconds,
+                "samples_per_second": result.samples_per_second,
             },
             "device": result.device,
             "versions": {"torch": torch.__version__, "python": platform.python_version()},
@@ -99,14 +100,21 @@ class TrainedGRU:
                 f"{self.card['data_fingerprint'][:12]}): re-train gru_model"
             )
 
-    def predict(self, samples: OptionSamples, index: np.ndarray) -> np.ndarray:
-        """Predicted prices in dollars of the samples ``index`` (on CPU)."""
+    def predict(
+        self, samples: OptionSamples, index: np.ndarray, device: str | torch.device = "cpu"
+    ) -> np.ndarray:
+        """Predicted prices in dollars of the samples ``index``, computed on ``device``
+        (tensors of those samples only, beside the shared history)."""
         self.check_samples(samples)
-        if self._cpu_model is None:  # built once: serving prices many small batches
-            self._cpu_model = self.model()
-        tensors = SampleTensors(samples, self.scalers(), torch.device("cpu"))
-        over_strike = predict_over_strike(self._cpu_model, tensors, index)
-        return over_strike * samples.rows["strike"].to_numpy()[index]
+        device = torch.device(device)
+        if str(device) not in self._models:  # built once: serving prices many small batches
+            self._models[str(device)] = self.model(device)
+        selected = samples.select(index)
+        tensors = SampleTensors(selected, self.scalers(), device)
+        over_strike = predict_over_strike(
+            self._models[str(device)], tensors, np.arange(len(selected.rows))
+        )
+        return over_strike * selected.rows["strike"].to_numpy()
 
     def save(self, stem: str | Path) -> tuple[Path, Path]:
         """Write ``<stem>.pt`` and ``<stem>.json`` atomically (see

@@ -4,6 +4,11 @@ Mean squared error of the price over strike, in units of the training targets'
 distance from the baseline (so the baseline itself scores about 1), AdamW, gradient clipping, early
 stopping on the validation loss with the best weights kept. Seeded: the same
 seed, data and device give the same weights (on CPU, bit for bit).
+
+``device="auto"`` trains on CUDA when PyTorch sees a GPU: the scaled samples are copied
+there once (:class:`~optvol.core.gru.SampleTensors`) and every batch is gathered on
+the GPU. Each epoch's history entry records its wall time and the training samples
+per second.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from optvol.core.gru import OptionGRU, SampleTensors, Scalers, fit_scalers
+from optvol.core.gru import OptionGRU, SampleTensors, Scalers, fit_scalers, to_device
 from optvol.core.option_samples import OptionSamples
 
 log = logging.getLogger(__name__)
@@ -72,6 +77,14 @@ class TrainingResult:
     best_validation_loss: float = float("nan")
     seconds: float = 0.0
 
+    @property
+    def samples_per_second(self) -> float:
+        """Training samples per second over every epoch's training pass:
+        :math:`\\sum_e n_e / \\sum_e s_e`, ``n_e = train_samples``, ``s_e = train_seconds``."""
+        seconds = sum(epoch["train_seconds"] for epoch in self.history)
+        samples = sum(epoch["train_samples"] for epoch in self.history)
+        return samples / seconds if seconds else 0.0
+
 
 def resolve_device(name: str) -> torch.device:
     """``"auto"`` is CUDA when present, else CPU; anything else must be available."""
@@ -103,18 +116,19 @@ def architecture_of(tensors: SampleTensors, config: TrainingConfig) -> dict:
 
 @torch.no_grad()
 def predict_over_strike(model: nn.Module, tensors: SampleTensors, index: np.ndarray) -> np.ndarray:
-    """The model's price over strike of the samples ``index``, in eval mode."""
+    """The model's price over strike of the samples ``index``, in eval mode, in batches
+    on the tensors' device; returned to the host once, as float64."""
     model.eval()
-    out = []
-    for start in range(0, len(index), EVAL_BATCH_SIZE):
-        batch = torch.as_tensor(index[start : start + EVAL_BATCH_SIZE], device=tensors.device)
-        sequence, static, pricing, _ = tensors.batch(batch)
-        out.append(model(sequence, static, pricing).double().cpu().numpy())
-    return np.concatenate(out) if out else np.zeros(0)
+    index = to_device(np.asarray(index, dtype=np.int64), tensors.device)
+    out = [
+        model(*tensors.batch(index[start : start + EVAL_BATCH_SIZE])[:3])
+        for start in range(0, len(index), EVAL_BATCH_SIZE)
+    ]
+    return torch.cat(out).double().cpu().numpy() if out else np.zeros(0)
 
 
 def _loss(model: nn.Module, tensors: SampleTensors, index: np.ndarray, scale: float) -> float:
-    target = tensors.target[torch.as_tensor(index, device=tensors.device)].double().cpu().numpy()
+    target = tensors.target[to_device(index, tensors.device)].double().cpu().numpy()
     return float(np.mean(((predict_over_strike(model, tensors, index) - target) / scale) ** 2))
 
 
@@ -149,8 +163,8 @@ def train_gru(samples: OptionSamples, config: TrainingConfig | None = None) -> T
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
-    shuffle = torch.Generator().manual_seed(config.seed)
-    train_index = torch.as_tensor(train, device=device)
+    shuffle = torch.Generator().manual_seed(config.seed)  # on the CPU, whatever the device
+    train_index = to_device(train, device)
     log.info(
         "Training OptionGRU on %s: %d training and %d validation samples, %d parameters, %s",
         device,
@@ -166,12 +180,14 @@ def train_gru(samples: OptionSamples, config: TrainingConfig | None = None) -> T
     for epoch in range(1, config.epochs + 1):
         epoch_start = time.perf_counter()
         model.train()
-        order = train_index[torch.randperm(len(train), generator=shuffle).to(device)]
+        order = train_index[to_device(torch.randperm(len(train), generator=shuffle), device)]
         total, seen = 0.0, 0
         for start in range(0, len(order), batch_size):
             batch = tensors.batch(order[start : start + batch_size])
             total += train_step(model, optimizer, batch, scale, config.max_grad_norm)
             seen += len(batch[-1])
+        # train_step's loss.item() has waited for the device: the pass is over.
+        train_seconds = time.perf_counter() - epoch_start
         train_loss = total / seen
         validation_loss = _loss(model, tensors, validation, scale)
         seconds = time.perf_counter() - epoch_start
@@ -180,8 +196,10 @@ def train_gru(samples: OptionSamples, config: TrainingConfig | None = None) -> T
                 "epoch": epoch,
                 "train_loss": train_loss,
                 "val_loss": validation_loss,
-                "seconds": seconds,
-                "samples_per_second": seen / seconds,
+                "seconds": seconds,  # the whole epoch: training pass and validation loss
+                "train_seconds": train_seconds,
+                "train_samples": seen,
+                "samples_per_second": seen / train_seconds,  # of the training pass
             }
         )
         log.info(
@@ -191,7 +209,7 @@ def train_gru(samples: OptionSamples, config: TrainingConfig | None = None) -> T
             train_loss,
             validation_loss,
             seconds,
-            seen / seconds,
+            seen / train_seconds,
         )
         if not np.isfinite(train_loss):
             raise FloatingPointError(f"training diverged at epoch {epoch}: loss {train_loss}")

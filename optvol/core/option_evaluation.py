@@ -16,6 +16,7 @@ import pandas as pd
 
 from optvol.core.evaluation_records import gru_model_record, option_data_record
 from optvol.core.gru_artifact import TrainedGRU
+from optvol.core.gru_training import resolve_device
 from optvol.core.option_metrics import best_model, evaluate_models
 from optvol.core.option_plots import (
     PLOT_FILES,
@@ -56,21 +57,35 @@ def compare_with_baselines(metrics: dict) -> dict:
     }
 
 
-def evaluate_option_models(quotes: pd.DataFrame, model: TrainedGRU) -> OptionEvaluation:
-    """Price every test sample with the GRU and each baseline and score them alike."""
+def _test_split(
+    quotes: pd.DataFrame, model: TrainedGRU, device: str
+) -> tuple[pd.DataFrame, dict[str, np.ndarray], dict]:
+    """The test rows, every model's prices of them and what the metrics cite of the
+    samples (test calendar, split dates, fingerprint). The samples live only in here, so
+    they are freed before the caller summarises the whole quotes table."""
     samples = build_samples(quotes, model.sample_config())
     test = samples.indices("test")
     rows = samples.rows.iloc[test].reset_index(drop=True)
-    predictions = {GRU: model.predict(samples, test)}
+    predictions = {GRU: model.predict(samples, test, resolve_device(device))}
     predictions.update({name: rows[name].to_numpy() for name in BASELINES})
-    metrics = evaluate_models(rows, predictions)
+    calendar = samples.calendar
+    test_days = (calendar >= rows["quote_date"].min()) & (calendar <= rows["quote_date"].max())
+    cited = {
+        "test_calendar_dates": [str(d)[:10] for d in calendar[test_days]],
+        "split_dates": samples.split_dates,
+        "data_fingerprint": samples.fingerprint,
+    }
+    return rows, predictions, cited
 
-    test_days = (samples.calendar >= rows["quote_date"].min()) & (
-        samples.calendar <= rows["quote_date"].max()
-    )
-    metrics["test_calendar_dates"] = [str(d)[:10] for d in samples.calendar[test_days]]
-    metrics["split_dates"] = samples.split_dates
-    metrics["data_fingerprint"] = samples.fingerprint
+
+def evaluate_option_models(
+    quotes: pd.DataFrame, model: TrainedGRU, device: str = "auto"
+) -> OptionEvaluation:
+    """Price every test sample with the GRU and each baseline and score them alike. The
+    GRU runs on ``device`` (``"auto"``: CUDA when present, as in training)."""
+    rows, predictions, cited = _test_split(quotes, model, device)
+    metrics = evaluate_models(rows, predictions)
+    metrics.update(cited)
     metrics["comparison"] = compare_with_baselines(metrics)
     metrics["model_descriptions"] = {
         GRU: "GRU over the contract's last L days and today's static features, correcting "

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 
 import numpy as np
@@ -37,6 +37,7 @@ import pandas as pd
 from optvol.core.black_scholes import bs_greeks, bs_price, implied_vol
 from optvol.core.errors import OptvolInputError
 from optvol.core.iv_surface import evaluate_surface, fit_daily_surfaces
+from optvol.core.row_chunks import map_rows
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +228,19 @@ class OptionSamples:
 
     def indices(self, split: str) -> np.ndarray:
         """Sample indices of one split (``"train"``, ``"validation"``, ``"test"``)."""
-        return np.flatnonzero(self.split == split)
+        return np.flatnonzero((self.rows["split"] == split).to_numpy())
+
+    def select(self, index: np.ndarray) -> OptionSamples:
+        """The samples ``index`` alone, over the same history, calendar and fingerprint:
+        what predicting some samples needs, without per-sample arrays of all of them."""
+        return replace(
+            self,
+            rows=self.rows.iloc[index].reset_index(drop=True),
+            static=self.static[index],
+            sample_slot=self.sample_slot[index],
+            sample_day=self.sample_day[index],
+            anchor_iv=self.anchor_iv[index],
+        )
 
     def target(self) -> np.ndarray:
         """The normalised target ``mid / strike`` of every sample, so that one network
@@ -239,17 +252,18 @@ class OptionSamples:
         """Per sample ``(S_t / K, tau, anchor_iv, is_call, r, q)``: what the network's
         Black-Scholes output layer prices with, all known before ``t``'s quote."""
         rows, config = self.rows, self.config
-        return np.stack(
-            [
-                rows["underlying"].to_numpy() / rows["strike"].to_numpy(),
-                rows["tau"].to_numpy(),
-                self.anchor_iv,
-                (rows["option_type"] == "C").to_numpy(float),
-                np.full(len(rows), config.risk_free_rate),
-                np.full(len(rows), config.dividend_yield),
-            ],
-            axis=1,
-        ).astype(np.float32)
+        columns = (
+            rows["underlying"].to_numpy() / rows["strike"].to_numpy(),
+            rows["tau"].to_numpy(),
+            self.anchor_iv,
+            (rows["option_type"] == "C").to_numpy(),
+            config.risk_free_rate,
+            config.dividend_yield,
+        )
+        pricing = np.empty((len(rows), len(columns)), np.float32)
+        for i, column in enumerate(columns):  # column by column: no float64 (N, 6) copy
+            pricing[:, i] = column
+        return pricing
 
 
 @dataclass
@@ -262,6 +276,10 @@ class PreviousQuote:
     iv_minus_surface: np.ndarray
     log_moneyness: np.ndarray
     tau: np.ndarray
+
+    def take(self, index: np.ndarray | slice) -> PreviousQuote:
+        """The quotes ``index`` of each field."""
+        return PreviousQuote(**{name: values[index] for name, values in self.__dict__.items()})
 
 
 @dataclass
@@ -291,9 +309,15 @@ def implied_vols(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(iv_from_mid, iv)`` of each quote: the implied vol solved from the mid at the
     configured rate and dividend yield, and the vendor's IV where it has a usable one,
-    else the solved one."""
+    else the solved one. Solved in row chunks, so the solver's temporaries stay small."""
     r, q = config.risk_free_rate, config.dividend_yield
-    iv_from_mid = implied_vol(mid, spot, strike, tau, r, q, is_call)
+
+    def solve(rows: slice) -> dict[str, np.ndarray]:
+        return {
+            "iv": implied_vol(mid[rows], spot[rows], strike[rows], tau[rows], r, q, is_call[rows])
+        }
+
+    iv_from_mid = map_rows(len(mid), solve)["iv"]
     # A vendor IV above MAX_VENDOR_IV is not a decimal vol (a file quoting IV in percent,
     # or a solver failure); the one solved from the mid replaces it.
     has_vendor_iv = np.isfinite(vendor_iv) & (vendor_iv > 0) & (vendor_iv <= MAX_VENDOR_IV)
@@ -413,14 +437,22 @@ def window_days(sample_day: np.ndarray, length: int) -> np.ndarray:
     return sample_day[:, None] - length + np.arange(length)[None, :]
 
 
-def _usable_quotes(quotes: pd.DataFrame) -> pd.DataFrame:
+def _usable_positions(quotes: pd.DataFrame) -> np.ndarray:
+    """Row positions of the usable quotes of ``quotes``."""
     missing = [c for c in _QUOTE_COLUMNS if c not in quotes.columns]
     if missing:
         raise OptvolInputError(f"option_quotes lacks the columns {missing}")
-    usable = quotes.loc[quotes["usable"].to_numpy(bool), list(_QUOTE_COLUMNS)]
-    if usable.empty:
+    usable = np.flatnonzero(quotes["usable"].to_numpy(bool))
+    if not len(usable):
         raise OptvolInputError("option_quotes has no usable quote: nothing to train on")
     return usable
+
+
+def _gather(quotes: pd.DataFrame, name: str, rows: np.ndarray, dtype=None) -> np.ndarray:
+    """Column ``name`` of ``quotes`` at the row positions ``rows``, as ``dtype``; only
+    the gathered rows are converted, never a copy of the whole column."""
+    values = quotes[name].to_numpy()[rows]
+    return values if dtype is None else values.astype(dtype, copy=False)
 
 
 def historical_vol_of_returns(returns: np.ndarray, days: int) -> np.ndarray:
@@ -434,7 +466,11 @@ def historical_vol_of_returns(returns: np.ndarray, days: int) -> np.ndarray:
     return out
 
 
-def _split_labels(sample_dates: np.ndarray, config: SampleConfig) -> np.ndarray:
+def _split_of(
+    sample_dates: np.ndarray, config: SampleConfig
+) -> tuple[pd.Categorical, dict[str, list[str]]]:
+    """The split of each sample (a categorical of ``SPLITS``, one byte a sample) and the
+    first and last date of each split."""
     unique = np.unique(sample_dates)
     if config.train_end is not None:
         train_end = np.datetime64(config.train_end, "ns")
@@ -451,25 +487,30 @@ def _split_labels(sample_dates: np.ndarray, config: SampleConfig) -> np.ndarray:
         n_validation = min(n_validation, len(unique) - n_train - 1)
         train_end = unique[n_train - 1]
         validation_end = unique[n_train + n_validation - 1]
-    labels = np.where(
-        sample_dates <= train_end,
-        "train",
-        np.where(sample_dates <= validation_end, "validation", "test"),
-    )
-    for name in SPLITS:
-        if not (labels == name).any():
+
+    def code(dates: np.ndarray) -> np.ndarray:
+        """0 (train) up to train_end, 1 (validation) up to validation_end, else 2 (test)."""
+        return (dates > train_end).astype(np.int8) + (dates > validation_end)
+
+    unique_code = code(unique)
+    split_dates = {}
+    for i, name in enumerate(SPLITS):
+        dates = unique[unique_code == i]
+        if not len(dates):
             raise OptvolInputError(
                 f"the {name} split has no sample (train_end={str(train_end)[:10]}, "
                 f"validation_end={str(validation_end)[:10]}, samples from "
                 f"{str(unique[0])[:10]} to {str(unique[-1])[:10]})"
             )
-    return labels
+        split_dates[name] = [str(dates[0])[:10], str(dates[-1])[:10]]
+    return pd.Categorical.from_codes(code(sample_dates), SPLITS), split_dates
 
 
 def _fingerprint(*arrays: np.ndarray) -> str:
     digest = hashlib.sha256()
     for array in arrays:
-        digest.update(np.ascontiguousarray(array).tobytes())
+        # The bytes of tobytes(), read in place rather than copied.
+        digest.update(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
     return digest.hexdigest()
 
 
@@ -482,38 +523,44 @@ def build_samples(
     (:class:`ContractQuotes`), which predicting a contract on any day needs.
 
     Vectorized throughout: sorting, ``searchsorted``, ``bincount`` and fancy indexing,
-    with no Python loop over rows, days or contracts.
+    with no Python loop over rows, days or contracts. Only the columns it needs are
+    read from ``quotes``, and the row-wise computations (implied vols, history, baselines,
+    static features) run over chunks of rows (:func:`~optvol.core.row_chunks.map_rows`),
+    so a full-size table costs its inputs and outputs, not many copies of them.
     """
     config = config or SampleConfig()
     L = config.sequence_length
-    quotes = _usable_quotes(quotes)
+    usable = _usable_positions(quotes)
 
     # Calendar and underlying: one price per day (the median of the day's quotes).
-    quote_day = quotes["quote_date"].to_numpy("datetime64[ns]")
-    calendar, day = np.unique(quote_day, return_inverse=True)
+    calendar, day = np.unique(
+        _gather(quotes, "quote_date", usable, "datetime64[ns]"), return_inverse=True
+    )
     day = day.astype(np.int64)
     spot_of_day = (
-        pd.Series(quotes["underlying_last"].to_numpy(float)).groupby(day).median().to_numpy()
-    )
+        pd.Series(_gather(quotes, "underlying_last", usable, float)).groupby(day).median()
+    ).to_numpy()
     log_spot = np.log(spot_of_day)
     returns = np.concatenate([[np.nan], np.diff(log_spot)])
     historical_vol = historical_vol_of_returns(returns, config.historical_vol_days)
 
-    # Contracts, sorted by contract then day.
-    strike = quotes["strike"].to_numpy(float)
-    is_call = (quotes["option_type"].astype(str) == "C").to_numpy()
-    expiry = quotes["expiration"].to_numpy("datetime64[ns]").astype(np.int64)
+    # Contracts, sorted by contract then day; `source` is each sorted quote's row.
+    strike = _gather(quotes, "strike", usable, float)
+    is_call = _gather(quotes, "option_type", usable).astype(str) == "C"
+    expiry = _gather(quotes, "expiration", usable, "datetime64[ns]").view(np.int64)
     order = np.lexsort((day, strike, is_call, expiry))
-    keys = np.stack([expiry[order], is_call[order].astype(np.int64), strike[order]], axis=1)
-    new_contract = np.ones(len(order), dtype=bool)
-    new_contract[1:] = (keys[1:] != keys[:-1]).any(axis=1)
+    source = usable[order]
+    day, strike, is_call, expiry = day[order], strike[order], is_call[order], expiry[order]
+    del usable, order
+    new_contract = np.ones(len(source), dtype=bool)
+    new_contract[1:] = (
+        (expiry[1:] != expiry[:-1]) | (is_call[1:] != is_call[:-1]) | (strike[1:] != strike[:-1])
+    )
     contract = np.cumsum(new_contract) - 1
-    day, strike, is_call = day[order], strike[order], is_call[order]
     spot = spot_of_day[day]
-    mid = quotes["mid"].to_numpy(float)[order]
-    tau = quotes["tau"].to_numpy(float)[order]
-    vendor_iv = quotes["iv"].to_numpy(float)[order]
-    sorted_quotes = quotes.iloc[order]
+    mid = _gather(quotes, "mid", source, float)
+    tau = _gather(quotes, "tau", source, float)
+    vendor_iv = _gather(quotes, "iv", source, float)
 
     # Slots: L padding slots, then one per calendar day from the contract's first quote
     # to its last.
@@ -523,22 +570,35 @@ def build_samples(
     offset = np.concatenate([[0], np.cumsum(span)[:-1]])
     slot = offset[contract] + L + day - first[contract]
     n_slots = int(span.sum())
+    del contract
 
     log_moneyness = np.log(spot / strike)
     iv_from_mid, iv = implied_vols(mid, spot, strike, tau, vendor_iv, is_call, config)
+    del vendor_iv
     # Each day's smoothed surface; a contract's IV minus it separates the persistent
     # shape of the smile from a one-day shock to the contract's or its expiry's vols.
     coef = fit_daily_surfaces(day, -log_moneyness, tau, iv, is_call, len(calendar))
-    iv_minus_surface = iv - evaluate_surface(coef[day], -log_moneyness, tau)
-    values = history_values(mid, spot, strike, tau, iv, is_call, iv_minus_surface, config)
     history = np.zeros((n_slots, len(HISTORY_FEATURES)), dtype=np.float32)
-    history[slot] = np.nan_to_num(values)  # a missing IV is 0 with its greeks
-    del values
+
+    def fill_history(rows: slice) -> dict[str, np.ndarray]:
+        """Write the history of the quotes ``rows`` into their slots."""
+        iv_minus_surface = iv[rows] - evaluate_surface(
+            coef[day[rows]], -log_moneyness[rows], tau[rows]
+        )
+        values = history_values(
+            mid[rows], spot[rows], strike[rows], tau[rows], iv[rows], is_call[rows],
+            iv_minus_surface, config,
+        )  # fmt: skip
+        history[slot[rows]] = np.nan_to_num(values)  # a missing IV is 0 with its greeks
+        return {"iv_minus_surface": iv_minus_surface}
+
+    iv_minus_surface = map_rows(len(source), fill_history)["iv_minus_surface"]
     quoted = np.zeros(n_slots, dtype=bool)
     quoted[slot] = True
     slot_contract = np.repeat(np.arange(len(first)), span)
     within = np.arange(n_slots) - offset[slot_contract] - L
     slot_day = np.where(within >= 0, first[slot_contract] + within, -1).astype(np.int32)
+    del slot_contract, within
 
     def previous_day(values: np.ndarray) -> np.ndarray:
         """``values`` of each quote's contract on the previous calendar day (NaN if none)."""
@@ -553,13 +613,10 @@ def build_samples(
         **{name: previous_day(values) for name, values in own.__dict__.items()}
     )
 
-    # Surfaces of each day, evaluated for day t with the surface of t-1.
-    no_surface = np.full((1, coef.shape[1]), np.nan)
-    prev_coef = np.concatenate([no_surface, coef])[day]  # row day of this is coef[day - 1]
-    surface = surface_inputs(prev_coef, log_moneyness, tau, previous)
-    baselines = baseline_prices(
-        spot, strike, tau, is_call, previous, surface[0], historical_vol[day], config
-    )
+    market = _Market(day, spot, strike, is_call, returns, historical_vol, coef)
+    priced = _priced(market, own, previous, config)
+    surface = (priced.pop("surface_iv"), priced.pop("surface_iv_change"))
+    baselines = {name: priced.pop(name) for name in BASELINES}
     complete = has_prev & np.all([np.isfinite(v) for v in baselines.values()], axis=0)
     # Why rows with a previous quote lack a baseline, by the input each baseline needs.
     lacking = {
@@ -568,7 +625,7 @@ def build_samples(
         f"{config.historical_vol_days}-day return history": ~np.isfinite(historical_vol[day]),
     }
     counts = {
-        "usable_quotes": int(len(quotes)),
+        "usable_quotes": int(len(source)),
         "contracts": int(len(first)),
         "days": int(len(calendar)),
         "with_previous_quote": int(has_prev.sum()),
@@ -576,6 +633,7 @@ def build_samples(
         "samples": int(complete.sum()),
     }
     reasons = ", ".join(f"{int((has_prev & m).sum())} lack a {k}" for k, m in lacking.items())
+    del lacking
     log.info(
         "Samples: %d of %d usable quotes have a quote on the previous day; %d of those "
         "lack a baseline input (%s) and are left out; %d samples over %d contracts and "
@@ -597,46 +655,31 @@ def build_samples(
         )
 
     keep = np.flatnonzero(complete)
+    static = _static_of(keep, market, own, previous, surface, baselines, config)
     anchor_iv = previous.iv_from_mid[keep]
-    static = static_features(
-        log_moneyness[keep],
-        tau[keep],
-        is_call[keep],
-        strike[keep],
-        returns[day[keep]],
-        historical_vol[day[keep]],
-        PreviousQuote(**{name: values[keep] for name, values in previous.__dict__.items()}),
-        (surface[0][keep], surface[1][keep]),
-        {name: values[keep] for name, values in baselines.items()},
-        config,
-    )
+    del previous, surface
 
-    kept = sorted_quotes.iloc[keep]
+    split, split_dates = _split_of(calendar[day[keep]], config)
     rows = pd.DataFrame(
         {
-            "quote_date": kept["quote_date"].to_numpy("datetime64[ns]"),
-            "expiration": kept["expiration"].to_numpy("datetime64[ns]"),
-            "option_type": pd.Categorical(np.where(is_call[keep], "C", "P"), ["C", "P"]),
+            "quote_date": calendar[day[keep]],
+            "expiration": expiry[keep].view("datetime64[ns]"),
+            "option_type": pd.Categorical.from_codes(
+                np.where(is_call[keep], 0, 1).astype(np.int8), ["C", "P"]
+            ),
             "strike": strike[keep],
             "underlying": spot[keep],
-            "dte_days": kept["dte_days"].to_numpy(np.int64),
+            "dte_days": _gather(quotes, "dte_days", source[keep], np.int64),
             "tau": tau[keep],
             "mid": mid[keep],
-            **{name: values[keep] for name, values in baselines.items()},
-        }
+            **{name: baselines.pop(name)[keep] for name in BASELINES},
+            "split": split,
+        },
+        copy=False,  # fresh arrays: pandas need not copy them into one block
     )
-    rows["split"] = _split_labels(rows["quote_date"].to_numpy(), config)
-    dates_of_split = rows.groupby("split")["quote_date"].agg(["min", "max"])
-    split_dates = {
-        name: [str(d)[:10] for d in dates_of_split.loc[name, ["min", "max"]]] for name in SPLITS
-    }
-    for name in SPLITS:
-        log.info(
-            "Split %s: %d samples, %s to %s",
-            name,
-            int((rows["split"] == name).sum()),
-            *split_dates[name],
-        )
+    split_counts = np.bincount(split.codes, minlength=len(SPLITS))
+    for name, count in zip(SPLITS, split_counts, strict=True):
+        log.info("Split %s: %d samples, %s to %s", name, count, *split_dates[name])
 
     sample_slot = slot[keep].astype(np.int64)
     sample_day = day[keep].astype(np.int64)
@@ -669,11 +712,80 @@ def build_samples(
         spot_of_day=spot_of_day,
         surface_coef=coef,
         quotes=(
-            _contract_quotes(expiry[order], is_call, strike, new_contract, first, day, slot, own)
+            _contract_quotes(expiry, is_call, strike, new_contract, first, day, slot, own)
             if keep_quotes
             else None
         ),
     )
+
+
+@dataclass
+class _Market:
+    """What the samples' features read besides a contract's own quotes: per sorted quote
+    its ``day``, ``spot``, ``strike`` and ``is_call``; per calendar day the underlying's
+    ``returns``, ``historical_vol`` and the surface ``coef``."""
+
+    day: np.ndarray
+    spot: np.ndarray
+    strike: np.ndarray
+    is_call: np.ndarray
+    returns: np.ndarray
+    historical_vol: np.ndarray
+    coef: np.ndarray
+
+
+def _priced(
+    market: _Market, own: PreviousQuote, previous: PreviousQuote, config: SampleConfig
+) -> dict[str, np.ndarray]:
+    """Per quote, in row chunks: the ``t-1`` surface at today's point and its change
+    (``surface_iv``, ``surface_iv_change``) and every baseline's price."""
+    no_surface = np.full((1, market.coef.shape[1]), np.nan)
+    previous_coef = np.concatenate([no_surface, market.coef])  # row d: the coef of day d - 1
+
+    def price(rows: slice) -> dict[str, np.ndarray]:
+        day, before = market.day[rows], previous.take(rows)
+        surface_iv, surface_iv_change = surface_inputs(
+            previous_coef[day], own.log_moneyness[rows], own.tau[rows], before
+        )
+        baselines = baseline_prices(
+            market.spot[rows], market.strike[rows], own.tau[rows], market.is_call[rows],
+            before, surface_iv, market.historical_vol[day], config,
+        )  # fmt: skip
+        return {"surface_iv": surface_iv, "surface_iv_change": surface_iv_change, **baselines}
+
+    return map_rows(len(market.day), price)
+
+
+def _static_of(
+    keep: np.ndarray,
+    market: _Market,
+    own: PreviousQuote,
+    previous: PreviousQuote,
+    surface: tuple[np.ndarray, np.ndarray],
+    baselines: dict[str, np.ndarray],
+    config: SampleConfig,
+) -> np.ndarray:
+    """The static features of the quotes ``keep`` (:func:`static_features`), in chunks."""
+
+    def static_of(rows: slice) -> dict[str, np.ndarray]:
+        kept = keep[rows]
+        day = market.day[kept]
+        return {
+            "static": static_features(
+                own.log_moneyness[kept],
+                own.tau[kept],
+                market.is_call[kept],
+                market.strike[kept],
+                market.returns[day],
+                market.historical_vol[day],
+                previous.take(kept),
+                (surface[0][kept], surface[1][kept]),
+                {name: values[kept] for name, values in baselines.items()},
+                config,
+            )
+        }
+
+    return map_rows(len(keep), static_of)["static"]
 
 
 def _contract_quotes(
