@@ -1,6 +1,7 @@
 # optvol — the two commands of the README's Quick start, and a few helpers.
 #   make demo   create .venv if missing, install, write the sample data if data/raw/ has
-#               none, materialize every asset (with its checks)
+#               none, materialize every asset (with its checks) over every quote month, in
+#               one run
 #   make test   install what the tests need, run pytest
 #   make ui     the Dagster UI and daemon on http://127.0.0.1:3000 (UI_HOST, UI_PORT)
 SHELL := /bin/bash
@@ -35,7 +36,8 @@ demo: install dagster-home
 	@if [ -z "$$(find "$(OPTVOL_DATA_DIR)/raw" -type f 2>/dev/null | head -n 1)" ]; then \
 		$(BIN)/optvol sample-data --size demo; \
 	else echo "data/raw/ has inputs; not writing the sample"; fi
-	$(BIN)/dagster asset materialize -m optvol.definitions --select '*'
+	$(BIN)/dagster asset materialize -m optvol.definitions --select '*' \
+		--partition-range "$$($(BIN)/optvol quote-months)"
 
 # Tests run on up to 4 processes (pytest-xdist); TEST_WORKERS=0 runs them in this one.
 TEST_WORKERS ?= auto

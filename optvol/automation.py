@@ -8,6 +8,7 @@ point: the UI's toggle overrides it and is kept in the instance.
 
 import datetime as dt
 import os
+from pathlib import Path
 
 import dagster as dg
 
@@ -19,8 +20,11 @@ from optvol.core.alerts import (
     post_json,
     slack_message,
 )
+from optvol.core.errors import OptvolInputError
 from optvol.core.input_watch import InputChange, WatchCursor, look
-from optvol.core.paths import ALERTS_FILE
+from optvol.core.option_ingest import scan_quote_months
+from optvol.core.paths import ALERTS_FILE, OPTIONS_INPUT_DIR
+from optvol.partitions import MONTH_FORMAT, QUOTE_MONTHS, contiguous_ranges, range_tags
 from optvol.resources import DataRoot
 
 INTERVAL_ENV = "OPTVOL_SENSOR_INTERVAL_SECONDS"
@@ -107,49 +111,92 @@ def planned_assets(instance: dg.DagsterInstance, run_id: str) -> set[str]:
     return {record.event_log_entry.dagster_event.asset_key.to_user_string() for record in planned}
 
 
-def _refresh_on_materialization(
-    name: str, upstream: str, downstream: str, job_name: str
-) -> dg.SensorDefinition:
-    """An asset sensor: each new materialization of ``upstream`` requests one run of the
-    job ``job_name`` (which refreshes ``downstream``).
+def _partition_requests(
+    months: list[str], run_key: str, tags: dict[str, str], job_name: str | None = None
+) -> list[dg.RunRequest]:
+    """One run per stretch of consecutive months (a single month as its partition, a
+    stretch as a one-run range); one unpartitioned run when ``months`` is empty."""
+    if not months:
+        return [dg.RunRequest(run_key=run_key, tags=tags, job_name=job_name)]
+    requests = []
+    for first, last in contiguous_ranges(months):
+        key = f"{run_key}:{first}" if first == last else f"{run_key}:{first}...{last}"
+        if first == last:
+            requests.append(
+                dg.RunRequest(run_key=key, partition_key=first, tags=tags, job_name=job_name)
+            )
+        else:
+            range_run = {**tags, **range_tags(first, last)}
+            requests.append(dg.RunRequest(run_key=key, tags=range_run, job_name=job_name))
+    return requests
 
-    The sensor's cursor is the storage id of the last materialization it handled, so a
-    materialization is handled once; several between two evaluations are handled by one
-    run, which reads the latest. A run that itself plans to refresh ``downstream`` (a
-    ``--select '*'`` materialization, usually still running when the sensor looks) gets
-    no second one: cleaning is deterministic, so if that run's clean fails, a second
-    clean of the same data would fail the same way; the failure alert reports it.
+
+def _refresh_on_materialization(
+    name: str, upstream: str, downstream: str, job, partitioned: bool = False
+) -> dg.SensorDefinition:
+    """A sensor that refreshes ``downstream`` (with the job ``job``) after new
+    materializations of ``upstream``: one run per upstream run, covering the months that
+    run materialized (one partition, or a one-run range of consecutive months). For a
+    ``partitioned`` upstream, an event without a partition (reported by hand) names no
+    month to clean, and is passed over.
+
+    The cursor is the storage id of the last materialization handled, so each is handled
+    once. A run that itself plans to refresh ``downstream`` (a ``--select '*'``
+    materialization, usually still running when the sensor looks) gets no second one:
+    cleaning is deterministic, so if that run's clean fails, a second clean of the same
+    data would fail the same way; the failure alert reports it.
     """
 
-    @dg.asset_sensor(
+    @dg.sensor(
         name=name,
-        asset_key=dg.AssetKey(upstream),
-        job_name=job_name,
+        job=job,
         minimum_interval_seconds=INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"Refresh {downstream} after each new materialization of {upstream}.",
     )
-    def refresh(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
-        if downstream in planned_assets(context.instance, asset_event.run_id):
-            return dg.SkipReason(
-                f"{upstream} was materialized by run {asset_event.run_id}, which also "
-                f"refreshes {downstream}"
-            )
-        source = f"run {asset_event.run_id}" if asset_event.run_id else "a reported event"
-        return dg.RunRequest(
-            # A run materializes upstream once; runless (reported) events differ by time.
-            run_key=f"{downstream}-after-{asset_event.run_id or 'event'}-{asset_event.timestamp}",
-            tags={TRIGGER_TAG: f"{upstream} materialized by {source}"},
+    def refresh(context: dg.SensorEvaluationContext):
+        after = int(context.cursor) if context.cursor else None
+        records = context.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(upstream), after_storage_id=after),
+            limit=1000,
+            ascending=True,
+        ).records
+        if not records:
+            return dg.SkipReason(f"no new materialization of {upstream}")
+        by_run: dict[str, list[dg.EventLogRecord]] = {}
+        for record in records:
+            by_run.setdefault(record.run_id, []).append(record)
+        requests, skipped = [], []
+        for run_id, events in by_run.items():
+            if run_id and downstream in planned_assets(context.instance, run_id):
+                skipped.append(run_id)
+                continue
+            source = f"run {run_id}" if run_id else "reported events"
+            months = sorted({e.partition_key for e in events if e.partition_key is not None})
+            if partitioned and not months:
+                skipped.append(f"{source} (no quote month given)")
+                continue
+            # A run materializes upstream once per month; runless (reported) events differ
+            # by their storage ids.
+            key = f"{downstream}-after-{run_id or 'event'}-{events[-1].storage_id}"
+            tags = {TRIGGER_TAG: f"{upstream} materialized by {source}"}
+            requests += _partition_requests(months, key, tags)
+        context.update_cursor(str(records[-1].storage_id))
+        if requests:
+            return requests
+        return dg.SkipReason(
+            f"nothing to refresh: {upstream} was materialized by runs that also refresh "
+            f"{downstream}, or without a month: " + ", ".join(skipped)
         )
 
     return refresh
 
 
 clean_options_on_ingest = _refresh_on_materialization(
-    "clean_options_on_ingest", "raw_option_quotes", "option_quotes", clean_options_job.name
+    "clean_options_on_ingest", "raw_option_quotes", "option_quotes", clean_options_job, True
 )
 clean_market_on_ingest = _refresh_on_materialization(
-    "clean_market_on_ingest", "raw_market", "market_features", clean_market_job.name
+    "clean_market_on_ingest", "raw_market", "market_features", clean_market_job
 )
 
 
@@ -161,6 +208,34 @@ def _already_ingested(instance: dg.DagsterInstance, change: InputChange) -> bool
         return False
     newest_file = max(state.mtime_ns for state in change.files.values()) / 1e9
     return latest.timestamp >= newest_file
+
+
+def _file_months(path: Path) -> list[str] | None:
+    """The quote months in the chain file ``path``; None when it cannot be read (its
+    ingest will then fail with the file's own error, which the failure alert reports)."""
+    try:
+        scanned = scan_quote_months([path])
+    except OptvolInputError:
+        return None
+    return sorted({month for months in scanned.values() for month in months})
+
+
+def _touched_months(change: InputChange, cursor: WatchCursor, root: Path) -> list[str]:
+    """The months an option-file change touches: those its changed and removed files held
+    before and those its added and changed files hold now. Updates the cursor's record of
+    each file's months. A file that cannot be read touches the latest month, so that an
+    ingest runs and reports the file's error."""
+    touched: set[str] = set()
+    for name in (*change.changed, *change.removed):
+        touched.update(cursor.partitions.pop(name, []))
+    for name in change.files:
+        if name in cursor.partitions:
+            continue
+        found = _file_months(root / OPTIONS_INPUT_DIR / name)
+        cursor.partitions[name] = found or []
+        if name in change.added or name in change.changed:
+            touched.update(found if found is not None else [QUOTE_MONTHS.get_last_partition_key()])
+    return sorted(touched)
 
 
 @dg.sensor(
@@ -186,6 +261,8 @@ def new_input_files(context: dg.SensorEvaluationContext, data_root: DataRoot):
     result = look(data_root.path, cursor.state)
     requests, notes = [], []
     for change in result.changes:
+        is_options = change.asset == "raw_option_quotes"
+        months = _touched_months(change, cursor, data_root.path) if is_options else []
         if not change.files:
             notes.append(f"{change.describe()}: no files left, nothing to ingest")
         elif change.asset not in cursor.state and _already_ingested(context.instance, change):
@@ -193,14 +270,13 @@ def new_input_files(context: dg.SensorEvaluationContext, data_root: DataRoot):
         else:
             count = cursor.requests.get(change.asset, 0) + 1
             cursor.requests[change.asset] = count
-            requests.append(
-                dg.RunRequest(
-                    run_key=f"{change.asset}:{count}:{change.digest[:16]}",
-                    job_name=INGEST_JOB_OF_ASSET[change.asset].name,
-                    tags={TRIGGER_TAG: change.describe()[:200]},
-                )
+            requests += _partition_requests(
+                months,
+                f"{change.asset}:{count}:{change.digest[:16]}",
+                {TRIGGER_TAG: change.describe()[:200]},
+                job_name=INGEST_JOB_OF_ASSET[change.asset].name,
             )
-            context.log.info("Input change: %s", change.describe())
+            context.log.info("Input change: %s (months %s)", change.describe(), months or "-")
     notes += [f"{asset}: {why}" for asset, why in result.waiting.items()]
     cursor.state = result.state
     context.update_cursor(cursor.to_json())
@@ -209,7 +285,7 @@ def new_input_files(context: dg.SensorEvaluationContext, data_root: DataRoot):
     return dg.SkipReason("; ".join(notes) or "no input file changed")
 
 
-after_close_ingest = dg.ScheduleDefinition(
+@dg.schedule(
     name="after_close_ingest",
     cron_schedule="0 18 * * 1-5",
     execution_timezone="America/New_York",
@@ -217,12 +293,16 @@ after_close_ingest = dg.ScheduleDefinition(
     default_status=dg.DefaultScheduleStatus.STOPPED,
     description=(
         "Both ingests at 18:00 New York time on weekdays, when vendors have published the "
-        "day's end-of-day chains. Stopped by default: optvol downloads nothing, and the "
-        "new_input_files sensor already ingests a file within a minute of its arrival. Turn "
-        "it on when a fetch job of yours rewrites the inputs where the sensor cannot see "
-        "the change (e.g. a mount that keeps mtimes)."
+        "day's end-of-day chains; the options for the month in progress. Stopped by default: "
+        "optvol downloads nothing, and the new_input_files sensor already ingests a file "
+        "within a minute of its arrival. Turn it on when a fetch job of yours rewrites the "
+        "inputs where the sensor cannot see the change (e.g. a mount that keeps mtimes)."
     ),
 )
+def after_close_ingest(context: dg.ScheduleEvaluationContext):
+    """The ingest of the month of the scheduled day (New York time)."""
+    return dg.RunRequest(partition_key=context.scheduled_execution_time.strftime(MONTH_FORMAT))
+
 
 MODEL_ASSETS = ("gru_model", "option_evaluation", "volatility_model", "volatility_evaluation")
 

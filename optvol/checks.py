@@ -7,6 +7,7 @@ raw tables describe the input as it came; their value check warns instead of blo
 since cleaning exists to deal with such rows.
 """
 
+import warnings
 from collections.abc import Callable, Mapping
 
 import dagster as dg
@@ -18,6 +19,7 @@ from optvol.assets.volatility import market_features, raw_market, volatility_eva
 from optvol.core import validation as v
 from optvol.core.data_summary import missing_counts
 from optvol.core.market import macro_columns
+from optvol.core.partitioned import LazyTables
 from optvol.core.volatility_features import (
     expected_null_counts,
     feature_columns,
@@ -26,13 +28,22 @@ from optvol.core.volatility_features import (
 )
 from optvol.core.volatility_models import design_matrix
 
+# Checks of the quote-month assets are partitioned like them, so that a run's checks read
+# the run's months only; Dagster marks partitioned checks as a preview feature.
+warnings.filterwarnings(
+    "ignore", category=dg.PreviewWarning, message="Specifying a partitions_def on an AssetCheckSpec"
+)
+
 
 def _result(outcome: v.CheckOutcome, severity: dg.AssetCheckSeverity) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=outcome.passed,
         severity=severity,
         description=outcome.description,
-        metadata={key: dg.MetadataValue.json(value) for key, value in outcome.metadata.items()},
+        metadata={
+            key: dg.MetadataValue.json(value) if isinstance(value, dict | list) else value
+            for key, value in outcome.metadata.items()
+        },
     )
 
 
@@ -44,25 +55,34 @@ def _checks_for(
     values: Callable[[object], v.CheckOutcome],
     blocking: bool,
 ) -> list[dg.AssetChecksDefinition]:
-    """Schema, null and value checks of one asset."""
+    """Schema, null and value checks of one asset. A month-partitioned asset is checked
+    month by month over the run's months (one month in memory at a time)."""
     name = asset.key.path[-1]
     value_severity = dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN
+    partitions_def = asset.partitions_def
+    if partitions_def is not None:
+        data_type = LazyTables
 
-    @dg.asset_check(asset=asset, name="schema", blocking=True,
+    def evaluate(check: Callable[[object], v.CheckOutcome], data) -> v.CheckOutcome:
+        return check(data) if partitions_def is None else v.check_each_month(data, check)
+
+    @dg.asset_check(asset=asset, name="schema", blocking=True, partitions_def=partitions_def,
                     description=f"{name} has exactly the expected columns and types.")  # fmt: skip
     def schema_check(data: data_type) -> dg.AssetCheckResult:  # type: ignore[valid-type]
-        return _result(v.check_schema(data, schema(data)), dg.AssetCheckSeverity.ERROR)
+        outcome = evaluate(lambda d: v.check_schema(d, schema(d)), data)
+        return _result(outcome, dg.AssetCheckSeverity.ERROR)
 
     @dg.asset_check(asset=asset, name="null_counts", blocking=blocking,
+                    partitions_def=partitions_def,
                     description=f"Share of missing values per column of {name} is within "
                                 f"its threshold: {dict(nulls)}.")  # fmt: skip
     def null_check(data: data_type) -> dg.AssetCheckResult:  # type: ignore[valid-type]
-        return _result(v.check_nulls(data, nulls), value_severity)
+        return _result(evaluate(lambda d: v.check_nulls(d, nulls), data), value_severity)
 
-    @dg.asset_check(asset=asset, name="values", blocking=blocking,
+    @dg.asset_check(asset=asset, name="values", blocking=blocking, partitions_def=partitions_def,
                     description=" ".join((values.__doc__ or "").split()))  # fmt: skip
     def value_check(data: data_type) -> dg.AssetCheckResult:  # type: ignore[valid-type]
-        return _result(values(data), value_severity)
+        return _result(evaluate(values, data), value_severity)
 
     return [schema_check, null_check, value_check]
 

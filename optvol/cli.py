@@ -115,6 +115,7 @@ def _demo(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from optvol.definitions import asset_checks, assets, resources_for
+    from optvol.partitions import input_month_range, range_tags
 
     root = data_root(args.data_dir)
     options_dir, market_file = root / OPTIONS_INPUT_DIR, root / MARKET_INPUT_FILE
@@ -130,15 +131,29 @@ def _demo(args: argparse.Namespace) -> int:
             f"{missing} is missing while other inputs exist under {root / 'raw'}; add it, "
             "or empty raw/ to use the embedded sample"
         )
+    first, last = input_month_range(options_dir)
+    log.info("Materializing every asset, quote months %s to %s, in one run", first, last)
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
     result = dg.materialize(
         [*assets, *asset_checks],
         resources=resources_for(str(root)),
         instance=instance,
+        tags=range_tags(first, last),
         raise_on_error=False,
     )
     print(f"materialized every asset under {root}: {'success' if result.success else 'FAILED'}")
     return 0 if result.success else 1
+
+
+def _quote_months(args: argparse.Namespace) -> int:
+    from optvol.partitions import input_month_range
+
+    directory = data_root(args.data_dir) / OPTIONS_INPUT_DIR
+    if args.input_dir:
+        directory = Path(args.input_dir)
+    first, last = input_month_range(directory, _long_format_spec(args))
+    print(f"{first}...{last}")
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -196,8 +211,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.set_defaults(func=_sample_data)
 
+    # How to read long-format chain files: for clean and quote-months.
+    long_format_options = argparse.ArgumentParser(add_help=False)
+    long_format_options.add_argument(
+        "--long-format",
+        metavar="PRESET",
+        help="long-format preset (generic, cboe_eod, historicaloptiondata)",
+    )
+    long_format_options.add_argument(
+        "--long-format-config",
+        metavar="JSON",
+        help="JSON file of long-format settings (column names, date_format, ...)",
+    )
+
     clean = commands.add_parser(
         "clean",
+        parents=[long_format_options],
         help="ingest and clean input files to Parquet, without Dagster",
         description="The cleaning step standalone: read option chain files (optionsDX or long "
         "format) or a market history file, clean them exactly as the assets do, and write "
@@ -210,16 +239,6 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("auto", "options", "market"),
         default="auto",
         help="what the inputs are (default: detect from the header)",
-    )
-    clean.add_argument(
-        "--long-format",
-        metavar="PRESET",
-        help="long-format preset (generic, cboe_eod, historicaloptiondata)",
-    )
-    clean.add_argument(
-        "--long-format-config",
-        metavar="JSON",
-        help="JSON file of long-format settings (column names, date_format, ...)",
     )
     clean.add_argument(
         "--release-lag-months",
@@ -270,6 +289,20 @@ def build_parser() -> argparse.ArgumentParser:
         "materialize every asset and check (uses $DAGSTER_HOME when set).",
     )
     demo.set_defaults(func=_demo)
+
+    months = commands.add_parser(
+        "quote-months",
+        parents=[long_format_options],
+        help="print the quote-month range of the option inputs, as --partition-range takes it",
+        description="Read the quote dates of the option chain files and print their first and "
+        "last month as FIRST...LAST, e.g. for `dagster asset materialize -m optvol.definitions "
+        "--select '*' --partition-range \"$(optvol quote-months)\"`.",
+    )
+    months.add_argument("--data-dir", help=f"data root (default: ${DATA_DIR_ENV} or ./data)")
+    months.add_argument(
+        "--input-dir", help=f"chain files directory (default: <data root>/{OPTIONS_INPUT_DIR})"
+    )
+    months.set_defaults(func=_quote_months)
 
     def server_options(port: int) -> argparse.ArgumentParser:
         options = argparse.ArgumentParser(add_help=False)

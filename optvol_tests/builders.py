@@ -254,3 +254,18 @@ def dated_back(path: Path, seconds: float = 3600) -> Path:
     when = time.time() - seconds
     os.utime(path, (when, when))
     return path
+
+
+def write_quote_months(frame: pd.DataFrame, directory: Path) -> list[Path]:
+    """``frame`` written as the partitioned IO manager writes a table: one
+    ``<YYYY-MM>.parquet`` per quote month under ``directory``."""
+    from optvol.core.parquet import write_parquet
+
+    months = frame["quote_date"].dt.strftime("%Y-%m")
+    paths = []
+    for month, rows in frame.groupby(months, sort=True):
+        part = rows.reset_index(drop=True)
+        part.attrs = dict(frame.attrs)
+        paths.append(directory / f"{month}.parquet")
+        write_parquet(part, paths[-1])
+    return paths

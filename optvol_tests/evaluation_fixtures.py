@@ -89,6 +89,7 @@ def write_served_artifacts(root: Path) -> Path:
     tables, models, evaluations and plots (what ``optvol serve`` reads)."""
     from optvol.core.parquet import write_parquet
     from optvol.core.paths import ARTIFACT_PATHS, PLOTS_DIR
+    from optvol_tests.builders import write_quote_months
 
     plots = root / PLOTS_DIR
     plots.mkdir(parents=True, exist_ok=True)
@@ -99,7 +100,10 @@ def write_served_artifacts(root: Path) -> Path:
         table_asset = "option_quotes" if name == "option" else "market_features"
         model_asset = "gru_model" if name == "option" else "volatility_model"
         evaluation_asset = "option_evaluation" if name == "option" else "volatility_evaluation"
-        write_parquet(table, root / ARTIFACT_PATHS[table_asset])
+        if table_asset == "option_quotes":
+            write_quote_months(table, root / ARTIFACT_PATHS[table_asset])
+        else:
+            write_parquet(table, root / ARTIFACT_PATHS[table_asset])
         model.save((root / ARTIFACT_PATHS[model_asset]).with_suffix(""))
         (root / ARTIFACT_PATHS[evaluation_asset]).write_text(
             json.dumps(evaluation, sort_keys=True, allow_nan=False)

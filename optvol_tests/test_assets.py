@@ -16,6 +16,7 @@ from optvol.core.errors import InputNotFoundError
 from optvol.core.paths import ARTIFACT_PATHS
 from optvol.core.retry import ingest_retry_delay
 from optvol.definitions import defs
+from optvol.partitions import range_tags
 from optvol_tests.builders import small_chain, write_optionsdx
 
 TABLE_ASSETS = [raw_option_quotes, option_quotes, raw_market, market_features]
@@ -25,12 +26,27 @@ ALL = [*TABLE_ASSETS, *TABLE_CHECKS]
 NO_RETRIES = {"execution": {"config": {"retries": {"disabled": {}}}}}
 
 
-def materialize(selection=ALL, **kwargs) -> dg.ExecuteInProcessResult:
-    return dg.materialize(selection, resources=defs.resources, raise_on_error=False, **kwargs)
+def materialize(
+    selection=ALL, months=("2020-01", "2020-01"), **kwargs
+) -> dg.ExecuteInProcessResult:
+    """A run of ``selection`` over the quote months ``months`` (first, last)."""
+    return dg.materialize(
+        selection,
+        resources=defs.resources,
+        raise_on_error=False,
+        tags={**range_tags(*months), **kwargs.pop("tags", {})},
+        **kwargs,
+    )
 
 
 def artifact_bytes(root: Path) -> dict[str, bytes]:
-    return {name: (root / rel).read_bytes() for name, rel in TABLES.items()}
+    """Every file of the table assets (a partitioned one is a directory of months)."""
+    files = {}
+    for relative in TABLES.values():
+        path = root / relative
+        for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            files[str(file.relative_to(root))] = file.read_bytes()
+    return files
 
 
 def test_whole_graph_materializes_with_checks_passing(data_root):
@@ -40,7 +56,7 @@ def test_whole_graph_materializes_with_checks_passing(data_root):
         assert (data_root / relative).stat().st_size > 0
     evaluations = result.get_asset_check_evaluations()
     assert len(evaluations) == 14 and all(e.passed for e in evaluations)
-    clean = pq.read_table(data_root / ARTIFACT_PATHS["option_quotes"])
+    clean = pq.read_table(data_root / ARTIFACT_PATHS["option_quotes"] / "2020-01.parquet")
     assert clean.num_rows == 2 * len(small_chain())  # two option sides per optionsDX row
 
 
@@ -53,7 +69,7 @@ def test_materialization_metadata(data_root):
     quotes = metadata["option_quotes"]
     assert quotes["dagster/row_count"].value == 2 * len(small_chain())
     assert "usable" in [c.name for c in quotes["dagster/column_schema"].schema.columns]
-    assert quotes["path"].path.endswith("processed/option_quotes.parquet")
+    assert quotes["path"].path.endswith("processed/option_quotes")
     assert quotes["bytes"].value > 0 and "quote_date" in quotes["preview"].md_str
     assert metadata["raw_option_quotes"]["input_rows"].value == len(small_chain())
 
@@ -166,7 +182,8 @@ def test_long_format_through_run_config(data_root):
     }
     result = materialize([raw_option_quotes, option_quotes], run_config=config)
     assert result.success
-    clean = pq.read_table(data_root / ARTIFACT_PATHS["option_quotes"]).to_pandas()
+    clean = pq.read_table(data_root / ARTIFACT_PATHS["option_quotes"] / "2020-01.parquet")
+    clean = clean.to_pandas()
     assert list(clean["option_type"]) == ["C", "P"] and list(clean["mid"]) == [3.05, 1.15]
 
 
@@ -175,10 +192,13 @@ def test_second_file_with_later_quotes_is_merged(data_root):
         data_root / "raw" / "options" / "spy_eod_202002.txt",
         small_chain(dates=("2020-02-03",), expiries=("2020-02-21",)),
     )
-    assert materialize([raw_option_quotes, option_quotes]).success
-    clean = pq.read_table(data_root / ARTIFACT_PATHS["option_quotes"]).to_pandas()
-    assert clean["source_file"].nunique() == 2
-    assert clean["quote_date"].max().strftime("%Y-%m-%d") == "2020-02-03"
+    assert materialize([raw_option_quotes, option_quotes], months=("2020-01", "2020-02")).success
+    months = sorted((data_root / ARTIFACT_PATHS["option_quotes"]).iterdir())
+    assert [p.name for p in months] == ["2020-01.parquet", "2020-02.parquet"]
+    january, february = (pq.read_table(p).to_pandas() for p in months)
+    assert january["source_file"].unique().tolist() == ["spy_eod_202001.txt"]
+    assert february["source_file"].unique().tolist() == ["spy_eod_202002.txt"]
+    assert february["quote_date"].max().strftime("%Y-%m-%d") == "2020-02-03"
 
 
 def test_a_write_that_dies_halfway_keeps_the_previous_artifacts(data_root, monkeypatch):

@@ -15,10 +15,9 @@ from optvol.core.gru_training import TrainingConfig
 from optvol.core.option_evaluation import PLOT_FILES
 from optvol.core.option_report import SECTION_TITLES
 from optvol.core.option_samples import BASELINES, SampleConfig
-from optvol.core.parquet import write_parquet
 from optvol.core.paths import ARTIFACT_PATHS, PLOTS_DIR, REPORT_PATHS
 from optvol.definitions import resources_for
-from optvol_tests.builders import option_quotes_frame
+from optvol_tests.builders import option_quotes_frame, write_quote_months
 
 MODEL_CHECKS = [
     c for c in asset_checks if next(iter(c.check_keys)).asset_key.path[-1] == "option_evaluation"
@@ -54,7 +53,7 @@ def evaluate_only(root: Path) -> dg.ExecuteInProcessResult:
 def model_root(tmp_path: Path) -> Path:
     """A data root holding a small clean option_quotes table."""
     root = tmp_path / "data"
-    write_parquet(option_quotes_frame(n_days=50), root / ARTIFACT_PATHS["option_quotes"])
+    write_quote_months(option_quotes_frame(n_days=50), root / ARTIFACT_PATHS["option_quotes"])
     return root
 
 
@@ -158,7 +157,7 @@ def test_a_corrupt_model_fails_evaluation_and_keeps_the_last_metrics(model_root)
 def test_evaluation_refuses_data_the_model_was_not_trained_on(model_root):
     assert run(model_root).success
     changed = option_quotes_frame(n_days=50, seed=1)
-    write_parquet(changed, model_root / ARTIFACT_PATHS["option_quotes"])
+    write_quote_months(changed, model_root / ARTIFACT_PATHS["option_quotes"])
     result = evaluate_only(model_root)
     assert not result.success
     assert "re-train gru_model" in str(result.get_step_failure_events()[0].step_failure_data.error)

@@ -20,9 +20,12 @@ from optvol.assets.options import option_quotes, raw_option_quotes
 from optvol.assets.volatility import raw_market
 from optvol.checks import asset_checks
 from optvol.definitions import defs, resources_for
+from optvol.partitions import range_tags
 from optvol.resources import DataRoot
 from optvol_tests.builders import dated_back, small_chain, write_optionsdx
 from optvol_tests.webhook import local_webhook
+
+JANUARY = ("2020-01", "2020-01")
 
 
 @pytest.fixture
@@ -41,16 +44,23 @@ def root(data_root: Path) -> Path:
     return data_root
 
 
-def _materialize(assets, instance, root: Path, raise_on_error: bool = True):
+def _materialize(assets, instance, root: Path, raise_on_error: bool = True, months=JANUARY):
     return dg.materialize(
-        assets, instance=instance, resources=resources_for(str(root)), raise_on_error=raise_on_error
+        assets,
+        instance=instance,
+        resources=resources_for(str(root)),
+        raise_on_error=raise_on_error,
+        tags=range_tags(*months),
     )
 
 
 def _tick(sensor: dg.SensorDefinition, instance, root: Path, cursor: str | None):
     """One evaluation: (run requests, skip message, the cursor to pass to the next)."""
     context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"data_root": DataRoot(root=str(root))}
+        instance=instance,
+        cursor=cursor,
+        resources={"data_root": DataRoot(root=str(root))},
+        definitions=defs,
     )
     result = sensor.evaluate_tick(context)
     skip = result.skip_message if not result.run_requests else None
@@ -63,12 +73,13 @@ def _tick(sensor: dg.SensorDefinition, instance, root: Path, cursor: str | None)
 def test_each_new_raw_table_requests_exactly_one_clean_run(instance, root):
     sensor = automation.clean_options_on_ingest
     requests, skip, cursor = _tick(sensor, instance, root, None)
-    assert requests == [] and "No new materialization" in skip
+    assert requests == [] and "no new materialization" in skip
 
     first = _materialize([raw_option_quotes], instance, root)
     (request,), _, cursor = _tick(sensor, instance, root, cursor)
     assert sensor.job_name == "clean_options"
     assert request.run_key.startswith(f"option_quotes-after-{first.run_id}-")
+    assert request.partition_key == "2020-01"
     assert first.run_id in request.tags[automation.TRIGGER_TAG]
 
     again, skip, cursor = _tick(sensor, instance, root, cursor)
@@ -85,18 +96,44 @@ def test_reported_materializations_each_get_their_own_clean(instance, root):
     sensor = automation.clean_options_on_ingest
     keys, cursor = [], None
     for _ in range(2):
-        instance.report_runless_asset_event(dg.AssetMaterialization("raw_option_quotes"))
+        event = dg.AssetMaterialization("raw_option_quotes", partition="2020-01")
+        instance.report_runless_asset_event(event)
         (request,), _, cursor = _tick(sensor, instance, root, cursor)
-        assert "a reported event" in request.tags[automation.TRIGGER_TAG]
+        assert "reported events" in request.tags[automation.TRIGGER_TAG]
+        assert request.partition_key == "2020-01"
         keys.append(request.run_key)
     assert keys[0] != keys[1]
+    # Without a month there is nothing to clean.
+    instance.report_runless_asset_event(dg.AssetMaterialization("raw_option_quotes"))
+    requests, skip, _ = _tick(sensor, instance, root, cursor)
+    assert requests == [] and "no quote month given" in skip
+
+
+def test_a_range_run_gets_one_clean_per_stretch_of_months(instance, root):
+    write_optionsdx(
+        root / "raw" / "options" / "spy_eod_2020.txt",
+        small_chain(dates=("2020-02-03", "2020-03-02", "2020-05-01"), expiries=("2020-06-19",)),
+    )
+    run = _materialize([raw_option_quotes], instance, root, months=("2020-01", "2020-03"))
+    single = _materialize([raw_option_quotes], instance, root, months=("2020-05", "2020-05"))
+    requests = _tick(automation.clean_options_on_ingest, instance, root, None)[0]
+    ranged, one = requests
+    assert ranged.tags["dagster/asset_partition_range_start"] == "2020-01"
+    assert ranged.tags["dagster/asset_partition_range_end"] == "2020-03"
+    assert run.run_id in ranged.tags[automation.TRIGGER_TAG]
+    assert one.partition_key == "2020-05" and single.run_id in one.run_key
+    job = defs.resolve_job_def("clean_options")
+    result = job.execute_in_process(instance=instance, tags=ranged.tags)
+    assert result.success
+    cleaned = sorted(e.partition for e in result.get_asset_materialization_events())
+    assert cleaned == ["2020-01", "2020-02", "2020-03"]
 
 
 def test_a_run_that_also_cleans_needs_no_second_clean(instance, root):
     run = _materialize([raw_option_quotes, option_quotes], instance, root)
     requests, skip, _ = _tick(automation.clean_options_on_ingest, instance, root, None)
     assert requests == []
-    assert run.run_id in skip and "also refreshes option_quotes" in skip
+    assert run.run_id in skip and "also refresh option_quotes" in skip
 
 
 def test_the_market_sensor_follows_raw_market(instance, root):
@@ -110,7 +147,9 @@ def test_the_requested_clean_job_runs_and_cleans(instance, root):
     _materialize([raw_option_quotes], instance, root)
     (request,) = _tick(automation.clean_options_on_ingest, instance, root, None)[0]
     job = defs.resolve_job_def(automation.clean_options_on_ingest.job_name)
-    result = job.execute_in_process(instance=instance, tags=request.tags)
+    result = job.execute_in_process(
+        instance=instance, tags=request.tags, partition_key=request.partition_key
+    )
     assert result.success
     materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
     checks = {e.asset_check_key.name for e in result.get_asset_check_evaluations()}
@@ -144,6 +183,7 @@ def test_a_new_or_changed_file_requests_its_ingest_and_a_touch_does_not(instance
     dated_back(path, 3000)
     (added,), _, cursor = _tick(automation.new_input_files, instance, root, cursor)
     assert added.job_name == "ingest_options"
+    assert added.partition_key == "2020-02"  # the month the new file holds, alone
     assert "added spy_eod_202002.txt" in added.tags[automation.TRIGGER_TAG]
 
     dated_back(path, 2900)  # touched: same bytes, new mtime
@@ -210,10 +250,12 @@ def test_the_after_close_schedule_is_weekdays_in_new_york_and_stopped():
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
     assert schedule.job_name == "ingest"
     context = dg.build_schedule_context(
-        scheduled_execution_time=__import__("datetime").datetime(2026, 11, 23, 18, 0)
+        scheduled_execution_time=__import__("datetime").datetime(2026, 11, 23, 18, 0),
+        repository_def=defs.get_repository_def(),
     )
     (request,) = schedule.evaluate_tick(context).run_requests
     assert request.job_name in (None, "ingest")
+    assert request.partition_key == "2026-11"  # the options of the month in progress
     job = defs.resolve_job_def("ingest")
     assert {k.path[-1] for k in job.asset_layer.selected_asset_keys} == {
         "raw_option_quotes", "raw_market",
@@ -253,13 +295,13 @@ def test_the_sensor_interval_comes_from_the_environment(monkeypatch):
             automation.sensor_interval_seconds()
 
 
-def _report_checks(instance, asset: str, passed: bool) -> None:
+def _report_checks(instance, asset: str, passed: bool, partition: str | None = None) -> None:
     for check in asset_checks:
         for key in check.check_keys:
             if key.asset_key == dg.AssetKey(asset):
                 instance.report_runless_asset_event(
                     dg.AssetCheckEvaluation(asset_key=key.asset_key, check_name=key.name,
-                                            passed=passed)
+                                            passed=passed, partition=partition)
                 )  # fmt: skip
 
 
@@ -273,12 +315,14 @@ def test_retraining_follows_new_features_only_when_their_blocking_checks_pass(in
         keys = [dg.AssetKey(name) for name in automation.MODEL_ASSETS]
         return {k.path[-1] for k in keys if result.get_requested_partitions(k)}, result.cursor
 
-    for asset in ("option_quotes", "market_features", *automation.MODEL_ASSETS):
+    january = dg.AssetMaterialization("option_quotes", partition="2020-01")
+    instance.report_runless_asset_event(january)
+    for asset in ("market_features", *automation.MODEL_ASSETS):
         instance.report_runless_asset_event(dg.AssetMaterialization(asset))
     _, cursor = requested(None)
 
-    instance.report_runless_asset_event(dg.AssetMaterialization("option_quotes"))
-    _report_checks(instance, "option_quotes", passed=True)
+    instance.report_runless_asset_event(january)
+    _report_checks(instance, "option_quotes", passed=True, partition="2020-01")
     options, cursor = requested(cursor)
     assert options == {"gru_model", "option_evaluation"}
     assert requested(cursor)[0] == set()  # handled: nothing more until the next change

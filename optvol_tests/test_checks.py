@@ -267,6 +267,7 @@ def test_failed_blocking_check_stops_downstream(data_root):
         [raw_option_quotes, option_quotes, model_input, *asset_checks[:6]],
         resources=defs.resources,
         raise_on_error=False,
+        partition_key="2020-01",
     )
     assert not result.success
     evaluations = {

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def test_help_of_every_command():
-    for command in ([], ["sample-data"], ["clean"], ["demo"]):
+    for command in ([], ["sample-data"], ["clean"], ["demo"], ["quote-months"]):
         out = subprocess.run(
             [sys.executable, "-m", "optvol.cli", *command, "--help"],
             capture_output=True,
@@ -35,8 +35,11 @@ def test_clean_options_gives_the_same_bytes_as_the_asset(data_root, tmp_path):
     inputs = sorted((data_root / "raw" / "options").iterdir())
     out = tmp_path / "clean.parquet"
     assert main(["clean", *map(str, inputs), "--out", str(out)]) == 0
-    assert dg.materialize([raw_option_quotes, option_quotes], resources=defs.resources).success
-    assert out.read_bytes() == (data_root / "processed" / "option_quotes.parquet").read_bytes()
+    assert dg.materialize(
+        [raw_option_quotes, option_quotes], resources=defs.resources, partition_key="2020-01"
+    ).success
+    (month,) = (data_root / "processed" / "option_quotes").iterdir()  # the inputs' one month
+    assert out.read_bytes() == month.read_bytes()
 
 
 def test_clean_market_is_detected(tmp_path):
@@ -91,7 +94,11 @@ def test_demo_materializes_every_asset_on_existing_inputs(data_root, monkeypatch
     assert main(["demo", "--data-dir", str(data_root)]) == 0
     assert sorted(p.name for p in (data_root / "raw" / "options").iterdir()) == before
     for artifact in ARTIFACT_PATHS.values():
-        assert (data_root / artifact).stat().st_size > 0
+        path = data_root / artifact
+        files = sorted(f.name for f in path.iterdir()) if path.is_dir() else [path.name]
+        if path.is_dir():  # a month-partitioned table: the three months of the chain
+            assert files == ["2020-01.parquet", "2020-02.parquet", "2020-03.parquet"], artifact
+        assert all((path / f if path.is_dir() else path).stat().st_size > 0 for f in files)
     for markdown, pdf in REPORT_PATHS.values():
         assert (data_root / pdf).read_bytes()[:5] == b"%PDF-"
         assert "## Summary" in (data_root / markdown).read_text()
@@ -111,6 +118,10 @@ def assert_every_asset_page_tells_its_story(instance: dg.DagsterInstance) -> Non
             assert any(k.endswith("_path") for k in metadata) and "data_fingerprint" in metadata
         elif name.endswith("_report"):
             assert {"markdown_path", "pdf_path", "pdf_pages", "report"} <= set(metadata)
+        elif name in ("raw_option_quotes", "option_quotes"):  # a run of three months
+            assert metadata["total_rows"].value > 0, name
+            assert metadata["partition_rows"].md_str.count("2020-0") == 3, name
+            assert metadata["dagster/column_schema"].schema.columns, name
         else:
             assert metadata["dagster/row_count"].value > 0, name
             assert metadata["dagster/column_schema"].schema.columns, name

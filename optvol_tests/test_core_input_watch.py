@@ -141,10 +141,14 @@ def test_a_file_that_vanishes_mid_look_holds_back_only_its_group(root, monkeypat
 
 
 def test_the_cursor_round_trips_and_garbage_reads_as_fresh(root):
-    cursor = WatchCursor(look(root, {}).state, {"raw_market": 3})
+    cursor = WatchCursor(look(root, {}).state, {"raw_market": 3}, {"a.csv": ["2020-01"]})
     assert WatchCursor.from_json(cursor.to_json()) == cursor
+    # A cursor written before partitions were remembered still reads, with none known.
+    older = WatchCursor.from_json('{"files": {}, "requests": {"raw_market": 2}}')
+    assert older == WatchCursor({}, {"raw_market": 2}, {})
     for garbage in (
         None, "", "not json", "[1, 2]", '{"files": {}}', '{"files": {"a": {"f": {"size": 1}}},'
         ' "requests": {}}', '{"files": {}, "requests": {"raw_market": "many"}}',
+        '{"files": {}, "requests": {}, "partitions": {"a.csv": 7}}',
     ):  # fmt: skip
         assert WatchCursor.from_json(garbage) == WatchCursor()

@@ -1,6 +1,7 @@
 """Options pipeline assets: ingest and clean the SPY option chains, train the GRU and
 evaluate it against the Black-Scholes baselines."""
 
+from functools import partial
 from pathlib import Path
 
 import dagster as dg
@@ -20,11 +21,15 @@ from optvol.core.input_files import find_input_files
 from optvol.core.long_format import PRESETS, LongFormatSpec, build_spec
 from optvol.core.option_cleaning import clean_option_quotes
 from optvol.core.option_evaluation import evaluate_option_models, write_evaluation_plots
-from optvol.core.option_ingest import read_option_files
+from optvol.core.option_ingest import read_option_months
 from optvol.core.option_report import RESULTS_SECTION, build_option_report
 from optvol.core.option_samples import SampleConfig, build_samples
+from optvol.core.parquet import with_notes
+from optvol.core.partitioned import LazyTables
 from optvol.core.paths import OPTIONS_INPUT_DIR, PLOTS_DIR
+from optvol.core.raw_options import RAW_OPTION_SCHEMA
 from optvol.dagster_types import OptionQuotesDataFrame
+from optvol.partitions import QUOTE_MONTHS, SINGLE_RUN
 from optvol.resources import DataRoot
 
 GROUP = "options"
@@ -73,33 +78,46 @@ class OptionIngestConfig(dg.Config):
     )
 
 
+def _empty_month() -> pa.Table:
+    return with_notes(RAW_OPTION_SCHEMA.empty_table(), {"sources": []})
+
+
 @dg.asset(
     group_name=GROUP,
     kinds={"pyarrow", "parquet"},
     owners=OWNERS,
     retry_policy=INGEST_RETRY_POLICY,
+    partitions_def=QUOTE_MONTHS,
+    backfill_policy=SINGLE_RUN,
 )
 def raw_option_quotes(
     context: dg.AssetExecutionContext, config: OptionIngestConfig, data_root: DataRoot
-) -> dg.Output[pa.Table]:
-    """Every option chain file of the input directory, one row per option side, values as
-    they came, typed, with the source file and row of each quote."""
+) -> dg.Output[dict]:
+    """The quotes of the run's months from every option chain file of the input
+    directory, one row per option side, values as they came, typed, with the source file
+    and row of each quote: one table per quote month (each file is read once, whatever
+    the number of months). A month without quotes is an empty table, with a warning."""
     input_dir = Path(config.input_dir) if config.input_dir else data_root.path / OPTIONS_INPUT_DIR
     spec = config.long_format.to_spec() if config.long_format else None
+    months = context.partition_keys
     try:
         files = find_input_files(input_dir)
         for path in files:
             context.log.info("Found input %s (%d bytes)", path, path.stat().st_size)
-        table, reports = read_option_files(files, spec)
+        tables, reports = read_option_months(files, spec, months)
     except OptvolInputError as err:
         raise retry_or_fail(context, err) from err
+    empty = [month for month in months if month not in tables]
+    if empty:
+        context.log.warning("No quotes dated in %s in %s", ", ".join(empty), input_dir)
     files_table = pd.DataFrame([vars(r) for r in reports]).to_markdown(index=False)
     return dg.Output(
-        table,
+        {month: tables[month] if month in tables else _empty_month() for month in months},
         metadata={
             "input_dir": dg.MetadataValue.path(str(input_dir)),
             "files": dg.MetadataValue.md(files_table),
             "input_rows": sum(r.input_rows for r in reports),
+            "months_without_quotes": dg.MetadataValue.json(empty),
         },
     )
 
@@ -108,24 +126,28 @@ def raw_option_quotes(
     group_name=GROUP,
     kinds={"pandas", "parquet"},
     owners=OWNERS,
-    dagster_type=OptionQuotesDataFrame,
+    partitions_def=QUOTE_MONTHS,
+    backfill_policy=SINGLE_RUN,
 )
-def option_quotes(context: dg.AssetExecutionContext, raw_option_quotes: pa.Table) -> pd.DataFrame:
-    """Clean quotes, one row per (quote_date, expiration, strike, option_type): canonical
-    dtypes, duplicates removed, mid/spread/days to expiry/moneyness, and flags for
-    unusable quotes (``usable`` is False where any flag is set)."""
-    frame, report = clean_option_quotes(raw_option_quotes)
-    context.add_output_metadata(
-        {
-            "usable_rows": report.usable_rows,
-            "duplicate_rows": report.duplicate_rows,
-            "flags": dg.MetadataValue.json(report.flags),
-            "memory_mb_before": round(report.memory_mb_before, 1),
-            "memory_mb_after": round(report.memory_mb_after, 1),
-            "quote_dates": frame["quote_date"].nunique(),
-        }
-    )
-    return frame
+def option_quotes(context: dg.AssetExecutionContext, raw_option_quotes: LazyTables) -> LazyTables:
+    """Clean quotes of each of the run's months, one row per (quote_date, expiration,
+    strike, option_type): canonical dtypes, duplicates removed, mid/spread/days to
+    expiry/moneyness, and flags for unusable quotes (``usable`` is False where any flag is
+    set). Months are cleaned one at a time as they are written, so a range of months
+    needs the memory of one; each is validated against the OptionQuotesDataFrame type."""
+
+    def clean_month(month: str) -> pd.DataFrame:
+        frame, report = clean_option_quotes(raw_option_quotes[month])
+        type_check = dg.check_dagster_type(OptionQuotesDataFrame, frame)
+        if not type_check.success:
+            raise dg.Failure(f"option_quotes {month}: {type_check.description}")
+        context.log.info(
+            "Cleaned %s: %d rows in, %d out, %d usable, %d duplicates",
+            month, report.rows_in, report.rows_out, report.usable_rows, report.duplicate_rows,
+        )  # fmt: skip
+        return frame
+
+    return LazyTables({month: partial(clean_month, month) for month in raw_option_quotes})
 
 
 _SAMPLE_DEFAULTS = SampleConfig()
@@ -209,6 +231,7 @@ class GruModelConfig(dg.Config):
     automation_condition=RETRAIN_WHEN_FEATURES_CHANGE,
     op_tags=CPU_HEAVY,
     io_manager_key="model_io_manager",
+    backfill_policy=SINGLE_RUN,
 )
 def gru_model(
     context: dg.AssetExecutionContext, config: GruModelConfig, option_quotes: pd.DataFrame
@@ -227,6 +250,7 @@ def gru_model(
             "epochs_run": metrics["epochs_run"],
             "best_validation_loss": dg.MetadataValue.float(metrics["best_validation_loss"]),
             "training_seconds": dg.MetadataValue.float(round(metrics["training_seconds"], 1)),
+            "samples_per_second": dg.MetadataValue.float(round(metrics["samples_per_second"], 1)),
             "device": result.device,
             "split_dates": dg.MetadataValue.json(samples.split_dates),
             "sample_counts": dg.MetadataValue.json(model.card["sample_counts"]),
@@ -248,6 +272,7 @@ def gru_model(
     automation_condition=RETRAIN_WHEN_FEATURES_CHANGE,
     op_tags=CPU_HEAVY,
     io_manager_key="json_io_manager",
+    backfill_policy=SINGLE_RUN,
 )
 def option_evaluation(
     context: dg.AssetExecutionContext,
@@ -282,6 +307,7 @@ def option_evaluation(
     group_name=GROUP,
     kinds={"markdown", "pdf"},
     owners=OWNERS,
+    backfill_policy=SINGLE_RUN,
 )
 def option_report(
     context: dg.AssetExecutionContext, data_root: DataRoot, option_evaluation: dict

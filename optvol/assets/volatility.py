@@ -26,6 +26,7 @@ from optvol.core.volatility_models import design_matrix
 from optvol.core.volatility_report import RESULTS_SECTION, build_volatility_report
 from optvol.core.volatility_walk_forward import WalkForwardConfig, walk_forward
 from optvol.dagster_types import MarketFeaturesDataFrame
+from optvol.partitions import SINGLE_RUN
 from optvol.resources import DataRoot
 
 GROUP = "volatility"
@@ -56,6 +57,7 @@ class MarketCleaningConfig(dg.Config):
 
 
 @dg.asset(
+    backfill_policy=SINGLE_RUN,
     group_name=GROUP,
     kinds={"pandas", "parquet"},
     owners=OWNERS,
@@ -78,6 +80,7 @@ def raw_market(
 
 
 @dg.asset(
+    backfill_policy=SINGLE_RUN,
     group_name=GROUP,
     kinds={"pandas", "parquet"},
     owners=OWNERS,
@@ -123,6 +126,7 @@ class VolatilityModelConfig(dg.Config):
 
 
 @dg.asset(
+    backfill_policy=SINGLE_RUN,
     group_name=GROUP,
     kinds={"scikitlearn"},
     owners=OWNERS,
@@ -170,6 +174,7 @@ class VolatilityEvaluationConfig(dg.Config):
 
 
 @dg.asset(
+    backfill_policy=SINGLE_RUN,
     group_name=GROUP,
     kinds={"scikitlearn", "matplotlib"},
     owners=OWNERS,
@@ -233,6 +238,7 @@ def volatility_evaluation(
 
 
 @dg.asset(
+    backfill_policy=SINGLE_RUN,
     group_name=GROUP,
     kinds={"markdown", "pdf"},
     owners=OWNERS,

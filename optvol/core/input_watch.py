@@ -186,13 +186,17 @@ class WatchCursor:
 
     state: dict[str, dict[str, FileState]] = field(default_factory=dict)
     requests: dict[str, int] = field(default_factory=dict)
+    # File name -> the partitions (quote months) its content held when last seen, so that
+    # a changed or removed file re-ingests the months it used to fill.
+    partitions: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self) -> str:
         files = {
             asset: {name: asdict(s) for name, s in states.items()}
             for asset, states in self.state.items()
         }
-        return json.dumps({"files": files, "requests": self.requests}, sort_keys=True)
+        document = {"files": files, "requests": self.requests, "partitions": self.partitions}
+        return json.dumps(document, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str | None) -> WatchCursor:
@@ -207,6 +211,10 @@ class WatchCursor:
                 for asset, files in raw["files"].items()
             }
             requests = {str(asset): int(n) for asset, n in raw["requests"].items()}
+            partitions = {
+                str(name): [str(key) for key in keys]
+                for name, keys in raw.get("partitions", {}).items()
+            }
         except (ValueError, TypeError, AttributeError, KeyError):
             return cls()
-        return cls(state, requests)
+        return cls(state, requests, partitions)

@@ -31,9 +31,12 @@ EVALUATION_OF = {"options": "option_evaluation", "volatility": "volatility_evalu
 
 
 def materialize_hint(asset: str) -> str:
+    # What depends on the quote-month partitions needs their range.
+    partitioned = asset in (*ASSETS_OF["options"], EVALUATION_OF["options"])
+    months = ' --partition-range "$(optvol quote-months)"' if partitioned else ""
     return (
         f"materialize {asset} and what it depends on: dagster asset materialize "
-        f"-m optvol.definitions --select '+{asset}' (or run optvol demo)"
+        f"-m optvol.definitions --select '+{asset}'{months} (or run optvol demo)"
     )
 
 
@@ -151,7 +154,7 @@ def _identify(status: ModelStatus, card: dict, model_path: Path) -> None:
 def _load_options(root: Path, status: ModelStatus):
     from optvol.core.gru_artifact import TrainedGRU
     from optvol.core.option_prediction import OptionPredictor
-    from optvol.core.parquet import read_frame
+    from optvol.core.parquet import read_partitions
 
     files = _required_files(root, "options")
     weights = files["gru_model"]
@@ -163,7 +166,12 @@ def _load_options(root: Path, status: ModelStatus):
         f"OptionGRU (hidden {architecture['hidden_size']}, "
         f"{architecture['num_layers']} layer(s), L={model.card['samples']['sequence_length']})"
     )
-    return OptionPredictor(model, read_frame(files["option_quotes"]))
+    months = sorted(files["option_quotes"].glob("*.parquet"))
+    if not months:
+        raise OptvolInputError(
+            f"{files['option_quotes']} holds no month: {materialize_hint('option_quotes')}"
+        )
+    return OptionPredictor(model, read_partitions(months))
 
 
 def _load_volatility(root: Path, status: ModelStatus):

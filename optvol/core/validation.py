@@ -7,7 +7,7 @@ on bad data: describing bad data is their job.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -195,3 +195,41 @@ def market_types(frame: pd.DataFrame, *, features: bool) -> dict[str, str]:
     else:
         expected.update(source_file="category", source_row="int64")
     return expected
+
+
+def check_each_month(
+    months: Mapping[str, Table], check: Callable[[Table], CheckOutcome]
+) -> CheckOutcome:
+    """``check`` on each month's table in turn (one in memory at a time), as one outcome.
+
+    It passes when every month with rows passes and at least one has rows. Months without
+    rows are listed, not checked: ingest already warned of them, and an empty table fails
+    the null check by design. The description names the first failing month.
+    """
+    outcomes: dict[str, CheckOutcome] = {}
+    empty: list[str] = []
+    for month in months:
+        data = months[month]
+        if _num_rows(data) == 0:
+            empty.append(month)
+        else:
+            outcomes[month] = check(data)
+        del data
+    failed = {month: o for month, o in outcomes.items() if not o.passed}
+    metadata = {
+        "months_checked": len(outcomes),
+        "months_without_rows": empty,
+        "failed_months": {month: o.description for month, o in failed.items()},
+    }
+    if not outcomes:
+        return CheckOutcome(False, f"no rows in any month: {empty}", metadata)
+    if failed:
+        first, outcome = next(iter(failed.items()))
+        metadata["first_failure"] = outcome.metadata
+        return CheckOutcome(
+            False, f"{len(failed)} of {len(outcomes)} months fail; {first}: {outcome.description}",
+            metadata,
+        )  # fmt: skip
+    last = outcomes[next(reversed(outcomes))]
+    metadata["last_month"] = last.metadata
+    return CheckOutcome(True, f"{len(outcomes)} month(s): {last.description}", metadata)
