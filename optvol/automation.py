@@ -24,7 +24,14 @@ from optvol.core.errors import OptvolInputError
 from optvol.core.input_watch import InputChange, WatchCursor, look
 from optvol.core.option_ingest import scan_quote_months
 from optvol.core.paths import ALERTS_FILE, OPTIONS_INPUT_DIR
-from optvol.partitions import MONTH_FORMAT, QUOTE_MONTHS, contiguous_ranges, range_tags
+from optvol.partitions import (
+    FIRST_MONTH_ENV,
+    MONTH_FORMAT,
+    QUOTE_MONTHS,
+    contiguous_ranges,
+    outside_partitions,
+    range_tags,
+)
 from optvol.resources import DataRoot
 
 INTERVAL_ENV = "OPTVOL_SENSOR_INTERVAL_SECONDS"
@@ -135,10 +142,11 @@ def _refresh_on_materialization(
     name: str, upstream: str, downstream: str, job, partitioned: bool = False
 ) -> dg.SensorDefinition:
     """A sensor that refreshes ``downstream`` (with the job ``job``) after new
-    materializations of ``upstream``: one run per upstream run, covering the months that
-    run materialized (one partition, or a one-run range of consecutive months). For a
-    ``partitioned`` upstream, an event without a partition (reported by hand) names no
-    month to clean, and is passed over.
+    materializations of ``upstream``. What arrived since the last tick is refreshed
+    together: one run, or for a ``partitioned`` upstream one run per stretch of
+    consecutive months that were materialized (a partition, or a one-run range). An event
+    of a partitioned upstream without a partition (reported by hand) names no month to
+    clean, and is passed over.
 
     The cursor is the storage id of the last materialization handled, so each is handled
     once. A run that itself plans to refresh ``downstream`` (a ``--select '*'``
@@ -166,28 +174,26 @@ def _refresh_on_materialization(
         by_run: dict[str, list[dg.EventLogRecord]] = {}
         for record in records:
             by_run.setdefault(record.run_id, []).append(record)
-        requests, skipped = [], []
+        months: set[str] = set()
+        sources, skipped = [], []
         for run_id, events in by_run.items():
             if run_id and downstream in planned_assets(context.instance, run_id):
-                skipped.append(run_id)
+                skipped.append(f"run {run_id} also refreshes {downstream}")
                 continue
             source = f"run {run_id}" if run_id else "reported events"
-            months = sorted({e.partition_key for e in events if e.partition_key is not None})
-            if partitioned and not months:
-                skipped.append(f"{source} (no quote month given)")
+            run_months = {e.partition_key for e in events if e.partition_key is not None}
+            if partitioned and not run_months:
+                skipped.append(f"{source} named no quote month")
                 continue
-            # A run materializes upstream once per month; runless (reported) events differ
-            # by their storage ids.
-            key = f"{downstream}-after-{run_id or 'event'}-{events[-1].storage_id}"
-            tags = {TRIGGER_TAG: f"{upstream} materialized by {source}"}
-            requests += _partition_requests(months, key, tags)
+            months |= run_months
+            sources.append(source)
         context.update_cursor(str(records[-1].storage_id))
-        if requests:
-            return requests
-        return dg.SkipReason(
-            f"nothing to refresh: {upstream} was materialized by runs that also refresh "
-            f"{downstream}, or without a month: " + ", ".join(skipped)
-        )
+        if not sources:
+            return dg.SkipReason("nothing to refresh: " + "; ".join(skipped))
+        # Each materialization has its own storage id, so a later one gets a new key.
+        key = f"{downstream}-after-{records[-1].storage_id}"
+        tags = {TRIGGER_TAG: f"{upstream} materialized by {', '.join(sources)}"[:200]}
+        return _partition_requests(sorted(months), key, tags)
 
     return refresh
 
@@ -226,15 +232,19 @@ def _touched_months(change: InputChange, cursor: WatchCursor, root: Path) -> lis
     each file's months. A file that cannot be read touches the latest month, so that an
     ingest runs and reports the file's error."""
     touched: set[str] = set()
+    before: dict[str, list[str]] = {}
     for name in (*change.changed, *change.removed):
-        touched.update(cursor.partitions.pop(name, []))
+        before[name] = cursor.partitions.pop(name, [])
+        touched.update(before[name])
     for name in change.files:
         if name in cursor.partitions:
             continue
         found = _file_months(root / OPTIONS_INPUT_DIR / name)
-        cursor.partitions[name] = found or []
+        if found is None:  # remember what it held, so that a fixed file refreshes them
+            found = [*before.get(name, []), QUOTE_MONTHS.get_last_partition_key()]
+        cursor.partitions[name] = found
         if name in change.added or name in change.changed:
-            touched.update(found if found is not None else [QUOTE_MONTHS.get_last_partition_key()])
+            touched.update(found)
     return sorted(touched)
 
 
@@ -263,8 +273,19 @@ def new_input_files(context: dg.SensorEvaluationContext, data_root: DataRoot):
     for change in result.changes:
         is_options = change.asset == "raw_option_quotes"
         months = _touched_months(change, cursor, data_root.path) if is_options else []
+        outside = outside_partitions(months)
+        if outside:
+            notes.append(
+                f"{change.asset}: quotes dated {', '.join(outside)} are outside the quote-month "
+                f"partitions (from {QUOTE_MONTHS.get_first_partition_key()}); set "
+                f"{FIRST_MONTH_ENV} to ingest them"
+            )
+            context.log.warning(notes[-1])
+            months = [month for month in months if month not in outside]
         if not change.files:
             notes.append(f"{change.describe()}: no files left, nothing to ingest")
+        elif is_options and not months:
+            notes.append(f"{change.describe()}: no quote month of the partitions to ingest")
         elif change.asset not in cursor.state and _already_ingested(context.instance, change):
             notes.append(f"{change.asset}: inputs already ingested")
         else:

@@ -13,7 +13,8 @@ input file read once), which is also what lets one command cover the whole graph
     dagster asset materialize -m optvol.definitions --select '*' \\
         --partition-range "$(optvol quote-months)"
 
-A backfill launched from the UI may instead split months over many runs in parallel.
+Runs of separate months (``--partition 2021-03``, or range tags) are independent of one
+another and may run in parallel.
 """
 
 import datetime as dt
@@ -62,6 +63,13 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 def range_tags(first: str, last: str) -> dict[str, str]:
     """Run tags that make one run materialize the months ``first`` .. ``last``."""
     return {RANGE_START_TAG: first, RANGE_END_TAG: last}
+
+
+def outside_partitions(months: Iterable[str]) -> list[str]:
+    """The months that are not quote-month partitions (before the first, or after the
+    month in progress), sorted."""
+    keys = set(QUOTE_MONTHS.get_partition_keys())
+    return sorted({month for month in months if month not in keys})
 
 
 def contiguous_ranges(months: Iterable[str]) -> list[tuple[str, str]]:

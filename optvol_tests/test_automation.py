@@ -78,7 +78,9 @@ def test_each_new_raw_table_requests_exactly_one_clean_run(instance, root):
     first = _materialize([raw_option_quotes], instance, root)
     (request,), _, cursor = _tick(sensor, instance, root, cursor)
     assert sensor.job_name == "clean_options"
-    assert request.run_key.startswith(f"option_quotes-after-{first.run_id}-")
+    assert request.run_key.startswith("option_quotes-after-")
+    assert first.run_id in request.tags[automation.TRIGGER_TAG]
+    first_key = request.run_key
     assert request.partition_key == "2020-01"
     assert first.run_id in request.tags[automation.TRIGGER_TAG]
 
@@ -87,7 +89,7 @@ def test_each_new_raw_table_requests_exactly_one_clean_run(instance, root):
 
     second = _materialize([raw_option_quotes], instance, root)
     (request,) = _tick(sensor, instance, root, cursor)[0]
-    assert request.run_key.startswith(f"option_quotes-after-{second.run_id}-")
+    assert second.run_id in request.tags[automation.TRIGGER_TAG] and request.run_key != first_key
 
 
 def test_reported_materializations_each_get_their_own_clean(instance, root):
@@ -106,7 +108,7 @@ def test_reported_materializations_each_get_their_own_clean(instance, root):
     # Without a month there is nothing to clean.
     instance.report_runless_asset_event(dg.AssetMaterialization("raw_option_quotes"))
     requests, skip, _ = _tick(sensor, instance, root, cursor)
-    assert requests == [] and "no quote month given" in skip
+    assert requests == [] and "reported events named no quote month" in skip
 
 
 def test_a_range_run_gets_one_clean_per_stretch_of_months(instance, root):
@@ -121,7 +123,7 @@ def test_a_range_run_gets_one_clean_per_stretch_of_months(instance, root):
     assert ranged.tags["dagster/asset_partition_range_start"] == "2020-01"
     assert ranged.tags["dagster/asset_partition_range_end"] == "2020-03"
     assert run.run_id in ranged.tags[automation.TRIGGER_TAG]
-    assert one.partition_key == "2020-05" and single.run_id in one.run_key
+    assert one.partition_key == "2020-05" and single.run_id in one.tags[automation.TRIGGER_TAG]
     job = defs.resolve_job_def("clean_options")
     result = job.execute_in_process(instance=instance, tags=ranged.tags)
     assert result.success
@@ -133,7 +135,24 @@ def test_a_run_that_also_cleans_needs_no_second_clean(instance, root):
     run = _materialize([raw_option_quotes, option_quotes], instance, root)
     requests, skip, _ = _tick(automation.clean_options_on_ingest, instance, root, None)
     assert requests == []
-    assert run.run_id in skip and "also refresh option_quotes" in skip
+    assert f"run {run.run_id} also refreshes option_quotes" in skip
+
+
+def test_ingests_between_two_ticks_are_cleaned_by_one_run(instance, root):
+    runs = [_materialize([raw_market], instance, root).run_id for _ in range(3)]
+    (request,) = _tick(automation.clean_market_on_ingest, instance, root, None)[0]
+    assert all(run_id in request.tags[automation.TRIGGER_TAG] for run_id in runs)
+
+
+def test_quotes_before_the_first_month_are_named_not_requested(instance, root):
+    _, _, cursor = _tick(automation.new_input_files, instance, root, None)
+    path = root / "raw" / "options" / "spy_eod_201906.txt"
+    write_optionsdx(path, small_chain(dates=("2019-06-03",), expiries=("2019-07-19",)))
+    dated_back(path, 3000)
+    requests, skip, _ = _tick(automation.new_input_files, instance, root, cursor)
+    assert requests == []
+    assert "quotes dated 2019-06 are outside the quote-month partitions (from 2020-01)" in skip
+    assert "OPTVOL_FIRST_QUOTE_MONTH" in skip
 
 
 def test_the_market_sensor_follows_raw_market(instance, root):
