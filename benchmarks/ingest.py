@@ -6,8 +6,8 @@ Each way runs in a fresh subprocess, so its peak RSS is its own:
 
 a. optvol: what the month-partitioned ``raw_option_quotes`` and ``option_quotes`` do in
    one single-run backfill of every month: ``read_option_months`` (each file read once,
-   quotes split by quote month), each month's raw Parquet written; then month by month
-   (one month of clean data in memory at a time): the raw Parquet read back, cleaned
+   quotes split by quote month), each month's raw Parquet written; then month by month,
+   two at a time as the IO manager does: the raw Parquet read back, cleaned
    (``clean_option_quotes``), the clean Parquet written. ``a_optvol_ingest`` is the
    first half alone (diagnostic);
 b. naive: ``pandas.read_csv`` of the whole file with default settings, then the same
@@ -39,25 +39,32 @@ def run_optvol(path: Path, out: Path, clean: bool) -> tuple[int, dict]:
     from optvol.core.option_cleaning import clean_option_quotes
     from optvol.core.option_ingest import read_option_months
     from optvol.core.parquet import read_as_written, write_parquet
+    from optvol.core.partitioned import in_order_on_threads
+    from optvol.io_managers import WRITE_THREADS
 
     phases, start = {}, time.perf_counter()
     tables, _ = read_option_months([path])
     phases["read_option_months"] = time.perf_counter() - start
     raw_rows, months = sum(t.num_rows for t in tables.values()), list(tables)
-    for month in months:  # the asset returns every month; the IO manager writes each
-        write_parquet(tables[month], out / "raw" / f"{month}.parquet")
-    del tables
+
+    def write_raw(month: str) -> None:  # the asset returns every month; the IO manager
+        write_parquet(tables[month], out / "raw" / f"{month}.parquet")  # writes them so
+
+    for _ in in_order_on_threads(months, write_raw, WRITE_THREADS):
+        pass
+    tables.clear()
     pa.default_memory_pool().release_unused()
     phases["write_raw"] = time.perf_counter() - start - sum(phases.values())
     if not clean:
         return raw_rows, phases
-    clean_rows = 0
-    for month in months:
+
+    def clean_month(month: str) -> int:  # option_quotes' months, as the IO manager writes
         frame, _ = clean_option_quotes(read_as_written(out / "raw" / f"{month}.parquet"))
         write_parquet(frame, out / "clean" / f"{month}.parquet")
-        clean_rows += len(frame)
-        del frame
-        pa.default_memory_pool().release_unused()
+        return len(frame)
+
+    clean_rows = sum(in_order_on_threads(months, clean_month, WRITE_THREADS))
+    pa.default_memory_pool().release_unused()
     phases["read_clean_write"] = time.perf_counter() - start - sum(phases.values())
     return clean_rows, phases
 

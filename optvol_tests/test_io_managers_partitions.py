@@ -12,7 +12,7 @@ import pytest
 
 from optvol.core.parquet import read_frame, with_notes, write_parquet
 from optvol.core.partitioned import LazyTables
-from optvol.io_managers import ParquetIOManager
+from optvol.io_managers import WRITE_THREADS, ParquetIOManager
 
 MONTHS = dg.MonthlyPartitionsDefinition(start_date="2020-01", end_date="2020-05", fmt="%Y-%m")
 ALL_MONTHS = ["2020-01", "2020-02", "2020-03", "2020-04"]
@@ -128,7 +128,7 @@ def test_a_range_run_writes_one_file_per_month(tmp_path):
     assert metadata["bytes"].value == sum(p.stat().st_size for p in directory.iterdir())
 
 
-def test_lazy_tables_are_produced_and_written_one_at_a_time(tmp_path):
+def test_lazy_tables_are_produced_and_written_at_most_two_at_a_time(tmp_path):
     alive: list[str] = []  # months whose frame is still in memory
     produced: list[str] = []
     most_alive = [0]
@@ -151,8 +151,8 @@ def test_lazy_tables_are_produced_and_written_one_at_a_time(tmp_path):
         tags=range_tags("2020-01", "2020-04"),
     )
     assert result.success
-    assert produced == ALL_MONTHS  # each once, in key order
-    assert most_alive[0] == 1
+    assert sorted(produced) == ALL_MONTHS and len(produced) == 4  # each once
+    assert 1 <= most_alive[0] <= WRITE_THREADS == 2
     assert len(list(partitions_dir(tmp_path).iterdir())) == 4
 
 

@@ -133,8 +133,8 @@ def option_quotes(context: dg.AssetExecutionContext, raw_option_quotes: LazyTabl
     """Clean quotes of each of the run's months, one row per (quote_date, expiration,
     strike, option_type): canonical dtypes, duplicates removed, mid/spread/days to
     expiry/moneyness, and flags for unusable quotes (``usable`` is False where any flag is
-    set). Months are cleaned one at a time as they are written, so a range of months
-    needs the memory of one; each is validated against the OptionQuotesDataFrame type."""
+    set). Months are cleaned as they are written, two at a time, so a range of months
+    needs the memory of two; each is validated against the OptionQuotesDataFrame type."""
 
     def clean_month(month: str) -> pd.DataFrame:
         frame, report = clean_option_quotes(raw_option_quotes[month])
