@@ -152,7 +152,9 @@ def test_lazy_tables_are_produced_and_written_at_most_two_at_a_time(tmp_path):
     )
     assert result.success
     assert sorted(produced) == ALL_MONTHS and len(produced) == 4  # each once
-    assert 1 <= most_alive[0] <= WRITE_THREADS == 2
+    # Two in progress, plus at most one already written whose frame the collector has not
+    # reached yet (seen under load); producing every month first would keep all four.
+    assert 1 <= most_alive[0] <= WRITE_THREADS + 1 == 3 < len(ALL_MONTHS)
     assert len(list(partitions_dir(tmp_path).iterdir())) == 4
 
 
