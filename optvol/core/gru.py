@@ -30,7 +30,16 @@ from torch import nn
 from optvol.core.option_samples import ANCHOR, OptionSamples
 from optvol.core.row_chunks import row_chunks
 
-__all__ = ["OptionGRU", "SampleTensors", "Scalers", "Standardizer", "fit_scalers", "to_device"]
+__all__ = [
+    "OptionGRU",
+    "SampleTensors",
+    "Scalers",
+    "Standardizer",
+    "fit_scalers",
+    "padded_returns",
+    "scaled_slots",
+    "to_device",
+]
 
 
 # A head output of 1.0 moves the implied vol by this much (5 vol points).
@@ -204,6 +213,25 @@ def fit_scalers(samples: OptionSamples) -> Scalers:
     )
 
 
+def scaled_slots(history: np.ndarray, quoted: np.ndarray, scalers: Scalers) -> np.ndarray:
+    """Each history slot's scaled values (0 where the contract was not quoted) and, as a
+    last column, whether it was quoted: the per-day part of the GRU's sequence input."""
+    width = history.shape[1]
+    slots = np.empty((len(history), width + 1), np.float32)
+    scalers.history.transform(history, out=slots[:, :width])
+    slots[~quoted, :width] = 0.0
+    slots[:, width] = quoted
+    return slots
+
+
+def padded_returns(underlying_return: np.ndarray, scalers: Scalers, length: int) -> np.ndarray:
+    """The underlying's scaled daily returns after ``length`` zeros: the return of day
+    ``d`` is at ``d + length``, so day ``t-L`` of a sample near the start reads padding."""
+    returns = np.zeros(length + len(underlying_return), np.float32)
+    scalers.underlying_return.transform(underlying_return, out=returns[length:])
+    return returns
+
+
 def to_device(values: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:
     """``values`` as a tensor on ``device``. On the CPU it shares the array's memory; on
     CUDA it is copied from page-locked (pinned) host memory with ``non_blocking``, so
@@ -221,17 +249,8 @@ class SampleTensors:
         L = samples.config.sequence_length
         self.length = L
         self.device = device
-        # Each slot: its scaled history (0 where not quoted) and whether it was quoted.
-        width = samples.history.shape[1]
-        slots = np.empty((len(samples.history), width + 1), np.float32)
-        scalers.history.transform(samples.history, out=slots[:, :width])
-        slots[~samples.quoted, :width] = 0.0
-        slots[:, width] = samples.quoted
-        self.slots = to_device(slots, device)
-        # L zeros in front, so that day t-L of a sample near the start indexes padding.
-        returns = np.zeros(L + len(samples.underlying_return), np.float32)
-        scalers.underlying_return.transform(samples.underlying_return, out=returns[L:])
-        self.returns = to_device(returns, device)
+        self.slots = to_device(scaled_slots(samples.history, samples.quoted, scalers), device)
+        self.returns = to_device(padded_returns(samples.underlying_return, scalers, L), device)
         self.static = to_device(scalers.static.transform(samples.static), device)
         self.pricing = to_device(samples.pricing_inputs(), device)
         self.target = to_device(samples.target(), device)

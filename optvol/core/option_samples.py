@@ -251,19 +251,30 @@ class OptionSamples:
     def pricing_inputs(self) -> np.ndarray:
         """Per sample ``(S_t / K, tau, anchor_iv, is_call, r, q)``: what the network's
         Black-Scholes output layer prices with, all known before ``t``'s quote."""
-        rows, config = self.rows, self.config
-        columns = (
-            rows["underlying"].to_numpy() / rows["strike"].to_numpy(),
-            rows["tau"].to_numpy(),
-            self.anchor_iv,
-            (rows["option_type"] == "C").to_numpy(),
-            config.risk_free_rate,
-            config.dividend_yield,
-        )
-        pricing = np.empty((len(rows), len(columns)), np.float32)
-        for i, column in enumerate(columns):  # column by column: no float64 (N, 6) copy
-            pricing[:, i] = column
-        return pricing
+        rows = self.rows
+        return pricing_inputs(
+            rows["underlying"].to_numpy(), rows["strike"].to_numpy(), rows["tau"].to_numpy(),
+            self.anchor_iv, (rows["option_type"] == "C").to_numpy(), self.config,
+        )  # fmt: skip
+
+
+def pricing_inputs(
+    underlying: np.ndarray,
+    strike: np.ndarray,
+    tau: np.ndarray,
+    anchor_iv: np.ndarray,
+    is_call: np.ndarray,
+    config: SampleConfig,
+) -> np.ndarray:
+    """``(S_t / K, tau, anchor_iv, is_call, r, q)`` of each sample, float32 ``(N, 6)``."""
+    columns = (
+        underlying / strike, tau, anchor_iv, is_call, config.risk_free_rate,
+        config.dividend_yield,
+    )  # fmt: skip
+    pricing = np.empty((len(underlying), len(columns)), np.float32)
+    for i, column in enumerate(columns):  # column by column: no float64 (N, 6) copy
+        pricing[:, i] = column
+    return pricing
 
 
 @dataclass
@@ -458,10 +469,20 @@ def _gather(quotes: pd.DataFrame, name: str, rows: np.ndarray, dtype=None) -> np
 def historical_vol_of_returns(returns: np.ndarray, days: int) -> np.ndarray:
     """:math:`\\sqrt{252/n \\sum_{i=0}^{n-1} r_{t-i}^2}` over the last ``n`` returns
     up to and including ``t`` (NaN until ``n`` returns exist)."""
-    squared = np.concatenate([[0.0], np.cumsum(np.nan_to_num(returns) ** 2)])
-    out = np.full(returns.shape, np.nan)
+    return historical_vol_of_sums(cumulative_squares(returns), days)
+
+
+def cumulative_squares(returns: np.ndarray) -> np.ndarray:
+    """``0`` then the running sum of the squared returns (a missing return counts 0): the
+    sums :func:`historical_vol_of_sums` reads, extendable by a day without re-summing."""
+    return np.concatenate([[0.0], np.cumsum(np.nan_to_num(returns) ** 2)])
+
+
+def historical_vol_of_sums(squared: np.ndarray, days: int) -> np.ndarray:
+    """:func:`historical_vol_of_returns` from the returns' :func:`cumulative_squares`."""
+    out = np.full(len(squared) - 1, np.nan)
     # returns[0] is undefined (no previous day), so day t has t returns behind it.
-    t = np.arange(days, len(returns))
+    t = np.arange(days, len(out))
     out[t] = np.sqrt(TRADING_DAYS_PER_YEAR / days * (squared[t + 1] - squared[t + 1 - days]))
     return out
 
