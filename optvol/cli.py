@@ -159,7 +159,7 @@ def _quote_months(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from optvol.serve.server import serve
 
-    return serve(data_root(args.data_dir), args.host, args.port, args.threads)
+    return serve(data_root(args.data_dir), args.host, args.port, args.threads, args.workers)
 
 
 def _dashboard(args: argparse.Namespace) -> int:
@@ -315,10 +315,18 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         parents=[server_options(8000)],
         help="serve the trained models over HTTP (/health, /predict, /plot, /openapi.json)",
-        description="Load the materialized models of the data root once and serve them with "
-        "waitress. Binds to 127.0.0.1 unless --host says otherwise.",
+        description="Load the materialized models of the data root once and serve them: "
+        "with waitress in one process, or with gunicorn in --workers processes (POSIX). Binds "
+        "to 127.0.0.1 unless --host says otherwise.",
     )
-    serve.add_argument("--threads", type=int, default=8, help="worker threads (default: 8)")
+    serve.add_argument(
+        "--workers", type=int, default=1,
+        help="server processes (default: 1, waitress); more use more cores (gunicorn)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--threads", type=int,
+        help="threads per process (default: 8 with one process, 1 per gunicorn worker)",
+    )  # fmt: skip
     serve.set_defaults(func=_serve)
 
     dashboard = commands.add_parser(

@@ -1,5 +1,5 @@
-"""The API under the real WSGI server (waitress) on a free loopback port, with real HTTP
-requests; and ``optvol serve`` as users start it."""
+"""The API under the real WSGI servers (waitress; gunicorn's workers) on a free loopback
+port, with real HTTP requests; and ``optvol serve`` as users start it."""
 
 from __future__ import annotations
 
@@ -129,3 +129,64 @@ def test_optvol_serve_without_models_exits_with_what_to_materialize(tmp_path):
     assert result.returncode == 2
     assert "no model can be served" in result.stderr
     assert "gru_model" in result.stderr and "volatility_model" in result.stderr
+
+
+def _start(served_root, port: int, *extra: str) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "optvol.cli", "serve", "--port", str(port), "--data-dir",
+         str(served_root), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if _call(f"http://127.0.0.1:{port}/health")[0] == 200:
+                return process
+        except (urllib.error.URLError, ConnectionError):
+            assert process.poll() is None, process.stdout.read()
+            time.sleep(0.2)
+    process.kill()
+    raise AssertionError("optvol serve did not answer /health in 120 s")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="gunicorn workers need fork")
+def test_optvol_serve_with_two_workers_counts_requests_over_both(served_root, served_models):
+    import psutil
+
+    port = _free_port()
+    process = _start(served_root, port, "--workers", "2")
+    try:
+        # gunicorn's master forks its workers one by one; the first may answer alone.
+        deadline = time.monotonic() + 60
+        while len(psutil.Process(process.pid).children()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(psutil.Process(process.pid).children()) == 2
+        day = served_models.volatility.last_date.isoformat()
+        body = json.dumps({"model": "volatility", "as_of": day}).encode()
+        # urllib opens a connection per request: the workers take them as they come.
+        statuses = [_call(f"http://127.0.0.1:{port}/predict", body)[0] for _ in range(12)]
+        statuses.append(_call(f"http://127.0.0.1:{port}/predict", b"[")[0])
+        assert statuses == [200] * 12 + [400]
+        health = json.loads(_call(f"http://127.0.0.1:{port}/health")[2])
+        # 1 /health at start + 13 above, whichever worker answered each; then this one.
+        assert (health["requests"], health["errors"]) == (14, 1)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    assert f"optvol API listening on http://127.0.0.1:{port}" in output
+    assert "2 processes of 1 threads" in output
+    # The master answered none of them: the counts are the workers', in shared memory.
+    assert "optvol API stopped: 15 requests, 1 errors" in output
+    assert "Traceback" not in output
+
+
+def test_optvol_serve_refuses_no_workers(served_root):
+    result = subprocess.run(
+        [sys.executable, "-m", "optvol.cli", "serve", "--workers", "0", "--data-dir",
+         str(served_root)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "--workers must be at least 1" in result.stderr

@@ -9,7 +9,8 @@ status and latency.
 from __future__ import annotations
 
 import logging
-import threading
+import multiprocessing
+import os
 import time
 
 from flask import Flask, Response, g, jsonify, request
@@ -35,17 +36,26 @@ _PREDICT = TypeAdapter(PredictRequest)
 
 
 class RequestStats:
-    """Requests served and errors answered, counted across threads."""
+    """Requests served and errors answered, counted across threads, and across the worker
+    processes of a multi-process server: the counts live in shared memory that processes
+    forked after this object was made share."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests = 0
-        self.errors = 0
+        context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
+        self._counts = context.Array("q", 2)  # requests, errors; carries its own lock
+
+    @property
+    def requests(self) -> int:
+        return self._counts[0]
+
+    @property
+    def errors(self) -> int:
+        return self._counts[1]
 
     def count(self, status: int) -> None:
-        with self._lock:
-            self.requests += 1
-            self.errors += status >= 400
+        with self._counts.get_lock():
+            self._counts[0] += 1
+            self._counts[1] += status >= 400
 
 
 def _error(status: int, message: str, field: str | None = None) -> tuple[Response, int]:

@@ -1,14 +1,23 @@
-"""``optvol serve``: the API under waitress, a production WSGI server.
+"""``optvol serve``: the API under a production WSGI server.
+
+One process (``--workers 1``, the default) is waitress with ``--threads`` threads; it
+runs everywhere. Several (``--workers N``, POSIX only) are gunicorn workers forked from
+one process that loaded the models once, each with ``--threads`` threads (default 1). A
+request's work is Python under the interpreter lock, so threads of one process share a
+core, and ``N`` workers are what use ``N`` cores.
 
 The models are loaded once before the server accepts a connection. The log says when
-the server starts (address, models served), every request with its latency (from the
-app), and on shutdown how many requests it answered and how many were errors.
+the server starts (address, models served, workers), every request with its latency
+(from the app), and on shutdown how many requests it answered and how many were errors,
+counted over every worker.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
+import os
 import signal
 import time
 
@@ -25,27 +34,47 @@ DEFAULT_THREADS = 8
 def build_server(served: ServedModels, host: str, port: int, threads: int = DEFAULT_THREADS):
     """A waitress server of the API, bound but not yet serving (``port`` 0 picks a free
     one: ``server.effective_port``); the Flask app is ``server.optvol_app``."""
-    import torch
     from waitress.server import create_server
 
     from optvol.serve.app import create_app
 
-    # One intra-op thread per request: the requests are the parallelism, and several
-    # threads per tiny GRU forward only contend for the cores.
-    torch.set_num_threads(1)
+    _one_thread_per_request()
     app = create_app(served)
     server = create_server(app, host=host, port=port, threads=threads, ident="optvol")
     server.optvol_app = app
     return server
 
 
+def _one_thread_per_request() -> None:
+    """Set up a process that serves loaded models: one BLAS/OpenMP thread per request (the
+    requests are the parallelism; more threads per tiny product only contend)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    threadpool_limits(limits=1)
+    # The loaded models live as long as the server: out of the collector's way, its
+    # collections stay short (and forked workers share those pages instead of copying).
+    gc.collect()
+    gc.freeze()
+
+
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def _stopped(stats) -> None:
+    log.info("optvol API stopped: %d requests, %d errors", stats.requests, stats.errors)
+
+
 def serve(root, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-          threads: int = DEFAULT_THREADS) -> int:  # fmt: skip
-    """Load the models of the data root ``root`` and serve them until interrupted."""
+          threads: int | None = None, workers: int = 1) -> int:  # fmt: skip
+    """Load the models of the data root ``root`` and serve them until interrupted, with
+    waitress (one worker) or gunicorn (``workers`` > 1)."""
+    if workers < 1:
+        raise OptvolInputError(f"--workers must be at least 1, got {workers}")
+    if workers > 1 and not hasattr(os, "fork"):
+        raise OptvolInputError("--workers above 1 needs a POSIX system (gunicorn forks)")
     started = time.perf_counter()
     served = ServedModels.load(root)
     if not served.loaded():
@@ -53,13 +82,14 @@ def serve(root, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
             "no model can be served: "
             + "; ".join(f"{name}: {status.error}" for name, status in served.status.items())
         )
+    loaded = f"models {', '.join(served.loaded())}, loaded in {time.perf_counter() - started:.1f} s"
+    if workers > 1:
+        return _serve_with_gunicorn(served, host, port, workers, threads or 1, loaded)
+    threads = threads or DEFAULT_THREADS
     server = build_server(served, host, port, threads)
     app_stats = server.optvol_app.extensions["optvol.stats"]
-    log.info(
-        "optvol API listening on http://%s:%s (models %s, loaded in %.1f s, %d threads)",
-        host, server.effective_port, ", ".join(served.loaded()),
-        time.perf_counter() - started, threads,
-    )  # fmt: skip
+    log.info("optvol API listening on http://%s:%s (%s, 1 process, %d threads)", host,
+             server.effective_port, loaded, threads)  # fmt: skip
     # SIGTERM (a service manager stopping the server) ends it as Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -69,6 +99,46 @@ def serve(root, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     finally:
         with contextlib.suppress(KeyboardInterrupt):
             server.close()
-        log.info("optvol API stopped: %d requests, %d errors", app_stats.requests,
-                 app_stats.errors)  # fmt: skip
+        _stopped(app_stats)
+    return 0
+
+
+def _serve_with_gunicorn(served: ServedModels, host: str, port: int, workers: int,
+                         threads: int, loaded: str) -> int:  # fmt: skip
+    from gunicorn.app.base import BaseApplication
+
+    from optvol.serve.app import create_app
+
+    _one_thread_per_request()  # inherited by the forked workers
+    app = create_app(served)
+    stats = app.extensions["optvol.stats"]
+
+    def when_ready(arbiter) -> None:
+        bound = ", ".join(str(listener) for listener in arbiter.LISTENERS)
+        log.info("optvol API listening on %s (%s, %d processes of %d threads)", bound, loaded,
+                 workers, threads)  # fmt: skip
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            settings = {
+                "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+                "workers": workers,
+                # gthread keeps clients' connections alive and answers one request per
+                # thread; a thread pool of one per process suits work that holds the GIL.
+                "worker_class": "gthread",
+                "threads": threads,
+                "preload_app": True,
+                "graceful_timeout": 10,
+                "accesslog": None,  # the app logs every request with its latency
+                "loglevel": "warning",
+                "when_ready": when_ready,
+                "on_exit": lambda arbiter: _stopped(stats),
+            }
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return app
+
+    Server().run()
     return 0
