@@ -1,12 +1,16 @@
 """A bounded load against the real API server on loopback: requests/s, latency, errors.
 
     python benchmarks/api_load.py [--data-dir DIR] [--clients 8] [--seconds 10]
-        [--warmup 2] [--threads 8] [--contracts 200]
+        [--warmup 2] [--workers N] [--threads T] [--contracts 200]
 
-Needs a materialized data root (``make demo``). Starts ``optvol serve`` (waitress) as a
-separate process on a free loopback port, waits for ``/health``, then runs, one after the
-other, ``--clients`` closed-loop clients (threads, one keep-alive connection each) for
-``--warmup`` untimed and ``--seconds`` timed seconds against:
+Needs a materialized data root (``make demo``). Starts ``optvol serve --workers N`` (by
+default one worker per CPU: gunicorn; ``--workers 1`` is waitress) as a separate process
+on a free loopback port, waits for ``/health``, then runs, one after the other,
+``--clients`` closed-loop clients for ``--warmup`` untimed and ``--seconds`` timed
+seconds. Each client is a thread with one keep-alive connection that sends prepared
+HTTP/1.1 requests on a raw socket and reads each response whole, as ``wrk`` does: the
+clients share the cores with the server, and ``http.client`` would spend several times
+more of them on its side. The workloads:
 
 a. ``health``: ``GET /health`` -- the floor: HTTP parsing, Flask, JSON, the request log,
    with no model work. Measured in the same run, so the ratio below is against the same
@@ -22,12 +26,13 @@ e. ``predict_option`` again with one client: the latency without queueing.
 
 Printed per run: requests, requests/s, p50, p90, p99 and max latency (ms), errors; the
 ratio of the p50 of b to a's; the issue's targets for b (p50 <= 5 ms, p99 <= 25 ms at 8
-clients, no error), met or not. The clients share the machine's cores with the server.
+clients, no error), met or not.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import http.client
 import json
 import os
@@ -41,6 +46,7 @@ import time
 from pathlib import Path
 
 from tabulate import tabulate
+from threadpoolctl import threadpool_limits
 
 TARGET_P50_MS = 5.0
 TARGET_P99_MS = 25.0
@@ -61,9 +67,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start_server(root: Path, port: int, threads: int) -> subprocess.Popen:
+def _start_server(root: Path, port: int, workers: int, threads: int | None) -> subprocess.Popen:
     command = [sys.executable, "-m", "optvol.cli", "serve", "--port", str(port),
-               "--threads", str(threads), "--data-dir", str(root)]  # fmt: skip
+               "--workers", str(workers), "--data-dir", str(root)]  # fmt: skip
+    if threads:
+        command += ["--threads", str(threads)]
     log = open(root / "api_load_server.log", "w")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 300
@@ -81,8 +89,44 @@ def _start_server(root: Path, port: int, threads: int) -> subprocess.Popen:
     sys.exit("optvol serve did not answer /health within 300 s")
 
 
-def _workloads(root: Path) -> dict[str, list[tuple[str, str, bytes | None]]]:
-    """Requests of each workload: (method, path, body), built from the data root."""
+def _http_request(method: str, path: str, body: bytes | None) -> bytes:
+    head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    if body is not None:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    return head.encode() + b"\r\n" + (body or b"")
+
+
+def _read_response(sock: socket.socket, buffer: bytes) -> tuple[int, bytes, bool]:
+    """Status of the next response on ``sock``, what followed it, and whether the server
+    closes the connection; the body is read whole (by its Content-Length) and dropped."""
+    while b"\r\n\r\n" not in buffer:
+        buffer += _receive(sock)
+    head, _, rest = buffer.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status, length, close = int(lines[0].split()[1]), 0, False
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"connection":
+            close = value.strip().lower() == b"close"
+        elif name == b"transfer-encoding":
+            raise RuntimeError("chunked responses are not expected from the API")
+    while len(rest) < length:
+        rest += _receive(sock)
+    return status, rest[length:], close
+
+
+def _receive(sock: socket.socket) -> bytes:
+    chunk = sock.recv(65536)
+    if not chunk:
+        raise ConnectionError("the server closed the connection mid-response")
+    return chunk
+
+
+def _workloads(root: Path) -> dict[str, list[bytes]]:
+    """Requests of each workload, as HTTP/1.1 bytes, built from the data root."""
     from optvol.core.errors import RequestError
     from optvol.core.option_prediction import ContractRequest
     from optvol.core.served_models import ServedModels
@@ -110,16 +154,20 @@ def _workloads(root: Path) -> dict[str, list[tuple[str, str, bytes | None]]]:
     evaluation = served.evaluations.get("volatility", {})
     vol_days = evaluation.get("series", {}).get("volatility", {}).get("date", [])[-250:]
     return {
-        "health": [("GET", "/health", None)],
+        "health": [_http_request("GET", "/health", None)],
         "predict_option": [
-            ("POST", "/predict", json.dumps({"model": "options", "contracts": [c]}).encode())
+            _http_request(
+                "POST", "/predict", json.dumps({"model": "options", "contracts": [c]}).encode()
+            )
             for c in contracts
-        ],
+        ],  # fmt: skip
         "predict_volatility": [
-            ("POST", "/predict", json.dumps({"model": "volatility", "as_of": d}).encode())
+            _http_request(
+                "POST", "/predict", json.dumps({"model": "volatility", "as_of": d}).encode()
+            )
             for d in vol_days
-        ],
-        "bad_requests": [("POST", "/predict", body) for body in BAD_BODIES],
+        ],  # fmt: skip
+        "bad_requests": [_http_request("POST", "/predict", body) for body in BAD_BODIES],
     }
 
 
@@ -132,23 +180,30 @@ def _run(port: int, requests: list, clients: int, warmup: float, seconds: float,
     stop = start + seconds
 
     def client(offset: int) -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        sock, buffer = None, b""
         mine, bad, i = [], 0, offset
         while True:
-            method, path, body = requests[i % len(requests)]
+            request = requests[i % len(requests)]
             i += clients
             began = time.perf_counter()
             if began >= stop:
                 break
-            headers = {"Content-Type": "application/json"} if body is not None else {}
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            response.read()
+            if sock is None:  # (re)connecting is part of the request's latency
+                sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                buffer = b""
+            sock.sendall(request)
+            status, buffer, close = _read_response(sock, buffer)
             ended = time.perf_counter()
-            ok = 400 <= response.status < 500 if expect_error else response.status == 200
+            if close:
+                sock.close()
+                sock = None
+            ok = 400 <= status < 500 if expect_error else status == 200
             if began >= start:
                 mine.append(ended - began)
                 bad += not ok
+        if sock is not None:
+            sock.close()
         with lock:
             latencies.extend(mine)
             errors[0] += bad
@@ -180,9 +235,12 @@ def main() -> None:
     from optvol.core.paths import data_root
 
     root = data_root(ARGS.data_dir)
-    workloads = _workloads(root)
+    with threadpool_limits(limits=1):  # no idle BLAS threads left beside the clients
+        workloads = _workloads(root)
+    gc.collect()
+    gc.freeze()  # the clients' collections need not walk the models the set-up loaded
     port = _free_port()
-    server = _start_server(root, port, ARGS.threads)
+    server = _start_server(root, port, ARGS.workers, ARGS.threads)
     try:
         runs = [
             ("health", ARGS.clients, False),
@@ -201,7 +259,9 @@ def main() -> None:
         server.wait(timeout=30)
     print(
         f"optvol API load, {platform.node()}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}; server: waitress, {ARGS.threads} threads; "
+        f"{platform.python_version()}; server: optvol serve --workers {ARGS.workers}"
+        f"{f' --threads {ARGS.threads}' if ARGS.threads else ''} "
+        f"({'gunicorn' if ARGS.workers > 1 else 'waitress'}); "
         f"{ARGS.seconds:g} s per run after {ARGS.warmup:g} s warm-up; data root {root}; "
         f"{len(workloads['predict_option'])} contracts"
     )
@@ -225,7 +285,10 @@ if __name__ == "__main__":
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument("--threads", type=int, default=8, help="server threads")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="server processes (default: one per CPU)")  # fmt: skip
+    parser.add_argument("--threads", type=int, help="threads per server process "
+                        "(default: optvol serve's)")  # fmt: skip
     parser.add_argument("--contracts", type=int, default=200)
     ARGS = parser.parse_args()
     main()
