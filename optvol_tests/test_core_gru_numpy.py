@@ -53,7 +53,7 @@ def test_numpy_forward_equals_pytorch_within_float32_rounding(num_layers, n):
     got = copy(sequence, static, pricing)
     assert got.dtype == np.float32 and got.shape == (n,)
     # The corrections are O(0.1): a difference of 1e-6 is float32 rounding, while a
-    # wrong gate, bias or layer order moves them by 1e-2 or more.
+    # wrong gate, bias or layer order moves them by 1e-4 (a misplaced bias) or far more.
     assert np.abs(correction).max() > 1e-3
     np.testing.assert_allclose(correction, want_correction, rtol=0, atol=2e-6)
     np.testing.assert_allclose(got, want, rtol=0, atol=2e-6)

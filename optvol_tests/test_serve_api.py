@@ -397,3 +397,40 @@ def test_health_counts_requests_and_errors(served_models):
     client.get("/nowhere")
     body = client.get("/health").get_json()
     assert body["requests"] == 3 and body["errors"] == 2
+
+
+def test_a_counter_left_locked_by_a_dead_worker_does_not_block_requests(
+    served_models, monkeypatch, caplog
+):
+    import threading
+
+    import optvol.serve.app as app_module
+
+    monkeypatch.setattr(app_module, "COUNT_LOCK_TIMEOUT_S", 0.05)
+    app = create_app(served_models)
+    stats = app.extensions["optvol.stats"]
+    client = app.test_client()
+    client.get("/health")
+    # Held by another thread, as by a worker killed inside count(); the thread stays alive
+    # until the end, as a dead thread's id could be reused by the request's thread.
+    held, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        lock = stats._shared.get_lock()
+        lock.acquire()
+        held.set()
+        done.wait()
+        lock.release()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait()
+    answered = []
+    request = threading.Thread(target=lambda: answered.append(client.get("/health").status_code))
+    request.start()
+    request.join(timeout=30)
+    done.set()
+    holder.join()
+    assert answered == [200], "the request waited on the stuck counter"
+    assert "request not counted" in caplog.text
+    assert client.get("/health").get_json()["requests"] == 1

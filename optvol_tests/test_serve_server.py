@@ -3,6 +3,7 @@ port, with real HTTP requests; and ``optvol serve`` as users start it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -95,26 +96,11 @@ def _free_port() -> int:
 
 def test_optvol_serve_logs_start_requests_and_end(served_root):
     port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "optvol.cli", "serve", "--port", str(port), "--data-dir",
-         str(served_root)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
+    process = _start(served_root, port)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                status, _, _ = _call(f"http://127.0.0.1:{port}/health")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert process.poll() is None, process.stdout.read()
-                time.sleep(0.2)
-        assert status == 200
         assert _call(f"http://127.0.0.1:{port}/predict", b"[")[0] == 400
     finally:
-        process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
+        output = _stop(process, signal.SIGINT)
     assert process.returncode == 0, output
     assert f"optvol API listening on http://127.0.0.1:{port}" in output
     assert "GET /health 200" in output and "POST /predict 400" in output
@@ -132,11 +118,13 @@ def test_optvol_serve_without_models_exits_with_what_to_materialize(tmp_path):
 
 
 def _start(served_root, port: int, *extra: str) -> subprocess.Popen:
+    """``optvol serve`` in its own process group, once it answers ``/health``."""
     process = subprocess.Popen(
         [sys.executable, "-m", "optvol.cli", "serve", "--port", str(port), "--data-dir",
          str(served_root), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        # faulthandler: a server that will not stop shows where every thread is (see _stop)
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"},
     )  # fmt: skip
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -146,12 +134,31 @@ def _start(served_root, port: int, *extra: str) -> subprocess.Popen:
         except (urllib.error.URLError, ConnectionError):
             assert process.poll() is None, process.stdout.read()
             time.sleep(0.2)
-    process.kill()
+    _stop(process, signal.SIGKILL)
     raise AssertionError("optvol serve did not answer /health in 120 s")
 
 
+def _stop(process: subprocess.Popen, signum: int, timeout: float = 120) -> str:
+    """Send ``signum`` to the server and return its output once it has exited. One that
+    has not exited within ``timeout`` is aborted (its threads' stacks land in the output)
+    and fails the test; its process group (gunicorn's workers too) is killed either way."""
+    process.send_signal(signum)
+    try:
+        return process.communicate(timeout=timeout)[0]
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGABRT)
+        output = process.communicate(timeout=60)[0]
+        raise AssertionError(
+            f"optvol serve did not stop in {timeout} s:\n{output[-6000:]}"
+        ) from None
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="gunicorn workers need fork")
-def test_optvol_serve_with_two_workers_counts_requests_over_both(served_root, served_models):
+def test_optvol_serve_with_two_workers_shares_its_counts_across_them(served_root, served_models):
     import psutil
 
     port = _free_port()
@@ -172,8 +179,7 @@ def test_optvol_serve_with_two_workers_counts_requests_over_both(served_root, se
         # 1 /health at start + 13 above, whichever worker answered each; then this one.
         assert (health["requests"], health["errors"]) == (14, 1)
     finally:
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=60)
+        output = _stop(process, signal.SIGTERM)
     assert process.returncode == 0, output
     assert f"optvol API listening on http://127.0.0.1:{port}" in output
     assert "2 processes of 1 threads" in output
@@ -182,11 +188,15 @@ def test_optvol_serve_with_two_workers_counts_requests_over_both(served_root, se
     assert "Traceback" not in output
 
 
-def test_optvol_serve_refuses_no_workers(served_root):
+@pytest.mark.parametrize(
+    "option, value",
+    [("--workers", "0"), ("--workers", "-2"), ("--threads", "0"), ("--threads", "-1")],
+)
+def test_optvol_serve_refuses_fewer_than_one_worker_or_thread(served_root, option, value):
     result = subprocess.run(
-        [sys.executable, "-m", "optvol.cli", "serve", "--workers", "0", "--data-dir",
+        [sys.executable, "-m", "optvol.cli", "serve", option, value, "--data-dir",
          str(served_root)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 2
-    assert "--workers must be at least 1" in result.stderr
+    assert f"{option} must be at least 1, got {value}" in result.stderr

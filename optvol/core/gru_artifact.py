@@ -107,7 +107,7 @@ class TrainedGRU:
         (tensors of those samples only, beside the shared history)."""
         self.check_samples(samples)
         device = torch.device(device)
-        if str(device) not in self._models:  # built once: serving prices many small batches
+        if str(device) not in self._models:  # built once per device, reused by later calls
             self._models[str(device)] = self.model(device)
         selected = samples.select(index)
         tensors = SampleTensors(selected, self.scalers(), device)

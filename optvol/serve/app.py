@@ -33,6 +33,7 @@ from optvol.serve.schemas import (
 
 log = logging.getLogger("optvol.serve")
 _PREDICT = TypeAdapter(PredictRequest)
+COUNT_LOCK_TIMEOUT_S = 1.0
 
 
 class RequestStats:
@@ -42,7 +43,8 @@ class RequestStats:
 
     def __init__(self) -> None:
         context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-        self._counts = context.Array("q", 2)  # requests, errors; carries its own lock
+        self._shared = context.Array("q", 2)  # requests, errors; carries its own lock
+        self._counts = self._shared.get_obj()  # read and written without the wrapper's lock
 
     @property
     def requests(self) -> int:
@@ -53,9 +55,17 @@ class RequestStats:
         return self._counts[1]
 
     def count(self, status: int) -> None:
-        with self._counts.get_lock():
+        lock = self._shared.get_lock()
+        # A worker killed while holding the lock would block every other one for good:
+        # rather than wait, the request goes uncounted (and the log says so).
+        if not lock.acquire(timeout=COUNT_LOCK_TIMEOUT_S):
+            log.warning("request not counted: the shared request counter stayed locked")
+            return
+        try:
             self._counts[0] += 1
             self._counts[1] += status >= 400
+        finally:
+            lock.release()
 
 
 def _error(status: int, message: str, field: str | None = None) -> tuple[Response, int]:

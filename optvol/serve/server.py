@@ -38,7 +38,6 @@ def build_server(served: ServedModels, host: str, port: int, threads: int = DEFA
 
     from optvol.serve.app import create_app
 
-    _one_thread_per_request()
     app = create_app(served)
     server = create_server(app, host=host, port=port, threads=threads, ident="optvol")
     server.optvol_app = app
@@ -73,6 +72,8 @@ def serve(root, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     waitress (one worker) or gunicorn (``workers`` > 1)."""
     if workers < 1:
         raise OptvolInputError(f"--workers must be at least 1, got {workers}")
+    if threads is not None and threads < 1:
+        raise OptvolInputError(f"--threads must be at least 1, got {threads}")
     if workers > 1 and not hasattr(os, "fork"):
         raise OptvolInputError("--workers above 1 needs a POSIX system (gunicorn forks)")
     started = time.perf_counter()
@@ -83,6 +84,7 @@ def serve(root, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
             + "; ".join(f"{name}: {status.error}" for name, status in served.status.items())
         )
     loaded = f"models {', '.join(served.loaded())}, loaded in {time.perf_counter() - started:.1f} s"
+    _one_thread_per_request()  # before gunicorn forks: its workers inherit it
     if workers > 1:
         return _serve_with_gunicorn(served, host, port, workers, threads or 1, loaded)
     threads = threads or DEFAULT_THREADS
@@ -109,7 +111,6 @@ def _serve_with_gunicorn(served: ServedModels, host: str, port: int, workers: in
 
     from optvol.serve.app import create_app
 
-    _one_thread_per_request()  # inherited by the forked workers
     app = create_app(served)
     stats = app.extensions["optvol.stats"]
 
@@ -134,11 +135,15 @@ def _serve_with_gunicorn(served: ServedModels, host: str, port: int, workers: in
                 "when_ready": when_ready,
                 "on_exit": lambda arbiter: _stopped(stats),
             }
+            # gunicorn >= 25 also opens a control socket at a fixed path under $HOME or
+            # $XDG_RUNTIME_DIR, shared by every server of the user: not wanted here.
+            if "control_socket_disable" in self.cfg.settings:
+                settings["control_socket_disable"] = True
             for key, value in settings.items():
                 self.cfg.set(key, value)
 
         def load(self):
             return app
 
-    Server().run()
+    Server().run()  # ends the process (the arbiter exits; so do the workers)
     return 0
