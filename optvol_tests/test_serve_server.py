@@ -94,9 +94,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_optvol_serve_logs_start_requests_and_end(served_root):
+# A server started with SIGINT ignored (by a script's `cmd &`) still stops on it.
+@pytest.mark.parametrize("sigint", [signal.SIG_DFL, signal.SIG_IGN], ids=["sigint", "ignored"])
+def test_optvol_serve_logs_start_requests_and_end(served_root, sigint):
     port = _free_port()
-    process = _start(served_root, port)
+    process = _start(served_root, port, inherited_sigint=sigint)
     try:
         assert _call(f"http://127.0.0.1:{port}/predict", b"[")[0] == 400
     finally:
@@ -117,12 +119,14 @@ def test_optvol_serve_without_models_exits_with_what_to_materialize(tmp_path):
     assert "gru_model" in result.stderr and "volatility_model" in result.stderr
 
 
-def _start(served_root, port: int, *extra: str) -> subprocess.Popen:
-    """``optvol serve`` in its own process group, once it answers ``/health``."""
+def _start(served_root, port: int, *extra: str, inherited_sigint=signal.SIG_DFL):
+    """``optvol serve`` in its own process group, once it answers ``/health``; it starts
+    with SIGINT's disposition ``inherited_sigint`` (whatever this process has)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "optvol.cli", "serve", "--port", str(port), "--data-dir",
          str(served_root), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, inherited_sigint),
         # faulthandler: a server that will not stop shows where every thread is (see _stop)
         env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"},
     )  # fmt: skip

@@ -92,8 +92,11 @@ def serve(root, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     app_stats = server.optvol_app.extensions["optvol.stats"]
     log.info("optvol API listening on http://%s:%s (%s, 1 process, %d threads)", host,
              server.effective_port, loaded, threads)  # fmt: skip
-    # SIGTERM (a service manager stopping the server) ends it as Ctrl-C does.
+    # SIGTERM (a service manager stopping the server) ends it as Ctrl-C does; so does
+    # SIGINT even where it was inherited as ignored (a job started with `&` by a script),
+    # as it does under gunicorn.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         server.run()
     except KeyboardInterrupt:
