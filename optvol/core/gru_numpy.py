@@ -22,7 +22,8 @@ with ``h_0 = 0`` and, in a stack, layer ``l``'s ``h_t`` as layer ``l+1``'s ``x_t
 (dropout between layers is off in eval mode). The head is the module's own sequence
 of linear maps and exact GELUs, ``x Phi(x)`` (Hendrycks and Gimpel 2016), and the
 output layer is Black-Scholes over the strike as in
-:func:`optvol.core.gru.bs_price_over_strike`.
+:func:`optvol.core.gru.bs_price_over_strike`, priced by
+:func:`optvol.core.black_scholes.bs_price` with a strike of 1.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ import numpy as np
 from scipy.special import expit, ndtr
 from torch import nn
 
-from optvol.core.gru import _MIN_TOTAL_VOL, IV_CORRECTION_SCALE, MIN_VOL, OptionGRU
+from optvol.core.black_scholes import bs_price
+from optvol.core.gru import IV_CORRECTION_SCALE, MIN_VOL, OptionGRU
 
 _F32 = np.float32
 
@@ -88,20 +90,9 @@ class NumpyOptionGRU:
         ``(S/K, tau, iv, is_call, r, q)``."""
         moneyness, tau, anchor_iv, is_call, r, q = pricing.T
         sigma = np.maximum(anchor_iv + self.iv_correction(sequence, static), _F32(MIN_VOL))
-        return _bs_price_over_strike(moneyness, tau, sigma, is_call, r, q)
-
-
-def _bs_price_over_strike(moneyness, tau, sigma, is_call, r, q) -> np.ndarray:
-    """:func:`optvol.core.gru.bs_price_over_strike`, in float32 NumPy."""
-    tau = np.maximum(tau, _F32(0))
-    total = np.maximum(sigma * np.sqrt(tau), _F32(_MIN_TOTAL_VOL))
-    d1 = (np.log(moneyness) + (r - q) * tau + _F32(0.5) * total * total) / total
-    d2 = d1 - total
-    disc_s = moneyness * np.exp(-q * tau)
-    disc_k = np.exp(-r * tau)
-    call = disc_s * ndtr(d1) - disc_k * ndtr(d2)
-    put = disc_k * ndtr(-d2) - disc_s * ndtr(-d1)
-    return np.where(is_call > 0.5, call, put)
+        # Black-Scholes with a strike of 1 is the price over the strike. The network clamps
+        # sigma*sqrt(tau) at 1e-6 where bs_price takes the limit: the same price there.
+        return bs_price(moneyness, 1.0, tau, r, q, sigma, is_call > 0.5).astype(_F32)
 
 
 def numpy_network(model: OptionGRU) -> NumpyOptionGRU:
