@@ -129,9 +129,9 @@ def _receive(sock: socket.socket) -> bytes:
 
 def _workloads(root: Path) -> dict[str, list[bytes]]:
     """Requests of each workload, as HTTP/1.1 bytes, built from the data root."""
-    from optvol.core.errors import RequestError
-    from optvol.core.option_prediction import ContractRequest
-    from optvol.core.served_models import ServedModels
+    from optvol.core.common.errors import RequestError
+    from optvol.core.options.prediction import ContractRequest
+    from optvol.serve.models import ServedModels
 
     served = ServedModels.load(root)
     options = served.require("options")
@@ -238,7 +238,7 @@ def _run(port: int, requests: list, clients: int, warmup: float, seconds: float,
 
 
 def main() -> None:
-    from optvol.core.paths import data_root
+    from optvol.core.common.paths import data_root
 
     root = data_root(ARGS.data_dir)
     with threadpool_limits(limits=1):  # no idle BLAS threads left beside the clients

@@ -39,11 +39,11 @@ HERE = Path(__file__).resolve().parent
 def run_optvol(path: Path, out: Path, clean: bool) -> tuple[int, dict]:
     import pyarrow as pa
 
-    from optvol.core.option_cleaning import clean_option_quotes
-    from optvol.core.option_ingest import read_option_months
-    from optvol.core.parquet import read_as_written, write_parquet
-    from optvol.core.partitioned import in_order_on_threads
-    from optvol.io_managers import WRITE_THREADS
+    from optvol.core.common.parquet import read_as_written, write_parquet
+    from optvol.core.common.partitioned import in_order_on_threads
+    from optvol.core.options.ingest.clean import clean_option_quotes
+    from optvol.core.options.ingest.read import read_option_months
+    from optvol.defs.io_managers.parquet import WRITE_THREADS
 
     phases, start = {}, time.perf_counter()
     tables, _ = read_option_months([path])
@@ -76,7 +76,7 @@ def run_naive(path: Path, out: Path) -> tuple[int, dict]:
     import numpy as np
     import pandas as pd
 
-    from optvol.core.option_cleaning import clean_option_quotes
+    from optvol.core.options.ingest.clean import clean_option_quotes
 
     wide = pd.read_csv(path)
     wide.columns = [c.strip(" []") for c in wide.columns]
@@ -130,7 +130,7 @@ def child(way: str, path: Path) -> None:
         start = time.perf_counter()
         rows, phases = WAYS[way](path, Path(out))
         seconds = time.perf_counter() - start
-    from optvol.core.memory import peak_rss_megabytes
+    from optvol.core.common.memory import peak_rss_megabytes
 
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"way": way, "seconds": seconds, "peak_rss_mb": peak_rss_megabytes(),

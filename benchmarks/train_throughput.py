@@ -24,7 +24,7 @@ the quotes stay in memory while the samples are built and trained on.
 Then, in one process, interleaved for ``--repeats`` rounds, each way runs ``--warmup``
 untimed steps and ``--steps`` timed ones with the same batch size, model sizes and seed:
 
-a. ``optvol_step``: one step of ``train_gru`` (optvol/core/gru_training.py) per batch,
+a. ``optvol_step``: one step of ``train_gru`` (optvol/core/options/gru/training.py) per batch,
    through the same ``SampleTensors.batch`` and ``train_step`` it calls: gather the
    batch by a slice of a random permutation of the training indices, ``OptionGRU``
    forward with its Black-Scholes output layer, MSE scaled by ``scalers.price_scale``,
@@ -72,16 +72,16 @@ import torch
 from tabulate import tabulate
 from torch import nn
 
-from optvol.core.gru import OptionGRU, SampleTensors, Scalers, fit_scalers
-from optvol.core.gru_training import (
+from optvol.core.common.memory import peak_rss_megabytes
+from optvol.core.options.gru.network import OptionGRU, SampleTensors, Scalers, fit_scalers
+from optvol.core.options.gru.training import (
     TrainingConfig,
     architecture_of,
     resolve_device,
     train_gru,
     train_step,
 )
-from optvol.core.memory import peak_rss_megabytes
-from optvol.core.option_samples import OptionSamples, SampleConfig, build_samples
+from optvol.core.options.samples.build import OptionSamples, SampleConfig, build_samples
 
 HERE = Path(__file__).resolve().parent
 TARGET_RATIO = 0.80
@@ -91,8 +91,8 @@ CLEAN_FILE = "option_quotes.parquet"
 
 def demo_quotes(data_dir: Path | None) -> pd.DataFrame:
     """The demo sample, read and cleaned in this process (generated first if absent)."""
-    from optvol.core.option_cleaning import clean_option_quotes
-    from optvol.core.option_ingest import read_option_files
+    from optvol.core.options.ingest.clean import clean_option_quotes
+    from optvol.core.options.ingest.read import read_option_files
     from optvol.sample import OPTIONS_FILE, write_sample_data
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -123,7 +123,7 @@ def full_quotes_file(data_dir: Path | None, seed: int) -> Path:
 
 def load_quotes(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
     """The chosen option quotes, and where they came from and what reading them took."""
-    from optvol.core.parquet import read_frame
+    from optvol.core.common.parquet import read_frame
 
     start = time.perf_counter()
     if args.quotes or args.size == "full":

@@ -13,9 +13,9 @@ import os
 import sys
 from pathlib import Path
 
-from optvol.core.errors import OptvolInputError
-from optvol.core.market import DEFAULT_RELEASE_LAG_MONTHS
-from optvol.core.paths import DATA_DIR_ENV, MARKET_INPUT_FILE, OPTIONS_INPUT_DIR, data_root
+from optvol.core.common.errors import OptvolInputError
+from optvol.core.common.paths import DATA_DIR_ENV, MARKET_INPUT_FILE, OPTIONS_INPUT_DIR, data_root
+from optvol.core.volatility.market import DEFAULT_RELEASE_LAG_MONTHS
 
 log = logging.getLogger("optvol.cli")
 
@@ -40,7 +40,7 @@ def _sample_data(args: argparse.Namespace) -> int:
 
 
 def _long_format_spec(args: argparse.Namespace):
-    from optvol.core.long_format import build_spec
+    from optvol.core.options.ingest.long_format import build_spec
 
     if not (args.long_format or args.long_format_config):
         return None
@@ -50,14 +50,14 @@ def _long_format_spec(args: argparse.Namespace):
 
 
 def _looks_like_market_file(path: Path) -> bool:
-    from optvol.core.input_files import read_header, sources_of
-    from optvol.core.market import missing_required_columns
+    from optvol.core.common.input_files import read_header, sources_of
+    from optvol.core.volatility.market import missing_required_columns
 
     return not missing_required_columns(read_header(sources_of(path)[0]))
 
 
 def _clean(args: argparse.Namespace) -> int:
-    from optvol.core.parquet import write_parquet
+    from optvol.core.common.parquet import write_parquet
 
     inputs = [Path(p) for p in args.inputs]
     kind = args.kind
@@ -66,12 +66,12 @@ def _clean(args: argparse.Namespace) -> int:
     if kind == "market":
         if len(inputs) != 1:
             raise OptvolInputError("market cleaning takes exactly one input file")
-        from optvol.core.market import clean_market, read_market_file
+        from optvol.core.volatility.market import clean_market, read_market_file
 
         frame, report = clean_market(read_market_file(inputs[0]), args.release_lag_months)
     else:
-        from optvol.core.option_cleaning import clean_option_quotes
-        from optvol.core.option_ingest import read_option_files
+        from optvol.core.options.ingest.clean import clean_option_quotes
+        from optvol.core.options.ingest.read import read_option_files
 
         raw, _ = read_option_files(inputs, _long_format_spec(args))
         frame, report = clean_option_quotes(raw)
@@ -89,7 +89,7 @@ def _fred_argument(value: str) -> tuple[str | None, Path]:
 
 
 def _import_market(args: argparse.Namespace) -> int:
-    from optvol.core.market_import import (
+    from optvol.core.volatility.market_import import (
         build_raw_market,
         read_cboe_vix,
         read_fred,
@@ -115,7 +115,7 @@ def _demo(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from optvol.definitions import asset_checks, assets, resources_for
-    from optvol.partitions import input_month_range, range_tags
+    from optvol.defs.options.partitions import input_month_range, range_tags
 
     root = data_root(args.data_dir)
     options_dir, market_file = root / OPTIONS_INPUT_DIR, root / MARKET_INPUT_FILE
@@ -146,7 +146,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _quote_months(args: argparse.Namespace) -> int:
-    from optvol.partitions import input_month_range
+    from optvol.defs.options.partitions import input_month_range
 
     directory = data_root(args.data_dir) / OPTIONS_INPUT_DIR
     if args.input_dir:

@@ -5,25 +5,25 @@ from __future__ import annotations
 
 import dagster as dg
 
-from optvol.assets.compute import executor
-from optvol.assets.options import (
+from optvol.defs.automation.sensors import jobs, schedules, sensors
+from optvol.defs.io_managers.parquet import JsonIOManager, ModelIOManager, ParquetIOManager
+from optvol.defs.options.assets import (
     gru_model,
     option_evaluation,
     option_quotes,
     option_report,
     raw_option_quotes,
 )
-from optvol.assets.volatility import (
+from optvol.defs.shared.checks import asset_checks
+from optvol.defs.shared.executor import executor
+from optvol.defs.shared.resources import DataRoot
+from optvol.defs.volatility.assets import (
     market_features,
     raw_market,
     volatility_evaluation,
     volatility_model,
     volatility_report,
 )
-from optvol.automation import jobs, schedules, sensors
-from optvol.checks import asset_checks
-from optvol.io_managers import JsonIOManager, ModelIOManager, ParquetIOManager
-from optvol.resources import DataRoot
 
 assets = [
     raw_option_quotes,

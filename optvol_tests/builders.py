@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optvol.core.optionsdx import OPTIONSDX_COLUMNS, OPTIONSDX_HEADER
+from optvol.core.options.ingest.optionsdx import OPTIONSDX_COLUMNS, OPTIONSDX_HEADER
 
 
 def optionsdx_row(**overrides) -> dict[str, str]:
@@ -185,8 +185,8 @@ def option_quotes_frame(
     ``usable`` is True everywhere. Sides whose expiry is not after the quote date are
     left out. Sorted by quote date, expiration, type, strike.
     """
-    from optvol.core.black_scholes import bs_greeks, bs_price
-    from optvol.core.option_cleaning import FLAG_COLUMNS, OPTION_QUOTES_DTYPES
+    from optvol.core.options.ingest.clean import FLAG_COLUMNS, OPTION_QUOTES_DTYPES
+    from optvol.core.options.pricing.black_scholes import bs_greeks, bs_price
 
     rng = np.random.default_rng(seed)
     dates = pd.bdate_range("2020-01-02", periods=n_days)
@@ -259,7 +259,7 @@ def dated_back(path: Path, seconds: float = 3600) -> Path:
 def write_quote_months(frame: pd.DataFrame, directory: Path) -> list[Path]:
     """``frame`` written as the partitioned IO manager writes a table: one
     ``<YYYY-MM>.parquet`` per quote month under ``directory``."""
-    from optvol.core.parquet import write_parquet
+    from optvol.core.common.parquet import write_parquet
 
     months = frame["quote_date"].dt.strftime("%Y-%m")
     paths = []

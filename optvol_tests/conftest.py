@@ -48,6 +48,6 @@ def served_root(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def served_models(served_root: Path):
     """The models of ``served_root``, loaded once."""
-    from optvol.core.served_models import ServedModels
+    from optvol.serve.models import ServedModels
 
     return ServedModels.load(served_root)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from optvol.core.option_cleaning import OptionCleaningReport
-from optvol.core.parquet import with_notes
+from optvol.core.common.parquet import with_notes
+from optvol.core.options.ingest.clean import OptionCleaningReport
 
 SOURCE = {
     "label": "synthetic_chain.txt",
@@ -31,10 +31,10 @@ def option_evaluation_document(plots_dir: Path) -> dict:
 
 def option_run(plots_dir: Path):
     """``(quotes, model, evaluation document)`` of a tiny GRU on a synthetic chain."""
-    from optvol.core.gru_artifact import TrainedGRU
-    from optvol.core.gru_training import TrainingConfig, train_gru
-    from optvol.core.option_evaluation import evaluate_option_models, write_evaluation_plots
-    from optvol.core.option_samples import SampleConfig, build_samples
+    from optvol.core.options.evaluation import evaluate_option_models, write_evaluation_plots
+    from optvol.core.options.gru.artifact import TrainedGRU
+    from optvol.core.options.gru.training import TrainingConfig, train_gru
+    from optvol.core.options.samples.build import SampleConfig, build_samples
     from optvol_tests.builders import option_quotes_frame
 
     quotes = option_quotes_frame(n_days=50)
@@ -60,11 +60,11 @@ def volatility_evaluation_document(plots_dir: Path) -> dict:
 def volatility_run(plots_dir: Path):
     """``(features, model, evaluation document)`` of the volatility models walked forward
     on a synthetic market history."""
-    from optvol.core.market import clean_market
-    from optvol.core.volatility_artifact import SelectionConfig, train_volatility_model
-    from optvol.core.volatility_evaluation import evaluate_volatility, write_volatility_plots
-    from optvol.core.volatility_models import design_matrix
-    from optvol.core.volatility_walk_forward import WalkForwardConfig, walk_forward
+    from optvol.core.volatility.artifact import SelectionConfig, train_volatility_model
+    from optvol.core.volatility.evaluation import evaluate_volatility, write_volatility_plots
+    from optvol.core.volatility.market import clean_market
+    from optvol.core.volatility.models import design_matrix
+    from optvol.core.volatility.walk_forward import WalkForwardConfig, walk_forward
     from optvol_tests.builders import volatile_market_frame
 
     raw = volatile_market_frame(n_days=700, vix_from=250, seed=7)
@@ -87,8 +87,8 @@ def volatility_run(plots_dir: Path):
 def write_served_artifacts(root: Path) -> Path:
     """A data root holding what the assets would have written for both models: clean
     tables, models, evaluations and plots (what ``optvol serve`` reads)."""
-    from optvol.core.parquet import write_parquet
-    from optvol.core.paths import ARTIFACT_PATHS, PLOTS_DIR
+    from optvol.core.common.parquet import write_parquet
+    from optvol.core.common.paths import ARTIFACT_PATHS, PLOTS_DIR
     from optvol_tests.builders import write_quote_months
 
     plots = root / PLOTS_DIR

@@ -11,10 +11,10 @@ import dagster as dg
 import pandas as pd
 import pyarrow.parquet as pq
 
-from optvol.assets.options import option_quotes, raw_option_quotes
 from optvol.cli import main
-from optvol.core.paths import ARTIFACT_PATHS, REPORT_PATHS
+from optvol.core.common.paths import ARTIFACT_PATHS, REPORT_PATHS
 from optvol.definitions import defs
+from optvol.defs.options.assets import option_quotes, raw_option_quotes
 from optvol_tests.builders import small_chain, volatile_market_frame, write_market, write_optionsdx
 
 REPO = Path(__file__).resolve().parent.parent

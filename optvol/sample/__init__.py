@@ -6,7 +6,7 @@ The embedded sample data, so the whole system runs with no download.
 * ``raw/raw_market.csv`` -- *real* S&P 500 OHLC, VIX and macro series taken
   from the data files the ``arch`` package ships.
 * ``raw/SAMPLE_MANIFEST.json`` -- the size, SHA-256 and origin of both, so that the
-  reports can say which inputs are simulated (:mod:`optvol.core.provenance`).
+  reports can say which inputs are simulated (:mod:`optvol.core.common.provenance`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from optvol.core.provenance import REAL, SIMULATED, write_manifest
+from optvol.core.common.provenance import REAL, SIMULATED, write_manifest
 from optvol.sample.calendar import trading_days
 from optvol.sample.chain import SPECS, chain_chunks
 from optvol.sample.market import write_market

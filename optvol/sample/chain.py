@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from optvol.core.black_scholes import DAYS_PER_YEAR, bs_greeks, bs_price
+from optvol.core.options.pricing.black_scholes import DAYS_PER_YEAR, bs_greeks, bs_price
 from optvol.sample.calendar import END, expiry_calendar
 
 __all__ = ["SPECS", "ChainSpec", "chain_chunks", "iv_surface", "list_contracts"]

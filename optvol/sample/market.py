@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from optvol.core.atomic import atomic_open
+from optvol.core.common.atomic import atomic_open
 
 __all__ = ["MARKET_COLUMNS", "build_market", "write_market"]
 

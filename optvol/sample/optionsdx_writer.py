@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from optvol.core.atomic import atomic_open
-from optvol.core.optionsdx import OPTIONSDX_COLUMNS, OPTIONSDX_HEADER
+from optvol.core.common.atomic import atomic_open
+from optvol.core.options.ingest.optionsdx import OPTIONSDX_COLUMNS, OPTIONSDX_HEADER
 from optvol.sample.calendar import unix_close
 
 __all__ = ["COLUMNS", "HEADER", "format_chunk", "write_optionsdx"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from optvol.core.market import TRADING_DAYS_PER_YEAR
+from optvol.core.volatility.market import TRADING_DAYS_PER_YEAR
 
 __all__ = [
     "ANCHORS",

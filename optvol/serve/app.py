@@ -17,11 +17,11 @@ from flask import Flask, Response, g, jsonify, request
 from pydantic import TypeAdapter, ValidationError
 from werkzeug.exceptions import HTTPException
 
-from optvol.core.data_summary import json_number
-from optvol.core.errors import RequestError
-from optvol.core.paths import data_root
-from optvol.core.served_models import MODELS, ModelUnavailable, ServedModels
-from optvol.core.volatility_features import HORIZON
+from optvol.core.common.data_summary import json_number
+from optvol.core.common.errors import RequestError
+from optvol.core.common.paths import data_root
+from optvol.core.volatility.features import HORIZON
+from optvol.serve.models import MODELS, ModelUnavailable, ServedModels
 from optvol.serve.openapi import openapi_document
 from optvol.serve.schemas import (
     MAX_BODY_BYTES,
@@ -101,7 +101,7 @@ def _version(served: ServedModels, name: str) -> dict:
 
 
 def _options_response(served: ServedModels, body: OptionsRequest) -> dict:
-    from optvol.core.option_prediction import ContractRequest, HistoryQuote
+    from optvol.core.options.prediction import ContractRequest, HistoryQuote
 
     predictor = served.require("options")
     requests = [
@@ -185,7 +185,7 @@ def _health(served: ServedModels, stats: RequestStats) -> tuple[dict, int]:
 
 
 def _plot(served: ServedModels, query: PlotQuery) -> bytes:
-    from optvol.core.served_plots import (
+    from optvol.serve.plots import (
         error_by_bucket_png,
         forecast_vs_realized_png,
         option_history_png,

@@ -2,7 +2,7 @@
 every baseline and the realized value, the evaluation's metrics and plots.
 
 Run it with ``optvol dashboard [--data-dir DIR]``. It reads the artifacts the API serves,
-through the same core code (:class:`~optvol.core.served_models.ServedModels`, the
+through the same core code (:class:`~optvol.serve.models.ServedModels`, the
 predictors, the report builders and the chart functions).
 """
 
@@ -14,9 +14,9 @@ import sys
 import pandas as pd
 import streamlit as st
 
-from optvol.core.errors import RequestError
-from optvol.core.paths import data_root
-from optvol.core.served_models import MODELS, ServedModels
+from optvol.core.common.errors import RequestError
+from optvol.core.common.paths import data_root
+from optvol.serve.models import MODELS, ServedModels
 
 
 def _root_argument() -> str:
@@ -53,8 +53,8 @@ def _forget(*keys: str) -> None:
 
 
 def options_page(served: ServedModels) -> None:
-    from optvol.core.option_prediction import ContractRequest
-    from optvol.core.served_plots import option_history_png
+    from optvol.core.options.prediction import ContractRequest
+    from optvol.serve.plots import option_history_png
 
     predictor = served.options
     days = predictor.trading_days_with_successor()
@@ -166,7 +166,8 @@ def _signed(value: float | None) -> str:
 
 def evaluation_section(served: ServedModels, name: str) -> None:
     """The report's results table and every figure of the report, with their captions."""
-    from optvol.core import option_report, volatility_report
+    from optvol.core.options import report as option_report
+    from optvol.core.volatility import report as volatility_report
 
     if name not in served.evaluations:
         st.info(f"No evaluation: {served.status[name].error or 'materialize it first'}")

@@ -21,8 +21,8 @@ import os
 import signal
 import time
 
-from optvol.core.errors import OptvolInputError
-from optvol.core.served_models import ServedModels
+from optvol.core.common.errors import OptvolInputError
+from optvol.serve.models import ServedModels
 
 log = logging.getLogger("optvol.serve")
 

@@ -1,0 +1,3 @@
+"""Building blocks both pipelines use: errors, paths and storage of the data root,
+atomic writes, Parquet files and month partitions, model files, input files and CSV
+streaming, provenance, data summaries, the generic data checks, retry delays and memory."""

@@ -1,0 +1,1 @@
+"""Operations without Dagster: failed-run alerts and the watch over the input files."""

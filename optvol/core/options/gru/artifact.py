@@ -1,0 +1,133 @@
+"""The saved option GRU: ``<stem>.pt`` (a ``state_dict``) and ``<stem>.json`` (its card).
+
+The weights file holds tensors only, so it loads with ``torch.load(weights_only=True)``
+and cannot run code. The card holds everything else needed to use and trust the
+model: architecture, hyperparameters, feature lists, scalers, split dates, the
+fingerprint of the data it was trained on, its training history and metrics, and
+the size and sha256 of the weights file (checked on load). Both files are written
+atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from optvol.core.common.errors import OptvolInputError
+from optvol.core.common.model_files import read_model_files, write_model_files
+from optvol.core.options.gru.network import SampleTensors, Scalers
+from optvol.core.options.gru.training import TrainingResult, build_model, predict_over_strike
+from optvol.core.options.samples.build import (
+    ANCHOR,
+    SEQUENCE_FEATURES,
+    STATIC_FEATURES,
+    OptionSamples,
+    SampleConfig,
+)
+
+CARD_FORMAT = 1
+WEIGHTS_SUFFIX = ".pt"
+
+
+@dataclass
+class TrainedGRU:
+    """Weights and card of a trained option GRU."""
+
+    state_dict: dict[str, torch.Tensor]
+    card: dict
+    _models: dict[str, torch.nn.Module] = field(default_factory=dict, init=False, repr=False)
+    _scalers: Scalers | None = field(default=None, init=False, repr=False)
+
+    @classmethod
+    def from_training(cls, result: TrainingResult, samples: OptionSamples) -> TrainedGRU:
+        state = {name: tensor.detach().cpu() for name, tensor in result.model.state_dict().items()}
+        card = {
+            "format": CARD_FORMAT,
+            "model": "OptionGRU",
+            "architecture": result.architecture,
+            "training": result.config.to_dict(),
+            "samples": samples.config.to_dict(),
+            "features": {"sequence": list(SEQUENCE_FEATURES), "static": list(STATIC_FEATURES)},
+            "target": "mid / strike; the network corrects the implied vol of "
+            f"{ANCHOR!r} and prices with Black-Scholes",
+            "scalers": result.scalers.to_dict(),
+            "split_dates": samples.split_dates,
+            "sample_counts": {
+                **samples.counts,
+                **{
+                    f"{name}_samples": int(len(samples.indices(name)))
+                    for name in ("train", "validation", "test")
+                },
+            },  # fmt: skip
+            "data_fingerprint": samples.fingerprint,
+            "history": result.history,
+            "metrics": {
+                "best_epoch": result.best_epoch,
+                "epochs_run": len(result.history),
+                "best_validation_loss": result.best_validation_loss,
+                "training_seconds": result.seconds,
+                "samples_per_second": result.samples_per_second,
+            },
+            "device": result.device,
+            "versions": {"torch": torch.__version__, "python": platform.python_version()},
+        }
+        return cls(state, card)
+
+    def scalers(self) -> Scalers:
+        if self._scalers is None:
+            self._scalers = Scalers.from_dict(self.card["scalers"])
+        return self._scalers
+
+    def sample_config(self) -> SampleConfig:
+        return SampleConfig(**self.card["samples"])
+
+    def model(self, device: str | torch.device = "cpu") -> torch.nn.Module:
+        model = build_model(self.card["architecture"])
+        model.load_state_dict(self.state_dict)
+        return model.to(device).eval()
+
+    def check_samples(self, samples: OptionSamples) -> None:
+        """Refuse samples built from other data than the model was trained on."""
+        if samples.fingerprint != self.card["data_fingerprint"]:
+            raise OptvolInputError(
+                "the option data differ from the data this model was trained on "
+                f"(fingerprint {samples.fingerprint[:12]} vs "
+                f"{self.card['data_fingerprint'][:12]}): re-train gru_model"
+            )
+
+    def predict(
+        self, samples: OptionSamples, index: np.ndarray, device: str | torch.device = "cpu"
+    ) -> np.ndarray:
+        """Predicted prices in dollars of the samples ``index``, computed on ``device``
+        (tensors of those samples only, beside the shared history)."""
+        self.check_samples(samples)
+        device = torch.device(device)
+        if str(device) not in self._models:  # built once per device, reused by later calls
+            self._models[str(device)] = self.model(device)
+        selected = samples.select(index)
+        tensors = SampleTensors(selected, self.scalers(), device)
+        over_strike = predict_over_strike(
+            self._models[str(device)], tensors, np.arange(len(selected.rows))
+        )
+        return over_strike * selected.rows["strike"].to_numpy()
+
+    def save(self, stem: str | Path) -> tuple[Path, Path]:
+        """Write ``<stem>.pt`` and ``<stem>.json`` atomically (see
+        :func:`~optvol.core.common.model_files.write_model_files`); return their paths."""
+        stem = Path(stem)
+        buffer = io.BytesIO()
+        torch.save(self.state_dict, buffer)
+        self.card["file"] = write_model_files(stem, WEIGHTS_SUFFIX, buffer.getvalue(), self.card)
+        return stem.with_suffix(WEIGHTS_SUFFIX), stem.with_suffix(".json")
+
+    @classmethod
+    def load(cls, stem: str | Path) -> TrainedGRU:
+        """Read a saved model, checking the weights against the card's sha256."""
+        weights, card = read_model_files(stem, WEIGHTS_SUFFIX, CARD_FORMAT)
+        state = torch.load(io.BytesIO(weights), weights_only=True, map_location="cpu")
+        return cls(state, card)

@@ -1,0 +1,279 @@
+"""The GRU option-price network and the tensors it reads its batches from.
+
+:class:`OptionGRU` runs a GRU over the sequence of the last ``L`` trading days,
+joins its last hidden state with the static features of day ``t`` and maps them
+through an MLP head to a correction of the contract's ``t-1`` implied vol. Its
+output layer prices the option with Black-Scholes at the corrected vol, today's
+spot and time to expiry (:func:`bs_price_over_strike`), so the network learns how
+implied vols move -- a dimensionless quantity shared by all strikes -- while its
+loss is on prices. With the correction at zero it is the practitioner
+Black-Scholes baseline, which is where training starts.
+
+:class:`SampleTensors` holds the scaled samples on the training device. A batch
+is gathered from them by index (:meth:`SampleTensors.batch`): the window of each
+sample is read from the per-contract history with the slot indices of
+:func:`optvol.core.options.samples.build.window_indices`, so memory stays linear in the
+number of quotes rather than ``N x L x F``. The samples are scaled in row chunks
+straight into the arrays the tensors share, with no full-size float64 copy, and reach
+a GPU once, from pinned memory (:func:`to_device`); batches are then gathered there.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from optvol.core.common.row_chunks import row_chunks
+from optvol.core.options.samples.build import ANCHOR, OptionSamples
+
+__all__ = [
+    "OptionGRU",
+    "SampleTensors",
+    "Scalers",
+    "Standardizer",
+    "fit_scalers",
+    "padded_returns",
+    "scaled_slots",
+    "to_device",
+]
+
+
+# A head output of 1.0 moves the implied vol by this much (5 vol points).
+IV_CORRECTION_SCALE = 0.05
+MIN_VOL = 1e-3
+_MIN_TOTAL_VOL = 1e-6
+
+
+def bs_price_over_strike(
+    moneyness: torch.Tensor,
+    tau: torch.Tensor,
+    sigma: torch.Tensor,
+    is_call: torch.Tensor,
+    r: torch.Tensor,
+    q: torch.Tensor,
+) -> torch.Tensor:
+    """Black-Scholes-Merton price divided by the strike, differentiable in ``sigma``.
+
+    With :math:`m = S/K` and :math:`s = \\sigma\\sqrt{\\tau}`,
+
+    .. math::
+
+       C/K = m e^{-q\\tau} N(d_1) - e^{-r\\tau} N(d_2), \\qquad
+       P/K = e^{-r\\tau} N(-d_2) - m e^{-q\\tau} N(-d_1),
+
+       d_1 = \\frac{\\ln m + (r - q)\\tau + s^2/2}{s}, \\quad d_2 = d_1 - s,
+
+    the formula of :func:`optvol.core.options.pricing.black_scholes.bs_price` (Black and Scholes
+    1973; Merton 1973) in torch. ``s`` is floored at 1e-6, so at expiry the price is
+    the intrinsic value with finite gradients.
+    """
+    tau = tau.clamp_min(0.0)
+    total = (sigma * torch.sqrt(tau)).clamp_min(_MIN_TOTAL_VOL)
+    d1 = (torch.log(moneyness) + (r - q) * tau + 0.5 * total * total) / total
+    d2 = d1 - total
+    disc_s = moneyness * torch.exp(-q * tau)
+    disc_k = torch.exp(-r * tau)
+    call = disc_s * torch.special.ndtr(d1) - disc_k * torch.special.ndtr(d2)
+    put = disc_k * torch.special.ndtr(-d2) - disc_s * torch.special.ndtr(-d1)
+    return torch.where(is_call > 0.5, call, put)
+
+
+class OptionGRU(nn.Module):
+    """GRU over the daily history, its last state joined with the static features,
+    an MLP head giving an implied-vol correction, and a Black-Scholes output layer."""
+
+    def __init__(
+        self,
+        sequence_features: int,
+        static_features: int,
+        hidden_size: int = 32,
+        num_layers: int = 1,
+        dropout: float = 0.1,
+        head_size: int = 64,
+    ) -> None:
+        super().__init__()
+        self.gru = nn.GRU(
+            sequence_features,
+            hidden_size,
+            num_layers,
+            batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
+        self.head = nn.Sequential(
+            nn.Linear(hidden_size + static_features, head_size),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Linear(head_size, head_size),
+            nn.GELU(),
+            nn.Linear(head_size, 1),
+        )
+        # Start exactly at the practitioner baseline: no correction.
+        nn.init.zeros_(self.head[-1].weight)
+        nn.init.zeros_(self.head[-1].bias)
+
+    def iv_correction(self, sequence: torch.Tensor, static: torch.Tensor) -> torch.Tensor:
+        _, hidden = self.gru(sequence)  # hidden: (num_layers, B, hidden_size)
+        out = self.head(torch.cat([hidden[-1], static], dim=1)).squeeze(1)
+        return IV_CORRECTION_SCALE * out
+
+    def forward(
+        self, sequence: torch.Tensor, static: torch.Tensor, pricing: torch.Tensor
+    ) -> torch.Tensor:
+        """Price over strike of each sample; ``pricing`` is ``(S/K, tau, iv, is_call, r, q)``."""
+        moneyness, tau, anchor_iv, is_call, r, q = pricing.unbind(1)
+        sigma = (anchor_iv + self.iv_correction(sequence, static)).clamp_min(MIN_VOL)
+        return bs_price_over_strike(moneyness, tau, sigma, is_call, r, q)
+
+
+@dataclass
+class Standardizer:
+    """``(x - mean) / std`` per column; a constant column gets ``std = 1``."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, values: np.ndarray) -> Standardizer:
+        values = np.asarray(values, dtype=np.float64)
+        values = values.reshape(len(values), -1)
+        with warnings.catch_warnings():  # an all-NaN column gets mean 0 and std 1 below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(values, axis=0)
+            std = np.nanstd(values, axis=0)
+        std = np.where(np.isfinite(std) & (std > 1e-12), std, 1.0)
+        return cls(np.nan_to_num(mean), std)
+
+    def transform(self, values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``(values - mean) / std`` in float64, NaN as 0, stored as float32; computed
+        in row chunks, so the float64 temporaries are one chunk's. Written into ``out``
+        (float32, the shape of ``values``) when given, else into a new array."""
+        values = np.asarray(values)
+        width = int(np.prod(values.shape[1:]))
+        if out is None:
+            out = np.empty(values.shape, np.float32)
+        elif out.shape != values.shape or out.dtype != np.float32:
+            raise ValueError(
+                f"out must be float32 of shape {values.shape}, got {out.dtype} {out.shape}"
+            )
+        flat, flat_out = values.reshape(len(values), width), out.reshape(len(out), width)
+        for rows in row_chunks(len(flat)):
+            flat_out[rows] = np.nan_to_num((flat[rows].astype(np.float64) - self.mean) / self.std)
+        return out
+
+    def to_dict(self) -> dict[str, list[float]]:
+        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, list[float]]) -> Standardizer:
+        return cls(np.asarray(values["mean"], float), np.asarray(values["std"], float))
+
+
+@dataclass
+class Scalers:
+    """The input standardizers of a model and the scale of its loss, all fitted on the
+    training split only."""
+
+    static: Standardizer
+    history: Standardizer
+    underlying_return: Standardizer
+    # RMS of the training targets' distance from the baseline price: the loss unit.
+    price_scale: float
+
+    _STANDARDIZERS = ("static", "history", "underlying_return")
+
+    def to_dict(self) -> dict:
+        return {
+            **{name: getattr(self, name).to_dict() for name in self._STANDARDIZERS},
+            "price_scale": self.price_scale,
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict) -> Scalers:
+        standardizers = {name: Standardizer.from_dict(values[name]) for name in cls._STANDARDIZERS}
+        return cls(**standardizers, price_scale=float(values["price_scale"]))
+
+
+def fit_scalers(samples: OptionSamples) -> Scalers:
+    """Fit every scaler on training data: training samples, and history and returns of
+    days up to the last training date (no validation or test day leaks into them)."""
+    train = samples.indices("train")
+    last_train_day = int(samples.sample_day[train].max())
+    history_rows = samples.quoted & (samples.slot_day <= last_train_day)
+    anchor_price = samples.rows[ANCHOR].to_numpy() / samples.rows["strike"].to_numpy()
+    distance = samples.target()[train] - anchor_price[train]
+    return Scalers(
+        static=Standardizer.fit(samples.static[train]),
+        history=Standardizer.fit(samples.history[history_rows]),
+        underlying_return=Standardizer.fit(samples.underlying_return[1 : last_train_day + 1]),
+        price_scale=float(np.sqrt(np.mean(distance**2))) or 1.0,
+    )
+
+
+def scaled_slots(history: np.ndarray, quoted: np.ndarray, scalers: Scalers) -> np.ndarray:
+    """Each history slot's scaled values (0 where the contract was not quoted) and, as a
+    last column, whether it was quoted: the per-day part of the GRU's sequence input."""
+    width = history.shape[1]
+    slots = np.empty((len(history), width + 1), np.float32)
+    scalers.history.transform(history, out=slots[:, :width])
+    slots[~quoted, :width] = 0.0
+    slots[:, width] = quoted
+    return slots
+
+
+def padded_returns(underlying_return: np.ndarray, scalers: Scalers, length: int) -> np.ndarray:
+    """The underlying's scaled daily returns after ``length`` zeros: the return of day
+    ``d`` is at ``d + length``, so day ``t-L`` of a sample near the start reads padding."""
+    returns = np.zeros(length + len(underlying_return), np.float32)
+    scalers.underlying_return.transform(underlying_return, out=returns[length:])
+    return returns
+
+
+def to_device(values: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``values`` as a tensor on ``device``. On the CPU it shares the array's memory; on
+    CUDA it is copied from page-locked (pinned) host memory with ``non_blocking``, so
+    the copy runs asynchronously (PyTorch keeps the pinned block until it is done)."""
+    tensor = torch.as_tensor(values)
+    if device.type == "cuda":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)
+
+
+class SampleTensors:
+    """Scaled samples on one device, from which batches are gathered by index."""
+
+    def __init__(self, samples: OptionSamples, scalers: Scalers, device: torch.device) -> None:
+        L = samples.config.sequence_length
+        self.length = L
+        self.device = device
+        self.slots = to_device(scaled_slots(samples.history, samples.quoted, scalers), device)
+        self.returns = to_device(padded_returns(samples.underlying_return, scalers, L), device)
+        self.static = to_device(scalers.static.transform(samples.static), device)
+        self.pricing = to_device(samples.pricing_inputs(), device)
+        self.target = to_device(samples.target(), device)
+        self.sample_slot = to_device(samples.sample_slot, device)
+        self.sample_day = to_device(samples.sample_day, device)
+        self.offsets = torch.arange(L, device=device)
+
+    @property
+    def sequence_features(self) -> int:
+        return self.slots.shape[1] + 1
+
+    @property
+    def static_features(self) -> int:
+        return self.static.shape[1]
+
+    def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Sequence ``(B, L, F)``, static ``(B, S)``, pricing inputs ``(B, 6)`` and target
+        (mid over strike, ``(B,)``) of the samples ``index``.
+
+        The window of sample ``i`` is the slots ``sample_slot[i] - L .. sample_slot[i] - 1``
+        (the contract's days ``t-L .. t-1``) and the returns of the same days.
+        """
+        slots = self.sample_slot[index, None] - self.length + self.offsets
+        days = self.sample_day[index, None] + self.offsets  # padded: day t-L is index t
+        sequence = torch.cat([self.slots[slots], self.returns[days].unsqueeze(-1)], dim=-1)
+        return sequence, self.static[index], self.pricing[index], self.target[index]

@@ -1,0 +1,241 @@
+"""Train the option GRU: one loop a reader can follow from top to bottom.
+
+Mean squared error of the price over strike, in units of the training targets'
+distance from the baseline (so the baseline itself scores about 1), AdamW, gradient clipping, early
+stopping on the validation loss with the best weights kept. Seeded: the same
+seed, data and device give the same weights (on CPU, bit for bit).
+
+``device="auto"`` trains on CUDA when PyTorch sees a GPU: the scaled samples are copied
+there once (:class:`~optvol.core.options.gru.network.SampleTensors`) and every batch is gathered on
+the GPU. Each epoch's history entry records its wall time and the training samples
+per second.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from optvol.core.options.gru.network import (
+    OptionGRU,
+    SampleTensors,
+    Scalers,
+    fit_scalers,
+    to_device,
+)
+from optvol.core.options.samples.build import OptionSamples
+
+log = logging.getLogger(__name__)
+
+EVAL_BATCH_SIZE = 8192
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Hyperparameters of the network and its training (the sequence length ``L`` is
+    part of :class:`optvol.core.options.samples.build.SampleConfig`)."""
+
+    hidden_size: int = 32
+    num_layers: int = 1
+    head_size: int = 64
+    dropout: float = 0.1
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 1024
+    epochs: int = 20
+    patience: int = 3
+    max_grad_norm: float = 1.0
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        positive = ("hidden_size", "num_layers", "head_size", "batch_size", "epochs", "patience")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+        resolve_device(self.device)  # refuses an unknown or unavailable device now
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainingResult:
+    """A trained network with what it needs to predict and what its training did."""
+
+    model: OptionGRU
+    scalers: Scalers
+    config: TrainingConfig
+    device: str
+    architecture: dict
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = 0
+    best_validation_loss: float = float("nan")
+    seconds: float = 0.0
+
+    @property
+    def samples_per_second(self) -> float:
+        """Training samples per second over every epoch's training pass:
+        :math:`\\sum_e n_e / \\sum_e s_e`, ``n_e = train_samples``, ``s_e = train_seconds``."""
+        seconds = sum(epoch["train_seconds"] for epoch in self.history)
+        samples = sum(epoch["train_samples"] for epoch in self.history)
+        return samples / seconds if seconds else 0.0
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"`` is CUDA when present, else CPU; anything else must be available."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as error:
+        raise ValueError(f"unknown device {name!r}: {error}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} asked for, but PyTorch sees no CUDA device")
+    return device
+
+
+def build_model(architecture: dict) -> OptionGRU:
+    return OptionGRU(**architecture)
+
+
+def architecture_of(tensors: SampleTensors, config: TrainingConfig) -> dict:
+    return {
+        "sequence_features": tensors.sequence_features,
+        "static_features": tensors.static_features,
+        "hidden_size": config.hidden_size,
+        "num_layers": config.num_layers,
+        "dropout": config.dropout,
+        "head_size": config.head_size,
+    }
+
+
+@torch.no_grad()
+def predict_over_strike(model: nn.Module, tensors: SampleTensors, index: np.ndarray) -> np.ndarray:
+    """The model's price over strike of the samples ``index``, in eval mode, in batches
+    on the tensors' device; returned to the host once, as float64."""
+    model.eval()
+    index = to_device(np.asarray(index, dtype=np.int64), tensors.device)
+    out = [
+        model(*tensors.batch(index[start : start + EVAL_BATCH_SIZE])[:3])
+        for start in range(0, len(index), EVAL_BATCH_SIZE)
+    ]
+    return torch.cat(out).double().cpu().numpy() if out else np.zeros(0)
+
+
+def _loss(model: nn.Module, tensors: SampleTensors, index: np.ndarray, scale: float) -> float:
+    target = tensors.target[to_device(index, tensors.device)].double().cpu().numpy()
+    return float(np.mean(((predict_over_strike(model, tensors, index) - target) / scale) ** 2))
+
+
+def train_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batch: tuple[torch.Tensor, ...],
+    scale: float,
+    max_grad_norm: float,
+) -> float:
+    """One optimisation step on ``batch``; returns the batch's summed loss."""
+    sequence, static, pricing, target = batch
+    loss = nn.functional.mse_loss(model(sequence, static, pricing) / scale, target / scale)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+    optimizer.step()
+    return loss.item() * len(target)
+
+
+def train_gru(samples: OptionSamples, config: TrainingConfig | None = None) -> TrainingResult:
+    """Train :class:`OptionGRU` on the training split, stop early on the validation split."""
+    config = config or TrainingConfig()
+    device = resolve_device(config.device)
+    torch.manual_seed(config.seed)
+
+    scalers = fit_scalers(samples)
+    tensors = SampleTensors(samples, scalers, device)
+    train, validation = samples.indices("train"), samples.indices("validation")
+    architecture = architecture_of(tensors, config)
+    model = build_model(architecture).to(device)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    shuffle = torch.Generator().manual_seed(config.seed)  # on the CPU, whatever the device
+    train_index = to_device(train, device)
+    log.info(
+        "Training OptionGRU on %s: %d training and %d validation samples, %d parameters, %s",
+        device,
+        len(train),
+        len(validation),
+        sum(p.numel() for p in model.parameters()),
+        config,
+    )
+
+    result = TrainingResult(model, scalers, config, str(device), architecture)
+    scale, batch_size = scalers.price_scale, config.batch_size
+    best_state, stale, started = None, 0, time.perf_counter()
+    for epoch in range(1, config.epochs + 1):
+        epoch_start = time.perf_counter()
+        model.train()
+        order = train_index[to_device(torch.randperm(len(train), generator=shuffle), device)]
+        total, seen = 0.0, 0
+        for start in range(0, len(order), batch_size):
+            batch = tensors.batch(order[start : start + batch_size])
+            total += train_step(model, optimizer, batch, scale, config.max_grad_norm)
+            seen += len(batch[-1])
+        # train_step's loss.item() has waited for the device: the pass is over.
+        train_seconds = time.perf_counter() - epoch_start
+        train_loss = total / seen
+        validation_loss = _loss(model, tensors, validation, scale)
+        seconds = time.perf_counter() - epoch_start
+        result.history.append(
+            {
+                "epoch": epoch,
+                "train_loss": train_loss,
+                "val_loss": validation_loss,
+                "seconds": seconds,  # the whole epoch: training pass and validation loss
+                "train_seconds": train_seconds,
+                "train_samples": seen,
+                "samples_per_second": seen / train_seconds,  # of the training pass
+            }
+        )
+        log.info(
+            "Epoch %d/%d: train loss %.5f, validation loss %.5f, %.1f s, %.0f samples/s",
+            epoch,
+            config.epochs,
+            train_loss,
+            validation_loss,
+            seconds,
+            seen / train_seconds,
+        )
+        if not np.isfinite(train_loss):
+            raise FloatingPointError(f"training diverged at epoch {epoch}: loss {train_loss}")
+        if validation_loss < result.best_validation_loss or best_state is None:
+            result.best_epoch, result.best_validation_loss = epoch, validation_loss
+            best_state, stale = copy.deepcopy(model.state_dict()), 0
+        else:
+            stale += 1
+            if stale >= config.patience:
+                log.info(
+                    "Early stop after epoch %d: validation loss has not improved for %d "
+                    "epochs; keeping epoch %d (%.5f)",
+                    epoch,
+                    stale,
+                    result.best_epoch,
+                    result.best_validation_loss,
+                )
+                break
+
+    model.load_state_dict(best_state)
+    model.eval()
+    result.seconds = time.perf_counter() - started
+    return result

@@ -1,0 +1,445 @@
+"""
+The option report (``reports/report.md`` and ``.pdf``), written from the evaluation
+document ``metrics/evaluation.json`` alone: no metric is recomputed here.
+
+It states the data and where it came from, the summary statistics of the cleaned
+quotes, the task and its no-leakage rule, the split, the model and its
+hyperparameters, every model's test scores (overall, by call/put, by moneyness x days
+to expiry), the plots, and a plain reading of the numbers, including where the GRU
+loses.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from optvol.core.options.metrics import DTE_BUCKETS, MONEYNESS_BUCKETS
+from optvol.core.options.plots import PLOT_FILES
+from optvol.core.options.samples.build import ANCHOR, GRU
+from optvol.core.reports.common import (
+    NOT_AVAILABLE,
+    count,
+    date_range,
+    distribution_table,
+    fixed,
+    key_value_table,
+    missing_values_blocks,
+    origin_sentence,
+    percent,
+    source_blocks,
+    steps_table,
+)
+from optvol.core.reports.document import Block, Bullets, Figure, Paragraph, Report, Section, Table
+
+TITLE = "optvol: SPY option pricing report"
+SECTION_TITLES = (
+    "Summary",
+    "Data",
+    "Summary statistics of the cleaned data",
+    "Task and the no-leakage rule",
+    "Splits",
+    "Model and hyperparameters",
+    "Results on the test dates",
+    "Where the GRU wins and where it loses",
+)
+# Printed precision of each metric (the tests compare cells with the JSON at these).
+METRICS = (
+    ("rmse", "RMSE $", 4),
+    ("mae", "MAE $", 4),
+    ("rmse_over_strike", "RMSE/K", 6),
+    ("median_ape_pct", "MdAPE %", 2),
+)
+RESULTS_SECTION = SECTION_TITLES[6]
+DISTRIBUTION_STATS = ("rows", "mean", "p05", "p25", "p50", "p75", "p95")
+
+
+def build_option_report(evaluation: dict, plots_dir: str | Path) -> Report:
+    """The option report of ``evaluation`` (the ``option_evaluation`` document), with the
+    plots the evaluation wrote into ``plots_dir``."""
+    plots_dir = Path(plots_dir)
+    models = evaluation["models"]
+    sections = (
+        Section(SECTION_TITLES[0], tuple(_summary(evaluation))),
+        Section(SECTION_TITLES[1], tuple(_data(evaluation))),
+        Section(SECTION_TITLES[2], tuple(_statistics(evaluation, plots_dir))),
+        Section(SECTION_TITLES[3], tuple(_task(evaluation))),
+        Section(SECTION_TITLES[4], tuple(_splits(evaluation))),
+        Section(SECTION_TITLES[5], tuple(_model(evaluation, plots_dir))),
+        Section(SECTION_TITLES[6], tuple(_results(evaluation, models, plots_dir))),
+        Section(SECTION_TITLES[7], tuple(_wins_and_losses(evaluation, models))),
+    )
+    subtitle = (
+        f"The GRU against the Black-Scholes baselines on {count(evaluation['rows'])} test "
+        f"option sides, {date_range(evaluation['first_date'], evaluation['last_date'])}. "
+        f"Data fingerprint {evaluation['data_fingerprint'][:12]}."
+    )
+    return Report(TITLE, subtitle, sections)
+
+
+def _figure(plots_dir: Path, name: str, caption: str) -> Figure:
+    return Figure(plots_dir / PLOT_FILES[name], caption)
+
+
+def _ranking(overall: dict, metric: str = "rmse") -> list[str]:
+    return sorted(overall, key=lambda m: (overall[m][metric], m))
+
+
+def _summary(evaluation: dict) -> list[Block]:
+    comparison = evaluation["comparison"]
+    best = comparison["best_baseline"]
+    verdict = "beats" if comparison["gru_beats_best_baseline"] else "does not beat"
+    ranking = _ranking(evaluation["overall"])
+    overall = evaluation["overall"]
+    blocks: list[Block] = [
+        Paragraph(
+            f"On the {count(evaluation['dates'])} test dates "
+            f"({date_range(evaluation['first_date'], evaluation['last_date'])}), every model "
+            f"priced the same {count(evaluation['rows'])} option sides. The GRU's RMSE is "
+            f"${fixed(comparison['gru_rmse'])} against "
+            f"${fixed(comparison['best_baseline_rmse'])} for the best baseline, {best} (ratio "
+            f"{fixed(comparison['rmse_ratio_to_best_baseline'], 3)}): the GRU {verdict} it."
+        ),
+        Paragraph(
+            "Ranked by RMSE: "
+            + ", ".join(f"{m} {fixed(overall[m]['rmse'])}" for m in ranking)
+            + ". On MAE the GRU's "
+            + f"${fixed(overall[GRU]['mae'])} compares with {best}'s "
+            + f"${fixed(overall[best]['mae'])}; on the median absolute % error, "
+            + f"{fixed(overall[GRU]['median_ape_pct'], 2)}% with "
+            + f"{fixed(overall[best]['median_ape_pct'], 2)}%."
+        ),
+    ]
+    wins, losses = _bucket_outcomes(evaluation, best)
+    blocks.append(
+        Paragraph(
+            f"By moneyness and days to expiry, the GRU's RMSE is below {best}'s in "
+            f"{len(wins)} of {len(wins) + len(losses)} buckets; the section 'Where the GRU "
+            "wins and where it loses' lists them."
+        )
+    )
+    origin = origin_sentence(evaluation.get("data", {}).get("sources"), "option chain")
+    if origin:
+        blocks.append(Paragraph(origin))
+    return blocks
+
+
+def _data(evaluation: dict) -> list[Block]:
+    data = evaluation.get("data", {})
+    summary = data.get("summary", {})
+    blocks = source_blocks(data.get("sources"), "option chain")
+    blocks.append(
+        Paragraph(
+            f"The cleaned table (option_quotes) holds {count(summary.get('rows'))} option "
+            f"sides on {count(summary.get('quote_dates'))} quote dates, "
+            f"{date_range(summary.get('first_date'), summary.get('last_date'))}; "
+            f"{count(summary.get('usable_rows'))} are usable quotes of "
+            f"{count(summary.get('contracts'))} contracts."
+        )
+    )
+    cleaning = data.get("cleaning")
+    if cleaning:
+        flags = cleaning.get("flags", {})
+        steps = [
+            ("option sides read", cleaning["rows_in"]),
+            (
+                "dropped: no valid key (date, expiry, strike, call/put)",
+                cleaning["rows_invalid_key"],
+            ),
+            ("dropped: duplicate keys (the quote read last kept)", cleaning["duplicate_rows"]),
+            ("  of which with differing values", cleaning["conflicting_duplicates"]),
+            ("rows out (kept, with flags)", cleaning["rows_out"]),
+            *((f"flagged: {name.removeprefix('flag_')}", n) for name, n in flags.items()),
+            ("usable (no flag raised)", cleaning["usable_rows"]),
+        ]
+        blocks.append(steps_table(steps, "Cleaning, step by step"))
+        blocks.append(
+            Paragraph(
+                "Flagged quotes stay in the table with their flags so that a reader can see "
+                "what was wrong with them; the models use usable quotes only. A quote can "
+                "raise more than one flag."
+            )
+        )
+    return blocks
+
+
+def _counts_table(
+    counts: dict, order: tuple[str, ...] | None, first: str, caption: str, columns: dict[str, str]
+) -> Table:
+    """Counts by group (in ``order``, else sorted) with ``columns`` {key: header}."""
+    names = [n for n in order if n in counts] if order else sorted(counts)
+    rows = tuple((name, *(count(counts[name][key]) for key in columns)) for name in names)
+    headers = tuple(columns.values())
+    return Table((first, *headers), rows, caption=caption, numeric=frozenset(headers))
+
+
+def _statistics(evaluation: dict, plots_dir: Path) -> list[Block]:
+    summary = evaluation.get("data", {}).get("summary")
+    if not summary:
+        return [Paragraph("The evaluation records no summary of the cleaned data.")]
+    sides = {"calls": "calls", "puts": "puts", "rows": "all"}
+    blocks: list[Block] = [
+        _counts_table(summary["by_year"], None, "year", "Option sides by quote year",
+                      {"rows": "rows", "usable_rows": "usable", "quote_dates": "quote dates"}),
+        _counts_table(summary["by_expiry_bucket"], DTE_BUCKETS, "days to expiry",
+                      "Usable option sides by days to expiry", sides),
+        _counts_table(summary["by_moneyness_bucket"], MONEYNESS_BUCKETS, "moneyness",
+                      "Usable option sides by moneyness (signed log-moneyness: deep OTM < -10% "
+                      "<= OTM < -2% <= ATM <= 2% < ITM <= 10% < deep ITM)", sides),
+    ]  # fmt: skip
+    blocks += missing_values_blocks(summary["missing_values"], summary["rows"], "cleaned table")
+    distributions = {}
+    for key, label in (("spread", "spread $"), ("relative_spread", "spread / mid"), ("iv", "IV")):
+        for side in ("call", "put"):
+            distributions[f"{side} {label}"] = summary[key][side]
+    blocks.append(
+        distribution_table(
+            distributions,
+            DISTRIBUTION_STATS,
+            "Bid-ask spreads and implied vols of usable quotes (p05..p95: percentiles)",
+        )
+    )
+    blocks.append(
+        _figure(
+            plots_dir, "data_distributions", "Implied vols and relative spreads of usable quotes"
+        )
+    )
+    return blocks
+
+
+def _task(evaluation: dict) -> list[Block]:
+    samples = evaluation.get("model", {}).get("samples") or {}
+    length = samples.get("sequence_length", "L")
+    return [
+        Paragraph(
+            "For each option side (expiry, strike, call or put) on quote date t that also "
+            "had a usable quote on the previous trading date, predict its mid price "
+            "(bid + ask) / 2 at t. Known at prediction time: the contract's terms, today's "
+            "underlying price S_t, the rate, and everything up to and including t-1 (the "
+            f"contract's own last {length} days of mids, IVs and greeks, and the "
+            "underlying's returns)."
+        ),
+        Paragraph(
+            "The no-leakage rule: no field of the same day's option quote (bid, ask, last, "
+            "IV, greeks, volume, size) is an input; they are the answer in disguise. Every "
+            "baseline obeys the same rule and prices exactly the same rows. Dates are split "
+            "whole and in order, scalers are fitted on training dates only, and the test "
+            "dates are touched once, by this evaluation."
+        ),
+    ]
+
+
+def _splits(evaluation: dict) -> list[Block]:
+    split_dates = evaluation["split_dates"]
+    counts = (evaluation.get("model", {}) or {}).get("sample_counts") or {}
+    counts = {"test_samples": evaluation["rows"], **counts}
+    rows = tuple(
+        (name, split_dates[name][0], split_dates[name][1], count(counts.get(f"{name}_samples")))
+        for name in ("train", "validation", "test")
+    )
+    samples = (evaluation.get("model", {}) or {}).get("samples") or {}
+    rule = (
+        f"explicit dates (train_end {samples['train_end']}, validation_end "
+        f"{samples['validation_end']})"
+        if samples.get("train_end")
+        else f"fractions of the sample dates ({percent(samples.get('train_fraction'), 0)} "
+        f"train, {percent(samples.get('validation_fraction'), 0)} validation, the rest test)"
+    )
+    return [
+        Table(
+            ("split", "first date", "last date", "samples"),
+            rows,
+            caption=f"Chronological split by whole dates: {rule}",
+            numeric=frozenset({"samples"}),
+        ),
+        Paragraph(
+            "Validation dates choose the epoch (early stopping); the test dates are scored "
+            "once, here. Every model is scored on the same test rows."
+        ),
+    ]
+
+
+def _model(evaluation: dict, plots_dir: Path) -> list[Block]:
+    model = evaluation.get("model")
+    if not model:
+        return [Paragraph("The evaluation records no model card.")]
+    descriptions = evaluation.get("model_descriptions", {})
+    blocks: list[Block] = [
+        Table(
+            ("model", "what it prices with"),
+            tuple((m, descriptions.get(m, "")) for m in evaluation["models"]),
+            caption="The GRU and the baselines",
+        ),
+        Paragraph(f"Target: {model.get('target')}."),
+    ]
+    settings = []  # architecture, then training, then samples; by name within each
+    for group in ("architecture", "training", "samples"):
+        values = model.get(group) or {}
+        settings += [(k, str(values[k])) for k in sorted(values) if values[k] is not None]
+    blocks.append(key_value_table(settings, "Hyperparameters and settings"))
+    features = model.get("features") or {}
+    blocks.append(
+        Bullets(tuple(f"{kind} features: {', '.join(features[kind])}" for kind in sorted(features)))
+    )
+    metrics = model.get("metrics") or {}
+    versions = model.get("versions") or {}
+    versions = ", ".join(f"{k} {versions[k]}" for k in sorted(versions))
+    blocks.append(
+        Paragraph(
+            f"Training ran {count(metrics.get('epochs_run'))} epochs on "
+            f"{model.get('device') or NOT_AVAILABLE} in "
+            f"{fixed(metrics.get('training_seconds'), 1)} s; the best validation loss, "
+            f"{fixed(metrics.get('best_validation_loss'))}, came at epoch "
+            f"{count(metrics.get('best_epoch'))}, whose weights are kept ({versions})."
+        )
+    )
+    history = model.get("history") or []
+    if history:
+        blocks.append(
+            Table(
+                ("epoch", "train loss", "validation loss", "seconds"),
+                tuple(
+                    (
+                        str(h["epoch"]),
+                        fixed(h["train_loss"]),
+                        fixed(h["val_loss"]),
+                        fixed(h["seconds"], 1),
+                    )
+                    for h in history
+                ),  # fmt: skip
+                caption=f"Loss per epoch (MSE of price/strike; {ANCHOR} on train = 1)",
+                numeric=frozenset({"epoch", "train loss", "validation loss", "seconds"}),
+            )
+        )
+    blocks.append(_figure(plots_dir, "loss", "Training and validation loss per epoch"))
+    return blocks
+
+
+def _scores_table(scores: dict, models: list[str], caption: str) -> Table:
+    columns = tuple(label for _, label, _ in METRICS)
+    rows = tuple(
+        (
+            m,
+            *(fixed(scores[m][key], digits) for key, _, digits in METRICS),
+            count(scores[m]["rows"]),
+        )
+        for m in models
+    )
+    return Table(("model", *columns, "rows"), rows, caption=caption,
+                 numeric=frozenset({*columns, "rows"}))  # fmt: skip
+
+
+def _results(evaluation: dict, models: list[str], plots_dir: Path) -> list[Block]:
+    blocks: list[Block] = [
+        _scores_table(evaluation["overall"], models, "Every model on the test rows"),
+        Paragraph(
+            "RMSE and MAE in dollars; RMSE/K is the RMSE of price / strike; MdAPE is the "
+            "median absolute percentage error over mids of at least $0.50."
+        ),
+    ]
+    for side in ("call", "put"):
+        blocks.append(_scores_table(evaluation["by_type"][side], models, f"{side.title()}s only"))
+    columns = tuple(models)
+    rows = []
+    for bucket in _ordered_buckets(evaluation):
+        scores = bucket["metrics"]
+        best = min(models, key=lambda m: (scores[m]["rmse"], m))
+        rows.append(
+            (bucket["moneyness"], bucket["dte"], count(bucket["rows"]),
+             *(fixed(scores[m]["rmse"]) for m in models), best)
+        )  # fmt: skip
+    blocks.append(
+        Table(
+            ("moneyness", "DTE", "rows", *columns, "lowest"),
+            tuple(rows),
+            caption="RMSE ($) by moneyness x days to expiry (DTE), one column per model",
+            numeric=frozenset({"rows", *columns}),
+        )
+    )
+    blocks += [
+        _figure(
+            plots_dir, "rmse", "RMSE by moneyness, one panel per days to expiry, a bar per model"
+        ),
+        _figure(plots_dir, "predicted_vs_actual", "Predicted against actual mid, test rows"),
+        _figure(plots_dir, "error_over_time", "RMSE per test date"),
+    ]
+    return blocks
+
+
+def _ordered_buckets(evaluation: dict) -> list[dict]:
+    """``by_bucket`` in moneyness-major order of the bucket constants."""
+
+    def position(bucket: dict) -> tuple[int, int]:
+        return MONEYNESS_BUCKETS.index(bucket["moneyness"]), DTE_BUCKETS.index(bucket["dte"])
+
+    return sorted(evaluation["by_bucket"], key=position)
+
+
+def _bucket_outcomes(evaluation: dict, baseline: str) -> tuple[list[dict], list[dict]]:
+    """Buckets where the GRU's RMSE is below ``baseline``'s, and those where it is not."""
+    wins, losses = [], []
+    for bucket in _ordered_buckets(evaluation):
+        scores = bucket["metrics"]
+        (wins if scores[GRU]["rmse"] < scores[baseline]["rmse"] else losses).append(bucket)
+    return wins, losses
+
+
+def _label(bucket: dict) -> str:
+    return f"{bucket['moneyness']} {bucket['dte']}"
+
+
+def _wins_and_losses(evaluation: dict, models: list[str]) -> list[Block]:
+    best = evaluation["comparison"]["best_baseline"]
+    wins, losses = _bucket_outcomes(evaluation, best)
+    overall = evaluation["overall"]
+    by_type = evaluation["by_type"]
+    sides = []
+    for side in ("call", "put"):
+        gru, baseline = by_type[side][GRU]["rmse"], by_type[side][best]["rmse"]
+        if gru is None or baseline is None:
+            sides.append(f"no {side}s among the test rows")
+            continue
+        outcome = "wins" if gru < baseline else "loses"
+        sides.append(f"{side}s: GRU {fixed(gru)} vs {best} {fixed(baseline)} ({outcome})")
+    beaten = [m for m in models if m != GRU and overall[GRU]["rmse"] < overall[m]["rmse"]]
+    not_beaten = [m for m in models if m != GRU and m not in beaten]
+
+    def ratio(bucket: dict) -> float | None:
+        baseline = bucket["metrics"][best]["rmse"]
+        return bucket["metrics"][GRU]["rmse"] / baseline if baseline else None
+
+    rows = tuple(
+        (b["moneyness"], b["dte"], count(b["rows"]), fixed(b["metrics"][GRU]["rmse"]),
+         fixed(b["metrics"][best]["rmse"]), fixed(ratio(b), 3),
+         "wins" if b in wins else "loses")
+        for b in _ordered_buckets(evaluation)
+    )  # fmt: skip
+    worst = sorted((b for b in losses if ratio(b) is not None), key=ratio, reverse=True)[:3]
+    lost_rows = sum(b["rows"] for b in losses)
+    blocks: list[Block] = [
+        Paragraph(
+            f"Overall the GRU's RMSE is lower than that of {', '.join(beaten) or 'no baseline'}"
+            + (f"; it is not lower than that of {', '.join(not_beaten)}" if not_beaten else "")
+            + f". Against the best baseline, {best}, by option type: "
+            + "; ".join(sides)
+            + "."
+        ),
+        Table(
+            ("moneyness", "DTE", "rows", "GRU RMSE", f"{best} RMSE", "ratio", "GRU"),
+            rows,
+            caption=f"The GRU against {best}, bucket by bucket (ratio below 1: the GRU wins)",
+            numeric=frozenset({"rows", "GRU RMSE", f"{best} RMSE", "ratio"}),
+        ),
+        Paragraph(
+            f"The GRU wins in {len(wins)} of {len(wins) + len(losses)} buckets and loses in "
+            f"{len(losses)}, which hold {count(lost_rows)} of the {count(evaluation['rows'])} "
+            "test rows."
+            + (
+                " Its largest shortfalls: "
+                + ", ".join(f"{_label(b)} (ratio {fixed(ratio(b), 3)})" for b in worst)
+                + "."
+                if worst
+                else ""
+            )
+        ),
+    ]
+    return blocks

@@ -1,0 +1,2 @@
+"""Reports as documents: the document model, its Markdown and PDF renderings, the files
+written, the blocks both reports share and the plotting helpers."""

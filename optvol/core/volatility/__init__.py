@@ -1,0 +1,3 @@
+"""The volatility pipeline's domain logic: the market history (import, reading,
+cleaning), features and targets, models and baselines, the walk-forward, metrics,
+evaluation, prediction, plots, summary statistics and the report."""

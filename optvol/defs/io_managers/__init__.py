@@ -1,0 +1,2 @@
+"""IO managers that persist the assets under the artifact root: Parquet tables, model
+files and JSON documents."""

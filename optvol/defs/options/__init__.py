@@ -1,0 +1,2 @@
+"""The options pipeline in Dagster: its assets, run config, checks, quote-month
+partitions and dagster-pandas types."""

@@ -1,0 +1,321 @@
+"""Options pipeline assets: ingest and clean the SPY option chains, train the GRU and
+evaluate it against the Black-Scholes baselines."""
+
+from functools import partial
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+from pydantic import Field, model_validator
+
+from optvol.core.common.errors import OptvolInputError
+from optvol.core.common.input_files import find_input_files
+from optvol.core.common.parquet import with_notes
+from optvol.core.common.partitioned import LazyTables
+from optvol.core.common.paths import OPTIONS_INPUT_DIR, PLOTS_DIR
+from optvol.core.options.evaluation import evaluate_option_models, write_evaluation_plots
+from optvol.core.options.gru.artifact import TrainedGRU
+from optvol.core.options.gru.training import TrainingConfig, train_gru
+from optvol.core.options.ingest.clean import clean_option_quotes
+from optvol.core.options.ingest.long_format import PRESETS, LongFormatSpec, build_spec
+from optvol.core.options.ingest.read import read_option_months
+from optvol.core.options.ingest.schema import RAW_OPTION_SCHEMA
+from optvol.core.options.report import RESULTS_SECTION, build_option_report
+from optvol.core.options.samples.build import SampleConfig, build_samples
+from optvol.defs.automation.conditions import RETRAIN_WHEN_FEATURES_CHANGE
+from optvol.defs.options.partitions import QUOTE_MONTHS, SINGLE_RUN
+from optvol.defs.options.types import OptionQuotesDataFrame
+from optvol.defs.shared.executor import CPU_HEAVY
+from optvol.defs.shared.metadata import evaluation_metadata, plot_metadata
+from optvol.defs.shared.reporting import materialize_report
+from optvol.defs.shared.resources import DataRoot
+from optvol.defs.shared.retry import INGEST_RETRY_POLICY, retry_or_fail
+
+GROUP = "options"
+OWNERS = ["team:quant-research"]
+
+
+class LongFormatConfig(dg.Config):
+    """How to read long-format files (one row per option side); see README "Your own data"."""
+
+    preset: str | None = Field(
+        default=None, description=f"Start from a named mapping: {sorted(PRESETS)}."
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Raw field -> vendor column, e.g. {'underlying_last': 'UnderlyingPrice'}.",
+    )
+    date_format: str | None = Field(default=None, description="strptime pattern; ISO if unset.")
+    call_values: list[str] | None = Field(default=None, description="Spellings of a call.")
+    put_values: list[str] | None = Field(default=None, description="Spellings of a put.")
+    delimiter: str | None = Field(default=None, description="Field separator; ',' if unset.")
+    strike_divisor: float | None = Field(default=None, description="e.g. 1000 for OPRA strikes.")
+
+    @model_validator(mode="after")
+    def _check_mapping(self) -> "LongFormatConfig":
+        self.to_spec()  # a bad mapping is refused when the run is launched, not mid-run
+        return self
+
+    def to_spec(self) -> LongFormatSpec:
+        """The reader's mapping: the preset (or the defaults) with these settings on top."""
+        settings = ("date_format", "delimiter", "strike_divisor", "call_values", "put_values")
+        overrides = {
+            name: getattr(self, name) for name in settings if getattr(self, name) is not None
+        }
+        return build_spec(self.preset, **{**self.columns, **overrides})
+
+
+class OptionIngestConfig(dg.Config):
+    """Where option chains are read from and how long-format files are mapped."""
+
+    input_dir: str | None = Field(
+        default=None,
+        description=f"Directory of chain files; <data root>/{OPTIONS_INPUT_DIR} if unset.",
+    )
+    long_format: LongFormatConfig | None = Field(
+        default=None, description="Column mapping for long-format files; optionsDX needs none."
+    )
+
+
+def _empty_month() -> pa.Table:
+    return with_notes(RAW_OPTION_SCHEMA.empty_table(), {"sources": []})
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"pyarrow", "parquet"},
+    owners=OWNERS,
+    retry_policy=INGEST_RETRY_POLICY,
+    partitions_def=QUOTE_MONTHS,
+    backfill_policy=SINGLE_RUN,
+)
+def raw_option_quotes(
+    context: dg.AssetExecutionContext, config: OptionIngestConfig, data_root: DataRoot
+) -> dg.Output[dict]:
+    """The quotes of the run's months from every option chain file of the input
+    directory, one row per option side, values as they came, typed, with the source file
+    and row of each quote: one table per quote month (each file is read once, whatever
+    the number of months). A month without quotes is an empty table, with a warning."""
+    input_dir = Path(config.input_dir) if config.input_dir else data_root.path / OPTIONS_INPUT_DIR
+    spec = config.long_format.to_spec() if config.long_format else None
+    months = context.partition_keys
+    try:
+        files = find_input_files(input_dir)
+        for path in files:
+            context.log.info("Found input %s (%d bytes)", path, path.stat().st_size)
+        tables, reports = read_option_months(files, spec, months)
+    except OptvolInputError as err:
+        raise retry_or_fail(context, err) from err
+    empty = [month for month in months if month not in tables]
+    if empty:
+        context.log.warning("No quotes dated in %s in %s", ", ".join(empty), input_dir)
+    files_table = pd.DataFrame([vars(r) for r in reports]).to_markdown(index=False)
+    return dg.Output(
+        {month: tables[month] if month in tables else _empty_month() for month in months},
+        metadata={
+            "input_dir": dg.MetadataValue.path(str(input_dir)),
+            "files": dg.MetadataValue.md(files_table),
+            "input_rows": sum(r.input_rows for r in reports),
+            "months_without_quotes": dg.MetadataValue.json(empty),
+        },
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"pandas", "parquet"},
+    owners=OWNERS,
+    partitions_def=QUOTE_MONTHS,
+    backfill_policy=SINGLE_RUN,
+)
+def option_quotes(context: dg.AssetExecutionContext, raw_option_quotes: LazyTables) -> LazyTables:
+    """Clean quotes of each of the run's months, one row per (quote_date, expiration,
+    strike, option_type): canonical dtypes, duplicates removed, mid/spread/days to
+    expiry/moneyness, and flags for unusable quotes (``usable`` is False where any flag is
+    set). Months are cleaned as they are written, two at a time, so a range of months
+    needs the memory of two; each is validated against the OptionQuotesDataFrame type."""
+
+    def clean_month(month: str) -> pd.DataFrame:
+        frame, report = clean_option_quotes(raw_option_quotes[month])
+        type_check = dg.check_dagster_type(OptionQuotesDataFrame, frame)
+        if not type_check.success:
+            raise dg.Failure(f"option_quotes {month}: {type_check.description}")
+        context.log.info(
+            "Cleaned %s: %d rows in, %d out, %d usable, %d duplicates",
+            month, report.rows_in, report.rows_out, report.usable_rows, report.duplicate_rows,
+        )  # fmt: skip
+        return frame
+
+    return LazyTables({month: partial(clean_month, month) for month in raw_option_quotes})
+
+
+_SAMPLE_DEFAULTS = SampleConfig()
+_TRAINING_DEFAULTS = TrainingConfig()
+
+
+class GruModelConfig(dg.Config):
+    """Samples, split and hyperparameters of the option GRU (DESIGN §4)."""
+
+    sequence_length: int = Field(
+        default=_SAMPLE_DEFAULTS.sequence_length,
+        description="L: trading days of history in each sample's sequence.",
+    )
+    risk_free_rate: float = Field(
+        default=_SAMPLE_DEFAULTS.risk_free_rate,
+        description="Continuously compounded rate used by every Black-Scholes price and IV.",
+    )
+    dividend_yield: float = Field(
+        default=_SAMPLE_DEFAULTS.dividend_yield,
+        description="Continuous dividend yield of the underlying.",
+    )
+    historical_vol_days: int = Field(
+        default=_SAMPLE_DEFAULTS.historical_vol_days,
+        description="Returns in the historical-vol Black-Scholes baseline.",
+    )
+    train_fraction: float = Field(
+        default=_SAMPLE_DEFAULTS.train_fraction, description="Share of sample dates to train on."
+    )
+    validation_fraction: float = Field(
+        default=_SAMPLE_DEFAULTS.validation_fraction,
+        description="Share of sample dates for validation (early stopping); the rest test.",
+    )
+    train_end: str | None = Field(
+        default=None, description="Last training date (ISO), instead of the fractions."
+    )
+    validation_end: str | None = Field(
+        default=None, description="Last validation date (ISO); give it with train_end."
+    )
+    hidden_size: int = Field(default=_TRAINING_DEFAULTS.hidden_size, description="GRU units.")
+    num_layers: int = Field(default=_TRAINING_DEFAULTS.num_layers, description="GRU layers.")
+    head_size: int = Field(default=_TRAINING_DEFAULTS.head_size, description="MLP head width.")
+    dropout: float = Field(default=_TRAINING_DEFAULTS.dropout, description="Dropout rate.")
+    learning_rate: float = Field(
+        default=_TRAINING_DEFAULTS.learning_rate, description="AdamW learning rate."
+    )
+    weight_decay: float = Field(
+        default=_TRAINING_DEFAULTS.weight_decay, description="AdamW weight decay."
+    )
+    batch_size: int = Field(default=_TRAINING_DEFAULTS.batch_size, description="Samples/batch.")
+    max_grad_norm: float = Field(
+        default=_TRAINING_DEFAULTS.max_grad_norm, description="Gradient-norm clipping."
+    )
+    epochs: int = Field(default=_TRAINING_DEFAULTS.epochs, description="Most epochs to train.")
+    patience: int = Field(
+        default=_TRAINING_DEFAULTS.patience,
+        description="Epochs without a better validation loss before stopping early.",
+    )
+    seed: int = Field(default=_TRAINING_DEFAULTS.seed, description="Seed of weights and order.")
+    device: str = Field(
+        default=_TRAINING_DEFAULTS.device,
+        description="'auto' (CUDA when present, else CPU), 'cpu', 'cuda' or 'cuda:N'.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> "GruModelConfig":
+        self.sample_config()  # bad settings are refused when the run is launched
+        self.training_config()
+        return self
+
+    def sample_config(self) -> SampleConfig:
+        return SampleConfig(**{k: getattr(self, k) for k in SampleConfig.__dataclass_fields__})
+
+    def training_config(self) -> TrainingConfig:
+        return TrainingConfig(**{k: getattr(self, k) for k in TrainingConfig.__dataclass_fields__})
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"pytorch"},
+    owners=OWNERS,
+    automation_condition=RETRAIN_WHEN_FEATURES_CHANGE,
+    op_tags=CPU_HEAVY,
+    io_manager_key="model_io_manager",
+    backfill_policy=SINGLE_RUN,
+)
+def gru_model(
+    context: dg.AssetExecutionContext, config: GruModelConfig, option_quotes: pd.DataFrame
+) -> TrainedGRU:
+    """The option GRU: a GRU over each contract's last L days joined with the static
+    features of day t, correcting the contract's t-1 implied vol; trained on the first
+    dates, early-stopped on the next. Saved as a state_dict (models/gru_model.pt) and a
+    card with config, features, scalers, split dates, data fingerprint and metrics."""
+    samples = build_samples(option_quotes, config.sample_config())
+    result = train_gru(samples, config.training_config())
+    model = TrainedGRU.from_training(result, samples)
+    metrics = model.card["metrics"]
+    context.add_output_metadata(
+        {
+            "best_epoch": metrics["best_epoch"],
+            "epochs_run": metrics["epochs_run"],
+            "best_validation_loss": dg.MetadataValue.float(metrics["best_validation_loss"]),
+            "training_seconds": dg.MetadataValue.float(round(metrics["training_seconds"], 1)),
+            "samples_per_second": dg.MetadataValue.float(round(metrics["samples_per_second"], 1)),
+            "device": result.device,
+            "split_dates": dg.MetadataValue.json(samples.split_dates),
+            "sample_counts": dg.MetadataValue.json(model.card["sample_counts"]),
+            "training_samples": model.card["sample_counts"]["train_samples"],
+            "hyperparameters": dg.MetadataValue.json(model.card["training"]),
+            "history": dg.MetadataValue.md(
+                pd.DataFrame(model.card["history"]).to_markdown(index=False, floatfmt=".4f")
+            ),
+            "data_fingerprint": samples.fingerprint,
+        }
+    )
+    return model
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"pytorch", "matplotlib"},
+    owners=OWNERS,
+    automation_condition=RETRAIN_WHEN_FEATURES_CHANGE,
+    op_tags=CPU_HEAVY,
+    io_manager_key="json_io_manager",
+    backfill_policy=SINGLE_RUN,
+)
+def option_evaluation(
+    context: dg.AssetExecutionContext,
+    data_root: DataRoot,
+    option_quotes: pd.DataFrame,
+    gru_model: TrainedGRU,
+) -> dict:
+    """Test-split scores of the GRU and every baseline on exactly the same rows: RMSE,
+    MAE, RMSE/strike and median absolute % error (mids >= $0.50), overall, by call/put
+    and by moneyness x days to expiry (metrics/evaluation.json), with plots in plots/."""
+    evaluation = evaluate_option_models(option_quotes, gru_model)
+    plots = write_evaluation_plots(
+        evaluation, gru_model.card["history"], option_quotes, data_root.path / PLOTS_DIR
+    )
+    comparison = evaluation.metrics["comparison"]
+    context.add_output_metadata(
+        {
+            **evaluation_metadata(evaluation.metrics["rows"], evaluation.metrics["overall"]),
+            "gru_test_rmse": dg.MetadataValue.float(comparison["gru_rmse"]),
+            "best_baseline": comparison["best_baseline"],
+            "best_baseline_test_rmse": dg.MetadataValue.float(comparison["best_baseline_rmse"]),
+            "rmse_ratio_to_best_baseline": dg.MetadataValue.float(
+                comparison["rmse_ratio_to_best_baseline"]
+            ),
+            **plot_metadata(plots),
+        }
+    )
+    return evaluation.metrics
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"markdown", "pdf"},
+    owners=OWNERS,
+    backfill_policy=SINGLE_RUN,
+)
+def option_report(
+    context: dg.AssetExecutionContext, data_root: DataRoot, option_evaluation: dict
+) -> dg.MaterializeResult:
+    """The option report, reports/report.md and reports/report.pdf, written from
+    option_evaluation alone: the data and its origin, summary statistics of the cleaned
+    quotes, the task and its no-leakage rule, the split, the GRU's hyperparameters, every
+    model's test scores (overall, by call/put, by moneyness x expiry), the plots, and a
+    plain reading of the numbers, including where the GRU loses."""
+    report = build_option_report(option_evaluation, data_root.path / PLOTS_DIR)
+    return materialize_report(context, report, RESULTS_SECTION, data_root)

@@ -1,0 +1,2 @@
+"""What both pipelines' definitions share: resources, the executor, the ingest retry,
+asset metadata helpers, the report step and the asset-check factory."""

@@ -1,0 +1,79 @@
+"""Metadata helpers shared by the assets: plots a person sees inline in the Dagster UI."""
+
+import base64
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from optvol.core.reports.document import Report, Section
+from optvol.core.reports.files import ReportFiles
+from optvol.core.reports.markdown import render_markdown
+
+
+def markdown_image(path: Path) -> str:
+    """The PNG at ``path`` as a markdown image with the data inline (base64)."""
+    encoded = base64.b64encode(path.read_bytes()).decode()
+    return f"![{path.stem}](data:image/png;base64,{encoded})"
+
+
+def plot_metadata(plots: dict[str, Path]) -> dict[str, dg.MetadataValue]:
+    """Each plot inline (a markdown image the UI shows) and its path."""
+    metadata = {}
+    for name, path in plots.items():
+        metadata[f"plot_{name}"] = dg.MetadataValue.md(markdown_image(path))
+        metadata[f"plot_{name}_path"] = dg.MetadataValue.path(str(path))
+    return metadata
+
+
+def scores_table(scores: dict[str, dict], digits: int = 4) -> dg.MetadataValue:
+    """``{model: {metric: value}}`` as a markdown table, one row per model."""
+    table = pd.DataFrame.from_dict(scores, orient="index")
+    table.index.name = "model"
+    for column in table.columns:
+        if pd.api.types.is_integer_dtype(table[column]):  # counts, not floats
+            table[column] = table[column].map("{:,}".format)
+    return dg.MetadataValue.md(table.to_markdown(floatfmt=f".{digits}f"))
+
+
+def scores_schema(scores: dict[str, dict]) -> dg.TableSchema:
+    """The column schema of :func:`scores_table`: the model, then one column per score."""
+    names = list(dict.fromkeys(name for values in scores.values() for name in values))
+    columns = [dg.TableColumn("model", "string")]
+    for name in names:
+        kind = "int" if all(isinstance(v.get(name), int) for v in scores.values()) else "float"
+        columns.append(dg.TableColumn(name, kind))
+    return dg.TableSchema(columns=columns)
+
+
+def evaluation_metadata(rows: int, scores: dict[str, dict]) -> dict[str, dg.MetadataValue]:
+    """What an evaluation's page shows first: the rows scored, the scores table and its
+    schema (the evaluation's own table: one row per model)."""
+    return {
+        "dagster/row_count": dg.MetadataValue.int(rows),
+        "dagster/column_schema": dg.MetadataValue.table_schema(scores_schema(scores)),
+        "metrics": scores_table(scores),
+    }
+
+
+def report_metadata(
+    files: ReportFiles, report: Report, results: str
+) -> dict[str, dg.MetadataValue]:
+    """Where the report is, its size and pages, and its summary and the first table of
+    section ``results`` as markdown, so the asset page says what the report says."""
+    section = report.section(results)
+    excerpt = Report(
+        report.title,
+        report.subtitle,
+        (report.sections[0], Section(section.title, (section.tables()[0],))),
+    )
+    return {
+        "markdown_path": dg.MetadataValue.path(str(files.markdown)),
+        "pdf_path": dg.MetadataValue.path(str(files.pdf)),
+        "pdf_pages": dg.MetadataValue.int(files.pages),
+        "pdf_bytes": dg.MetadataValue.int(files.pdf.stat().st_size),
+        "markdown_bytes": dg.MetadataValue.int(files.markdown.stat().st_size),
+        "sections": dg.MetadataValue.json([s.title for s in report.sections]),
+        "report": dg.MetadataValue.md(render_markdown(excerpt, files.markdown.parent)),
+        **plot_metadata({figure.path.stem: figure.path for figure in report.figures()}),
+    }

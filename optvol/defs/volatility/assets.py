@@ -1,0 +1,256 @@
+"""Volatility pipeline assets: ingest and clean the S&P 500 / VIX / macro history, train
+the volatility and return models, and evaluate them walk-forward against HAR, GARCH, VIX
+and no-change."""
+
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from optvol.core.common.errors import OptvolInputError
+from optvol.core.common.paths import MARKET_INPUT_FILE, PLOTS_DIR
+from optvol.core.volatility.artifact import (
+    SelectionConfig,
+    VolatilityModel,
+    train_volatility_model,
+)
+from optvol.core.volatility.evaluation import evaluate_volatility, write_volatility_plots
+from optvol.core.volatility.market import DEFAULT_RELEASE_LAG_MONTHS, clean_market, read_market_file
+from optvol.core.volatility.models import design_matrix
+from optvol.core.volatility.report import RESULTS_SECTION, build_volatility_report
+from optvol.core.volatility.walk_forward import WalkForwardConfig, walk_forward
+from optvol.defs.automation.conditions import RETRAIN_WHEN_FEATURES_CHANGE
+from optvol.defs.options.partitions import SINGLE_RUN
+from optvol.defs.options.types import MarketFeaturesDataFrame
+from optvol.defs.shared.executor import CPU_HEAVY
+from optvol.defs.shared.metadata import evaluation_metadata, plot_metadata, scores_table
+from optvol.defs.shared.reporting import materialize_report
+from optvol.defs.shared.resources import DataRoot
+from optvol.defs.shared.retry import INGEST_RETRY_POLICY, retry_or_fail
+
+GROUP = "volatility"
+OWNERS = ["team:quant-research"]
+
+
+class MarketIngestConfig(dg.Config):
+    """Where the market history file is read from."""
+
+    input_file: str | None = Field(
+        default=None, description=f"Market CSV; <data root>/{MARKET_INPUT_FILE} if unset."
+    )
+
+
+class MarketCleaningConfig(dg.Config):
+    """Release lags of the macro series (DESIGN §3)."""
+
+    release_lag_months: int = Field(
+        default=DEFAULT_RELEASE_LAG_MONTHS,
+        ge=0,
+        description="Months from the end of the period a low-frequency macro value "
+        "describes to its first use (its publication lag).",
+    )
+    release_lag_overrides: dict[str, int] = Field(
+        default_factory=dict,
+        description="Per-series publication lag in months, e.g. {'core_cpi': 1}.",
+    )
+
+
+@dg.asset(
+    backfill_policy=SINGLE_RUN,
+    group_name=GROUP,
+    kinds={"pandas", "parquet"},
+    owners=OWNERS,
+    retry_policy=INGEST_RETRY_POLICY,
+)
+def raw_market(
+    context: dg.AssetExecutionContext, config: MarketIngestConfig, data_root: DataRoot
+) -> pd.DataFrame:
+    """The daily market file (S&P 500 OHLC, VIX, macro series), typed, values as they came,
+    with the source file and row."""
+    path = Path(config.input_file) if config.input_file else data_root.path / MARKET_INPUT_FILE
+    try:
+        if path.exists():
+            context.log.info("Found input %s (%d bytes)", path, path.stat().st_size)
+        frame = read_market_file(path)
+    except OptvolInputError as err:
+        raise retry_or_fail(context, err) from err
+    context.add_output_metadata({"input_file": dg.MetadataValue.path(str(path))})
+    return frame
+
+
+@dg.asset(
+    backfill_policy=SINGLE_RUN,
+    group_name=GROUP,
+    kinds={"pandas", "parquet"},
+    owners=OWNERS,
+    dagster_type=MarketFeaturesDataFrame,
+)
+def market_features(
+    context: dg.AssetExecutionContext, config: MarketCleaningConfig, raw_market: pd.DataFrame
+) -> pd.DataFrame:
+    """Trading days with an S&P 500 close, sorted and unique; macro series as of each day
+    after their release lag; the features of the volatility task (log returns, RV over
+    1/5/21/22/63 days, Parkinson and Garman-Klass range vol, VIX, VRP, VIX/RV21, yearly
+    macro changes), each from data up to its day only; and the targets, realized vol and
+    log return over the next 21 trading days (``target_*``)."""
+    frame, report = clean_market(
+        raw_market, config.release_lag_months, dict(config.release_lag_overrides)
+    )
+    context.add_output_metadata(
+        {
+            "date_range": f"{frame['date'].min():%Y-%m-%d} .. {frame['date'].max():%Y-%m-%d}",
+            "cleaning": dg.MetadataValue.json(report.as_dict()),
+            "rows_with_vix": report.rows_with_vix,
+            "rows_with_targets": report.rows_with_targets,
+        }
+    )
+    return frame
+
+
+class VolatilityModelConfig(dg.Config):
+    """How the volatility and return models are chosen (DESIGN §5)."""
+
+    min_train_rows: int = Field(
+        default=SelectionConfig.min_train_rows,
+        ge=84,
+        description="Rows a model needs before its first fit (about two years); the "
+        "hyperparameters are chosen on the first this many usable rows.",
+    )
+    validation_folds: int = Field(
+        default=SelectionConfig.validation_folds,
+        ge=2,
+        le=20,
+        description="Expanding validation folds the hyperparameters are chosen on.",
+    )
+
+
+@dg.asset(
+    backfill_policy=SINGLE_RUN,
+    group_name=GROUP,
+    kinds={"scikitlearn"},
+    owners=OWNERS,
+    automation_condition=RETRAIN_WHEN_FEATURES_CHANGE,
+    op_tags=CPU_HEAVY,
+    io_manager_key="model_io_manager",
+)
+def volatility_model(
+    context: dg.AssetExecutionContext,
+    config: VolatilityModelConfig,
+    market_features: pd.DataFrame,
+) -> VolatilityModel:
+    """The volatility model (ridge regression or gradient boosting of ln RV21 ahead, the one
+    with the lower validation error), HAR-RV, and a ridge regression of the 21-day return;
+    hyperparameters chosen on expanding validation folds over the first training window,
+    then fitted on every usable row. Saved as models/volatility_model.joblib (sha256 in
+    the card) and a JSON card with features, training windows and validation scores."""
+    selection = SelectionConfig(config.min_train_rows, config.validation_folds)
+    model = train_volatility_model(market_features, selection)
+    card = model.card
+    context.add_output_metadata(
+        {
+            "chosen_volatility_model": card["chosen_volatility_model"],
+            "hyperparameters": dg.MetadataValue.json(card["hyperparameters"]),
+            "validation_mse": dg.MetadataValue.json(
+                {name: s["validation_mse"] for name, s in card["selection"].items()}
+            ),
+            "models": dg.MetadataValue.json(card["models"]),
+            "training_rows": card["models"]["volatility"]["training_rows"],
+            "feature_columns": dg.MetadataValue.json(card["feature_columns"]),
+            "data_fingerprint": card["data_fingerprint"],
+        }
+    )
+    return model
+
+
+class VolatilityEvaluationConfig(dg.Config):
+    """The walk-forward of the volatility evaluation."""
+
+    start: str | None = Field(
+        default=None,
+        description="First forecast date (YYYY-MM-DD); by default the first month in which "
+        "a model has min_train_rows rows with known targets.",
+    )
+
+
+@dg.asset(
+    backfill_policy=SINGLE_RUN,
+    group_name=GROUP,
+    kinds={"scikitlearn", "matplotlib"},
+    owners=OWNERS,
+    automation_condition=RETRAIN_WHEN_FEATURES_CHANGE,
+    op_tags=CPU_HEAVY,
+    io_manager_key="json_io_manager",
+)
+def volatility_evaluation(
+    context: dg.AssetExecutionContext,
+    config: VolatilityEvaluationConfig,
+    data_root: DataRoot,
+    market_features: pd.DataFrame,
+    volatility_model: VolatilityModel,
+) -> dict:
+    """Expanding-window walk-forward, refit on the first trading day of every month, of the
+    models and the HAR, GARCH(1,1)-t, VIX and no-change baselines (and the historical mean
+    for returns): out-of-sample R^2 of ln RV, RMSE and QLIKE for every model on the same
+    dates, Campbell-Thompson R^2 and hit rate for returns
+    (metrics/volatility_evaluation.json), with plots in plots/."""
+    volatility_model.check_data(market_features)
+    walk_config = WalkForwardConfig(
+        min_train_rows=volatility_model.card["selection_config"]["min_train_rows"],
+        start=config.start,
+    )
+    design = design_matrix(market_features, volatility_model.macro)
+    walk = walk_forward(
+        market_features,
+        design,
+        volatility_model.specs(),
+        volatility_model.chosen_estimators(),
+        walk_config,
+    )
+    evaluation = evaluate_volatility(
+        walk,
+        volatility_model.specs(),
+        volatility_model.card["chosen_volatility_model"],
+        volatility_model.card,
+        market_features,
+    )
+    plots = write_volatility_plots(evaluation, market_features, data_root.path / PLOTS_DIR)
+    comparison = evaluation["comparison"]
+    compared = evaluation["volatility"]["all_models"]
+    metadata = {
+        **evaluation_metadata(compared["dates"], compared["scores"]),
+        "chosen_model": comparison["chosen_model"],
+        "qlike_ratio_to_har": dg.MetadataValue.float(comparison["qlike_ratio_to_har"]),
+        "har_r2_log_rv": dg.MetadataValue.float(comparison["har_r2_log_rv"]),
+        "best_baseline": comparison["best_baseline"],
+        "beats_best_baseline": comparison["beats_best_baseline"],
+        "walk_forward": dg.MetadataValue.json(evaluation["walk_forward"]),
+    }
+    for name, window in evaluation["volatility"].items():
+        metadata[f"scores_{name}"] = scores_table(window["scores"])
+        metadata[f"dates_{name}"] = (
+            f"{window['first_date']} .. {window['last_date']} ({window['dates']} dates)"
+        )
+    if evaluation["returns"] is not None:
+        metadata["scores_returns"] = scores_table(evaluation["returns"]["scores"])
+    context.add_output_metadata({**metadata, **plot_metadata(plots)})
+    return evaluation
+
+
+@dg.asset(
+    backfill_policy=SINGLE_RUN,
+    group_name=GROUP,
+    kinds={"markdown", "pdf"},
+    owners=OWNERS,
+)
+def volatility_report(
+    context: dg.AssetExecutionContext, data_root: DataRoot, volatility_evaluation: dict
+) -> dg.MaterializeResult:
+    """The analysis report, reports/analysis_report.pdf and .md, written from
+    volatility_evaluation alone: the data and its origin, return and RV distributions and
+    VIX against RV, the task and its no-leakage rule, the walk-forward windows, the models
+    and hyperparameters, every model's scores against HAR, GARCH, VIX and no-change
+    (overall and by year), the return forecasts, the plots, and a plain reading of the
+    numbers, including where the chosen model loses."""
+    report = build_volatility_report(volatility_evaluation, data_root.path / PLOTS_DIR)
+    return materialize_report(context, report, RESULTS_SECTION, data_root)

@@ -1,0 +1,255 @@
+"""Tests for optvol.core.options.gru.training: determinism, early stopping, config and logs."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+
+import numpy as np
+import pytest
+import torch
+
+import optvol.core.options.gru.training as gru_training
+from optvol.core.options.gru.network import SampleTensors
+from optvol.core.options.gru.training import TrainingConfig, predict_over_strike, train_gru
+from optvol.core.options.samples.build import SEQUENCE_FEATURES, STATIC_FEATURES, build_samples
+from optvol_tests.builders import option_quotes_frame
+
+TINY = {"hidden_size": 8, "head_size": 8, "batch_size": 256, "device": "cpu"}
+
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def samples():
+    return build_samples(option_quotes_frame())
+
+
+def train(samples, **overrides):
+    return train_gru(samples, TrainingConfig(**{**TINY, "epochs": 2, **overrides}))
+
+
+def assert_same_state(a: torch.nn.Module | dict, b: torch.nn.Module | dict) -> None:
+    a = a.state_dict() if isinstance(a, torch.nn.Module) else a
+    b = b.state_dict() if isinstance(b, torch.nn.Module) else b
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+
+
+def losses(result) -> list[tuple[float, float]]:
+    return [(h["train_loss"], h["val_loss"]) for h in result.history]
+
+
+@pytest.fixture(scope="module")
+def seed0(samples):
+    return train(samples, seed=0)
+
+
+def test_same_seed_gives_identical_weights_and_losses(samples, seed0):
+    again = train(samples, seed=0)
+    assert_same_state(again.model, seed0.model)
+    assert losses(again) == losses(seed0)
+    assert again.best_epoch == seed0.best_epoch
+    assert again.best_validation_loss == seed0.best_validation_loss
+
+
+def test_different_seeds_give_different_weights(samples, seed0):
+    other = train(samples, seed=1)
+    state, base = other.model.state_dict(), seed0.model.state_dict()
+    assert any(not torch.equal(state[name], base[name]) for name in state)
+    assert losses(other) != losses(seed0)
+
+
+def test_training_moves_away_from_the_initial_weights(samples, seed0):
+    torch.manual_seed(0)
+    initial = gru_training.build_model(seed0.architecture)
+    state = seed0.model.state_dict()
+    assert any(not torch.equal(state[n], initial.state_dict()[n]) for n in state)
+    # The zero-initialised last layer has learnt something.
+    assert seed0.model.head[-1].weight.abs().sum() > 0
+
+
+def test_result_fields(samples, seed0):
+    assert seed0.device == "cpu"
+    assert len(seed0.history) == 2
+    assert [h["epoch"] for h in seed0.history] == [1, 2]
+    assert seed0.architecture["hidden_size"] == 8
+    assert seed0.architecture["sequence_features"] == len(SEQUENCE_FEATURES)
+    assert seed0.architecture["static_features"] == len(STATIC_FEATURES)
+    assert not seed0.model.training
+    assert seed0.seconds > 0
+    for h in seed0.history:
+        assert set(h) == {
+            "epoch", "train_loss", "val_loss", "seconds", "train_seconds", "train_samples",
+            "samples_per_second",
+        }  # fmt: skip
+        assert h["train_samples"] == len(samples.indices("train"))
+        assert 0 < h["train_seconds"] <= h["seconds"]
+        assert h["samples_per_second"] > 0
+        assert h["samples_per_second"] == h["train_samples"] / h["train_seconds"]
+        assert np.isfinite(h["train_loss"]) and np.isfinite(h["val_loss"])
+    total = sum(h["train_samples"] for h in seed0.history)
+    assert seed0.samples_per_second == pytest.approx(
+        total / sum(h["train_seconds"] for h in seed0.history)
+    )
+
+
+def validation_loss(result, samples) -> float:
+    tensors = SampleTensors(samples, result.scalers, torch.device("cpu"))
+    index = samples.indices("validation")
+    prediction = predict_over_strike(result.model, tensors, index)
+    target = samples.target()[index].astype(np.float64)
+    return float(np.mean(((prediction - target) / result.scalers.price_scale) ** 2))
+
+
+def test_returned_model_has_the_best_validation_loss(samples):
+    # A large step makes the validation loss jump about (here the best epoch is not the
+    # last), so returning the last weights would fail the final check.
+    result = train(samples, epochs=4, patience=4, learning_rate=0.2)
+    val = [h["val_loss"] for h in result.history]
+    assert result.best_validation_loss == min(val)
+    assert result.best_epoch == 1 + int(np.argmin(val))
+    assert validation_loss(result, samples) == pytest.approx(min(val), rel=1e-9)
+
+
+def scripted(monkeypatch, values):
+    """Make the validation loss of epoch k be ``values[k-1]``; return the weights the model
+    had when each was computed."""
+    seen = []
+
+    def fake_loss(model, tensors, index, scale):
+        seen.append(copy.deepcopy(model.state_dict()))
+        return float(values[len(seen) - 1])
+
+    monkeypatch.setattr(gru_training, "_loss", fake_loss)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("values", "patience", "epochs_run", "best_epoch"),
+    [
+        ([1.0, 0.5, 0.7, 0.8, 0.9, 0.1, 0.1, 0.1], 3, 5, 2),
+        ([1.0, 0.5, 0.5, 0.5, 0.5, 0.1, 0.1, 0.1], 3, 5, 2),  # equal is no improvement
+        ([1.0, 0.9, 0.95, 0.8, 0.85, 0.86, 0.87, 0.1], 3, 7, 4),  # a new best resets
+        ([1.0, 1.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1], 1, 2, 1),
+        ([1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3], 2, 8, 8),  # never stops early
+    ],
+)
+def test_early_stopping_keeps_the_best_epochs_weights(
+    samples, monkeypatch, values, patience, epochs_run, best_epoch
+):
+    seen = scripted(monkeypatch, values)
+    result = train(samples, epochs=8, patience=patience)
+    assert len(result.history) == len(seen) == epochs_run
+    assert [h["val_loss"] for h in result.history] == values[:epochs_run]
+    assert result.best_epoch == best_epoch
+    assert result.best_validation_loss == values[best_epoch - 1]
+    assert_same_state(result.model, seen[best_epoch - 1])
+    if best_epoch != epochs_run:  # the weights did change after the best epoch
+        last = seen[-1]
+        assert any(not torch.equal(last[n], seen[best_epoch - 1][n]) for n in last)
+
+
+def test_early_stop_is_logged(samples, monkeypatch, caplog):
+    scripted(monkeypatch, [1.0, 0.5, 0.7, 0.8, 0.9])
+    with caplog.at_level(logging.INFO, logger="optvol.core.options.gru.training"):
+        train(samples, epochs=5, patience=3)
+    assert any(
+        "Early stop after epoch 5" in r.getMessage() and "keeping epoch 2" in r.getMessage()
+        for r in caplog.records
+    )
+
+
+EPOCH_LINE = re.compile(
+    r"Epoch (\d+)/(\d+): train loss ([\d.]+), validation loss ([\d.]+), "
+    r"([\d.]+) s, (\d+) samples/s"
+)
+
+
+def test_one_info_line_per_epoch(samples, caplog):
+    with caplog.at_level(logging.INFO, logger="optvol.core.options.gru.training"):
+        result = train(samples, epochs=3, patience=5)
+    lines = [
+        r
+        for r in caplog.records
+        if r.name == "optvol.core.options.gru.training" and r.getMessage().startswith("Epoch ")
+    ]
+    assert len(lines) == len(result.history) == 3
+    for record, h in zip(lines, result.history, strict=True):
+        assert record.levelno == logging.INFO
+        match = EPOCH_LINE.fullmatch(record.getMessage())
+        assert match, record.getMessage()
+        epoch, total, train_loss, val_loss, seconds, rate = match.groups()
+        assert (int(epoch), int(total)) == (h["epoch"], 3)
+        assert float(train_loss) == pytest.approx(h["train_loss"], abs=1e-5)
+        assert float(val_loss) == pytest.approx(h["val_loss"], abs=1e-5)
+        assert float(seconds) == pytest.approx(h["seconds"], abs=0.05)
+        assert int(rate) == pytest.approx(h["samples_per_second"], abs=1)
+    # One opening line says what is trained where.
+    assert any(r.getMessage().startswith("Training OptionGRU on cpu") for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"hidden_size": 0}, "hidden_size must be >= 1"),
+        ({"num_layers": 0}, "num_layers must be >= 1"),
+        ({"head_size": 0}, "head_size must be >= 1"),
+        ({"batch_size": 0}, "batch_size must be >= 1"),
+        ({"epochs": 0}, "epochs must be >= 1"),
+        ({"patience": 0}, "patience must be >= 1"),
+        ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
+        ({"dropout": -0.1}, r"dropout must be in \[0, 1\)"),
+        ({"learning_rate": 0.0}, "learning_rate must be > 0"),
+        ({"learning_rate": -1e-3}, "learning_rate must be > 0"),
+        ({"device": "not-a-device"}, "unknown device"),
+    ],
+)
+def test_training_config_rejects_bad_values(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TrainingConfig(**kwargs)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+@pytest.mark.parametrize("device", ["cuda", "cuda:0"])
+def test_training_config_refuses_cuda_without_cuda(device):
+    with pytest.raises(ValueError, match="sees no CUDA device"):
+        TrainingConfig(device=device)
+
+
+def test_training_config_defaults_and_auto_device():
+    config = TrainingConfig()
+    assert config.device == "auto"
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert gru_training.resolve_device("auto").type == expected
+    assert TrainingConfig(**config.to_dict()) == config
+
+
+def test_auto_device_is_cuda_whenever_pytorch_sees_one(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert gru_training.resolve_device("auto") == torch.device("cuda")
+    assert gru_training.resolve_device("cuda:0") == torch.device("cuda:0")
+    assert gru_training.resolve_device("cpu") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert gru_training.resolve_device("auto") == torch.device("cpu")
+    with pytest.raises(ValueError, match="sees no CUDA device"):
+        gru_training.resolve_device("cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_training_on_cuda_keeps_the_model_there_and_saves_it_on_the_cpu(samples):
+    from optvol.core.options.gru.artifact import TrainedGRU
+
+    result = train(samples, seed=0, device="auto")
+    assert result.device.startswith("cuda")
+    assert all(p.device.type == "cuda" for p in result.model.parameters())
+    assert result.history[0]["samples_per_second"] > 0
+    model = TrainedGRU.from_training(result, samples)
+    assert all(t.device.type == "cpu" for t in model.state_dict.values())
+    test = samples.indices("test")
+    on_gpu = model.predict(samples, test, "cuda")
+    # The same weights price alike on either device (other kernels: not bit for bit).
+    np.testing.assert_allclose(on_gpu, model.predict(samples, test, "cpu"), rtol=1e-4, atol=1e-4)

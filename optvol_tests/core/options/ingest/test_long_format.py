@@ -1,0 +1,160 @@
+"""Long-format files (one row per option side) through the documented column mapping."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from optvol.core.common.errors import OptvolInputError
+from optvol.core.options.ingest.long_format import PRESETS, LongFormatSpec
+from optvol.core.options.ingest.read import read_option_files
+
+HISTORICAL = (
+    "UnderlyingSymbol,UnderlyingPrice,Exchange,OptionSymbol,OptionExt,Type,Expiration,"
+    "DataDate,Strike,Last,Bid,Ask,Volume,OpenInterest,IV,Delta,Gamma,Theta,Vega,AKA\n"
+    "SPY,321.86,*,SPY200117C00320000,,call,01/17/2020,01/02/2020,320,3.1,3.05,3.1,1523,"
+    "40213,0.1123,0.61,0.05,-0.12,0.21,SPY200117C00320000\n"
+    "SPY,321.86,*,SPY200117P00320000,,put,01/17/2020,01/02/2020,320,1.2,1.18,1.2,,"
+    "38011,0.1301,-0.39,0.05,-0.10,0.21,SPY200117P00320000\n"
+)
+
+
+def test_historicaloptiondata_preset(tmp_path):
+    path = tmp_path / "SPY_20200102.csv"
+    path.write_text(HISTORICAL)
+    table, reports = read_option_files([path], PRESETS["historicaloptiondata"])
+    rows = table.to_pylist()
+    assert reports[0].format == "long" and reports[0].input_rows == 2
+    assert [r["option_type"] for r in rows] == ["C", "P"]
+    assert rows[0]["quote_date"] == dt.date(2020, 1, 2)  # US date format
+    assert rows[0]["expiration"] == dt.date(2020, 1, 17)
+    assert rows[0]["underlying_last"] == 321.86 and rows[0]["strike"] == 320.0
+    assert (rows[1]["bid"], rows[1]["ask"]) == (1.18, 1.2)
+    assert rows[0]["open_interest"] == 40213 and rows[1]["volume"] is None
+    assert rows[0]["rho"] is None  # not in this vendor's file
+
+
+def test_custom_mapping_with_other_spellings_delimiter_and_strike_units(tmp_path):
+    path = tmp_path / "vendor.txt"
+    path.write_text(
+        "Date;Expiry;StrikeX1000;CP;B;A;Spot\n"
+        "2021-03-01;2021-03-19;390000;Calls;4.1;4.2;389.5\n"
+        "2021-03-01;2021-03-19;390000;Puts;4.5;4.6;389.5\n"
+    )
+    spec = LongFormatSpec(
+        quote_date="Date",
+        expiration="Expiry",
+        strike="StrikeX1000",
+        option_type="CP",
+        bid="B",
+        ask="A",
+        underlying_last="Spot",
+        call_values=("calls",),
+        put_values=("puts",),
+        delimiter=";",
+        strike_divisor=1000,
+    )
+    table, _ = read_option_files([path], spec)
+    assert table.column("strike").to_pylist() == [390.0, 390.0]
+    assert table.column("option_type").to_pylist() == ["C", "P"]
+    assert table.column("iv").null_count == 2
+
+
+def test_generic_preset_reads_the_raw_column_names(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text(
+        "quote_date,expiration,strike,option_type,bid,ask,underlying_price,last,bid_size,"
+        "ask_size,volume,open_interest,iv,delta,gamma,vega,theta,rho\n"
+        "2020-01-02,2020-01-17,320,C,3,3.1,321,3.05,10,12,5,100,0.12,0.6,0.05,0.2,-0.1,0.05\n"
+    )
+    table, _ = read_option_files([path], PRESETS["generic"])
+    row = table.to_pylist()[0]
+    assert (row["bid_size"], row["ask_size"], row["iv"]) == (10, 12, 0.12)
+
+
+def test_missing_mapped_column_is_named(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text(
+        "quote_date,expiration,strike,option_type,bid,ask\n2020-01-02,2020-01-17,1,C,1,2\n"
+    )
+    with pytest.raises(OptvolInputError, match=r"missing \['underlying_price'\]"):
+        read_option_files([path], LongFormatSpec())
+
+
+def test_unknown_option_type_spelling(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text(
+        "quote_date,expiration,strike,option_type,bid,ask,underlying_price\n"
+        "2020-01-02,2020-01-17,320,X,1,2,321\n"
+    )
+    with pytest.raises(OptvolInputError, match="option type 'X' is neither a call"):
+        read_option_files([path], LongFormatSpec())
+
+
+def test_date_not_matching_the_format(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text(HISTORICAL.replace("01/02/2020", "2020-01-02", 1))
+    with pytest.raises(OptvolInputError, match=r"column DataDate: '2020-01-02' does not match"):
+        read_option_files([path], PRESETS["historicaloptiondata"])
+
+
+def test_unknown_setting_is_refused():
+    with pytest.raises(ValueError, match="unknown long-format settings"):
+        LongFormatSpec().with_overrides(strike_column="x")
+
+
+def test_one_column_mapped_to_two_fields_is_refused():
+    with pytest.raises(ValueError, match="column 'bid' is mapped to both bid and ask"):
+        LongFormatSpec(ask="bid")
+    with pytest.raises(ValueError, match=r"required fields \['quote_date'\] need a column name"):
+        LongFormatSpec().with_overrides(quote_date="")
+
+
+def test_a_single_spelling_is_one_value_not_its_letters():
+    assert LongFormatSpec(call_values="Call").call_values == ("Call",)
+
+
+def test_optional_columns_absent_from_the_file_are_missing_values(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text(
+        "DataDate,Expiration,Strike,Type,Bid,Ask,UnderlyingPrice\n"
+        "01/02/2020,01/17/2020,320,call,3.0,3.1,321.5\n"
+    )
+    table, _ = read_option_files([path], PRESETS["historicaloptiondata"])
+    row = table.to_pylist()[0]
+    assert (row["bid"], row["ask"]) == (3.0, 3.1)
+    assert row["iv"] is None and row["volume"] is None and row["last"] is None
+
+
+def test_generic_layout_is_recognised_without_configuration(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text(
+        "quote_date,expiration,strike,option_type,bid,ask,underlying_price\n"
+        "2020-01-02,2020-01-17,320,P,1.0,1.1,321\n"
+    )
+    table, reports = read_option_files([path])
+    assert reports[0].format == "long" and table.column("option_type").to_pylist() == ["P"]
+
+
+def test_mapped_column_appearing_twice_in_the_header(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text(
+        "quote_date,expiration,strike,option_type,bid,ask,underlying_price,bid\n"
+        "2020-01-02,2020-01-17,320,P,1.0,1.1,321,1.05\n"
+    )
+    with pytest.raises(OptvolInputError, match=r"mapped columns \['bid'\] appear twice"):
+        read_option_files([path])
+
+
+def test_missing_call_put_value_names_the_row(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text(
+        "quote_date,expiration,strike,option_type,bid,ask,underlying_price\n"
+        "2020-01-02,2020-01-17,320,P,1.0,1.1,321\n"
+        "2020-01-02,2020-01-17,325,,1.0,1.1,321\n"
+    )
+    with pytest.raises(
+        OptvolInputError, match="data row 2, column option_type: the call/put value is missing"
+    ):
+        read_option_files([path])

@@ -1,0 +1,536 @@
+"""Tests for optvol.core.options.samples.build: samples, windows, baselines and splits."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import optvol.core.common.row_chunks as row_chunks
+from optvol.core.common.errors import OptvolInputError
+from optvol.core.options.pricing.black_scholes import bs_price, implied_vol
+from optvol.core.options.samples.build import (
+    ANCHOR,
+    BASELINES,
+    HISTORY_FEATURES,
+    SPLITS,
+    STATIC_FEATURES,
+    SampleConfig,
+    _fingerprint,
+    build_samples,
+    window_days,
+    window_indices,
+)
+from optvol_tests.builders import option_quotes_frame
+
+R, Q = SampleConfig().risk_free_rate, SampleConfig().dividend_yield
+KEY = ["expiration", "option_type", "strike"]
+
+
+@pytest.fixture(scope="module")
+def quotes() -> pd.DataFrame:
+    return option_quotes_frame()
+
+
+@pytest.fixture(scope="module")
+def samples(quotes):
+    return build_samples(quotes)
+
+
+@pytest.fixture(scope="module")
+def dates(quotes) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(np.unique(quotes["quote_date"]))
+
+
+def is_contract(
+    frame: pd.DataFrame, expiration: str, option_type: str, strike: float
+) -> np.ndarray:
+    return (
+        (frame["expiration"] == pd.Timestamp(expiration))
+        & (frame["option_type"].astype(str) == option_type)
+        & (frame["strike"] == strike)
+    ).to_numpy()
+
+
+def quote_of(quotes: pd.DataFrame, rows: pd.DataFrame, dates: np.ndarray) -> pd.DataFrame:
+    """The quote of each row's contract on ``dates`` (one per row), in the rows' order."""
+    left = rows[KEY].assign(quote_date=dates, option_type=rows["option_type"].astype(str))
+    right = quotes.assign(option_type=quotes["option_type"].astype(str))
+    merged = left.merge(right, on=[*KEY, "quote_date"], how="left", validate="one_to_one")
+    assert len(merged) == len(rows)
+    return merged
+
+
+# --- SampleConfig ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"train_fraction": 0.0}, "positive and sum to less than 1"),
+        ({"validation_fraction": -0.1}, "positive and sum to less than 1"),
+        ({"train_fraction": 0.85, "validation_fraction": 0.15}, "sum to less than 1"),
+        ({"train_fraction": 0.9, "validation_fraction": 0.2}, "sum to less than 1"),
+        ({"train_end": "2020-02-01"}, "give both train_end and validation_end"),
+        ({"validation_end": "2020-02-01"}, "give both train_end and validation_end"),
+        ({"train_end": "2020-02-01", "validation_end": "2020-02-01"}, "must come after"),
+        ({"train_end": "2020-02-10", "validation_end": "2020-02-01"}, "must come after"),
+        ({"sequence_length": 0}, "sequence_length must be >= 1"),
+        ({"sequence_length": -3}, "sequence_length must be >= 1"),
+        ({"historical_vol_days": 1}, "historical_vol_days must be >= 2"),
+    ],
+)
+def test_sample_config_rejects_bad_values(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        SampleConfig(**kwargs)
+
+
+def test_sample_config_accepts_explicit_dates_and_round_trips():
+    config = SampleConfig(train_end="2020-02-10", validation_end="2020-02-19", sequence_length=1)
+    assert SampleConfig(**config.to_dict()) == config
+
+
+# --- which quotes are samples ----------------------------------------------------------------------
+
+
+def test_shapes_and_columns(samples, quotes, dates):
+    n = len(samples.rows)
+    assert samples.static.shape == (n, len(STATIC_FEATURES))
+    assert samples.history.shape[1] == len(HISTORY_FEATURES)
+    assert samples.static.dtype == samples.history.dtype == np.float32
+    assert len(samples.quoted) == len(samples.slot_day) == len(samples.history)
+    assert len(samples.sample_slot) == len(samples.sample_day) == len(samples.anchor_iv) == n
+    assert set(BASELINES) | {"split", "mid", "strike", "underlying"} <= set(samples.rows.columns)
+    np.testing.assert_array_equal(samples.calendar, dates.to_numpy())
+    # The 21-day historical vol exists from the 22nd day on: every contract is a sample on
+    # every later day, Mondays (after a weekend) included.
+    per_day = samples.rows.groupby("quote_date").size()
+    np.testing.assert_array_equal(per_day.index, dates[21:])
+    assert (per_day == 42).all()
+    assert (dates[21:].dayofweek == 0).any()
+
+
+def test_no_nan_in_inputs(samples):
+    assert np.isfinite(samples.static).all()
+    assert np.isfinite(samples.history).all()
+    assert np.isfinite(samples.anchor_iv).all()
+    assert np.isfinite(samples.underlying_return).all()
+    assert np.isfinite(samples.rows[list(BASELINES)].to_numpy()).all()
+
+
+def test_missing_vendor_iv_leaves_no_nan_and_keeps_the_samples(quotes, samples):
+    holes = quotes.copy()
+    rng = np.random.default_rng(3)
+    holes.loc[rng.random(len(holes)) < 0.2, "iv"] = np.nan
+    with_holes = build_samples(holes)
+    assert len(with_holes.rows) == len(samples.rows)
+    assert np.isfinite(with_holes.static).all()
+    assert np.isfinite(with_holes.history).all()
+
+
+CONTRACT = ("2020-06-19", "C", 100.0)
+
+
+def sample_dates_of(samples, contract=CONTRACT) -> set:
+    return set(samples.rows.loc[is_contract(samples.rows, *contract), "quote_date"])
+
+
+def test_sample_needs_a_quote_on_the_previous_day(quotes, samples, dates):
+    removed = quotes.loc[~(is_contract(quotes, *CONTRACT) & (quotes["quote_date"] == dates[30]))]
+    without = build_samples(removed)
+    assert sample_dates_of(samples) == set(dates[21:])
+    # No sample on day 30 (no quote) nor on day 31 (no quote the day before); day 32 again.
+    assert sample_dates_of(without) == set(dates[21:]) - {dates[30], dates[31]}
+    assert len(without.rows) == len(samples.rows) - 2
+
+
+def test_an_unusable_quote_counts_as_missing(quotes, dates):
+    target = is_contract(quotes, *CONTRACT) & (quotes["quote_date"] == dates[30])
+    unusable = quotes.copy()
+    unusable.loc[target, "usable"] = False
+    unusable.loc[target, "bid"] = 0.0
+    removed = build_samples(quotes.loc[~target])
+    flagged = build_samples(unusable)
+    pd.testing.assert_frame_equal(flagged.rows, removed.rows)
+    np.testing.assert_array_equal(flagged.static, removed.static)
+    np.testing.assert_array_equal(flagged.history, removed.history)
+    assert flagged.fingerprint == removed.fingerprint
+
+
+# --- splits -----------------------------------------------------------------------------------------
+
+
+def split_of_each_date(samples) -> pd.Series:
+    per_date = samples.rows.groupby("quote_date")["split"].agg(["nunique", "first"])
+    assert (per_date["nunique"] == 1).all(), "a date is in more than one split"
+    return per_date["first"]
+
+
+def test_default_split_is_70_15_15_of_whole_dates_in_order(samples, dates):
+    labels = split_of_each_date(samples)
+    # 19 sample dates: round(0.7 * 19) = 13 train, round(0.15 * 19) = 3 validation, 3 test.
+    assert list(labels) == ["train"] * 13 + ["validation"] * 3 + ["test"] * 3
+    sample_dates = [str(d.date()) for d in dates[21:]]
+    assert samples.split_dates == {
+        "train": [sample_dates[0], sample_dates[12]],
+        "validation": [sample_dates[13], sample_dates[15]],
+        "test": [sample_dates[16], sample_dates[18]],
+    }
+    for name in ("train", "validation", "test"):
+        np.testing.assert_array_equal(
+            samples.indices(name), np.flatnonzero(samples.rows["split"] == name)
+        )
+
+
+def test_split_fractions_are_honoured(quotes):
+    labels = split_of_each_date(
+        build_samples(quotes, SampleConfig(train_fraction=0.6, validation_fraction=0.2))
+    )
+    # 19 dates: round(11.4) = 11, round(3.8) = 4, the remaining 4.
+    assert list(labels) == ["train"] * 11 + ["validation"] * 4 + ["test"] * 4
+
+
+def test_explicit_split_dates_are_honoured(quotes):
+    # 2020-02-08 is a Saturday: the end dates need not be trading days.
+    config = SampleConfig(train_end="2020-02-08", validation_end="2020-02-19")
+    built = build_samples(quotes, config)
+    labels = split_of_each_date(built)
+    for day, label in labels.items():
+        expected = (
+            "train"
+            if day <= pd.Timestamp("2020-02-08")
+            else "validation"
+            if day <= pd.Timestamp("2020-02-19")
+            else "test"
+        )
+        assert label == expected, day
+    assert built.split_dates["train"][1] == "2020-02-07"
+    assert built.split_dates["validation"] == ["2020-02-10", "2020-02-19"]
+    assert built.split_dates["test"][0] == "2020-02-20"
+
+
+@pytest.mark.parametrize(
+    ("train_end", "validation_end", "empty"),
+    [
+        ("2020-01-15", "2020-02-10", "train"),
+        ("2020-02-14", "2020-02-16", "validation"),  # only a weekend between them
+        ("2020-02-10", "2020-03-31", "test"),
+    ],
+)
+def test_an_empty_split_raises_naming_it(quotes, train_end, validation_end, empty):
+    config = SampleConfig(train_end=train_end, validation_end=validation_end)
+    with pytest.raises(OptvolInputError, match=f"the {empty} split has no sample"):
+        build_samples(quotes, config)
+
+
+def test_too_few_sample_dates_for_a_split(quotes):
+    # 23 days: the historical vol exists on the last two only.
+    with pytest.raises(OptvolInputError, match=r"span 2 quote date\(s\).*at least 3"):
+        build_samples(option_quotes_frame(n_days=23))
+
+
+# --- windows ----------------------------------------------------------------------------------------
+
+
+def test_window_indices_and_days_formula():
+    np.testing.assert_array_equal(window_indices(np.array([10, 25]), 3), [[7, 8, 9], [22, 23, 24]])
+    np.testing.assert_array_equal(window_days(np.array([1, 5]), 3), [[-2, -1, 0], [2, 3, 4]])
+
+
+def expected_history(frame: pd.DataFrame) -> tuple[list[int], np.ndarray]:
+    """Columns of HISTORY_FEATURES and their values for ``frame``'s quotes, from the vendor
+    columns of the synthetic chain (its greeks are the Black-Scholes greeks at its iv)."""
+    strike, spot = frame["strike"].to_numpy(), frame["underlying_last"].to_numpy()
+    expected = {
+        "mid_over_strike": frame["mid"] / strike,
+        "iv": frame["iv"],
+        "delta": frame["delta"],
+        "gamma_x_spot": frame["gamma"] * spot,
+        "vega_over_strike": frame["vega"] / strike,
+        "theta_over_strike": frame["theta"] / strike,
+        "log_moneyness": np.log(spot / strike),
+        "tau": frame["tau"],
+    }
+    columns = [HISTORY_FEATURES.index(name) for name in expected]
+    return columns, np.stack([np.asarray(v, float) for v in expected.values()], axis=1)
+
+
+def test_window_holds_the_contracts_own_history(quotes, samples, dates):
+    L = samples.config.sequence_length
+    contract = ("2020-12-18", "P", 95.0)
+    i = np.flatnonzero(
+        is_contract(samples.rows, *contract) & (samples.rows["quote_date"] == dates[33])
+    )
+    assert len(i) == 1
+    window = window_indices(samples.sample_slot[i], L)[0]
+    np.testing.assert_array_equal(samples.slot_day[window], np.arange(33 - L, 33))
+    assert samples.quoted[window].all()
+    history_dates = dates[33 - L : 33].to_numpy()
+    own = quote_of(quotes, samples.rows.iloc[np.repeat(i, L)], history_dates)
+    columns, expected = expected_history(own)
+    np.testing.assert_allclose(samples.history[window][:, columns], expected, rtol=2e-5, atol=1e-7)
+    # The sample's own day t is not in the window: it is the next slot.
+    assert samples.slot_day[samples.sample_slot[i[0]]] == 33
+
+
+def test_window_is_masked_before_the_first_quote_and_on_missing_days(quotes, dates):
+    contract = ("2020-06-19", "P", 95.0)
+    mine = is_contract(quotes, *contract)
+    gone = mine & ((quotes["quote_date"] < dates[25]) | (quotes["quote_date"] == dates[30]))
+    built = build_samples(quotes.loc[~gone].reset_index(drop=True))
+    rows = built.rows
+    own = is_contract(rows, *contract)
+    # First quote on day 25, so the first sample is on day 26; none on 30 and 31.
+    assert set(rows.loc[own, "quote_date"]) == set(dates[26:]) - {dates[30], dates[31]}
+
+    L = built.config.sequence_length
+    i = np.flatnonzero(own & (rows["quote_date"] == dates[33]))
+    window = window_indices(built.sample_slot[i], L)[0]
+    quoted = built.quoted[window]
+    # Days 13..24 precede the contract's life (padding), 30 had no quote.
+    expected_quoted = np.array([d >= 25 and d != 30 for d in range(33 - L, 33)])
+    np.testing.assert_array_equal(quoted, expected_quoted)
+    np.testing.assert_array_equal(
+        built.slot_day[window], [d if d >= 25 else -1 for d in range(33 - L, 33)]
+    )
+    assert (built.history[window[~quoted]] == 0).all()
+    quoted_days = np.arange(33 - L, 33)[expected_quoted]
+    own_quotes = quote_of(quotes, rows.iloc[np.repeat(i, len(quoted_days))], dates[quoted_days])
+    columns, expected = expected_history(own_quotes)
+    np.testing.assert_allclose(
+        built.history[window[quoted]][:, columns], expected, rtol=2e-5, atol=1e-7
+    )
+
+
+# --- baselines --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def previous(quotes, samples) -> pd.DataFrame:
+    """The quote of each sample's contract on the previous date of the calendar."""
+    return quote_of(quotes, samples.rows, samples.calendar[samples.sample_day - 1])
+
+
+def test_prev_mid_is_the_mid_of_the_day_before(samples, previous):
+    assert previous["mid"].notna().all()
+    np.testing.assert_array_equal(samples.rows["prev_mid"], previous["mid"])
+    assert not np.allclose(samples.rows["prev_mid"], samples.rows["mid"])
+
+
+def test_practitioner_baselines_reprice_the_previous_iv_at_todays_spot(samples, previous):
+    rows = samples.rows
+    is_call = (rows["option_type"] == "C").to_numpy()
+    strike, tau = rows["strike"].to_numpy(), rows["tau"].to_numpy()
+    spot_t = rows["underlying"].to_numpy()
+    iv_prev = implied_vol(
+        previous["mid"].to_numpy(),
+        previous["underlying_last"].to_numpy(),
+        strike,
+        previous["tau"].to_numpy(float),
+        R,
+        Q,
+        is_call,
+    )
+    np.testing.assert_allclose(samples.anchor_iv, iv_prev, rtol=1e-9)
+    np.testing.assert_allclose(
+        rows["practitioner_bs_mid_iv"],
+        bs_price(spot_t, strike, tau, R, Q, iv_prev, is_call),
+        rtol=1e-9,
+        atol=1e-12,
+    )
+    np.testing.assert_allclose(
+        rows["practitioner_bs"],
+        bs_price(spot_t, strike, tau, R, Q, previous["iv"].to_numpy(float), is_call),
+        rtol=1e-9,
+        atol=1e-12,
+    )
+    assert ANCHOR == "practitioner_bs_mid_iv"
+    column = STATIC_FEATURES.index("practitioner_bs_mid_iv_over_strike")
+    np.testing.assert_allclose(samples.static[:, column], rows[ANCHOR] / strike, rtol=1e-6)
+    # Today's spot moved: repricing at S_{t-1} would give another price.
+    stale = bs_price(previous["underlying_last"], strike, tau, R, Q, iv_prev, is_call)
+    assert not np.allclose(rows["practitioner_bs_mid_iv"], stale, rtol=1e-6)
+
+
+def test_historical_bs_uses_21_squared_log_returns_up_to_t(quotes, samples):
+    spot_of_day = quotes.groupby("quote_date")["underlying_last"].first().to_numpy()
+    returns = np.diff(np.log(spot_of_day), prepend=np.nan)
+    rows = samples.rows
+    day = samples.sample_day
+    sigma = np.array([np.sqrt(252 / 21 * np.sum(returns[t - 20 : t + 1] ** 2)) for t in day])
+    assert np.isfinite(sigma).all()
+    is_call = (rows["option_type"] == "C").to_numpy()
+    np.testing.assert_allclose(
+        rows["historical_bs"],
+        bs_price(rows["underlying"], rows["strike"], rows["tau"], R, Q, sigma, is_call),
+        rtol=1e-9,
+        atol=1e-12,
+    )
+    column = STATIC_FEATURES.index("historical_vol")
+    np.testing.assert_allclose(samples.static[:, column], sigma, rtol=1e-6)
+    column = STATIC_FEATURES.index("underlying_return")
+    np.testing.assert_allclose(samples.static[:, column], returns[day], rtol=1e-5)
+
+
+def test_adhoc_bs_is_finite_and_close_to_the_smile(samples):
+    # The synthetic smile is a DFW surface plus a small daily level shift: the t-1 surface
+    # reprices within a few percent of the strike-normalised price.
+    rows = samples.rows
+    error = (rows["adhoc_bs"] - rows["mid"]) / rows["strike"]
+    assert np.isfinite(rows["adhoc_bs"]).all()
+    assert np.abs(error).max() < 0.01
+
+
+# --- errors -----------------------------------------------------------------------------------------
+
+
+def test_no_quotes_raises(quotes):
+    with pytest.raises(OptvolInputError, match="no usable quote"):
+        build_samples(quotes.iloc[:0])
+
+
+def test_no_usable_quotes_raises(quotes):
+    with pytest.raises(OptvolInputError, match="no usable quote"):
+        build_samples(quotes.assign(usable=False))
+
+
+def test_missing_columns_raise_naming_them(quotes):
+    with pytest.raises(OptvolInputError, match=r"lacks the columns \['mid', 'usable'\]"):
+        build_samples(quotes.drop(columns=["usable", "mid"]))
+
+
+def test_no_contract_quoted_on_two_consecutive_days_raises(quotes, dates):
+    day = np.searchsorted(dates, quotes["quote_date"])
+    is_call = (quotes["option_type"] == "C").to_numpy()
+    # Calls on even days, puts on odd days: every day has quotes, no side has two in a row.
+    alternating = quotes.loc[is_call == (day % 2 == 0)]
+    with pytest.raises(
+        OptvolInputError,
+        match="0 have a usable quote of the same contract on the previous trading day",
+    ):
+        build_samples(alternating)
+
+
+def test_too_short_for_the_historical_vol_raises(quotes, dates):
+    with pytest.raises(OptvolInputError, match="too sparse"):
+        build_samples(quotes.loc[quotes["quote_date"] <= dates[20]])
+
+
+# --- fingerprint -------------------------------------------------------------------------------------
+
+
+def test_fingerprint_is_stable_and_follows_the_data(quotes, samples, dates):
+    assert len(samples.fingerprint) == 64
+    assert build_samples(quotes.copy()).fingerprint == samples.fingerprint
+    changed = quotes.copy()
+    row = np.flatnonzero(changed["quote_date"] == dates[-1])[5]
+    changed.loc[row, "mid"] += 0.01
+    assert build_samples(changed).fingerprint != samples.fingerprint
+    older = quotes.copy()
+    row = np.flatnonzero(older["quote_date"] == dates[3])[5]
+    older.loc[row, "mid"] += 0.01  # only in the history of later samples
+    assert build_samples(older).fingerprint != samples.fingerprint
+    other_rate = build_samples(quotes, SampleConfig(risk_free_rate=0.03))
+    assert other_rate.fingerprint != samples.fingerprint
+
+
+def test_vendor_iv_in_percent_is_replaced_by_the_iv_solved_from_the_mid():
+    quotes = option_quotes_frame(n_days=40)
+    in_percent = quotes.copy()
+    in_percent["iv"] = in_percent["iv"] * 100.0  # a vendor quoting 25.0 for 25%
+    decimal, percent = build_samples(quotes), build_samples(in_percent)
+    # The builder's mids are exact Black-Scholes prices at its IVs, so solving them back
+    # gives the same vols the decimal file states.
+    np.testing.assert_allclose(
+        percent.rows["practitioner_bs"], decimal.rows["practitioner_bs"], rtol=1e-6, atol=1e-8
+    )
+
+
+def test_fingerprint_hashes_the_bytes_of_each_array_as_tobytes_gives_them():
+    arrays = (
+        np.array(["2020-01-02", "2020-01-03"], dtype="datetime64[ns]"),
+        np.array([True, False, True]),
+        np.arange(12, dtype=np.float32).reshape(4, 3),
+        np.arange(20.0)[::3],  # not contiguous
+        np.asarray(sorted(SampleConfig().to_dict().items()), dtype=str),
+    )
+    digest = hashlib.sha256()
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    assert _fingerprint(*arrays) == digest.hexdigest()
+
+
+# --- memory layout ----------------------------------------------------------------------------------
+
+
+def assert_same_samples(a, b) -> None:
+    """Every array, the rows, the quotes by contract and the fingerprint are identical."""
+    assert a.fingerprint == b.fingerprint
+    for name in (
+        "static", "history", "quoted", "slot_day", "sample_slot", "sample_day",
+        "underlying_return", "calendar", "anchor_iv", "spot_of_day", "surface_coef",
+    ):  # fmt: skip
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype, name
+        np.testing.assert_array_equal(x, y, err_msg=name)
+    pd.testing.assert_frame_equal(a.rows, b.rows)
+    assert (a.split_dates, a.counts) == (b.split_dates, b.counts)
+    pd.testing.assert_frame_equal(a.quotes.contracts, b.quotes.contracts)
+    np.testing.assert_array_equal(a.quotes.day, b.quotes.day)
+    np.testing.assert_array_equal(a.quotes.slot, b.quotes.slot)
+    for name, values in a.quotes.previous.__dict__.items():
+        np.testing.assert_array_equal(values, getattr(b.quotes.previous, name), err_msg=name)
+
+
+@pytest.fixture(scope="module")
+def ragged(quotes) -> pd.DataFrame:
+    """The chain with holes: missing vendor IVs, unusable quotes, an IV in percent."""
+    ragged = quotes.copy()
+    rng = np.random.default_rng(5)
+    ragged.loc[rng.random(len(ragged)) < 0.1, "iv"] = np.nan
+    ragged.loc[rng.random(len(ragged)) < 0.05, "usable"] = False
+    ragged.loc[7, "iv"] = 30.0
+    return ragged
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 7, 250])
+def test_building_in_chunks_gives_the_samples_of_one_piece(ragged, chunk_rows, monkeypatch):
+    """The row-wise steps run in chunks of CHUNK_ROWS; with more rows than the chain has,
+    the chain is one chunk, computed whole as before chunking existed."""
+    assert len(ragged) < row_chunks.CHUNK_ROWS
+    whole = build_samples(ragged, keep_quotes=True)
+    monkeypatch.setattr(row_chunks, "CHUNK_ROWS", chunk_rows)
+    assert_same_samples(build_samples(ragged, keep_quotes=True), whole)
+
+
+def test_rows_carry_the_terms_of_their_quotes(quotes, samples):
+    terms = quote_of(quotes, samples.rows, samples.rows["quote_date"].to_numpy())
+    np.testing.assert_array_equal(samples.rows["dte_days"], terms["dte_days"].astype(np.int64))
+    np.testing.assert_array_equal(samples.rows["mid"], terms["mid"])
+    np.testing.assert_array_equal(samples.rows["tau"], terms["tau"].astype(np.float64))
+    assert samples.rows["dte_days"].dtype == np.int64
+    assert samples.rows["quote_date"].dtype == samples.rows["expiration"].dtype == "<M8[ns]"
+    assert list(samples.rows["option_type"].cat.categories) == ["C", "P"]
+
+
+def test_split_is_one_byte_a_sample(samples):
+    split = samples.rows["split"]
+    assert isinstance(split.dtype, pd.CategoricalDtype)
+    assert list(split.cat.categories) == list(SPLITS)
+    assert split.cat.codes.dtype == np.int8
+    np.testing.assert_array_equal(samples.split, split.astype(str).to_numpy())
+
+
+def test_select_keeps_the_samples_index_over_the_same_history(samples):
+    index = samples.indices("test")[::3]
+    selected = samples.select(index)
+    pd.testing.assert_frame_equal(selected.rows, samples.rows.iloc[index].reset_index(drop=True))
+    for name in ("static", "sample_slot", "sample_day", "anchor_iv"):
+        np.testing.assert_array_equal(getattr(selected, name), getattr(samples, name)[index])
+    for name in ("history", "quoted", "slot_day", "underlying_return", "calendar"):
+        assert getattr(selected, name) is getattr(samples, name), name
+    assert selected.fingerprint == samples.fingerprint
+    np.testing.assert_array_equal(selected.pricing_inputs(), samples.pricing_inputs()[index])
+    np.testing.assert_array_equal(selected.target(), samples.target()[index])

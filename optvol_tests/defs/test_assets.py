@@ -1,0 +1,219 @@
+"""The assets through Dagster: the whole graph, idempotency, retries, failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pyarrow.parquet as pq
+import pytest
+
+from optvol.core.common.errors import InputNotFoundError
+from optvol.core.common.paths import ARTIFACT_PATHS
+from optvol.core.common.retry import ingest_retry_delay
+from optvol.definitions import defs
+from optvol.defs.options.assets import option_quotes, raw_option_quotes
+from optvol.defs.options.partitions import range_tags
+from optvol.defs.shared.checks import asset_checks
+from optvol.defs.shared.retry import INGEST_RETRY_POLICY, retry_or_fail
+from optvol.defs.volatility.assets import market_features, raw_market
+from optvol_tests.builders import small_chain, write_optionsdx
+
+TABLE_ASSETS = [raw_option_quotes, option_quotes, raw_market, market_features]
+TABLES = {a.key.path[-1]: ARTIFACT_PATHS[a.key.path[-1]] for a in TABLE_ASSETS}
+TABLE_CHECKS = [c for c in asset_checks if next(iter(c.check_keys)).asset_key.path[-1] in TABLES]
+ALL = [*TABLE_ASSETS, *TABLE_CHECKS]
+NO_RETRIES = {"execution": {"config": {"retries": {"disabled": {}}}}}
+
+
+def materialize(
+    selection=ALL, months=("2020-01", "2020-01"), **kwargs
+) -> dg.ExecuteInProcessResult:
+    """A run of ``selection`` over the quote months ``months`` (first, last)."""
+    return dg.materialize(
+        selection,
+        resources=defs.resources,
+        raise_on_error=False,
+        tags={**range_tags(*months), **kwargs.pop("tags", {})},
+        **kwargs,
+    )
+
+
+def artifact_bytes(root: Path) -> dict[str, bytes]:
+    """Every file of the table assets (a partitioned one is a directory of months)."""
+    files = {}
+    for relative in TABLES.values():
+        path = root / relative
+        for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            files[str(file.relative_to(root))] = file.read_bytes()
+    return files
+
+
+def test_whole_graph_materializes_with_checks_passing(data_root):
+    result = materialize()
+    assert result.success
+    for relative in TABLES.values():
+        assert (data_root / relative).stat().st_size > 0
+    evaluations = result.get_asset_check_evaluations()
+    assert len(evaluations) == 14 and all(e.passed for e in evaluations)
+    clean = pq.read_table(data_root / ARTIFACT_PATHS["option_quotes"] / "2020-01.parquet")
+    assert clean.num_rows == 2 * len(small_chain())  # two option sides per optionsDX row
+
+
+def test_materialization_metadata(data_root):
+    result = materialize()
+    metadata = {
+        e.asset_key.path[-1]: e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    quotes = metadata["option_quotes"]
+    assert quotes["dagster/row_count"].value == 2 * len(small_chain())
+    assert "usable" in [c.name for c in quotes["dagster/column_schema"].schema.columns]
+    assert quotes["path"].path.endswith("processed/option_quotes")
+    assert quotes["bytes"].value > 0 and "quote_date" in quotes["preview"].md_str
+    assert metadata["raw_option_quotes"]["input_rows"].value == len(small_chain())
+
+
+def test_materializing_twice_gives_identical_parquet_bytes(data_root):
+    assert materialize().success
+    first = artifact_bytes(data_root)
+    assert materialize().success
+    assert artifact_bytes(data_root) == first
+
+
+def test_missing_input_fails_with_the_expected_path(data_root):
+    for path in (data_root / "raw" / "options").iterdir():
+        path.unlink()
+    result = materialize([raw_option_quotes], run_config=NO_RETRIES)
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert str(data_root / "raw" / "options") in str(failure.event_specific_data.error)
+
+
+def test_input_appearing_after_a_failed_attempt_is_ingested_on_retry(data_root, monkeypatch):
+    import optvol.defs.options.assets
+
+    options = data_root / "raw" / "options"
+    stash = data_root / "stash.txt"
+    (options / "spy_eod_202001.txt").rename(stash)
+
+    def deliver_after_the_failure(context, err):
+        """The file arrives while the first attempt's retry is being scheduled."""
+        if stash.exists():
+            stash.rename(options / "spy_eod_202001.txt")
+        return retry_or_fail(context, err)
+
+    monkeypatch.setattr(optvol.defs.options.assets, "retry_or_fail", deliver_after_the_failure)
+    result = materialize([raw_option_quotes])
+    assert result.success
+    retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert len(retries) == 1
+    assert retries[0].event_specific_data.seconds_to_wait == 1
+
+
+def test_retry_policy_and_plan_delays():
+    assert raw_option_quotes.op.retry_policy == INGEST_RETRY_POLICY
+    assert raw_market.op.retry_policy == INGEST_RETRY_POLICY
+    assert INGEST_RETRY_POLICY.max_retries == 3
+    assert INGEST_RETRY_POLICY.delay == 1
+    assert INGEST_RETRY_POLICY.backoff == dg.Backoff.EXPONENTIAL
+    assert [ingest_retry_delay(n) for n in (1, 2, 3)] == [1, 2, 4]
+    with pytest.raises(ValueError):
+        ingest_retry_delay(0)
+
+
+class _Attempt:
+    """The two attributes of an execution context that ``retry_or_fail`` reads."""
+
+    def __init__(self, retry_number: int) -> None:
+        self.retry_number = retry_number
+        self.log = dg.get_dagster_logger()
+
+
+def test_input_errors_retry_after_1_2_4_seconds_then_fail():
+    err = InputNotFoundError("input directory not found: /data/raw/options")
+    delays = [retry_or_fail(_Attempt(n), err).seconds_to_wait for n in (0, 1, 2)]
+    assert delays == [1, 2, 4]
+    final = retry_or_fail(_Attempt(3), err)
+    assert isinstance(final, dg.Failure) and "/data/raw/options" in final.description
+
+
+def test_previous_artifacts_survive_a_failed_run(data_root):
+    assert materialize().success
+    before = artifact_bytes(data_root)
+    source = data_root / "raw" / "options" / "spy_eod_202001.txt"
+    source.write_text(source.read_text()[:-200])  # truncated delivery
+    result = materialize(run_config=NO_RETRIES)
+    assert not result.success
+    assert artifact_bytes(data_root) == before
+    leftovers = [p for p in data_root.rglob("*.tmp")]
+    assert leftovers == []
+
+
+def test_long_format_through_run_config(data_root):
+    options = data_root / "raw" / "options"
+    for path in options.iterdir():
+        path.unlink()
+    (options / "vendor.csv").write_text(
+        "DataDate,Expiration,Strike,Type,Bid,Ask,UnderlyingPrice\n"
+        "01/02/2020,01/17/2020,320,call,3.0,3.1,321.5\n"
+        "01/02/2020,01/17/2020,320,put,1.1,1.2,321.5\n"
+    )
+    config = {
+        "ops": {
+            "raw_option_quotes": {
+                "config": {
+                    "long_format": {
+                        "preset": "historicaloptiondata",
+                        "columns": {
+                            "last": "",
+                            "volume": "",
+                            "open_interest": "",
+                            "iv": "",
+                            "delta": "",
+                            "gamma": "",
+                            "vega": "",
+                            "theta": "",
+                        },
+                    }
+                }
+            }
+        }
+    }
+    result = materialize([raw_option_quotes, option_quotes], run_config=config)
+    assert result.success
+    clean = pq.read_table(data_root / ARTIFACT_PATHS["option_quotes"] / "2020-01.parquet")
+    clean = clean.to_pandas()
+    assert list(clean["option_type"]) == ["C", "P"] and list(clean["mid"]) == [3.05, 1.15]
+
+
+def test_second_file_with_later_quotes_is_merged(data_root):
+    write_optionsdx(
+        data_root / "raw" / "options" / "spy_eod_202002.txt",
+        small_chain(dates=("2020-02-03",), expiries=("2020-02-21",)),
+    )
+    assert materialize([raw_option_quotes, option_quotes], months=("2020-01", "2020-02")).success
+    months = sorted((data_root / ARTIFACT_PATHS["option_quotes"]).iterdir())
+    assert [p.name for p in months] == ["2020-01.parquet", "2020-02.parquet"]
+    january, february = (pq.read_table(p).to_pandas() for p in months)
+    assert january["source_file"].unique().tolist() == ["spy_eod_202001.txt"]
+    assert february["source_file"].unique().tolist() == ["spy_eod_202002.txt"]
+    assert february["quote_date"].max().strftime("%Y-%m-%d") == "2020-02-03"
+
+
+def test_a_write_that_dies_halfway_keeps_the_previous_artifacts(data_root, monkeypatch):
+    import optvol.core.common.parquet as parquet
+
+    assert materialize().success
+    before = artifact_bytes(data_root)
+    real_write = parquet.pq.write_table
+
+    def disk_full(table, where, **kwargs):
+        real_write(table.slice(0, 1), where, **kwargs)  # something is on disk already
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(parquet.pq, "write_table", disk_full)
+    result = materialize(run_config=NO_RETRIES)
+    assert not result.success
+    assert artifact_bytes(data_root) == before
+    assert not [p for p in data_root.rglob("*") if p.name.endswith(".tmp")]
