@@ -10,8 +10,10 @@ import pyarrow as pa
 import pytest
 
 from optvol.core.common import validation as v
+from optvol.core.options import validation as option_rules
 from optvol.core.options.ingest.clean import clean_option_quotes
 from optvol.core.options.ingest.read import read_option_files
+from optvol.core.volatility import validation as market_rules
 from optvol.core.volatility.market import clean_market, read_market_file
 from optvol.definitions import defs
 from optvol_tests.builders import small_chain, write_market, write_optionsdx
@@ -48,18 +50,18 @@ def _replace(table: pa.Table, column: str, values) -> pa.Table:
 
 def test_good_tables_pass(raw_options, quotes, raw_market, features):
     outcomes = [
-        v.check_schema(raw_options, v.RAW_OPTION_TYPES),
-        v.check_nulls(raw_options, v.RAW_OPTION_NULLS),
-        v.check_raw_option_values(raw_options),
-        v.check_schema(quotes, v.OPTION_QUOTES_TYPES),
-        v.check_nulls(quotes, v.OPTION_QUOTES_NULLS),
-        v.check_option_quote_values(quotes),
-        v.check_schema(raw_market, v.market_types(raw_market, features=False)),
-        v.check_nulls(raw_market, v.RAW_MARKET_NULLS),
-        v.check_raw_market_values(raw_market),
-        v.check_schema(features, v.market_types(features, features=True)),
-        v.check_nulls(features, v.MARKET_FEATURE_NULLS),
-        v.check_market_feature_values(features),
+        v.check_schema(raw_options, option_rules.RAW_OPTION_TYPES),
+        v.check_nulls(raw_options, option_rules.RAW_OPTION_NULLS),
+        option_rules.check_raw_option_values(raw_options),
+        v.check_schema(quotes, option_rules.OPTION_QUOTES_TYPES),
+        v.check_nulls(quotes, option_rules.OPTION_QUOTES_NULLS),
+        option_rules.check_option_quote_values(quotes),
+        v.check_schema(raw_market, market_rules.market_types(raw_market, features=False)),
+        v.check_nulls(raw_market, market_rules.RAW_MARKET_NULLS),
+        market_rules.check_raw_market_values(raw_market),
+        v.check_schema(features, market_rules.market_types(features, features=True)),
+        v.check_nulls(features, market_rules.MARKET_FEATURE_NULLS),
+        market_rules.check_market_feature_values(features),
     ]
     assert [o.description for o in outcomes if not o.passed] == []
 
@@ -69,17 +71,19 @@ def test_good_tables_pass(raw_options, quotes, raw_market, features):
 
 def test_schema_missing_wrong_and_extra_columns(quotes, raw_options):
     bad = quotes.drop(columns="mid").assign(strike=quotes["strike"].astype("float32"), junk=1)
-    outcome = v.check_schema(bad, v.OPTION_QUOTES_TYPES)
+    outcome = v.check_schema(bad, option_rules.OPTION_QUOTES_TYPES)
     assert not outcome.passed
     assert outcome.metadata["missing"] == ["mid"]
     assert "strike" in outcome.metadata["wrong_types"]
     assert outcome.metadata["unexpected"] == ["junk"]
-    assert not v.check_schema(raw_options.drop_columns(["bid"]), v.RAW_OPTION_TYPES).passed
+    assert not v.check_schema(
+        raw_options.drop_columns(["bid"]), option_rules.RAW_OPTION_TYPES
+    ).passed
 
 
 def test_market_schema_requires_numeric_macro(features):
     bad = features.assign(core_cpi=features["core_cpi"].astype(str))
-    assert not v.check_schema(bad, v.market_types(features, features=True)).passed
+    assert not v.check_schema(bad, market_rules.market_types(features, features=True)).passed
 
 
 # --- nulls ----------------------------------------------------------------------------
@@ -88,12 +92,16 @@ def test_market_schema_requires_numeric_macro(features):
 def test_null_threshold(quotes, raw_options):
     bad = quotes.copy()
     bad.loc[bad.index[: len(bad) // 5], "bid"] = np.nan
-    outcome = v.check_nulls(bad, v.OPTION_QUOTES_NULLS)
+    outcome = v.check_nulls(bad, option_rules.OPTION_QUOTES_NULLS)
     assert not outcome.passed and "bid" in outcome.metadata["over_threshold"]
     strikes = raw_options.column("strike").to_pylist()
     strikes[0] = None
-    assert not v.check_nulls(_replace(raw_options, "strike", strikes), v.RAW_OPTION_NULLS).passed
-    assert not v.check_nulls(quotes.iloc[:0], v.OPTION_QUOTES_NULLS).passed  # empty table
+    assert not v.check_nulls(
+        _replace(raw_options, "strike", strikes), option_rules.RAW_OPTION_NULLS
+    ).passed
+    assert not v.check_nulls(
+        quotes.iloc[:0], option_rules.OPTION_QUOTES_NULLS
+    ).passed  # empty table
 
 
 # --- values ---------------------------------------------------------------------------
@@ -112,14 +120,14 @@ def test_null_threshold(quotes, raw_options):
 def test_raw_option_values(raw_options, column, value, violation):
     values = raw_options.column(column).to_pylist()
     values[2] = value
-    outcome = v.check_raw_option_values(_replace(raw_options, column, values))
+    outcome = option_rules.check_raw_option_values(_replace(raw_options, column, values))
     assert not outcome.passed and violation in outcome.metadata["violations"]
 
 
 def test_raw_option_expiry_before_quote_date(raw_options):
     dates = raw_options.column("expiration").to_pylist()
     dates[0] = pd.Timestamp("2019-12-01").date()
-    outcome = v.check_raw_option_values(_replace(raw_options, "expiration", dates))
+    outcome = option_rules.check_raw_option_values(_replace(raw_options, "expiration", dates))
     assert "expiration < quote_date" in outcome.metadata["violations"]
 
 
@@ -154,22 +162,25 @@ def test_raw_option_expiry_before_quote_date(raw_options):
     ],
 )
 def test_option_quote_values(quotes, mutate, violation):
-    outcome = v.check_option_quote_values(mutate(quotes.copy()))
+    outcome = option_rules.check_option_quote_values(mutate(quotes.copy()))
     assert not outcome.passed and violation in outcome.metadata["violations"]
 
 
 def test_unusable_rows_may_be_crossed(quotes):
     crossed = quotes.assign(bid=quotes["ask"] + 1, usable=False)
-    assert v.check_option_quote_values(crossed).passed
+    assert option_rules.check_option_quote_values(crossed).passed
 
 
 def test_nan_counts_as_missing_in_arrow_and_pandas(raw_options):
     bids = raw_options.column("bid").to_pylist()
     bids[: len(bids) // 4] = [float("nan")] * (len(bids) // 4)
     table = _replace(raw_options, "bid", bids)
-    assert v.check_nulls(table, v.RAW_OPTION_NULLS).metadata["null_counts"]["bid"] == len(bids) // 4
-    assert not v.check_nulls(table, v.RAW_OPTION_NULLS).passed
-    assert not v.check_nulls(table.to_pandas(), v.RAW_OPTION_NULLS).passed
+    assert (
+        v.check_nulls(table, option_rules.RAW_OPTION_NULLS).metadata["null_counts"]["bid"]
+        == len(bids) // 4
+    )
+    assert not v.check_nulls(table, option_rules.RAW_OPTION_NULLS).passed
+    assert not v.check_nulls(table.to_pandas(), option_rules.RAW_OPTION_NULLS).passed
 
 
 def test_cleaning_never_leaves_what_the_blocking_checks_refuse(tmp_path):
@@ -191,16 +202,16 @@ def test_cleaning_never_leaves_what_the_blocking_checks_refuse(tmp_path):
     for index, fields in garbage.items():
         rows[index].update(fields)
     raw, _ = read_option_files([write_optionsdx(tmp_path / "bad.csv", rows)])
-    assert not v.check_raw_option_values(raw).passed  # the raw check reports them
+    assert not option_rules.check_raw_option_values(raw).passed  # the raw check reports them
     frame, report = clean_option_quotes(raw)
     assert report.rows_invalid_key == 6  # three rows, call and put each
     for outcome in (
-        v.check_schema(frame, v.OPTION_QUOTES_TYPES),
+        v.check_schema(frame, option_rules.OPTION_QUOTES_TYPES),
         # On 42 rows, ten bad ones exceed any share threshold; the keys must still be whole.
         v.check_nulls(
             frame, dict.fromkeys(["quote_date", "expiration", "strike", "option_type"], 0.0)
         ),
-        v.check_option_quote_values(frame),
+        option_rules.check_option_quote_values(frame),
     ):
         assert outcome.passed, outcome.description
     flagged = frame.loc[~frame["usable"]]
@@ -221,22 +232,32 @@ def test_cleaning_never_leaves_what_the_blocking_checks_refuse(tmp_path):
     ],
 )
 def test_market_values(raw_market, features, mutate, violation):
-    assert violation in v.check_raw_market_values(mutate(raw_market.copy())).metadata["violations"]
     assert (
-        violation in v.check_market_feature_values(mutate(features.copy())).metadata["violations"]
+        violation
+        in market_rules.check_raw_market_values(mutate(raw_market.copy())).metadata["violations"]
+    )
+    assert (
+        violation
+        in market_rules.check_market_feature_values(mutate(features.copy())).metadata["violations"]
     )
 
 
 def test_market_feature_dates_unique_and_sorted(features):
     repeated = pd.concat([features, features.iloc[[4]]], ignore_index=True)
-    assert "duplicate date" in v.check_market_feature_values(repeated).metadata["violations"]
+    assert (
+        "duplicate date"
+        in market_rules.check_market_feature_values(repeated).metadata["violations"]
+    )
     reversed_ = features.iloc[::-1].reset_index(drop=True)
-    assert "dates not sorted" in v.check_market_feature_values(reversed_).metadata["violations"]
+    assert (
+        "dates not sorted"
+        in market_rules.check_market_feature_values(reversed_).metadata["violations"]
+    )
 
 
 def test_raw_market_missing_date(raw_market):
     bad = raw_market.assign(date=raw_market["date"].where(raw_market.index != 0))
-    assert "missing date" in v.check_raw_market_values(bad).metadata["violations"]
+    assert "missing date" in market_rules.check_raw_market_values(bad).metadata["violations"]
 
 
 # --- in Dagster: blocking checks stop downstream assets ----------------------------------

@@ -17,6 +17,8 @@ import pyarrow as pa
 from optvol.core.common import validation as v
 from optvol.core.common.data_summary import missing_counts
 from optvol.core.common.partitioned import LazyTables
+from optvol.core.options import validation as option_rules
+from optvol.core.volatility import validation as market_rules
 from optvol.core.volatility.features import (
     expected_null_counts,
     feature_columns,
@@ -214,14 +216,19 @@ def chosen_model_vs_har(volatility_evaluation: dict) -> dg.AssetCheckResult:
 
 
 asset_checks = [
-    *_checks_for(raw_option_quotes, pa.Table, lambda _: v.RAW_OPTION_TYPES, v.RAW_OPTION_NULLS,
-                 v.check_raw_option_values, blocking=False),
-    *_checks_for(option_quotes, pd.DataFrame, lambda _: v.OPTION_QUOTES_TYPES,
-                 v.OPTION_QUOTES_NULLS, v.check_option_quote_values, blocking=True),
-    *_checks_for(raw_market, pd.DataFrame, lambda f: v.market_types(f, features=False),
-                 v.RAW_MARKET_NULLS, v.check_raw_market_values, blocking=False),
-    *_checks_for(market_features, pd.DataFrame, lambda f: v.market_types(f, features=True),
-                 v.MARKET_FEATURE_NULLS, v.check_market_feature_values, blocking=True),
+    *_checks_for(raw_option_quotes, pa.Table, lambda _: option_rules.RAW_OPTION_TYPES,
+                 option_rules.RAW_OPTION_NULLS, option_rules.check_raw_option_values,
+                 blocking=False),
+    *_checks_for(option_quotes, pd.DataFrame, lambda _: option_rules.OPTION_QUOTES_TYPES,
+                 option_rules.OPTION_QUOTES_NULLS, option_rules.check_option_quote_values,
+                 blocking=True),
+    *_checks_for(raw_market, pd.DataFrame, lambda f: market_rules.market_types(f, features=False),
+                 market_rules.RAW_MARKET_NULLS, market_rules.check_raw_market_values,
+                 blocking=False),
+    *_checks_for(market_features, pd.DataFrame,
+                 lambda f: market_rules.market_types(f, features=True),
+                 market_rules.MARKET_FEATURE_NULLS, market_rules.check_market_feature_values,
+                 blocking=True),
     covers_every_test_date,
     gru_vs_best_baseline,
     no_look_ahead,

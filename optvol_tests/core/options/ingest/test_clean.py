@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optvol.core.common.validation import check_option_quote_values
 from optvol.core.options.ingest.clean import FLAG_COLUMNS, OPTION_QUOTES_DTYPES, clean_option_quotes
 from optvol.core.options.ingest.read import read_option_files
+from optvol.core.options.validation import check_option_quote_values
 from optvol_tests.builders import optionsdx_row, small_chain, write_optionsdx
 
 
