@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from optvol.core.common.atomic import atomic_open
+from optvol.core.common.parquet import notes_of
 
 MANIFEST_NAME = "SAMPLE_MANIFEST.json"
 SIMULATED, REAL, SUPPLIED = "simulated", "real", "supplied"
@@ -70,3 +71,11 @@ def origin_of(path: Path) -> dict:
         if entry and entry.get("bytes") == size and entry.get("sha256") == file_sha256(path):
             return {"origin": entry["origin"], "description": entry["description"]}
     return {"origin": SUPPLIED, "description": SUPPLIED_DESCRIPTION}
+
+
+def recorded_provenance(frame) -> dict:
+    """``{"sources", "cleaning"}``: the source files and the cleaning counts a table
+    carries in its notes, for the evaluation documents (each ``None`` for a table written
+    before optvol recorded them)."""
+    notes = notes_of(frame)
+    return {"sources": notes.get("sources"), "cleaning": notes.get("cleaning")}

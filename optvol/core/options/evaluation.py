@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optvol.core.common.evaluation_records import gru_model_record, option_data_record
+from optvol.core.common.provenance import recorded_provenance
 from optvol.core.options.gru.artifact import TrainedGRU
 from optvol.core.options.gru.training import resolve_device
 from optvol.core.options.metrics import best_model, evaluate_models
@@ -33,8 +33,24 @@ from optvol.core.options.samples.build import (
     GRU,
     build_samples,
 )
+from optvol.core.options.summary import summarize_option_quotes
 
 log = logging.getLogger(__name__)
+
+# Model-card entries of the option GRU that describe it (not its weights or scalers).
+_GRU_CARD_KEYS = (
+    "model",
+    "target",
+    "architecture",
+    "training",
+    "samples",
+    "features",
+    "metrics",
+    "sample_counts",
+    "device",
+    "versions",
+)
+_HISTORY_KEYS = ("epoch", "train_loss", "val_loss", "seconds", "samples_per_second")
 
 
 @dataclass
@@ -140,3 +156,17 @@ def write_evaluation_plots(
     for path in paths.values():
         log.info("Wrote plot %s", path)
     return paths
+
+
+def option_data_record(quotes: pd.DataFrame) -> dict:
+    """The ``data`` entry of the option evaluation: sources, cleaning, summary."""
+    return {**recorded_provenance(quotes), "summary": summarize_option_quotes(quotes)}
+
+
+def gru_model_record(card: dict) -> dict:
+    """The ``model`` entry of the option evaluation, from the GRU's model card."""
+    record = {key: card.get(key) for key in _GRU_CARD_KEYS}
+    record["history"] = [
+        {key: epoch.get(key) for key in _HISTORY_KEYS} for epoch in card.get("history", [])
+    ]
+    return record

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optvol.core.common.evaluation_records import market_data_record, volatility_model_record
+from optvol.core.common.provenance import recorded_provenance
 from optvol.core.volatility.features import HORIZON, TARGET_RETURN, TARGET_RV
 from optvol.core.volatility.metrics import (
     diebold_mariano,
@@ -23,6 +23,7 @@ from optvol.core.volatility.metrics import (
     volatility_scores,
 )
 from optvol.core.volatility.models import VIX_COLUMNS, ModelSpec
+from optvol.core.volatility.summary import summarize_market_features
 from optvol.core.volatility.walk_forward import RETURN_BASELINE, WalkForward
 
 log = logging.getLogger(__name__)
@@ -291,3 +292,29 @@ def write_volatility_plots(
     for name, path in paths.items():
         log.info("Wrote plot %s: %s", name, path)
     return paths
+
+
+def market_data_record(features: pd.DataFrame) -> dict:
+    """The data entry of the volatility evaluation: sources, cleaning, summary."""
+    return {**recorded_provenance(features), "summary": summarize_market_features(features)}
+
+
+def volatility_model_record(card: dict) -> dict:
+    """The ``model`` entry of the volatility evaluation, from the model card."""
+    return {
+        "chosen": card["chosen_volatility_model"],
+        "horizon_days": card.get("horizon_days"),
+        "feature_columns": card.get("feature_columns"),
+        "macro_columns": card.get("macro_columns"),
+        "selection_config": card.get("selection_config"),
+        "selection": {
+            name: {
+                "chosen": selection["chosen"],
+                "validation_mse": selection["validation_mse"],
+                "folds": len(selection.get("folds", [])),
+            }
+            for name, selection in card.get("selection", {}).items()
+        },
+        "fitted": card.get("models"),
+        "versions": card.get("versions"),
+    }
