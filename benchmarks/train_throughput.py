@@ -81,7 +81,7 @@ from optvol.core.options.gru.training import (
     train_gru,
     train_step,
 )
-from optvol.core.options.samples.build import OptionSamples, SampleConfig, build_samples
+from optvol.core.options.samples import OptionSamples, SampleConfig, build_samples
 
 HERE = Path(__file__).resolve().parent
 TARGET_RATIO = 0.80

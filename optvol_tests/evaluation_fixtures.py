@@ -34,7 +34,7 @@ def option_run(plots_dir: Path):
     from optvol.core.options.evaluation import evaluate_option_models, write_evaluation_plots
     from optvol.core.options.gru.artifact import TrainedGRU
     from optvol.core.options.gru.training import TrainingConfig, train_gru
-    from optvol.core.options.samples.build import SampleConfig, build_samples
+    from optvol.core.options.samples import SampleConfig, build_samples
     from optvol_tests.builders import option_quotes_frame
 
     quotes = option_quotes_frame(n_days=50)

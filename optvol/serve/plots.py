@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from optvol.core.common.errors import RequestError
-from optvol.core.options.samples.build import BASELINES, GRU
+from optvol.core.options.samples import BASELINES, GRU
 
 
 def png_bytes(draw: Callable[[Path], object]) -> bytes:

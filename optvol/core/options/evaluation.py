@@ -26,7 +26,7 @@ from optvol.core.options.plots import (
     plot_predicted_vs_actual,
     plot_rmse_by_bucket,
 )
-from optvol.core.options.samples.build import (
+from optvol.core.options.samples import (
     ANCHOR,
     BASELINE_DESCRIPTIONS,
     BASELINES,

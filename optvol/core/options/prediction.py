@@ -8,7 +8,7 @@ surface and the underlying's returns. ``t`` is a trading day of the data, or a d
 ``MAX_DAYS_AFTER_DATA`` calendar days after its last one (tomorrow's forecast).
 
 The inputs are built by the same functions that build and scale the training samples
-(:mod:`optvol.core.options.samples.build`, :mod:`optvol.core.options.gru.network`), so a
+(:mod:`optvol.core.options.samples`, :mod:`optvol.core.options.gru.network`), so a
 request for a sample of the data gets the evaluation's inputs. They are priced by the
 NumPy copy of the trained network (:mod:`optvol.core.options.gru.numpy_forward`): a few
 contracts at a time it is three times faster than PyTorch, and its prices are the
@@ -31,7 +31,7 @@ from optvol.core.options.gru.network import padded_returns, scaled_slots
 from optvol.core.options.gru.numpy_forward import numpy_network
 from optvol.core.options.pricing.black_scholes import DAYS_PER_YEAR
 from optvol.core.options.pricing.iv_surface import evaluate_surface
-from optvol.core.options.samples.build import (
+from optvol.core.options.samples import (
     BASELINES,
     HISTORY_FEATURES,
     MAX_VENDOR_IV,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from optvol.core.options.metrics import DTE_BUCKETS, MONEYNESS_BUCKETS
 from optvol.core.options.plots import PLOT_FILES
-from optvol.core.options.samples.build import ANCHOR, GRU
+from optvol.core.options.samples import ANCHOR, GRU
 from optvol.core.reports.common import (
     NOT_AVAILABLE,
     count,

@@ -22,7 +22,7 @@ from optvol.core.options.ingest.long_format import PRESETS, LongFormatSpec, buil
 from optvol.core.options.ingest.read import read_option_months
 from optvol.core.options.ingest.schema import RAW_OPTION_SCHEMA
 from optvol.core.options.report import RESULTS_SECTION, build_option_report
-from optvol.core.options.samples.build import SampleConfig, build_samples
+from optvol.core.options.samples import SampleConfig, build_samples
 from optvol.defs.automation.conditions import RETRAIN_WHEN_FEATURES_CHANGE
 from optvol.defs.options.partitions import QUOTE_MONTHS, SINGLE_RUN
 from optvol.defs.options.types import OptionQuotesDataFrame

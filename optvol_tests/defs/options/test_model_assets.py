@@ -13,7 +13,7 @@ from optvol.core.common.paths import ARTIFACT_PATHS, PLOTS_DIR, REPORT_PATHS
 from optvol.core.options.evaluation import PLOT_FILES
 from optvol.core.options.gru.training import TrainingConfig
 from optvol.core.options.report import SECTION_TITLES
-from optvol.core.options.samples.build import BASELINES, SampleConfig
+from optvol.core.options.samples import BASELINES, SampleConfig
 from optvol.definitions import resources_for
 from optvol.defs.options.assets import GruModelConfig, gru_model, option_evaluation, option_report
 from optvol.defs.shared.checks import asset_checks

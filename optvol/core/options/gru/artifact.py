@@ -22,7 +22,7 @@ from optvol.core.common.errors import OptvolInputError
 from optvol.core.common.model_files import read_model_files, write_model_files
 from optvol.core.options.gru.network import SampleTensors, Scalers
 from optvol.core.options.gru.training import TrainingResult, build_model, predict_over_strike
-from optvol.core.options.samples.build import (
+from optvol.core.options.samples import (
     ANCHOR,
     SEQUENCE_FEATURES,
     STATIC_FEATURES,

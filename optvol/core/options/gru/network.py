@@ -12,7 +12,7 @@ Black-Scholes baseline, which is where training starts.
 :class:`SampleTensors` holds the scaled samples on the training device. A batch
 is gathered from them by index (:meth:`SampleTensors.batch`): the window of each
 sample is read from the per-contract history with the slot indices of
-:func:`optvol.core.options.samples.build.window_indices`, so memory stays linear in the
+:func:`optvol.core.options.samples.window_indices`, so memory stays linear in the
 number of quotes rather than ``N x L x F``. The samples are scaled in row chunks
 straight into the arrays the tensors share, with no full-size float64 copy, and reach
 a GPU once, from pinned memory (:func:`to_device`); batches are then gathered there.
@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from optvol.core.common.row_chunks import row_chunks
-from optvol.core.options.samples.build import ANCHOR, OptionSamples
+from optvol.core.options.samples import ANCHOR, OptionSamples
 
 __all__ = [
     "OptionGRU",

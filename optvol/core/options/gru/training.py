@@ -29,7 +29,7 @@ from optvol.core.options.gru.network import (
     fit_scalers,
     to_device,
 )
-from optvol.core.options.samples.build import OptionSamples
+from optvol.core.options.samples import OptionSamples
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ EVAL_BATCH_SIZE = 8192
 @dataclass(frozen=True)
 class TrainingConfig:
     """Hyperparameters of the network and its training (the sequence length ``L`` is
-    part of :class:`optvol.core.options.samples.build.SampleConfig`)."""
+    part of :class:`optvol.core.options.samples.SampleConfig`)."""
 
     hidden_size: int = 32
     num_layers: int = 1

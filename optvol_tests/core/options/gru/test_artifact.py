@@ -17,7 +17,7 @@ from optvol.core.options.evaluation import evaluate_option_models
 from optvol.core.options.gru.artifact import CARD_FORMAT, TrainedGRU
 from optvol.core.options.gru.network import SampleTensors
 from optvol.core.options.gru.training import TrainingConfig, predict_over_strike, train_gru
-from optvol.core.options.samples.build import SEQUENCE_FEATURES, STATIC_FEATURES, build_samples
+from optvol.core.options.samples import SEQUENCE_FEATURES, STATIC_FEATURES, build_samples
 from optvol_tests.builders import option_quotes_frame
 
 TINY = {"hidden_size": 8, "head_size": 8, "batch_size": 256, "device": "cpu", "epochs": 2}

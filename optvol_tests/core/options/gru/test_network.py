@@ -20,7 +20,7 @@ from optvol.core.options.gru.network import (
     to_device,
 )
 from optvol.core.options.pricing.black_scholes import bs_price
-from optvol.core.options.samples.build import (
+from optvol.core.options.samples import (
     ANCHOR,
     SEQUENCE_FEATURES,
     STATIC_FEATURES,

@@ -11,18 +11,18 @@ import pytest
 import optvol.core.common.row_chunks as row_chunks
 from optvol.core.common.errors import OptvolInputError
 from optvol.core.options.pricing.black_scholes import bs_price, implied_vol
-from optvol.core.options.samples.build import (
+from optvol.core.options.samples import (
     ANCHOR,
     BASELINES,
     HISTORY_FEATURES,
     SPLITS,
     STATIC_FEATURES,
     SampleConfig,
-    _fingerprint,
     build_samples,
     window_days,
     window_indices,
 )
+from optvol.core.options.samples.build import _fingerprint
 from optvol_tests.builders import option_quotes_frame
 
 R, Q = SampleConfig().risk_free_rate, SampleConfig().dividend_yield

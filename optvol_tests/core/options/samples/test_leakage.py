@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from optvol.core.options.gru.network import SampleTensors, fit_scalers
-from optvol.core.options.samples.build import (
+from optvol.core.options.samples import (
     STATIC_FEATURES,
     OptionSamples,
     build_samples,

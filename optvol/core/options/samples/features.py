@@ -1,0 +1,229 @@
+"""The inputs of a sample (DESIGN section 4), each from data known before ``t``'s quote.
+
+The per-day history of a contract (:data:`HISTORY_FEATURES`), the static features of day
+``t`` (:data:`STATIC_FEATURES`), what a contract's quote at ``t-1`` gives
+(:class:`PreviousQuote`), the underlying's historical vol, and the windows of ``L``
+history slots a sample reads. Greeks and implied vols are recomputed from the mids with
+the configured rate and dividend yield (:mod:`optvol.core.options.pricing`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from optvol.core.common.row_chunks import map_rows
+from optvol.core.options.pricing.black_scholes import bs_greeks, implied_vol
+from optvol.core.options.pricing.iv_surface import evaluate_surface
+from optvol.core.options.samples.config import SampleConfig
+
+TRADING_DAYS_PER_YEAR = 252
+# Implied vols are decimals (0.25 is 25%); 5.0 (500%) is beyond any listed SPY option.
+MAX_VENDOR_IV = 5.0
+# Per-day history of each contract; the sequence adds the mask and the underlying return.
+HISTORY_FEATURES = (
+    "mid_over_strike",
+    "iv",
+    "delta",
+    "gamma_x_spot",
+    "vega_over_strike",
+    "theta_over_strike",
+    "log_moneyness",
+    "tau",
+    "iv_minus_surface",
+)
+SEQUENCE_FEATURES = (*HISTORY_FEATURES, "quoted", "underlying_return")
+STATIC_FEATURES = (
+    "log_moneyness",
+    "tau",
+    "sqrt_tau",
+    "is_call",
+    "rate",
+    "underlying_return",
+    "historical_vol",
+    "prev_iv",
+    "prev_iv_from_mid",
+    "surface_iv",
+    "surface_iv_change",
+    "prev_iv_minus_surface",
+    "prev_mid_over_strike",
+    "practitioner_bs_over_strike",
+    "practitioner_bs_mid_iv_over_strike",
+    "adhoc_bs_over_strike",
+    "historical_bs_over_strike",
+)
+
+
+@dataclass
+class PreviousQuote:
+    """What a contract's quote at ``t-1`` gives the prediction of day ``t`` (float64)."""
+
+    mid: np.ndarray
+    iv: np.ndarray
+    iv_from_mid: np.ndarray
+    iv_minus_surface: np.ndarray
+    log_moneyness: np.ndarray
+    tau: np.ndarray
+
+    def take(self, index: np.ndarray | slice) -> PreviousQuote:
+        """The quotes ``index`` of each field."""
+        return PreviousQuote(**{name: values[index] for name, values in self.__dict__.items()})
+
+
+def pricing_inputs(
+    underlying: np.ndarray,
+    strike: np.ndarray,
+    tau: np.ndarray,
+    anchor_iv: np.ndarray,
+    is_call: np.ndarray,
+    config: SampleConfig,
+) -> np.ndarray:
+    """``(S_t / K, tau, anchor_iv, is_call, r, q)`` of each sample, float32 ``(N, 6)``."""
+    columns = (
+        underlying / strike, tau, anchor_iv, is_call, config.risk_free_rate,
+        config.dividend_yield,
+    )  # fmt: skip
+    pricing = np.empty((len(underlying), len(columns)), np.float32)
+    for i, column in enumerate(columns):  # column by column: no float64 (N, 6) copy
+        pricing[:, i] = column
+    return pricing
+
+
+def implied_vols(
+    mid: np.ndarray,
+    spot: np.ndarray,
+    strike: np.ndarray,
+    tau: np.ndarray,
+    vendor_iv: np.ndarray,
+    is_call: np.ndarray,
+    config: SampleConfig,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(iv_from_mid, iv)`` of each quote: the implied vol solved from the mid at the
+    configured rate and dividend yield, and the vendor's IV where it has a usable one,
+    else the solved one. Solved in row chunks, so the solver's temporaries stay small."""
+    r, q = config.risk_free_rate, config.dividend_yield
+
+    def solve(rows: slice) -> dict[str, np.ndarray]:
+        return {
+            "iv": implied_vol(mid[rows], spot[rows], strike[rows], tau[rows], r, q, is_call[rows])
+        }
+
+    iv_from_mid = map_rows(len(mid), solve)["iv"]
+    # A vendor IV above MAX_VENDOR_IV is not a decimal vol (a file quoting IV in percent,
+    # or a solver failure); the one solved from the mid replaces it.
+    has_vendor_iv = np.isfinite(vendor_iv) & (vendor_iv > 0) & (vendor_iv <= MAX_VENDOR_IV)
+    return iv_from_mid, np.where(has_vendor_iv, vendor_iv, iv_from_mid)
+
+
+def history_values(
+    mid: np.ndarray,
+    spot: np.ndarray,
+    strike: np.ndarray,
+    tau: np.ndarray,
+    iv: np.ndarray,
+    is_call: np.ndarray,
+    iv_minus_surface: np.ndarray,
+    config: SampleConfig,
+) -> np.ndarray:
+    """One row of ``HISTORY_FEATURES`` per quote (float64, NaN where the IV is missing)."""
+    # Greeks are recomputed from the IV: vendors differ in greek units and leave them
+    # empty where IV is empty, while these are consistent for every contract.
+    greeks = bs_greeks(
+        spot, strike, tau, config.risk_free_rate, config.dividend_yield, np.nan_to_num(iv),
+        is_call,
+    )  # fmt: skip
+    return np.stack(
+        [
+            mid / strike,
+            iv,
+            greeks.delta,
+            greeks.gamma * spot,
+            greeks.vega / strike,
+            greeks.theta / strike,
+            np.log(spot / strike),
+            tau,
+            iv_minus_surface,
+        ],
+        axis=1,
+    )
+
+
+def surface_inputs(
+    previous_coef: np.ndarray, log_moneyness: np.ndarray, tau: np.ndarray, previous: PreviousQuote
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(surface_iv, surface_iv_change)``: the ``t-1`` surface at today's moneyness and
+    expiry, and how much it moves the contract's vol from where it was at ``t-1``
+    (sticky moneyness rather than sticky strike)."""
+    surface_iv = evaluate_surface(previous_coef, -log_moneyness, tau)
+    change = surface_iv - evaluate_surface(previous_coef, -previous.log_moneyness, previous.tau)
+    return surface_iv, change
+
+
+def static_features(
+    log_moneyness: np.ndarray,
+    tau: np.ndarray,
+    is_call: np.ndarray,
+    strike: np.ndarray,
+    underlying_return: np.ndarray,
+    historical_vol: np.ndarray,
+    previous: PreviousQuote,
+    surface: tuple[np.ndarray, np.ndarray],
+    baselines: dict[str, np.ndarray],
+    config: SampleConfig,
+) -> np.ndarray:
+    """One row of ``STATIC_FEATURES`` per sample (float32)."""
+    surface_iv, surface_iv_change = surface
+    return np.stack(
+        [
+            log_moneyness,
+            tau,
+            np.sqrt(np.maximum(tau, 0.0)),
+            is_call.astype(float),
+            np.full(len(tau), config.risk_free_rate),
+            np.nan_to_num(underlying_return),
+            historical_vol,
+            previous.iv,
+            np.nan_to_num(previous.iv_from_mid),
+            surface_iv,
+            surface_iv_change,
+            np.nan_to_num(previous.iv_minus_surface),
+            previous.mid / strike,
+            baselines["practitioner_bs"] / strike,
+            baselines["practitioner_bs_mid_iv"] / strike,
+            baselines["adhoc_bs"] / strike,
+            baselines["historical_bs"] / strike,
+        ],
+        axis=1,
+    ).astype(np.float32)
+
+
+def window_indices(sample_slot: np.ndarray, length: int) -> np.ndarray:
+    """History slots of the days ``t-L .. t-1`` of each sample, shape ``(N, L)``."""
+    return sample_slot[:, None] - length + np.arange(length)[None, :]
+
+
+def window_days(sample_day: np.ndarray, length: int) -> np.ndarray:
+    """Calendar day indices ``t-L .. t-1`` of each sample; negative before the calendar."""
+    return sample_day[:, None] - length + np.arange(length)[None, :]
+
+
+def historical_vol_of_returns(returns: np.ndarray, days: int) -> np.ndarray:
+    """:math:`\\sqrt{252/n \\sum_{i=0}^{n-1} r_{t-i}^2}` over the last ``n`` returns
+    up to and including ``t`` (NaN until ``n`` returns exist)."""
+    return historical_vol_of_sums(cumulative_squares(returns), days)
+
+
+def cumulative_squares(returns: np.ndarray) -> np.ndarray:
+    """``0`` then the running sum of the squared returns (a missing return counts 0): the
+    sums :func:`historical_vol_of_sums` reads, extendable by a day without re-summing."""
+    return np.concatenate([[0.0], np.cumsum(np.nan_to_num(returns) ** 2)])
+
+
+def historical_vol_of_sums(squared: np.ndarray, days: int) -> np.ndarray:
+    """:func:`historical_vol_of_returns` from the returns' :func:`cumulative_squares`."""
+    out = np.full(len(squared) - 1, np.nan)
+    # returns[0] is undefined (no previous day), so day t has t returns behind it.
+    t = np.arange(days, len(out))
+    out[t] = np.sqrt(TRADING_DAYS_PER_YEAR / days * (squared[t + 1] - squared[t + 1 - days]))
+    return out

@@ -1,0 +1,125 @@
+"""What :func:`~optvol.core.options.samples.build.build_samples` returns: the samples
+of a set of option quotes (:class:`OptionSamples`) and, for serving, every usable quote by
+contract (:class:`ContractQuotes`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from optvol.core.options.samples.config import SampleConfig
+from optvol.core.options.samples.features import PreviousQuote, pricing_inputs
+
+
+@dataclass
+class OptionSamples:
+    """The samples of a set of option quotes, with everything a model needs to train.
+
+    Attributes
+    ----------
+    rows : DataFrame
+        One row per sample: ``quote_date, expiration, option_type, strike,
+        underlying, dte_days, tau, mid`` (the target, in dollars), ``split``, and one
+        column per baseline price (``BASELINES``).
+    static : ndarray (N, len(STATIC_FEATURES)), float32
+        Static inputs, unscaled.
+    history : ndarray (n_slots, len(HISTORY_FEATURES)), float32
+        Per-contract daily history, unscaled; 0 on slots without a quote.
+    quoted : ndarray (n_slots,), bool
+        Whether a slot holds a usable quote.
+    slot_day : ndarray (n_slots,), int32
+        Calendar day index of each slot (-1 for padding).
+    sample_slot : ndarray (N,), int64
+        The slot of each sample's own day ``t``; its window is the ``L`` slots before.
+    sample_day : ndarray (N,), int64
+        Calendar day index of ``t``.
+    underlying_return : ndarray (n_days,), float32
+        Log return of the underlying into each calendar day (0 on the first).
+    calendar : ndarray (n_days,), datetime64[ns]
+        The data's trading days.
+    anchor_iv : ndarray (N,), float64
+        The implied vol of the ``ANCHOR`` baseline (the contract's IV at ``t-1``, solved
+        from its mid); the model predicts a correction to it.
+    split_dates : dict
+        First and last date of each split.
+    fingerprint : str
+        sha256 of the inputs and targets, to tie a model to the data it saw.
+    spot_of_day : ndarray (n_days,), float64
+        The underlying's price of each calendar day (the median of its quotes).
+    surface_coef : ndarray (n_days, 6)
+        Each day's smoothed implied-vol surface (:func:`fit_daily_surfaces`).
+    quotes : ContractQuotes or None
+        Every usable quote by contract, kept only when asked for (serving needs it,
+        training does not).
+    """
+
+    rows: pd.DataFrame
+    static: np.ndarray
+    history: np.ndarray
+    quoted: np.ndarray
+    slot_day: np.ndarray
+    sample_slot: np.ndarray
+    sample_day: np.ndarray
+    underlying_return: np.ndarray
+    calendar: np.ndarray
+    anchor_iv: np.ndarray
+    split_dates: dict[str, list[str]]
+    config: SampleConfig
+    fingerprint: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+    spot_of_day: np.ndarray | None = None
+    surface_coef: np.ndarray | None = None
+    quotes: ContractQuotes | None = None
+
+    @property
+    def split(self) -> np.ndarray:
+        return self.rows["split"].to_numpy()
+
+    def indices(self, split: str) -> np.ndarray:
+        """Sample indices of one split (``"train"``, ``"validation"``, ``"test"``)."""
+        return np.flatnonzero((self.rows["split"] == split).to_numpy())
+
+    def select(self, index: np.ndarray) -> OptionSamples:
+        """The samples ``index`` alone, over the same history, calendar and fingerprint:
+        what predicting some samples needs, without per-sample arrays of all of them."""
+        return replace(
+            self,
+            rows=self.rows.iloc[index].reset_index(drop=True),
+            static=self.static[index],
+            sample_slot=self.sample_slot[index],
+            sample_day=self.sample_day[index],
+            anchor_iv=self.anchor_iv[index],
+        )
+
+    def target(self) -> np.ndarray:
+        """The normalised target ``mid / strike`` of every sample, so that one network
+        serves every strike (Black-Scholes prices are homogeneous of degree one in
+        ``(S, K)``)."""
+        return (self.rows["mid"].to_numpy() / self.rows["strike"].to_numpy()).astype(np.float32)
+
+    def pricing_inputs(self) -> np.ndarray:
+        """Per sample ``(S_t / K, tau, anchor_iv, is_call, r, q)``: what the network's
+        Black-Scholes output layer prices with, all known before ``t``'s quote."""
+        rows = self.rows
+        return pricing_inputs(
+            rows["underlying"].to_numpy(), rows["strike"].to_numpy(), rows["tau"].to_numpy(),
+            self.anchor_iv, (rows["option_type"] == "C").to_numpy(), self.config,
+        )  # fmt: skip
+
+
+@dataclass
+class ContractQuotes:
+    """Every usable quote, sorted by contract and day, with the values computed from it.
+
+    ``contracts`` holds one row per contract (``expiration`` as datetime64[ns],
+    ``is_call``, ``strike``, ``first_day``, ``first_quote``, ``quotes``): its first
+    calendar day, the position of its first quote in the arrays below and how many it
+    has. Each array has one entry per quote.
+    """
+
+    contracts: pd.DataFrame
+    day: np.ndarray
+    slot: np.ndarray
+    previous: PreviousQuote  # the quote's own values, in the shape of a t-1 quote
