@@ -1,42 +1,25 @@
-"""The optvol code location: every asset, check, job, sensor, schedule and resource in one
+"""The optvol code location: each pipeline's definitions (options, volatility), the
+automation that runs them, and the resources and executor they share, merged into one
 Definitions object."""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from optvol.defs.automation.sensors import jobs, schedules, sensors
-from optvol.defs.io_managers.parquet import JsonIOManager, ModelIOManager, ParquetIOManager
-from optvol.defs.options.assets import (
-    gru_model,
-    option_evaluation,
-    option_quotes,
-    option_report,
-    raw_option_quotes,
-)
-from optvol.defs.shared.checks import asset_checks
+from optvol.defs.automation import definitions as automation
+from optvol.defs.io_managers import JsonIOManager, ModelIOManager, ParquetIOManager
+from optvol.defs.options import definitions as options
 from optvol.defs.shared.executor import executor
 from optvol.defs.shared.resources import DataRoot
-from optvol.defs.volatility.assets import (
-    market_features,
-    raw_market,
-    volatility_evaluation,
-    volatility_model,
-    volatility_report,
-)
+from optvol.defs.volatility import definitions as volatility
 
-assets = [
-    raw_option_quotes,
-    option_quotes,
-    gru_model,
-    option_evaluation,
-    option_report,
-    raw_market,
-    market_features,
-    volatility_model,
-    volatility_evaluation,
-    volatility_report,
-]
+# Dagster loads the one Definitions object at module scope, so the pipelines' own are
+# reached through their modules.
+PIPELINES = (options.defs, volatility.defs)
+# Every asset and check of both pipelines, in pipeline order (the CLI and the tests
+# materialize them with resources of their own).
+assets = [asset for pipeline in PIPELINES for asset in pipeline.assets]
+asset_checks = [check for pipeline in PIPELINES for check in pipeline.asset_checks]
 
 
 def resources_for(root: str | None = None) -> dict[str, dg.ConfigurableResource]:
@@ -49,12 +32,8 @@ def resources_for(root: str | None = None) -> dict[str, dg.ConfigurableResource]
     }
 
 
-defs = dg.Definitions(
-    assets=assets,
-    asset_checks=asset_checks,
-    jobs=jobs,
-    sensors=sensors,
-    schedules=schedules,
-    resources=resources_for(),
-    executor=executor,
+defs = dg.Definitions.merge(
+    *PIPELINES,
+    automation.defs,
+    dg.Definitions(resources=resources_for(), executor=executor),
 )

@@ -38,7 +38,7 @@ def test_assets_have_groups_descriptions_kinds_and_owners():
 
 
 def test_every_check_has_a_description():
-    from optvol.defs.shared.checks import asset_checks
+    from optvol.definitions import asset_checks
 
     specs = [spec for check in asset_checks for spec in check.check_specs]
     assert len(specs) == len(defs.resolve_asset_graph().asset_check_keys) == 18

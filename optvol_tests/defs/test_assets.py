@@ -11,10 +11,9 @@ import pytest
 from optvol.core.common.errors import InputNotFoundError
 from optvol.core.common.paths import ARTIFACT_PATHS
 from optvol.core.common.retry import ingest_retry_delay
-from optvol.definitions import defs
+from optvol.definitions import asset_checks, defs
 from optvol.defs.options.assets import option_quotes, raw_option_quotes
 from optvol.defs.options.partitions import range_tags
-from optvol.defs.shared.checks import asset_checks
 from optvol.defs.shared.retry import INGEST_RETRY_POLICY, retry_or_fail
 from optvol.defs.volatility.assets import market_features, raw_market
 from optvol_tests.builders import small_chain, write_optionsdx

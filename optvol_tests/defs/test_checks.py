@@ -281,8 +281,8 @@ def test_failed_blocking_check_stops_downstream(data_root):
     def model_input() -> None:
         """Stands in for training, which must not run on bad data."""
 
+    from optvol.definitions import asset_checks
     from optvol.defs.options.assets import option_quotes, raw_option_quotes
-    from optvol.defs.shared.checks import asset_checks
 
     result = dg.materialize(
         [raw_option_quotes, option_quotes, model_input, *asset_checks[:6]],

@@ -27,7 +27,8 @@ import dagster as dg
 import pytest
 
 from optvol.core.ops.input_watch import WatchCursor
-from optvol.defs.automation.sensors import new_input_files, planned_assets
+from optvol.defs.automation.jobs import planned_assets
+from optvol.defs.automation.sensors import new_input_files
 from optvol.defs.shared.resources import DataRoot
 from optvol_tests.browser import (
     PNG_SIGNATURE,

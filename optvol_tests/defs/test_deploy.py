@@ -38,7 +38,7 @@ from dagster_k8s import K8sRunLauncher  # noqa: E402
 from dagster_postgres.utils import pg_url_from_config  # noqa: E402
 
 from optvol.core.common import paths  # noqa: E402
-from optvol.defs.automation.sensors import INTERVAL_ENV  # noqa: E402
+from optvol.defs.automation.settings import INTERVAL_ENV  # noqa: E402
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 DEPLOY = REPOSITORY / "deploy"

@@ -1,32 +1,17 @@
-"""Persistence of assets under the artifact root (DESIGN §2): tables as Parquet, models
-in their own safe formats, metrics as JSON.
+"""Tables as Parquet files (pyarrow) under the artifact root, a partitioned table (the
+quote months) as a directory of one ``<partition key>.parquet`` per partition; see
+:class:`ParquetIOManager`."""
 
-The root is a local directory or a URL such as ``s3://bucket/prefix`` (universal_pathlib;
-see :mod:`optvol.core.common.storage`). Writes are atomic: a local file is a temp file renamed
-into place, a remote object one upload of a complete file, so a failed run never leaves a
-torn artifact and the last good one stays. Each write attaches the metadata a person
-opens the asset page for: rows, schema, path (the URL for a remote object), size and a
-preview.
-
-A partitioned table (the quote months) is a directory of one ``<partition key>.parquet``
-per partition; see :class:`ParquetIOManager`.
-"""
-
-import json
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
 import pandas as pd
 import pyarrow as pa
-from pydantic import Field
 
-from optvol.core.common.atomic import atomic_group, atomic_open
-from optvol.core.common.errors import OptvolInputError
+from optvol.core.common.atomic import atomic_group
 from optvol.core.common.parquet import (
     read_as_written,
     read_frame,
@@ -38,88 +23,27 @@ from optvol.core.common.parquet import (
     write_parquet_file,
 )
 from optvol.core.common.partitioned import LazyTables, in_order_on_threads
-from optvol.core.common.paths import ARTIFACT_PATHS
 from optvol.core.common.storage import (
     ArtifactPath,
-    artifact_root,
-    download,
     exists,
     explained_errors,
     file_names,
-    is_remote,
     size_of,
-    upload,
+)
+from optvol.defs.io_managers.base import (
+    PREVIEW_ROWS,
+    ArtifactIOManager,
+    asset_name,
+    preview_markdown,
+    require_artifact,
+    table_schema,
 )
 
-PREVIEW_ROWS = 5
 # Partitions produced and written at once: Arrow and pandas release the GIL for most of
 # the work, so two months overlap on two cores (the full-size backfill's writes take
 # about 40% less time) while at most two months are in memory.
 WRITE_THREADS = 2
 PARQUET_SUFFIX = ".parquet"
-
-
-def table_schema(schema: pa.Schema, pandas_types: dict[str, str] | None = None) -> dg.TableSchema:
-    """The column schema of a table: its pandas dtypes where known, else its Arrow types."""
-    types = pandas_types or {f.name: str(f.type) for f in schema}
-    return dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in types.items()])
-
-
-def _preview(frame: pd.DataFrame) -> str:
-    return frame.head(PREVIEW_ROWS).to_markdown(index=False) if len(frame) else "(empty)"
-
-
-def _asset_name(asset_key: dg.AssetKey) -> str:
-    return asset_key.to_user_string()
-
-
-def _require(path: ArtifactPath, asset_key: dg.AssetKey) -> None:
-    if not exists(path):
-        raise FileNotFoundError(
-            f"{path} does not exist: materialize asset {_asset_name(asset_key)!r} first"
-        )
-
-
-class ArtifactIOManager(dg.ConfigurableIOManager):
-    """What the optvol IO managers share: the root and where each asset's artifact is."""
-
-    root: str | None = Field(
-        default=None,
-        description="Local directory or URL (s3://bucket/prefix, memory://..., file://...) "
-        "of the artifacts; default $OPTVOL_ARTIFACT_ROOT, else the data root.",
-    )
-    storage_options: dict[str, Any] | None = Field(
-        default=None,
-        description="Options of the root's filesystem (s3fs: endpoint_url, key, secret, "
-        "client_kwargs, config_kwargs, ...); unset, s3fs reads the AWS_* environment.",
-    )
-
-    def root_path(self) -> ArtifactPath:
-        """The root: local Path or remote UPath (see
-        :func:`~optvol.core.common.storage.artifact_root`)."""
-        return artifact_root(self.root, self.storage_options)
-
-    def artifact_path(self, asset_key: dg.AssetKey, suffix: str) -> ArtifactPath:
-        """The DESIGN §2 path of the asset, else ``assets/<key path><suffix>``."""
-        name = asset_key.path[-1]
-        relative = ARTIFACT_PATHS.get(name, f"assets/{'/'.join(asset_key.path)}{suffix}")
-        return self.root_path() / relative
-
-    def handle_output(self, context: dg.OutputContext, obj) -> None:
-        with explained_errors(self.root_path()):
-            self.write(context, obj)
-
-    def load_input(self, context: dg.InputContext):
-        with explained_errors(self.root_path()):
-            return self.read(context)
-
-    def write(self, context: dg.OutputContext, obj) -> None:
-        """Persist ``obj``, the output of ``context``'s asset."""
-        raise NotImplementedError
-
-    def read(self, context: dg.InputContext):
-        """The value of ``context``'s upstream asset, as its input is annotated."""
-        raise NotImplementedError
 
 
 @dataclass
@@ -182,7 +106,7 @@ class ParquetIOManager(ArtifactIOManager):
                 "dagster/column_schema": table_schema(table.schema, pandas_types),
                 "path": dg.MetadataValue.path(str(path)),
                 "bytes": dg.MetadataValue.int(size),
-                "preview": dg.MetadataValue.md(_preview(preview)),
+                "preview": dg.MetadataValue.md(preview_markdown(preview)),
             }
         )
         context.log.info("Wrote %d rows to %s (%d bytes)", table.num_rows, path, size)
@@ -201,7 +125,7 @@ class ParquetIOManager(ArtifactIOManager):
             for part in in_order_on_threads(keys, produce_and_write, WRITE_THREADS):
                 if written and (difference := schema_difference(written[0].schema, part.schema)):
                     raise ValueError(
-                        f"partition {part.key} of asset {_asset_name(context.asset_key)!r} does "
+                        f"partition {part.key} of asset {asset_name(context.asset_key)!r} does "
                         f"not have the columns of partition {written[0].key}: {difference}; "
                         "no partition was written"
                     )
@@ -223,7 +147,7 @@ class ParquetIOManager(ArtifactIOManager):
         wanted = context.dagster_type.typing_type
         if not context.has_asset_partitions:
             path = self.path_for(context.asset_key)
-            _require(path, context.asset_key)
+            require_artifact(path, context.asset_key)
             return read_table(path) if wanted is pa.Table else read_frame(path)
         keys = list(context.asset_partition_keys)
         if isinstance(wanted, type) and issubclass(wanted, LazyTables):
@@ -238,7 +162,7 @@ class ParquetIOManager(ArtifactIOManager):
             if not exists(path):
                 raise FileNotFoundError(
                     f"{path} does not exist: materialize partition {key} of asset "
-                    f"{_asset_name(asset_key)!r} first"
+                    f"{asset_name(asset_key)!r} first"
                 )
             return read_as_written(path)
 
@@ -249,7 +173,7 @@ class ParquetIOManager(ArtifactIOManager):
         present = file_names(directory)
         found = [key for key in keys if f"{key}{PARQUET_SUFFIX}" in present]
         skipped = [key for key in keys if f"{key}{PARQUET_SUFFIX}" not in present]
-        name = _asset_name(context.asset_key)
+        name = asset_name(context.asset_key)
         if not found:
             raise FileNotFoundError(
                 f"{directory} holds none of the {len(keys)} partitions "
@@ -277,7 +201,7 @@ def _key_span(keys: list[str]) -> str:
 
 def _tables_by_partition(obj, keys: list[str], asset_key: dg.AssetKey) -> Mapping:
     """``obj`` as a mapping of the run's partition keys ``keys`` to tables."""
-    name = _asset_name(asset_key)
+    name = asset_name(asset_key)
     if isinstance(obj, Mapping):
         missing = [key for key in keys if key not in obj]
         extra = [key for key in obj if key not in set(keys)]
@@ -327,93 +251,8 @@ def _partitions_metadata(
         "dagster/column_schema": table_schema(first.schema, first.pandas_types),
         "path": dg.MetadataValue.path(str(directory)),
         "bytes": dg.MetadataValue.int(sum(part.bytes for part in written)),
-        "preview": dg.MetadataValue.md(_preview(first.preview)),
+        "preview": dg.MetadataValue.md(preview_markdown(first.preview)),
     }
     if len(written) == 1:  # a run of several shows every partition the same metadata
         metadata["dagster/row_count"] = dg.MetadataValue.int(rows)
     return metadata
-
-
-class ModelIOManager(ArtifactIOManager):
-    """Trained models as their own safe files at the DESIGN §2 paths under ``root``.
-
-    A model object provides ``save(stem)`` returning the paths it wrote (atomically), and
-    its class a ``load(stem)``; the class comes from the input's type annotation. The
-    metadata gives each file's path and size. Under a remote root the model is saved to a
-    local temporary directory and each file uploaded (the card first, as a local save
-    renames it first); loading downloads the files and loads them from there, so the
-    card's sha256 still guards what is loaded.
-    """
-
-    def stem_for(self, asset_key: dg.AssetKey) -> ArtifactPath:
-        return self.artifact_path(asset_key, ".model").with_suffix("")
-
-    def write(self, context: dg.OutputContext, obj) -> None:
-        stem = self.stem_for(context.asset_key)
-        if is_remote(stem):
-            files = _save_and_upload(obj, stem)
-        else:
-            files = [(path, path.stat().st_size) for path in obj.save(stem)]
-        metadata = {}
-        for path, size in files:
-            kind = path.suffix.lstrip(".")
-            metadata[f"{kind}_path"] = dg.MetadataValue.path(str(path))
-            metadata[f"{kind}_bytes"] = dg.MetadataValue.int(size)
-            context.log.info("Wrote %s (%d bytes)", path, size)
-        context.add_output_metadata(metadata)
-
-    def read(self, context: dg.InputContext):
-        model_class = context.dagster_type.typing_type
-        if not hasattr(model_class, "load"):
-            raise TypeError(
-                f"annotate the input {context.name!r} with the model class to load "
-                f"(one with a load(stem) classmethod), not {model_class!r}"
-            )
-        stem = self.stem_for(context.asset_key)
-        if not is_remote(stem):
-            return model_class.load(stem)
-        names = sorted(n for n in file_names(stem.parent) if n.startswith(f"{stem.name}."))
-        if not names:
-            raise FileNotFoundError(
-                f"{stem}.* does not exist: materialize asset "
-                f"{_asset_name(context.asset_key)!r} first"
-            )
-        with tempfile.TemporaryDirectory(prefix="optvol-model-") as staging:
-            for name in names:
-                download(stem.parent / name, Path(staging) / name)
-            try:
-                return model_class.load(Path(staging) / stem.name)
-            except OptvolInputError as error:  # name the objects, not their local copies
-                raise OptvolInputError(str(error).replace(staging, str(stem.parent))) from error
-
-
-def _save_and_upload(model, stem: ArtifactPath) -> list[tuple[ArtifactPath, int]]:
-    """Save ``model`` in a local temporary directory and upload its files beside the
-    remote ``stem``, the card (``.json``) first; return each object and its size."""
-    with tempfile.TemporaryDirectory(prefix="optvol-model-") as staging:
-        local_paths = model.save(Path(staging) / stem.name)
-        for path in sorted(local_paths, key=lambda p: p.suffix != ".json"):
-            upload(path, stem.parent / path.name)
-        return [(stem.parent / path.name, path.stat().st_size) for path in local_paths]
-
-
-class JsonIOManager(ArtifactIOManager):
-    """JSON documents (metrics) at the DESIGN §2 paths under ``root``, written atomically."""
-
-    def path_for(self, asset_key: dg.AssetKey) -> ArtifactPath:
-        return self.artifact_path(asset_key, ".json")
-
-    def write(self, context: dg.OutputContext, obj: dict) -> None:
-        path = self.path_for(context.asset_key)
-        text = json.dumps(obj, indent=2, sort_keys=True, allow_nan=False)
-        with atomic_open(path) as handle:
-            handle.write(text.encode())
-        context.add_output_metadata(
-            {"path": dg.MetadataValue.path(str(path)), "bytes": dg.MetadataValue.int(len(text))}
-        )
-        context.log.info("Wrote %s (%d bytes)", path, len(text))
-
-    def read(self, context: dg.InputContext) -> dict:
-        path = self.path_for(context.asset_key)
-        _require(path, context.asset_key)
-        return json.loads(path.read_bytes())

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
-from pydantic import Field
 
 from optvol.core.common.errors import OptvolInputError
 from optvol.core.common.paths import MARKET_INPUT_FILE, PLOTS_DIR
@@ -16,44 +15,27 @@ from optvol.core.volatility.artifact import (
     train_volatility_model,
 )
 from optvol.core.volatility.evaluation import evaluate_volatility, write_volatility_plots
-from optvol.core.volatility.market import DEFAULT_RELEASE_LAG_MONTHS, clean_market, read_market_file
+from optvol.core.volatility.market import clean_market, read_market_file
 from optvol.core.volatility.models import design_matrix
 from optvol.core.volatility.report import RESULTS_SECTION, build_volatility_report
 from optvol.core.volatility.walk_forward import WalkForwardConfig, walk_forward
 from optvol.defs.automation.conditions import RETRAIN_WHEN_FEATURES_CHANGE
 from optvol.defs.options.partitions import SINGLE_RUN
-from optvol.defs.options.types import MarketFeaturesDataFrame
 from optvol.defs.shared.executor import CPU_HEAVY
 from optvol.defs.shared.metadata import evaluation_metadata, plot_metadata, scores_table
 from optvol.defs.shared.reporting import materialize_report
 from optvol.defs.shared.resources import DataRoot
 from optvol.defs.shared.retry import INGEST_RETRY_POLICY, retry_or_fail
+from optvol.defs.volatility.config import (
+    MarketCleaningConfig,
+    MarketIngestConfig,
+    VolatilityEvaluationConfig,
+    VolatilityModelConfig,
+)
+from optvol.defs.volatility.types import MarketFeaturesDataFrame
 
 GROUP = "volatility"
 OWNERS = ["team:quant-research"]
-
-
-class MarketIngestConfig(dg.Config):
-    """Where the market history file is read from."""
-
-    input_file: str | None = Field(
-        default=None, description=f"Market CSV; <data root>/{MARKET_INPUT_FILE} if unset."
-    )
-
-
-class MarketCleaningConfig(dg.Config):
-    """Release lags of the macro series (DESIGN §3)."""
-
-    release_lag_months: int = Field(
-        default=DEFAULT_RELEASE_LAG_MONTHS,
-        ge=0,
-        description="Months from the end of the period a low-frequency macro value "
-        "describes to its first use (its publication lag).",
-    )
-    release_lag_overrides: dict[str, int] = Field(
-        default_factory=dict,
-        description="Per-series publication lag in months, e.g. {'core_cpi': 1}.",
-    )
 
 
 @dg.asset(
@@ -108,23 +90,6 @@ def market_features(
     return frame
 
 
-class VolatilityModelConfig(dg.Config):
-    """How the volatility and return models are chosen (DESIGN §5)."""
-
-    min_train_rows: int = Field(
-        default=SelectionConfig.min_train_rows,
-        ge=84,
-        description="Rows a model needs before its first fit (about two years); the "
-        "hyperparameters are chosen on the first this many usable rows.",
-    )
-    validation_folds: int = Field(
-        default=SelectionConfig.validation_folds,
-        ge=2,
-        le=20,
-        description="Expanding validation folds the hyperparameters are chosen on.",
-    )
-
-
 @dg.asset(
     backfill_policy=SINGLE_RUN,
     group_name=GROUP,
@@ -161,16 +126,6 @@ def volatility_model(
         }
     )
     return model
-
-
-class VolatilityEvaluationConfig(dg.Config):
-    """The walk-forward of the volatility evaluation."""
-
-    start: str | None = Field(
-        default=None,
-        description="First forecast date (YYYY-MM-DD); by default the first month in which "
-        "a model has min_train_rows rows with known targets.",
-    )
 
 
 @dg.asset(

@@ -19,7 +19,7 @@ from optvol.core.common.parquet import read_frame, with_notes, write_parquet
 from optvol.core.common.partitioned import LazyTables
 from optvol.core.common.storage import artifact_root, is_remote
 from optvol.core.options.gru.artifact import CARD_FORMAT, TrainedGRU
-from optvol.defs.io_managers.parquet import JsonIOManager, ModelIOManager, ParquetIOManager
+from optvol.defs.io_managers import JsonIOManager, ModelIOManager, ParquetIOManager
 
 BUCKET = "optvol-artifacts"
 CREDENTIALS = {"key": "testing", "secret": "testing"}

@@ -14,9 +14,9 @@ from optvol.core.options.evaluation import PLOT_FILES
 from optvol.core.options.gru.training import TrainingConfig
 from optvol.core.options.report import SECTION_TITLES
 from optvol.core.options.samples import BASELINES, SampleConfig
-from optvol.definitions import resources_for
-from optvol.defs.options.assets import GruModelConfig, gru_model, option_evaluation, option_report
-from optvol.defs.shared.checks import asset_checks
+from optvol.definitions import asset_checks, resources_for
+from optvol.defs.options.assets import gru_model, option_evaluation, option_report
+from optvol.defs.options.config import GruModelConfig
 from optvol_tests.builders import option_quotes_frame, write_quote_months
 
 MODEL_CHECKS = [

@@ -18,8 +18,7 @@ from optvol.core.volatility.artifact import VolatilityModel, data_fingerprint
 from optvol.core.volatility.evaluation import PLOT_FILES
 from optvol.core.volatility.models import design_matrix
 from optvol.core.volatility.report import SECTION_TITLES
-from optvol.definitions import resources_for
-from optvol.defs.shared.checks import asset_checks, expected_nulls, no_look_ahead
+from optvol.definitions import asset_checks, resources_for
 from optvol.defs.volatility.assets import (
     market_features,
     raw_market,
@@ -27,6 +26,7 @@ from optvol.defs.volatility.assets import (
     volatility_model,
     volatility_report,
 )
+from optvol.defs.volatility.checks import expected_nulls, no_look_ahead
 from optvol_tests.builders import volatile_market_frame, write_market
 
 ASSETS = [raw_market, market_features, volatility_model, volatility_evaluation, volatility_report]

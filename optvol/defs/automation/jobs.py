@@ -1,0 +1,57 @@
+"""The light jobs that sensors and the schedule launch (ingest and cleaning, with their
+checks), and what a run planned to materialize."""
+
+import dagster as dg
+
+# Ingest and cleaning are light: run their steps in the run's own process. The default
+# executor starts a process per step (and per check), each importing torch and pandas
+# again; on 2 cores that made a small clean take a minute instead of seconds.
+LIGHT = dg.in_process_executor
+# The run queue (dagster.yaml) runs jobs with this tag one at a time, in order: an ingest
+# from the schedule and one from the file sensor never race to write the same table.
+REFRESH_TAGS = {"optvol/refresh": "inputs"}
+
+
+def _light_job(name: str, assets: tuple[str, ...], description: str):
+    """A job of light steps (ingest, cleaning, their checks), queued one at a time."""
+    return dg.define_asset_job(
+        name,
+        selection=dg.AssetSelection.assets(*assets),
+        executor_def=LIGHT,
+        tags=REFRESH_TAGS,
+        description=description,
+    )
+
+
+ingest_options_job = _light_job(
+    "ingest_options", ("raw_option_quotes",), "Read every chain file of raw/options/ into staging."
+)
+ingest_market_job = _light_job(
+    "ingest_market", ("raw_market",), "Read raw/raw_market.csv into staging."
+)
+ingest_job = _light_job(
+    "ingest",
+    ("raw_option_quotes", "raw_market"),
+    "Both ingests; the clean sensors then refresh the clean tables.",
+)
+clean_options_job = _light_job(
+    "clean_options", ("option_quotes",), "Clean the staged option quotes, with their checks."
+)
+clean_market_job = _light_job(
+    "clean_market",
+    ("market_features",),
+    "Build the market features from the staged history, with their checks.",
+)
+INGEST_JOB_OF_ASSET = {"raw_option_quotes": ingest_options_job, "raw_market": ingest_market_job}
+
+
+def planned_assets(instance: dg.DagsterInstance, run_id: str) -> set[str]:
+    """The assets run ``run_id`` planned to materialize (Dagster records the plan at the
+    start of each run, whatever job, selection or command launched it)."""
+    planned = instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+    ).records
+    return {record.event_log_entry.dagster_event.asset_key.to_user_string() for record in planned}
+
+
+jobs = [ingest_job, ingest_options_job, ingest_market_job, clean_options_job, clean_market_job]

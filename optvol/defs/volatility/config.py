@@ -1,0 +1,59 @@
+"""Run config of the volatility assets: the market file, the macro release lags,
+the model selection and the walk-forward (DESIGN section 5)."""
+
+import dagster as dg
+from pydantic import Field
+
+from optvol.core.common.paths import MARKET_INPUT_FILE
+from optvol.core.volatility.artifact import SelectionConfig
+from optvol.core.volatility.market import DEFAULT_RELEASE_LAG_MONTHS
+
+
+class MarketIngestConfig(dg.Config):
+    """Where the market history file is read from."""
+
+    input_file: str | None = Field(
+        default=None, description=f"Market CSV; <data root>/{MARKET_INPUT_FILE} if unset."
+    )
+
+
+class MarketCleaningConfig(dg.Config):
+    """Release lags of the macro series (DESIGN §3)."""
+
+    release_lag_months: int = Field(
+        default=DEFAULT_RELEASE_LAG_MONTHS,
+        ge=0,
+        description="Months from the end of the period a low-frequency macro value "
+        "describes to its first use (its publication lag).",
+    )
+    release_lag_overrides: dict[str, int] = Field(
+        default_factory=dict,
+        description="Per-series publication lag in months, e.g. {'core_cpi': 1}.",
+    )
+
+
+class VolatilityModelConfig(dg.Config):
+    """How the volatility and return models are chosen (DESIGN §5)."""
+
+    min_train_rows: int = Field(
+        default=SelectionConfig.min_train_rows,
+        ge=84,
+        description="Rows a model needs before its first fit (about two years); the "
+        "hyperparameters are chosen on the first this many usable rows.",
+    )
+    validation_folds: int = Field(
+        default=SelectionConfig.validation_folds,
+        ge=2,
+        le=20,
+        description="Expanding validation folds the hyperparameters are chosen on.",
+    )
+
+
+class VolatilityEvaluationConfig(dg.Config):
+    """The walk-forward of the volatility evaluation."""
+
+    start: str | None = Field(
+        default=None,
+        description="First forecast date (YYYY-MM-DD); by default the first month in which "
+        "a model has min_train_rows rows with known targets.",
+    )
