@@ -1,15 +1,13 @@
 """
 PNG charts of option-price model evaluations.
 
-Each function draws on its own :class:`matplotlib.figure.Figure` with an Agg
-canvas, never through :mod:`matplotlib.pyplot`, so it touches no global figure
-state and may run in several threads at once. The PNG is written atomically
-(:func:`optvol.core.common.atomic.atomic_path`): if drawing or saving fails, an existing
-file at ``path`` is left as it was. Output is byte-identical for identical input
-(fixed size and dpi, no software-version metadata).
+Each chart is drawn and written as :mod:`optvol.core.reports.plotting` says (no pyplot,
+thread-safe, atomic, byte-identical for identical input) to ``path``, which the function
+returns as a :class:`~pathlib.Path`.
 
-Every function raises :class:`ValueError` on empty input rather than writing an
-empty chart.
+``evaluation`` is a result of :func:`optvol.core.options.metrics.evaluate_models`.
+Every function raises :class:`ValueError` on empty input rather than writing an empty
+chart.
 """
 
 from __future__ import annotations
@@ -86,18 +84,6 @@ def plot_rmse_by_bucket(evaluation: Mapping, path: str | os.PathLike) -> Path:
     legend serves the figure, in the spare slot of the grid if there is one, else below
     the panels; the title gives the test span. Text is at least ``FONT`` pt, so that it
     stays legible with the chart shrunk to an A4 text width.
-
-    Parameters
-    ----------
-    evaluation : mapping
-        A result of :func:`optvol.core.options.metrics.evaluate_models`.
-    path : str or PathLike
-        Where to write the PNG.
-
-    Returns
-    -------
-    Path
-        ``path``.
 
     Raises
     ------
@@ -194,15 +180,8 @@ def plot_predicted_vs_actual(
         Actual mid prices in dollars, 1-D.
     predictions : mapping of str to array_like
         Model name to predicted prices, each the shape of ``actual``.
-    path : str or PathLike
-        Where to write the PNG.
     max_points : int, default 20000
         Most points drawn per panel; must be >= 1.
-
-    Returns
-    -------
-    Path
-        ``path``.
 
     Raises
     ------
@@ -282,15 +261,8 @@ def plot_loss_curves(
     ----------
     history : sequence of mapping
         Items ``{"epoch": int, "train_loss": float, "val_loss": float | None}``.
-    path : str or PathLike
-        Where to write the PNG.
     ylabel : str, default "Loss"
         Loss axis label; name the objective and its units, e.g. ``"MSE ($²)"``.
-
-    Returns
-    -------
-    Path
-        ``path``.
 
     Raises
     ------
@@ -334,18 +306,6 @@ def plot_loss_curves(
 def plot_error_over_time(evaluation: Mapping, path: str | os.PathLike) -> Path:
     """
     RMSE ($) per quote date, one line per model, from ``evaluation["by_date"]``.
-
-    Parameters
-    ----------
-    evaluation : mapping
-        A result of :func:`optvol.core.options.metrics.evaluate_models`.
-    path : str or PathLike
-        Where to write the PNG.
-
-    Returns
-    -------
-    Path
-        ``path``.
 
     Raises
     ------
@@ -398,13 +358,6 @@ def plot_option_data_distributions(quotes: pd.DataFrame, path: str | os.PathLike
     quotes : DataFrame
         The ``option_quotes`` table: at least ``option_type``, ``usable``, ``iv``,
         ``spread`` and ``mid``.
-    path : str or PathLike
-        Where to write the PNG.
-
-    Returns
-    -------
-    Path
-        ``path``.
 
     Raises
     ------
@@ -503,8 +456,6 @@ def plot_contract_history(
         The model columns to draw, in legend order.
     title : str
         The first title line (the contract).
-    path : str or PathLike
-        Where to write the PNG.
 
     Raises
     ------

@@ -3,7 +3,10 @@ Shared pieces of the PNG charts: an Agg-backed figure and an atomic, reproducibl
 
 Charts are drawn on their own :class:`matplotlib.figure.Figure` with an Agg canvas,
 never through :mod:`matplotlib.pyplot`, so they touch no global figure state and may
-be drawn in several threads at once.
+be drawn in several threads at once. :func:`save_png` writes the PNG atomically
+(:func:`optvol.core.common.atomic.atomic_path`): if drawing or saving fails, an existing
+file at the path is left as it was. Output is byte-identical for identical input (fixed
+size and dpi, no software-version metadata).
 """
 
 from __future__ import annotations

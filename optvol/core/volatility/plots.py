@@ -1,12 +1,9 @@
 """
 PNG charts of volatility-forecast evaluations.
 
-Each function draws on its own :class:`matplotlib.figure.Figure` with an Agg
-canvas, never through :mod:`matplotlib.pyplot`, so it touches no global figure
-state and may run in several threads at once. The PNG is written atomically
-(:func:`optvol.core.common.atomic.atomic_path`): if drawing or saving fails, an existing
-file at ``path`` is left as it was. Output is byte-identical for identical input
-(fixed size and dpi, no software-version metadata).
+Each chart is drawn and written as :mod:`optvol.core.reports.plotting` says (no pyplot,
+thread-safe, atomic, byte-identical for identical input) to ``path``, which the function
+returns as a :class:`~pathlib.Path`.
 
 Volatilities and returns are decimals (0.15 is 15 %) and are shown in percent.
 Every function raises :class:`ValueError` on empty input rather than writing an
@@ -65,13 +62,6 @@ def plot_forecast_vs_realized(
         with that model's forecast of it (decimal; NaN allowed). Any row order.
     models : sequence of str
         The model columns to draw, in legend order.
-    path : str or PathLike
-        Where to write the PNG.
-
-    Returns
-    -------
-    Path
-        ``path``.
 
     Raises
     ------
@@ -121,13 +111,6 @@ def plot_qlike_by_year(
     ----------
     qlike_by_year : mapping of str to mapping of str to float or None
         ``{model: {"2016": 0.12, "2017": 0.30, ...}}``, years as strings.
-    path : str or PathLike
-        Where to write the PNG.
-
-    Returns
-    -------
-    Path
-        ``path``.
 
     Raises
     ------
@@ -212,15 +195,8 @@ def plot_return_scatter(
         forecast of it (decimal; NaN allowed).
     models : sequence of str
         The model columns to draw, one panel each, left to right.
-    path : str or PathLike
-        Where to write the PNG.
     max_points : int, default 20000
         Most rows drawn per panel; must be >= 1.
-
-    Returns
-    -------
-    Path
-        ``path``.
 
     Raises
     ------
@@ -297,15 +273,8 @@ def plot_market_data_distributions(
     frame : DataFrame
         The ``market_features`` table: at least ``date``, ``log_return``, ``rv_21``,
         ``vix_close`` (points) and ``target_rv_21`` (decimal).
-    path : str or PathLike
-        Where to write the PNG.
     max_points : int, default 20000
         Most points of the scatter; must be >= 1.
-
-    Returns
-    -------
-    Path
-        ``path``.
 
     Raises
     ------
