@@ -40,7 +40,7 @@ def run_optvol(path: Path, out: Path, clean: bool) -> tuple[int, dict]:
     import pyarrow as pa
 
     from optvol.core.common.parquet import read_as_written, write_parquet
-    from optvol.core.common.partitioned import in_order_on_threads
+    from optvol.core.common.threads import in_order_on_threads
     from optvol.core.options.ingest.clean import clean_option_quotes
     from optvol.core.options.ingest.read import read_option_months
     from optvol.defs.io_managers.parquet import WRITE_THREADS

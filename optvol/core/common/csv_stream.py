@@ -10,9 +10,7 @@ is what lets a 3.6M-row chain ingest on a small machine, and every core parses.
 from __future__ import annotations
 
 import re
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
 
 import pyarrow as pa
@@ -21,6 +19,7 @@ import pyarrow.csv as pacsv
 
 from optvol.core.common.errors import OptvolInputError
 from optvol.core.common.input_files import DECOMPRESSION_ERRORS, InputSource, find_line
+from optvol.core.common.threads import in_order_on_threads
 
 BLOCK_SIZE = 16 << 20
 _PARSE_BLOCK_SIZE = 1 << 20
@@ -84,18 +83,9 @@ def _in_order(
 ) -> Iterator[pa.Table]:
     """``parse`` of each block on ``workers`` threads, yielded in block order; at most
     two blocks per worker are read ahead."""
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="optvol-csv") as pool:
-        pending: deque[Future[pa.Table]] = deque()
-        try:
-            for block in blocks:
-                pending.append(pool.submit(parse, block))
-                if len(pending) >= 2 * workers:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        finally:
-            for future in pending:
-                future.cancel()
+    return in_order_on_threads(
+        blocks, parse, workers, ahead=2 * workers, thread_name_prefix="optvol-csv"
+    )
 
 
 def iter_batches(

@@ -2,15 +2,14 @@
 
 A run over many quote months hands its months around as a :class:`LazyTables`: an asset
 returns one whose values compute (clean, read) a month each, and the IO manager writes
-them as they come (:func:`in_order_on_threads`: two at a time), so a range of months
-needs the memory of two months, not of all.
+them as they come, two at a time
+(:func:`~optvol.core.common.threads.in_order_on_threads`), so a range of months needs
+the memory of two months, not of all.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -48,22 +47,3 @@ class LazyTables(Mapping[str, T]):
 
     def __repr__(self) -> str:
         return f"LazyTables({list(self._producers)!r})"
-
-
-def in_order_on_threads(keys: Iterable[str], work: Callable[[str], R], threads: int) -> Iterator[R]:
-    """``work(key)`` for each of ``keys``, yielded in key order, with at most ``threads``
-    keys in progress at once (so at most that many results of ``work`` alive besides the
-    one being consumed). The first error is raised in order; work not yet started then
-    never starts."""
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        pending: deque[Future[R]] = deque()
-        try:
-            for key in keys:
-                pending.append(pool.submit(work, key))
-                if len(pending) >= threads:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        finally:
-            for future in pending:
-                future.cancel()

@@ -22,7 +22,7 @@ from optvol.core.common.parquet import (
     write_parquet,
     write_parquet_file,
 )
-from optvol.core.common.partitioned import LazyTables, in_order_on_threads
+from optvol.core.common.partitioned import LazyTables
 from optvol.core.common.storage import (
     ArtifactPath,
     exists,
@@ -30,6 +30,7 @@ from optvol.core.common.storage import (
     file_names,
     size_of,
 )
+from optvol.core.common.threads import in_order_on_threads
 from optvol.defs.io_managers.base import (
     PREVIEW_ROWS,
     ArtifactIOManager,

@@ -13,7 +13,7 @@ from optvol.core.common.parquet import (
     with_notes,
     write_parquet,
 )
-from optvol.core.common.partitioned import LazyTables, in_order_on_threads
+from optvol.core.common.partitioned import LazyTables
 
 
 def test_lazy_tables_produce_a_value_only_when_it_is_looked_up():
@@ -143,39 +143,3 @@ def test_merge_notes_gives_one_entry_per_input_with_its_row_counts_summed():
         {"label": "extra.txt", "format": "optionsdx", "input_rows": 3, "quote_rows": 6,
          "compressed_bytes": 5000, "origin": "simulated"},
     ]  # fmt: skip
-
-
-def test_in_order_on_threads_keeps_the_order_and_bounds_the_work_in_progress():
-    import threading
-    import time
-
-    running, most = [0], [0]
-    lock = threading.Lock()
-
-    def work(key: str) -> str:
-        with lock:
-            running[0] += 1
-            most[0] = max(most[0], running[0])
-        time.sleep(0.02 if key in ("a", "c") else 0.0)  # later keys finish first
-        with lock:
-            running[0] -= 1
-        return key.upper()
-
-    assert list(in_order_on_threads("abcde", work, 2)) == ["A", "B", "C", "D", "E"]
-    assert most[0] == 2
-
-
-def test_in_order_on_threads_raises_the_first_error_and_starts_nothing_after_it():
-    started = []
-
-    def work(key: str) -> str:
-        started.append(key)
-        if key == "b":
-            raise ValueError("bad b")
-        return key
-
-    results = in_order_on_threads("abcdefgh", work, 2)
-    assert next(results) == "a"
-    with pytest.raises(ValueError, match="bad b"):
-        list(results)
-    assert len(started) <= 4  # the keys in flight when b failed, none of the rest
