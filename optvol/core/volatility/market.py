@@ -13,13 +13,14 @@ back into the period it describes, nor before it could have been read. Daily ser
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from optvol.core.common.cleaning import CleaningReport
 from optvol.core.common.csv_stream import iter_batches, split_header
 from optvol.core.common.data_summary import missing_counts
 from optvol.core.common.errors import OptvolInputError
@@ -103,24 +104,18 @@ def macro_columns(frame: pd.DataFrame) -> list[str]:
 
 
 @dataclass
-class MarketCleaningReport:
-    """Counts of each cleaning step, for logs and asset metadata."""
+class MarketCleaningReport(CleaningReport):
+    """The counts of :class:`~optvol.core.common.cleaning.CleaningReport` and of this
+    table's own steps."""
 
-    rows_in: int = 0
     rows_missing_date: int = 0
-    duplicate_rows: int = 0
-    conflicting_duplicates: int = 0
     rows_without_close: int = 0
-    rows_out: int = 0
     gaps_over_5_days: int = 0
     largest_gap_days: int = 0
     missing_values: dict[str, int] = field(default_factory=dict)
     rows_with_vix: int = 0
     rows_with_targets: int = 0
     macro_available_after_months: dict[str, int] = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def align_macro(

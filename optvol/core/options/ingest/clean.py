@@ -20,13 +20,14 @@ pandas once at the end, so the peak memory stays near two copies of the table.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from optvol.core.common.cleaning import CleaningReport
 from optvol.core.common.parquet import notes_of, with_notes
 from optvol.core.options.ingest.schema import KEY_COLUMNS, RAW_OPTION_SCHEMA
 from optvol.core.options.pricing.black_scholes import DAYS_PER_YEAR
@@ -84,21 +85,15 @@ _KEPT_RAW = [c for c in OPTION_QUOTES_DTYPES if c in RAW_OPTION_SCHEMA.names]
 
 
 @dataclass
-class OptionCleaningReport:
-    """Counts of each cleaning step, for logs and asset metadata."""
+class OptionCleaningReport(CleaningReport):
+    """The counts of :class:`~optvol.core.common.cleaning.CleaningReport` and of this
+    table's own steps."""
 
-    rows_in: int = 0
     rows_invalid_key: int = 0
-    duplicate_rows: int = 0
-    conflicting_duplicates: int = 0
-    rows_out: int = 0
     usable_rows: int = 0
     flags: dict[str, int] = field(default_factory=dict)
     memory_mb_before: float = 0.0
     memory_mb_after: float = 0.0
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def _as_arrow(raw: pa.Table | pd.DataFrame) -> pa.Table:
