@@ -8,8 +8,11 @@ swapped in from another training, is refused before any of its bytes are interpr
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from optvol.core.common.atomic import atomic_open
 from optvol.core.common.errors import OptvolInputError
@@ -36,6 +39,19 @@ def write_model_files(stem: str | Path, suffix: str, payload: bytes, card: dict)
         model_file.write(payload)
         card_file.write(text.encode())
     return file
+
+
+def save_model(
+    stem: str | Path, suffix: str, dump: Callable[[BinaryIO], object], card: dict
+) -> tuple[Path, Path]:
+    """Serialise a model with ``dump(buffer)`` and write it and ``card`` beside each other
+    (:func:`write_model_files`); record the file entry in ``card`` and return the paths of
+    the model file and the card."""
+    stem = Path(stem)
+    buffer = io.BytesIO()
+    dump(buffer)
+    card["file"] = write_model_files(stem, suffix, buffer.getvalue(), card)
+    return stem.with_suffix(suffix), stem.with_suffix(".json")
 
 
 def read_model_files(stem: str | Path, suffix: str, card_format: int) -> tuple[bytes, dict]:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from optvol.core.common.errors import OptvolInputError
-from optvol.core.common.model_files import read_model_files, write_model_files
+from optvol.core.common.model_files import read_model_files, save_model
 from optvol.core.volatility.features import HORIZON, TARGET_COLUMNS, feature_columns
 from optvol.core.volatility.market import macro_columns
 from optvol.core.volatility.metrics import r_squared
@@ -111,11 +111,9 @@ class VolatilityModel:
         """Write ``<stem>.joblib`` and ``<stem>.json`` atomically; return their paths."""
         import joblib
 
-        stem = Path(stem)
-        buffer = io.BytesIO()
-        joblib.dump(self.models, buffer)
-        self.card["file"] = write_model_files(stem, MODEL_SUFFIX, buffer.getvalue(), self.card)
-        return stem.with_suffix(MODEL_SUFFIX), stem.with_suffix(".json")
+        return save_model(
+            stem, MODEL_SUFFIX, lambda buffer: joblib.dump(self.models, buffer), self.card
+        )
 
     @classmethod
     def load(cls, stem: str | Path) -> VolatilityModel:
@@ -129,7 +127,15 @@ class VolatilityModel:
             log.warning("%s was saved with scikit-learn %s, this is %s: re-materialize "
                         "volatility_model if predictions look wrong", stem, saved_with,
                         sklearn.__version__)  # fmt: skip
-        return cls(joblib.load(io.BytesIO(payload)), card)
+        try:
+            models = joblib.load(io.BytesIO(payload))
+        except (ImportError, AttributeError) as error:  # a class it names no longer exists
+            raise OptvolInputError(
+                f"{Path(stem).with_suffix(MODEL_SUFFIX)} was saved by another version of "
+                f"optvol whose model classes have moved or changed ({error}): re-materialize "
+                "volatility_model"
+            ) from None
+        return cls(models, card)
 
 
 def _in_sample_r2(model: FittedModel, design: pd.DataFrame, target: pd.Series,

@@ -230,6 +230,29 @@ def test_saved_model_round_trips_and_refuses_a_changed_file(trained, features, t
         VolatilityModel.load(tmp_path / "volatility_model")
 
 
+def test_a_model_saved_before_its_classes_moved_is_refused_with_what_to_do(
+    trained, tmp_path, monkeypatch
+):
+    # Before the restructure the fitted models were optvol.core.volatility_models.FittedModel:
+    # save one that names that module, as such a file does.
+    import sys
+    import types
+
+    from optvol.core.volatility.models import FittedModel
+
+    old_module = types.ModuleType("optvol.core.volatility_models")
+    old_module.FittedModel = FittedModel
+    with monkeypatch.context() as patch:
+        patch.setitem(sys.modules, old_module.__name__, old_module)
+        patch.setattr(FittedModel, "__module__", old_module.__name__)
+        trained.save(tmp_path / "m")
+    assert b"optvol.core.volatility_models" in (tmp_path / "m.joblib").read_bytes()
+    with pytest.raises(OptvolInputError, match="re-materialize volatility_model") as raised:
+        VolatilityModel.load(tmp_path / "m")
+    assert "m.joblib was saved by another version of optvol" in str(raised.value)
+    assert "optvol.core.volatility_models" in str(raised.value)
+
+
 def test_loading_warns_when_scikit_learn_differs(trained, tmp_path, caplog, monkeypatch):
     trained.save(tmp_path / "m")
     import sklearn

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from optvol.core.common.errors import OptvolInputError
-from optvol.core.common.model_files import read_model_files, write_model_files
+from optvol.core.common.model_files import read_model_files, save_model
 from optvol.core.options.gru.network import SampleTensors, Scalers
 from optvol.core.options.gru.training import TrainingResult, build_model, predict_over_strike
 from optvol.core.options.samples import (
@@ -119,11 +119,9 @@ class TrainedGRU:
     def save(self, stem: str | Path) -> tuple[Path, Path]:
         """Write ``<stem>.pt`` and ``<stem>.json`` atomically (see
         :func:`~optvol.core.common.model_files.write_model_files`); return their paths."""
-        stem = Path(stem)
-        buffer = io.BytesIO()
-        torch.save(self.state_dict, buffer)
-        self.card["file"] = write_model_files(stem, WEIGHTS_SUFFIX, buffer.getvalue(), self.card)
-        return stem.with_suffix(WEIGHTS_SUFFIX), stem.with_suffix(".json")
+        return save_model(
+            stem, WEIGHTS_SUFFIX, lambda buffer: torch.save(self.state_dict, buffer), self.card
+        )
 
     @classmethod
     def load(cls, stem: str | Path) -> TrainedGRU:
