@@ -21,32 +21,23 @@ from optvol.core.options.ingest.read import read_option_months
 from optvol.core.options.ingest.schema import RAW_OPTION_SCHEMA
 from optvol.core.options.report import RESULTS_SECTION, build_option_report
 from optvol.core.options.samples import build_samples
-from optvol.defs.automation.conditions import RETRAIN_WHEN_FEATURES_CHANGE
 from optvol.defs.options.config import GruModelConfig, OptionIngestConfig
-from optvol.defs.options.partitions import QUOTE_MONTHS, SINGLE_RUN
+from optvol.defs.options.partitions import QUOTE_MONTHS
 from optvol.defs.options.types import OptionQuotesDataFrame
-from optvol.defs.shared.executor import CPU_HEAVY
+from optvol.defs.shared.assets import MODEL_STEP, pipeline_asset
 from optvol.defs.shared.metadata import evaluation_metadata, plot_metadata
 from optvol.defs.shared.reporting import materialize_report
 from optvol.defs.shared.resources import DataRoot
 from optvol.defs.shared.retry import INGEST_RETRY_POLICY, retry_or_fail
 
-GROUP = "options"
-OWNERS = ["team:quant-research"]
+asset = pipeline_asset("options")
 
 
 def _empty_month() -> pa.Table:
     return with_notes(RAW_OPTION_SCHEMA.empty_table(), {"sources": []})
 
 
-@dg.asset(
-    group_name=GROUP,
-    kinds={"pyarrow", "parquet"},
-    owners=OWNERS,
-    retry_policy=INGEST_RETRY_POLICY,
-    partitions_def=QUOTE_MONTHS,
-    backfill_policy=SINGLE_RUN,
-)
+@asset(kinds={"pyarrow", "parquet"}, retry_policy=INGEST_RETRY_POLICY, partitions_def=QUOTE_MONTHS)
 def raw_option_quotes(
     context: dg.AssetExecutionContext, config: OptionIngestConfig, data_root: DataRoot
 ) -> dg.Output[dict]:
@@ -79,13 +70,7 @@ def raw_option_quotes(
     )
 
 
-@dg.asset(
-    group_name=GROUP,
-    kinds={"pandas", "parquet"},
-    owners=OWNERS,
-    partitions_def=QUOTE_MONTHS,
-    backfill_policy=SINGLE_RUN,
-)
+@asset(kinds={"pandas", "parquet"}, partitions_def=QUOTE_MONTHS)
 def option_quotes(context: dg.AssetExecutionContext, raw_option_quotes: LazyTables) -> LazyTables:
     """Clean quotes of each of the run's months, one row per (quote_date, expiration,
     strike, option_type): canonical dtypes, duplicates removed, mid/spread/days to
@@ -107,15 +92,7 @@ def option_quotes(context: dg.AssetExecutionContext, raw_option_quotes: LazyTabl
     return LazyTables({month: partial(clean_month, month) for month in raw_option_quotes})
 
 
-@dg.asset(
-    group_name=GROUP,
-    kinds={"pytorch"},
-    owners=OWNERS,
-    automation_condition=RETRAIN_WHEN_FEATURES_CHANGE,
-    op_tags=CPU_HEAVY,
-    io_manager_key="model_io_manager",
-    backfill_policy=SINGLE_RUN,
-)
+@asset(kinds={"pytorch"}, io_manager_key="model_io_manager", **MODEL_STEP)
 def gru_model(
     context: dg.AssetExecutionContext, config: GruModelConfig, option_quotes: pd.DataFrame
 ) -> TrainedGRU:
@@ -148,15 +125,7 @@ def gru_model(
     return model
 
 
-@dg.asset(
-    group_name=GROUP,
-    kinds={"pytorch", "matplotlib"},
-    owners=OWNERS,
-    automation_condition=RETRAIN_WHEN_FEATURES_CHANGE,
-    op_tags=CPU_HEAVY,
-    io_manager_key="json_io_manager",
-    backfill_policy=SINGLE_RUN,
-)
+@asset(kinds={"pytorch", "matplotlib"}, io_manager_key="json_io_manager", **MODEL_STEP)
 def option_evaluation(
     context: dg.AssetExecutionContext,
     data_root: DataRoot,
@@ -186,12 +155,7 @@ def option_evaluation(
     return evaluation.metrics
 
 
-@dg.asset(
-    group_name=GROUP,
-    kinds={"markdown", "pdf"},
-    owners=OWNERS,
-    backfill_policy=SINGLE_RUN,
-)
+@asset(kinds={"markdown", "pdf"})
 def option_report(
     context: dg.AssetExecutionContext, data_root: DataRoot, option_evaluation: dict
 ) -> dg.MaterializeResult:

@@ -19,7 +19,6 @@ another and may run in parallel.
 
 import datetime as dt
 import os
-import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -29,9 +28,6 @@ from optvol.core.common.errors import OptvolInputError
 from optvol.core.common.input_files import find_input_files
 from optvol.core.options.ingest.long_format import LongFormatSpec
 from optvol.core.options.ingest.read import scan_quote_months
-
-# Single-run backfills are what `--partition-range` needs; Dagster marks the parameter beta.
-warnings.filterwarnings("ignore", category=dg.BetaWarning, message="Parameter `backfill_policy`")
 
 FIRST_MONTH_ENV = "OPTVOL_FIRST_QUOTE_MONTH"
 DEFAULT_FIRST_MONTH = "2020-01"
@@ -53,7 +49,6 @@ def first_quote_month() -> str:
 QUOTE_MONTHS = dg.MonthlyPartitionsDefinition(
     start_date=first_quote_month(), fmt=MONTH_FORMAT, end_offset=1
 )
-SINGLE_RUN = dg.BackfillPolicy.single_run()
 # Dagster's run tags for a partition range (what `--partition-range` and a single-run
 # backfill set).
 RANGE_START_TAG = "dagster/asset_partition_range_start"

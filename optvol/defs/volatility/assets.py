@@ -19,9 +19,7 @@ from optvol.core.volatility.market import clean_market, read_market_file
 from optvol.core.volatility.models import design_matrix
 from optvol.core.volatility.report import RESULTS_SECTION, build_volatility_report
 from optvol.core.volatility.walk_forward import WalkForwardConfig, walk_forward
-from optvol.defs.automation.conditions import RETRAIN_WHEN_FEATURES_CHANGE
-from optvol.defs.options.partitions import SINGLE_RUN
-from optvol.defs.shared.executor import CPU_HEAVY
+from optvol.defs.shared.assets import MODEL_STEP, pipeline_asset
 from optvol.defs.shared.metadata import evaluation_metadata, plot_metadata, scores_table
 from optvol.defs.shared.reporting import materialize_report
 from optvol.defs.shared.resources import DataRoot
@@ -34,17 +32,10 @@ from optvol.defs.volatility.config import (
 )
 from optvol.defs.volatility.types import MarketFeaturesDataFrame
 
-GROUP = "volatility"
-OWNERS = ["team:quant-research"]
+asset = pipeline_asset("volatility")
 
 
-@dg.asset(
-    backfill_policy=SINGLE_RUN,
-    group_name=GROUP,
-    kinds={"pandas", "parquet"},
-    owners=OWNERS,
-    retry_policy=INGEST_RETRY_POLICY,
-)
+@asset(kinds={"pandas", "parquet"}, retry_policy=INGEST_RETRY_POLICY)
 def raw_market(
     context: dg.AssetExecutionContext, config: MarketIngestConfig, data_root: DataRoot
 ) -> pd.DataFrame:
@@ -61,13 +52,7 @@ def raw_market(
     return frame
 
 
-@dg.asset(
-    backfill_policy=SINGLE_RUN,
-    group_name=GROUP,
-    kinds={"pandas", "parquet"},
-    owners=OWNERS,
-    dagster_type=MarketFeaturesDataFrame,
-)
+@asset(kinds={"pandas", "parquet"}, dagster_type=MarketFeaturesDataFrame)
 def market_features(
     context: dg.AssetExecutionContext, config: MarketCleaningConfig, raw_market: pd.DataFrame
 ) -> pd.DataFrame:
@@ -90,15 +75,7 @@ def market_features(
     return frame
 
 
-@dg.asset(
-    backfill_policy=SINGLE_RUN,
-    group_name=GROUP,
-    kinds={"scikitlearn"},
-    owners=OWNERS,
-    automation_condition=RETRAIN_WHEN_FEATURES_CHANGE,
-    op_tags=CPU_HEAVY,
-    io_manager_key="model_io_manager",
-)
+@asset(kinds={"scikitlearn"}, io_manager_key="model_io_manager", **MODEL_STEP)
 def volatility_model(
     context: dg.AssetExecutionContext,
     config: VolatilityModelConfig,
@@ -128,15 +105,7 @@ def volatility_model(
     return model
 
 
-@dg.asset(
-    backfill_policy=SINGLE_RUN,
-    group_name=GROUP,
-    kinds={"scikitlearn", "matplotlib"},
-    owners=OWNERS,
-    automation_condition=RETRAIN_WHEN_FEATURES_CHANGE,
-    op_tags=CPU_HEAVY,
-    io_manager_key="json_io_manager",
-)
+@asset(kinds={"scikitlearn", "matplotlib"}, io_manager_key="json_io_manager", **MODEL_STEP)
 def volatility_evaluation(
     context: dg.AssetExecutionContext,
     config: VolatilityEvaluationConfig,
@@ -192,12 +161,7 @@ def volatility_evaluation(
     return evaluation
 
 
-@dg.asset(
-    backfill_policy=SINGLE_RUN,
-    group_name=GROUP,
-    kinds={"markdown", "pdf"},
-    owners=OWNERS,
-)
+@asset(kinds={"markdown", "pdf"})
 def volatility_report(
     context: dg.AssetExecutionContext, data_root: DataRoot, volatility_evaluation: dict
 ) -> dg.MaterializeResult:
