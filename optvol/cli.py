@@ -180,25 +180,65 @@ def _dashboard(args: argparse.Namespace) -> int:
         return 0
 
 
+DATA_DIR_HELP = f"data root (default: ${DATA_DIR_ENV} or ./data)"
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The ``optvol`` command and its subcommands, one ``_add_*`` function each."""
     parser = argparse.ArgumentParser(prog="optvol", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="DEBUG logging")
     commands = parser.add_subparsers(dest="command", required=True)
-    # What sample-data and demo share: which sample, and where.
-    sample_options = argparse.ArgumentParser(add_help=False)
-    sample_options.add_argument(
+    sample_options, long_format_options = _sample_options(), _long_format_options()
+    _add_sample_data(commands, sample_options)
+    _add_clean(commands, long_format_options)
+    _add_import_market(commands)
+    _add_demo(commands, sample_options)
+    _add_quote_months(commands, long_format_options)
+    _add_serve(commands)
+    _add_dashboard(commands)
+    return parser
+
+
+def _sample_options() -> argparse.ArgumentParser:
+    """What sample-data and demo share: which sample, and where."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
         "--size",
         choices=("demo", "full"),
         default="demo",
         help="demo: ~150k rows, seconds; full: ~3.6M rows (default: demo)",
     )
-    sample_options.add_argument(
-        "--seed", type=int, default=2020, help="random seed (default: 2020)"
-    )
-    sample_options.add_argument(
-        "--data-dir", help=f"data root (default: ${DATA_DIR_ENV} or ./data)"
-    )
+    options.add_argument("--seed", type=int, default=2020, help="random seed (default: 2020)")
+    options.add_argument("--data-dir", help=DATA_DIR_HELP)
+    return options
 
+
+def _long_format_options() -> argparse.ArgumentParser:
+    """How to read long-format chain files: for clean and quote-months."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--long-format",
+        metavar="PRESET",
+        help="long-format preset (generic, cboe_eod, historicaloptiondata)",
+    )
+    options.add_argument(
+        "--long-format-config",
+        metavar="JSON",
+        help="JSON file of long-format settings (column names, date_format, ...)",
+    )
+    return options
+
+
+def _server_options(port: int) -> argparse.ArgumentParser:
+    """Where serve and dashboard listen, and the data root they read."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
+    options.add_argument("--port", type=int, default=port, help=f"port (default: {port})")
+    options.add_argument("--data-dir", help=DATA_DIR_HELP)
+    return options
+
+
+def _add_sample_data(commands, sample_options: argparse.ArgumentParser) -> None:
     sample = commands.add_parser(
         "sample-data",
         parents=[sample_options],
@@ -211,19 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.set_defaults(func=_sample_data)
 
-    # How to read long-format chain files: for clean and quote-months.
-    long_format_options = argparse.ArgumentParser(add_help=False)
-    long_format_options.add_argument(
-        "--long-format",
-        metavar="PRESET",
-        help="long-format preset (generic, cboe_eod, historicaloptiondata)",
-    )
-    long_format_options.add_argument(
-        "--long-format-config",
-        metavar="JSON",
-        help="JSON file of long-format settings (column names, date_format, ...)",
-    )
 
+def _add_clean(commands, long_format_options: argparse.ArgumentParser) -> None:
     clean = commands.add_parser(
         "clean",
         parents=[long_format_options],
@@ -249,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     clean.set_defaults(func=_clean)
 
+
+def _add_import_market(commands) -> None:
     imports = commands.add_parser(
         "import-market",
         help="build raw/raw_market.csv from Yahoo OHLC, CBOE VIX and FRED downloads",
@@ -274,13 +305,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="[NAME=]FILE",
         help="a FRED series file; repeat for more series",
     )
-    imports.add_argument("--data-dir", help=f"data root (default: ${DATA_DIR_ENV} or ./data)")
+    imports.add_argument("--data-dir", help=DATA_DIR_HELP)
     imports.add_argument(
         "--out", metavar="FILE", help=f"file to write (default: <data root>/{MARKET_INPUT_FILE})"
     )
     imports.add_argument("--force", action="store_true", help="replace an existing output file")
     imports.set_defaults(func=_import_market)
 
+
+def _add_demo(commands, sample_options: argparse.ArgumentParser) -> None:
     demo = commands.add_parser(
         "demo",
         parents=[sample_options],
@@ -290,6 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(func=_demo)
 
+
+def _add_quote_months(commands, long_format_options: argparse.ArgumentParser) -> None:
     months = commands.add_parser(
         "quote-months",
         parents=[long_format_options],
@@ -298,22 +333,17 @@ def build_parser() -> argparse.ArgumentParser:
         "last month as FIRST...LAST, e.g. for `dagster asset materialize -m optvol.definitions "
         "--select '*' --partition-range \"$(optvol quote-months)\"`.",
     )
-    months.add_argument("--data-dir", help=f"data root (default: ${DATA_DIR_ENV} or ./data)")
+    months.add_argument("--data-dir", help=DATA_DIR_HELP)
     months.add_argument(
         "--input-dir", help=f"chain files directory (default: <data root>/{OPTIONS_INPUT_DIR})"
     )
     months.set_defaults(func=_quote_months)
 
-    def server_options(port: int) -> argparse.ArgumentParser:
-        options = argparse.ArgumentParser(add_help=False)
-        options.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
-        options.add_argument("--port", type=int, default=port, help=f"port (default: {port})")
-        options.add_argument("--data-dir", help=f"data root (default: ${DATA_DIR_ENV} or ./data)")
-        return options
 
+def _add_serve(commands) -> None:
     serve = commands.add_parser(
         "serve",
-        parents=[server_options(8000)],
+        parents=[_server_options(8000)],
         help="serve the trained models over HTTP (/health, /predict, /plot, /openapi.json)",
         description="Load the materialized models of the data root once and serve them: "
         "with waitress in one process, or with gunicorn in --workers processes (POSIX). Binds "
@@ -329,15 +359,16 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     serve.set_defaults(func=_serve)
 
+
+def _add_dashboard(commands) -> None:
     dashboard = commands.add_parser(
         "dashboard",
-        parents=[server_options(8501)],
+        parents=[_server_options(8501)],
         help="the Streamlit dashboard over the trained models",
         description="Run the Streamlit dashboard: pick a model and inputs, see the prediction "
         "beside every baseline, the evaluation plots and the metrics.",
     )
     dashboard.set_defaults(func=_dashboard)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
