@@ -25,7 +25,7 @@ REF = "#/components/schemas/{model}"
 def _error(description: str) -> dict:
     return {
         "description": description,
-        "content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorResponse")}}},
+        "content": {"application/json": {"schema": _ref("ErrorResponse")}},
     }
 
 
@@ -33,30 +33,13 @@ def _json(schema: dict, description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _ref(model: str) -> dict:
+    return {"$ref": REF.format(model=model)}
+
+
 @functools.cache
 def openapi_document() -> dict:
     """The document served at ``/openapi.json``."""
-    _, definitions = models_json_schema(
-        [
-            (model, "serialization")
-            for model in (ErrorResponse, HealthResponse, OptionsResponse, VolatilityResponse)
-        ],
-        ref_template=REF,
-    )
-    request_schema = TypeAdapter(PredictRequest).json_schema(ref_template=REF)
-    schemas = {**definitions.get("$defs", {}), **request_schema.pop("$defs", {})}
-    schemas["PredictRequest"] = request_schema
-    plot_schema = PlotQuery.model_json_schema(ref_template=REF)
-    parameters = [
-        {
-            "name": name,
-            "in": "query",
-            "required": name in plot_schema.get("required", []),
-            "schema": prop,
-            "description": prop.get("description", ""),
-        }
-        for name, prop in plot_schema["properties"].items()
-    ]
     common = {
         "400": _error("The body is not JSON"),
         "413": _error("The body is too large"),
@@ -73,60 +56,9 @@ def openapi_document() -> dict:
             "materialized artifacts of the data root.",
         },
         "paths": {
-            "/health": {
-                "get": {
-                    "summary": "Which models are loaded, their versions and training dates",
-                    "responses": {
-                        "200": _json({"$ref": REF.format(model="HealthResponse")}, "Served"),
-                        "503": _json(
-                            {"$ref": REF.format(model="HealthResponse")}, "No model loaded"
-                        ),
-                    },
-                }
-            },
-            "/predict": {
-                "post": {
-                    "summary": "Option prices (model=options) or volatility and return "
-                    "forecasts (model=volatility)",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": REF.format(model="PredictRequest")},
-                                "examples": _examples(),
-                            }
-                        },
-                    },
-                    "responses": {
-                        "200": _json(
-                            {
-                                "oneOf": [
-                                    {"$ref": REF.format(model="OptionsResponse")},
-                                    {"$ref": REF.format(model="VolatilityResponse")},
-                                ]
-                            },
-                            "The prediction, with the model version",
-                        ),
-                        **common,
-                    },
-                }
-            },
-            "/plot": {
-                "get": {
-                    "summary": f"A chart as PNG; kind is one of {', '.join(PLOT_KINDS)}",
-                    "parameters": parameters,
-                    "responses": {
-                        "200": {
-                            "description": "The chart",
-                            "content": {
-                                "image/png": {"schema": {"type": "string", "format": "binary"}}
-                            },
-                        },  # fmt: skip
-                        "422": common["422"],
-                        "503": common["503"],
-                    },
-                }
-            },
+            "/health": _health_path(),
+            "/predict": _predict_path(common),
+            "/plot": _plot_path(common),
             "/openapi.json": {
                 "get": {
                     "summary": "This document",
@@ -134,7 +66,84 @@ def openapi_document() -> dict:
                 }
             },
         },
-        "components": {"schemas": schemas},
+        "components": {"schemas": _schemas()},
+    }
+
+
+def _schemas() -> dict:
+    """The JSON schemas of the request and responses, from their pydantic models."""
+    _, definitions = models_json_schema(
+        [
+            (model, "serialization")
+            for model in (ErrorResponse, HealthResponse, OptionsResponse, VolatilityResponse)
+        ],
+        ref_template=REF,
+    )
+    request_schema = TypeAdapter(PredictRequest).json_schema(ref_template=REF)
+    schemas = {**definitions.get("$defs", {}), **request_schema.pop("$defs", {})}
+    schemas["PredictRequest"] = request_schema
+    return schemas
+
+
+def _health_path() -> dict:
+    return {
+        "get": {
+            "summary": "Which models are loaded, their versions and training dates",
+            "responses": {
+                "200": _json(_ref("HealthResponse"), "Served"),
+                "503": _json(_ref("HealthResponse"), "No model loaded"),
+            },
+        }
+    }
+
+
+def _predict_path(common: dict) -> dict:
+    return {
+        "post": {
+            "summary": "Option prices (model=options) or volatility and return "
+            "forecasts (model=volatility)",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": _ref("PredictRequest"), "examples": _examples()}
+                },
+            },
+            "responses": {
+                "200": _json(
+                    {"oneOf": [_ref("OptionsResponse"), _ref("VolatilityResponse")]},
+                    "The prediction, with the model version",
+                ),
+                **common,
+            },
+        }
+    }
+
+
+def _plot_path(common: dict) -> dict:
+    plot_schema = PlotQuery.model_json_schema(ref_template=REF)
+    parameters = [
+        {
+            "name": name,
+            "in": "query",
+            "required": name in plot_schema.get("required", []),
+            "schema": prop,
+            "description": prop.get("description", ""),
+        }
+        for name, prop in plot_schema["properties"].items()
+    ]
+    return {
+        "get": {
+            "summary": f"A chart as PNG; kind is one of {', '.join(PLOT_KINDS)}",
+            "parameters": parameters,
+            "responses": {
+                "200": {
+                    "description": "The chart",
+                    "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+                },
+                "422": common["422"],
+                "503": common["503"],
+            },
+        }
     }
 
 
