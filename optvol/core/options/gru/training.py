@@ -155,6 +155,25 @@ def train_step(
     return loss.item() * len(target)
 
 
+def _train_pass(
+    model: OptionGRU,
+    optimizer: torch.optim.Optimizer,
+    tensors: SampleTensors,
+    order: torch.Tensor,
+    scale: float,
+    config: TrainingConfig,
+) -> tuple[float, int]:
+    """One pass over the training samples in ``order``, a batch at a time: the summed
+    loss and the number of samples."""
+    model.train()
+    total, seen = 0.0, 0
+    for start in range(0, len(order), config.batch_size):
+        batch = tensors.batch(order[start : start + config.batch_size])
+        total += train_step(model, optimizer, batch, scale, config.max_grad_norm)
+        seen += len(batch[-1])
+    return total, seen
+
+
 def train_gru(samples: OptionSamples, config: TrainingConfig | None = None) -> TrainingResult:
     """Train :class:`OptionGRU` on the training split, stop early on the validation split."""
     config = config or TrainingConfig()
@@ -181,17 +200,12 @@ def train_gru(samples: OptionSamples, config: TrainingConfig | None = None) -> T
     )
 
     result = TrainingResult(model, scalers, config, str(device), architecture)
-    scale, batch_size = scalers.price_scale, config.batch_size
+    scale = scalers.price_scale
     best_state, stale, started = None, 0, time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         epoch_start = time.perf_counter()
-        model.train()
         order = train_index[to_device(torch.randperm(len(train), generator=shuffle), device)]
-        total, seen = 0.0, 0
-        for start in range(0, len(order), batch_size):
-            batch = tensors.batch(order[start : start + batch_size])
-            total += train_step(model, optimizer, batch, scale, config.max_grad_norm)
-            seen += len(batch[-1])
+        total, seen = _train_pass(model, optimizer, tensors, order, scale, config)
         # train_step's loss.item() has waited for the device: the pass is over.
         train_seconds = time.perf_counter() - epoch_start
         train_loss = total / seen
