@@ -13,6 +13,9 @@ request for a sample of the data gets the evaluation's inputs. They are priced b
 NumPy copy of the trained network (:mod:`optvol.core.options.gru.numpy_forward`): a few
 contracts at a time it is three times faster than PyTorch, and its prices are the
 evaluation's within float32 rounding.
+
+The module holds one concept, the prediction of a contract: :class:`OptionPredictor`,
+the request and answer types, and the inputs it builds for them.
 """
 
 from __future__ import annotations

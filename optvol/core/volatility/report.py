@@ -9,6 +9,9 @@ the walk-forward and its windows, the models and hyperparameters, every model's
 out-of-sample scores (overall and by year) against HAR, GARCH, VIX and no-change, the
 return forecasts against the historical mean, the plots, and a plain reading of the
 numbers, including where the chosen model loses.
+
+The module holds one concept, this document: a function per section, in the order the
+report shows them, and the tables they share.
 """
 
 from __future__ import annotations
