@@ -1,1 +1,3 @@
 """Operations without Dagster: failed-run alerts and the watch over the input files."""
+
+__all__ = ["alerts", "input_watch"]
