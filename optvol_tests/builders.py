@@ -155,6 +155,22 @@ def volatile_market_frame(n_days: int = 900, vix_from: int = 300, seed: int = 7)
     return daily.merge(macro, on="date", how="outer").sort_values("date", ignore_index=True)
 
 
+def long_history_frame(
+    flat_days: int = 400, days: int = 900, missing_open: tuple[int, ...] = (450, 460, 700)
+) -> pd.DataFrame:
+    """An index history shaped like Yahoo's S&P 500 file since 1927: the first
+    ``flat_days`` rows repeat the close in open, high and low (no range was recorded),
+    later rows have a full OHLC range except the rows ``missing_open``, which lack the
+    open; VIX only over the last third."""
+    frame = volatile_market_frame(n_days=days, vix_from=2 * days // 3, seed=11)
+    daily = frame.loc[frame["spx_close"].notna()].index
+    flat = daily[:flat_days]
+    for column in ("spx_open", "spx_high", "spx_low"):
+        frame.loc[flat, column] = frame.loc[flat, "spx_close"]
+    frame.loc[daily[list(missing_open)], "spx_open"] = np.nan
+    return frame
+
+
 def write_market(path: Path, frame: pd.DataFrame | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     frame = market_frame() if frame is None else frame

@@ -28,6 +28,13 @@ PRICE_FEATURES = (
     f"garman_klass_{RANGE_WINDOW}",
     "return_21",
 )
+# The daily prices each range estimator reads. Not every day of a real index history has
+# a range: Yahoo's S&P 500 file repeats the close in every field before 1962 (high = low),
+# and lacks the open on some later days.
+RANGE_INPUTS = {
+    f"parkinson_{RANGE_WINDOW}": ("spx_high", "spx_low"),
+    f"garman_klass_{RANGE_WINDOW}": ("spx_open", "spx_high", "spx_low", "spx_close"),
+}
 
 
 def realized_vol(log_returns: pd.Series, window: int) -> pd.Series:
@@ -61,6 +68,15 @@ def garman_klass_variance(
     return value.clip(lower=0.0)
 
 
+def recorded_range(frame: pd.DataFrame, estimator: str) -> pd.Series:
+    """The rule for days without a range, used by the features and by the checks alike: a
+    day has a recorded range for ``estimator`` (a key of :data:`RANGE_INPUTS`) when every
+    price it reads is present and the high is above the low. On any other day the range
+    variance is missing, not zero, and so is every window that holds the day."""
+    inputs = frame[list(RANGE_INPUTS[estimator])]
+    return inputs.notna().all(axis=1) & (frame["spx_high"] > frame["spx_low"])
+
+
 def annualised_range_vol(daily_variance: pd.Series, window: int = RANGE_WINDOW) -> pd.Series:
     """``sqrt(252 / n * sum_{i=0}^{n-1} sigma^2_{t-i})``: daily range variances over the last
     ``window`` days, annualised as realized volatility is."""
@@ -80,7 +96,8 @@ def add_features(frame: pd.DataFrame, macro: list[str]) -> pd.DataFrame:
     - ``rv_1, rv_5, rv_21, rv_22, rv_63``: :func:`realized_vol` (rv_1 = sqrt(252) |r_t|,
       rv_22 for HAR's monthly lag);
     - ``parkinson_21``, ``garman_klass_21``: :func:`annualised_range_vol` of the range
-      variances (missing over windows holding a day without a recorded range, high <= low);
+      variances, missing over windows holding a day without a recorded range
+      (:func:`recorded_range`);
     - ``vrp = (VIX_t / 100)^2 - RV21_t^2`` and ``vix_rv_ratio = (VIX_t / 100) / RV21_t``
       (Bollerslev, Tauchen & Zhou 2009, RFS 22(11)); NaN where VIX is missing;
     - per macro series ``<name>_chg_1y``, its change over the last 252 trading days (levels
@@ -92,14 +109,13 @@ def add_features(frame: pd.DataFrame, macro: list[str]) -> pd.DataFrame:
     out["return_21"] = np.log(close / close.shift(HORIZON))
     for window in RV_WINDOWS:
         out[f"rv_{window}"] = realized_vol(out["log_return"], window)
-    # A day whose high is not above its low has no recorded range (old index histories
-    # repeat the close in every field): its range variance is missing, not zero.
-    recorded = out["spx_high"] > out["spx_low"]
-    high, low = out["spx_high"].where(recorded), out["spx_low"].where(recorded)
-    out[f"parkinson_{RANGE_WINDOW}"] = annualised_range_vol(parkinson_variance(high, low))
-    out[f"garman_klass_{RANGE_WINDOW}"] = annualised_range_vol(
-        garman_klass_variance(out["spx_open"], high, low, close)
-    )
+    high, low, open_ = out["spx_high"], out["spx_low"], out["spx_open"]
+    variances = {
+        f"parkinson_{RANGE_WINDOW}": parkinson_variance(high, low),
+        f"garman_klass_{RANGE_WINDOW}": garman_klass_variance(open_, high, low, close),
+    }
+    for name, variance in variances.items():
+        out[name] = annualised_range_vol(variance.where(recorded_range(out, name)))
     vix = out["vix_close"] / 100.0
     out["vrp"] = vix**2 - out["rv_21"] ** 2
     out["vix_rv_ratio"] = vix / out["rv_21"]
@@ -159,10 +175,8 @@ def expected_null_counts(frame: pd.DataFrame, macro: list[str]) -> dict[str, int
         expected[f"rv_{window}"] = int(window_missing(returns_missing, window).sum())
     return_21_missing = close_missing | close_missing.shift(HORIZON, fill_value=True)
     expected["return_21"] = int(return_21_missing.sum())
-    range_missing = frame[["spx_open", "spx_high", "spx_low", "spx_close"]].isna().any(axis=1)
-    range_missing |= ~(frame["spx_high"] > frame["spx_low"])
-    for name in (f"parkinson_{RANGE_WINDOW}", f"garman_klass_{RANGE_WINDOW}"):
-        expected[name] = int(window_missing(range_missing, RANGE_WINDOW).sum())
+    for name in RANGE_INPUTS:
+        expected[name] = int(window_missing(~recorded_range(frame, name), RANGE_WINDOW).sum())
     rv21_missing = window_missing(returns_missing, 21)
     vix_missing = frame["vix_close"].isna() | rv21_missing
     expected["vrp"] = expected["vix_rv_ratio"] = int(vix_missing.sum())

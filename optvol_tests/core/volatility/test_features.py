@@ -18,9 +18,10 @@ from optvol.core.volatility.features import (
     parkinson_variance,
     realized_vol,
     recomputed_mismatches,
+    recorded_range,
 )
 from optvol.core.volatility.market import clean_market, macro_columns
-from optvol_tests.builders import volatile_market_frame
+from optvol_tests.builders import long_history_frame, volatile_market_frame
 
 
 def clean(raw: pd.DataFrame) -> pd.DataFrame:
@@ -161,3 +162,21 @@ def test_a_day_without_a_recorded_range_leaves_the_range_vols_missing(raw):
         assert features[name].iloc[[row - 1, row + 21]].notna().all()
     expected = expected_null_counts(features, macro_columns(features))
     assert expected["parkinson_21"] == int(features["parkinson_21"].isna().sum()) == 20 + 21
+
+
+def test_one_range_rule_serves_the_features_and_the_expected_nulls():
+    # Early years with high = low = close, later days without an open: Parkinson reads the
+    # high and low alone, so a missing open costs Garman-Klass its windows and not it.
+    features = clean(long_history_frame(flat_days=400, missing_open=(450, 460, 700)))
+    parkinson = recorded_range(features, "parkinson_21")
+    garman_klass = recorded_range(features, "garman_klass_21")
+    assert not parkinson.iloc[:400].any() and parkinson.iloc[400:].all()
+    assert int((parkinson & ~garman_klass).sum()) == 3
+    expected = expected_null_counts(features, macro_columns(features))
+    for name in ("parkinson_21", "garman_klass_21"):
+        assert expected[name] == int(features[name].isna().sum()), name
+    assert expected["parkinson_21"] == 400 + 20
+    assert expected["garman_klass_21"] == 400 + 20 + 21 + 10 + 21  # 450 and 460 overlap
+    row = 700
+    assert np.isnan(features["garman_klass_21"].iloc[row])
+    assert np.isfinite(features["parkinson_21"].iloc[row])
