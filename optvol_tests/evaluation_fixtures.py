@@ -63,8 +63,7 @@ def volatility_run(plots_dir: Path):
     from optvol.core.volatility.artifact import SelectionConfig, train_volatility_model
     from optvol.core.volatility.evaluation import evaluate_volatility, write_volatility_plots
     from optvol.core.volatility.market import clean_market
-    from optvol.core.volatility.models import design_matrix
-    from optvol.core.volatility.walk_forward import WalkForwardConfig, walk_forward
+    from optvol.core.volatility.walk_forward import WalkForwardConfig
     from optvol_tests.builders import volatile_market_frame
 
     raw = volatile_market_frame(n_days=700, vix_from=250, seed=7)
@@ -74,10 +73,7 @@ def volatility_run(plots_dir: Path):
     model = train_volatility_model(
         features, SelectionConfig(min_train_rows=126, validation_folds=3)
     )
-    walk = walk_forward(
-        features, design_matrix(features, model.macro), model.specs(),
-        model.chosen_estimators(), WalkForwardConfig(min_train_rows=126),
-    )  # fmt: skip
+    walk = model.walk_forward(features, WalkForwardConfig(min_train_rows=126))
     chosen = model.card["chosen_volatility_model"]
     evaluation = evaluate_volatility(walk, model.specs(), chosen, model.card, features)
     write_volatility_plots(evaluation, features, plots_dir)

@@ -144,13 +144,15 @@ def volatility_page(served: ServedModels) -> None:
                           else f"{realized:.2%}")  # fmt: skip
         columns[2].metric("Model version", served.status["volatility"].version)
         rows = {p.model: p.volatility, **{k: v for k, v in p.baselines.items()
-                                          if k != "historical_mean_return"}}  # fmt: skip
+                                          if "return" not in k}}  # fmt: skip
         table = pd.DataFrame({"model": list(rows), "volatility": list(rows.values())})
         table["error vs realized"] = None if realized is None else table["volatility"] - realized
         st.dataframe(table, hide_index=True, key="volatility_forecasts")
         st.write(
-            f"21-day log return: {p.model} return model "
+            "21-day log return: restricted forecast "
             + ("n/a" if p.log_return is None else f"{p.log_return:+.4f}")
+            + ", ridge "
+            + _signed(p.baselines.get("return_ridge"))
             + ", historical mean "
             + _signed(p.baselines.get("historical_mean_return"))
             + ", realized "

@@ -186,10 +186,12 @@ def _load_volatility(root: Path, status: ModelStatus):
     status.trained_on = {
         role: list(entry["training_window"]) for role, entry in model.card["models"].items()
     }
+    chosen = model.card["chosen_volatility_model"]
+    settings = model.card["models"]["volatility"]["hyperparameters"]
     status.description = (
-        f"{model.card['chosen_volatility_model']} "
-        f"({model.card['hyperparameters'][model.card['chosen_volatility_model']]}), HAR and "
-        f"return_ridge ({model.card['hyperparameters']['return_ridge']})"
+        f"{chosen} ({settings}), HAR and return_ridge "
+        f"({model.card['hyperparameters']['return_ridge']}) restricted with shrinkage "
+        f"{model.return_shrinkage:g}"
     )
     return VolatilityPredictor(model, read_frame(files["market_features"]))
 

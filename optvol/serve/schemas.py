@@ -102,7 +102,10 @@ class OptionsResponse(BaseModel):
 class VolatilityForecast(BaseModel):
     volatility: float | None = Field(description="annualised volatility, decimal")
     variance: float | None = Field(description="annualised variance")
-    log_return: float | None = Field(description="log return over the 21 trading days")
+    log_return: float | None = Field(
+        description="log return over the 21 trading days: the ridge forecast restricted as "
+        "Campbell & Thompson (2008) propose (shrunk toward the historical mean, floored at 0)"
+    )
 
 
 class VolatilityResponse(BaseModel):

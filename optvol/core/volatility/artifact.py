@@ -9,6 +9,7 @@ records the scikit-learn version, since pickles are not portable across versions
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import logging
@@ -21,13 +22,14 @@ import pandas as pd
 
 from optvol.core.common.errors import OptvolInputError
 from optvol.core.common.model_files import read_model_files, save_model
-from optvol.core.volatility.features import HORIZON, TARGET_COLUMNS, feature_columns
+from optvol.core.volatility.baselines import historical_mean_return
+from optvol.core.volatility.combination import VIX_MEMBER, ForecastCombination
+from optvol.core.volatility.features import HORIZON, TARGET_COLUMNS, TARGET_RV, feature_columns
 from optvol.core.volatility.market import macro_columns
 from optvol.core.volatility.metrics import r_squared
 from optvol.core.volatility.models import (
     FittedModel,
     ModelSpec,
-    Selection,
     candidate_estimators,
     design_matrix,
     fit_model,
@@ -36,13 +38,22 @@ from optvol.core.volatility.models import (
     single_threaded,
     usable_rows,
 )
+from optvol.core.volatility.selection import (
+    COMBINATION,
+    RETURN_FAMILY,
+    choose_return_shrinkage,
+    choose_volatility_model,
+    restricted_return,
+)
+from optvol.core.volatility.walk_forward import WalkForward, WalkForwardConfig, walk_forward
 
 log = logging.getLogger(__name__)
 
-CARD_FORMAT = 1
+# 2: the candidates' validation, the combination and the return restriction.
+CARD_FORMAT = 2
 MODEL_SUFFIX = ".joblib"
-VOLATILITY_CANDIDATES = ("ridge", "gbm")
-RETURN_FAMILY = "return_ridge"
+# The volatility models chosen among (with their combination), on validation QLIKE.
+VOLATILITY_CANDIDATES = ("ridge", "gbm", "har_x", "harq")
 
 
 @dataclass(frozen=True)
@@ -85,6 +96,19 @@ class VolatilityModel:
     def specs(self) -> dict[str, ModelSpec]:
         return {name: ModelSpec(**spec) for name, spec in self.card["specs"].items()}
 
+    def walk_forward(self, features: pd.DataFrame, config: WalkForwardConfig) -> WalkForward:
+        """The expanding-window walk-forward of every model of this one (its specs, chosen
+        hyperparameters, combination weights and return restriction) over ``features``."""
+        return walk_forward(
+            features,
+            design_matrix(features, self.macro),
+            self.specs(),
+            self.chosen_estimators(),
+            config,
+            combination=self.card["combination"]["weights"],
+            return_shrinkage=self.return_shrinkage,
+        )
+
     def check_data(self, features: pd.DataFrame) -> None:
         """Refuse a feature table other than the one the model was trained on."""
         fingerprint = data_fingerprint(features)
@@ -95,16 +119,35 @@ class VolatilityModel:
                 "re-materialize volatility_model"
             )
 
-    def predict(self, features: pd.DataFrame) -> pd.DataFrame:
+    @property
+    def chosen_columns(self) -> tuple[str, ...]:
+        """The design columns the chosen volatility model reads."""
+        model = self.models["volatility"]
+        return model.columns if isinstance(model, ForecastCombination) else model.spec.columns
+
+    @property
+    def return_shrinkage(self) -> float:
+        return float(self.card["return_restriction"]["shrinkage"])
+
+    def predict(
+        self, features: pd.DataFrame, historical_mean: np.ndarray | float | None = None
+    ) -> pd.DataFrame:
         """Forecasts at each row of a feature table: ``vol`` and ``var`` of the chosen
-        model, ``har_vol``, ``har_var``, and ``return`` (21-day log return)."""
+        model, ``har_vol``, ``har_var``, ``return_ridge`` (the ridge's 21-day log return)
+        and ``return``: the restricted forecast, from ``historical_mean`` (the mean
+        realized 21-day return known at each row; missing without it)."""
         missing = [c for c in feature_columns(self.macro) if c not in features.columns]
         if missing:
             raise OptvolInputError(f"the feature table lacks columns {missing}")
         design = design_matrix(features, self.macro)
         volatility = self.models["volatility"].predict(design)
         har = self.models["har"].predict(design).add_prefix("har_")
-        returns = self.models["return"].predict(design)
+        raw = self.models["return"].predict(design)["return"].to_numpy()
+        mean = np.full(len(raw), np.nan if historical_mean is None else historical_mean, float)
+        returns = pd.DataFrame(
+            {"return_ridge": raw, "return": restricted_return(raw, mean, self.return_shrinkage)},
+            index=design.index,
+        )
         return pd.concat([volatility, har, returns], axis=1)
 
     def save(self, stem: str | Path) -> tuple[Path, Path]:
@@ -138,9 +181,14 @@ class VolatilityModel:
         return cls(models, card)
 
 
-def _in_sample_r2(model: FittedModel, design: pd.DataFrame, target: pd.Series,
-                  rows: np.ndarray) -> float:  # fmt: skip
+def _in_sample_r2(model, design: pd.DataFrame, target: pd.Series, rows: np.ndarray) -> float:
+    """R^2 on the training rows: of ln RV for a volatility model (the log forecast before
+    smearing; a combination's from its combined volatility), of the return for the return
+    model."""
     y = target.to_numpy()[rows]
+    if isinstance(model, ForecastCombination):
+        fitted = np.log(model.predict(design.iloc[rows])["vol"].to_numpy())
+        return r_squared(np.log(y), fitted)
     x = design[list(model.spec.columns)].to_numpy()[rows]
     fitted = model.estimator.predict(x)
     return r_squared(np.log(y) if model.spec.log_target else y, fitted)
@@ -150,43 +198,114 @@ def _in_sample_r2(model: FittedModel, design: pd.DataFrame, target: pd.Series,
 def train_volatility_model(
     features: pd.DataFrame, config: SelectionConfig = SelectionConfig()
 ) -> VolatilityModel:
-    """Choose each family's hyperparameters on validation folds, choose between the
-    volatility families by their best validation MSE of ln RV, and fit the chosen model,
-    HAR and the return model on every usable row."""
+    """Choose each regression's hyperparameters on validation folds of its first window
+    (MSE), choose the volatility model among the candidates and their combination on
+    common validation folds (QLIKE), choose the return forecast's shrinkage (Campbell &
+    Thompson), and fit the chosen model, HAR and the return model on every usable row."""
     features = features.reset_index(drop=True)
     macro = macro_columns(features)
     design = design_matrix(features, macro)
     specs = model_specs(design)
     dates = features["date"]
-    selections: dict[str, Selection] = {}
-    usable: dict[str, np.ndarray] = {}
-    for name, spec in specs.items():
-        rows = usable_rows(design, features[spec.target], spec)
-        usable[name] = rows
-        log.info("%s: %d usable rows of %d (rows lacking an input or the target are left "
-                 "out)", name, len(rows), len(features))  # fmt: skip
-        if len(rows) < config.min_train_rows:
-            raise OptvolInputError(
-                f"{name}: only {len(rows)} rows have every input and the target; at least "
-                f"min_train_rows={config.min_train_rows} are needed"
-            )
-        if name != "har":
-            window = rows[: config.min_train_rows]
-            selections[name] = select_hyperparameters(
-                spec, design, features[spec.target], window, config.validation_folds, dates
-            )
-    chosen = min(VOLATILITY_CANDIDATES, key=lambda f: selections[f].scores[selections[f].chosen])
-    log.info("Chosen volatility model: %s (%s)", chosen, selections[chosen].chosen)
+    usable = {name: _usable(name, spec, design, features, config) for name, spec in specs.items()}
+    selections = {
+        name: select_hyperparameters(
+            spec,
+            design,
+            features[spec.target],
+            usable[name][: config.min_train_rows],
+            config.validation_folds,
+            dates,
+        )  # fmt: skip
+        for name, spec in specs.items()
+        if spec.family != "har"
+    }
     hyperparameters = {name: s.chosen for name, s in selections.items()}
-    hyperparameters["har"] = "ols"
-    models = {}
-    for role, name in (("volatility", chosen), ("har", "har"), ("return", RETURN_FAMILY)):
-        estimator = candidate_estimators(specs[name].family)[hyperparameters[name]]
-        models[role] = fit_model(specs[name], estimator, design, features[specs[name].target],
-                                 usable[name], dates)  # fmt: skip
-    card = {
+    hyperparameters.update({name: "ols" for name, s in specs.items() if s.family == "har"})
+    estimators = {
+        name: candidate_estimators(specs[name].family)[choice]
+        for name, choice in hyperparameters.items()
+    }
+    choice = choose_volatility_model(
+        specs, estimators, design, features, usable, VOLATILITY_CANDIDATES,
+        config.min_train_rows, config.validation_folds,
+    )  # fmt: skip
+    historical_mean = historical_mean_return(features).to_numpy()
+    restriction = choose_return_shrinkage(
+        specs[RETURN_FAMILY], estimators[RETURN_FAMILY], design, features,
+        usable[RETURN_FAMILY][: config.min_train_rows], historical_mean, config.validation_folds,
+    )  # fmt: skip
+
+    def fitted(name: str) -> FittedModel:
+        spec = specs[name]
+        return fit_model(spec, estimators[name], design, features[spec.target], usable[name],
+                         dates)  # fmt: skip
+
+    if choice.chosen == COMBINATION:
+        volatility = ForecastCombination(
+            {m: fitted(m) for m, w in choice.weights.items() if w and m != VIX_MEMBER},
+            {m: w for m, w in choice.weights.items() if w},
+        )
+    else:
+        volatility = fitted(choice.chosen)
+    models = {"volatility": volatility, "har": fitted("har"), "return": fitted(RETURN_FAMILY)}
+    log.info("Chosen volatility model: %s", choice.chosen)
+    card = _card(features, specs, hyperparameters, selections, choice, restriction, models,
+                 design, usable, config)  # fmt: skip
+    return VolatilityModel(models, card)
+
+
+def _usable(
+    name: str, spec: ModelSpec, design: pd.DataFrame, features: pd.DataFrame, config
+) -> np.ndarray:
+    """The rows ``spec`` can train on; refuses a model with fewer than min_train_rows."""
+    rows = usable_rows(design, features[spec.target], spec)
+    log.info("%s: %d usable rows of %d (rows lacking an input or the target are left out)",
+             name, len(rows), len(features))  # fmt: skip
+    if len(rows) < config.min_train_rows:
+        raise OptvolInputError(
+            f"{name}: only {len(rows)} rows have every input and the target; at least "
+            f"min_train_rows={config.min_train_rows} are needed"
+        )
+    return rows
+
+
+def _model_record(model, hyperparameters: dict, design, features, usable) -> dict:
+    """The card's entry of one fitted model (a combination lists its members)."""
+    if isinstance(model, ForecastCombination):
+        rows = functools.reduce(np.intersect1d, [usable[m] for m in model.members])
+        return {
+            "name": COMBINATION,
+            "hyperparameters": model.weights,
+            "members": {
+                m: _model_record(member, hyperparameters, design, features, usable)
+                for m, member in model.members.items()
+            },
+            "training_rows": int(len(rows)),
+            "training_window": list(
+                min((m.training_window for m in model.members.values()), default=("", ""))
+            ),
+            "in_sample_r2": _in_sample_r2(model, design, features[TARGET_RV], rows),
+        }
+    return {
+        "name": model.spec.name,
+        "hyperparameters": hyperparameters[model.spec.name],
+        "training_rows": model.training_rows,
+        "training_window": list(model.training_window),
+        "smearing": {"vol": model.smear_vol, "var": model.smear_var},
+        "in_sample_r2": _in_sample_r2(
+            model, design, features[model.spec.target], usable[model.spec.name]
+        ),
+    }
+
+
+def _card(features, specs, hyperparameters, selections, choice, restriction, models, design,
+          usable, config) -> dict:  # fmt: skip
+    dates = features["date"]
+    macro = macro_columns(features)
+    return {
         "format": CARD_FORMAT,
-        "chosen_volatility_model": chosen,
+        "chosen_volatility_model": choice.chosen,
         "targets": list(TARGET_COLUMNS),
         "horizon_days": HORIZON,
         "macro_columns": macro,
@@ -196,20 +315,14 @@ def train_volatility_model(
         },
         "hyperparameters": hyperparameters,
         "selection": {name: s.as_dict() for name, s in selections.items()},
+        "candidates": choice.as_dict(),
+        "combination": {"weights": choice.weights},
+        "return_restriction": restriction,
         "selection_config": config.__dict__,
         "models": {
-            role: {
-                "name": model.spec.name,
-                "hyperparameters": hyperparameters[model.spec.name],
-                "training_rows": model.training_rows,
-                "training_window": list(model.training_window),
-                "smearing": {"vol": model.smear_vol, "var": model.smear_var},
-                "in_sample_r2": _in_sample_r2(
-                    model, design, features[model.spec.target], usable[model.spec.name]
-                ),
-            }
+            role: _model_record(model, hyperparameters, design, features, usable)
             for role, model in models.items()
-        },  # fmt: skip
+        },
         "data": {
             "rows": len(features),
             "first_date": f"{dates.iloc[0]:%Y-%m-%d}",
@@ -218,7 +331,6 @@ def train_volatility_model(
         "data_fingerprint": data_fingerprint(features),
         "versions": {"scikit-learn": _sklearn_version(), "python": platform.python_version()},
     }
-    return VolatilityModel(models, card)
 
 
 def _sklearn_version() -> str:

@@ -23,23 +23,27 @@ from optvol.core.volatility.metrics import (
     volatility_scores,
 )
 from optvol.core.volatility.models import VIX_COLUMNS, ModelSpec
+from optvol.core.volatility.selection import COMBINATION, RESTRICTED_RETURN, RETURN_FAMILY
 from optvol.core.volatility.summary import summarize_market_features
 from optvol.core.volatility.walk_forward import RETURN_BASELINE, WalkForward
 
 log = logging.getLogger(__name__)
 
 VOLATILITY_MODELS = (
+    COMBINATION,
     "ridge",
     "gbm",
+    "harq",
     "ridge_no_vix",
     "gbm_no_vix",
     "har",
+    "har_x",
     "garch",
     "vix",
     "no_change",
 )
-BASELINES = ("har", "garch", "vix", "no_change")
-RETURN_MODELS = ("return_ridge", RETURN_BASELINE)
+BASELINES = ("har", "har_x", "garch", "vix", "no_change")
+RETURN_MODELS = (RESTRICTED_RETURN, RETURN_FAMILY, RETURN_BASELINE)
 PLOT_FILES = {
     "forecast_vs_realized": "volatility_forecast_vs_realized.png",
     "qlike_by_year": "volatility_qlike_by_year.png",
@@ -53,10 +57,24 @@ DESCRIPTIONS = {
     "vix": "VIX as the forecast of 21-day volatility",
     "no_change": "The random-walk forecast: the last 21 days' realized volatility",
     RETURN_BASELINE: "The historical mean of realized 21-day returns (Campbell & Thompson 2008)",
+    RESTRICTED_RETURN: "The return ridge restricted as Campbell & Thompson (2008) propose: "
+    "shrunk toward the historical mean by the factor chosen on validation folds, floored at 0",
 }
 
 
-def _needs_vix(name: str, specs: dict[str, ModelSpec]) -> bool:
+def _combination_description(card: dict) -> str:
+    weights = sorted(card["combination"]["weights"].items())
+    weights = ", ".join(f"{m} {w:.2f}" for m, w in weights if w)
+    return (
+        "Forecast combination: a convex combination of variance forecasts, its weights chosen "
+        f"on validation folds by QLIKE ({weights})"
+    )
+
+
+def _needs_vix(name: str, specs: dict[str, ModelSpec], card: dict | None = None) -> bool:
+    if name == COMBINATION and card is not None:
+        weights = card["combination"]["weights"]
+        return any(_needs_vix(member, specs) for member, weight in weights.items() if weight)
     return name == "vix" or (name in specs and bool(set(VIX_COLUMNS) & set(specs[name].columns)))
 
 
@@ -122,10 +140,23 @@ def compare_with_baselines(window: dict, chosen: str) -> dict:
         "har_r2_log_rv": har["r2_log_rv"],
         "beats_har": model["qlike"] < har["qlike"],
         "har_diebold_mariano_p_value": window["qlike_vs_har_diebold_mariano"][chosen]["p_value"],
+        **_ratio_to("vix", scores, model),
         "best_baseline": best,
         "best_baseline_qlike": scores[best]["qlike"],
         "qlike_ratio_to_best_baseline": model["qlike"] / scores[best]["qlike"],
         "beats_best_baseline": model["qlike"] < scores[best]["qlike"],
+    }
+
+
+def _ratio_to(baseline: str, scores: dict, model: dict) -> dict:
+    """The chosen model's QLIKE against ``baseline``'s, when the window scores it."""
+    if baseline not in scores:
+        return {}
+    theirs = scores[baseline]["qlike"]
+    return {
+        f"{baseline}_qlike": theirs,
+        f"qlike_ratio_to_{baseline}": model["qlike"] / theirs,
+        f"beats_{baseline}": model["qlike"] < theirs,
     }
 
 
@@ -173,21 +204,26 @@ def evaluate_volatility(
     present = [m for m in VOLATILITY_MODELS if forecasts.get(f"{m}_vol", pd.Series()).notna().any()]
     windows = {
         "all_models": score_window(forecasts, present),
-        "without_vix": score_window(forecasts, [m for m in present if not _needs_vix(m, specs)]),
+        "without_vix": score_window(
+            forecasts, [m for m in present if not _needs_vix(m, specs, card)]
+        ),
     }
     windows = {name: window for name, window in windows.items() if window is not None}
     if "all_models" not in windows:
         raise ValueError("no date has a forecast of every model: nothing to compare")
     scored = forecasts.loc[forecasts[TARGET_RV].notna()]
     descriptions = {name: spec.description for name, spec in specs.items()} | DESCRIPTIONS
+    descriptions[COMBINATION] = _combination_description(card)
     evaluation = {
         "chosen_model": chosen,
         "models": {
             name: {
                 "kind": "baseline" if name in (*BASELINES, RETURN_BASELINE) else "model",
                 "description": descriptions[name],
-                "needs_vix": _needs_vix(name, specs),
-                "hyperparameters": card["hyperparameters"].get(name),
+                "needs_vix": _needs_vix(name, specs, card),
+                "hyperparameters": card["combination"]["weights"]
+                if name == COMBINATION
+                else card["hyperparameters"].get(name),
             }
             for name in (*present, *RETURN_MODELS)
         },  # fmt: skip
@@ -202,6 +238,7 @@ def evaluate_volatility(
             "fits": walk.fit_counts,
             "garch_fits_not_converged": walk.garch_failures,
             "seconds": round(walk.seconds, 1),
+            "seconds_by_model": walk.fit_seconds,
         },
         "volatility": windows,
         "comparison": compare_with_baselines(windows["all_models"], chosen),
@@ -315,6 +352,8 @@ def volatility_model_record(card: dict) -> dict:
             }
             for name, selection in card.get("selection", {}).items()
         },
+        "candidates": card.get("candidates"),
+        "return_restriction": card.get("return_restriction"),
         "fitted": card.get("models"),
         "versions": card.get("versions"),
     }

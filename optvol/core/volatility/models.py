@@ -51,6 +51,14 @@ LOG_VOL_SOURCES = {
 PLAIN_SOURCES = ("vrp", "return_21")
 HAR_COLUMNS = ("log_rv_1", "log_rv_5", "log_rv_22")
 VIX_COLUMNS = ("log_vix", "vrp", "log_vix_rv_ratio")
+# HAR-X: HAR plus the log of VIX (Bekaert & Hoerova 2014): ln VIX^2 = 2 ln VIX, so the
+# regression on ln VIX is the one on ln VIX^2.
+HAR_X_COLUMNS = (*HAR_COLUMNS, "log_vix")
+# HARQ-style: the monthly lag's weight moves with its measurement error (Bollerslev,
+# Patton & Quaedvlieg 2016); see quarticity_ratio. Only the HARQ model reads this column.
+RQ_WINDOW = 22
+HARQ_TERM = "log_rv_22_x_rq"
+HARQ_COLUMNS = (*HAR_X_COLUMNS, HARQ_TERM)
 
 
 def single_threaded(function):
@@ -84,7 +92,22 @@ def design_matrix(frame: pd.DataFrame, macro: list[str]) -> pd.DataFrame:
         out[name] = frame[name]
     for column in macro:
         out[macro_change_column(column)] = frame[macro_change_column(column)]
+    out[HARQ_TERM] = out["log_rv_22"] * (quarticity_ratio(frame["log_return"]) - 1.0)
     return pd.DataFrame(out, index=frame.index)
+
+
+def quarticity_ratio(log_returns: pd.Series, window: int = RQ_WINDOW) -> pd.Series:
+    """``sqrt(RQ) / RV`` over the last ``window`` daily returns, with the realized
+    quarticity ``RQ = n / 3 * sum r^4`` and ``RV = sum r^2`` (Barndorff-Nielsen &
+    Shephard 2002; the daily returns of the window stand for intraday ones).
+
+    The ratio is about 1 for normal returns and grows with the fat tails that make RV a
+    noisy measure of the window's variance (one crash day in a calm month): HARQ lets the
+    weight of the RV lag shrink as it grows. Where RV is 0 the ratio is missing.
+    """
+    squares = (log_returns**2).rolling(window, min_periods=window).sum()
+    fourths = (log_returns**4).rolling(window, min_periods=window).sum()
+    return np.sqrt(window / 3.0 * fourths) / squares.where(squares > 0)
 
 
 def candidate_estimators(family: str) -> dict[str, RegressorMixin]:
@@ -142,14 +165,22 @@ def model_specs(design: pd.DataFrame) -> dict[str, ModelSpec]:
     regressions on every feature can only train where it exists; ``ridge_no_vix`` and
     ``gbm_no_vix`` use the rest of the features over the whole history.
     """
-    present = tuple(c for c in design.columns if design[c].notna().any())
-    absent = [c for c in design.columns if c not in present]
+    present = tuple(c for c in design.columns if design[c].notna().any() and c != HARQ_TERM)
+    absent = [c for c in design.columns if c not in present and c != HARQ_TERM]
     if absent:
         log.info("Design columns with no value on any row, left out of the models: %s", absent)
     without_vix = tuple(c for c in present if c not in VIX_COLUMNS)
     specs = {
         "har": ModelSpec("har", "har", TARGET_RV, HAR_COLUMNS,
                          "HAR-RV (Corsi 2009): OLS of ln RV21 ahead on ln RV 1, 5, 22 days"),
+        **({
+            "har_x": ModelSpec("har_x", "har", TARGET_RV, HAR_X_COLUMNS,
+                               "HAR-X (Bekaert & Hoerova 2014): HAR-RV plus ln VIX"),
+            "harq": ModelSpec("harq", "har", TARGET_RV, HARQ_COLUMNS,
+                              "HARQ-X (after Bollerslev, Patton & Quaedvlieg 2016): HAR-X "
+                              "whose monthly-lag weight moves with the month's realized "
+                              "quarticity"),
+        } if "log_vix" in present else {}),
         "ridge": ModelSpec("ridge", "ridge", TARGET_RV, present,
                            "Ridge regression of ln RV21 ahead on every feature"),
         "gbm": ModelSpec("gbm", "gbm", TARGET_RV, present,

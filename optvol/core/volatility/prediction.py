@@ -99,7 +99,7 @@ class VolatilityPredictor:
         """Every forecast made at the close of ``as_of``, a trading day of the data."""
         position = self._position(as_of, "as_of")
         row = self.features.iloc[[position]]
-        prediction = self._predict(row, as_of)
+        prediction = self._predict(row, as_of, self._historical_mean[position])
         prediction.baselines["garch"] = self._garch_at(position, as_of)
         prediction.baselines["historical_mean_return"] = json_number(
             self._historical_mean[position]
@@ -148,14 +148,17 @@ class VolatilityPredictor:
             {name: [np.nan if values[name] is None else float(values[name])]
              for name in self.feature_names}
         )  # fmt: skip
-        prediction = self._predict(row, None)
+        # The historical mean return is not a feature: the one known at the data's end.
+        prediction = self._predict(row, None, self._historical_mean[-1])
         prediction.baselines["garch"] = None
         prediction.notes.append("GARCH needs the return history: no forecast from features")
         prediction.realized = {"volatility": None, "log_return": None}
         return prediction
 
-    def _predict(self, row: pd.DataFrame, as_of: date | None) -> VolatilityPrediction:
-        forecast = self.model.predict(row).iloc[0]
+    def _predict(
+        self, row: pd.DataFrame, as_of: date | None, historical_mean: float
+    ) -> VolatilityPrediction:
+        forecast = self.model.predict(row, historical_mean).iloc[0]
         vix = vix_forecast(row)["vol"].iloc[0] if "vix_close" in row else np.nan
         prediction = VolatilityPrediction(
             as_of=as_of,
@@ -167,11 +170,12 @@ class VolatilityPredictor:
                 "har": json_number(forecast["har_vol"]),
                 "vix": json_number(vix),
                 "no_change": json_number(no_change_forecast(row)["vol"].iloc[0]),
+                "return_ridge": json_number(forecast["return_ridge"]),
             },
             realized={},
             in_training_window=None,
         )
-        inputs = self.model.specs()[self.chosen].columns
+        inputs = self.model.chosen_columns
         if prediction.volatility is None:
             prediction.notes.append(
                 f"{self.chosen} needs every one of its inputs {list(inputs)}; one is missing "
@@ -219,6 +223,6 @@ def _walk_forward_series(evaluation: Mapping | None) -> dict[str, pd.Series]:
         for name, values in table.items():
             if name in ("date", "realized"):
                 continue
-            label = f"{name}_return" if key == "returns" and name != "return_ridge" else name
+            label = f"{name}_return" if key == "returns" and "return" not in name else name
             out[label] = pd.Series(np.asarray(values, dtype=float), index=dates)
     return out

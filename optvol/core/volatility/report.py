@@ -167,6 +167,7 @@ def _summary(evaluation: dict) -> list[Block]:
             f"{significance}. Its R2 of ln RV is {fixed(comparison['r2_log_rv'], 3)} "
             f"(HAR {fixed(comparison['har_r2_log_rv'], 3)})."
         ),
+        *_against_vix(comparison),
         Paragraph(
             f"The best baseline there is {comparison['best_baseline']} (QLIKE "
             f"{fixed(comparison['best_baseline_qlike'])}); the chosen model "
@@ -187,27 +188,54 @@ def _summary(evaluation: dict) -> list[Block]:
         )
     returns = evaluation.get("returns")
     if returns:
-        ridge = returns["scores"]["return_ridge"]
-        mean = returns["scores"]["historical_mean"]
-        r2 = ridge["r2_vs_historical_mean"]
-        if r2 is None:
-            reading = "its R2 is not available"
-        elif r2 <= 0:
-            reading = "no predictability beyond the historical mean"
-        else:
-            reading = "some predictability beyond the historical mean"
-        blocks.append(
-            Paragraph(
-                f"Returns: the return model's out-of-sample R2 against the historical mean is "
-                f"{fixed(ridge['r2_vs_historical_mean'], 3)} and its hit rate "
-                f"{percent(ridge['hit_rate'])} (historical mean {percent(mean['hit_rate'])}): "
-                f"{reading}."
-            )
-        )
+        blocks.append(Paragraph(_returns_verdict(evaluation)))
     origin = origin_sentence(evaluation["data"].get("sources"), "market history")
     if origin:
         blocks.append(Paragraph(origin))
     return blocks
+
+
+def _against_vix(comparison: dict) -> list[Block]:
+    if comparison.get("vix_qlike") is None:
+        return []
+    verdict = "beats" if comparison["beats_vix"] else "does not beat"
+    return [
+        Paragraph(
+            f"Against VIX/100 as the forecast (QLIKE {fixed(comparison['vix_qlike'])}) the "
+            f"chosen model's ratio is {fixed(comparison['qlike_ratio_to_vix'], 3)}: it "
+            f"{verdict} the option market's own forecast."
+        )
+    ]
+
+
+def _returns_verdict(evaluation: dict) -> str:
+    """Whether the 21-day return is predictable here, said plainly."""
+    scores = evaluation["returns"]["scores"]
+    restricted = scores.get("return_restricted") or {}
+    ridge = scores.get("return_ridge") or {}
+    r2 = restricted.get("r2_vs_historical_mean")
+    restriction = (evaluation.get("model") or {}).get("return_restriction") or {}
+    shrinkage = restriction.get("shrinkage")
+    if r2 is None:
+        verdict = "their R2 is not available"
+    elif r2 > 0.005:
+        verdict = "returns are somewhat predictable beyond the historical mean here"
+    else:
+        verdict = (
+            "returns are not predictable beyond the historical mean here: the best the data "
+            "support is the mean itself"
+        )
+    shrunk = (
+        ""
+        if shrinkage is None
+        else f" (shrinkage {fixed(shrinkage, 2)} toward the mean, chosen on validation "
+        "folds; 0 is the historical mean itself)"
+    )
+    return (
+        f"Returns: the restricted forecast{shrunk} has an out-of-sample R2 against the "
+        f"historical mean of {fixed(r2, 3)}, the unrestricted ridge "
+        f"{fixed(ridge.get('r2_vs_historical_mean'), 3)}: {verdict}."
+    )
 
 
 def _data(evaluation: dict) -> list[Block]:
@@ -374,7 +402,7 @@ def _models(evaluation: dict) -> list[Block]:
                 (
                     name,
                     models[name]["kind"],
-                    models[name]["hyperparameters"] or "-",
+                    _settings(models[name]["hyperparameters"]),
                     "yes" if models[name]["needs_vix"] else "no",
                     models[name]["description"],
                 )
@@ -400,6 +428,7 @@ def _models(evaluation: dict) -> list[Block]:
                 numeric=frozenset({"validation MSE"}),
             )
         )
+    blocks += _candidate_blocks(model)
     fitted = model.get("fitted") or {}
     if fitted:
         blocks.append(
@@ -407,13 +436,57 @@ def _models(evaluation: dict) -> list[Block]:
                 [
                     (
                         role,
-                        f"{f.get('name')} ({f.get('hyperparameters')}), "
+                        f"{f.get('name')} ({_settings(f.get('hyperparameters'))}), "
                         f"{count(f.get('training_rows'))} rows "
                         f"{date_range(*(f.get('training_window') or (None, None)))}",
                     )
                     for role, f in sorted(fitted.items())
                 ],  # fmt: skip
                 "The saved models, fitted on every usable row",
+            )
+        )
+    return blocks
+
+
+def _settings(value) -> str:
+    """A model's hyperparameters as text: a combination's weights as ``member weight``."""
+    if isinstance(value, dict):
+        return ", ".join(f"{name} {fixed(w, 2)}" for name, w in sorted(value.items()) if w)
+    return str(value) if value else "-"
+
+
+def _candidate_blocks(model: dict) -> list[Block]:
+    """How the volatility model and the return restriction were chosen."""
+    blocks: list[Block] = []
+    candidates = model.get("candidates")
+    if candidates:
+        qlike, weights = candidates["validation_qlike"], candidates["combination_weights"]
+        blocks.append(
+            Table(
+                ("candidate", "validation QLIKE", "chosen"),
+                tuple(
+                    (name, fixed(value), "yes" if name == candidates["chosen"] else "")
+                    for name, value in sorted(qlike.items(), key=lambda item: item[1])
+                ),
+                caption=f"The volatility model chosen on {len(candidates['folds'])} validation "
+                "folds common to every candidate (the combination's QLIKE cross-validated; "
+                f"its weights: {_settings(weights)})",
+                numeric=frozenset({"validation QLIKE"}),
+            )
+        )
+    restriction = model.get("return_restriction")
+    if restriction:
+        r2 = restriction["validation_r2_vs_historical_mean"]
+        blocks.append(
+            Table(
+                ("shrinkage", "validation R2 vs historical mean", "chosen"),
+                tuple(
+                    (key, fixed(value, 3), "yes" if float(key) == restriction["shrinkage"] else "")
+                    for key, value in sorted(r2.items(), key=lambda item: float(item[0]))
+                ),
+                caption="The return forecast's shrinkage toward the historical mean (floored "
+                f"at {fixed(restriction['floor'], 2)}), chosen on validation folds",
+                numeric=frozenset({"validation R2 vs historical mean"}),
             )
         )
     return blocks

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
@@ -22,15 +23,22 @@ from optvol.core.volatility.baselines import (
     no_change_forecast,
     vix_forecast,
 )
+from optvol.core.volatility.combination import combine
 from optvol.core.volatility.features import HORIZON, TARGET_COLUMNS
 from optvol.core.volatility.models import ModelSpec, fit_model, single_threaded, usable_rows
+from optvol.core.volatility.selection import (
+    COMBINATION,
+    RESTRICTED_RETURN,
+    RETURN_FAMILY,
+    restricted_return,
+)
 
 if TYPE_CHECKING:
     from sklearn.base import RegressorMixin
 
 log = logging.getLogger(__name__)
 
-VOLATILITY_BASELINES = ("har", "garch", "vix", "no_change")
+VOLATILITY_BASELINES = ("har", "har_x", "garch", "vix", "no_change")
 RETURN_BASELINE = "historical_mean"
 
 
@@ -84,6 +92,7 @@ class WalkForward:
     fit_counts: dict[str, int]
     seconds: float
     garch_failures: int
+    fit_seconds: dict[str, float]
 
 
 def known_at(frame: pd.DataFrame, position: int) -> pd.DataFrame:
@@ -101,10 +110,14 @@ def walk_forward(
     specs: dict[str, ModelSpec],
     estimators: dict[str, RegressorMixin],
     config: WalkForwardConfig,
+    combination: Mapping[str, float] | None = None,
+    return_shrinkage: float | None = None,
 ) -> WalkForward:
     """Forecasts of every fitted model (``specs``, with the chosen ``estimators``) and of
     the GARCH, VIX, no-change and historical-mean baselines at every origin from the first
-    refit on.
+    refit on; with ``combination`` (member -> weight) the combined forecast of those
+    members, and with ``return_shrinkage`` the restricted return forecast
+    (:func:`~optvol.core.volatility.selection.restricted_return`).
 
     Output columns: ``date``, ``refit_date``, the realized targets, ``<model>_vol`` and
     ``<model>_var`` per volatility model, ``<model>_return`` per return model.
@@ -130,11 +143,13 @@ def walk_forward(
             out[f"{name}_{kind}"] = np.nan
     garch = GarchForecaster(frame["log_return"], config.min_train_rows)
     fit_counts = dict.fromkeys([*specs, "garch"], 0)
+    fit_seconds = dict.fromkeys([*specs, "garch"], 0.0)
     for refit, end in zip(refits, ends, strict=True):
         origins = np.arange(refit, end + 1)
         out.loc[origins, "refit_date"] = frame["date"].iloc[refit]
         known = known_at(frame, refit)
         for name, spec in specs.items():
+            fit_started = time.perf_counter()
             rows = usable_rows(design.iloc[: refit + 1], known[spec.target], spec)
             if len(rows) < config.min_train_rows:
                 continue
@@ -143,7 +158,10 @@ def walk_forward(
             predicted = model.predict(design.iloc[origins])
             for kind in predicted.columns:
                 out.loc[origins, f"{name}_{kind}"] = predicted[kind].to_numpy()
+            fit_seconds[name] += time.perf_counter() - fit_started
+        fit_started = time.perf_counter()
         forecast = garch.forecast(refit, origins)
+        fit_seconds["garch"] += time.perf_counter() - fit_started
         if forecast["vol"].notna().any():
             fit_counts["garch"] += 1
         for kind in ("vol", "var"):
@@ -153,15 +171,30 @@ def walk_forward(
         for kind in ("vol", "var"):
             out[f"{name}_{kind}"] = values[kind].to_numpy()
     out[f"{RETURN_BASELINE}_return"] = historical_mean_return(frame).iloc[origins_all].to_numpy()
+    if combination:
+        forecasts = {
+            m: out[[f"{m}_vol", f"{m}_var"]].set_axis(["vol", "var"], axis=1) for m in combination
+        }
+        combined = combine(forecasts, combination)
+        out[f"{COMBINATION}_vol"], out[f"{COMBINATION}_var"] = combined["vol"], combined["var"]
+    if return_shrinkage is not None and f"{RETURN_FAMILY}_return" in out:
+        out[f"{RESTRICTED_RETURN}_return"] = restricted_return(
+            out[f"{RETURN_FAMILY}_return"].to_numpy(),
+            out[f"{RETURN_BASELINE}_return"].to_numpy(),
+            return_shrinkage,
+        )
     seconds = time.perf_counter() - started
     log.info("Walk-forward: %d refits from %s to %s, %d origins, fits %s, %d GARCH fits that "
              "did not converge, %.1f s", len(refits), f"{frame['date'].iloc[refits[0]]:%Y-%m-%d}",
              f"{frame['date'].iloc[refits[-1]]:%Y-%m-%d}", len(origins_all), fit_counts,
              garch.failures, seconds)  # fmt: skip
+    log.info("Walk-forward seconds spent fitting and forecasting, by model: %s",
+             {name: round(value, 1) for name, value in fit_seconds.items()})  # fmt: skip
     return WalkForward(
         forecasts=out.reset_index(drop=True),
         refits=[f"{d:%Y-%m-%d}" for d in frame["date"].iloc[refits]],
         fit_counts=fit_counts,
         seconds=seconds,
         garch_failures=garch.failures,
+        fit_seconds={name: round(value, 2) for name, value in fit_seconds.items()},
     )

@@ -16,9 +16,8 @@ from optvol.core.volatility.artifact import (
 )
 from optvol.core.volatility.evaluation import evaluate_volatility, write_volatility_plots
 from optvol.core.volatility.market import clean_market, read_market_file
-from optvol.core.volatility.models import design_matrix
 from optvol.core.volatility.report import RESULTS_SECTION, build_volatility_report
-from optvol.core.volatility.walk_forward import WalkForwardConfig, walk_forward
+from optvol.core.volatility.walk_forward import WalkForwardConfig
 from optvol.defs.shared.assets import MODEL_STEP, pipeline_asset
 from optvol.defs.shared.metadata import evaluation_metadata, plot_metadata, scores_table
 from optvol.defs.shared.reporting import materialize_report
@@ -81,11 +80,14 @@ def volatility_model(
     config: VolatilityModelConfig,
     market_features: pd.DataFrame,
 ) -> VolatilityModel:
-    """The volatility model (ridge regression or gradient boosting of ln RV21 ahead, the one
-    with the lower validation error), HAR-RV, and a ridge regression of the 21-day return;
-    hyperparameters chosen on expanding validation folds over the first training window,
-    then fitted on every usable row. Saved as models/volatility_model.joblib (sha256 in
-    the card) and a JSON card with features, training windows and validation scores."""
+    """The volatility model: the candidate (ridge regression, gradient boosting, HAR-X,
+    HARQ-X of ln RV21 ahead, or a QLIKE-weighted combination of them with VIX) with the
+    lowest validation QLIKE; HAR-RV; and a ridge regression of the 21-day return with its
+    Campbell-Thompson restriction. Hyperparameters, the combination's weights and the
+    return shrinkage are chosen on expanding validation folds over the first training
+    window, then the models are fitted on every usable row. Saved as
+    models/volatility_model.joblib (sha256 in the card) and a JSON card with features,
+    training windows and validation scores."""
     selection = SelectionConfig(config.min_train_rows, config.validation_folds)
     model = train_volatility_model(market_features, selection)
     card = model.card
@@ -114,23 +116,17 @@ def volatility_evaluation(
     volatility_model: VolatilityModel,
 ) -> dict:
     """Expanding-window walk-forward, refit on the first trading day of every month, of the
-    models and the HAR, GARCH(1,1)-t, VIX and no-change baselines (and the historical mean
-    for returns): out-of-sample R^2 of ln RV, RMSE and QLIKE for every model on the same
-    dates, Campbell-Thompson R^2 and hit rate for returns
-    (metrics/volatility_evaluation.json), with plots in plots/."""
+    models, the combination and the HAR, HAR-X, GARCH(1,1)-t, VIX and no-change baselines
+    (and the historical mean for returns): out-of-sample R^2 of ln RV, RMSE and QLIKE for
+    every model on the same dates, Campbell-Thompson R^2 and hit rate for returns
+    (metrics/volatility_evaluation.json), with plots in plots/; the log says how long each
+    model's refits took."""
     volatility_model.check_data(market_features)
     walk_config = WalkForwardConfig(
         min_train_rows=volatility_model.card["selection_config"]["min_train_rows"],
         start=config.start,
     )
-    design = design_matrix(market_features, volatility_model.macro)
-    walk = walk_forward(
-        market_features,
-        design,
-        volatility_model.specs(),
-        volatility_model.chosen_estimators(),
-        walk_config,
-    )
+    walk = volatility_model.walk_forward(market_features, walk_config)
     evaluation = evaluate_volatility(
         walk,
         volatility_model.specs(),

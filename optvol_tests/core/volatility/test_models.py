@@ -24,12 +24,14 @@ from optvol.core.volatility.features import TARGET_RETURN, TARGET_RV
 from optvol.core.volatility.market import clean_market, macro_columns
 from optvol.core.volatility.models import (
     HAR_COLUMNS,
+    HARQ_TERM,
     VIX_COLUMNS,
     VOL_FLOOR,
     candidate_estimators,
     design_matrix,
     fit_model,
     model_specs,
+    quarticity_ratio,
     usable_rows,
     validation_folds,
 )
@@ -71,14 +73,30 @@ def test_design_matrix_takes_logs_floors_them_and_keeps_vix_in_decimal(features,
 
 def test_specs_add_no_vix_variants_only_when_vix_covers_part_of_the_history(design):
     specs = model_specs(design)
-    assert set(specs) == {"har", "ridge", "gbm", "return_ridge", "ridge_no_vix", "gbm_no_vix"}
+    assert set(specs) == {"har", "har_x", "harq", "ridge", "gbm", "return_ridge",
+                          "ridge_no_vix", "gbm_no_vix"}  # fmt: skip
     assert specs["har"].columns == HAR_COLUMNS
+    assert specs["har_x"].columns == (*HAR_COLUMNS, "log_vix")
+    assert specs["harq"].columns == (*HAR_COLUMNS, "log_vix", HARQ_TERM)
+    assert HARQ_TERM not in specs["ridge"].columns and HARQ_TERM not in specs["gbm"].columns
     assert not set(VIX_COLUMNS) & set(specs["ridge_no_vix"].columns)
     assert set(VIX_COLUMNS) <= set(specs["ridge"].columns)
     no_vix_at_all = design.assign(**{c: np.nan for c in VIX_COLUMNS})
     specs = model_specs(no_vix_at_all)
     assert set(specs) == {"har", "ridge", "gbm", "return_ridge"}
     assert not set(VIX_COLUMNS) & set(specs["ridge"].columns)
+
+
+def test_quarticity_ratio_is_one_for_even_returns_and_grows_with_one_large_day():
+    even = pd.Series(np.r_[np.nan, np.tile([0.01, -0.01], 30)])
+    ratio = quarticity_ratio(even)
+    assert ratio.iloc[:22].isna().all()
+    assert ratio.iloc[22:].to_numpy() == pytest.approx(np.sqrt(22 / 3 / 22))
+    spiked = even.copy()
+    spiked.iloc[40] = 0.08
+    spiked_ratio = quarticity_ratio(spiked)
+    assert (spiked_ratio.iloc[40:62] > 3 * ratio.iloc[40:62]).all()
+    pd.testing.assert_series_equal(spiked_ratio.iloc[:40], ratio.iloc[:40])  # past only
 
 
 def test_usable_rows_need_every_input_and_the_target(features, design):
@@ -156,8 +174,7 @@ def test_known_at_blanks_the_targets_not_yet_realized(features):
 
 @pytest.fixture(scope="module")
 def walk(features, design, trained):
-    return walk_forward(features, design, trained.specs(), trained.chosen_estimators(),
-                        WalkForwardConfig(min_train_rows=126))  # fmt: skip
+    return trained.walk_forward(features, WalkForwardConfig(min_train_rows=126))
 
 
 def test_walk_forward_forecasts_every_origin_of_every_model(walk, features):
@@ -169,9 +186,11 @@ def test_walk_forward_forecasts_every_origin_of_every_model(walk, features):
     for name in ("har", "no_change"):
         assert forecasts.loc[after_first_month, f"{name}_vol"].notna().all(), name
     late = scored & forecasts["date"].ge(features["date"].iloc[400 + 126 + 21 + 23])
-    for name in ("ridge", "gbm", "vix", "ridge_no_vix"):
+    for name in ("ridge", "gbm", "vix", "ridge_no_vix", "har_x", "harq", "combination"):
         assert forecasts.loc[late, f"{name}_vol"].notna().all(), name
-    assert forecasts.loc[late, "return_ridge_return"].notna().all()
+    for name in ("return_ridge", "return_restricted"):
+        assert forecasts.loc[late, f"{name}_return"].notna().all(), name
+    assert (forecasts.loc[late, "return_restricted_return"] >= 0).all()
     assert walk.refits[0] == f"{forecasts['refit_date'].iloc[0]:%Y-%m-%d}"
 
 
@@ -184,7 +203,8 @@ def test_forecasts_do_not_change_when_targets_after_the_refit_do(features, desig
     later = changed.index > refit - 21
     changed.loc[later, [TARGET_RV, TARGET_RETURN]] *= 1.7
     again = walk_forward(changed.iloc[: refit + 21], design.iloc[: refit + 21], trained.specs(),
-                         trained.chosen_estimators(), WalkForwardConfig(min_train_rows=126))  # fmt: skip
+                         trained.chosen_estimators(), WalkForwardConfig(min_train_rows=126),
+                         combination=trained.card["combination"]["weights"])  # fmt: skip
     month = walk.forecasts["refit_date"] == refit_day
     # The historical mean moves daily with returns realized since the refit; not compared.
     columns = [c for c in walk.forecasts if c.endswith(("_vol", "_var"))] + ["return_ridge_return"]
@@ -222,7 +242,14 @@ def test_saved_model_round_trips_and_refuses_a_changed_file(trained, features, t
     assert card["file"]["sha256"] == hashlib.sha256(paths[0].read_bytes()).hexdigest()
     loaded = VolatilityModel.load(tmp_path / "volatility_model")
     pd.testing.assert_frame_equal(loaded.predict(features), trained.predict(features))
-    assert set(loaded.predict(features)) == {"vol", "var", "har_vol", "har_var", "return"}
+    assert set(loaded.predict(features)) == {
+        "vol",
+        "var",
+        "har_vol",
+        "har_var",
+        "return_ridge",
+        "return",
+    }
     data = bytearray(paths[0].read_bytes())
     data[len(data) // 2] ^= 0xFF
     paths[0].write_bytes(bytes(data))

@@ -15,6 +15,7 @@ import pytest
 
 from optvol.core.common.paths import ARTIFACT_PATHS, MARKET_INPUT_FILE, PLOTS_DIR, REPORT_PATHS
 from optvol.core.volatility.artifact import VolatilityModel, data_fingerprint
+from optvol.core.volatility.baselines import historical_mean_return
 from optvol.core.volatility.evaluation import PLOT_FILES
 from optvol.core.volatility.models import design_matrix
 from optvol.core.volatility.report import SECTION_TITLES
@@ -35,7 +36,7 @@ CHECKS = [c for c in asset_checks if next(iter(c.check_keys)).asset_key.path[-1]
 SMALL = {"min_train_rows": 126, "validation_folds": 3}
 MODEL_STEM = Path(ARTIFACT_PATHS["volatility_model"]).with_suffix("")
 EVALUATION = ARTIFACT_PATHS["volatility_evaluation"]
-VIX_BASED = {"ridge", "gbm", "vix"}
+VIX_BASED = {"ridge", "gbm", "vix", "har_x", "harq"}
 
 
 def run_config(selection: list[str] | None, model: dict | None = None) -> dict:
@@ -121,18 +122,21 @@ def test_run_succeeds_and_writes_every_artifact(result, root):
 
 
 def test_model_card_records_choice_selection_data_and_file(root, card, features):
-    assert card["chosen_volatility_model"] in ("ridge", "gbm")
-    assert {"ridge", "gbm", "return_ridge", "har"} <= set(card["hyperparameters"])
-    assert card["hyperparameters"]["har"] == "ols"
+    candidates = {"ridge", "gbm", "har_x", "harq", "combination"}
+    assert card["chosen_volatility_model"] in candidates
+    assert {"ridge", "gbm", "return_ridge", "har", "har_x", "harq"} <= set(card["hyperparameters"])
+    assert card["hyperparameters"]["har"] == card["hyperparameters"]["har_x"] == "ols"
     for name in ("ridge", "gbm", "return_ridge"):
         selection = card["selection"][name]
         assert selection["chosen"] == card["hyperparameters"][name]
         assert selection["chosen"] in selection["validation_mse"]
         assert len(selection["folds"]) == SMALL["validation_folds"]
         assert all(np.isfinite(v) and v >= 0 for v in selection["validation_mse"].values())
-    # The chosen family is the one with the lower best validation MSE.
-    best = {f: min(card["selection"][f]["validation_mse"].values()) for f in ("ridge", "gbm")}
-    assert card["chosen_volatility_model"] == min(best, key=best.get)
+    # The chosen model is the candidate with the lowest validation QLIKE.
+    qlike = card["candidates"]["validation_qlike"]
+    assert set(qlike) == candidates
+    assert card["chosen_volatility_model"] == min(qlike, key=qlike.get)
+    assert card["return_restriction"]["shrinkage"] in (0.0, 0.1, 0.25, 0.5, 1.0)
     assert card["selection_config"] == SMALL
     assert {"rv_1", "rv_5", "rv_21", "vix_close", "vrp"} <= set(card["feature_columns"])
     assert not any(c.startswith("target_") for c in card["feature_columns"])
@@ -231,9 +235,8 @@ def test_windows_score_every_model_on_the_same_rows(evaluation):
         assert set(rows) == set(window["models"]), name
         assert set(rows.values()) == {window["dates"]}, name
         assert window["dates"] > 100
-    assert {"ridge", "gbm", "har", "garch", "vix", "no_change"} <= set(
-        windows["all_models"]["models"]
-    )
+    assert {"ridge", "gbm", "har", "har_x", "harq", "combination", "garch", "vix",
+            "no_change"} <= set(windows["all_models"]["models"])  # fmt: skip
     without = windows["without_vix"]["models"]
     assert {"har", "garch", "no_change"} <= set(without)
     assert not [m for m in without if evaluation["models"][m]["needs_vix"]]
@@ -246,8 +249,9 @@ def test_windows_score_every_model_on_the_same_rows(evaluation):
 
 def test_return_scores_and_comparison_with_har(evaluation):
     returns = evaluation["returns"]
-    assert set(returns["scores"]) == {"return_ridge", "historical_mean"}
-    assert returns["scores"]["return_ridge"]["rows"] == returns["scores"]["historical_mean"]["rows"]
+    assert set(returns["scores"]) == {"return_restricted", "return_ridge", "historical_mean"}
+    rows = {scores["rows"] for scores in returns["scores"].values()}
+    assert len(rows) == 1
     assert returns["scores"]["historical_mean"]["r2_vs_historical_mean"] == 0.0
     assert 0 <= returns["scores"]["return_ridge"]["hit_rate"] <= 1
 
@@ -319,20 +323,22 @@ def test_rematerializing_gives_the_same_evaluation(root, evaluation, card, tmp_p
     card_again = json.loads((copy / MODEL_STEM).with_suffix(".json").read_text())
     assert card_again["selection"] == card["selection"]
     assert card_again["file"]["sha256"] == card["file"]["sha256"]
-    # Wall-clock time of the walk-forward is the one field allowed to differ.
+    # Wall-clock times of the walk-forward are the one field allowed to differ.
     first = json.loads(json.dumps(evaluation))
     for document in (first, second):
         document["walk_forward"].pop("seconds")
+        assert set(document["walk_forward"].pop("seconds_by_model")) >= {"har", "garch"}
     assert second == first
 
 
 def test_saved_model_loads_and_predicts(root, features, card):
     model = VolatilityModel.load(root / MODEL_STEM)
     assert model.card["file"]["sha256"] == card["file"]["sha256"]
-    forecasts = model.predict(features)
-    assert list(forecasts.columns) == ["vol", "var", "har_vol", "har_var", "return"]
+    mean = historical_mean_return(features).to_numpy()
+    forecasts = model.predict(features, mean)
+    assert list(forecasts.columns) == ["vol", "var", "har_vol", "har_var", "return_ridge", "return"]
     assert len(forecasts) == len(features)
-    chosen = model.models["volatility"].spec.columns
+    chosen = model.chosen_columns
     design = design_matrix(features, model.macro)
     has_inputs = design[list(chosen)].notna().all(axis=1)
     assert 500 < has_inputs.sum() < len(features)  # VIX from row 300, warm-ups before
@@ -341,7 +347,10 @@ def test_saved_model_loads_and_predicts(root, features, card):
     assert forecasts.loc[~has_inputs, "vol"].isna().all()
     har_inputs = design[list(model.models["har"].spec.columns)].notna().all(axis=1)
     assert (forecasts.loc[har_inputs, "har_vol"] > 0).all()
-    assert forecasts.loc[has_inputs, "return"].notna().all()
+    assert forecasts.loc[has_inputs, "return_ridge"].notna().all()
+    known = has_inputs & np.isfinite(mean)
+    assert (forecasts.loc[known, "return"] >= 0).all()
+    assert model.predict(features)["return"].isna().all()  # no historical mean, no forecast
     # Forecasts of annualised vol land in a plausible range for a ~16% vol index.
     assert 0.03 < forecasts.loc[has_inputs, "vol"].median() < 0.6
 
