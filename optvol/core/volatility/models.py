@@ -61,6 +61,11 @@ HARQ_TERM = "log_rv_22_x_rq"
 HARQ_COLUMNS = (*HAR_X_COLUMNS, HARQ_TERM)
 
 
+# Rows with every non-VIX input but no VIX that make the no-VIX variants worth fitting:
+# three months.
+NO_VIX_MIN_EXTRA_ROWS = 63
+
+
 def single_threaded(function):
     """Run ``function`` with native thread pools (OpenMP, BLAS) limited to one thread.
 
@@ -163,7 +168,9 @@ def model_specs(design: pd.DataFrame) -> dict[str, ModelSpec]:
 
     When VIX covers only part of the history (the embedded sample has it from 2014), the
     regressions on every feature can only train where it exists; ``ridge_no_vix`` and
-    ``gbm_no_vix`` use the rest of the features over the whole history.
+    ``gbm_no_vix`` use the rest of the features over the whole history. They are added
+    only when that history is at least three months (``NO_VIX_MIN_EXTRA_ROWS``) longer: a
+    few days without a VIX close would buy them nothing but their fitting time.
     """
     present = tuple(c for c in design.columns if design[c].notna().any() and c != HARQ_TERM)
     absent = [c for c in design.columns if c not in present and c != HARQ_TERM]
@@ -190,7 +197,7 @@ def model_specs(design: pd.DataFrame) -> dict[str, ModelSpec]:
     }  # fmt: skip
     vix_rows = design[[c for c in VIX_COLUMNS if c in present]].notna().all(axis=1)
     other_rows = design[list(without_vix)].notna().all(axis=1)
-    if without_vix != present and (other_rows & ~vix_rows).any():
+    if without_vix != present and (other_rows & ~vix_rows).sum() >= NO_VIX_MIN_EXTRA_ROWS:
         for family in ("ridge", "gbm"):
             name = f"{family}_no_vix"
             described = specs[family].description.replace("every feature", "every non-VIX feature")

@@ -86,7 +86,8 @@ def build_volatility_report(evaluation: dict, plots_dir: str | Path) -> Report:
     data = evaluation["data"]
     subtitle = (
         f"Forecasts of 21-day realized volatility and return of the S&P 500, "
-        f"{evaluation['chosen_model']} against {', '.join(_baselines(evaluation))}, "
+        f"{evaluation['chosen_model']} against "
+        f"{', '.join(b for b in _baselines(evaluation) if b != evaluation['chosen_model'])}, "
         "walk-forward "
         f"from {evaluation['walk_forward']['first_refit']}. Data "
         f"{date_range(data['first_date'], data['last_date'])}, fingerprint "
@@ -218,12 +219,18 @@ def _returns_verdict(evaluation: dict) -> str:
     shrinkage = restriction.get("shrinkage")
     if r2 is None:
         verdict = "their R2 is not available"
-    elif r2 > 0.005:
-        verdict = "returns are somewhat predictable beyond the historical mean here"
+    elif r2 <= 0:
+        verdict = "returns are not predictable beyond the historical mean here"
+    elif r2 < 0.01:
+        verdict = (
+            "the restriction makes the forecast no worse than the historical mean, but an "
+            "edge of under 1% of the variance is too small to call returns predictable here"
+        )
     else:
         verdict = (
-            "returns are not predictable beyond the historical mean here: the best the data "
-            "support is the mean itself"
+            "returns are somewhat predictable beyond the historical mean here, by a small "
+            "margin (Campbell and Thompson find a monthly R2 of 0.5% already economically "
+            "meaningful)"
         )
     shrunk = (
         ""

@@ -4,10 +4,16 @@ shapes a choice.
 
 Volatility: every candidate (the regressions with their chosen hyperparameters, HAR-X,
 HARQ-X, and a combination of them with VIX) forecasts the validation blocks of the window
-after a fit on the rows it could have used then, as the walk-forward will fit it; the
-candidate with the lowest mean QLIKE of variance, the loss the evaluation ranks by, is
-chosen. The combination's own loss is cross-validated (weights chosen on the other
-blocks), so it does not win by having seen the block it is scored on.
+after a fit on the rows it could have used then, as the walk-forward will fit it, and is
+scored by QLIKE of variance, the loss the evaluation ranks by. The combination's own loss
+is cross-validated (weights chosen on the other blocks), so it does not win by having seen
+the block it is scored on. The chosen candidate is the most parsimonious one whose
+validation loss is not significantly above the lowest (Diebold-Mariano p >=
+:data:`PARSIMONY_P_VALUE`, lags for the overlapping 21-day targets): the one-standard-error
+rule of Breiman et al. (1984), in the spirit of the model confidence set (Hansen, Lunde &
+Nason 2011). A first window holds a year or two of validation days whose 21-day targets
+overlap, so the loss ranking alone is noise-prone, and the richest model wins it by
+chance as often as by skill.
 
 Returns: the ridge forecast is restricted as Campbell & Thompson (2008, RFS 21(4))
 propose: shrunk toward the historical mean, ``f = m + lambda (r - m)``, and floored at
@@ -27,7 +33,7 @@ import pandas as pd
 
 from optvol.core.volatility.combination import VIX_MEMBER, best_weights, vix_member
 from optvol.core.volatility.features import HORIZON, TARGET_RETURN, TARGET_RV
-from optvol.core.volatility.metrics import qlike_losses
+from optvol.core.volatility.metrics import diebold_mariano, qlike_losses
 from optvol.core.volatility.models import ModelSpec, fit_model, validation_folds
 
 log = logging.getLogger(__name__)
@@ -38,6 +44,9 @@ COMBINATION_MEMBERS = ("har_x", "harq", "ridge", VIX_MEMBER)
 RETURN_FAMILY = "return_ridge"
 RESTRICTED_RETURN = "return_restricted"
 SHRINKAGE_GRID = (0.0, 0.1, 0.25, 0.5, 1.0)
+# Candidates from the fewest fitted parameters up; ties in validation go to the first.
+PARSIMONY_ORDER = ("har_x", "harq", COMBINATION, "ridge", "gbm")
+PARSIMONY_P_VALUE = 0.10
 RETURN_FLOOR = 0.0
 
 
@@ -49,10 +58,20 @@ class CandidateChoice:
     qlike: dict[str, float]
     weights: dict[str, float]
     folds: list[dict] = field(default_factory=list)
+    lowest: str = ""
+    p_values: dict[str, float | None] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {"chosen": self.chosen, "validation_qlike": self.qlike,
+                "lowest_validation_qlike": self.lowest,
+                "p_value_vs_lowest": self.p_values, "rule": PARSIMONY_RULE,
                 "combination_weights": self.weights, "folds": self.folds}  # fmt: skip
+
+
+PARSIMONY_RULE = (
+    f"the first of {list(PARSIMONY_ORDER)} whose validation QLIKE is not significantly above "
+    f"the lowest (Diebold-Mariano p >= {PARSIMONY_P_VALUE})"
+)
 
 
 def restricted_return(raw: np.ndarray, historical_mean: np.ndarray, shrinkage: float) -> np.ndarray:
@@ -100,23 +119,48 @@ def choose_volatility_model(
     if has_vix:
         forecasts[VIX_MEMBER] = vix_member(design.iloc[blocks])["var"].to_numpy()
     realized = target.to_numpy()[blocks] ** 2
-    qlike = {name: float(np.mean(qlike_losses(realized, forecasts[name]))) for name in candidates}
+    losses = {name: qlike_losses(realized, forecasts[name]) for name in candidates}
     member_vars = np.column_stack([forecasts[m] for m in members])
     weights, _ = best_weights(realized, member_vars)
-    qlike[COMBINATION] = _cross_validated_qlike(realized, member_vars, folds)
-    chosen = min(qlike, key=qlike.get)
+    losses[COMBINATION] = _cross_validated_losses(realized, member_vars, folds)
+    qlike = {name: float(np.mean(loss)) for name, loss in losses.items()}
+    chosen, lowest, p_values = _most_parsimonious(losses)
     described = [_fold_description(len(train), block, features["date"]) for train, block in folds]
     weight_of = {m: round(float(w), 4) for m, w in zip(members, weights, strict=True)}
-    log.info("Volatility candidates' validation QLIKE %s; combination weights %s; chosen %s",
-             {k: round(v, 4) for k, v in qlike.items()}, weight_of, chosen)  # fmt: skip
-    return CandidateChoice(chosen, qlike, weight_of, described)
+    log.info("Volatility candidates' validation QLIKE %s (lowest: %s; Diebold-Mariano p "
+             "against it %s); combination weights %s; chosen %s",
+             {k: round(v, 4) for k, v in qlike.items()}, lowest, p_values, weight_of,
+             chosen)  # fmt: skip
+    return CandidateChoice(chosen, qlike, weight_of, described, lowest, p_values)
 
 
-def _cross_validated_qlike(
+def _most_parsimonious(
+    losses: dict[str, np.ndarray],
+) -> tuple[str, str, dict[str, float | None]]:
+    """``(chosen, lowest, p-values)``: the first candidate of :data:`PARSIMONY_ORDER`
+    whose mean loss is not significantly above the lowest one's, by a Diebold-Mariano
+    test on the validation rows."""
+    lowest = min(losses, key=lambda name: float(np.mean(losses[name])))
+    p_values: dict[str, float | None] = {}
+    for name in losses:
+        if name != lowest:
+            p = diebold_mariano(losses[name], losses[lowest], lags=HORIZON - 1)["p_value"]
+            p_values[name] = None if np.isnan(p) else round(float(p), 4)
+    order = [n for n in PARSIMONY_ORDER if n in losses] + [
+        n for n in losses if n not in PARSIMONY_ORDER
+    ]
+    for name in order:
+        p = p_values.get(name)
+        if name == lowest or (p is not None and p >= PARSIMONY_P_VALUE):
+            return name, lowest, p_values
+    return lowest, lowest, p_values
+
+
+def _cross_validated_losses(
     realized: np.ndarray, member_vars: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]]
-) -> float:
-    """The combination's QLIKE on each block with weights chosen on the other blocks,
-    averaged over every validation row."""
+) -> np.ndarray:
+    """The combination's QLIKE loss of every validation row, with weights chosen on the
+    blocks other than the row's own."""
     sizes = [len(block) for _, block in folds]
     edges = np.cumsum([0, *sizes])
     losses = []
@@ -128,7 +172,7 @@ def _cross_validated_qlike(
         else:
             weights, _ = best_weights(realized, member_vars)
         losses.append(qlike_losses(realized[held], member_vars[held] @ weights))
-    return float(np.mean(np.concatenate(losses)))
+    return np.concatenate(losses)
 
 
 def choose_return_shrinkage(

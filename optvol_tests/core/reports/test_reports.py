@@ -156,6 +156,42 @@ def test_the_summary_says_whether_the_model_wins(documents, root):
         assert words in text
 
 
+@pytest.mark.parametrize(
+    ("r2", "words"),
+    [
+        (-0.02, "returns are not predictable beyond the historical mean"),
+        (0.004, "too small to call returns predictable"),
+        (0.03, "returns are somewhat predictable"),
+    ],
+)
+def test_the_summary_says_plainly_whether_returns_are_predictable(documents, root, r2, words):
+    document = copy.deepcopy(documents["volatility"])
+    document["returns"]["scores"]["return_restricted"]["r2_vs_historical_mean"] = r2
+    summary = build_volatility_report(document, root / "plots").section("Summary")
+    (returns,) = [b.text for b in summary.blocks if b.text.startswith("Returns:")]
+    assert words in returns and f"{r2:.3f}" in returns
+
+
+def test_the_summary_compares_with_vix_and_the_candidates_are_shown(documents, root):
+    document = documents["volatility"]
+    report = build_volatility_report(document, root / "plots")
+    summary = " ".join(b.text for b in report.section("Summary").blocks)
+    ratio = document["comparison"]["qlike_ratio_to_vix"]
+    assert "Against VIX/100 as the forecast" in summary and f"{ratio:.3f}" in summary
+    text = render_markdown(report, root)
+    candidates = document["model"]["candidates"]
+    table = markdown_table(
+        text,
+        next(
+            line.strip("*")
+            for line in text.splitlines()
+            if line.startswith("*The volatility model chosen on")
+        ),
+    )
+    assert {row["candidate"] for row in table} == set(candidates["validation_qlike"])
+    assert [row["candidate"] for row in table if row["chosen"] == "yes"] == [candidates["chosen"]]
+
+
 def test_where_the_gru_loses_matches_the_buckets(written, documents):
     document = documents["option"]
     best = document["comparison"]["best_baseline"]

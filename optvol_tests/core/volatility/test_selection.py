@@ -18,7 +18,10 @@ from optvol.core.volatility.market import clean_market
 from optvol.core.volatility.models import design_matrix, fit_model, usable_rows
 from optvol.core.volatility.selection import (
     COMBINATION,
+    PARSIMONY_ORDER,
+    PARSIMONY_P_VALUE,
     SHRINKAGE_GRID,
+    _most_parsimonious,
     restricted_return,
 )
 from optvol.core.volatility.walk_forward import WalkForwardConfig
@@ -69,6 +72,20 @@ def test_combine_is_the_weighted_forecast_and_missing_where_a_member_is():
     assert combine({"a": a, "b": b}, {"a": 0.0, "b": 1.0})["vol"].notna().all()
 
 
+def test_the_simplest_candidate_not_significantly_worse_is_chosen():
+    rng = np.random.default_rng(3)
+    noise = rng.gamma(0.5, 0.4, 400)
+    # gbm a little lower than har_x on noisy losses: not a significant difference
+    gap = rng.normal(0.0, 0.3, 400)
+    losses = {"gbm": noise, "har_x": noise + gap - gap.mean() + 0.005}
+    chosen, lowest, p_values = _most_parsimonious(losses)
+    assert lowest == "gbm" and p_values["har_x"] >= PARSIMONY_P_VALUE and chosen == "har_x"
+    # gbm clearly lower on every row: it is chosen
+    losses = {"gbm": noise, "har_x": noise + 0.3}
+    chosen, lowest, p_values = _most_parsimonious(losses)
+    assert chosen == lowest == "gbm" and p_values["har_x"] < 0.01
+
+
 def test_restricted_return_is_floored_and_shrunk_toward_the_mean():
     raw, mean = np.array([0.04, -0.03, 0.01]), np.array([0.005, 0.005, 0.005])
     assert restricted_return(raw, mean, 0.0).tolist() == pytest.approx([0.005] * 3)
@@ -82,7 +99,13 @@ def test_the_model_is_chosen_on_validation_qlike_among_candidates_and_the_combin
     assert set(candidates["validation_qlike"]) == {"ridge", "gbm", "har_x", "harq", COMBINATION}
     chosen = card["chosen_volatility_model"]
     assert chosen == candidates["chosen"]
-    assert candidates["validation_qlike"][chosen] == min(candidates["validation_qlike"].values())
+    qlike = candidates["validation_qlike"]
+    assert candidates["lowest_validation_qlike"] == min(qlike, key=qlike.get)
+    # the most parsimonious candidate not significantly worse than the lowest
+    p_values = candidates["p_value_vs_lowest"]
+    for name in PARSIMONY_ORDER[: PARSIMONY_ORDER.index(chosen)]:
+        assert p_values[name] is not None and p_values[name] < PARSIMONY_P_VALUE, name
+    assert chosen == candidates["lowest_validation_qlike"] or p_values[chosen] >= 0.1
     weights = card["combination"]["weights"]
     assert set(weights) == {"har_x", "harq", "ridge", "vix"}
     assert sum(weights.values()) == pytest.approx(1.0) and min(weights.values()) >= 0
