@@ -17,6 +17,7 @@ from optvol.core.volatility.artifact import (
 from optvol.core.volatility.evaluation import evaluate_volatility, write_volatility_plots
 from optvol.core.volatility.market import clean_market, read_market_file
 from optvol.core.volatility.report import RESULTS_SECTION, build_volatility_report
+from optvol.core.volatility.selection import RESTRICTED_RETURN
 from optvol.core.volatility.walk_forward import WalkForwardConfig
 from optvol.defs.shared.assets import MODEL_STEP, pipeline_asset
 from optvol.defs.shared.metadata import evaluation_metadata, plot_metadata, scores_table
@@ -98,6 +99,9 @@ def volatility_model(
             "validation_mse": dg.MetadataValue.json(
                 {name: s["validation_mse"] for name, s in card["selection"].items()}
             ),
+            "validation_qlike": dg.MetadataValue.json(card["candidates"]["validation_qlike"]),
+            "combination_weights": dg.MetadataValue.json(card["combination"]["weights"]),
+            "return_shrinkage": dg.MetadataValue.float(card["return_restriction"]["shrinkage"]),
             "models": dg.MetadataValue.json(card["models"]),
             "training_rows": card["models"]["volatility"]["training_rows"],
             "feature_columns": dg.MetadataValue.json(card["feature_columns"]),
@@ -141,6 +145,14 @@ def volatility_evaluation(
         **evaluation_metadata(compared["dates"], compared["scores"]),
         "chosen_model": comparison["chosen_model"],
         "qlike_ratio_to_har": dg.MetadataValue.float(comparison["qlike_ratio_to_har"]),
+        "har_diebold_mariano_p_value": dg.MetadataValue.float(
+            comparison["har_diebold_mariano_p_value"] or float("nan")
+        ),
+        **(
+            {"qlike_ratio_to_vix": dg.MetadataValue.float(comparison["qlike_ratio_to_vix"])}
+            if "qlike_ratio_to_vix" in comparison
+            else {}
+        ),
         "har_r2_log_rv": dg.MetadataValue.float(comparison["har_r2_log_rv"]),
         "best_baseline": comparison["best_baseline"],
         "beats_best_baseline": comparison["beats_best_baseline"],
@@ -152,7 +164,16 @@ def volatility_evaluation(
             f"{window['first_date']} .. {window['last_date']} ({window['dates']} dates)"
         )
     if evaluation["returns"] is not None:
-        metadata["scores_returns"] = scores_table(evaluation["returns"]["scores"])
+        scores = evaluation["returns"]["scores"]
+        metadata["scores_returns"] = scores_table(scores)
+        metadata["return_r2_vs_historical_mean"] = dg.MetadataValue.float(
+            scores[RESTRICTED_RETURN]["r2_vs_historical_mean"] or float("nan")
+        )
+    context.log.info(
+        "Returns: the restricted forecast's out-of-sample R^2 against the historical mean is "
+        "%s", None if evaluation["returns"] is None
+        else evaluation["returns"]["scores"][RESTRICTED_RETURN]["r2_vs_historical_mean"],
+    )  # fmt: skip
     context.add_output_metadata({**metadata, **plot_metadata(plots)})
     return evaluation
 
