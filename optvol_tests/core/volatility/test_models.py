@@ -15,13 +15,12 @@ from arch import arch_model
 
 from optvol.core.common.errors import OptvolInputError
 from optvol.core.volatility.artifact import (
-    SelectionConfig,
     VolatilityModel,
     train_volatility_model,
 )
 from optvol.core.volatility.baselines import GarchForecaster, historical_mean_return
 from optvol.core.volatility.features import TARGET_RETURN, TARGET_RV
-from optvol.core.volatility.market import clean_market, macro_columns
+from optvol.core.volatility.market import macro_columns
 from optvol.core.volatility.models import (
     HAR_COLUMNS,
     HARQ_TERM,
@@ -41,25 +40,12 @@ from optvol.core.volatility.walk_forward import (
     refit_positions,
     walk_forward,
 )
-from optvol_tests.builders import volatile_market_frame
-
-SELECTION = SelectionConfig(min_train_rows=126, validation_folds=3)
-
-
-@pytest.fixture(scope="module")
-def features() -> pd.DataFrame:
-    raw = volatile_market_frame(n_days=700, vix_from=400)
-    return clean_market(raw.assign(date=pd.to_datetime(raw["date"])))[0]
+from optvol_tests.core.volatility.conftest import SELECTION
 
 
 @pytest.fixture(scope="module")
 def design(features) -> pd.DataFrame:
     return design_matrix(features, macro_columns(features))
-
-
-@pytest.fixture(scope="module")
-def trained(features) -> VolatilityModel:
-    return train_volatility_model(features, SELECTION)
 
 
 def test_design_matrix_takes_logs_floors_them_and_keeps_vix_in_decimal(features, design):
