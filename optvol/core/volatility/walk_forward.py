@@ -166,23 +166,7 @@ def walk_forward(
             fit_counts["garch"] += 1
         for kind in ("vol", "var"):
             out.loc[origins, f"garch_{kind}"] = forecast[kind].to_numpy()
-    for name, baseline in (("vix", vix_forecast), ("no_change", no_change_forecast)):
-        values = baseline(frame.iloc[origins_all])
-        for kind in ("vol", "var"):
-            out[f"{name}_{kind}"] = values[kind].to_numpy()
-    out[f"{RETURN_BASELINE}_return"] = historical_mean_return(frame).iloc[origins_all].to_numpy()
-    if combination:
-        forecasts = {
-            m: out[[f"{m}_vol", f"{m}_var"]].set_axis(["vol", "var"], axis=1) for m in combination
-        }
-        combined = combine(forecasts, combination)
-        out[f"{COMBINATION}_vol"], out[f"{COMBINATION}_var"] = combined["vol"], combined["var"]
-    if return_shrinkage is not None and f"{RETURN_FAMILY}_return" in out:
-        out[f"{RESTRICTED_RETURN}_return"] = restricted_return(
-            out[f"{RETURN_FAMILY}_return"].to_numpy(),
-            out[f"{RETURN_BASELINE}_return"].to_numpy(),
-            return_shrinkage,
-        )
+    _add_unfitted_forecasts(out, frame, origins_all, combination, return_shrinkage)
     seconds = time.perf_counter() - started
     log.info("Walk-forward: %d refits from %s to %s, %d origins, fits %s, %d GARCH fits that "
              "did not converge, %.1f s", len(refits), f"{frame['date'].iloc[refits[0]]:%Y-%m-%d}",
@@ -198,3 +182,32 @@ def walk_forward(
         garch_failures=garch.failures,
         fit_seconds={name: round(value, 2) for name, value in fit_seconds.items()},
     )
+
+
+def _add_unfitted_forecasts(
+    out: pd.DataFrame,
+    frame: pd.DataFrame,
+    origins: np.ndarray,
+    combination: Mapping[str, float] | None,
+    return_shrinkage: float | None,
+) -> None:
+    """The forecasts that need no fit, into ``out`` (one row per position of ``origins``
+    in ``frame``): VIX, no-change, the historical mean return, and from the fitted
+    models' forecasts the combination and the restricted return."""
+    for name, baseline in (("vix", vix_forecast), ("no_change", no_change_forecast)):
+        values = baseline(frame.iloc[origins])
+        for kind in ("vol", "var"):
+            out[f"{name}_{kind}"] = values[kind].to_numpy()
+    out[f"{RETURN_BASELINE}_return"] = historical_mean_return(frame).iloc[origins].to_numpy()
+    if combination:
+        forecasts = {
+            m: out[[f"{m}_vol", f"{m}_var"]].set_axis(["vol", "var"], axis=1) for m in combination
+        }
+        combined = combine(forecasts, combination)
+        out[f"{COMBINATION}_vol"], out[f"{COMBINATION}_var"] = combined["vol"], combined["var"]
+    if return_shrinkage is not None and f"{RETURN_FAMILY}_return" in out:
+        out[f"{RESTRICTED_RETURN}_return"] = restricted_return(
+            out[f"{RETURN_FAMILY}_return"].to_numpy(),
+            out[f"{RETURN_BASELINE}_return"].to_numpy(),
+            return_shrinkage,
+        )
