@@ -95,9 +95,9 @@ def choose_volatility_model(
     min_rows: int,
     n_folds: int,
 ) -> CandidateChoice:
-    """The candidate (of ``candidates``, or the combination) with the lowest validation
-    QLIKE over expanding folds of the first ``min_rows`` rows on which every candidate
-    can forecast."""
+    """The candidate (of ``candidates``, or the combination) chosen by the parsimony rule
+    (:func:`_most_parsimonious`) on its validation QLIKE over expanding folds of the first
+    ``min_rows`` rows on which every candidate can forecast."""
     candidates = tuple(c for c in candidates if c in specs)
     window = functools.reduce(np.intersect1d, [usable[c] for c in candidates])
     window = window[:min_rows]
