@@ -25,7 +25,7 @@ from optvol.core.volatility.metrics import (
 from optvol.core.volatility.models import VIX_COLUMNS, ModelSpec
 from optvol.core.volatility.selection import COMBINATION, RESTRICTED_RETURN, RETURN_FAMILY
 from optvol.core.volatility.summary import summarize_market_features
-from optvol.core.volatility.walk_forward import RETURN_BASELINE, WalkForward
+from optvol.core.volatility.walk_forward import RETURN_BASELINE, VOLATILITY_BASELINES, WalkForward
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ VOLATILITY_MODELS = (
     "vix",
     "no_change",
 )
-BASELINES = ("har", "har_x", "garch", "vix", "no_change")
+BASELINES = VOLATILITY_BASELINES
 RETURN_MODELS = (RESTRICTED_RETURN, RETURN_FAMILY, RETURN_BASELINE)
 PLOT_FILES = {
     "forecast_vs_realized": "volatility_forecast_vs_realized.png",
@@ -262,6 +262,10 @@ def evaluate_volatility(
              comparison["har_qlike"], comparison["qlike_ratio_to_har"],
              comparison["har_diebold_mariano_p_value"], comparison["r2_log_rv"],
              comparison["har_r2_log_rv"], comparison["best_baseline"])  # fmt: skip
+    if evaluation["returns"] is not None:
+        restricted = evaluation["returns"]["scores"][RESTRICTED_RETURN]
+        log.info("Returns: the restricted forecast's out-of-sample R2 against the historical "
+                 "mean is %s", restricted["r2_vs_historical_mean"])  # fmt: skip
     return evaluation
 
 

@@ -169,11 +169,6 @@ def volatility_evaluation(
         metadata["return_r2_vs_historical_mean"] = dg.MetadataValue.float(
             scores[RESTRICTED_RETURN]["r2_vs_historical_mean"] or float("nan")
         )
-    context.log.info(
-        "Returns: the restricted forecast's out-of-sample R^2 against the historical mean is "
-        "%s", None if evaluation["returns"] is None
-        else evaluation["returns"]["scores"][RESTRICTED_RETURN]["r2_vs_historical_mean"],
-    )  # fmt: skip
     context.add_output_metadata({**metadata, **plot_metadata(plots)})
     return evaluation
 
