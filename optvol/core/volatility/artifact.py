@@ -9,7 +9,6 @@ records the scikit-learn version, since pickles are not portable across versions
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import logging
@@ -270,22 +269,28 @@ def _usable(
     return rows
 
 
-def _model_record(model, hyperparameters: dict, design, features, usable) -> dict:
-    """The card's entry of one fitted model (a combination lists its members)."""
+def _model_record(
+    model, hyperparameters: dict, design, features, usable, weights_span: tuple[str, str]
+) -> dict:
+    """The card's entry of one fitted model. A combination lists its members; its rows are
+    those with every input it reads and the target, and its training window spans its
+    members' and the validation days its weights were chosen on (``weights_span``), since
+    a forecast on any of them is in-sample."""
     if isinstance(model, ForecastCombination):
-        rows = functools.reduce(np.intersect1d, [usable[m] for m in model.members])
+        target = features[TARGET_RV]
+        has_inputs = design[list(model.columns)].notna().all(axis=1) & target.gt(0)
+        rows = np.flatnonzero(has_inputs.to_numpy())
+        spans = [weights_span, *(m.training_window for m in model.members.values())]
         return {
             "name": COMBINATION,
             "hyperparameters": model.weights,
             "members": {
-                m: _model_record(member, hyperparameters, design, features, usable)
+                m: _model_record(member, hyperparameters, design, features, usable, weights_span)
                 for m, member in model.members.items()
             },
             "training_rows": int(len(rows)),
-            "training_window": list(
-                min((m.training_window for m in model.members.values()), default=("", ""))
-            ),
-            "in_sample_r2": _in_sample_r2(model, design, features[TARGET_RV], rows),
+            "training_window": [min(s[0] for s in spans), max(s[1] for s in spans)],
+            "in_sample_r2": _in_sample_r2(model, design, target, rows),
         }
     return {
         "name": model.spec.name,
@@ -303,6 +308,7 @@ def _card(features, specs, hyperparameters, selections, choice, restriction, mod
           usable, config) -> dict:  # fmt: skip
     dates = features["date"]
     macro = macro_columns(features)
+    weights_span = (choice.folds[0]["validation_start"], choice.folds[-1]["validation_end"])
     return {
         "format": CARD_FORMAT,
         "chosen_volatility_model": choice.chosen,
@@ -320,7 +326,7 @@ def _card(features, specs, hyperparameters, selections, choice, restriction, mod
         "return_restriction": restriction,
         "selection_config": config.__dict__,
         "models": {
-            role: _model_record(model, hyperparameters, design, features, usable)
+            role: _model_record(model, hyperparameters, design, features, usable, weights_span)
             for role, model in models.items()
         },
         "data": {

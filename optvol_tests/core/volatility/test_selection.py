@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from optvol.core.volatility.artifact import _model_record
 from optvol.core.volatility.combination import (
     ForecastCombination,
     best_weights,
@@ -137,3 +138,16 @@ def test_the_walk_forward_scores_the_combination_and_the_restricted_return(featu
     restricted = forecasts["return_restricted_return"].dropna()
     assert len(restricted) > 100 and (restricted >= 0).all()
     assert set(walk.fit_seconds) >= {"har", "har_x", "harq", "ridge", "garch"}
+
+
+def test_a_combination_of_vix_alone_forecasts_and_is_recorded(features, trained):
+    design = design_matrix(features, trained.macro)
+    vix_only = ForecastCombination({}, {"vix": 1.0})
+    forecast = vix_only.predict(design)
+    np.testing.assert_allclose(forecast["vol"], features["vix_close"] / 100)
+    span = ("2011-09-01", "2011-12-30")
+    record = _model_record(vix_only, {}, design, features, {}, span)
+    assert record["members"] == {} and record["training_window"] == list(span)
+    assert record["training_rows"] == int(
+        (features["vix_close"].notna() & features["target_rv_21"].gt(0)).sum()
+    )
