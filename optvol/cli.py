@@ -80,6 +80,21 @@ def _clean(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dynamics(args: argparse.Namespace) -> int:
+    from optvol.core.options.dynamics import format_dynamics, iv_dynamics
+    from optvol.core.options.ingest.clean import clean_option_quotes
+    from optvol.core.options.ingest.read import read_option_files
+    from optvol.core.options.samples import SampleConfig
+
+    raw, _ = read_option_files([Path(p) for p in args.inputs], _long_format_spec(args))
+    quotes, _ = clean_option_quotes(raw)
+    rates = {"risk_free_rate": args.rate, "dividend_yield": args.dividend_yield}
+    config = SampleConfig(**{name: value for name, value in rates.items() if value is not None})
+    dynamics = iv_dynamics(quotes, config)
+    print(json.dumps(dynamics.to_dict(), indent=2) if args.json else format_dynamics(dynamics))
+    return 0
+
+
 def _fred_argument(value: str) -> tuple[str | None, Path]:
     """``--fred`` as (name, file): ``NAME=FILE`` or a plain ``FILE``."""
     name, sep, file = value.partition("=")
@@ -191,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample_options, long_format_options = _sample_options(), _long_format_options()
     _add_sample_data(commands, sample_options)
     _add_clean(commands, long_format_options)
+    _add_dynamics(commands, long_format_options)
     _add_import_market(commands)
     _add_demo(commands, sample_options)
     _add_quote_months(commands, long_format_options)
@@ -214,7 +230,7 @@ def _sample_options() -> argparse.ArgumentParser:
 
 
 def _long_format_options() -> argparse.ArgumentParser:
-    """How to read long-format chain files: for clean and quote-months."""
+    """How to read long-format chain files: for clean, dynamics and quote-months."""
     options = argparse.ArgumentParser(add_help=False)
     options.add_argument(
         "--long-format",
@@ -277,6 +293,29 @@ def _add_clean(commands, long_format_options: argparse.ArgumentParser) -> None:
         f"(default: {DEFAULT_RELEASE_LAG_MONTHS})",
     )
     clean.set_defaults(func=_clean)
+
+
+def _add_dynamics(commands, long_format_options: argparse.ArgumentParser) -> None:
+    dynamics = commands.add_parser(
+        "dynamics",
+        parents=[long_format_options],
+        help="print how the implied vols of option chain files move with the underlying",
+        description="Clean option chain files as the assets do, then regress each "
+        "contract's change of mid implied vol between consecutive trading days on the "
+        "underlying's log return: overall, near the money and by moneyness x days to "
+        "expiry, with the same at fixed moneyness, the skew's change, the autocorrelation "
+        "of ATM vol changes and the spreads. What a model of tomorrow's prices can learn, "
+        "before training.",
+    )
+    dynamics.add_argument("inputs", nargs="+", help="chain files (.csv, .txt, .csv.gz, .zip)")
+    for flag, what in (("--rate", "risk-free rate"), ("--dividend-yield", "dividend yield")):
+        dynamics.add_argument(
+            flag, type=float,
+            help=f"continuously compounded {what} the implied vols are solved at "
+            "(default: the training samples')",
+        )  # fmt: skip
+    dynamics.add_argument("--json", action="store_true", help="print the statistics as JSON")
+    dynamics.set_defaults(func=_dynamics)
 
 
 def _add_import_market(commands) -> None:

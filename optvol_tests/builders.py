@@ -191,12 +191,15 @@ def option_quotes_frame(
     seed: int = 0,
     r: float = 0.02,
     q: float = 0.015,
+    atm_beta: float = 0.0,
 ) -> pd.DataFrame:
     """A small clean ``option_quotes`` table (the dtypes of ``OPTION_QUOTES_DTYPES``).
 
     Business days from 2020-01-02, a random-walk underlying starting at 100, and every
     (expiry, strike, call/put) side priced with Black-Scholes at ``r`` and ``q`` from the
-    smile ``iv = level_t + 0.20 - 0.15 x + 0.5 x^2 + 0.02 tau`` with ``x = ln(K/S)``.
+    smile ``iv = level_t + 0.20 - 0.15 x + 0.5 x^2 + 0.02 tau`` with ``x = ln(K/S)``;
+    ``level_t`` is noise of sd 0.005 plus ``atm_beta ln(S_t / 100)``, so a fixed strike's
+    vol moves by about ``(atm_beta + 0.15)`` times the return.
     ``mid`` is the exact Black-Scholes price, ``iv`` the volatility it was priced at,
     ``usable`` is True everywhere. Sides whose expiry is not after the quote date are
     left out. Sorted by quote date, expiration, type, strike.
@@ -207,7 +210,7 @@ def option_quotes_frame(
     rng = np.random.default_rng(seed)
     dates = pd.bdate_range("2020-01-02", periods=n_days)
     spots = 100.0 * np.exp(np.concatenate([[0.0], np.cumsum(rng.normal(0.0, 0.01, n_days - 1))]))
-    levels = rng.normal(0.0, 0.005, n_days)
+    levels = rng.normal(0.0, 0.005, n_days) + atm_beta * np.log(spots / 100.0)
     grid = pd.MultiIndex.from_product(
         [range(n_days), pd.to_datetime(list(expiries)), ["C", "P"], [float(k) for k in strikes]],
         names=["day", "expiration", "option_type", "strike"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -60,6 +61,18 @@ def test_clean_long_format_with_preset(tmp_path):
         main(["clean", str(path), "--out", str(out), "--long-format", "historicaloptiondata"]) == 0
     )
     assert pd.read_parquet(out)["mid"].tolist() == [3.05]
+
+
+def test_dynamics_prints_the_table_and_json(tmp_path, capsys, caplog):
+    chain = write_optionsdx(tmp_path / "chain.csv", small_chain())
+    assert main(["dynamics", str(chain)]) == 0
+    text = capsys.readouterr().out
+    assert "4 trading days" in text and "near money" in text and "by bucket" in text
+    assert main(["dynamics", str(chain), "--json", "--rate", "0.01"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["days"] == 4 and stats["pairs"] == 3 * 2 * 2 * 3
+    assert main(["dynamics", str(tmp_path / "missing.csv")]) == 2
+    assert "not found" in caplog.text
 
 
 def test_bad_input_exits_2_and_keeps_the_previous_output(tmp_path, caplog):

@@ -15,6 +15,7 @@ import pandas as pd
 
 from optvol.core.options.pricing.black_scholes import DAYS_PER_YEAR, bs_greeks, bs_price
 from optvol.sample.calendar import END, expiry_calendar
+from optvol.sample.underlying import FAST_KAPPA, FAST_VOL
 
 __all__ = ["SPECS", "ChainSpec", "chain_chunks", "iv_surface", "list_contracts"]
 
@@ -92,40 +93,74 @@ IV_PREMIUM = 1.05  # implied over instantaneous volatility
 IV_SPREAD = 0.015
 IV_LONG_RUN = 0.21  # the far end of the ATM term structure
 IV_KAPPA = 3.0  # speed at which the ATM term structure reverts
-SKEW = -0.25  # slope in standardized moneyness
+SKEW = -0.22  # slope in standardized moneyness
 SMILE = 0.20  # wing curvature in standardized moneyness
 SMILE_FLOOR = 0.45
+SKEW_VOL = 0.20  # the reference vol of the standardized moneyness
+# How the fast factor moves the ATM vol of maturity T: (T / 30 days) ** -0.4, a power law
+# as rough volatility gives (Bayer, Friz and Gatheral 2016), from one week on.
+FAST_WEIGHT_EXPONENT = 0.4
+FAST_WEIGHT_DAYS = (7.0, 30.0)
 
 
-def atm_vol(variance: np.ndarray, T: np.ndarray) -> np.ndarray:
+def _decay(k: float, T: np.ndarray) -> np.ndarray:
+    """``(1 - exp(-k T)) / (k T)``: the average over ``[0, T]`` of a shock decaying at ``k``."""
+    kt = k * np.maximum(T, 1e-6)
+    return -np.expm1(-kt) / kt
+
+
+def _power_root(T: np.ndarray) -> np.ndarray:
+    """``sqrt(T)`` at 30 days, scaled like ``T ** (1/2 - H)`` around it, ``H`` = 0.1: the
+    at-the-money skew falls like ``T ** -0.4`` (Bayer, Friz and Gatheral 2016)."""
+    reference = FAST_WEIGHT_DAYS[1] / DAYS_PER_YEAR
+    return np.sqrt(reference) * (T / reference) ** FAST_WEIGHT_EXPONENT
+
+
+def atm_vol(variance: np.ndarray, T: np.ndarray, fast: np.ndarray | float = 0.0) -> np.ndarray:
     """
-    At-the-money implied vol: the root of the expected average variance to T.
+    At-the-money implied vol of maturity ``T`` given the two volatility factors.
 
-    With ``v0`` the short-end implied variance (a premium over the variance
+    With ``v0`` the short-end implied variance (a premium over the slow variance
     state) and ``v_inf`` the long-run one, the Heston expectation
     ``v_inf + (v0 - v_inf) (1 - exp(-k T)) / (k T)`` gives an inverted term
-    structure when variance is high and an upward-sloping one when it is low.
+    structure when variance is high and an upward-sloping one when it is low. The
+    fast factor ``X`` scales it by ``exp(w(T) (X - s^2))`` with the weight
+    ``w(T) = (max(T, 7d) / 30d) ** -0.4``: it moves the vols of short maturities more than
+    those of long ones, with the power law of the term structure of the at-the-money
+    skew and vol-of-vol that rough volatility explains (Bayer, Friz and Gatheral 2016).
     """
     v0 = (IV_PREMIUM * np.sqrt(variance) + IV_SPREAD) ** 2
     v_inf = IV_LONG_RUN**2
-    kt = IV_KAPPA * np.maximum(T, 1e-6)
-    return np.sqrt(v_inf + (v0 - v_inf) * (-np.expm1(-kt)) / kt)
+    slow = np.sqrt(v_inf + (v0 - v_inf) * _decay(IV_KAPPA, T))
+    fast_variance = FAST_VOL**2 / (2.0 * FAST_KAPPA)
+    short, reference = (days / DAYS_PER_YEAR for days in FAST_WEIGHT_DAYS)
+    weight = (np.maximum(T, short) / reference) ** -FAST_WEIGHT_EXPONENT
+    return slow * np.exp(weight * (np.asarray(fast) - fast_variance))
 
 
-def iv_surface(log_moneyness: np.ndarray, T: np.ndarray, variance: np.ndarray) -> np.ndarray:
+def iv_surface(
+    log_moneyness: np.ndarray, T: np.ndarray, variance: np.ndarray, fast: np.ndarray | float = 0.0
+) -> np.ndarray:
     """
     Implied vol at log-moneyness ``ln(K/F)`` and maturity ``T`` (years).
 
     ``sigma = atm(T) * max(1 + SKEW z + SMILE (sqrt(z^2 + 1) - 1), SMILE_FLOOR)``
-    with the standardized moneyness ``z = ln(K/F) / (atm(T) sqrt(T))``
-    (clipped to [-6, 6]): the skew in log-moneyness is negative and scales like
-    ``1 / sqrt(T)``, steeper for short maturities; the hyperbolic curvature
-    (SVI-like) keeps the wings close to linear, steep on the put side and
-    flattening on the call side.
+    with the standardized moneyness ``z = ln(K/F) / (sqrt(atm(T) SKEW_VOL) sqrt(T))``
+    (clipped to [-6, 6]). The skew in log-moneyness is negative and scales like
+    ``1 / sqrt(T)``, steeper for short maturities; in vol points it grows like
+    ``sqrt(atm)``, so it steepens when the vol rises, as the index's does when it falls.
+    The hyperbolic curvature (SVI-like) keeps the wings close to linear, steep on the
+    put side and flattening on the call side.
+
+    The surface is sticky in moneyness while the vol factors move with the price
+    (``RHO`` = -0.7): a fixed strike's vol moves by the at-the-money vol's move less the
+    skew times the return, about half the at-the-money move, the skew-stickiness ratio
+    near 2 that stochastic-volatility models give (Bergomi 2009).
     """
     T_s = np.maximum(T, 0.5 / DAYS_PER_YEAR)
-    atm = atm_vol(variance, T_s)
-    z = np.clip(log_moneyness / (atm * np.sqrt(T_s)), -6.0, 6.0)
+    atm = atm_vol(variance, T_s, fast)
+    width = np.sqrt(atm * SKEW_VOL) * _power_root(T_s)
+    z = np.clip(log_moneyness / width, -6.0, 6.0)
     smile = 1.0 + SKEW * z + SMILE * (np.sqrt(z * z + 1.0) - 1.0)
     return atm * np.maximum(smile, SMILE_FLOOR)
 
@@ -283,14 +318,15 @@ def build_chunk(
     r = state["rate"].to_numpy()
     q = state["dividend_yield"].to_numpy()
     v = state["variance"].to_numpy()
+    fast = state["fast_factor"].to_numpy()
     T = dte / DAYS_PER_YEAR
     # A per (date, expiry) level shock on top of the smooth surface.
-    level = rng.lognormal(0.0, 0.02, len(S))
+    level = rng.lognormal(0.0, 0.015, len(S))
     strike, owner = list_contracts(S, S * np.exp((r - q) * T), T, v, spec)
 
-    S, r, q, v, T, dte, level = (a[owner] for a in (S, r, q, v, T, dte, level))
+    S, r, q, v, fast, T, dte, level = (a[owner] for a in (S, r, q, v, fast, T, dte, level))
     forward = S * np.exp((r - q) * T)
-    iv_true = iv_surface(np.log(strike / forward), T, v) * level
+    iv_true = iv_surface(np.log(strike / forward), T, v, fast) * level
     columns: dict[str, np.ndarray] = {
         "QUOTE_DATE": q_date[owner],
         "QUOTE_TIME_HOURS": np.full(len(S), 16.0),

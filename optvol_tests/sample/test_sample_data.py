@@ -336,3 +336,27 @@ def test_market_numbers_without_float_noise(sample):
     numbers = re.findall(r"(?<=,)[^,\n]+", text.split("\n", 1)[1])
     assert numbers
     assert all(re.fullmatch(r"\d+(\.\d{1,3})?", n) for n in numbers)
+
+
+# -- how the implied vols move ---------------------------------------------------------
+
+
+def test_implied_vols_move_like_the_market(sample):
+    """Issue 20's bands, from the two real chains in ../shared/data/real and the
+    literature: near the money a fixed strike's vol falls 0.4 to 1.8 vol points per 1%
+    rise of the underlying, with R^2 0.2 to 0.6; shorter maturities move more; the skew
+    steepens when spot falls; spreads lie between the real files' (0.004 SPY, 0.041
+    SPXW)."""
+    from optvol.core.options.dynamics import iv_dynamics
+    from optvol.core.options.ingest.clean import clean_option_quotes
+    from optvol.core.options.ingest.read import read_option_files
+
+    quotes, _ = clean_option_quotes(read_option_files([sample["options"]])[0])
+    dynamics = iv_dynamics(quotes)
+    assert -1.8 <= dynamics.near_money.slope <= -0.4
+    assert 0.2 <= dynamics.near_money.r2 <= 0.6
+    atm = dynamics.buckets[dynamics.buckets["moneyness"] == "0.98-1.02"].set_index("dte")
+    assert atm.loc["8-30", "slope"] < atm.loc["31-90", "slope"] < atm.loc[">90", "slope"] < 0
+    assert dynamics.skew.slope < 0
+    assert 0.004 <= dynamics.median_relative_spread <= 0.041
+    assert dynamics.near_money.residual_sd < 0.04
