@@ -275,7 +275,7 @@ def _side(
 ) -> dict[str, np.ndarray]:  # fmt: skip
     n = len(S)
     prefix = "C_" if is_call else "P_"
-    iv = iv_true * rng.lognormal(0.0, 0.008, n)
+    iv = iv_true * rng.lognormal(0.0, 0.02, n)
     mid = bs_price(S, K, T, r, q, iv, is_call)
     bid, ask, bid_size, ask_size = _quotes(mid, iv, T, rng)
     forward = S * np.exp((r - q) * T)

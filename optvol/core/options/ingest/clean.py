@@ -74,7 +74,8 @@ OPTION_QUOTES_DTYPES: dict[str, str] = {
     "source_row": "int64",
 }
 # Prices stay float64: float32 keeps only ~7 significant digits. Greeks, IVs, volumes and
-# open interest are vendor-rounded values that float32 holds to their printed precision.
+# open interest are vendor-rounded values that float32 holds to their printed precision, or
+# to 7 significant digits beyond it (a six-decimal theta of -18.158376 reads -18.15838).
 _NARROW_TYPES = {
     **dict.fromkeys(("volume", "open_interest", "iv", "delta", "gamma", "vega", "theta", "rho"),
                     pa.float32()),
