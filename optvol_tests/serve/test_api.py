@@ -87,6 +87,7 @@ def test_predict_options_matches_the_core_predictor(client, served_models):
         assert set(got["baselines"]) == {
             "practitioner_bs",
             "practitioner_bs_mid_iv",
+            "leverage_bs",
             "adhoc_bs",
             "historical_bs",
             "prev_mid",

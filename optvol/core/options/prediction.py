@@ -46,6 +46,7 @@ from optvol.core.options.samples import (
     historical_vol_of_sums,
     history_values,
     implied_vols,
+    leverage_iv,
     pricing_inputs,
     static_features,
     surface_inputs,
@@ -105,6 +106,7 @@ class _Inputs:
     previous: PreviousQuote
     static: np.ndarray
     baselines: dict[str, float]
+    anchor_iv: float  # the vol of the ANCHOR baseline, which the GRU corrects
     tau: float
     realized: float | None
     source: str
@@ -218,6 +220,7 @@ class OptionPredictor:
                         "tau": built.tau,
                         "previous_mid": float(built.previous.mid[0]),
                         "previous_iv": float(built.previous.iv_from_mid[0]),
+                        "leverage_iv": built.anchor_iv,
                     },
                 )
             )
@@ -333,9 +336,11 @@ class OptionPredictor:
             window, quoted, previous = self._supplied(request, is_call, sample_day, where)
             source = "supplied"
         realized = self._realized(request, is_call, sample_day)
-        static, baselines = self._static(request, is_call, tau, sample_day, previous, where)
-        return _Inputs(window, quoted, sample_day, previous, static, baselines, tau, realized,
-                       source)  # fmt: skip
+        static, baselines, anchor_iv = self._static(
+            request, is_call, tau, sample_day, previous, where
+        )
+        return _Inputs(window, quoted, sample_day, previous, static, baselines, anchor_iv, tau,
+                       realized, source)  # fmt: skip
 
     def _quote_positions(self, row: int) -> tuple[int, np.ndarray]:
         """Position of the contract's first quote, and the calendar day of each quote."""
@@ -468,24 +473,27 @@ class OptionPredictor:
         surface = surface_inputs(
             self.samples.surface_coef[[sample_day - 1]], log_moneyness, taus, previous
         )
+        days_to_expiry = np.array([(request.expiration - request.as_of).days])
+        moved_iv = leverage_iv(previous, return_into_t, days_to_expiry, self.samples.leverage_betas)
         baselines = baseline_prices(spot, strike, taus, calls, previous, surface[0], hv,
-                                    self.config)  # fmt: skip
+                                    self.config, moved_iv)  # fmt: skip
         lacking = {
             "the contract's t-1 implied vol": previous.iv_from_mid,
             "the t-1 implied-vol surface (too few out-of-the-money quotes that day)":
                 surface[0],
-            f"{self.config.historical_vol_days} days of underlying returns before as_of": hv,
+            "underlying return into as_of": hv,
         }  # fmt: skip
         for what, values in lacking.items():
             if not np.isfinite(values).all():
                 raise RequestError(f"cannot price on {request.as_of}: no {what}", where)
         static = static_features(
             log_moneyness, taus, calls, strike, return_into_t, hv, previous, surface,
-            baselines, self.config,
+            baselines, moved_iv, np.array([sample_day]), self.config,
         )  # fmt: skip
         if not np.isfinite(static).all():
             raise RequestError(f"cannot price on {request.as_of}: an input is not finite", where)
-        return static, {name: float(values[0]) for name, values in baselines.items()}
+        prices = {name: float(baselines[name][0]) for name in BASELINES}
+        return static, prices, float(moved_iv[0])
 
     def _network_inputs(
         self, requests: Sequence[ContractRequest], inputs: list[_Inputs], strike: np.ndarray
@@ -506,7 +514,7 @@ class OptionPredictor:
             np.array([float(r.underlying) for r in requests]),
             strike,
             np.array([built.tau for built in inputs]),
-            np.concatenate([built.previous.iv_from_mid for built in inputs]),
+            np.array([built.anchor_iv for built in inputs]),
             np.array([r.option_type == "C" for r in requests]),
             self.config,
         )

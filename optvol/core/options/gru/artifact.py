@@ -30,7 +30,7 @@ from optvol.core.options.samples import (
     SampleConfig,
 )
 
-CARD_FORMAT = 1
+CARD_FORMAT = 2  # 2: leverage_bs anchor, bounded and shrunk correction, return features
 WEIGHTS_SUFFIX = ".pt"
 
 
@@ -54,7 +54,7 @@ class TrainedGRU:
             "samples": samples.config.to_dict(),
             "features": {"sequence": list(SEQUENCE_FEATURES), "static": list(STATIC_FEATURES)},
             "target": "mid / strike; the network corrects the implied vol of "
-            f"{ANCHOR!r} and prices with Black-Scholes",
+            f"{ANCHOR!r} by a bounded, validated share and prices with Black-Scholes",
             "scalers": result.scalers.to_dict(),
             "split_dates": samples.split_dates,
             "sample_counts": {
@@ -72,7 +72,10 @@ class TrainedGRU:
                 "best_validation_loss": result.best_validation_loss,
                 "training_seconds": result.seconds,
                 "samples_per_second": result.samples_per_second,
+                "correction_bound": result.architecture["max_correction"],
+                "shrinkage": result.shrinkage.to_dict() if result.shrinkage else None,
             },
+            "leverage_betas": samples.leverage_betas.to_dict(),
             "device": result.device,
             "versions": {"torch": torch.__version__, "python": platform.python_version()},
         }

@@ -84,7 +84,8 @@ def bs_price_over_strike(
 
 class OptionGRU(nn.Module):
     """GRU over the daily history, its last state joined with the static features,
-    an MLP head giving an implied-vol correction, and a Black-Scholes output layer."""
+    an MLP head giving a bounded implied-vol correction, and a Black-Scholes output
+    layer."""
 
     def __init__(
         self,
@@ -94,8 +95,17 @@ class OptionGRU(nn.Module):
         num_layers: int = 1,
         dropout: float = 0.1,
         head_size: int = 64,
+        max_correction: float = 0.25,
+        shrinkage: float = 1.0,
     ) -> None:
         super().__init__()
+        if max_correction <= 0 or not 0 <= shrinkage <= 1:
+            raise ValueError(
+                f"max_correction must be > 0 and shrinkage in [0, 1], got {max_correction}, "
+                f"{shrinkage}"
+            )
+        self.max_correction = float(max_correction)
+        self.shrinkage = float(shrinkage)
         self.gru = nn.GRU(
             sequence_features,
             hidden_size,
@@ -116,9 +126,14 @@ class OptionGRU(nn.Module):
         nn.init.zeros_(self.head[-1].bias)
 
     def iv_correction(self, sequence: torch.Tensor, static: torch.Tensor) -> torch.Tensor:
+        """:math:`\\lambda b \\tanh(0.05\\, h / b)`: the head's output ``h`` in vol units,
+        bounded by ``b`` (``max_correction``, what the training data support) and shrunk
+        by ``lambda`` (``shrinkage``, chosen on validation blocks); near zero it is
+        ``0.05 h``, so the bound changes nothing where the network is modest."""
         _, hidden = self.gru(sequence)  # hidden: (num_layers, B, hidden_size)
         out = self.head(torch.cat([hidden[-1], static], dim=1)).squeeze(1)
-        return IV_CORRECTION_SCALE * out
+        bound = self.max_correction
+        return self.shrinkage * bound * torch.tanh(IV_CORRECTION_SCALE * out / bound)
 
     def forward(
         self, sequence: torch.Tensor, static: torch.Tensor, pricing: torch.Tensor

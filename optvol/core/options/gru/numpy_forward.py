@@ -22,6 +22,7 @@ The equations are PyTorch's (``torch.nn.GRU``, after Cho et al. 2014):
 with ``h_0 = 0`` and, in a stack, layer ``l``'s ``h_t`` as layer ``l+1``'s ``x_t``
 (dropout between layers is off in eval mode). The head is the module's own sequence
 of linear maps and exact GELUs, ``x Phi(x)`` (Hendrycks and Gimpel 2016), and the
+correction is bounded and shrunk as :meth:`OptionGRU.iv_correction` says; the
 output layer is Black-Scholes over the strike as in
 :func:`optvol.core.options.gru.network.bs_price_over_strike`, priced by
 :func:`optvol.core.options.pricing.black_scholes.bs_price` with a strike of 1.
@@ -75,6 +76,8 @@ class NumpyOptionGRU:
 
     layers: tuple[_GRULayer, ...]
     head: tuple[tuple[str, np.ndarray | None, np.ndarray | None], ...]
+    max_correction: float
+    shrinkage: float
 
     def iv_correction(self, sequence: np.ndarray, static: np.ndarray) -> np.ndarray:
         x = sequence
@@ -83,7 +86,9 @@ class NumpyOptionGRU:
         out = np.concatenate([x[:, -1], static], axis=1)
         for kind, weight, bias in self.head:
             out = out @ weight.T + bias if kind == "linear" else _gelu(out)
-        return _F32(IV_CORRECTION_SCALE) * out[:, 0]
+        bound = _F32(self.max_correction)
+        scaled = np.tanh(_F32(IV_CORRECTION_SCALE) * out[:, 0] / bound)
+        return _F32(self.shrinkage) * bound * scaled
 
     def __call__(self, sequence: np.ndarray, static: np.ndarray, pricing: np.ndarray) -> np.ndarray:
         """Price over strike of each sample, float32 ``(N,)``; the inputs as
@@ -119,4 +124,4 @@ def numpy_network(model: OptionGRU) -> NumpyOptionGRU:
             head.append(("gelu", None, None))
         elif not isinstance(layer, nn.Dropout):  # dropout is the identity in eval mode
             raise ValueError(f"the NumPy forward cannot run a {layer!r} layer")
-    return NumpyOptionGRU(layers, tuple(head))
+    return NumpyOptionGRU(layers, tuple(head), model.max_correction, model.shrinkage)

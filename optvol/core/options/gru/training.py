@@ -2,7 +2,8 @@
 
 Mean squared error of the price over strike, in units of the training targets'
 distance from the baseline (so the baseline itself scores about 1), AdamW, gradient clipping, early
-stopping on the validation loss with the best weights kept. Seeded: the same
+stopping on the validation loss with the best weights kept; then the share of the network's
+correction to keep, chosen on blocks of validation dates (:mod:`.shrinkage`). Seeded: the same
 seed, data and device give the same weights (on CPU, bit for bit).
 
 ``device="auto"`` trains on CUDA when PyTorch sees a GPU: the scaled samples are copied
@@ -29,11 +30,16 @@ from optvol.core.options.gru.network import (
     fit_scalers,
     to_device,
 )
-from optvol.core.options.samples import OptionSamples
+from optvol.core.options.gru.shrinkage import ShrinkageChoice, choose_shrinkage
+from optvol.core.options.samples import ANCHOR, OptionSamples
 
 log = logging.getLogger(__name__)
 
 EVAL_BATCH_SIZE = 8192
+# The network's vol correction is bounded by this quantile of the training samples' gaps
+# between the target's vol and the anchor's, kept within CORRECTION_RANGE.
+CORRECTION_QUANTILE = 0.99
+CORRECTION_RANGE = (0.01, 1.0)
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,7 @@ class TrainingResult:
     best_epoch: int = 0
     best_validation_loss: float = float("nan")
     seconds: float = 0.0
+    shrinkage: ShrinkageChoice | None = None
 
     @property
     def samples_per_second(self) -> float:
@@ -109,7 +116,18 @@ def build_model(architecture: dict) -> OptionGRU:
     return OptionGRU(**architecture)
 
 
-def architecture_of(tensors: SampleTensors, config: TrainingConfig) -> dict:
+def correction_bound(samples: OptionSamples) -> float:
+    """The largest vol correction the training data support: the ``CORRECTION_QUANTILE``
+    of :math:`|\\sigma_t - \\sigma_{anchor}|` over the training samples (the vol solved
+    from the target mid less the anchor's), within ``CORRECTION_RANGE``."""
+    train = samples.indices("train")
+    gap = np.abs(samples.target_iv[train].astype(np.float64) - samples.anchor_iv[train])
+    gap = gap[np.isfinite(gap)]
+    bound = float(np.quantile(gap, CORRECTION_QUANTILE)) if len(gap) else CORRECTION_RANGE[0]
+    return float(np.clip(bound, *CORRECTION_RANGE))
+
+
+def architecture_of(tensors: SampleTensors, config: TrainingConfig, bound: float) -> dict:
     return {
         "sequence_features": tensors.sequence_features,
         "static_features": tensors.static_features,
@@ -117,6 +135,8 @@ def architecture_of(tensors: SampleTensors, config: TrainingConfig) -> dict:
         "num_layers": config.num_layers,
         "dropout": config.dropout,
         "head_size": config.head_size,
+        "max_correction": bound,
+        "shrinkage": 1.0,
     }
 
 
@@ -183,7 +203,7 @@ def train_gru(samples: OptionSamples, config: TrainingConfig | None = None) -> T
     scalers = fit_scalers(samples)
     tensors = SampleTensors(samples, scalers, device)
     train, validation = samples.indices("train"), samples.indices("validation")
-    architecture = architecture_of(tensors, config)
+    architecture = architecture_of(tensors, config, correction_bound(samples))
     model = build_model(architecture).to(device)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
@@ -250,6 +270,19 @@ def train_gru(samples: OptionSamples, config: TrainingConfig | None = None) -> T
                 break
 
     model.load_state_dict(best_state)
+    choice = choose_shrinkage(model, tensors, samples)
+    model.shrinkage = architecture["shrinkage"] = choice.shrinkage
+    result.shrinkage = choice
+    log.info(
+        "Keeping %.2f of the network's vol correction (bounded at %.3f): the lowest "
+        "validation loss among the shares no worse than %s in any of %d date blocks; "
+        "loss relative to it by share: %s",
+        choice.shrinkage,
+        architecture["max_correction"],
+        ANCHOR,
+        len(choice.blocks),
+        {share: [round(v, 3) for v in losses] for share, losses in choice.relative_loss.items()},
+    )
     model.eval()
     result.seconds = time.perf_counter() - started
     return result

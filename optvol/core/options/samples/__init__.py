@@ -6,7 +6,9 @@ from optvol.core.options.samples.baselines import (
     BASELINE_DESCRIPTIONS,
     BASELINES,
     GRU,
+    PRACTITIONER,
     baseline_prices,
+    leverage_iv,
 )
 from optvol.core.options.samples.build import build_samples
 from optvol.core.options.samples.config import SampleConfig
@@ -28,6 +30,7 @@ from optvol.core.options.samples.features import (
     window_days,
     window_indices,
 )
+from optvol.core.options.samples.leverage import LeverageBetas, fit_leverage_betas
 from optvol.core.options.samples.sample_set import ContractQuotes, OptionSamples
 from optvol.core.options.samples.split import SPLITS, split_of
 
@@ -38,8 +41,10 @@ __all__ = [
     "ContractQuotes",
     "GRU",
     "HISTORY_FEATURES",
+    "LeverageBetas",
     "MAX_VENDOR_IV",
     "OptionSamples",
+    "PRACTITIONER",
     "PreviousQuote",
     "SEQUENCE_FEATURES",
     "SPLITS",
@@ -49,10 +54,12 @@ __all__ = [
     "baseline_prices",
     "build_samples",
     "cumulative_squares",
+    "fit_leverage_betas",
     "historical_vol_of_returns",
     "historical_vol_of_sums",
     "history_values",
     "implied_vols",
+    "leverage_iv",
     "pricing_inputs",
     "split_of",
     "static_features",

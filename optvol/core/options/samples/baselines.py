@@ -8,12 +8,14 @@ import numpy as np
 from optvol.core.options.pricing.black_scholes import bs_price
 from optvol.core.options.samples.config import SampleConfig
 from optvol.core.options.samples.features import PreviousQuote
+from optvol.core.options.samples.leverage import LeverageBetas
 
 # The baselines of DESIGN §4, in the order the reports list them; each is a column of
 # OptionSamples.rows holding its price of the sample.
 BASELINES = (
     "practitioner_bs",
     "practitioner_bs_mid_iv",
+    "leverage_bs",
     "adhoc_bs",
     "historical_bs",
     "prev_mid",
@@ -24,16 +26,36 @@ BASELINE_DESCRIPTIONS = {
     "practitioner_bs": "Black-Scholes at S_t with the contract's t-1 vendor IV (solved "
     "from the t-1 mid where the vendor has none)",
     "practitioner_bs_mid_iv": "Black-Scholes at S_t with the t-1 IV solved from the t-1 mid "
-    "at the configured rate and dividend yield (the GRU corrects this one)",
+    "at the configured rate and dividend yield",
+    "leverage_bs": "Leverage-adjusted practitioner Black-Scholes (minimum-variance, Hull & "
+    "White 2017): the t-1 mid IV plus beta_b times the underlying's log return into t, "
+    "beta_b fitted by least squares on the training dates per moneyness x maturity "
+    "bucket (the GRU corrects this one)",
     "adhoc_bs": "Ad-hoc Black-Scholes (Dumas, Fleming & Whaley 1998): the t-1 IV surface, "
     "quadratic in moneyness and maturity, at today's moneyness",
     "historical_bs": "Black-Scholes with the underlying's 21-day historical volatility",
     "prev_mid": "Yesterday's mid",
 }
+# Practitioner Black-Scholes at the t-1 vol solved from the mid: the reference the GRU's
+# RMSE is stated against (its vol is solved at the rate and yield it reprices with).
+PRACTITIONER = "practitioner_bs_mid_iv"
 # The GRU learns a correction to the implied vol of this baseline (OptionSamples.anchor_iv):
-# the strongest baseline, since its implied vol is solved with the same rate and dividend
-# yield it reprices with, while a vendor's IV may assume another rate.
-ANCHOR = "practitioner_bs_mid_iv"
+# the practitioner's vol moved by the expected change given the return into t.
+ANCHOR = "leverage_bs"
+# The leverage-adjusted vol is floored here: a large return never prices at no vol.
+MIN_LEVERAGE_VOL = 0.01
+
+
+def leverage_iv(
+    previous: PreviousQuote, underlying_return: np.ndarray, dte_days: np.ndarray,
+    betas: LeverageBetas,
+) -> np.ndarray:  # fmt: skip
+    """:math:`\\max(\\sigma_{t-1} + \\beta_b r_t, 0.01)`: the contract's ``t-1`` vol solved
+    from the mid, moved by its bucket's slope (by ``ln(K/S_{t-1})`` and days to expiry at
+    ``t``) times the underlying's log return into ``t``."""
+    beta = betas.beta(-previous.log_moneyness, dte_days)
+    moved = previous.iv_from_mid + beta * np.nan_to_num(underlying_return)
+    return np.maximum(moved, MIN_LEVERAGE_VOL)
 
 
 def baseline_prices(
@@ -45,12 +67,19 @@ def baseline_prices(
     surface_iv: np.ndarray,
     historical_vol: np.ndarray,
     config: SampleConfig,
+    moved_iv: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """The price of every baseline (``BASELINES``) at ``S_t`` and today's ``tau``."""
+    """The price of every baseline (``BASELINES``) at ``S_t`` and today's ``tau``;
+    ``leverage_bs`` only with its vol ``moved_iv`` (:func:`leverage_iv`), which needs
+    slopes fitted on the training dates."""
     r, q = config.risk_free_rate, config.dividend_yield
+    leverage = {} if moved_iv is None else {
+        "leverage_bs": bs_price(spot, strike, tau, r, q, moved_iv, is_call)
+    }  # fmt: skip
     return {
         "practitioner_bs": bs_price(spot, strike, tau, r, q, previous.iv, is_call),
         "practitioner_bs_mid_iv": bs_price(spot, strike, tau, r, q, previous.iv_from_mid, is_call),
+        **leverage,
         "adhoc_bs": bs_price(spot, strike, tau, r, q, surface_iv, is_call),
         "historical_bs": bs_price(spot, strike, tau, r, q, historical_vol, is_call),
         "prev_mid": previous.mid,

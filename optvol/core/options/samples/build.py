@@ -35,8 +35,9 @@ import pandas as pd
 
 from optvol.core.common.errors import OptvolInputError
 from optvol.core.common.row_chunks import map_rows
+from optvol.core.options.pricing.black_scholes import bs_price
 from optvol.core.options.pricing.iv_surface import evaluate_surface, fit_daily_surfaces
-from optvol.core.options.samples.baselines import BASELINES, baseline_prices
+from optvol.core.options.samples.baselines import BASELINES, baseline_prices, leverage_iv
 from optvol.core.options.samples.config import SampleConfig
 from optvol.core.options.samples.features import (
     HISTORY_FEATURES,
@@ -47,6 +48,7 @@ from optvol.core.options.samples.features import (
     static_features,
     surface_inputs,
 )
+from optvol.core.options.samples.leverage import VALID_IV, LeverageBetas, fit_leverage_betas
 from optvol.core.options.samples.sample_set import ContractQuotes, OptionSamples
 from optvol.core.options.samples.split import SPLITS, split_of
 
@@ -93,12 +95,17 @@ def _fingerprint(*arrays: np.ndarray) -> str:
 
 
 def build_samples(
-    quotes: pd.DataFrame, config: SampleConfig | None = None, keep_quotes: bool = False
+    quotes: pd.DataFrame,
+    config: SampleConfig | None = None,
+    keep_quotes: bool = False,
+    leverage_betas: LeverageBetas | None = None,
 ) -> OptionSamples:
     """Build the samples, features, baselines and split of ``option_quotes``.
 
     With ``keep_quotes`` the result also holds every usable quote by contract
-    (:class:`ContractQuotes`), which predicting a contract on any day needs.
+    (:class:`ContractQuotes`), which predicting a contract on any day needs. The slopes of
+    the ``leverage_bs`` baseline are fitted on the training samples unless
+    ``leverage_betas`` gives them (a trained model's, say).
 
     Vectorized throughout: sorting, ``searchsorted``, ``bincount`` and fancy indexing,
     with no Python loop over rows, days or contracts. Only the columns it needs are
@@ -122,16 +129,21 @@ def build_samples(
     )  # fmt: skip
     priced = _priced(market, own, previous, config)
     surface = (priced.pop("surface_iv"), priced.pop("surface_iv_change"))
-    baselines = {name: priced.pop(name) for name in BASELINES}
+    baselines = {name: priced.pop(name) for name in BASELINES if name in priced}
     complete, counts = _complete(
         has_prev, baselines, surface, previous, market, len(slots.first), config
     )
 
     keep = np.flatnonzero(complete)
-    static = _static_of(keep, market, own, previous, surface, baselines, config)
-    anchor_iv = previous.iv_from_mid[keep]
+    baselines = {name: values[keep] for name, values in baselines.items()}
+    dte_days = _gather(quotes, "dte_days", contracts.source[keep], np.int64)
+    split, split_dates = split_of(days.calendar[contracts.day[keep]], config)
+    betas, moved_iv = _leverage(keep, split, dte_days, market, own, previous, leverage_betas)
+    baselines["leverage_bs"] = _leverage_prices(keep, market, own, moved_iv, config)
+    static = _static_of(keep, market, own, previous, surface, baselines, moved_iv, config)
     del previous, surface
-    rows, split_dates = _sample_rows(quotes, keep, contracts, days.calendar, own, baselines, config)
+    rows = _sample_rows(keep, contracts, days.calendar, own, baselines, dte_days, split)
+    _log_splits(split, split_dates)
     return OptionSamples(
         rows=rows,
         static=static,
@@ -142,7 +154,8 @@ def build_samples(
         sample_day=contracts.day[keep].astype(np.int64),
         underlying_return=np.nan_to_num(days.returns).astype(np.float32),
         calendar=days.calendar,
-        anchor_iv=anchor_iv,
+        anchor_iv=moved_iv,
+        target_iv=own.iv_from_mid[keep].astype(np.float32),
         split_dates=split_dates,
         config=config,
         fingerprint=_fingerprint(
@@ -156,6 +169,7 @@ def build_samples(
             np.asarray(sorted(config.to_dict().items()), dtype=str),
         ),
         counts=counts,
+        leverage_betas=betas,
         spot_of_day=days.spot_of_day,
         surface_coef=coef,
         quotes=_contract_quotes(contracts, slots, own) if keep_quotes else None,
@@ -324,9 +338,7 @@ def _complete(
     lacking = {
         "t-1 implied vol": ~np.isfinite(baselines["practitioner_bs"] + previous.iv_from_mid),
         "t-1 surface (too few out-of-the-money quotes that day)": ~np.isfinite(surface[0]),
-        f"{config.historical_vol_days}-day return history": ~np.isfinite(
-            market.historical_vol[market.day]
-        ),
+        "return of the underlying into the day": ~np.isfinite(market.historical_vol[market.day]),
     }
     counts = {
         "usable_quotes": int(len(market.day)),
@@ -359,20 +371,62 @@ def _complete(
     return complete, counts
 
 
+def _leverage(
+    keep: np.ndarray,
+    split: pd.Categorical,
+    dte_days: np.ndarray,
+    market: _Market,
+    own: PreviousQuote,
+    previous: PreviousQuote,
+    given: LeverageBetas | None,
+) -> tuple[LeverageBetas, np.ndarray]:
+    """Stage 7: the slopes of the vol change on the return, fitted on the training samples
+    only (:func:`fit_leverage_betas`) unless ``given``, and the vol each sample's
+    ``leverage_bs`` prices at."""
+    before = previous.take(keep)
+    returns = market.returns[market.day[keep]]
+    if given is not None:
+        return given, leverage_iv(before, returns, dte_days, given)
+    train = np.asarray(split.codes == 0)
+    change = own.iv_from_mid[keep] - before.iv_from_mid
+    valid = (own.iv_from_mid[keep] >= VALID_IV[0]) & (own.iv_from_mid[keep] <= VALID_IV[1])
+    valid &= (before.iv_from_mid >= VALID_IV[0]) & (before.iv_from_mid <= VALID_IV[1])
+    fit = train & valid
+    betas = fit_leverage_betas(change[fit], returns[fit], -before.log_moneyness[fit], dte_days[fit])
+    log.info(
+        "Leverage slopes of the vol change on the return, fitted on %d training pairs: "
+        "pooled %.3f, by bucket %s",
+        int(fit.sum()),
+        betas.pooled,
+        np.array2string(betas.by_bucket, precision=2),
+    )
+    return betas, leverage_iv(before, returns, dte_days, betas)
+
+
+def _leverage_prices(
+    keep: np.ndarray, market: _Market, own: PreviousQuote, moved_iv: np.ndarray,
+    config: SampleConfig,
+) -> np.ndarray:  # fmt: skip
+    """The ``leverage_bs`` price of every sample, at ``S_t`` and today's ``tau``."""
+    r, q = config.risk_free_rate, config.dividend_yield
+    return bs_price(
+        market.spot[keep], market.strike[keep], own.tau[keep], r, q, moved_iv,
+        market.is_call[keep],
+    )  # fmt: skip
+
+
 def _sample_rows(
-    quotes: pd.DataFrame,
     keep: np.ndarray,
     contracts: _Contracts,
     calendar: np.ndarray,
     own: PreviousQuote,
     baselines: dict[str, np.ndarray],
-    config: SampleConfig,
-) -> tuple[pd.DataFrame, dict[str, list[str]]]:
-    """Stage 7: one row per sample (terms, target, every baseline's price, split) and
-    the first and last date of each split."""
+    dte_days: np.ndarray,
+    split: pd.Categorical,
+) -> pd.DataFrame:
+    """Stage 8: one row per sample (terms, target, every baseline's price, split)."""
     day = contracts.day[keep]
-    split, split_dates = split_of(calendar[day], config)
-    rows = pd.DataFrame(
+    return pd.DataFrame(
         {
             "quote_date": calendar[day],
             "expiration": contracts.expiry[keep].view("datetime64[ns]"),
@@ -381,18 +435,20 @@ def _sample_rows(
             ),
             "strike": contracts.strike[keep],
             "underlying": contracts.spot[keep],
-            "dte_days": _gather(quotes, "dte_days", contracts.source[keep], np.int64),
+            "dte_days": dte_days,
             "tau": own.tau[keep],
             "mid": own.mid[keep],
-            **{name: baselines.pop(name)[keep] for name in BASELINES},
+            **{name: baselines.pop(name) for name in BASELINES},
             "split": split,
         },
         copy=False,  # fresh arrays: pandas need not copy them into one block
     )
+
+
+def _log_splits(split: pd.Categorical, split_dates: dict[str, list[str]]) -> None:
     split_counts = np.bincount(split.codes, minlength=len(SPLITS))
     for name, count in zip(SPLITS, split_counts, strict=True):
         log.info("Split %s: %d samples, %s to %s", name, count, *split_dates[name])
-    return rows, split_dates
 
 
 @dataclass
@@ -439,9 +495,11 @@ def _static_of(
     previous: PreviousQuote,
     surface: tuple[np.ndarray, np.ndarray],
     baselines: dict[str, np.ndarray],
+    moved_iv: np.ndarray,
     config: SampleConfig,
 ) -> np.ndarray:
-    """The static features of the quotes ``keep`` (:func:`static_features`), in chunks."""
+    """The static features of the quotes ``keep`` (:func:`static_features`), in chunks;
+    ``baselines`` and ``moved_iv`` hold the kept samples' values."""
 
     def static_of(rows: slice) -> dict[str, np.ndarray]:
         kept = keep[rows]
@@ -456,7 +514,9 @@ def _static_of(
                 market.historical_vol[day],
                 previous.take(kept),
                 (surface[0][kept], surface[1][kept]),
-                {name: values[kept] for name, values in baselines.items()},
+                {name: values[rows] for name, values in baselines.items()},
+                moved_iv[rows],
+                day,
                 config,
             )
         }

@@ -50,9 +50,18 @@ STATIC_FEATURES = (
     "prev_mid_over_strike",
     "practitioner_bs_over_strike",
     "practitioner_bs_mid_iv_over_strike",
+    "leverage_bs_over_strike",
     "adhoc_bs_over_strike",
     "historical_bs_over_strike",
+    "leverage_iv_change",
+    "return_over_vol",
+    "return_over_sqrt_tau",
+    "return_x_moneyness",
+    "return_history",
 )
+# A day's return in units of the contract's daily vol, and the standardized moneyness it is
+# crossed with, are clipped here: a crash day or a contract at expiry stays in range.
+MAX_STANDARDIZED = 8.0
 
 
 @dataclass
@@ -170,10 +179,30 @@ def static_features(
     previous: PreviousQuote,
     surface: tuple[np.ndarray, np.ndarray],
     baselines: dict[str, np.ndarray],
+    moved_iv: np.ndarray,
+    return_days: np.ndarray,
     config: SampleConfig,
 ) -> np.ndarray:
-    """One row of ``STATIC_FEATURES`` per sample (float32)."""
+    """One row of ``STATIC_FEATURES`` per sample (float32).
+
+    ``return_days`` is the number of the underlying's returns up to ``t`` (the day's index
+    in the data); ``return_history`` is its share of ``historical_vol_days``, capped at 1,
+    which tells the network how many returns the historical vol of a short chain's first
+    days stands on.
+
+    Beside the return into ``t`` itself, the forms in which it moves an implied vol: the
+    vol change the leverage baseline gives it (``moved_iv`` minus the ``t-1`` vol), the
+    return over the contract's daily vol :math:`r_t / (\\sigma_{t-1}/\\sqrt{252})`, over
+    :math:`\\sqrt{\\tau}` (short maturities move more), and times the standardized
+    moneyness :math:`\\ln(S_t/K) / (\\sigma_{t-1}\\sqrt{\\tau})` (the wings move
+    differently from the money).
+    """
     surface_iv, surface_iv_change = surface
+    vol = np.maximum(np.nan_to_num(previous.iv_from_mid), 1e-3)
+    sqrt_tau = np.sqrt(np.maximum(tau, 1.0 / 365.0))
+    r = np.nan_to_num(underlying_return)
+    limit = MAX_STANDARDIZED
+    standardized = np.clip(log_moneyness / (vol * sqrt_tau), -limit, limit)
     return np.stack(
         [
             log_moneyness,
@@ -191,8 +220,14 @@ def static_features(
             previous.mid / strike,
             baselines["practitioner_bs"] / strike,
             baselines["practitioner_bs_mid_iv"] / strike,
+            baselines["leverage_bs"] / strike,
             baselines["adhoc_bs"] / strike,
             baselines["historical_bs"] / strike,
+            moved_iv - np.nan_to_num(previous.iv_from_mid),
+            np.clip(r / (vol / np.sqrt(TRADING_DAYS_PER_YEAR)), -limit, limit),
+            r / sqrt_tau,
+            r * standardized,
+            np.minimum(return_days, config.historical_vol_days) / config.historical_vol_days,
         ],
         axis=1,
     ).astype(np.float32)
@@ -210,7 +245,8 @@ def window_days(sample_day: np.ndarray, length: int) -> np.ndarray:
 
 def historical_vol_of_returns(returns: np.ndarray, days: int) -> np.ndarray:
     """:math:`\\sqrt{252/n \\sum_{i=0}^{n-1} r_{t-i}^2}` over the last ``n`` returns
-    up to and including ``t`` (NaN until ``n`` returns exist)."""
+    up to and including ``t``; over the ``t < n`` returns that exist on the first days of
+    the data (their count is the ``return_history`` feature), NaN on the first day."""
     return historical_vol_of_sums(cumulative_squares(returns), days)
 
 
@@ -224,6 +260,7 @@ def historical_vol_of_sums(squared: np.ndarray, days: int) -> np.ndarray:
     """:func:`historical_vol_of_returns` from the returns' :func:`cumulative_squares`."""
     out = np.full(len(squared) - 1, np.nan)
     # returns[0] is undefined (no previous day), so day t has t returns behind it.
-    t = np.arange(days, len(out))
-    out[t] = np.sqrt(TRADING_DAYS_PER_YEAR / days * (squared[t + 1] - squared[t + 1 - days]))
+    t = np.arange(1, len(out))
+    window = np.minimum(t, days)
+    out[t] = np.sqrt(TRADING_DAYS_PER_YEAR / window * (squared[t + 1] - squared[t + 1 - window]))
     return out

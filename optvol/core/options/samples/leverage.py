@@ -74,11 +74,11 @@ class Regression:
     residual_sd: float
     n: int
 
-    def to_dict(self) -> dict[str, float | int]:
-        return {
-            "slope": self.slope, "intercept": self.intercept, "r2": self.r2,
-            "residual_sd": self.residual_sd, "n": self.n,
-        }  # fmt: skip
+    def to_dict(self) -> dict[str, float | int | None]:
+        """The fields, a NaN as None (JSON has no NaN)."""
+        values = {"slope": self.slope, "intercept": self.intercept, "r2": self.r2,
+                  "residual_sd": self.residual_sd}  # fmt: skip
+        return {**{k: v if np.isfinite(v) else None for k, v in values.items()}, "n": self.n}
 
 
 def regress(x: np.ndarray, y: np.ndarray) -> Regression:

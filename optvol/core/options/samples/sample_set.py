@@ -11,6 +11,7 @@ import pandas as pd
 
 from optvol.core.options.samples.config import SampleConfig
 from optvol.core.options.samples.features import PreviousQuote, pricing_inputs
+from optvol.core.options.samples.leverage import LeverageBetas
 
 
 @dataclass
@@ -41,11 +42,18 @@ class OptionSamples:
         The data's trading days.
     anchor_iv : ndarray (N,), float64
         The implied vol of the ``ANCHOR`` baseline (the contract's IV at ``t-1``, solved
-        from its mid); the model predicts a correction to it.
+        from its mid, moved by the leverage slope times the return into ``t``); the model
+        predicts a correction to it.
+    target_iv : ndarray (N,), float32
+        The implied vol solved from the target mid at ``t`` (NaN where none solves): what
+        bounds the model's correction, read on training samples only.
     split_dates : dict
         First and last date of each split.
     fingerprint : str
         sha256 of the inputs and targets, to tie a model to the data it saw.
+    leverage_betas : LeverageBetas or None
+        The slopes of the vol change on the return of the ``leverage_bs`` baseline,
+        fitted on the training samples.
     spot_of_day : ndarray (n_days,), float64
         The underlying's price of each calendar day (the median of its quotes).
     surface_coef : ndarray (n_days, 6)
@@ -65,10 +73,12 @@ class OptionSamples:
     underlying_return: np.ndarray
     calendar: np.ndarray
     anchor_iv: np.ndarray
+    target_iv: np.ndarray
     split_dates: dict[str, list[str]]
     config: SampleConfig
     fingerprint: str = ""
     counts: dict[str, int] = field(default_factory=dict)
+    leverage_betas: LeverageBetas | None = None
     spot_of_day: np.ndarray | None = None
     surface_coef: np.ndarray | None = None
     quotes: ContractQuotes | None = None
@@ -91,6 +101,7 @@ class OptionSamples:
             sample_slot=self.sample_slot[index],
             sample_day=self.sample_day[index],
             anchor_iv=self.anchor_iv[index],
+            target_iv=self.target_iv[index],
         )
 
     def target(self) -> np.ndarray:

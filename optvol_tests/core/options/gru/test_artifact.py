@@ -119,7 +119,10 @@ def test_card_holds_everything_needed_to_use_and_trust_the_model(saved, samples,
         "best_validation_loss": result.best_validation_loss,
         "training_seconds": result.seconds,
         "samples_per_second": result.samples_per_second,
+        "correction_bound": result.architecture["max_correction"],
+        "shrinkage": result.shrinkage.to_dict(),
     }
+    assert card["leverage_betas"] == strict_json(json.dumps(samples.leverage_betas.to_dict()))
     seen = sum(h["train_samples"] for h in result.history)
     assert card["metrics"]["samples_per_second"] == pytest.approx(
         seen / sum(h["train_seconds"] for h in result.history)

@@ -112,7 +112,61 @@ def test_returned_model_has_the_best_validation_loss(samples):
     val = [h["val_loss"] for h in result.history]
     assert result.best_validation_loss == min(val)
     assert result.best_epoch == 1 + int(np.argmin(val))
+    kept, result.model.shrinkage = result.model.shrinkage, 1.0  # the epochs' losses are unshrunk
     assert validation_loss(result, samples) == pytest.approx(min(val), rel=1e-9)
+    result.model.shrinkage = kept
+    # The kept share is no worse than the anchor on the validation dates.
+    shrunk = validation_loss(result, samples)
+    result.model.shrinkage = 0.0
+    assert shrunk <= validation_loss(result, samples)
+    result.model.shrinkage = kept
+
+
+def test_the_correction_is_bounded_by_what_training_supports(samples, seed0):
+    bound = gru_training.correction_bound(samples)
+    train_index = samples.indices("train")
+    gap = np.abs(samples.target_iv[train_index] - samples.anchor_iv[train_index])
+    assert bound == pytest.approx(np.clip(np.quantile(gap, 0.99), 0.01, 1.0))
+    assert seed0.architecture["max_correction"] == bound
+    tensors = SampleTensors(samples, seed0.scalers, torch.device("cpu"))
+    with torch.no_grad():
+        seed0.model.head[-1].bias.fill_(1e3)  # a network gone wild
+        correction = seed0.model.iv_correction(*tensors.batch(torch.arange(50))[:2])
+    assert correction.abs().max() <= bound * seed0.model.shrinkage + 1e-7
+
+
+def test_a_correction_that_hurts_in_one_validation_block_is_not_kept(samples, monkeypatch):
+    from optvol.core.options.gru import shrinkage
+
+    dates = samples.rows["quote_date"].to_numpy()[samples.indices("validation")]
+    last_block = dates >= np.array_split(np.unique(dates), 3)[-1][0]
+
+    def helpful_then_harmful(model, tensors, index):
+        exact = samples.target_iv[index].astype(np.float64) - samples.anchor_iv[index]
+        return np.where(last_block, 0.3, np.nan_to_num(exact))
+
+    monkeypatch.setattr(shrinkage, "corrections", helpful_then_harmful)
+    model = gru_training.build_model({**TINY_ARCHITECTURE, "max_correction": 0.5})
+    choice = shrinkage.choose_shrinkage(model, None, samples)
+    assert choice.shrinkage == 0.0
+    assert choice.relative_loss["1"][0] < 0.5 < 1.0 < choice.relative_loss["1"][-1]
+    assert len(choice.blocks) == 3
+
+    monkeypatch.setattr(
+        shrinkage, "corrections",
+        lambda model, tensors, index: np.nan_to_num(
+            samples.target_iv[index].astype(np.float64) - samples.anchor_iv[index]
+        ),
+    )  # fmt: skip
+    assert shrinkage.choose_shrinkage(model, None, samples).shrinkage == 1.0
+
+
+TINY_ARCHITECTURE = {
+    "sequence_features": len(SEQUENCE_FEATURES),
+    "static_features": len(STATIC_FEATURES),
+    "hidden_size": 8,
+    "head_size": 8,
+}
 
 
 def scripted(monkeypatch, values):

@@ -104,12 +104,12 @@ def test_shapes_and_columns(samples, quotes, dates):
     assert len(samples.sample_slot) == len(samples.sample_day) == len(samples.anchor_iv) == n
     assert set(BASELINES) | {"split", "mid", "strike", "underlying"} <= set(samples.rows.columns)
     np.testing.assert_array_equal(samples.calendar, dates.to_numpy())
-    # The 21-day historical vol exists from the 22nd day on: every contract is a sample on
-    # every later day, Mondays (after a weekend) included.
+    # Every contract is a sample on every day after the first (the historical vol of the
+    # first 20 stands on the returns they have), Mondays (after a weekend) included.
     per_day = samples.rows.groupby("quote_date").size()
-    np.testing.assert_array_equal(per_day.index, dates[21:])
+    np.testing.assert_array_equal(per_day.index, dates[1:])
     assert (per_day == 42).all()
-    assert (dates[21:].dayofweek == 0).any()
+    assert (dates[1:].dayofweek == 0).any()
 
 
 def test_no_nan_in_inputs(samples):
@@ -140,9 +140,9 @@ def sample_dates_of(samples, contract=CONTRACT) -> set:
 def test_sample_needs_a_quote_on_the_previous_day(quotes, samples, dates):
     removed = quotes.loc[~(is_contract(quotes, *CONTRACT) & (quotes["quote_date"] == dates[30]))]
     without = build_samples(removed)
-    assert sample_dates_of(samples) == set(dates[21:])
+    assert sample_dates_of(samples) == set(dates[1:])
     # No sample on day 30 (no quote) nor on day 31 (no quote the day before); day 32 again.
-    assert sample_dates_of(without) == set(dates[21:]) - {dates[30], dates[31]}
+    assert sample_dates_of(without) == set(dates[1:]) - {dates[30], dates[31]}
     assert len(without.rows) == len(samples.rows) - 2
 
 
@@ -170,13 +170,13 @@ def split_of_each_date(samples) -> pd.Series:
 
 def test_default_split_is_70_15_15_of_whole_dates_in_order(samples, dates):
     labels = split_of_each_date(samples)
-    # 19 sample dates: round(0.7 * 19) = 13 train, round(0.15 * 19) = 3 validation, 3 test.
-    assert list(labels) == ["train"] * 13 + ["validation"] * 3 + ["test"] * 3
-    sample_dates = [str(d.date()) for d in dates[21:]]
+    # 39 sample dates: round(0.7 * 39) = 27 train, round(0.15 * 39) = 6 validation, 6 test.
+    assert list(labels) == ["train"] * 27 + ["validation"] * 6 + ["test"] * 6
+    sample_dates = [str(d.date()) for d in dates[1:]]
     assert samples.split_dates == {
-        "train": [sample_dates[0], sample_dates[12]],
-        "validation": [sample_dates[13], sample_dates[15]],
-        "test": [sample_dates[16], sample_dates[18]],
+        "train": [sample_dates[0], sample_dates[26]],
+        "validation": [sample_dates[27], sample_dates[32]],
+        "test": [sample_dates[33], sample_dates[38]],
     }
     for name in ("train", "validation", "test"):
         np.testing.assert_array_equal(
@@ -188,8 +188,8 @@ def test_split_fractions_are_honoured(quotes):
     labels = split_of_each_date(
         build_samples(quotes, SampleConfig(train_fraction=0.6, validation_fraction=0.2))
     )
-    # 19 dates: round(11.4) = 11, round(3.8) = 4, the remaining 4.
-    assert list(labels) == ["train"] * 11 + ["validation"] * 4 + ["test"] * 4
+    # 39 dates: round(23.4) = 23, round(7.8) = 8, the remaining 8.
+    assert list(labels) == ["train"] * 23 + ["validation"] * 8 + ["test"] * 8
 
 
 def test_explicit_split_dates_are_honoured(quotes):
@@ -214,7 +214,7 @@ def test_explicit_split_dates_are_honoured(quotes):
 @pytest.mark.parametrize(
     ("train_end", "validation_end", "empty"),
     [
-        ("2020-01-15", "2020-02-10", "train"),
+        ("2020-01-02", "2020-02-10", "train"),  # the first day makes no sample
         ("2020-02-14", "2020-02-16", "validation"),  # only a weekend between them
         ("2020-02-10", "2020-03-31", "test"),
     ],
@@ -226,9 +226,9 @@ def test_an_empty_split_raises_naming_it(quotes, train_end, validation_end, empt
 
 
 def test_too_few_sample_dates_for_a_split(quotes):
-    # 23 days: the historical vol exists on the last two only.
+    # 3 days: samples on the last two only.
     with pytest.raises(OptvolInputError, match=r"span 2 quote date\(s\).*at least 3"):
-        build_samples(option_quotes_frame(n_days=23))
+        build_samples(option_quotes_frame(n_days=3))
 
 
 # --- windows ----------------------------------------------------------------------------------------
@@ -333,7 +333,6 @@ def test_practitioner_baselines_reprice_the_previous_iv_at_todays_spot(samples, 
         Q,
         is_call,
     )
-    np.testing.assert_allclose(samples.anchor_iv, iv_prev, rtol=1e-9)
     np.testing.assert_allclose(
         rows["practitioner_bs_mid_iv"],
         bs_price(spot_t, strike, tau, R, Q, iv_prev, is_call),
@@ -346,12 +345,61 @@ def test_practitioner_baselines_reprice_the_previous_iv_at_todays_spot(samples, 
         rtol=1e-9,
         atol=1e-12,
     )
-    assert ANCHOR == "practitioner_bs_mid_iv"
     column = STATIC_FEATURES.index("practitioner_bs_mid_iv_over_strike")
-    np.testing.assert_allclose(samples.static[:, column], rows[ANCHOR] / strike, rtol=1e-6)
+    np.testing.assert_allclose(
+        samples.static[:, column], rows["practitioner_bs_mid_iv"] / strike, rtol=1e-6
+    )
     # Today's spot moved: repricing at S_{t-1} would give another price.
     stale = bs_price(previous["underlying_last"], strike, tau, R, Q, iv_prev, is_call)
     assert not np.allclose(rows["practitioner_bs_mid_iv"], stale, rtol=1e-6)
+
+
+def test_leverage_bs_moves_the_previous_iv_by_its_buckets_slope(samples, previous):
+    rows = samples.rows
+    is_call = (rows["option_type"] == "C").to_numpy()
+    strike, tau = rows["strike"].to_numpy(), rows["tau"].to_numpy()
+    iv_prev = implied_vol(
+        previous["mid"].to_numpy(), previous["underlying_last"].to_numpy(), strike,
+        previous["tau"].to_numpy(float), R, Q, is_call,
+    )  # fmt: skip
+    log_return = np.log(rows["underlying"].to_numpy() / previous["underlying_last"].to_numpy())
+    # ln(K/S) as -ln(S/K), as the samples store it: a strike at exactly 0.90 S is on a
+    # bucket edge.
+    beta = samples.leverage_betas.beta(
+        -np.log(previous["underlying_last"].to_numpy() / strike), rows["dte_days"].to_numpy()
+    )
+    moved = np.maximum(iv_prev + beta * log_return, 0.01)
+    assert ANCHOR == "leverage_bs"
+    np.testing.assert_allclose(samples.anchor_iv, moved, rtol=1e-9)
+    np.testing.assert_allclose(
+        rows["leverage_bs"], bs_price(rows["underlying"], strike, tau, R, Q, moved, is_call),
+        rtol=1e-9, atol=1e-12,
+    )  # fmt: skip
+    column = STATIC_FEATURES.index("leverage_iv_change")
+    np.testing.assert_allclose(samples.static[:, column], moved - iv_prev, atol=1e-6)
+
+
+def test_leverage_slopes_are_fitted_on_training_dates_only():
+    # The chain's vols follow spot (a fixed strike moves about -1.0 x the return).
+    quotes = option_quotes_frame(n_days=80, atm_beta=-1.15, seed=3)
+    samples = build_samples(quotes)
+    betas = samples.leverage_betas
+    assert betas.pooled == pytest.approx(-1.0, abs=0.3)  # 40 training days of noisy levels
+    assert (
+        0.95 * len(samples.indices("train")) <= betas.pairs.sum() <= len(samples.indices("train"))
+    )
+    # Quotes after the last training date change nothing in the slopes.
+    train_end = pd.Timestamp(samples.split_dates["train"][1])
+    later = quotes["quote_date"] > train_end
+    changed = quotes.copy()
+    changed.loc[later, ["bid", "mid", "ask"]] *= 1.2
+    again = build_samples(changed)
+    np.testing.assert_array_equal(again.leverage_betas.by_bucket, betas.by_bucket)
+    assert not np.allclose(again.rows["leverage_bs"], samples.rows["leverage_bs"])
+    # A chain that ignores spot gets a slope near the smile's sticky-moneyness +0.15.
+    flat = build_samples(option_quotes_frame(n_days=80, seed=3)).leverage_betas
+    assert flat.pooled == pytest.approx(0.15, abs=0.3)
+    assert flat.pooled > betas.pooled + 0.5
 
 
 def test_historical_bs_uses_21_squared_log_returns_up_to_t(quotes, samples):
@@ -359,8 +407,17 @@ def test_historical_bs_uses_21_squared_log_returns_up_to_t(quotes, samples):
     returns = np.diff(np.log(spot_of_day), prepend=np.nan)
     rows = samples.rows
     day = samples.sample_day
-    sigma = np.array([np.sqrt(252 / 21 * np.sum(returns[t - 20 : t + 1] ** 2)) for t in day])
-    assert np.isfinite(sigma).all()
+    # The first 20 days use the t returns they have.
+    window = np.minimum(day, 21)
+    sigma = np.array(
+        [
+            np.sqrt(252 / n * np.sum(returns[t - n + 1 : t + 1] ** 2))
+            for t, n in zip(day, window, strict=True)
+        ]
+    )
+    assert np.isfinite(sigma).all() and day.min() == 1
+    column = STATIC_FEATURES.index("return_history")
+    np.testing.assert_allclose(samples.static[:, column], window / 21, rtol=1e-6)
     is_call = (rows["option_type"] == "C").to_numpy()
     np.testing.assert_allclose(
         rows["historical_bs"],
@@ -372,6 +429,14 @@ def test_historical_bs_uses_21_squared_log_returns_up_to_t(quotes, samples):
     np.testing.assert_allclose(samples.static[:, column], sigma, rtol=1e-6)
     column = STATIC_FEATURES.index("underlying_return")
     np.testing.assert_allclose(samples.static[:, column], returns[day], rtol=1e-5)
+
+
+def test_a_short_chain_gives_samples_from_its_second_date():
+    # 12 business days: every day after the first makes samples, split 8/2/2 dates or so.
+    samples = build_samples(option_quotes_frame(n_days=12))
+    dates = np.unique(samples.rows["quote_date"])
+    assert len(dates) == 11
+    assert all(len(samples.indices(name)) for name in SPLITS)
 
 
 def test_adhoc_bs_is_finite_and_close_to_the_smile(samples):
@@ -413,9 +478,11 @@ def test_no_contract_quoted_on_two_consecutive_days_raises(quotes, dates):
         build_samples(alternating)
 
 
-def test_too_short_for_the_historical_vol_raises(quotes, dates):
+def test_too_short_a_chain_raises(quotes, dates):
     with pytest.raises(OptvolInputError, match="too sparse"):
-        build_samples(quotes.loc[quotes["quote_date"] <= dates[20]])
+        build_samples(quotes.loc[quotes["quote_date"] == dates[0]])
+    with pytest.raises(OptvolInputError, match="span 2 quote date"):
+        build_samples(quotes.loc[quotes["quote_date"] <= dates[2]])
 
 
 # --- fingerprint -------------------------------------------------------------------------------------

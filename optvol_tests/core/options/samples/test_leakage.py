@@ -93,13 +93,32 @@ def quotes() -> pd.DataFrame:
     return option_quotes_frame(n_days=60)
 
 
+@pytest.fixture(scope="module")
+def with_fitted_slopes(quotes) -> Callable[[pd.DataFrame], OptionSamples]:
+    """Samples built with the leverage slopes fitted on ``quotes``: slopes are parameters
+    fitted on the training targets (as the network's weights are), so on a training day
+    the inputs are compared with them held fixed."""
+    betas = build_samples(quotes).leverage_betas
+    return lambda frame: build_samples(frame, leverage_betas=betas)
+
+
 @pytest.mark.parametrize("position", [0.5, 0.95], ids=["train_day", "test_day"])
-def test_same_day_quote_fields_do_not_reach_the_inputs(quotes, position):
+def test_same_day_quote_fields_do_not_reach_the_inputs(quotes, position, with_fitted_slopes):
     dates = np.sort(quotes["quote_date"].unique())
     day = pd.Timestamp(dates[int(position * (len(dates) - 1))])
-    differing, target_before, target_after = _differences(quotes, day, build_samples, _raw_inputs)
+    differing, target_before, target_after = _differences(
+        quotes, day, with_fitted_slopes, _raw_inputs
+    )
     assert differing == []
     assert not np.allclose(target_before, target_after)  # the change did reach the target
+
+
+def test_a_test_days_quotes_do_not_reach_the_fitted_slopes(quotes):
+    # Refitted from the changed quotes: a test day's quotes change no slope and no input
+    # (the return features and the leverage vol included).
+    day = pd.Timestamp(np.sort(quotes["quote_date"].unique())[-2])
+    differing, *_ = _differences(quotes, day, build_samples, _raw_inputs)
+    assert differing == []
 
 
 def test_scaled_batches_of_a_test_day_ignore_its_quotes(quotes):
@@ -111,8 +130,10 @@ def test_scaled_batches_of_a_test_day_ignore_its_quotes(quotes):
 
 
 def test_the_check_catches_an_injected_same_day_field(quotes):
+    betas = build_samples(quotes).leverage_betas
+
     def leaky_build(frame: pd.DataFrame) -> OptionSamples:
-        samples = build_samples(frame)
+        samples = build_samples(frame, leverage_betas=betas)
         # The kind of bug the test exists for: today's vendor IV used as a feature.
         today = frame.set_index(["quote_date", "expiration", "option_type", "strike"])["iv"]
         keys = pd.MultiIndex.from_frame(
