@@ -43,7 +43,14 @@ from optvol.core.options.samples.leverage import (
     regress,
 )
 
-__all__ = ["IvDynamics", "NEAR_MONEY", "contract_pairs", "format_dynamics", "iv_dynamics"]
+__all__ = [
+    "IvDynamics",
+    "NEAR_MONEY",
+    "contract_pairs",
+    "format_dynamics",
+    "iv_dynamics",
+    "near_money",
+]
 
 # The near-the-money band: |ln(K/S)| and days to expiry.
 NEAR_MONEY = {"max_abs_log_moneyness": 0.05, "min_dte": 8, "max_dte": 60}
@@ -70,7 +77,7 @@ class IvDynamics:
     median_relative_spread: float
     near_money_relative_spread: float
     return_sd: float
-    extra: dict = field(default_factory=dict)
+    near_money_pairs: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     def to_dict(self) -> dict:
         return {
@@ -79,14 +86,28 @@ class IvDynamics:
             "near_money_band": dict(NEAR_MONEY),
             "near_money": self.near_money.to_dict(),
             "all_pairs_over_7_days": self.all_pairs.to_dict(),
-            "buckets": self.buckets.to_dict("records"),
+            "buckets": [
+                {"moneyness": b["moneyness"], "dte": b["dte"], **regress_record(b)}  # fmt: skip
+                for b in self.buckets.to_dict("records")
+            ],
             "fixed_moneyness_30d": {k: v.to_dict() for k, v in self.fixed_moneyness.items()},
             "skew_change_on_return": self.skew.to_dict(),
-            "atm_change_autocorrelation": self.atm_change_autocorrelation,
-            "median_relative_spread": self.median_relative_spread,
-            "near_money_relative_spread": self.near_money_relative_spread,
-            "daily_return_sd": self.return_sd,
+            **{
+                name: value if np.isfinite(value) else None
+                for name, value in (
+                    ("atm_change_autocorrelation", self.atm_change_autocorrelation),
+                    ("median_relative_spread", self.median_relative_spread),
+                    ("near_money_relative_spread", self.near_money_relative_spread),
+                    ("daily_return_sd", self.return_sd),
+                )
+            },
         }
+
+
+def regress_record(row: dict) -> dict:
+    """A bucket row's regression fields as :meth:`Regression.to_dict` gives them."""
+    fields = ("slope", "intercept", "r2", "residual_sd")
+    return Regression(*(float(row[k]) for k in fields), int(row["n"])).to_dict()
 
 
 def _calendar(quotes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -154,6 +175,15 @@ def contract_pairs(quotes: pd.DataFrame, config: SampleConfig | None = None) -> 
     )
 
 
+def near_money(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The pairs of :func:`contract_pairs` in the :data:`NEAR_MONEY` band."""
+    band = NEAR_MONEY
+    return pairs[
+        (pairs["log_moneyness"].abs() <= band["max_abs_log_moneyness"])
+        & pairs["dte_days"].between(band["min_dte"], band["max_dte"])
+    ]
+
+
 def _bucket_table(pairs: pd.DataFrame) -> pd.DataFrame:
     m = moneyness_bucket_index(pairs["log_moneyness"].to_numpy())
     d = dte_bucket_index(pairs["dte_days"].to_numpy())
@@ -201,11 +231,7 @@ def iv_dynamics(quotes: pd.DataFrame, config: SampleConfig | None = None) -> IvD
     config = config or SampleConfig()
     pairs = contract_pairs(quotes, config)
     valid = pairs[np.isfinite(pairs["iv_change"]) & (pairs["dte_days"] >= MIN_DTE)]
-    band = NEAR_MONEY
-    near = valid[
-        (valid["log_moneyness"].abs() <= band["max_abs_log_moneyness"])
-        & valid["dte_days"].between(band["min_dte"], band["max_dte"])
-    ]
+    near = near_money(valid)
     surface = _surface_series(quotes, config)
     returns = surface.pop("return")
     changes = {k: np.concatenate([[np.nan], np.diff(v)]) for k, v in surface.items()}
@@ -228,6 +254,7 @@ def iv_dynamics(quotes: pd.DataFrame, config: SampleConfig | None = None) -> IvD
             float(np.nanmedian(near_spreads)) if len(near_spreads) else float("nan")
         ),
         return_sd=float(np.nanstd(returns)),
+        near_money_pairs=near[["underlying_return", "iv_change"]].reset_index(drop=True),
     )
 
 

@@ -15,12 +15,14 @@ import numpy as np
 import pandas as pd
 
 from optvol.core.common.provenance import recorded_provenance
+from optvol.core.options.dynamics import iv_dynamics
 from optvol.core.options.gru.artifact import TrainedGRU
 from optvol.core.options.gru.training import resolve_device
 from optvol.core.options.metrics import best_model, evaluate_models
 from optvol.core.options.plots import (
     PLOT_FILES,
     plot_error_over_time,
+    plot_iv_dynamics,
     plot_loss_curves,
     plot_option_data_distributions,
     plot_predicted_vs_actual,
@@ -31,6 +33,7 @@ from optvol.core.options.samples import (
     BASELINE_DESCRIPTIONS,
     BASELINES,
     GRU,
+    PRACTITIONER,
     build_samples,
 )
 from optvol.core.options.summary import summarize_option_quotes
@@ -55,11 +58,13 @@ _HISTORY_KEYS = ("epoch", "train_loss", "val_loss", "seconds", "samples_per_seco
 
 @dataclass
 class OptionEvaluation:
-    """The metrics (``metrics``, JSON-ready) and the test rows with every prediction."""
+    """The metrics (``metrics``, JSON-ready), the test rows with every prediction, and the
+    near-the-money pairs of the implied-vol dynamics."""
 
     metrics: dict
     rows: pd.DataFrame
     predictions: dict[str, np.ndarray]
+    near_money_pairs: pd.DataFrame  # dIV and return of near-the-money pairs, for the scatter
 
 
 def compare_with_baselines(metrics: dict) -> dict:
@@ -67,6 +72,7 @@ def compare_with_baselines(metrics: dict) -> dict:
     best = best_model(metrics, BASELINES)
     gru_rmse = metrics["overall"][GRU]["rmse"]
     best_rmse = metrics["overall"][best]["rmse"]
+    practitioner_rmse = metrics["overall"][PRACTITIONER]["rmse"]
     anchor_rmse = metrics["overall"][ANCHOR]["rmse"]
     return {
         "best_baseline": best,
@@ -74,8 +80,10 @@ def compare_with_baselines(metrics: dict) -> dict:
         "best_baseline_rmse": best_rmse,
         "rmse_ratio_to_best_baseline": gru_rmse / best_rmse if best_rmse else None,
         "gru_beats_best_baseline": bool(gru_rmse < best_rmse),
-        "practitioner_baseline": ANCHOR,
-        "rmse_ratio_to_practitioner": gru_rmse / anchor_rmse if anchor_rmse else None,
+        "practitioner_baseline": PRACTITIONER,
+        "rmse_ratio_to_practitioner": gru_rmse / practitioner_rmse if practitioner_rmse else None,
+        "anchor_baseline": ANCHOR,
+        "rmse_ratio_to_anchor": gru_rmse / anchor_rmse if anchor_rmse else None,
     }
 
 
@@ -96,6 +104,7 @@ def _test_split(
         "test_calendar_dates": [str(d)[:10] for d in calendar[test_days]],
         "split_dates": samples.split_dates,
         "data_fingerprint": samples.fingerprint,
+        "leverage_betas": samples.leverage_betas.to_dict(),
     }
     return rows, predictions, cited
 
@@ -111,10 +120,13 @@ def evaluate_option_models(
     metrics["comparison"] = compare_with_baselines(metrics)
     metrics["model_descriptions"] = {
         GRU: "GRU over the contract's last L days and today's static features, correcting "
-        "the t-1 implied vol; priced with Black-Scholes",
+        f"the implied vol of {ANCHOR} by a bounded amount, shrunk toward it as validation "
+        "supports; priced with Black-Scholes",
         **BASELINE_DESCRIPTIONS,
     }
     metrics["data"] = option_data_record(quotes)
+    dynamics = iv_dynamics(quotes, model.sample_config())
+    metrics["dynamics"] = dynamics.to_dict()
     metrics["model"] = gru_model_record(model.card)
     for name in predictions:
         overall = metrics["overall"][name]
@@ -135,7 +147,7 @@ def evaluate_option_models(
         comparison["rmse_ratio_to_best_baseline"],
         "GRU wins" if comparison["gru_beats_best_baseline"] else "GRU loses",
     )
-    return OptionEvaluation(metrics, rows, predictions)
+    return OptionEvaluation(metrics, rows, predictions, dynamics.near_money_pairs)
 
 
 def write_evaluation_plots(
@@ -153,6 +165,10 @@ def write_evaluation_plots(
     plot_loss_curves(history, paths["loss"], ylabel=loss_unit)
     plot_error_over_time(evaluation.metrics, paths["error_over_time"])
     plot_option_data_distributions(quotes, paths["data_distributions"])
+    plot_iv_dynamics(
+        evaluation.near_money_pairs, evaluation.metrics["dynamics"]["near_money"],
+        paths["iv_dynamics"],
+    )  # fmt: skip
     for path in paths.values():
         log.info("Wrote plot %s", path)
     return paths

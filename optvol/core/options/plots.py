@@ -39,6 +39,7 @@ from optvol.core.reports.plotting import empty_panel, figure, save_png, subsampl
 __all__ = [
     "PLOT_FILES",
     "plot_error_over_time",
+    "plot_iv_dynamics",
     "plot_loss_curves",
     "plot_option_data_distributions",
     "plot_predicted_vs_actual",
@@ -64,6 +65,7 @@ PLOT_FILES = {
     "loss": "training_loss.png",
     "error_over_time": "test_error_over_time.png",
     "data_distributions": "option_data_distributions.png",
+    "iv_dynamics": "iv_dynamics.png",
 }
 
 
@@ -484,4 +486,51 @@ def plot_contract_history(
     ax.set_title(f"{title}\n{len(history):,} days priced, {first} to {last}")
     ax.legend(title="Model", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(alpha=0.3)
+    return save_png(fig, path)
+
+
+def plot_iv_dynamics(
+    pairs: pd.DataFrame, fit: Mapping, path: str | os.PathLike, max_points: int = 5000
+) -> Path:
+    """
+    Scatter of the change of mid implied vol (vol points) against the underlying's log
+    return into the day (%), for near-the-money contract pairs, with the least-squares
+    line of ``fit`` (:attr:`optvol.core.options.dynamics.IvDynamics.near_money`).
+
+    Parameters
+    ----------
+    pairs : DataFrame
+        ``underlying_return`` and ``iv_change`` of each pair (``contract_pairs`` rows in
+        the near-money band); rows with a missing value are left out.
+    fit : mapping
+        ``slope``, ``intercept``, ``r2`` and ``n`` of the regression.
+
+    Raises
+    ------
+    ValueError
+        If no pair has both values.
+    """
+    x = pairs["underlying_return"].to_numpy(np.float64)
+    y = pairs["iv_change"].to_numpy(np.float64)
+    keep = np.isfinite(x) & np.isfinite(y)
+    if not keep.any():
+        raise ValueError("no near-the-money contract pair to plot")
+    x, y = x[keep], y[keep]
+    shown = subsample(x.size, max_points)
+    fig = figure(width=6.4, height=4.6)
+    ax = fig.subplots()
+    ax.scatter(100 * x[shown], 100 * y[shown], s=4, alpha=0.35, linewidths=0)
+    line = np.linspace(float(x.min()), float(x.max()), 2)
+    slope, intercept = fit["slope"], fit["intercept"]
+    if np.isfinite(slope):
+        ax.plot(100 * line, 100 * (intercept + slope * line), color="C3", linewidth=2,
+                label=f"slope {slope:+.2f}, R² {fit['r2']:.2f}, n {fit['n']:,}")  # fmt: skip
+        ax.legend(fontsize=9, loc="upper right")
+    ax.axhline(0, color="0.6", linewidth=0.8)
+    ax.axvline(0, color="0.6", linewidth=0.8)
+    ax.set_xlabel("underlying log return into the day (%)")
+    ax.set_ylabel("change of mid implied vol (vol points)")
+    ax.grid(alpha=0.3)
+    sample = f"{shown.size:,} of {x.size:,} pairs" if shown.size < x.size else f"{x.size:,} pairs"
+    ax.set_title(f"How near-the-money implied vols move with the underlying ({sample})")
     return save_png(fig, path)

@@ -36,6 +36,7 @@ SECTION_TITLES = (
     "Summary",
     "Data",
     "Summary statistics of the cleaned data",
+    "How the implied vols move",
     "Task and the no-leakage rule",
     "Splits",
     "Model and hyperparameters",
@@ -49,7 +50,7 @@ METRICS = (
     ("rmse_over_strike", "RMSE/K", 6),
     ("median_ape_pct", "MdAPE %", 2),
 )
-RESULTS_SECTION = SECTION_TITLES[6]
+RESULTS_SECTION = "Results on the test dates"
 DISTRIBUTION_STATS = ("rows", "mean", "p05", "p25", "p50", "p75", "p95")
 
 
@@ -62,11 +63,12 @@ def build_option_report(evaluation: dict, plots_dir: str | Path) -> Report:
         Section(SECTION_TITLES[0], tuple(_summary(evaluation))),
         Section(SECTION_TITLES[1], tuple(_data(evaluation))),
         Section(SECTION_TITLES[2], tuple(_statistics(evaluation, plots_dir))),
-        Section(SECTION_TITLES[3], tuple(_task(evaluation))),
-        Section(SECTION_TITLES[4], tuple(_splits(evaluation))),
-        Section(SECTION_TITLES[5], tuple(_model(evaluation, plots_dir))),
-        Section(SECTION_TITLES[6], tuple(_results(evaluation, models, plots_dir))),
-        Section(SECTION_TITLES[7], tuple(_wins_and_losses(evaluation, models))),
+        Section(SECTION_TITLES[3], tuple(_dynamics(evaluation, plots_dir))),
+        Section(SECTION_TITLES[4], tuple(_task(evaluation))),
+        Section(SECTION_TITLES[5], tuple(_splits(evaluation))),
+        Section(SECTION_TITLES[6], tuple(_model(evaluation, plots_dir))),
+        Section(SECTION_TITLES[7], tuple(_results(evaluation, models, plots_dir))),
+        Section(SECTION_TITLES[8], tuple(_wins_and_losses(evaluation, models))),
     )
     subtitle = (
         f"The GRU against the Black-Scholes baselines on {count(evaluation['rows'])} test "
@@ -206,6 +208,74 @@ def _statistics(evaluation: dict, plots_dir: Path) -> list[Block]:
     return blocks
 
 
+def _regression_row(label: str, fit: dict) -> tuple[str, ...]:
+    return (label, fixed(fit["slope"], 3), fixed(fit["r2"], 3), fixed(fit["residual_sd"], 4),
+            count(fit["n"]))  # fmt: skip
+
+
+_REGRESSION_COLUMNS = ("slope", "R²", "residual sd", "pairs")
+
+
+def _dynamics(evaluation: dict, plots_dir: Path) -> list[Block]:
+    dynamics = evaluation.get("dynamics")
+    if not dynamics:
+        return [Paragraph("The evaluation records no implied-vol dynamics.")]
+    near, band = dynamics["near_money"], dynamics["near_money_band"]
+    numeric = frozenset(_REGRESSION_COLUMNS)
+    headline = [
+        _regression_row(
+            f"near the money (|ln K/S| <= {band['max_abs_log_moneyness']:g}, "
+            f"{band['min_dte']}-{band['max_dte']} days)", near,
+        ),
+        _regression_row("every pair, 8 days or more", dynamics["all_pairs_over_7_days"]),
+        *(_regression_row(f"surface at ln K/S = {k}, 30 days", fit)
+          for k, fit in dynamics["fixed_moneyness_30d"].items()),
+        _regression_row("surface skew, 30 days", dynamics["skew_change_on_return"]),
+    ]  # fmt: skip
+    buckets = [
+        (b["dte"], b["moneyness"], fixed(b["slope"], 3), fixed(b["r2"], 3),
+         fixed(b["residual_sd"], 4), count(b["n"]))
+        for b in dynamics["buckets"] if b["n"]
+    ]  # fmt: skip
+    blocks: list[Block] = [
+        Paragraph(
+            "For every contract with a usable quote on two consecutive trading days, the "
+            "change of its implied vol (solved from the mids) regressed on the underlying's "
+            "log return into the second day. Near the money the slope is "
+            f"{fixed(near['slope'], 3)}: a 1% fall of the underlying moves such a contract's "
+            f"vol by {fixed(-near['slope'], 2)} vol points, and the same-day return explains "
+            f"{percent(near['r2'], 0)} of the daily changes. This is what a model that knows "
+            "S_t can learn beyond yesterday's vol; the leverage_bs baseline prices with one "
+            "such slope per bucket, fitted on the training dates."
+        ),
+        Table(
+            ("regression", *_REGRESSION_COLUMNS),
+            tuple(headline),
+            caption="Change of implied vol on the underlying's log return",
+            numeric=numeric,
+        ),  # fmt: skip
+        Table(
+            ("days to expiry", "K/S at t-1", *_REGRESSION_COLUMNS),
+            tuple(buckets),
+            caption="By bucket of moneyness at t-1 and days to expiry at t",
+            numeric=numeric,
+        ),  # fmt: skip
+        Paragraph(
+            "The lag-1 autocorrelation of the daily changes of the 30-day at-the-money vol "
+            f"is {fixed(dynamics['atm_change_autocorrelation'], 3)} (below 0: part of a "
+            "day's move is noise that reverts); the median relative bid-ask spread is "
+            f"{percent(dynamics['median_relative_spread'], 2)} "
+            f"({percent(dynamics['near_money_relative_spread'], 2)} near the money)."
+        ),
+        _figure(
+            plots_dir,
+            "iv_dynamics",
+            "Change of implied vol against the return, near the money, with the least-squares line",
+        ),  # fmt: skip
+    ]
+    return blocks
+
+
 def _task(evaluation: dict) -> list[Block]:
     samples = evaluation.get("model", {}).get("samples") or {}
     length = samples.get("sequence_length", "L")
@@ -292,6 +362,19 @@ def _model(evaluation: dict, plots_dir: Path) -> list[Block]:
             f"{count(metrics.get('best_epoch'))}, whose weights are kept ({versions})."
         )
     )
+    shrinkage = metrics.get("shrinkage")
+    if shrinkage:
+        blocks.append(
+            Paragraph(
+                f"The network's vol correction is bounded at "
+                f"{fixed(metrics.get('correction_bound'), 3)} (the 99th percentile of the "
+                "training samples' gap between the target's vol and the anchor's), and "
+                f"{percent(shrinkage['shrinkage'], 0)} of it is kept: the share with the "
+                f"lowest validation loss among those no worse than {ANCHOR} in each of "
+                f"{len(shrinkage['validation_blocks'])} blocks of validation dates (0% would "
+                f"make the model {ANCHOR} itself)."
+            )
+        )
     history = model.get("history") or []
     if history:
         blocks.append(

@@ -25,7 +25,7 @@ from optvol.defs.options.config import GruModelConfig, OptionIngestConfig
 from optvol.defs.options.partitions import QUOTE_MONTHS
 from optvol.defs.options.types import OptionQuotesDataFrame
 from optvol.defs.shared.assets import MODEL_STEP, pipeline_asset
-from optvol.defs.shared.metadata import evaluation_metadata, plot_metadata
+from optvol.defs.shared.metadata import dynamics_metadata, evaluation_metadata, plot_metadata
 from optvol.defs.shared.reporting import materialize_report
 from optvol.defs.shared.resources import DataRoot
 from optvol.defs.shared.retry import INGEST_RETRY_POLICY, retry_or_fail
@@ -149,6 +149,11 @@ def option_evaluation(
             "rmse_ratio_to_best_baseline": dg.MetadataValue.float(
                 comparison["rmse_ratio_to_best_baseline"]
             ),
+            "rmse_ratio_to_practitioner": dg.MetadataValue.float(
+                comparison["rmse_ratio_to_practitioner"]
+            ),
+            "rmse_ratio_to_anchor": dg.MetadataValue.float(comparison["rmse_ratio_to_anchor"]),
+            **dynamics_metadata(evaluation.metrics["dynamics"]),
             **plot_metadata(plots),
         }
     )

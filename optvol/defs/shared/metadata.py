@@ -56,6 +56,28 @@ def evaluation_metadata(rows: int, scores: dict[str, dict]) -> dict[str, dg.Meta
     }
 
 
+def _number(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def dynamics_metadata(dynamics: dict) -> dict[str, dg.MetadataValue]:
+    """How the implied vols move (:func:`optvol.core.options.dynamics.iv_dynamics`): the
+    near-the-money slope and R^2 as numbers the UI can chart across runs, and the bucket
+    table."""
+    near = dynamics["near_money"]
+    table = pd.DataFrame(dynamics["buckets"])
+    table = table[table["n"] > 0][["dte", "moneyness", "slope", "r2", "residual_sd", "n"]]
+    return {
+        "near_money_iv_slope": dg.MetadataValue.float(_number(near["slope"])),
+        "near_money_iv_r2": dg.MetadataValue.float(_number(near["r2"])),
+        "iv_dynamics": dg.MetadataValue.md(
+            f"Change of mid implied vol on the underlying's return into the day; near the "
+            f"money slope {_number(near['slope']):+.3f}, R² {_number(near['r2']):.3f}, "
+            f"n {near['n']:,}.\n\n" + table.to_markdown(index=False, floatfmt=".3f")
+        ),
+    }
+
+
 def report_metadata(
     files: ReportFiles, report: Report, results: str
 ) -> dict[str, dg.MetadataValue]:
