@@ -80,7 +80,7 @@ def run_chain(name: str, paths: list[Path], args: argparse.Namespace, root: Path
         f"(validation loss relative to the anchor by share and block: "
         f"{card['shrinkage']['relative_loss_by_block']})"
     )
-    print(f"test rows {metrics['rows']:,} on {len(metrics['dates'])} dates")
+    print(f"test rows {metrics['rows']:,} on {metrics['dates']} dates")
     overall = metrics["overall"]
     for model_name in sorted(overall, key=lambda m: overall[m]["rmse"]):
         scores = overall[model_name]

@@ -38,11 +38,13 @@ from optvol.core.options.samples import (
     BASELINES,
     HISTORY_FEATURES,
     MAX_VENDOR_IV,
+    RECENT_DAYS,
     OptionSamples,
     PreviousQuote,
     baseline_prices,
     build_samples,
     cumulative_squares,
+    deviation_vs_recent,
     historical_vol_of_sums,
     history_values,
     implied_vols,
@@ -336,8 +338,10 @@ class OptionPredictor:
             window, quoted, previous = self._supplied(request, is_call, sample_day, where)
             source = "supplied"
         realized = self._realized(request, is_call, sample_day)
+        last = slice(-RECENT_DAYS - 1, None)
+        recent = deviation_vs_recent(window[None, last], quoted[None, last])
         static, baselines, anchor_iv = self._static(
-            request, is_call, tau, sample_day, previous, where
+            request, is_call, tau, sample_day, previous, recent, where
         )
         return _Inputs(window, quoted, sample_day, previous, static, baselines, anchor_iv, tau,
                        realized, source)  # fmt: skip
@@ -452,7 +456,7 @@ class OptionPredictor:
             )
         return window, quoted, previous
 
-    def _static(self, request, is_call, tau, sample_day, previous, where):
+    def _static(self, request, is_call, tau, sample_day, previous, recent, where):
         if not np.isfinite(request.underlying) or request.underlying <= 0:
             raise RequestError("underlying must be a positive number", f"{where}.underlying")
         if not np.isfinite(request.strike) or request.strike <= 0:
@@ -488,7 +492,7 @@ class OptionPredictor:
                 raise RequestError(f"cannot price on {request.as_of}: no {what}", where)
         static = static_features(
             log_moneyness, taus, calls, strike, return_into_t, hv, previous, surface,
-            baselines, moved_iv, np.array([sample_day]), self.config,
+            baselines, moved_iv, np.array([sample_day]), recent, self.config,
         )  # fmt: skip
         if not np.isfinite(static).all():
             raise RequestError(f"cannot price on {request.as_of}: an input is not finite", where)

@@ -41,12 +41,15 @@ from optvol.core.options.samples.baselines import BASELINES, baseline_prices, le
 from optvol.core.options.samples.config import SampleConfig
 from optvol.core.options.samples.features import (
     HISTORY_FEATURES,
+    RECENT_DAYS,
     PreviousQuote,
+    deviation_vs_recent,
     historical_vol_of_returns,
     history_values,
     implied_vols,
     static_features,
     surface_inputs,
+    window_indices,
 )
 from optvol.core.options.samples.leverage import VALID_IV, LeverageBetas, fit_leverage_betas
 from optvol.core.options.samples.sample_set import ContractQuotes, OptionSamples
@@ -140,7 +143,8 @@ def build_samples(
     split, split_dates = split_of(days.calendar[contracts.day[keep]], config)
     betas, moved_iv = _leverage(keep, split, dte_days, market, own, previous, leverage_betas)
     baselines["leverage_bs"] = _leverage_prices(keep, market, own, moved_iv, config)
-    static = _static_of(keep, market, own, previous, surface, baselines, moved_iv, config)
+    recent = _recent_deviation(history, slots.quoted, slots.slot[keep])
+    static = _static_of(keep, market, own, previous, surface, baselines, moved_iv, recent, config)
     del previous, surface
     rows = _sample_rows(keep, contracts, days.calendar, own, baselines, dte_days, split)
     _log_splits(split, split_dates)
@@ -496,10 +500,11 @@ def _static_of(
     surface: tuple[np.ndarray, np.ndarray],
     baselines: dict[str, np.ndarray],
     moved_iv: np.ndarray,
+    recent: np.ndarray,
     config: SampleConfig,
 ) -> np.ndarray:
     """The static features of the quotes ``keep`` (:func:`static_features`), in chunks;
-    ``baselines`` and ``moved_iv`` hold the kept samples' values."""
+    ``baselines``, ``moved_iv`` and ``recent`` hold the kept samples' values."""
 
     def static_of(rows: slice) -> dict[str, np.ndarray]:
         kept = keep[rows]
@@ -517,11 +522,23 @@ def _static_of(
                 {name: values[rows] for name, values in baselines.items()},
                 moved_iv[rows],
                 day,
+                recent[rows],
                 config,
             )
         }
 
     return map_rows(len(keep), static_of)["static"]
+
+
+def _recent_deviation(history: np.ndarray, quoted: np.ndarray, sample_slot: np.ndarray):
+    """:func:`deviation_vs_recent` of each sample's last ``RECENT_DAYS + 1`` history slots,
+    in row chunks (the slots before a contract's first quote are padding, never quoted)."""
+
+    def of(rows: slice) -> dict[str, np.ndarray]:
+        slots = window_indices(sample_slot[rows], RECENT_DAYS + 1)
+        return {"recent": deviation_vs_recent(history[slots], quoted[slots])}
+
+    return map_rows(len(sample_slot), of)["recent"]
 
 
 def _contract_quotes(contracts: _Contracts, slots: _Slots, own: PreviousQuote) -> ContractQuotes:

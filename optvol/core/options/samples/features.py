@@ -58,7 +58,10 @@ STATIC_FEATURES = (
     "return_over_sqrt_tau",
     "return_x_moneyness",
     "return_history",
+    "iv_deviation_vs_recent",
 )
+# The days before t-1 whose distance from the surface iv_deviation_vs_recent averages.
+RECENT_DAYS = 5
 # A day's return in units of the contract's daily vol, and the standardized moneyness it is
 # crossed with, are clipped here: a crash day or a contract at expiry stays in range.
 MAX_STANDARDIZED = 8.0
@@ -181,6 +184,7 @@ def static_features(
     baselines: dict[str, np.ndarray],
     moved_iv: np.ndarray,
     return_days: np.ndarray,
+    recent_deviation: np.ndarray,
     config: SampleConfig,
 ) -> np.ndarray:
     """One row of ``STATIC_FEATURES`` per sample (float32).
@@ -188,7 +192,9 @@ def static_features(
     ``return_days`` is the number of the underlying's returns up to ``t`` (the day's index
     in the data); ``return_history`` is its share of ``historical_vol_days``, capped at 1,
     which tells the network how many returns the historical vol of a short chain's first
-    days stands on.
+    days stands on. ``recent_deviation`` is :func:`deviation_vs_recent` of the sample's
+    window: the part of the ``t-1`` vol's distance from the surface that is new that day,
+    which reverts as quote noise does.
 
     Beside the return into ``t`` itself, the forms in which it moves an implied vol: the
     vol change the leverage baseline gives it (``moved_iv`` minus the ``t-1`` vol), the
@@ -228,9 +234,25 @@ def static_features(
             r / sqrt_tau,
             r * standardized,
             np.minimum(return_days, config.historical_vol_days) / config.historical_vol_days,
+            recent_deviation,
         ],
         axis=1,
     ).astype(np.float32)
+
+
+def deviation_vs_recent(history: np.ndarray, quoted: np.ndarray) -> np.ndarray:
+    """The ``t-1`` day's ``iv_minus_surface`` less its mean over the quoted days of the
+    ``RECENT_DAYS`` before (0 where none was quoted).
+
+    ``history`` holds ``HISTORY_FEATURES`` and ``quoted`` the mask of the last
+    ``RECENT_DAYS + 1`` days of each window, ``t-1`` last: shapes ``(N, RECENT_DAYS + 1,
+    F)`` and ``(N, RECENT_DAYS + 1)``.
+    """
+    values = history[..., HISTORY_FEATURES.index("iv_minus_surface")].astype(np.float64)
+    before, mask = values[:, :-1], quoted[:, :-1]
+    count = mask.sum(axis=1)
+    mean = np.where(mask, before, 0.0).sum(axis=1) / np.maximum(count, 1)
+    return np.where(count > 0, values[:, -1] - mean, 0.0)
 
 
 def window_indices(sample_slot: np.ndarray, length: int) -> np.ndarray:

@@ -601,3 +601,20 @@ def test_select_keeps_the_samples_index_over_the_same_history(samples):
     assert selected.fingerprint == samples.fingerprint
     np.testing.assert_array_equal(selected.pricing_inputs(), samples.pricing_inputs()[index])
     np.testing.assert_array_equal(selected.target(), samples.target()[index])
+
+
+def test_iv_deviation_vs_recent_is_the_new_part_of_the_distance_from_the_surface(samples):
+    column = STATIC_FEATURES.index("iv_deviation_vs_recent")
+    distance = HISTORY_FEATURES.index("iv_minus_surface")
+    for i in (0, len(samples.rows) // 2, len(samples.rows) - 1):
+        slot = samples.sample_slot[i]
+        before = [s for s in range(slot - 6, slot - 1) if samples.quoted[s]]
+        expected = (
+            samples.history[slot - 1, distance] - np.mean(samples.history[before, distance])
+            if before
+            else 0.0
+        )
+        assert samples.static[i, column] == pytest.approx(expected, abs=1e-6)
+    # A contract's first sample has no earlier day: the deviation is 0.
+    first = samples.sample_slot - 2
+    assert (samples.static[~samples.quoted[first], column] == 0).all()
