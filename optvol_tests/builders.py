@@ -192,6 +192,7 @@ def option_quotes_frame(
     r: float = 0.02,
     q: float = 0.015,
     atm_beta: float = 0.0,
+    root: str = "",
 ) -> pd.DataFrame:
     """A small clean ``option_quotes`` table (the dtypes of ``OPTION_QUOTES_DTYPES``).
 
@@ -199,7 +200,8 @@ def option_quotes_frame(
     (expiry, strike, call/put) side priced with Black-Scholes at ``r`` and ``q`` from the
     smile ``iv = level_t + 0.20 - 0.15 x + 0.5 x^2 + 0.02 tau`` with ``x = ln(K/S)``;
     ``level_t`` is noise of sd 0.005 plus ``atm_beta ln(S_t / 100)``, so a fixed strike's
-    vol moves by about ``(atm_beta + 0.15)`` times the return.
+    vol moves by about ``(atm_beta + 0.15)`` times the return. Every row has the option
+    class ``root`` ("": none).
     ``mid`` is the exact Black-Scholes price, ``iv`` the volatility it was priced at,
     ``usable`` is True everywhere. Sides whose expiry is not after the quote date are
     left out. Sorted by quote date, expiration, type, strike.
@@ -234,6 +236,7 @@ def option_quotes_frame(
             "quote_date": grid["quote_date"],
             "expiration": grid["expiration"],
             "option_type": grid["option_type"],
+            "root": root,
             "strike": strike,
             "underlying_last": spot,
             "bid": mid - half,

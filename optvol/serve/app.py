@@ -114,6 +114,7 @@ def _options_response(served: ServedModels, body: OptionsRequest) -> dict:
             None
             if c.history is None
             else tuple(HistoryQuote(day.date, day.mid, day.iv) for day in c.history),
+            c.root,
         )  # fmt: skip
         for c in body.contracts
     ]
@@ -198,7 +199,11 @@ def _plot(served: ServedModels, query: PlotQuery) -> bytes:
         )
     if query.kind == "option_history":
         return option_history_png(
-            served.require("options"), query.expiration, query.strike, query.option_type
+            served.require("options"),
+            query.expiration,
+            query.strike,
+            query.option_type,
+            query.root,
         )
     return error_by_bucket_png(served.evaluation("options"))
 

@@ -67,6 +67,11 @@ def options_page(served: ServedModels) -> None:
     if contracts.empty:
         st.warning(f"No contract has a quote on {previous}, the day before {as_of}.")
         return
+    roots = sorted(contracts["root"].unique())
+    root = None
+    if len(roots) > 1:  # several option classes (SPX and SPXW): choose one
+        root = st.radio("Option class", roots, horizontal=True, key="root")
+        contracts = contracts.loc[contracts["root"] == root]
     left, middle, right = st.columns(3)
     expirations = sorted(contracts["expiration"].dt.date.unique())
     expiration = left.selectbox("Expiration", expirations, key="expiration")
@@ -87,7 +92,9 @@ def options_page(served: ServedModels) -> None:
     underlying = st.number_input("Underlying price S_t", min_value=0.01, value=float(spot),
                                  format="%.2f", key="underlying")  # fmt: skip
     if st.button("Predict", key="predict", type="primary"):
-        request = ContractRequest(expiration, float(strike), option_type, as_of, underlying)
+        request = ContractRequest(
+            expiration, float(strike), option_type, as_of, underlying, root=root
+        )
         try:
             prediction = predictor.predict([request])[0]
         except RequestError as error:
@@ -100,7 +107,7 @@ def options_page(served: ServedModels) -> None:
         columns[1].metric("Realized mid", "not known" if realized is None else f"${realized:,.4f}")
         columns[2].metric("Model version", served.status["options"].version)
         st.dataframe(_price_table(prediction), hide_index=True, key="option_prices")
-        st.image(option_history_png(predictor, expiration, float(strike), option_type),
+        st.image(option_history_png(predictor, expiration, float(strike), option_type, root),
                  caption="The contract's mid and every model's price of it")  # fmt: skip
 
 

@@ -55,12 +55,14 @@ def forecast_vs_realized_png(
     return png_bytes(lambda path: plot_forecast_vs_realized(chosen, shown, path))
 
 
-def option_history_png(predictor, expiration: date, strike: float, option_type: str) -> bytes:
+def option_history_png(
+    predictor, expiration: date, strike: float, option_type: str, root: str | None = None
+) -> bytes:
     """The contract's realized mid and every model's price of it on each day the data
     let it be priced (an :class:`~optvol.core.options.prediction.OptionPredictor`)."""
     from optvol.core.options.plots import plot_contract_history
 
-    history = predictor.contract_history(expiration, strike, option_type)
+    history = predictor.contract_history(expiration, strike, option_type, root)
     if history.empty:
         raise RequestError(
             f"the contract {option_type} {strike:g} expiring {expiration} cannot be priced on "

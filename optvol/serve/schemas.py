@@ -32,6 +32,10 @@ class HistoryDay(_Strict):
     )
 
 
+# An option class: an OCC root, 1 to 6 letters, digits or dots.
+RootName = Annotated[str, Field(pattern=r"^[A-Z0-9.]{1,6}$")]
+
+
 class OptionContract(_Strict):
     """A contract to price on ``as_of`` at the underlying price ``underlying``."""
 
@@ -45,6 +49,11 @@ class OptionContract(_Strict):
         max_length=MAX_HISTORY_DAYS,
         description="the contract's past quotes, up to the trading day before as_of; "
         "leave out to use the processed option data's",
+    )
+    root: RootName | None = Field(
+        default=None,
+        description="the option class (e.g. SPXW), needed only where the data hold "
+        "several classes with this expiration and strike",
     )
 
 
@@ -165,6 +174,7 @@ class PlotQuery(_Strict):
     expiration: dt.date | None = Field(default=None, description="option_history: the contract")
     strike: PositiveNumber | None = None
     option_type: Literal["C", "P"] | None = None
+    root: RootName | None = Field(default=None, description="option_history: its class")
 
     @model_validator(mode="after")
     def _needs(self) -> PlotQuery:

@@ -74,7 +74,9 @@ class HistoryQuote:
 
 @dataclass(frozen=True)
 class ContractRequest:
-    """A contract to price on ``as_of`` at the underlying price ``underlying`` (``S_t``)."""
+    """A contract to price on ``as_of`` at the underlying price ``underlying`` (``S_t``);
+    ``root`` names its option class where the data hold several with its expiration and
+    strike (SPX and SPXW)."""
 
     expiration: date
     strike: float
@@ -82,6 +84,7 @@ class ContractRequest:
     as_of: date
     underlying: float
     history: tuple[HistoryQuote, ...] | None = None
+    root: str | None = None
 
 
 @dataclass
@@ -140,17 +143,18 @@ class OptionPredictor:
             self.samples.underlying_return, self._scalers, self.config.sequence_length
         )
         contracts = self.samples.quotes.contracts
-        self._contract_row = {
-            (int(e), bool(c), float(k)): i
-            for i, (e, c, k) in enumerate(
-                zip(
-                    contracts["expiration"].to_numpy().astype(np.int64),
-                    contracts["is_call"],
-                    contracts["strike"],
-                    strict=True,
-                )
+        # (expiration, is_call, strike) -> {root: row of the contract}
+        self._contract_rows: dict[tuple[int, bool, float], dict[str, int]] = {}
+        for i, (e, c, k, root) in enumerate(
+            zip(
+                contracts["expiration"].to_numpy().astype(np.int64),
+                contracts["is_call"],
+                contracts["strike"],
+                contracts["root"],
+                strict=True,
             )
-        }
+        ):
+            self._contract_rows.setdefault((int(e), bool(c), float(k)), {})[str(root)] = i
 
     @property
     def first_date(self) -> date:
@@ -166,23 +170,24 @@ class OptionPredictor:
         return None if position is None else float(self.samples.spot_of_day[position])
 
     def contracts_quoted_on(self, day: date) -> pd.DataFrame:
-        """The contracts with a usable quote on ``day``: ``expiration, option_type,
+        """The contracts with a usable quote on ``day``: ``expiration, root, option_type,
         strike, mid``, sorted."""
         position = self._position(day)
         quotes = self.samples.quotes
         if position is None:
-            return pd.DataFrame(columns=["expiration", "option_type", "strike", "mid"])
+            return pd.DataFrame(columns=["expiration", "root", "option_type", "strike", "mid"])
         at = np.flatnonzero(quotes.day == position)
         contract = np.searchsorted(quotes.contracts["first_quote"].to_numpy(), at, "right") - 1
         rows = quotes.contracts.iloc[contract]
         return pd.DataFrame(
             {
                 "expiration": rows["expiration"].to_numpy(),
+                "root": rows["root"].to_numpy(),
                 "option_type": np.where(rows["is_call"].to_numpy(), "C", "P"),
                 "strike": rows["strike"].to_numpy(),
                 "mid": quotes.previous.mid[at],
             }
-        ).sort_values(["expiration", "option_type", "strike"], ignore_index=True)
+        ).sort_values(["expiration", "root", "option_type", "strike"], ignore_index=True)
 
     def previous_trading_day(self, day: date) -> date:
         """The trading day before ``day``, a trading day of the data after its first (or
@@ -228,11 +233,14 @@ class OptionPredictor:
             )
         return out
 
-    def contract_history(self, expiration: date, strike: float, option_type: str) -> pd.DataFrame:
+    def contract_history(
+        self, expiration: date, strike: float, option_type: str, root: str | None = None
+    ) -> pd.DataFrame:
         """Every day of the data on which the contract can be priced from its own quotes,
         with the realized mid (NaN on a day it had no usable quote), the GRU's price and
         every baseline's, at that day's underlying price."""
-        row = self._contract(expiration, strike, option_type == "C", "contract")
+        row = self._contract(expiration, strike, option_type == "C", "contract", root)
+        root = str(self.samples.quotes.contracts.at[row, "root"])
         _, days = self._quote_positions(row)
         # Priceable days: the trading day after each quote, up to the expiration.
         candidates = np.unique(days + 1)
@@ -246,6 +254,7 @@ class OptionPredictor:
                 option_type,
                 _day(self.calendar[d]),
                 float(self.samples.spot_of_day[d]),
+                root=root,
             )  # fmt: skip
             for d in candidates
         ]
@@ -299,13 +308,28 @@ class OptionPredictor:
             f"{where}.as_of",
         )
 
-    def _row(self, expiration: date, strike: float, is_call: bool) -> int | None:
-        """The contract's row of ``samples.quotes.contracts``; None if it has no quote."""
+    def _row(
+        self, expiration: date, strike: float, is_call: bool, root: str | None = None,
+        where: str = "contract",
+    ) -> int | None:  # fmt: skip
+        """The contract's row of ``samples.quotes.contracts``; None if it has no quote.
+        Raises RequestError when ``root`` is needed to choose among option classes."""
         key = (int(np.datetime64(expiration, "ns").astype(np.int64)), is_call, float(strike))
-        return self._contract_row.get(key)
+        by_root = self._contract_rows.get(key, {})
+        if root is not None:
+            return by_root.get(root)
+        if len(by_root) > 1:
+            raise RequestError(
+                f"the data hold this contract in several option classes {sorted(by_root)}: "
+                "give its root",
+                f"{where}.root",
+            )
+        return next(iter(by_root.values()), None)
 
-    def _contract(self, expiration: date, strike: float, is_call: bool, where: str) -> int:
-        row = self._row(expiration, strike, is_call)
+    def _contract(
+        self, expiration: date, strike: float, is_call: bool, where: str, root: str | None = None
+    ) -> int:
+        row = self._row(expiration, strike, is_call, root, where)
         if row is None:
             kind = "call" if is_call else "put"
             raise RequestError(
@@ -359,13 +383,16 @@ class OptionPredictor:
         return first + int(at[0]) if len(at) else None
 
     def _realized(self, request: ContractRequest, is_call: bool, sample_day: int) -> float | None:
-        row = self._row(request.expiration, request.strike, is_call)
+        try:
+            row = self._row(request.expiration, request.strike, is_call, request.root)
+        except RequestError:  # a supplied history needs no class; its realized mid does
+            return None
         position = None if row is None else self._quote_on(row, sample_day)
         return None if position is None else float(self.samples.quotes.previous.mid[position])
 
     def _gathered(self, request: ContractRequest, is_call: bool, sample_day: int, where: str):
         L = self.config.sequence_length
-        row = self._contract(request.expiration, request.strike, is_call, where)
+        row = self._contract(request.expiration, request.strike, is_call, where, request.root)
         position = self._quote_on(row, sample_day - 1)
         if position is None:
             previous_day = _day(self.calendar[sample_day - 1])

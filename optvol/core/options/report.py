@@ -229,7 +229,8 @@ def _dynamics(evaluation: dict, plots_dir: Path) -> list[Block]:
         ),
         _regression_row("every pair, 8 days or more", dynamics["all_pairs_over_7_days"]),
         *(_regression_row(f"surface at ln K/S = {k}, 30 days", fit)
-          for k, fit in dynamics["fixed_moneyness_30d"].items()),
+          for k, fit in sorted(dynamics["fixed_moneyness_30d"].items(),
+                               key=lambda item: float(item[0]))),
         _regression_row("surface skew, 30 days", dynamics["skew_change_on_return"]),
     ]  # fmt: skip
     buckets = [

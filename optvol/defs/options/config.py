@@ -30,6 +30,10 @@ class LongFormatConfig(dg.Config):
     put_values: list[str] | None = Field(default=None, description="Spellings of a put.")
     delimiter: str | None = Field(default=None, description="Field separator; ',' if unset.")
     strike_divisor: float | None = Field(default=None, description="e.g. 1000 for OPRA strikes.")
+    roots: list[str] | None = Field(
+        default=None,
+        description="Option classes to keep, by root (e.g. ['SPXW']); needs columns.root.",
+    )
 
     @model_validator(mode="after")
     def _check_mapping(self) -> "LongFormatConfig":
@@ -38,7 +42,9 @@ class LongFormatConfig(dg.Config):
 
     def to_spec(self) -> LongFormatSpec:
         """The reader's mapping: the preset (or the defaults) with these settings on top."""
-        settings = ("date_format", "delimiter", "strike_divisor", "call_values", "put_values")
+        settings = (
+            "date_format", "delimiter", "strike_divisor", "call_values", "put_values", "roots",
+        )  # fmt: skip
         overrides = {
             name: getattr(self, name) for name in settings if getattr(self, name) is not None
         }

@@ -47,6 +47,7 @@ def hand_quotes() -> pd.DataFrame:
         frame[column] = np.nan
     frame["bid_size"] = frame["ask_size"] = 10
     frame["source_file"], frame["source_row"] = "hand.txt", np.arange(len(frame))
+    frame["root"] = ""
     return frame[list(OPTION_QUOTES_DTYPES)].astype(OPTION_QUOTES_DTYPES)
 
 

@@ -6,8 +6,11 @@ The steps, each logged at INFO with its counts:
    "Memory optimization complete" with the size before and after;
 2. rows without a valid key are dropped: a missing quote date, expiration or call/put,
    or a strike that is missing, not finite or not positive;
-3. duplicate keys are removed, keeping the quote read last (later file, later row);
-4. derived columns: ``mid``, ``spread``, ``dte_days``, ``tau``, ``moneyness``;
+3. duplicate keys (quote date, expiration, strike, call/put and option class ``root``,
+   "" where the file names none) are removed, keeping the quote read last (later file,
+   later row);
+4. derived columns: ``mid``, ``spread``, ``dte_days``, ``tau`` (calendar days over 365,
+   less 6.5 hours for the AM-settled classes of ``AM_SETTLED_ROOTS``), ``moneyness``;
 5. flags for unusable quotes: missing bid/ask (empty or NaN), a non-finite or negative
    price, ``bid <= 0``, crossed (``ask < bid``), zero width (``ask == bid``), expired,
    bad underlying (missing, not finite or not positive); ``usable`` is none of them.
@@ -48,6 +51,7 @@ OPTION_QUOTES_DTYPES: dict[str, str] = {
     "quote_date": "datetime64[ns]",
     "expiration": "datetime64[ns]",
     "option_type": "category",
+    "root": "category",
     "strike": "float64",
     "underlying_last": "float64",
     "bid": "float64",
@@ -83,6 +87,10 @@ _NARROW_TYPES = {
     "ask_size": pa.int32(),
 }  # fmt: skip
 _KEPT_RAW = [c for c in OPTION_QUOTES_DTYPES if c in RAW_OPTION_SCHEMA.names]
+# Option classes settled at the open of the expiration day (the Special Opening Quotation):
+# Cboe's monthly index options. Their weekly siblings (SPXW, NDXP, RUTW) settle at the close.
+AM_SETTLED_ROOTS = ("SPX", "NDX", "RUT", "DJX", "VIX")
+AM_SETTLEMENT_DAYS = 6.5 / 24.0
 
 
 @dataclass
@@ -98,10 +106,19 @@ class OptionCleaningReport(CleaningReport):
 
 
 def _as_arrow(raw: pa.Table | pd.DataFrame) -> pa.Table:
+    """The raw columns the clean table keeps, a missing root as "" (no class given)."""
     if isinstance(raw, pa.Table):
-        return raw.select(_KEPT_RAW)
-    schema = pa.schema([RAW_OPTION_SCHEMA.field(c) for c in _KEPT_RAW])
-    return pa.Table.from_pandas(raw[_KEPT_RAW], schema=schema, preserve_index=False)
+        table = raw.select([c for c in _KEPT_RAW if c in raw.column_names])
+    else:
+        present = [c for c in _KEPT_RAW if c in raw.columns]
+        schema = pa.schema([RAW_OPTION_SCHEMA.field(c) for c in present])
+        table = pa.Table.from_pandas(raw[present], schema=schema, preserve_index=False)
+    if "root" not in table.column_names:  # a table read before roots were kept
+        table = table.add_column(
+            _KEPT_RAW.index("root"), "root", pa.nulls(table.num_rows, pa.string())
+        )
+    root = pc.fill_null(table["root"], "")
+    return table.set_column(table.schema.get_field_index("root"), "root", root)
 
 
 def _narrow(table: pa.Table) -> pa.Table:
@@ -162,11 +179,16 @@ def _drop_duplicates(table: pa.Table, report: OptionCleaningReport) -> pa.Table:
 def _derived_columns(table: pa.Table) -> dict[str, pa.Array]:
     bid, ask, underlying = table["bid"], table["ask"], table["underlying_last"]
     days = pc.subtract(table["expiration"].cast(pa.int32()), table["quote_date"].cast(pa.int32()))
+    am_settled = pc.is_in(table["root"], pa.array(AM_SETTLED_ROOTS))
+    # An AM-settled option stops at the open of its expiration day, 6.5 hours before a
+    # PM-settled one: on its last day it has already settled by the close.
+    settlement = pc.if_else(am_settled, AM_SETTLEMENT_DAYS, 0.0)
+    time_left = pc.subtract(days.cast(pa.float64()), settlement)
     columns = {
         "mid": pc.divide(pc.add(bid, ask), 2.0),
         "spread": pc.subtract(ask, bid),
         "dte_days": days.cast(pa.int16()),
-        "tau": pc.divide(days.cast(pa.float64()), DAYS_PER_YEAR).cast(pa.float32()),
+        "tau": pc.divide(time_left, DAYS_PER_YEAR).cast(pa.float32()),
         "moneyness": pc.divide(table["strike"], underlying).cast(pa.float32()),
     }
     flags = {
@@ -176,7 +198,7 @@ def _derived_columns(table: pa.Table) -> dict[str, pa.Array]:
         "flag_nonpositive_bid": pc.less_equal(bid, 0.0),
         "flag_crossed": pc.less(ask, bid),
         "flag_zero_width": pc.equal(ask, bid),
-        "flag_expired": pc.less(days, 0),
+        "flag_expired": pc.less(time_left, 0.0),
     }  # fmt: skip
     # A comparison with a missing price is missing; as a flag it is "not raised".
     flags = {name: pc.fill_null(flag, False) for name, flag in flags.items()}
@@ -194,12 +216,15 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
     for name in ("quote_date", "expiration"):
         index = table.schema.get_field_index(name)
         table = table.set_column(index, name, table[name].cast(pa.timestamp("ns")))
-    index = table.schema.get_field_index("option_type")
-    table = table.set_column(index, "option_type", table["option_type"].dictionary_encode())
+    for name in ("option_type", "root"):
+        index = table.schema.get_field_index(name)
+        table = table.set_column(index, name, table[name].dictionary_encode())
     frame = table.to_pandas(
         self_destruct=True, split_blocks=True, types_mapper={pa.int32(): pd.Int32Dtype()}.get
     )
     frame["option_type"] = frame["option_type"].cat.set_categories(["C", "P"])
+    # Lexical order, as the rows are sorted (Arrow sorts the strings).
+    frame["root"] = frame["root"].cat.reorder_categories(sorted(frame["root"].cat.categories))
     frame["source_file"] = frame["source_file"].cat.remove_unused_categories()
     return frame
 
@@ -221,7 +246,7 @@ def clean_option_quotes(raw: pa.Table | pd.DataFrame) -> tuple[pd.DataFrame, Opt
     )
 
     table = _drop_invalid_keys(table, report)
-    log.info("Dropped %d rows without a valid key %s", report.rows_invalid_key, KEY_COLUMNS)
+    log.info("Dropped %d rows without a valid key %s", report.rows_invalid_key, KEY_COLUMNS[:4])
 
     table = _drop_duplicates(table, report)
     log.info(

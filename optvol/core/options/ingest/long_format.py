@@ -10,6 +10,7 @@ optional and left empty when not mapped.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
 
@@ -24,7 +25,10 @@ from optvol.core.options.ingest.schema import conform, source_columns
 REQUIRED_FIELDS = ("quote_date", "expiration", "strike", "option_type", "bid", "ask",
                    "underlying_last")  # fmt: skip
 OPTIONAL_FIELDS = ("quote_time", "last", "bid_size", "ask_size", "volume", "open_interest",
-                   "iv", "delta", "gamma", "vega", "theta", "rho", "dte")  # fmt: skip
+                   "iv", "delta", "gamma", "vega", "theta", "rho", "dte", "root")  # fmt: skip
+# An OCC option symbol (OSI, 2010): root (1-6 characters, space-padded to 6 in the
+# standard form), expiration YYMMDD, C or P, strike x 1000 in 8 digits.
+_OSI_SYMBOL = r"^\s*(?P<root>[A-Z0-9.]{1,6})\s*\d{6}[CP]\d{8}\s*$"
 _DATE_FIELDS = ("quote_date", "expiration")
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,12 @@ class LongFormatSpec:
     ``quote_time_format`` the one of ``quote_time``; ``call_values`` and ``put_values``
     list the spellings of the option type (compared case-insensitively);
     ``strike_divisor`` converts strikes quoted in other units (OPRA: 1000).
+
+    ``root`` names the vendor's option-class column: a root such as ``SPXW``, or an OCC
+    option symbol (``SPXW180131C01200000``) whose root is taken. Index files carry several
+    classes with the same expiry and strike (SPX, monthly and AM-settled; SPXW, weekly
+    and PM-settled), and the root keeps them apart: it is part of the contract key.
+    ``roots`` keeps only the listed classes (empty: all).
 
     Raises ``ValueError`` when a required field is unmapped or one vendor column is
     mapped to two fields.
@@ -65,6 +75,8 @@ class LongFormatSpec:
     theta: str | None = None
     rho: str | None = None
     dte: str | None = None
+    root: str | None = None
+    roots: tuple[str, ...] = ()
     date_format: str | None = None
     quote_time_format: str = "%Y-%m-%d %H:%M:%S"
     call_values: tuple[str, ...] = ("C", "CALL")
@@ -73,9 +85,12 @@ class LongFormatSpec:
     strike_divisor: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("call_values", "put_values"):
+        for name in ("call_values", "put_values", "roots"):
             value = getattr(self, name)
             object.__setattr__(self, name, (value,) if isinstance(value, str) else tuple(value))
+        object.__setattr__(self, "roots", tuple(r.strip().upper() for r in self.roots))
+        if self.roots and not self.root:
+            raise ValueError("long format: roots selects option classes; map root too")
         unmapped = [name for name in REQUIRED_FIELDS if not getattr(self, name)]
         if unmapped:
             raise ValueError(f"long format: required fields {unmapped} need a column name")
@@ -153,7 +168,7 @@ def _column_types(mapping: dict[str, str], spec: LongFormatSpec) -> dict[str, pa
     for raw, column in mapping.items():
         if raw in _DATE_FIELDS:
             types[column] = pa.string() if spec.date_format else pa.date32()
-        elif raw in ("option_type", "quote_time"):
+        elif raw in ("option_type", "quote_time", "root"):
             types[column] = pa.string()
         else:
             types[column] = pa.float64()
@@ -187,6 +202,28 @@ def _option_types(values: pa.Array, spec: LongFormatSpec, label: str, first_row:
     return pc.if_else(is_call, "C", "P")
 
 
+def option_roots(values: pa.Array) -> pa.Array:
+    """The option class of each value: the root of an OCC symbol, else the value itself,
+    trimmed and in upper case (null stays null)."""
+    normalized = pc.utf8_upper(pc.utf8_trim_whitespace(values))
+    symbol = pc.extract_regex(normalized, _OSI_SYMBOL)
+    return pc.if_else(pc.is_valid(symbol), pc.struct_field(symbol, [0]), normalized)
+
+
+def _selected_roots(
+    batch: pa.RecordBatch, spec: LongFormatSpec, dropped: Counter
+) -> pa.RecordBatch:
+    """The rows of ``batch`` whose root is one of ``spec.roots``; the others are counted
+    by root in ``dropped``."""
+    keep = pc.fill_null(pc.is_in(batch.column("root"), pa.array(spec.roots)), False)
+    if pc.all(keep).as_py():
+        return batch
+    others = pc.value_counts(batch.column("root").filter(pc.invert(keep)))
+    for item in others.to_pylist():
+        dropped[item["values"]] += item["counts"]
+    return batch.filter(keep)
+
+
 def _file_mapping(source: InputSource, names: list[str], spec: LongFormatSpec) -> dict[str, str]:
     """Raw field -> column of this file, for the mapped columns the file has."""
     repeated = sorted(
@@ -209,6 +246,8 @@ def read_long_format(
             "%s: optional fields %s are not in the file; read as missing", source.label, absent
         )
     first_row = 1
+    dropped: Counter = Counter()
+    kept = 0
     for batch in iter_batches(
         source, names, _column_types(mapping, spec), list(mapping.values()), spec.delimiter
     ):
@@ -227,9 +266,26 @@ def read_long_format(
             columns["quote_time"] = parse_datetimes(
                 columns["quote_time"], spec.quote_time_format, source.label, mapping["quote_time"]
             )
+        if "root" in columns:
+            columns["root"] = option_roots(columns["root"])
         columns.update(source_columns(source.label, first_row, n))
-        yield conform(columns, n)
+        quotes = conform(columns, n)
         first_row += n
+        if spec.roots:
+            quotes = _selected_roots(quotes, spec, dropped)
+        if quotes.num_rows:
+            kept += quotes.num_rows
+            yield quotes
+    if dropped and not kept:
+        raise OptvolInputError(
+            f"{source.label}: no quote of the option classes {list(spec.roots)} (roots); "
+            f"the file holds {dict(sorted(dropped.items()))}"
+        )
+    if dropped:
+        log.info(
+            "%s: kept the option classes %s; left out %s",
+            source.label, list(spec.roots), dict(sorted(dropped.items())),
+        )  # fmt: skip
 
 
 def read_long_format_quote_dates(

@@ -20,6 +20,7 @@ RAW_OPTION_SCHEMA = pa.schema(
         ("quote_time", pa.timestamp("ms")),  # Parquet has no second unit
         ("expiration", pa.date32()),
         ("option_type", pa.string()),
+        ("root", pa.string()),  # the option class (SPX, SPXW); null where the file has none
         ("strike", pa.float64()),
         ("underlying_last", pa.float64()),
         ("bid", pa.float64()),
@@ -41,7 +42,8 @@ RAW_OPTION_SCHEMA = pa.schema(
     ]
 )
 RAW_OPTION_COLUMNS = tuple(RAW_OPTION_SCHEMA.names)
-KEY_COLUMNS = ("quote_date", "expiration", "strike", "option_type")
+# A contract on a day. The root is part of it: SPX and SPXW list the same expiry and strike.
+KEY_COLUMNS = ("quote_date", "expiration", "strike", "option_type", "root")
 
 
 def source_columns(label: str, first_row: int, n_rows: int) -> dict[str, pa.Array]:

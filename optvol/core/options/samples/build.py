@@ -166,6 +166,7 @@ def build_samples(
             rows["quote_date"].to_numpy("datetime64[ns]"),
             rows["expiration"].to_numpy("datetime64[ns]"),
             contracts.is_call[keep],
+            contracts.roots[contracts.root[keep]].astype("U"),
             rows["strike"].to_numpy(),
             rows["mid"].to_numpy(),
             static,
@@ -211,7 +212,8 @@ def _trading_days(
 @dataclass
 class _Contracts:
     """The usable quotes sorted by contract, then day: ``source`` is each one's row in the
-    quotes, ``new_contract`` marks a contract's first quote, ``spot`` is its day's."""
+    quotes, ``new_contract`` marks a contract's first quote, ``spot`` is its day's, ``root``
+    the code of its option class in ``roots`` ("" where the data name none)."""
 
     source: np.ndarray
     day: np.ndarray
@@ -220,22 +222,40 @@ class _Contracts:
     expiry: np.ndarray
     new_contract: np.ndarray
     spot: np.ndarray
+    root: np.ndarray
+    roots: np.ndarray
+
+
+def _roots_of(quotes: pd.DataFrame, usable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The option class of each usable quote as a code into the sorted class names; one
+    class "" for a table without a ``root`` column."""
+    if "root" not in quotes.columns:
+        return np.zeros(len(usable), dtype=np.int64), np.array([""])
+    names, codes = np.unique(_gather(quotes, "root", usable).astype(str), return_inverse=True)
+    return codes.astype(np.int64), names
 
 
 def _sorted_by_contract(
     quotes: pd.DataFrame, usable: np.ndarray, day: np.ndarray, spot_of_day: np.ndarray
 ) -> _Contracts:
-    """Stage 2: the usable quotes (rows ``usable``, on the days ``day``) in contract order."""
+    """Stage 2: the usable quotes (rows ``usable``, on the days ``day``) in contract order;
+    a contract is its expiration, option class, call/put and strike."""
     strike = _gather(quotes, "strike", usable, float)
     is_call = _gather(quotes, "option_type", usable).astype(str) == "C"
     expiry = _gather(quotes, "expiration", usable, "datetime64[ns]").view(np.int64)
-    order = np.lexsort((day, strike, is_call, expiry))
-    day, strike, is_call, expiry = day[order], strike[order], is_call[order], expiry[order]
+    root, roots = _roots_of(quotes, usable)
+    order = np.lexsort((day, strike, is_call, root, expiry))
+    day, strike, is_call, expiry, root = (
+        day[order], strike[order], is_call[order], expiry[order], root[order]
+    )  # fmt: skip
     new_contract = np.ones(len(order), dtype=bool)
     new_contract[1:] = (
-        (expiry[1:] != expiry[:-1]) | (is_call[1:] != is_call[:-1]) | (strike[1:] != strike[:-1])
+        (expiry[1:] != expiry[:-1]) | (root[1:] != root[:-1]) | (is_call[1:] != is_call[:-1])
+        | (strike[1:] != strike[:-1])
+    )  # fmt: skip
+    return _Contracts(
+        usable[order], day, strike, is_call, expiry, new_contract, spot_of_day[day], root, roots
     )
-    return _Contracts(usable[order], day, strike, is_call, expiry, new_contract, spot_of_day[day])
 
 
 @dataclass
@@ -438,6 +458,7 @@ def _sample_rows(
                 np.where(contracts.is_call[keep], 0, 1).astype(np.int8), ["C", "P"]
             ),
             "strike": contracts.strike[keep],
+            "root": pd.Categorical.from_codes(contracts.root[keep], contracts.roots),
             "underlying": contracts.spot[keep],
             "dte_days": dte_days,
             "tau": own.tau[keep],
@@ -547,6 +568,7 @@ def _contract_quotes(contracts: _Contracts, slots: _Slots, own: PreviousQuote) -
     frame = pd.DataFrame(
         {
             "expiration": contracts.expiry[starts].astype("datetime64[ns]"),
+            "root": contracts.roots[contracts.root[starts]],
             "is_call": contracts.is_call[starts],
             "strike": contracts.strike[starts],
             "first_day": slots.first,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import pytest
 
@@ -158,3 +159,68 @@ def test_missing_call_put_value_names_the_row(tmp_path):
         OptvolInputError, match="data row 2, column option_type: the call/put value is missing"
     ):
         read_option_files([path])
+
+
+# -- option classes (roots) ----------------------------------------------------------------
+
+# SPX (monthly, AM-settled) and SPXW (weekly, PM-settled) on a third Friday: the same
+# expiration, strike and type, two contracts. Roots as OCC symbols, padded or not, and plain.
+CLASSES = (
+    "quotedate,expiration,strike,type,bid,ask,underlying_last,optionroot\n"
+    "2018-01-02,2018-01-19,2700,call,20.0,20.6,2695.8,SPX   180119C02700000\n"
+    "2018-01-02,2018-01-19,2700,call,20.4,21.0,2695.8,SPXW180119C02700000\n"
+    "2018-01-02,2018-01-19,2700,put,24.0,24.6,2695.8,spx\n"
+    "2018-01-02,2018-01-19,2700,put,24.2,24.9,2695.8, SPXW\n"
+    "2018-01-03,2018-01-19,2700,call,21.0,21.6,2705.0,SPX180119C02700000\n"
+    "2018-01-19,2018-01-19,2700,call,2.0,2.6,2702.0,SPX180119C02700000\n"
+    "2018-01-19,2018-01-19,2700,call,2.2,2.8,2702.0,SPXW180119C02700000\n"
+)
+CLASS_SPEC = LongFormatSpec(
+    quote_date="quotedate", option_type="type", underlying_last="underlying_last",
+    root="optionroot", call_values=("call",), put_values=("put",),
+)  # fmt: skip
+
+
+def test_the_root_of_an_occ_symbol_or_a_plain_root_is_the_option_class(tmp_path):
+    from optvol.core.options.ingest.clean import AM_SETTLEMENT_DAYS, clean_option_quotes
+
+    path = tmp_path / "classes.csv"
+    path.write_text(CLASSES)
+    table, _ = read_option_files([path], CLASS_SPEC)
+    assert table.column("root").to_pylist() == ["SPX", "SPXW", "SPX", "SPXW", "SPX", "SPX",
+                                                "SPXW"]  # fmt: skip
+    quotes, report = clean_option_quotes(table)
+    assert report.duplicate_rows == 0  # the classes are two contracts, not a duplicate
+    assert len(quotes) == 7 and list(quotes["root"].cat.categories) == ["SPX", "SPXW"]
+    # AM-settled SPX stops at the open: 6.5 hours less, and settled by its last close.
+    first = quotes[quotes["quote_date"] == "2018-01-02"].set_index(["root", "option_type"])
+    assert first.loc[("SPX", "C"), "tau"] == pytest.approx(
+        (17 - AM_SETTLEMENT_DAYS) / 365, rel=1e-6
+    )
+    assert first.loc[("SPXW", "C"), "tau"] == pytest.approx(17 / 365, rel=1e-6)
+    last = quotes[quotes["quote_date"] == "2018-01-19"].set_index("root")
+    assert bool(last.loc["SPX", "flag_expired"]) and not bool(last.loc["SPXW", "flag_expired"])
+
+
+def test_roots_selects_option_classes(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    path = tmp_path / "classes.csv"
+    path.write_text(CLASSES)
+    table, _ = read_option_files([path], CLASS_SPEC.with_overrides(roots=["spxw"]))
+    assert set(table.column("root").to_pylist()) == {"SPXW"} and table.num_rows == 3
+    assert "left out {'SPX': 4}" in caplog.text
+    with pytest.raises(OptvolInputError, match=r"no quote of the option classes \['NDX'\]"):
+        read_option_files([path], CLASS_SPEC.with_overrides(roots=["NDX"]))
+    with pytest.raises(ValueError, match="map root too"):
+        LongFormatSpec(roots=("SPX",))
+
+
+def test_a_file_without_roots_has_one_class(tmp_path):
+    from optvol.core.options.ingest.clean import clean_option_quotes
+
+    path = tmp_path / "SPY_20200102.csv"
+    path.write_text(HISTORICAL)
+    table, _ = read_option_files([path], PRESETS["historicaloptiondata"])
+    assert table.column("root").null_count == table.num_rows
+    quotes, _ = clean_option_quotes(table)
+    assert quotes["root"].tolist() == ["", ""]

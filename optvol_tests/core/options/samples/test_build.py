@@ -618,3 +618,56 @@ def test_iv_deviation_vs_recent_is_the_new_part_of_the_distance_from_the_surface
     # A contract's first sample has no earlier day: the deviation is 0.
     first = samples.sample_slot - 2
     assert (samples.static[~samples.quoted[first], column] == 0).all()
+
+
+def test_two_option_classes_with_one_expiry_and_strike_are_two_contracts():
+    from optvol.core.common.errors import RequestError
+    from optvol.core.options.prediction import ContractRequest, OptionPredictor
+
+    spx = option_quotes_frame(n_days=30, root="SPX")
+    spxw = option_quotes_frame(n_days=30, root="SPXW")
+    for column in ("bid", "ask", "mid"):
+        spxw[column] = spxw[column] + 0.05  # another contract, another price
+    both = pd.concat([spx, spxw], ignore_index=True)
+    both["root"] = pd.Categorical(both["root"], categories=["SPX", "SPXW"])
+    both = both.sort_values(["quote_date", "expiration", "strike", "option_type", "root"])
+    samples = build_samples(both.reset_index(drop=True), keep_quotes=True)
+    alone = build_samples(spx)
+    assert len(samples.rows) == 2 * len(alone.rows)
+    rows = samples.rows[samples.rows["root"] == "SPXW"]
+    # Each class's t-1 mid is its own: the classes never mix.
+    own = samples.rows[samples.rows["root"] == "SPX"].reset_index(drop=True)
+    np.testing.assert_allclose(own["prev_mid"], alone.rows["prev_mid"])
+    np.testing.assert_allclose(rows["prev_mid"].to_numpy(), own["prev_mid"].to_numpy() + 0.05)
+
+    class Model:  # the predictor reads the sample settings only before pricing
+        def sample_config(self):
+            return SampleConfig()
+
+        def check_samples(self, samples):
+            pass
+
+        def model(self, device):
+            from optvol.core.options.gru.training import build_model
+
+            return build_model({"sequence_features": 11, "static_features": len(STATIC_FEATURES)})
+
+        def scalers(self):
+            from optvol.core.options.gru.network import fit_scalers
+
+            return fit_scalers(samples)
+
+    predictor = OptionPredictor(Model(), both.reset_index(drop=True))
+    day = samples.rows["quote_date"].iloc[-1].date()
+    row = samples.rows.iloc[-1]
+    request = ContractRequest(
+        row["expiration"].date(), float(row["strike"]), str(row["option_type"]), day,
+        float(row["underlying"]),
+    )  # fmt: skip
+    with pytest.raises(RequestError, match=r"several option classes \['SPX', 'SPXW'\]"):
+        predictor.predict([request])
+    from dataclasses import replace
+
+    prices = [predictor.predict([replace(request, root=r)])[0] for r in ("SPX", "SPXW")]
+    assert prices[1].realized_mid == pytest.approx(prices[0].realized_mid + 0.05)
+    assert prices[1].baselines["prev_mid"] == pytest.approx(prices[0].baselines["prev_mid"] + 0.05)
