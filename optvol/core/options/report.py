@@ -213,6 +213,11 @@ def _regression_row(label: str, fit: dict) -> tuple[str, ...]:
             count(fit["n"]))  # fmt: skip
 
 
+def _signed(slope: float | None) -> str:
+    """The vol change, in vol points, of a 1% fall: ``-slope`` with its sign."""
+    return "n/a" if slope is None else f"{-slope:+.2f}"
+
+
 _REGRESSION_COLUMNS = ("slope", "R²", "residual sd", "pairs")
 
 
@@ -243,8 +248,9 @@ def _dynamics(evaluation: dict, plots_dir: Path) -> list[Block]:
             "For every contract with a usable quote on two consecutive trading days, the "
             "change of its implied vol (solved from the mids) regressed on the underlying's "
             "log return into the second day. Near the money the slope is "
-            f"{fixed(near['slope'], 3)}: a 1% fall of the underlying moves such a contract's "
-            f"vol by {fixed(-near['slope'], 2)} vol points, and the same-day return explains "
+            f"{fixed(near['slope'], 3)}: on average a 1% fall of the underlying changes such "
+            f"a contract's vol by {_signed(near['slope'])} vol points, and the same-day return "
+            "explains "
             f"{percent(near['r2'], 0)} of the daily changes. This is what a model that knows "
             "S_t can learn beyond yesterday's vol; the leverage_bs baseline prices with one "
             "such slope per bucket, fitted on the training dates."
@@ -293,8 +299,8 @@ def _task(evaluation: dict) -> list[Block]:
             "The no-leakage rule: no field of the same day's option quote (bid, ask, last, "
             "IV, greeks, volume, size) is an input; they are the answer in disguise. Every "
             "baseline obeys the same rule and prices exactly the same rows. Dates are split "
-            "whole and in order, scalers are fitted on training dates only, and the test "
-            "dates are touched once, by this evaluation."
+            "whole and in order, scalers and the leverage_bs slopes are fitted on training "
+            "dates only, and the test dates are touched once, by this evaluation."
         ),
     ]
 
@@ -323,8 +329,9 @@ def _splits(evaluation: dict) -> list[Block]:
             numeric=frozenset({"samples"}),
         ),
         Paragraph(
-            "Validation dates choose the epoch (early stopping); the test dates are scored "
-            "once, here. Every model is scored on the same test rows."
+            "Validation dates choose the epoch (early stopping) and the share of the "
+            "network's correction kept; the test dates are scored once, here. Every model is "
+            "scored on the same test rows."
         ),
     ]
 

@@ -339,3 +339,24 @@ def test_no_pyplot_and_no_dagster_import():
         "assert 'matplotlib.pyplot' not in sys.modules; assert 'dagster' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_iv_dynamics_scatter_with_its_line(tmp_path):
+    from optvol.core.options.plots import plot_iv_dynamics
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 0.01, 8000)
+    pairs = pd.DataFrame(
+        {"underlying_return": x, "iv_change": -1.2 * x + rng.normal(0, 0.01, 8000)}
+    )
+    pairs.loc[0, "iv_change"] = np.nan  # left out
+    fit = {"slope": -1.2, "intercept": 0.0, "r2": 0.59, "n": 7999}
+    path = plot_iv_dynamics(pairs, fit, tmp_path / "iv.png", max_points=500)
+    image = matplotlib.image.imread(path)
+    assert image.shape[0] > 200 and image.shape[1] > 300
+    assert (
+        path.read_bytes() == plot_iv_dynamics(pairs, fit, tmp_path / "again.png", 500).read_bytes()
+    )
+    with pytest.raises(ValueError, match="no near-the-money contract pair"):
+        plot_iv_dynamics(pairs.iloc[:1], fit, tmp_path / "none.png")
+    assert not (tmp_path / "none.png").exists()
