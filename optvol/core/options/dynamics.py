@@ -110,25 +110,95 @@ def regress_record(row: dict) -> dict:
     return Regression(*(float(row[k]) for k in fields), int(row["n"])).to_dict()
 
 
-def _calendar(quotes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The usable rows, their day index and the underlying of each day (the median)."""
-    missing = [
-        c for c in ("quote_date", "expiration", "option_type", "strike", "underlying_last",
-                    "bid", "ask", "mid", "tau", "dte_days", "usable") if c not in quotes
-    ]  # fmt: skip
+@dataclass
+class _Usable:
+    """The usable quotes: each one's day index, contract terms, prices and the implied vol
+    solved from its mid (NaN outside ``VALID_IV``), and the underlying of each day."""
+
+    day: np.ndarray
+    spot_of_day: np.ndarray
+    expiry: np.ndarray
+    root: np.ndarray
+    is_call: np.ndarray
+    strike: np.ndarray
+    tau: np.ndarray
+    dte_days: np.ndarray
+    relative_spread: np.ndarray
+    iv: np.ndarray
+
+    @property
+    def spot(self) -> np.ndarray:
+        return self.spot_of_day[self.day]
+
+
+_REQUIRED = ("quote_date", "expiration", "option_type", "strike", "underlying_last", "bid",
+             "ask", "mid", "tau", "dte_days", "usable")  # fmt: skip
+
+
+def _usable_quotes(quotes: pd.DataFrame, config: SampleConfig) -> _Usable:
+    """The usable quotes of ``quotes``, their vols solved once at ``config``'s rates; the
+    underlying of a day is the median of its quotes', as in the samples."""
+    missing = [c for c in _REQUIRED if c not in quotes]
     if missing:
         raise OptvolInputError(f"option_quotes lacks the columns {missing}")
     rows = np.flatnonzero(quotes["usable"].to_numpy(bool))
     if not len(rows):
         raise OptvolInputError("option_quotes has no usable quote")
+    take = {name: quotes[name].to_numpy()[rows] for name in _REQUIRED[1:-1]}
     dates = quotes["quote_date"].to_numpy("datetime64[ns]")[rows]
-    calendar, day = np.unique(dates, return_inverse=True)
-    spot = pd.Series(quotes["underlying_last"].to_numpy(float)[rows]).groupby(day).median()
-    return rows, day.astype(np.int64), spot.to_numpy()
+    _, day = np.unique(dates, return_inverse=True)
+    spot_of_day = pd.Series(take["underlying_last"].astype(float)).groupby(day).median()
+    spot_of_day = spot_of_day.to_numpy()
+    root = quotes["root"].to_numpy()[rows] if "root" in quotes else np.zeros(len(rows))
+    usable = _Usable(
+        day=day.astype(np.int64),
+        spot_of_day=spot_of_day,
+        expiry=take["expiration"].astype("datetime64[ns]").view(np.int64),
+        root=np.unique(root.astype(str), return_inverse=True)[1],
+        is_call=take["option_type"].astype(str) == "C",
+        strike=take["strike"].astype(float),
+        tau=take["tau"].astype(float),
+        dte_days=take["dte_days"].astype(np.int64),
+        relative_spread=(take["ask"] - take["bid"]).astype(float) / take["mid"].astype(float),
+        iv=np.empty(0),
+    )
+    iv = implied_vol(
+        take["mid"].astype(float), usable.spot, usable.strike, usable.tau,
+        config.risk_free_rate, config.dividend_yield, usable.is_call,
+    )  # fmt: skip
+    usable.iv = np.where((iv >= VALID_IV[0]) & (iv <= VALID_IV[1]), iv, np.nan)
+    return usable
+
+
+def _pairs(usable: _Usable) -> pd.DataFrame:
+    """The pairs of :func:`contract_pairs` from the usable quotes."""
+    q = usable
+    order = np.lexsort((q.day, q.strike, q.is_call, q.root, q.expiry))
+    same = q.day[order][1:] == q.day[order][:-1] + 1
+    for key in (q.expiry, q.root, q.is_call, q.strike):
+        same &= key[order][1:] == key[order][:-1]
+    before, after = order[:-1][same], order[1:][same]
+    log_spot = np.log(q.spot_of_day)
+    return pd.DataFrame(
+        {
+            "day": q.day[after],
+            "log_moneyness": np.log(q.strike[before] / q.spot[before]),
+            "dte_days": q.dte_days[after],
+            "tau": q.tau[after],
+            "is_call": q.is_call[after],
+            "iv_previous": q.iv[before],
+            "iv": q.iv[after],
+            "iv_change": q.iv[after] - q.iv[before],
+            "underlying_return": log_spot[q.day[after]] - log_spot[q.day[before]],
+            "relative_spread": q.relative_spread[before],
+        }
+    )
 
 
 def contract_pairs(quotes: pd.DataFrame, config: SampleConfig | None = None) -> pd.DataFrame:
-    """Every contract quoted (usable) on two consecutive trading days of the data.
+    """Every contract quoted (usable) on two consecutive trading days of the data; a
+    contract is its expiration, option class (``root``, where the table has one),
+    call/put and strike.
 
     Returns one row per pair: ``day`` (the index of ``t`` in the data's trading days),
     ``log_moneyness`` (:math:`\\ln(K/S_{t-1})`), ``dte_days`` (at ``t``), ``iv_previous``
@@ -136,43 +206,7 @@ def contract_pairs(quotes: pd.DataFrame, config: SampleConfig | None = None) -> 
     :data:`VALID_IV`), ``iv_change``, ``underlying_return`` and ``relative_spread`` (of the
     quote at ``t-1``).
     """
-    config = config or SampleConfig()
-    rows, day, spot_of_day = _calendar(quotes)
-    columns = ("expiration", "option_type", "strike", "mid", "tau", "dte_days", "bid", "ask")
-    take = {name: quotes[name].to_numpy()[rows] for name in columns}
-    is_call = take["option_type"].astype(str) == "C"
-    strike = take["strike"].astype(float)
-    expiry = take["expiration"].astype("datetime64[ns]").view(np.int64)
-    spot = spot_of_day[day]
-    iv = implied_vol(
-        take["mid"].astype(float), spot, strike, take["tau"].astype(float),
-        config.risk_free_rate, config.dividend_yield, is_call,
-    )  # fmt: skip
-    iv = np.where((iv >= VALID_IV[0]) & (iv <= VALID_IV[1]), iv, np.nan)
-    order = np.lexsort((day, strike, is_call, expiry))
-    same = (
-        (expiry[order][1:] == expiry[order][:-1])
-        & (is_call[order][1:] == is_call[order][:-1])
-        & (strike[order][1:] == strike[order][:-1])
-        & (day[order][1:] == day[order][:-1] + 1)
-    )
-    before, after = order[:-1][same], order[1:][same]
-    log_spot = np.log(spot_of_day)
-    mid = take["mid"].astype(float)
-    return pd.DataFrame(
-        {
-            "day": day[after],
-            "log_moneyness": np.log(strike[before] / spot[before]),
-            "dte_days": take["dte_days"][after].astype(np.int64),
-            "tau": take["tau"][after].astype(float),
-            "is_call": is_call[after],
-            "iv_previous": iv[before],
-            "iv": iv[after],
-            "iv_change": iv[after] - iv[before],
-            "underlying_return": log_spot[day[after]] - log_spot[day[before]],
-            "relative_spread": (take["ask"][before] - take["bid"][before]) / mid[before],
-        }
-    )
+    return _pairs(_usable_quotes(quotes, config or SampleConfig()))
 
 
 def near_money(pairs: pd.DataFrame) -> pd.DataFrame:
@@ -196,18 +230,14 @@ def _bucket_table(pairs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
-def _surface_series(quotes: pd.DataFrame, config: SampleConfig) -> dict[str, np.ndarray]:
-    """Each day's smoothed surface at the fixed points (NaN on days without a surface)."""
-    rows, day, spot_of_day = _calendar(quotes)
-    strike = quotes["strike"].to_numpy(float)[rows]
-    tau = quotes["tau"].to_numpy(float)[rows]
-    is_call = quotes["option_type"].to_numpy()[rows].astype(str) == "C"
-    spot = spot_of_day[day]
-    iv = implied_vol(
-        quotes["mid"].to_numpy(float)[rows], spot, strike, tau, config.risk_free_rate,
-        config.dividend_yield, is_call,
-    )  # fmt: skip
-    coef = fit_daily_surfaces(day, np.log(strike / spot), tau, iv, is_call, len(spot_of_day))
+def _surface_series(usable: _Usable) -> dict[str, np.ndarray]:
+    """Each day's smoothed surface at the fixed points (NaN on days without a surface) and
+    the underlying's log return into each day."""
+    q = usable
+    spot_of_day = q.spot_of_day
+    coef = fit_daily_surfaces(
+        q.day, np.log(q.strike / q.spot), q.tau, q.iv, q.is_call, len(spot_of_day)
+    )
     points = sorted({*FIXED_LOG_MONEYNESS, -_SKEW_WIDTH, _SKEW_WIDTH})
     n = len(coef)
     return {
@@ -228,11 +258,11 @@ def iv_dynamics(quotes: pd.DataFrame, config: SampleConfig | None = None) -> IvD
 
     Raises :class:`OptvolInputError` when the table lacks a column or has no usable quote.
     """
-    config = config or SampleConfig()
-    pairs = contract_pairs(quotes, config)
+    usable = _usable_quotes(quotes, config or SampleConfig())
+    pairs = _pairs(usable)
     valid = pairs[np.isfinite(pairs["iv_change"]) & (pairs["dte_days"] >= MIN_DTE)]
     near = near_money(valid)
-    surface = _surface_series(quotes, config)
+    surface = _surface_series(usable)
     returns = surface.pop("return")
     changes = {k: np.concatenate([[np.nan], np.diff(v)]) for k, v in surface.items()}
     skew = (surface[f"{-_SKEW_WIDTH:+.2f}"] - surface[f"{_SKEW_WIDTH:+.2f}"]) / (2 * _SKEW_WIDTH)

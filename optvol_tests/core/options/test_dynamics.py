@@ -102,3 +102,17 @@ def test_leverage_betas_per_bucket_with_a_pooled_fallback():
 def test_leverage_betas_without_returns_are_zero():
     betas = fit_leverage_betas(np.ones(5), np.full(5, np.nan), np.zeros(5), np.full(5, 30))
     assert betas.pooled == 0.0 and not betas.by_bucket.any()
+
+
+def test_two_option_classes_pair_within_their_class():
+    import pandas as pd
+
+    spx = option_quotes_frame(n_days=10, strikes=(100.0,), expiries=("2020-06-19",), root="SPX")
+    spxw = option_quotes_frame(n_days=10, strikes=(100.0,), expiries=("2020-06-19",), root="SPXW")
+    spxw[["bid", "mid", "ask"]] += 0.5  # another contract: its vol is another series
+    both = pd.concat([spx, spxw], ignore_index=True)
+    alone = contract_pairs(spx)
+    pairs = contract_pairs(both)
+    assert len(pairs) == 2 * len(alone) == 2 * 2 * 9
+    # A pair never joins an SPX quote to an SPXW one: the vol changes are small.
+    assert pairs["iv_change"].abs().max() < 0.05
