@@ -33,6 +33,7 @@ from optvol.core.common.errors import OptvolInputError
 from optvol.core.options.pricing.black_scholes import implied_vol
 from optvol.core.options.pricing.iv_surface import evaluate_surface, fit_daily_surfaces
 from optvol.core.options.samples.config import SampleConfig
+from optvol.core.options.samples.features import option_classes
 from optvol.core.options.samples.leverage import (
     LEVERAGE_DTE_BUCKETS,
     LEVERAGE_MONEYNESS_BUCKETS,
@@ -149,12 +150,11 @@ def _usable_quotes(quotes: pd.DataFrame, config: SampleConfig) -> _Usable:
     _, day = np.unique(dates, return_inverse=True)
     spot_of_day = pd.Series(take["underlying_last"].astype(float)).groupby(day).median()
     spot_of_day = spot_of_day.to_numpy()
-    root = quotes["root"].to_numpy()[rows] if "root" in quotes else np.zeros(len(rows))
     usable = _Usable(
         day=day.astype(np.int64),
         spot_of_day=spot_of_day,
         expiry=take["expiration"].astype("datetime64[ns]").view(np.int64),
-        root=np.unique(root.astype(str), return_inverse=True)[1],
+        root=option_classes(quotes, rows)[0],
         is_call=take["option_type"].astype(str) == "C",
         strike=take["strike"].astype(float),
         tau=take["tau"].astype(float),

@@ -47,6 +47,7 @@ from optvol.core.options.samples.features import (
     historical_vol_of_returns,
     history_values,
     implied_vols,
+    option_classes,
     static_features,
     surface_inputs,
     window_indices,
@@ -226,15 +227,6 @@ class _Contracts:
     roots: np.ndarray
 
 
-def _roots_of(quotes: pd.DataFrame, usable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The option class of each usable quote as a code into the sorted class names; one
-    class "" for a table without a ``root`` column."""
-    if "root" not in quotes.columns:
-        return np.zeros(len(usable), dtype=np.int64), np.array([""])
-    names, codes = np.unique(_gather(quotes, "root", usable).astype(str), return_inverse=True)
-    return codes.astype(np.int64), names
-
-
 def _sorted_by_contract(
     quotes: pd.DataFrame, usable: np.ndarray, day: np.ndarray, spot_of_day: np.ndarray
 ) -> _Contracts:
@@ -243,7 +235,7 @@ def _sorted_by_contract(
     strike = _gather(quotes, "strike", usable, float)
     is_call = _gather(quotes, "option_type", usable).astype(str) == "C"
     expiry = _gather(quotes, "expiration", usable, "datetime64[ns]").view(np.int64)
-    root, roots = _roots_of(quotes, usable)
+    root, roots = option_classes(quotes, usable)
     order = np.lexsort((day, strike, is_call, root, expiry))
     day, strike, is_call, expiry, root = (
         day[order], strike[order], is_call[order], expiry[order], root[order]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from optvol.core.common.row_chunks import map_rows
 from optvol.core.options.pricing.black_scholes import bs_greeks, implied_vol
@@ -81,6 +82,23 @@ class PreviousQuote:
     def take(self, index: np.ndarray | slice) -> PreviousQuote:
         """The quotes ``index`` of each field."""
         return PreviousQuote(**{name: values[index] for name, values in self.__dict__.items()})
+
+
+def option_classes(quotes: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The option class (``root``) of the quotes at the positions ``rows``: int64 codes
+    into the sorted class names, and the names. A table without a ``root`` column (one
+    read before classes were kept) has the one class ""."""
+    if "root" not in quotes.columns:
+        return np.zeros(len(rows), dtype=np.int64), np.array([""])
+    column = quotes["root"]
+    if (
+        isinstance(column.dtype, pd.CategoricalDtype)
+        and column.cat.categories.is_monotonic_increasing
+    ):
+        codes = column.cat.codes.to_numpy()[rows].astype(np.int64)
+        return codes, column.cat.categories.to_numpy().astype(str)
+    names, codes = np.unique(column.to_numpy()[rows].astype(str), return_inverse=True)
+    return codes.astype(np.int64), names
 
 
 def pricing_inputs(
