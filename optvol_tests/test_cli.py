@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import subprocess
 import sys
@@ -89,7 +90,9 @@ def test_bad_input_exits_2_and_keeps_the_previous_output(tmp_path, caplog):
     assert "missing.csv" in caplog.text
 
 
-def test_demo_materializes_every_asset_on_existing_inputs(data_root, monkeypatch, tmp_path):
+def test_demo_materializes_every_asset_on_existing_inputs(
+    data_root, monkeypatch, tmp_path, capfd, caplog
+):
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
@@ -105,6 +108,11 @@ def test_demo_materializes_every_asset_on_existing_inputs(data_root, monkeypatch
     write_market(data_root / "raw" / "raw_market.csv", volatile_market_frame(900, vix_from=100))
     before = sorted(p.name for p in (data_root / "raw" / "options").iterdir())
     assert main(["demo", "--data-dir", str(data_root)]) == 0
+    output = capfd.readouterr()
+    # Clean output: the months are cleaned on worker threads, whose log lines (and the
+    # instance Dagster's type check built there) once logged SQLite thread tracebacks.
+    assert "Traceback" not in output.err + output.out + caplog.text
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert sorted(p.name for p in (data_root / "raw" / "options").iterdir()) == before
     for artifact in ARTIFACT_PATHS.values():
         path = data_root / artifact
@@ -115,7 +123,15 @@ def test_demo_materializes_every_asset_on_existing_inputs(data_root, monkeypatch
     for markdown, pdf in REPORT_PATHS.values():
         assert (data_root / pdf).read_bytes()[:5] == b"%PDF-"
         assert "## Summary" in (data_root / markdown).read_text()
-    assert_every_asset_page_tells_its_story(dg.DagsterInstance.from_config(str(home)))
+    instance = dg.DagsterInstance.from_config(str(home))
+    assert_every_asset_page_tells_its_story(instance)
+    # No log line is lost: every month's cleaning lines are in the run's event log, in order.
+    (run,) = instance.get_runs()
+    messages = [event.user_message for event in instance.all_logs(run.run_id)]
+    cleaned = [m.split(":")[0] for m in messages if m.startswith("Cleaned 2020-")]
+    assert cleaned == ["Cleaned 2020-01", "Cleaned 2020-02", "Cleaned 2020-03"]
+    steps = [m for m in messages if "raw option quotes" in m or m.startswith("option_quotes: ")]
+    assert len(steps) == 2 * 3 and all("Cleaning" in m for m in steps[::2])
 
 
 def assert_every_asset_page_tells_its_story(instance: dg.DagsterInstance) -> None:

@@ -123,7 +123,12 @@ class ParquetIOManager(ArtifactIOManager):
                 # tables[key] is produced here and freed when the helper returns.
                 return _write_partition(staged[key], key, tables[key])
 
-            for part in in_order_on_threads(keys, produce_and_write, WRITE_THREADS):
+            # A month's producer (its cleaning) logs through context.log and optvol's
+            # loggers: the lines reach the event log from this thread, in month order.
+            parts = in_order_on_threads(
+                keys, produce_and_write, WRITE_THREADS, hold_loggers=(context.log,)
+            )
+            for part in parts:
                 if written and (difference := schema_difference(written[0].schema, part.schema)):
                     raise ValueError(
                         f"partition {part.key} of asset {asset_name(context.asset_key)!r} does "

@@ -23,7 +23,7 @@ from optvol.core.options.report import RESULTS_SECTION, build_option_report
 from optvol.core.options.samples import build_samples
 from optvol.defs.options.config import GruModelConfig, OptionIngestConfig
 from optvol.defs.options.partitions import QUOTE_MONTHS
-from optvol.defs.options.types import OptionQuotesDataFrame
+from optvol.defs.options.types import option_quotes_violation
 from optvol.defs.shared.assets import MODEL_STEP, pipeline_asset
 from optvol.defs.shared.metadata import dynamics_metadata, evaluation_metadata, plot_metadata
 from optvol.defs.shared.reporting import materialize_report
@@ -80,9 +80,9 @@ def option_quotes(context: dg.AssetExecutionContext, raw_option_quotes: LazyTabl
 
     def clean_month(month: str) -> pd.DataFrame:
         frame, report = clean_option_quotes(raw_option_quotes[month])
-        type_check = dg.check_dagster_type(OptionQuotesDataFrame, frame)
-        if not type_check.success:
-            raise dg.Failure(f"option_quotes {month}: {type_check.description}")
+        violation = option_quotes_violation(frame)
+        if violation is not None:
+            raise dg.Failure(f"option_quotes {month}: {violation}")
         context.log.info(
             "Cleaned %s: %d rows in, %d out, %d usable, %d duplicates",
             month, report.rows_in, report.rows_out, report.usable_rows, report.duplicate_rows,
