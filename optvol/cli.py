@@ -40,13 +40,20 @@ def _sample_data(args: argparse.Namespace) -> int:
 
 
 def _long_format_spec(args: argparse.Namespace):
-    from optvol.core.options.ingest.long_format import build_spec
+    """The mapping of --long-format and --long-format-config: a JSON file in the run
+    config's shape (``preset``, ``columns``, ``date_format``...) or the flat one."""
+    from optvol.core.options.ingest.long_format import settings_spec
 
     if not (args.long_format or args.long_format_config):
         return None
-    config = Path(args.long_format_config) if args.long_format_config else None
-    overrides = json.loads(config.read_text()) if config else {}
-    return build_spec(args.long_format, **overrides)
+    path = Path(args.long_format_config) if args.long_format_config else None
+    try:
+        settings = json.loads(path.read_text()) if path else {}
+    except json.JSONDecodeError as err:
+        raise OptvolInputError(f"{path}: not a JSON file of long-format settings: {err}") from None
+    if not isinstance(settings, dict):
+        raise OptvolInputError(f"{path}: long-format settings must be a JSON object")
+    return settings_spec(settings, args.long_format)
 
 
 def _looks_like_market_file(path: Path) -> bool:

@@ -76,6 +76,31 @@ def test_dynamics_prints_the_table_and_json(tmp_path, capsys, caplog):
     assert "not found" in caplog.text
 
 
+def test_clean_takes_the_run_configs_long_format_shape(tmp_path, caplog):
+    path = tmp_path / "vendor.csv"
+    path.write_text("Date,Expiry,K,CP,B,A,Spot\n02.01.2020,17.01.2020,320,C,3.0,3.1,321.5\n")
+    columns = {"quote_date": "Date", "expiration": "Expiry", "strike": "K",
+               "option_type": "CP", "bid": "B", "ask": "A", "underlying_last": "Spot"}  # fmt: skip
+    nested = tmp_path / "nested.json"
+    nested.write_text(json.dumps({"columns": columns, "date_format": "%d.%m.%Y"}))
+    flat = tmp_path / "flat.json"
+    flat.write_text(json.dumps({**columns, "date_format": "%d.%m.%Y"}))
+    outputs = []
+    for config in (nested, flat):
+        out = tmp_path / f"{config.stem}.parquet"
+        assert (
+            main(["clean", str(path), "--out", str(out), "--long-format-config", str(config)]) == 0
+        )
+        outputs.append(pd.read_parquet(out).drop(columns=["source_file"]))
+    pd.testing.assert_frame_equal(*outputs)
+    assert outputs[0]["mid"].tolist() == [3.05]
+    broken = tmp_path / "broken.json"
+    broken.write_text("{columns: ")
+    assert main(["clean", str(path), "--out", str(tmp_path / "x.parquet"),
+                 "--long-format-config", str(broken)]) == 2  # fmt: skip
+    assert "broken.json: not a JSON file of long-format settings" in caplog.text
+
+
 def test_bad_input_exits_2_and_keeps_the_previous_output(tmp_path, caplog):
     good = write_optionsdx(tmp_path / "good.csv", small_chain())
     out = tmp_path / "o.parquet"

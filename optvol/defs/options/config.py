@@ -6,7 +6,7 @@ from pydantic import Field, model_validator
 
 from optvol.core.common.paths import OPTIONS_INPUT_DIR
 from optvol.core.options.gru.training import TrainingConfig
-from optvol.core.options.ingest.long_format import PRESETS, LongFormatSpec, build_spec
+from optvol.core.options.ingest.long_format import PRESETS, LongFormatSpec, settings_spec
 from optvol.core.options.samples import SampleConfig
 
 _SAMPLE_DEFAULTS = SampleConfig()
@@ -41,14 +41,9 @@ class LongFormatConfig(dg.Config):
         return self
 
     def to_spec(self) -> LongFormatSpec:
-        """The reader's mapping: the preset (or the defaults) with these settings on top."""
-        settings = (
-            "date_format", "delimiter", "strike_divisor", "call_values", "put_values", "roots",
-        )  # fmt: skip
-        overrides = {
-            name: getattr(self, name) for name in settings if getattr(self, name) is not None
-        }
-        return build_spec(self.preset, **{**self.columns, **overrides})
+        """The reader's mapping: the preset (or the defaults) with these settings on top,
+        read as ``optvol ... --long-format-config`` reads the same settings."""
+        return settings_spec(self.model_dump())
 
 
 class OptionIngestConfig(dg.Config):

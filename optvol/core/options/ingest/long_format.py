@@ -10,6 +10,7 @@ optional and left empty when not mapped.
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
@@ -136,6 +137,16 @@ PRESETS: dict[str, LongFormatSpec] = {
         open_interest="open_interest", iv="implied_volatility_1545", delta="delta_1545",
         gamma="gamma_1545", vega="vega_1545", theta="theta_1545", rho="rho_1545",
     ),
+    # The lower-case layout of Cboe delayed-quote scrapes and historicaloptiondata.com's
+    # recent files: underlying,underlying_last,[exchange,]optionroot,[optionext,]type,
+    # expiration,quotedate,strike,last,bid,ask,volume,openinterest,impliedvol,delta,gamma
+    # [,theta,vega,optionalias]; ISO or US dates (read from the first row), call/put.
+    "delayed_quotes": LongFormatSpec(
+        quote_date="quotedate", expiration="expiration", strike="strike", option_type="type",
+        bid="bid", ask="ask", underlying_last="underlying_last", last="last",
+        volume="volume", open_interest="openinterest", iv="impliedvol", delta="delta",
+        gamma="gamma", vega="vega", theta="theta", root="optionroot",
+    ),
     # historicaloptiondata.com end-of-day files (US dates, "call"/"put").
     "historicaloptiondata": LongFormatSpec(
         quote_date="DataDate", expiration="Expiration", strike="Strike", option_type="Type",
@@ -144,6 +155,44 @@ PRESETS: dict[str, LongFormatSpec] = {
         gamma="Gamma", vega="Vega", theta="Theta", date_format="%m/%d/%Y",
     ),
 }  # fmt: skip
+
+
+# Presets whose header is recognised with no configuration, in the order they are tried.
+RECOGNISED_PRESETS = ("generic", "delayed_quotes")
+_US_DATE = r"^\s*\d{1,2}/\d{1,2}/\d{4}\s*$"
+_ISO_DATE = r"^\s*\d{4}-\d{2}-\d{2}\s*$"
+
+
+def date_format_of(value: str) -> str | None:
+    """The ``date_format`` of a date as a file writes it: None for ISO ``YYYY-MM-DD``,
+    ``%m/%d/%Y`` for US dates. Raises ``ValueError`` for anything else."""
+    if re.match(_ISO_DATE, value):
+        return None
+    if re.match(_US_DATE, value):
+        return "%m/%d/%Y"
+    raise ValueError(f"date {value!r} is neither YYYY-MM-DD nor MM/DD/YYYY")
+
+
+def settings_spec(settings: dict, preset: str | None = None) -> LongFormatSpec:
+    """The mapping of long-format settings in either shape: the run config's
+    (``{"preset": ..., "columns": {field: column}, "date_format": ...}``) or the flat one
+    (``{field: column, "date_format": ...}``); a ``preset`` argument (the CLI's
+    ``--long-format``) applies when the settings name none. Unset (None) settings are
+    left at the preset's values.
+
+    Raises ``ValueError`` for a setting given twice, two different presets, or any
+    mapping :func:`build_spec` refuses."""
+    settings = {name: value for name, value in settings.items() if value is not None}
+    named = settings.pop("preset", None)
+    if named and preset and named != preset:
+        raise ValueError(f"two long-format presets: {preset!r} and {named!r} in the settings")
+    columns = settings.pop("columns", {})
+    if not isinstance(columns, dict):
+        raise ValueError(f"long-format columns must map raw fields to columns, got {columns!r}")
+    twice = sorted(set(columns) & set(settings))
+    if twice:
+        raise ValueError(f"long-format settings {twice} given both in columns and outside")
+    return build_spec(named or preset, **columns, **settings)
 
 
 def build_spec(preset: str | None = None, **overrides) -> LongFormatSpec:

@@ -23,13 +23,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from optvol.core.common.csv_stream import split_header
 from optvol.core.common.errors import OptvolInputError
 from optvol.core.common.input_files import InputSource, read_header, sources_of
 from optvol.core.common.parquet import with_notes
 from optvol.core.common.provenance import origin_of
 from optvol.core.options.ingest.long_format import (
     PRESETS,
+    RECOGNISED_PRESETS,
     LongFormatSpec,
+    date_format_of,
     missing_columns,
     read_long_format,
     read_long_format_quote_dates,
@@ -63,11 +66,16 @@ def _detect_format(
 ) -> tuple[str, LongFormatSpec | None]:
     """The format of ``source`` and, for a long-format file, the mapping to read it with.
 
-    Without a configured mapping, a long-format file that uses optvol's own column names
-    (the ``generic`` preset) is recognised too.
+    Without a configured mapping, the long-format layouts of :data:`RECOGNISED_PRESETS`
+    are recognised from their header (optvol's own column names; the lower-case vendor
+    layout with ``quotedate`` and ``optionroot``), their date format from the first row.
     """
     if is_optionsdx_header(header):
         return "optionsdx", None
+    if long_format is None:
+        for name in RECOGNISED_PRESETS:
+            if not missing_columns(header, PRESETS[name]):
+                return "long", _with_date_format(source, header, PRESETS[name])
     spec = long_format or PRESETS["generic"]
     if not missing_columns(header, spec):
         return "long", spec
@@ -86,6 +94,22 @@ def _detect_format(
         f"{source.label}: unrecognised header on line 1: {header[:160]!r}. Expected {expected}."
         f"{hint}"
     )
+
+
+def _with_date_format(source: InputSource, header: str, spec: LongFormatSpec) -> LongFormatSpec:
+    """``spec`` with the date format of the quote date on the file's first data row."""
+    names = split_header(header, spec.delimiter)
+    with source.open() as stream:
+        stream.readline()
+        row = stream.readline(1 << 16).decode("utf-8", "replace").rstrip("\r\n")
+    values = row.split(spec.delimiter)
+    position = names.index(spec.quote_date)
+    if position >= len(values):  # no data row: the reader says so
+        return spec
+    try:
+        return spec.with_overrides(date_format=date_format_of(values[position].strip('" ')))
+    except ValueError as err:
+        raise OptvolInputError(f"{source.label}: line 2, column {spec.quote_date}: {err}") from None
 
 
 def _quote_batches(

@@ -224,3 +224,67 @@ def test_a_file_without_roots_has_one_class(tmp_path):
     assert table.column("root").null_count == table.num_rows
     quotes, _ = clean_option_quotes(table)
     assert quotes["root"].tolist() == ["", ""]
+
+
+# -- the lower-case vendor layout, recognised from its header -------------------------------
+
+VENDOR_US = (
+    "\ufeffunderlying,underlying_last, exchange,optionroot,optionext,type,expiration,"
+    "quotedate,strike,last,bid,ask,volume,openinterest,impliedvol,delta,gamma,theta,vega,"
+    "optionalias\n"
+    "SPXW,2695.79,W,SPXW180131C02700000,,call,01/31/2018,01/02/2018,2700,30.1,30.0,30.6,"
+    "12,6007,0.0908,0.5,0.01,-1.2,2.9,SPXW180131C02700000\n"
+    "SPXW,2695.79,W,SPXW180131P02700000,,put,01/31/2018,01/02/2018,2700,33.1,33.0,33.8,"
+    "3,2,0.0911,-0.5,0.01,-1.1,2.9,SPXW180131P02700000\n"
+)
+VENDOR_ISO = (
+    "underlying,underlying_last,optionroot,type,expiration,quotedate,strike,last,bid,ask,"
+    "volume,openinterest,impliedvol,delta,gamma\n"
+    "SPY,368.79,SPY210129P00345000,P,2021-01-29,2021-01-04,345.0,2.71,2.76,2.78,7424,"
+    "48199,0.28804,-0.17798,0.00937\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "date", "types", "root"),
+    [
+        (VENDOR_US, dt.date(2018, 1, 2), ["C", "P"], "SPXW"),
+        (VENDOR_ISO, dt.date(2021, 1, 4), ["P"], "SPY"),
+    ],
+    ids=["bom_space_us_dates_call_put", "iso_dates_c_p_no_theta"],
+)
+def test_the_lower_case_vendor_layout_needs_no_mapping(tmp_path, text, date, types, root):
+    path = tmp_path / "vendor.csv"
+    path.write_text(text, encoding="utf-8")
+    table, reports = read_option_files([path])
+    rows = table.to_pylist()
+    assert reports[0].format == "long"
+    assert [r["option_type"] for r in rows] == types
+    assert rows[0]["quote_date"] == date and rows[0]["root"] == root
+    assert rows[0]["iv"] == pytest.approx(0.0908 if root == "SPXW" else 0.28804)
+    assert rows[0]["theta"] == (-1.2 if root == "SPXW" else None)  # optional, absent
+
+
+def test_a_vendor_date_in_another_format_names_the_line(tmp_path):
+    path = tmp_path / "vendor.csv"
+    path.write_text(VENDOR_ISO.replace("2021-01-04", "04.01.2021"))
+    with pytest.raises(OptvolInputError, match=r"line 2, column quotedate: date '04.01.2021'"):
+        read_option_files([path])
+
+
+def test_settings_in_the_run_configs_shape_or_flat_are_one_mapping():
+    from optvol.core.options.ingest.long_format import settings_spec
+
+    flat = {"quote_date": "Date", "underlying_last": "Spot", "date_format": "%d.%m.%Y"}
+    nested = {"columns": {"quote_date": "Date", "underlying_last": "Spot"},
+              "date_format": "%d.%m.%Y", "delimiter": None}  # fmt: skip
+    assert (
+        settings_spec(nested)
+        == settings_spec(flat)
+        == LongFormatSpec(quote_date="Date", underlying_last="Spot", date_format="%d.%m.%Y")
+    )
+    assert settings_spec({"preset": "cboe_eod"}) == PRESETS["cboe_eod"]
+    with pytest.raises(ValueError, match=r"\['quote_date'\] given both"):
+        settings_spec({"columns": {"quote_date": "a"}, "quote_date": "b"})
+    with pytest.raises(ValueError, match="two long-format presets"):
+        settings_spec({"preset": "cboe_eod"}, "generic")
