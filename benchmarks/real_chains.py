@@ -90,16 +90,17 @@ def run_chain(name: str, paths: list[Path], args: argparse.Namespace, root: Path
             f"MdAPE {'n/a' if mdape is None else f'{mdape:6.2f}%'}"
         )
     comparison = metrics["comparison"]
-    # Below by more than float32 rounding: at a share of 0 the GRU prices at the anchor's vol.
+    # Below by more than 0.1%: at a share of 0 the GRU prices at the anchor's vol, through
+    # float32 (a strike of 2,700 rounds its price to about 1e-4 dollars).
     wins = sum(
-        b["metrics"][GRU]["rmse"] < (1 - 1e-6) * b["metrics"][comparison["anchor_baseline"]]["rmse"]
+        b["metrics"][GRU]["rmse"] < (1 - 1e-3) * b["metrics"][comparison["anchor_baseline"]]["rmse"]
         for b in metrics["by_bucket"]
     )
     print(
         f"GRU / {comparison['practitioner_baseline']}: "
         f"{comparison['rmse_ratio_to_practitioner']:.3f}; GRU / "
         f"{comparison['anchor_baseline']}: {comparison['rmse_ratio_to_anchor']:.3f}; GRU below "
-        f"the anchor in {wins} of {len(metrics['by_bucket'])} buckets; plots in "
+        f"the anchor by over 0.1% in {wins} of {len(metrics['by_bucket'])} buckets; plots in "
         f"{Path(next(iter(plots.values()))).parent}"
     )
     return {"name": name, "seconds": seconds, "comparison": comparison}
