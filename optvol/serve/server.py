@@ -15,10 +15,12 @@ counted over every worker.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import logging
 import os
 import signal
+import socket
 import time
 
 from optvol.core.common.errors import OptvolInputError
@@ -66,6 +68,29 @@ def _stopped(stats) -> None:
     log.info("optvol API stopped: %d requests, %d errors", stats.requests, stats.errors)
 
 
+def check_port(host: str, port: int) -> None:
+    """Refuse a port outside 0-65535 (0: any free port) or one that ``host`` cannot bind
+    now, in use or not ours to take, with a message that says which."""
+    if not 0 <= port <= 65535:
+        raise OptvolInputError(f"--port must be between 0 and 65535, got {port}")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as err:
+        raise OptvolInputError(
+            f"--host {host!r} is not an address of this machine: {err}"
+        ) from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do
+        try:
+            probe.bind(address)
+        except OSError as err:
+            reason = "is in use" if err.errno == errno.EADDRINUSE else f"cannot be bound ({err})"
+            raise OptvolInputError(
+                f"port {port} on {host} {reason}; choose another --port"
+            ) from None
+
+
 def serve(root, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
           threads: int | None = None, workers: int = 1) -> int:  # fmt: skip
     """Load the models of the data root ``root`` and serve them until interrupted, with
@@ -76,6 +101,7 @@ def serve(root, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
         raise OptvolInputError(f"--threads must be at least 1, got {threads}")
     if workers > 1 and not hasattr(os, "fork"):
         raise OptvolInputError("--workers above 1 needs a POSIX system (gunicorn forks)")
+    check_port(host, port)  # before the models load: a busy port is known in a millisecond
     started = time.perf_counter()
     served = ServedModels.load(root)
     if not served.loaded():

@@ -204,3 +204,23 @@ def test_optvol_serve_refuses_fewer_than_one_worker_or_thread(served_root, optio
     )  # fmt: skip
     assert result.returncode == 2
     assert f"{option} must be at least 1, got {value}" in result.stderr
+
+
+def test_optvol_serve_refuses_a_busy_or_impossible_port_before_loading(served_root):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        for value, message in ((str(port), f"port {port} on 127.0.0.1 is in use"),
+                               ("99999", "--port must be between 0 and 65535, got 99999")):  # fmt: skip
+            result = subprocess.run(
+                [sys.executable, "-m", "optvol.cli", "serve", "--port", value, "--data-dir",
+                 str(served_root)],
+                capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+            assert result.returncode == 2, result.stderr
+            assert message in result.stderr
+            assert "Traceback" not in result.stderr
+            assert "Serving the" not in result.stderr  # refused before any model loaded
