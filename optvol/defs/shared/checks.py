@@ -44,9 +44,11 @@ def table_checks(
     nulls: Mapping[str, float],
     values: Callable[[object], v.CheckOutcome],
     blocking: bool,
+    expected_nulls: Callable[[object], Mapping[str, int]] | None = None,
 ) -> list[dg.AssetChecksDefinition]:
     """Schema, null and value checks of one asset. A month-partitioned asset is checked
-    month by month over the run's months (one month in memory at a time)."""
+    month by month over the run's months (one month in memory at a time). The null
+    shares leave out the missing values ``expected_nulls`` explains."""
     name = asset.key.path[-1]
     value_severity = dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN
     partitions_def = asset.partitions_def
@@ -67,7 +69,10 @@ def table_checks(
                     description=f"Share of missing values per column of {name} is within "
                                 f"its threshold: {dict(nulls)}.")  # fmt: skip
     def null_check(data: data_type) -> dg.AssetCheckResult:  # type: ignore[valid-type]
-        return check_result(evaluate(lambda d: v.check_nulls(d, nulls), data), value_severity)
+        def nulls_of(d) -> v.CheckOutcome:
+            return v.check_nulls(d, nulls, expected_nulls(d) if expected_nulls else None)
+
+        return check_result(evaluate(nulls_of, data), value_severity)
 
     @dg.asset_check(asset=asset, name="values", blocking=blocking, partitions_def=partitions_def,
                     description=" ".join((values.__doc__ or "").split()))  # fmt: skip

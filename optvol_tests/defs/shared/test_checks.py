@@ -104,6 +104,21 @@ def test_null_threshold(quotes, raw_options):
     ).passed  # empty table
 
 
+def test_a_short_market_history_passes_with_its_expected_missing_return(features):
+    from optvol.core.volatility.features import expected_null_counts
+    from optvol.core.volatility.market import macro_columns
+
+    short = features.iloc[:60].copy()  # the first day's return is missing: 1/60 > 1%
+    nulls = market_rules.MARKET_FEATURE_NULLS
+    assert not v.check_nulls(short, nulls).passed
+    expected = expected_null_counts(short, macro_columns(short))
+    assert v.check_nulls(short, nulls, expected).passed
+    # Missing values beyond the expected ones still count.
+    short.loc[short.index[5], "log_return"] = np.nan
+    outcome = v.check_nulls(short, nulls, expected)
+    assert not outcome.passed and "log_return" in outcome.metadata["over_threshold"]
+
+
 # --- values ---------------------------------------------------------------------------
 
 
