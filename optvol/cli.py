@@ -63,10 +63,33 @@ def _looks_like_market_file(path: Path) -> bool:
     return not missing_required_columns(read_header(sources_of(path)[0]))
 
 
+def _inputs_of(paths: list[str]) -> list[Path]:
+    """The input files: each file given, and the chain files of each directory given."""
+    from optvol.core.common.input_files import find_input_files
+
+    inputs: list[Path] = []
+    for path in map(Path, paths):
+        inputs += find_input_files(path) if path.is_dir() else [path]
+    return inputs
+
+
+def _output_path(out: str) -> Path:
+    """``--out`` as a file the cleaned table can be written to, or a clear error."""
+    path = Path(out)
+    if path.is_dir():
+        raise OptvolInputError(f"--out {path} is a directory; name the Parquet file to write")
+    if not path.parent.is_dir():
+        raise OptvolInputError(f"--out {path}: the directory {path.parent} does not exist")
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise OptvolInputError(f"--out {path}: not writable here")
+    return path
+
+
 def _clean(args: argparse.Namespace) -> int:
     from optvol.core.common.parquet import write_parquet
 
-    inputs = [Path(p) for p in args.inputs]
+    out = _output_path(args.out)
+    inputs = _inputs_of(args.inputs)
     kind = args.kind
     if kind == "auto":
         kind = "market" if len(inputs) == 1 and _looks_like_market_file(inputs[0]) else "options"
@@ -82,8 +105,11 @@ def _clean(args: argparse.Namespace) -> int:
 
         raw, _ = read_option_files(inputs, _long_format_spec(args))
         frame, report = clean_option_quotes(raw)
-    write_parquet(frame, args.out)
-    print(f"{kind}: {report.rows_in:,} rows in, {report.rows_out:,} rows out -> {args.out}")
+    try:
+        write_parquet(frame, out)
+    except PermissionError as err:
+        raise OptvolInputError(f"--out {out}: not writable ({err.strerror})") from None
+    print(f"{kind}: {report.rows_in:,} rows in, {report.rows_out:,} rows out -> {out}")
     return 0
 
 
@@ -93,7 +119,7 @@ def _dynamics(args: argparse.Namespace) -> int:
     from optvol.core.options.ingest.read import read_option_files
     from optvol.core.options.samples import SampleConfig
 
-    raw, _ = read_option_files([Path(p) for p in args.inputs], _long_format_spec(args))
+    raw, _ = read_option_files(_inputs_of(args.inputs), _long_format_spec(args))
     quotes, _ = clean_option_quotes(raw)
     rates = {"risk_free_rate": args.rate, "dividend_yield": args.dividend_yield}
     config = SampleConfig(**{name: value for name, value in rates.items() if value is not None})
@@ -284,7 +310,10 @@ def _add_clean(commands, long_format_options: argparse.ArgumentParser) -> None:
         "format) or a market history file, clean them exactly as the assets do, and write "
         "one Parquet file.",
     )
-    clean.add_argument("inputs", nargs="+", help="input files (.csv, .txt, .csv.gz, .zip)")
+    clean.add_argument(
+        "inputs", nargs="+",
+        help="input files (.csv, .txt, .csv.gz, .zip), or directories of chain files",
+    )  # fmt: skip
     clean.add_argument("--out", required=True, help="Parquet file to write")
     clean.add_argument(
         "--kind",
@@ -314,7 +343,9 @@ def _add_dynamics(commands, long_format_options: argparse.ArgumentParser) -> Non
         "of ATM vol changes and the spreads. What a model of tomorrow's prices can learn, "
         "before training.",
     )
-    dynamics.add_argument("inputs", nargs="+", help="chain files (.csv, .txt, .csv.gz, .zip)")
+    dynamics.add_argument(
+        "inputs", nargs="+", help="chain files (.csv, .txt, .csv.gz, .zip), or directories of them"
+    )
     for flag, what in (("--rate", "risk-free rate"), ("--dividend-yield", "dividend yield")):
         dynamics.add_argument(
             flag, type=float,

@@ -255,3 +255,26 @@ def test_import_market_bad_input_exits_2_and_keeps_the_output(tmp_path, caplog):
     assert out.read_bytes() == b"date,spx_open\nprevious\n"
     assert main(["import-market", "--spx", str(spx), "--out", str(out), "--force"]) == 0
     assert out.read_text().startswith("date,spx_open,spx_high,spx_low,spx_close,vix_close\n")
+
+
+def test_clean_reads_a_directory_and_refuses_an_unusable_out(tmp_path, caplog):
+    folder = tmp_path / "chains"
+    folder.mkdir()
+    write_optionsdx(folder / "a.csv", small_chain())
+    out = tmp_path / "o.parquet"
+    assert main(["clean", str(folder), "--out", str(out)]) == 0
+    assert len(pd.read_parquet(out)) == 4 * 2 * 3 * 2
+    before = out.read_bytes()
+    cases = [
+        (tmp_path, "is a directory; name the Parquet file"),
+        (tmp_path / "missing" / "o.parquet", f"the directory {tmp_path / 'missing'} does not"),
+    ]
+    for target, message in cases:
+        assert main(["clean", str(folder), "--out", str(target)]) == 2
+        assert message in caplog.text
+    assert main(["clean", str(tmp_path / "empty"), "--out", str(out)]) == 2
+    assert "input file not found" in caplog.text
+    (tmp_path / "empty").mkdir()
+    assert main(["clean", str(tmp_path / "empty"), "--out", str(out)]) == 2
+    assert "no input files in" in caplog.text
+    assert out.read_bytes() == before
