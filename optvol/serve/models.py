@@ -107,9 +107,15 @@ class ServedModels:
                 loader = _load_options if name == "options" else _load_volatility
                 setattr(served, name, loader(served.data_root, status))
                 status.loaded = True
-            except (OptvolInputError, OSError, ValueError, KeyError) as error:
-                status.error = str(error)
-                log.error("The %s model is not served: %s", name, error)
+            except (OptvolInputError, OSError, ValueError, KeyError, TypeError) as error:
+                # A card field of the wrong type (TypeError, KeyError) refuses this model
+                # only, as a tampered model file does.
+                status.error = (
+                    str(error)
+                    if isinstance(error, OptvolInputError | OSError)
+                    else (f"its model card is malformed ({type(error).__name__}: {error})")
+                )
+                log.error("The %s model is not served: %s", name, status.error)
             evaluation = _read_evaluation(served.data_root, EVALUATION_OF[name])
             if evaluation is not None:
                 served.evaluations[name] = evaluation

@@ -435,3 +435,24 @@ def test_a_counter_left_locked_by_a_dead_worker_does_not_block_requests(
     assert answered == [200], "the request waited on the stuck counter"
     assert "request not counted" in caplog.text
     assert client.get("/health").get_json()["requests"] == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [lambda card: card.update(file="x"), lambda card: card.update(architecture="x")],
+    ids=["file", "architecture"],
+)
+def test_a_malformed_model_card_refuses_that_model_only(served_root, tmp_path, change):
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(served_root, root)
+    card_path = root / "models" / "gru_model.json"
+    card = json.loads(card_path.read_text())
+    change(card)
+    card_path.write_text(json.dumps(card))
+    served = ServedModels.load(root)
+    assert served.loaded() == ["volatility"]
+    assert served.status["options"].error
+    health = create_app(served).test_client().get("/health").get_json()
+    assert health["models"]["volatility"]["loaded"] is True

@@ -75,8 +75,14 @@ def read_model_files(stem: str | Path, suffix: str, card_format: int) -> tuple[b
             f"{card_path} is a model card of format {found!r}; "
             f"this optvol reads format {card_format}"
         )
+    recorded = card["file"]
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("sha256"), str):
+        raise OptvolInputError(
+            f"{card_path} is not a valid model card: 'file' must record the model file's "
+            f"sha256, found {recorded!r:.80}"
+        )
     payload = model_path.read_bytes()
-    if hashlib.sha256(payload).hexdigest() != card["file"]["sha256"]:
+    if hashlib.sha256(payload).hexdigest() != recorded["sha256"]:
         raise OptvolInputError(
             f"{model_path} does not match the sha256 recorded in {card_path}: "
             "the file is corrupt or from another training; re-train the model"
