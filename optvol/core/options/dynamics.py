@@ -33,7 +33,7 @@ from optvol.core.common.errors import OptvolInputError
 from optvol.core.options.pricing.black_scholes import implied_vol
 from optvol.core.options.pricing.iv_surface import evaluate_surface, fit_daily_surfaces
 from optvol.core.options.samples.config import SampleConfig
-from optvol.core.options.samples.features import option_classes
+from optvol.core.options.samples.features import option_classes, trading_days
 from optvol.core.options.samples.leverage import (
     LEVERAGE_DTE_BUCKETS,
     LEVERAGE_MONEYNESS_BUCKETS,
@@ -147,11 +147,9 @@ def _usable_quotes(quotes: pd.DataFrame, config: SampleConfig) -> _Usable:
         raise OptvolInputError("option_quotes has no usable quote")
     take = {name: quotes[name].to_numpy()[rows] for name in _REQUIRED[1:-1]}
     dates = quotes["quote_date"].to_numpy("datetime64[ns]")[rows]
-    _, day = np.unique(dates, return_inverse=True)
-    spot_of_day = pd.Series(take["underlying_last"].astype(float)).groupby(day).median()
-    spot_of_day = spot_of_day.to_numpy()
+    _, day, spot_of_day = trading_days(dates, take["underlying_last"])
     usable = _Usable(
-        day=day.astype(np.int64),
+        day=day,
         spot_of_day=spot_of_day,
         expiry=take["expiration"].astype("datetime64[ns]").view(np.int64),
         root=option_classes(quotes, rows)[0],

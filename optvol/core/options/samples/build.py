@@ -50,6 +50,7 @@ from optvol.core.options.samples.features import (
     option_classes,
     static_features,
     surface_inputs,
+    trading_days,
     window_indices,
 )
 from optvol.core.options.samples.leverage import VALID_IV, LeverageBetas, fit_leverage_betas
@@ -198,13 +199,10 @@ def _trading_days(
 ) -> tuple[_TradingDays, np.ndarray]:
     """Stage 1: the calendar and the underlying, and the day of each usable quote (at the
     row positions ``usable``)."""
-    calendar, day = np.unique(
-        _gather(quotes, "quote_date", usable, "datetime64[ns]"), return_inverse=True
+    calendar, day, spot_of_day = trading_days(
+        _gather(quotes, "quote_date", usable, "datetime64[ns]"),
+        _gather(quotes, "underlying_last", usable, float),
     )
-    day = day.astype(np.int64)
-    spot_of_day = (
-        pd.Series(_gather(quotes, "underlying_last", usable, float)).groupby(day).median()
-    ).to_numpy()
     returns = np.concatenate([[np.nan], np.diff(np.log(spot_of_day))])
     historical_vol = historical_vol_of_returns(returns, config.historical_vol_days)
     return _TradingDays(calendar, spot_of_day, returns, historical_vol), day

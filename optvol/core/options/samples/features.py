@@ -84,6 +84,17 @@ class PreviousQuote:
         return PreviousQuote(**{name: values[index] for name, values in self.__dict__.items()})
 
 
+def trading_days(
+    dates: np.ndarray, underlying: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The data's trading days (sorted), each quote's day index (int64) and the
+    underlying's price of each day: the median of its quotes' ``underlying``."""
+    calendar, day = np.unique(dates, return_inverse=True)
+    day = day.astype(np.int64)
+    spot_of_day = pd.Series(np.asarray(underlying, float)).groupby(day).median().to_numpy()
+    return calendar, day, spot_of_day
+
+
 def option_classes(quotes: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The option class (``root``) of the quotes at the positions ``rows``: int64 codes
     into the sorted class names, and the names. A table without a ``root`` column (one
