@@ -33,6 +33,9 @@ REPORT_PATHS: dict[str, tuple[str, str]] = {
 OPTIONS_INPUT_DIR = "raw/options"
 MARKET_INPUT_FILE = "raw/raw_market.csv"
 ALERTS_FILE = "alerts/alerts.jsonl"
+# Each option input file's quote months, by its size and mtime (a cache: see
+# optvol.core.options.ingest.months).
+QUOTE_MONTHS_INDEX = "cache/quote_months.json"
 
 
 def data_root(override: str | os.PathLike | None = None) -> Path:

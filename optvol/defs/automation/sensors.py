@@ -197,8 +197,10 @@ def new_input_files(context: dg.SensorEvaluationContext, data_root: DataRoot):
         if outside:
             notes.append(
                 f"{change.asset}: quotes dated {', '.join(outside)} are outside the quote-month "
-                f"partitions (from {QUOTE_MONTHS.get_first_partition_key()}); set "
-                f"{FIRST_MONTH_ENV} to ingest them"
+                f"partitions (from {QUOTE_MONTHS.get_first_partition_key()}), which start at "
+                "the data's first month when the definitions load: reload the code location "
+                "(the UI's Reload, or restart dagster dev) to ingest them, or set "
+                f"{FIRST_MONTH_ENV}"
             )
             context.log.warning(notes[-1])
             months = [month for month in months if month not in outside]
