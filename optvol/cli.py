@@ -86,7 +86,9 @@ def _output_path(out: str) -> Path:
 
 
 def _clean(args: argparse.Namespace) -> int:
+    from optvol.core.common.errors import BlockingCheckError
     from optvol.core.common.parquet import write_parquet
+    from optvol.core.common.validation import failed_blocking
 
     out = _output_path(args.out)
     inputs = _inputs_of(args.inputs)
@@ -97,14 +99,20 @@ def _clean(args: argparse.Namespace) -> int:
         if len(inputs) != 1:
             raise OptvolInputError("market cleaning takes exactly one input file")
         from optvol.core.volatility.market import clean_market, read_market_file
+        from optvol.core.volatility.validation import market_feature_outcomes
 
         frame, report = clean_market(read_market_file(inputs[0]), args.release_lag_months)
+        failure = failed_blocking("the cleaned market table", market_feature_outcomes(frame))
     else:
         from optvol.core.options.ingest.clean import clean_option_quotes
         from optvol.core.options.ingest.read import read_option_files
+        from optvol.core.options.validation import option_quote_outcomes
 
         raw, _ = read_option_files(inputs, _long_format_spec(args))
         frame, report = clean_option_quotes(raw)
+        failure = failed_blocking("the cleaned quotes", option_quote_outcomes(frame))
+    if failure is not None:
+        raise BlockingCheckError(f"{failure}: {out} not written")
     try:
         write_parquet(frame, out)
     except PermissionError as err:

@@ -17,7 +17,13 @@ from optvol.cli import main
 from optvol.core.common.paths import ARTIFACT_PATHS, REPORT_PATHS
 from optvol.definitions import defs
 from optvol.defs.options.assets import option_quotes, raw_option_quotes
-from optvol_tests.builders import small_chain, volatile_market_frame, write_market, write_optionsdx
+from optvol_tests.builders import (
+    market_frame,
+    small_chain,
+    volatile_market_frame,
+    write_market,
+    write_optionsdx,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -49,6 +55,20 @@ def test_clean_market_is_detected(tmp_path):
     assert main(["clean", str(write_market(tmp_path / "m.csv")), "--out", str(out)]) == 0
     frame = pq.read_table(out).to_pandas()
     assert {"rv_21", "vrp", "vix_rv_ratio"} <= set(frame.columns)
+
+
+def test_clean_refuses_what_the_blocking_checks_refuse(tmp_path, caplog):
+    frame = market_frame()
+    frame.loc[50, "spx_high"] = frame.loc[50, "spx_low"] - 1
+    out = tmp_path / "features.parquet"
+    out.write_bytes(b"previous")
+    assert main(["clean", str(write_market(tmp_path / "m.csv", frame)), "--out", str(out)]) == 2
+    day = str(frame.loc[50, "date"])[:10]
+    assert (
+        "fails its blocking checks (values: violations: {'spx_high < spx_low': 1}; first at "
+        f"{{'spx_high < spx_low': '{day}'}}): {out} not written" in caplog.text
+    )
+    assert out.read_bytes() == b"previous"
 
 
 def test_clean_long_format_with_preset(tmp_path):

@@ -66,6 +66,8 @@ def test_instance_is_local_sqlite(tmp_path):
         assert "Sqlite" in type(instance.run_storage).__name__
         assert "Sqlite" in type(instance.event_log_storage).__name__
         assert instance.telemetry_enabled is False
+        assert instance.run_monitoring_enabled  # a killed run does not stay STARTED
+        assert instance.run_monitoring_max_runtime_seconds == 12 * 3600
     finally:
         instance.dispose()
 

@@ -18,3 +18,8 @@ class RequestError(OptvolInputError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class BlockingCheckError(OptvolInputError):
+    """A cleaned table fails a blocking check: it is not written, and whatever version
+    was stored before stays."""

@@ -100,12 +100,37 @@ def count_violations(rules: Mapping[str, pd.Series]) -> dict[str, int]:
     return {name: int(mask.sum()) for name, mask in rules.items() if int(mask.sum())}
 
 
-def outcome_of(violations: dict[str, int], ok: str) -> CheckOutcome:
+def first_violations(rules: Mapping[str, pd.Series], label: Callable[[int], str]) -> dict[str, str]:
+    """``{rule: label(position)}`` of the first row (by position) breaking each broken
+    rule, so that a failure says where to look, not only how often."""
+    first = {}
+    for name, mask in rules.items():
+        values = mask.to_numpy(dtype=bool, na_value=False)
+        if values.any():
+            first[name] = label(int(values.argmax()))
+    return first
+
+
+def outcome_of(
+    violations: dict[str, int], ok: str, first: Mapping[str, str] | None = None
+) -> CheckOutcome:
     """Pass, described as ``ok``, when nothing is violated; else fail, naming each
-    violation and its count."""
+    violation, its count and, where given, its first row."""
     if violations:
-        return CheckOutcome(False, f"violations: {violations}", {"violations": violations})
+        where = {rule: first[rule] for rule in violations if first and rule in first}
+        description = f"violations: {violations}" + (f"; first at {where}" if where else "")
+        return CheckOutcome(False, description, {"violations": violations, "first_at": where})
     return CheckOutcome(True, ok, {"violations": {}})
+
+
+def failed_blocking(name: str, outcomes: Mapping[str, CheckOutcome]) -> str | None:
+    """What fails among a table's blocking checks, as one message (None when they all
+    pass): what the pipeline and the CLI refuse to write."""
+    failed = [f"{check}: {outcome.description}" for check, outcome in outcomes.items()
+              if not outcome.passed]  # fmt: skip
+    if not failed:
+        return None
+    return f"{name} fails its blocking checks ({'; '.join(failed)})"
 
 
 def as_frame(data: Table, columns) -> pd.DataFrame:

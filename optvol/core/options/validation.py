@@ -10,7 +10,10 @@ from optvol.core.common.validation import (
     CheckOutcome,
     Table,
     as_frame,
+    check_nulls,
+    check_schema,
     count_violations,
+    first_violations,
     outcome_of,
 )
 from optvol.core.options.ingest.clean import OPTION_QUOTES_DTYPES
@@ -30,7 +33,20 @@ def check_raw_option_values(data: Table) -> CheckOutcome:
         "underlying_last <= 0": frame["underlying_last"] <= 0,
         "expiration < quote_date": frame["expiration"] < frame["quote_date"],
     }
-    return outcome_of(count_violations(rules), "strikes, prices and dates are sane")
+    return outcome_of(
+        count_violations(rules), "strikes, prices and dates are sane", _first(frame, rules)
+    )
+
+
+def _first(frame: pd.DataFrame, rules: dict[str, pd.Series]) -> dict[str, str]:
+    """Where each broken rule is first broken: the quote's date, strike and expiration."""
+
+    def label(i: int) -> str:
+        row = frame.iloc[i]
+        date, expiry = str(row["quote_date"])[:10], str(row["expiration"])[:10]
+        return f"{date} strike {row['strike']} exp {expiry}"
+
+    return first_violations(rules, label)
 
 
 def check_option_quote_values(frame: pd.DataFrame) -> CheckOutcome:
@@ -51,7 +67,7 @@ def check_option_quote_values(frame: pd.DataFrame) -> CheckOutcome:
     sorted_keys = frame[keys].sort_values(keys, kind="stable").index
     if not sorted_keys.equals(frame.index):
         violations["rows not sorted by key"] = 1
-    return outcome_of(violations, "strikes, prices, dates and keys are sane")
+    return outcome_of(violations, "strikes, prices, dates and keys are sane", _first(frame, rules))
 
 
 RAW_OPTION_TYPES = {f.name: str(f.type) for f in RAW_OPTION_SCHEMA}
@@ -61,3 +77,17 @@ OPTION_QUOTES_TYPES = dict(OPTION_QUOTES_DTYPES)
 RAW_OPTION_NULLS = {"quote_date": 0.0, "expiration": 0.0, "strike": 0.0, "option_type": 0.0,
                     "underlying_last": 0.01, "bid": 0.05, "ask": 0.05}  # fmt: skip
 OPTION_QUOTES_NULLS = {**RAW_OPTION_NULLS, "mid": 0.05, "dte_days": 0.0, "moneyness": 0.01}
+
+
+def option_quote_outcomes(frame: pd.DataFrame) -> dict[str, CheckOutcome]:
+    """Every blocking check of a month of ``option_quotes``, by check name: what must
+    pass before the month is written. A month without rows is checked for its schema
+    only, as the asset checks do (ingest warned of it)."""
+    schema = check_schema(frame, OPTION_QUOTES_TYPES)
+    if frame.empty:
+        return {"schema": schema}
+    return {
+        "schema": schema,
+        "null_counts": check_nulls(frame, OPTION_QUOTES_NULLS),
+        "values": check_option_quote_values(frame),
+    }

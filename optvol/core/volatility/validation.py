@@ -6,10 +6,25 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from optvol.core.common.validation import CheckOutcome, count_violations, outcome_of
-from optvol.core.volatility.features import TARGET_COLUMNS, feature_columns
+from optvol.core.common.data_summary import missing_counts
+from optvol.core.common.validation import (
+    CheckOutcome,
+    check_nulls,
+    check_schema,
+    count_violations,
+    first_violations,
+    outcome_of,
+)
+from optvol.core.volatility.features import (
+    TARGET_COLUMNS,
+    expected_null_counts,
+    feature_columns,
+    look_ahead_columns,
+    recomputed_mismatches,
+)
 from optvol.core.volatility.market import REQUIRED_COLUMNS as MARKET_REQUIRED_COLUMNS
 from optvol.core.volatility.market import macro_columns
+from optvol.core.volatility.models import design_matrix
 
 
 def check_raw_market_values(frame: pd.DataFrame) -> CheckOutcome:
@@ -19,7 +34,12 @@ def check_raw_market_values(frame: pd.DataFrame) -> CheckOutcome:
         "non-positive price": (frame[list(MARKET_REQUIRED_COLUMNS[1:])] <= 0).any(axis=1),
         "spx_high < spx_low": frame["spx_high"] < frame["spx_low"],
     }
-    return outcome_of(count_violations(rules), "dates and prices are sane")
+    return outcome_of(count_violations(rules), "dates and prices are sane", _first(frame, rules))
+
+
+def _first(frame: pd.DataFrame, rules: dict[str, pd.Series]) -> dict[str, str]:
+    dates = frame["date"]
+    return first_violations(rules, lambda i: str(dates.iloc[i])[:10])
 
 
 def check_market_feature_values(frame: pd.DataFrame) -> CheckOutcome:
@@ -34,7 +54,9 @@ def check_market_feature_values(frame: pd.DataFrame) -> CheckOutcome:
     violations = count_violations(rules)
     if not frame["date"].is_monotonic_increasing:
         violations["dates not sorted"] = 1
-    return outcome_of(violations, "dates unique and sorted; prices and RV sane")
+    return outcome_of(
+        violations, "dates unique and sorted; prices and RV sane", _first(frame, rules)
+    )
 
 
 RAW_MARKET_NULLS = {"date": 0.0}
@@ -55,3 +77,49 @@ def market_types(frame: pd.DataFrame, *, features: bool) -> dict[str, str]:
     else:
         expected.update(source_file="category", source_row="int64")
     return expected
+
+
+def check_expected_nulls(frame: pd.DataFrame) -> CheckOutcome:
+    """Each derived column of ``market_features`` is missing on exactly the rows its
+    inputs explain: warm-up windows, days without VIX, the last 21 days for the targets."""
+    expected = expected_null_counts(frame, macro_columns(frame))
+    actual = missing_counts(frame, expected)
+    wrong = {c: {"expected": expected[c], "actual": actual[c]}
+             for c in expected if expected[c] != actual[c]}  # fmt: skip
+    return CheckOutcome(
+        not wrong,
+        "null counts as expected" if not wrong else f"unexpected nulls: {wrong}",
+        {"null_counts": actual, "unexpected": wrong},
+    )
+
+
+def check_no_look_ahead(frame: pd.DataFrame) -> CheckOutcome:
+    """No model input of ``market_features`` is a target, and features recomputed from
+    the rows up to their day only are identical to the table's (at 8 days spread over the
+    history)."""
+    macro = macro_columns(frame)
+    leaking = look_ahead_columns([*feature_columns(macro), *design_matrix(frame, macro).columns])
+    mismatches = recomputed_mismatches(frame, macro)
+    passed = not leaking and not mismatches
+    return CheckOutcome(
+        passed,
+        "features use data up to their day only"
+        if passed
+        else f"look-ahead: target columns among inputs {leaking}; features that change "
+        f"without later rows {mismatches}",
+        {"target_columns_among_inputs": leaking, "days_whose_features_use_later_rows": mismatches},
+    )
+
+
+def market_feature_outcomes(frame: pd.DataFrame) -> dict[str, CheckOutcome]:
+    """Every blocking check of ``market_features``, by check name: what must pass before
+    the table is written."""
+    return {
+        "schema": check_schema(frame, market_types(frame, features=True)),
+        "null_counts": check_nulls(
+            frame, MARKET_FEATURE_NULLS, expected_null_counts(frame, macro_columns(frame))
+        ),
+        "values": check_market_feature_values(frame),
+        "expected_nulls": check_expected_nulls(frame),
+        "no_look_ahead": check_no_look_ahead(frame),
+    }

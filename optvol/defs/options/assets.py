@@ -21,10 +21,12 @@ from optvol.core.options.ingest.read import read_option_months
 from optvol.core.options.ingest.schema import RAW_OPTION_SCHEMA
 from optvol.core.options.report import RESULTS_SECTION, build_option_report
 from optvol.core.options.samples import build_samples
+from optvol.core.options.validation import option_quote_outcomes
 from optvol.defs.options.config import GruModelConfig, OptionIngestConfig
 from optvol.defs.options.partitions import QUOTE_MONTHS
 from optvol.defs.options.types import option_quotes_violation
 from optvol.defs.shared.assets import MODEL_STEP, pipeline_asset
+from optvol.defs.shared.checks import refuse_failed_blocking
 from optvol.defs.shared.metadata import dynamics_metadata, evaluation_metadata, plot_metadata
 from optvol.defs.shared.reporting import materialize_report
 from optvol.defs.shared.resources import DataRoot
@@ -76,13 +78,16 @@ def option_quotes(context: dg.AssetExecutionContext, raw_option_quotes: LazyTabl
     strike, option_type): canonical dtypes, duplicates removed, mid/spread/days to
     expiry/moneyness, and flags for unusable quotes (``usable`` is False where any flag is
     set). Months are cleaned as they are written, two at a time, so a range of months
-    needs the memory of two; each is validated against the OptionQuotesDataFrame type."""
+    needs the memory of two; each is validated against the OptionQuotesDataFrame type and
+    its blocking checks before it is written, so a month that fails keeps its stored
+    version."""
 
     def clean_month(month: str) -> pd.DataFrame:
         frame, report = clean_option_quotes(raw_option_quotes[month])
         violation = option_quotes_violation(frame)
         if violation is not None:
             raise dg.Failure(f"option_quotes {month}: {violation}")
+        refuse_failed_blocking(f"option_quotes {month}", option_quote_outcomes(frame))
         context.log.info(
             "Cleaned %s: %d rows in, %d out, %d usable, %d duplicates",
             month, report.rows_in, report.rows_out, report.usable_rows, report.duplicate_rows,

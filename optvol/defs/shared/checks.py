@@ -37,6 +37,24 @@ def check_result(outcome: v.CheckOutcome, severity: dg.AssetCheckSeverity) -> dg
     )
 
 
+def described_by(function: Callable) -> str:
+    """A check's description: the docstring of the rule it applies, on one line."""
+    return " ".join((function.__doc__ or "").split())
+
+
+def refuse_failed_blocking(name: str, outcomes: Mapping[str, v.CheckOutcome]) -> None:
+    """Raise a step failure, before anything is written, when one of ``outcomes`` (a
+    table's blocking checks, run on the table in memory) fails: the stored version of
+    the table stays, and the failure says what fails, how often and where first."""
+    message = v.failed_blocking(name, outcomes)
+    if message is not None:
+        raise dg.Failure(
+            description=f"{message}: not written; the stored {name} is kept",
+            metadata={check: o.description for check, o in outcomes.items() if not o.passed},
+            allow_retries=False,
+        )
+
+
 def table_checks(
     asset: dg.AssetsDefinition,
     data_type: type,
@@ -75,7 +93,7 @@ def table_checks(
         return check_result(evaluate(nulls_of, data), value_severity)
 
     @dg.asset_check(asset=asset, name="values", blocking=blocking, partitions_def=partitions_def,
-                    description=" ".join((values.__doc__ or "").split()))  # fmt: skip
+                    description=described_by(values))  # fmt: skip
     def value_check(data: data_type) -> dg.AssetCheckResult:  # type: ignore[valid-type]
         return check_result(evaluate(values, data), value_severity)
 

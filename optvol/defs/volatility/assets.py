@@ -18,8 +18,10 @@ from optvol.core.volatility.evaluation import evaluate_volatility, write_volatil
 from optvol.core.volatility.market import clean_market, read_market_file
 from optvol.core.volatility.report import RESULTS_SECTION, build_volatility_report
 from optvol.core.volatility.selection import RESTRICTED_RETURN
+from optvol.core.volatility.validation import market_feature_outcomes
 from optvol.core.volatility.walk_forward import WalkForwardConfig
 from optvol.defs.shared.assets import MODEL_STEP, pipeline_asset
+from optvol.defs.shared.checks import refuse_failed_blocking
 from optvol.defs.shared.metadata import evaluation_metadata, plot_metadata, scores_table
 from optvol.defs.shared.reporting import materialize_report
 from optvol.defs.shared.resources import DataRoot
@@ -60,10 +62,12 @@ def market_features(
     after their release lag; the features of the volatility task (log returns, RV over
     1/5/21/22/63 days, Parkinson and Garman-Klass range vol, VIX, VRP, VIX/RV21, yearly
     macro changes), each from data up to its day only; and the targets, realized vol and
-    log return over the next 21 trading days (``target_*``)."""
+    log return over the next 21 trading days (``target_*``). Its blocking checks run on
+    the table before it is written: one that fails leaves the stored table as it was."""
     frame, report = clean_market(
         raw_market, config.release_lag_months, dict(config.release_lag_overrides)
     )
+    refuse_failed_blocking("market_features", market_feature_outcomes(frame))
     context.add_output_metadata(
         {
             "date_range": f"{frame['date'].min():%Y-%m-%d} .. {frame['date'].max():%Y-%m-%d}",

@@ -5,57 +5,25 @@ of the features, the evaluation's common dates and the chosen model against HAR.
 import dagster as dg
 import pandas as pd
 
-from optvol.core.common.data_summary import missing_counts
 from optvol.core.volatility import validation as market_rules
-from optvol.core.volatility.features import (
-    expected_null_counts,
-    feature_columns,
-    look_ahead_columns,
-    recomputed_mismatches,
-)
+from optvol.core.volatility.features import expected_null_counts
 from optvol.core.volatility.market import macro_columns
-from optvol.core.volatility.models import design_matrix
-from optvol.defs.shared.checks import model_vs_baseline, table_checks
+from optvol.defs.shared.checks import check_result, described_by, model_vs_baseline, table_checks
 from optvol.defs.volatility.assets import market_features, raw_market, volatility_evaluation
 
+ERROR = dg.AssetCheckSeverity.ERROR
 
-@dg.asset_check(asset=market_features, blocking=True)
+
+@dg.asset_check(asset=market_features, blocking=True,
+                description=described_by(market_rules.check_no_look_ahead))  # fmt: skip
 def no_look_ahead(market_features: pd.DataFrame) -> dg.AssetCheckResult:
-    """No model input is a target, and features recomputed from the rows up to their day
-    only are identical to the table's (at 8 days spread over the history)."""
-    macro = macro_columns(market_features)
-    inputs = [*feature_columns(macro), *design_matrix(market_features, macro).columns]
-    leaking = look_ahead_columns(inputs)
-    mismatches = recomputed_mismatches(market_features, macro)
-    return dg.AssetCheckResult(
-        passed=not leaking and not mismatches,
-        description="features use data up to their day only"
-        if not leaking and not mismatches
-        else f"look-ahead: target columns among inputs {leaking}; features that change "
-        f"without later rows {mismatches}",
-        metadata={
-            "target_columns_among_inputs": dg.MetadataValue.json(leaking),
-            "days_whose_features_use_later_rows": dg.MetadataValue.json(mismatches),
-        },
-    )
+    return check_result(market_rules.check_no_look_ahead(market_features), ERROR)
 
 
-@dg.asset_check(asset=market_features, blocking=True)
+@dg.asset_check(asset=market_features, blocking=True,
+                description=described_by(market_rules.check_expected_nulls))  # fmt: skip
 def expected_nulls(market_features: pd.DataFrame) -> dg.AssetCheckResult:
-    """Each derived column is missing on exactly the rows its inputs explain: warm-up
-    windows, days without VIX, the last 21 days for the targets."""
-    expected = expected_null_counts(market_features, macro_columns(market_features))
-    actual = missing_counts(market_features, expected)
-    wrong = {c: {"expected": expected[c], "actual": actual[c]}
-             for c in expected if expected[c] != actual[c]}  # fmt: skip
-    return dg.AssetCheckResult(
-        passed=not wrong,
-        description="null counts as expected" if not wrong else f"unexpected nulls: {wrong}",
-        metadata={
-            "null_counts": dg.MetadataValue.json(actual),
-            "unexpected": dg.MetadataValue.json(wrong),
-        },  # fmt: skip
-    )
+    return check_result(market_rules.check_expected_nulls(market_features), ERROR)
 
 
 @dg.asset_check(asset=volatility_evaluation, blocking=True)

@@ -286,33 +286,70 @@ def test_every_asset_has_schema_null_and_value_checks():
         assert names == {"schema", "null_counts", "values", *extra}, asset
 
 
-def test_failed_blocking_check_stops_downstream(data_root):
-    rows = small_chain()
-    for row in rows:  # a delivery whose call quotes are all empty
-        row.update(C_BID="", C_ASK="")
-    write_optionsdx(data_root / "raw" / "options" / "spy_eod_202001.txt", rows)
+def _failure_of(result: dg.ExecuteInProcessResult, step: str) -> str:
+    (failure,) = [e for e in result.all_events if e.is_step_failure and e.step_key == step]
+    return failure.step_failure_data.error.message
+
+
+def test_a_blocking_failure_keeps_the_stored_month_and_stops_downstream(data_root):
+    from optvol.definitions import asset_checks
+    from optvol.defs.options.assets import option_quotes, raw_option_quotes
 
     @dg.asset(deps=["option_quotes"])
     def model_input() -> None:
         """Stands in for training, which must not run on bad data."""
 
-    from optvol.definitions import asset_checks
-    from optvol.defs.options.assets import option_quotes, raw_option_quotes
+    def run() -> dg.ExecuteInProcessResult:
+        return dg.materialize(
+            [raw_option_quotes, option_quotes, model_input, *asset_checks[:6]],
+            resources=defs.resources,
+            raise_on_error=False,
+            partition_key="2020-01",
+        )
 
-    result = dg.materialize(
-        [raw_option_quotes, option_quotes, model_input, *asset_checks[:6]],
-        resources=defs.resources,
-        raise_on_error=False,
-        partition_key="2020-01",
-    )
+    source = data_root / "raw" / "options" / "spy_eod_202001.txt"
+    stored = data_root / "processed" / "option_quotes" / "2020-01.parquet"
+    assert run().success
+    good = stored.read_bytes()
+    rows = small_chain()
+    for row in rows:  # a delivery whose call quotes are all empty
+        row.update(C_BID="", C_ASK="")
+    write_optionsdx(source, rows)
+    result = run()
     assert not result.success
-    evaluations = {
-        (e.asset_key.path[-1], e.check_name): e.passed for e in result.get_asset_check_evaluations()
-    }
-    assert evaluations[("option_quotes", "null_counts")] is False
-    assert evaluations[("option_quotes", "values")] is True
+    message = _failure_of(result, "option_quotes")
+    assert "option_quotes 2020-01 fails its blocking checks (null_counts: null share" in message
+    assert "not written; the stored option_quotes 2020-01 is kept" in message
+    assert stored.read_bytes() == good
     materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
-    assert "option_quotes" in materialized and "model_input" not in materialized
+    assert materialized == {"raw_option_quotes"}  # as it came; its checks only warn
+    assert list(stored.parent.glob(".*.tmp")) == []
+
+
+def test_a_bad_market_row_keeps_the_stored_features_and_says_where(data_root):
+    from optvol.definitions import asset_checks
+    from optvol.defs.volatility.assets import market_features, raw_market
+
+    def run() -> dg.ExecuteInProcessResult:
+        checks = [c for c in asset_checks if "market" in str(next(iter(c.check_keys)).asset_key)]
+        return dg.materialize(
+            [raw_market, market_features, *checks], resources=defs.resources, raise_on_error=False
+        )
+
+    stored = data_root / "processed" / "market_features.parquet"
+    assert run().success
+    good = stored.read_bytes()
+    path = data_root / "raw" / "raw_market.csv"
+    frame = pd.read_csv(path)
+    frame.loc[50, "spx_high"] = frame.loc[50, "spx_low"] - 1
+    frame.to_csv(path, index=False)
+    result = run()
+    assert not result.success
+    message = _failure_of(result, "market_features")
+    day = str(frame.loc[50, "date"])[:10]
+    assert "values: violations: {'spx_high < spx_low': 1}" in message
+    assert f"first at {{'spx_high < spx_low': '{day}'}}" in message
+    assert stored.read_bytes() == good
 
 
 # --- the embedded sample passes every check ----------------------------------------------

@@ -50,8 +50,13 @@ def test_the_checks_still_catch_an_inverted_range_and_an_unexplained_gap(tmp_pat
     write_market(tmp_path / MARKET_INPUT_FILE, frame)
     result = materialize(tmp_path)
     checks = outcomes(result)
-    assert not checks["market_features.values"][0]
-    assert "spx_high < spx_low" in checks["market_features.values"][1]
     assert not checks["raw_market.values"][0]  # raw data: a warning
-    # the blocking check failed: nothing after it would run
+    # the blocking check fails on the features before they are written
     assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert failure.step_key == "market_features"
+    message = failure.step_failure_data.error.message
+    first = str(frame.loc[day, "date"])[:10]
+    assert "values: violations: {'spx_high < spx_low': 1}" in message
+    assert f"first at {{'spx_high < spx_low': '{first}'}}" in message
+    assert not (tmp_path / "processed" / "market_features.parquet").exists()
