@@ -123,3 +123,29 @@ def test_the_readme_commands_take_a_chain_of_any_year(tmp_path):
     assert "Traceback" not in output and "Warning" not in output, output[-3000:]
     stored = sorted(p.name for p in (root / "processed" / "option_quotes").iterdir())
     assert stored == ["1996-04.parquet", "1996-05.parquet"]
+
+
+def test_an_input_error_prints_one_line_per_retry_and_its_message_once(tmp_path):
+    """An empty market file through the Dagster CLI: each attempt is one line with the
+    file, what is wrong and the next wait; no retry event, no chained traceback."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "raw_market.csv").write_bytes(b"")
+    env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "OPTVOL_DATA_DIR")}
+    done = subprocess.run(
+        [Path(sys.executable).parent / "dagster", "asset", "materialize", "-m",
+         "optvol.definitions", "--select", "raw_market"],
+        cwd=tmp_path, env={**env, "OPTVOL_DATA_DIR": str(tmp_path)}, capture_output=True,
+        text=True, timeout=300,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    for n, wait in ((1, 1), (2, 2), (3, 4)):
+        line = f"raw_market.csv: the file is empty (no header line); retry {n} of 3 in {wait} s"
+        assert output.count(line) == 1, output[-3000:]
+    assert "ingest failed after 3 retries: raw_market.csv: the file is empty" in output
+    assert "STEP_UP_FOR_RETRY" not in output and "caused by" not in output
+    assert "Exceeded max_retries" not in output

@@ -14,7 +14,7 @@ from optvol.core.common.retry import ingest_retry_delay
 from optvol.definitions import asset_checks, defs
 from optvol.defs.options.assets import option_quotes, raw_option_quotes
 from optvol.defs.options.partitions import range_tags
-from optvol.defs.shared.retry import INGEST_RETRY_POLICY, retry_or_fail
+from optvol.defs.shared.retry import INGEST_RETRY_POLICY, read_with_retries
 from optvol.defs.volatility.assets import market_features, raw_market
 from optvol_tests.builders import small_chain, write_optionsdx
 
@@ -80,34 +80,47 @@ def test_materializing_twice_gives_identical_parquet_bytes(data_root):
     assert artifact_bytes(data_root) == first
 
 
-def test_missing_input_fails_with_the_expected_path(data_root):
+@pytest.fixture
+def sleeps(monkeypatch) -> list[float]:
+    """The ingest retries' waits, recorded instead of slept."""
+    import optvol.defs.shared.retry
+
+    waits: list[float] = []
+    monkeypatch.setattr(optvol.defs.shared.retry.time, "sleep", waits.append)
+    return waits
+
+
+def test_missing_input_fails_with_the_expected_path(data_root, sleeps):
     for path in (data_root / "raw" / "options").iterdir():
         path.unlink()
-    result = materialize([raw_option_quotes], run_config=NO_RETRIES)
+    result = materialize([raw_option_quotes])
     assert not result.success
+    assert sleeps == [1, 2, 4]
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert str(data_root / "raw" / "options") in str(failure.event_specific_data.error)
+    error = failure.event_specific_data.error
+    assert str(data_root / "raw" / "options") in error.message
+    assert error.message.count("no input files in") == 1 and error.cause is None
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
 
 
 def test_input_appearing_after_a_failed_attempt_is_ingested_on_retry(data_root, monkeypatch):
-    import optvol.defs.options.assets
+    import optvol.defs.shared.retry
 
     options = data_root / "raw" / "options"
     stash = data_root / "stash.txt"
     (options / "spy_eod_202001.txt").rename(stash)
+    waits: list[float] = []
 
-    def deliver_after_the_failure(context, err):
-        """The file arrives while the first attempt's retry is being scheduled."""
+    def deliver_while_waiting(seconds: float) -> None:
+        """The file arrives while the first retry waits."""
+        waits.append(seconds)
         if stash.exists():
             stash.rename(options / "spy_eod_202001.txt")
-        return retry_or_fail(context, err)
 
-    monkeypatch.setattr(optvol.defs.options.assets, "retry_or_fail", deliver_after_the_failure)
+    monkeypatch.setattr(optvol.defs.shared.retry.time, "sleep", deliver_while_waiting)
     result = materialize([raw_option_quotes])
     assert result.success
-    retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
-    assert len(retries) == 1
-    assert retries[0].event_specific_data.seconds_to_wait == 1
+    assert waits == [1]
 
 
 def test_retry_policy_and_plan_delays():
@@ -121,20 +134,34 @@ def test_retry_policy_and_plan_delays():
         ingest_retry_delay(0)
 
 
-class _Attempt:
-    """The two attributes of an execution context that ``retry_or_fail`` reads."""
+class _Context:
+    """The one attribute of an execution context that ``read_with_retries`` uses."""
 
-    def __init__(self, retry_number: int) -> None:
-        self.retry_number = retry_number
+    def __init__(self) -> None:
         self.log = dg.get_dagster_logger()
 
 
-def test_input_errors_retry_after_1_2_4_seconds_then_fail():
+def test_input_errors_retry_after_1_2_4_seconds_then_fail_once(sleeps, caplog):
     err = InputNotFoundError("input directory not found: /data/raw/options")
-    delays = [retry_or_fail(_Attempt(n), err).seconds_to_wait for n in (0, 1, 2)]
-    assert delays == [1, 2, 4]
-    final = retry_or_fail(_Attempt(3), err)
-    assert isinstance(final, dg.Failure) and "/data/raw/options" in final.description
+    attempts: list[int] = []
+
+    def read():
+        attempts.append(1)
+        raise err
+
+    with pytest.raises(dg.Failure) as failed:
+        read_with_retries(_Context(), read)
+    assert len(attempts) == 4 and sleeps == [1, 2, 4]
+    assert failed.value.description == (
+        "ingest failed after 3 retries: input directory not found: /data/raw/options"
+    )
+    assert failed.value.__cause__ is None and failed.value.__suppress_context__
+    lines = [r.getMessage() for r in caplog.records if "retry" in r.getMessage()]
+    assert lines == [
+        f"input directory not found: /data/raw/options; retry {n} of 3 in {s} s"
+        for n, s in ((1, 1), (2, 2), (3, 4))
+    ]
+    assert read_with_retries(_Context(), lambda: "read") == "read"
 
 
 def test_previous_artifacts_survive_a_failed_run(data_root):

@@ -8,7 +8,6 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
-from optvol.core.common.errors import OptvolInputError
 from optvol.core.common.input_files import find_input_files
 from optvol.core.common.parquet import with_notes
 from optvol.core.common.partitioned import LazyTables
@@ -30,7 +29,7 @@ from optvol.defs.shared.checks import refuse_failed_blocking
 from optvol.defs.shared.metadata import dynamics_metadata, evaluation_metadata, plot_metadata
 from optvol.defs.shared.reporting import materialize_report
 from optvol.defs.shared.resources import DataRoot
-from optvol.defs.shared.retry import INGEST_RETRY_POLICY, retry_or_fail
+from optvol.defs.shared.retry import INGEST_RETRY_POLICY, read_with_retries
 
 asset = pipeline_asset("options")
 
@@ -50,13 +49,14 @@ def raw_option_quotes(
     input_dir = Path(config.input_dir) if config.input_dir else data_root.path / OPTIONS_INPUT_DIR
     spec = config.long_format.to_spec() if config.long_format else None
     months = context.partition_keys
-    try:
+
+    def read() -> tuple[dict, list]:
         files = find_input_files(input_dir)
         for path in files:
             context.log.info("Found input %s (%d bytes)", path, path.stat().st_size)
-        tables, reports = read_option_months(files, spec, months)
-    except OptvolInputError as err:
-        raise retry_or_fail(context, err) from err
+        return read_option_months(files, spec, months)
+
+    tables, reports = read_with_retries(context, read)
     empty = [month for month in months if month not in tables]
     if empty:
         context.log.warning("No quotes dated in %s in %s", ", ".join(empty), input_dir)

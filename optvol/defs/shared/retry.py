@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
 import dagster as dg
 
 from optvol.core.common.errors import OptvolInputError
@@ -11,8 +15,11 @@ from optvol.core.common.retry import (
     ingest_retry_delay,
 )
 
+T = TypeVar("T")
+
 # Retries any unexpected exception (e.g. a transient OSError on a network drive). Input
-# errors are retried on the plan's exact 1-2-4 s schedule by `retry_or_fail`.
+# errors are retried inside the step on the plan's exact 1-2-4 s schedule by
+# `read_with_retries`.
 INGEST_RETRY_POLICY = dg.RetryPolicy(
     max_retries=INGEST_MAX_RETRIES,
     delay=INGEST_BASE_DELAY_SECONDS,
@@ -20,16 +27,31 @@ INGEST_RETRY_POLICY = dg.RetryPolicy(
 )
 
 
-def retry_or_fail(context: dg.AssetExecutionContext, err: OptvolInputError) -> Exception:
-    """The exception to raise for an input error: a timed retry while retries remain,
-    then a failure whose message names the file (and, for a missing input, its path)."""
-    context.log.error(str(err))
-    attempt = context.retry_number + 1
-    if attempt <= INGEST_MAX_RETRIES:
-        delay = ingest_retry_delay(attempt)
-        context.log.info("Retry %d of %d in %.0f s", attempt, INGEST_MAX_RETRIES, delay)
-        return dg.RetryRequested(max_retries=INGEST_MAX_RETRIES, seconds_to_wait=delay)
-    return dg.Failure(
-        description=f"ingest failed after {INGEST_MAX_RETRIES} retries: {err}",
-        metadata={"error": str(err)},
-    )
+def read_with_retries(
+    context: dg.AssetExecutionContext,
+    read: Callable[[], T],
+) -> T:
+    """``read()``, tried again after 1, 2 and 4 s while it raises an input error (a file
+    still being copied can heal), then a failure whose message names the file.
+
+    The retries happen inside the step rather than as Dagster step retries: each attempt
+    prints one line (what is wrong, and when the next try is), not a retry event with two
+    stack traces, and the final failure carries the message once, with no chained
+    traceback and no further retry by the step's policy.
+    """
+    for attempt in range(INGEST_MAX_RETRIES + 1):
+        try:
+            return read()
+        except OptvolInputError as err:
+            if attempt == INGEST_MAX_RETRIES:
+                raise dg.Failure(
+                    description=f"ingest failed after {INGEST_MAX_RETRIES} retries: {err}",
+                    metadata={"error": str(err)},
+                    allow_retries=False,
+                ) from None
+            delay = ingest_retry_delay(attempt + 1)
+            context.log.warning(
+                "%s; retry %d of %d in %.0f s", err, attempt + 1, INGEST_MAX_RETRIES, delay
+            )
+            time.sleep(delay)
+    raise AssertionError("unreachable")

@@ -7,7 +7,6 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from optvol.core.common.errors import OptvolInputError
 from optvol.core.common.paths import MARKET_INPUT_FILE, PLOTS_DIR
 from optvol.core.volatility.artifact import (
     SelectionConfig,
@@ -25,7 +24,7 @@ from optvol.defs.shared.checks import refuse_failed_blocking
 from optvol.defs.shared.metadata import evaluation_metadata, plot_metadata, scores_table
 from optvol.defs.shared.reporting import materialize_report
 from optvol.defs.shared.resources import DataRoot
-from optvol.defs.shared.retry import INGEST_RETRY_POLICY, retry_or_fail
+from optvol.defs.shared.retry import INGEST_RETRY_POLICY, read_with_retries
 from optvol.defs.volatility.config import (
     MarketCleaningConfig,
     MarketIngestConfig,
@@ -44,12 +43,9 @@ def raw_market(
     """The daily market file (S&P 500 OHLC, VIX, macro series), typed, values as they came,
     with the source file and row."""
     path = Path(config.input_file) if config.input_file else data_root.path / MARKET_INPUT_FILE
-    try:
-        if path.exists():
-            context.log.info("Found input %s (%d bytes)", path, path.stat().st_size)
-        frame = read_market_file(path)
-    except OptvolInputError as err:
-        raise retry_or_fail(context, err) from err
+    if path.exists():
+        context.log.info("Found input %s (%d bytes)", path, path.stat().st_size)
+    frame = read_with_retries(context, lambda: read_market_file(path))
     context.add_output_metadata({"input_file": dg.MetadataValue.path(str(path))})
     return frame
 
