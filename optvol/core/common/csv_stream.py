@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from optvol.core.common.errors import OptvolInputError
+from optvol.core.common.errors import OptvolInputError, excerpt
 from optvol.core.common.input_files import DECOMPRESSION_ERRORS, InputSource, find_line
 from optvol.core.common.threads import in_order_on_threads
 
@@ -29,6 +29,7 @@ Block = bytes | memoryview  # whole lines of text
 # A missing value is an empty field; with the optionsDX ", " separator it is a lone space.
 NULL_VALUES = ["", " ", "  "]
 _CONVERSION_ERROR = re.compile(r"CSV column #(\d+): .*?invalid value '(.*)'", re.S)
+_CONVERSION_TARGET = re.compile(r"conversion error to (\S+?):")
 _FIELD_COUNT_ERROR = re.compile(r"Expected (\d+) columns, got (\d+)")
 
 
@@ -96,6 +97,7 @@ def iter_batches(
     delimiter: str = ",",
     block_size: int | None = None,
     timestamp_formats: Sequence[str] = (),
+    separator: str | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Yield typed record batches of ``source`` in file order, its header line skipped.
 
@@ -104,7 +106,9 @@ def iter_batches(
     take the first of ``timestamp_formats`` (``strptime`` patterns) that matches; without
     any, ISO 8601. Raises :class:`OptvolInputError` naming the file and, where it can be
     found, the line of a row with the wrong number of fields or a value that is not of
-    its column's type.
+    its column's type, or a line too long to be a row. ``separator`` is the field
+    separator as messages name it (``", "`` for optionsDX, which is parsed on ``","``
+    with the spaces taken as part of the values); by default ``delimiter``.
     """
     untyped = [name for name in include_columns if name not in column_types]
     if untyped:
@@ -150,7 +154,9 @@ def iter_batches(
             for table in _in_order(parse, blocks, workers=PARSE_THREADS):
                 yield from table.to_batches()
     except _BlockError as err:
-        raise _explain(source, err.error, column_names, err.invalid_rows, delimiter) from err.error
+        raise _explain(
+            source, err.error, column_names, err.invalid_rows, delimiter, separator or delimiter
+        ) from err.error
     except DECOMPRESSION_ERRORS as err:
         raise OptvolInputError(
             f"{source.label}: the compressed file is truncated or corrupt: {err}"
@@ -163,7 +169,15 @@ def _explain(
     column_names: Sequence[str],
     invalid_rows: list[pacsv.InvalidRow],
     delimiter: str,
+    separator: str,
 ) -> OptvolInputError:
+    if "straddl" in str(err):  # a line longer than the parser's block: no row is that long
+        line = find_line(source, lambda text: len(text) >= _PARSE_BLOCK_SIZE)
+        where = f"line {line}" if line else "a line"
+        return OptvolInputError(
+            f"{source.label}: {where} is over {_PARSE_BLOCK_SIZE >> 20} MiB long, longer than "
+            "any row of a table can be (missing line breaks, or not a text table?)"
+        )
     if invalid_rows:
         row = invalid_rows[0]
         # row.number counts from the start of the block, so find the line in the file.
@@ -171,8 +185,8 @@ def _explain(
         where = f"line {line}" if line else "a line"
         return OptvolInputError(
             f"{source.label}: {where} has {row.actual_columns} fields, expected "
-            f"{row.expected_columns} separated by {delimiter!r} (truncated or malformed row): "
-            f"{row.text[:120]!r}"
+            f"{row.expected_columns} separated by {separator!r} (truncated or malformed row): "
+            f"{excerpt(row.text, 120)!r}"
         )
     counts = _FIELD_COUNT_ERROR.search(str(err))
     if counts:  # the row could not be handed to on_invalid_row (e.g. it is not UTF-8)
@@ -183,7 +197,7 @@ def _explain(
         where = f"line {line}" if line else "a line"
         return OptvolInputError(
             f"{source.label}: {where} has {counts.group(2)} fields, expected {expected} "
-            f"separated by {delimiter!r} (truncated or malformed row)"
+            f"separated by {separator!r} (truncated or malformed row)"
         )
     match = _CONVERSION_ERROR.search(str(err))
     if match:
@@ -196,8 +210,11 @@ def _explain(
 
         line = find_line(source, has_bad_value)
         where = f"line {line}, " if line else ""
+        # Not pyarrow's whole message: its "Row #N" counts within a block, not the file.
+        target = _CONVERSION_TARGET.search(str(err))
+        expected = f" (expected {target.group(1)})" if target else ""
         return OptvolInputError(
-            f"{source.label}: {where}column {column}: invalid value {value!r} ({err})"
+            f"{source.label}: {where}column {column}: invalid value {excerpt(value)!r}{expected}"
         )
     return OptvolInputError(f"{source.label}: cannot parse the file: {err}")
 

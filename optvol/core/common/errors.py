@@ -2,6 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+EXCERPT_CHARACTERS = 60
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARACTERS) -> str:
+    """``text`` as a message may quote it: whole when short, else its start and its
+    length, so that a 10 MB header or field never becomes a 10 MB message."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def excerpts(texts: Iterable[str], limit: int = EXCERPT_CHARACTERS) -> list[str]:
+    """:func:`excerpt` of each of ``texts``."""
+    return [excerpt(text, limit) for text in texts]
+
 
 class OptvolInputError(ValueError):
     """An input file is missing, unreadable or does not follow its format."""

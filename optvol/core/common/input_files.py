@@ -116,7 +116,8 @@ def _zip_member(path: Path, info: zipfile.ZipInfo) -> InputSource:
 def read_header(source: InputSource, max_bytes: int = 1 << 16) -> str:
     """The first line of ``source`` without BOM or line ending.
 
-    Raises :class:`OptvolInputError` when the file is empty or cannot be decompressed.
+    Raises :class:`OptvolInputError` when the file is empty, cannot be decompressed, or
+    its first line is over ``max_bytes`` long.
     """
     try:
         with source.open() as stream:
@@ -125,6 +126,11 @@ def read_header(source: InputSource, max_bytes: int = 1 << 16) -> str:
         raise OptvolInputError(f"{source.label}: cannot read the file: {err}") from err
     if not first.strip():
         raise OptvolInputError(f"{source.label}: the file is empty (no header line)")
+    if len(first) == max_bytes and not first.endswith((b"\n", b"\r")):
+        raise OptvolInputError(
+            f"{source.label}: line 1 is over {max_bytes >> 10} KiB long, longer than any "
+            "header can be (missing line breaks, or not a text table?)"
+        )
     try:
         return first.decode("utf-8-sig").rstrip("\r\n")
     except UnicodeDecodeError as err:

@@ -13,6 +13,7 @@ back into the period it describes, nor before it could have been read. Daily ser
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import pyarrow as pa
 from optvol.core.common.cleaning import CleaningReport
 from optvol.core.common.csv_stream import iter_batches, split_header
 from optvol.core.common.data_summary import missing_counts
-from optvol.core.common.errors import OptvolInputError
+from optvol.core.common.errors import OptvolInputError, excerpts
 from optvol.core.common.input_files import read_header, sources_of
 from optvol.core.common.parquet import notes_of, with_notes
 from optvol.core.common.provenance import origin_of
@@ -65,11 +66,13 @@ def read_market_file(path: Path) -> pd.DataFrame:
     if missing:
         raise OptvolInputError(
             f"{source.label}: line 1: missing required columns {missing}; expected a "
-            f"comma-separated header with {list(REQUIRED_COLUMNS)} (found {names[:10]})"
+            f"comma-separated header with {list(REQUIRED_COLUMNS)} (found {excerpts(names[:10])})"
         )
-    duplicated = sorted({n for n in names if names.count(n) > 1})
+    duplicated = sorted(name for name, count in Counter(names).items() if count > 1)
     if duplicated:
-        raise OptvolInputError(f"{source.label}: line 1: duplicate column names {duplicated}")
+        raise OptvolInputError(
+            f"{source.label}: line 1: duplicate column names {excerpts(duplicated[:10])}"
+        )
     types = {name: pa.float64() for name in names}
     types["date"] = pa.date32()
     batches = list(iter_batches(source, names, types, names, ","))

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from optvol.core.common.csv_stream import iter_batches, split_header
-from optvol.core.common.errors import OptvolInputError
+from optvol.core.common.errors import OptvolInputError, excerpts
 from optvol.core.common.input_files import InputSource, find_line
 from optvol.core.options.ingest.schema import conform, constant, source_columns
 
@@ -35,7 +35,10 @@ OPTIONSDX_COLUMNS = (
     "P_SIZE", "P_LAST", "P_DELTA", "P_GAMMA", "P_VEGA", "P_THETA", "P_RHO", "P_IV",
     "P_VOLUME", "STRIKE_DISTANCE", "STRIKE_DISTANCE_PCT",
 )  # fmt: skip
-OPTIONSDX_HEADER = ", ".join(f"[{name}]" for name in OPTIONSDX_COLUMNS)
+# Fields are separated by a comma and a space; they are parsed on the comma, the space
+# being stripped with the values (or read as a missing value when the field is empty).
+SEPARATOR = ", "
+OPTIONSDX_HEADER = SEPARATOR.join(f"[{name}]" for name in OPTIONSDX_COLUMNS)
 
 # Per-side fields: raw column -> optionsDX name without the C_/P_ prefix.
 _SIDE_FIELDS = {
@@ -63,7 +66,8 @@ def describe_header_mismatch(header: str) -> str:
     extra = [c for c in names if c not in OPTIONSDX_COLUMNS]
     if not missing and not extra:
         return "the optionsDX columns are present but in another order"
-    return f"missing {missing[:6]}{'...' if len(missing) > 6 else ''}, unexpected {extra[:6]}"
+    more = "..." if len(missing) > 6 else ""
+    return f"missing {missing[:6]}{more}, unexpected {excerpts(extra[:6])}"
 
 
 def _column_types() -> dict[str, pa.DataType]:
@@ -137,8 +141,9 @@ def read_optionsdx(source: InputSource) -> Iterator[pa.RecordBatch]:
     """Stream ``source`` as raw option quotes, two rows (call, put) per input row."""
     first_row = 1
     batches = iter_batches(
-        source, OPTIONSDX_COLUMNS, _column_types(), _KEPT, ",", timestamp_formats=READTIME_FORMATS
-    )
+        source, OPTIONSDX_COLUMNS, _column_types(), _KEPT, ",",
+        timestamp_formats=READTIME_FORMATS, separator=SEPARATOR,
+    )  # fmt: skip
     for batch in batches:
         n = batch.num_rows
         if n == 0:
@@ -169,5 +174,7 @@ def read_optionsdx_quote_dates(source: InputSource) -> Iterator[pa.Array]:
     """Stream only the ``QUOTE_DATE`` values (``date32``) of ``source``, in file order;
     the other columns are split into fields but not converted."""
     types = {"QUOTE_DATE": pa.date32()}
-    for batch in iter_batches(source, OPTIONSDX_COLUMNS, types, ["QUOTE_DATE"], ","):
+    for batch in iter_batches(
+        source, OPTIONSDX_COLUMNS, types, ["QUOTE_DATE"], ",", separator=SEPARATOR
+    ):
         yield batch.column("QUOTE_DATE")

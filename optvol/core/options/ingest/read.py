@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from optvol.core.common.csv_stream import split_header
-from optvol.core.common.errors import OptvolInputError
+from optvol.core.common.errors import OptvolInputError, excerpt
 from optvol.core.common.input_files import InputSource, read_header, sources_of
 from optvol.core.common.parquet import with_notes
 from optvol.core.common.provenance import origin_of
@@ -91,8 +91,8 @@ def _detect_format(
     if long_format is None:
         expected += "; for another vendor's long-format file configure a long_format mapping"
     raise OptvolInputError(
-        f"{source.label}: unrecognised header on line 1: {header[:160]!r}. Expected {expected}."
-        f"{hint}"
+        f"{source.label}: unrecognised header on line 1: {excerpt(header, 160)!r}. "
+        f"Expected {expected}.{hint}"
     )
 
 

@@ -54,7 +54,8 @@ def test_truncated_last_row_names_the_line(tmp_path):
     path.write_text(text[: len(text) - 150])  # cut mid-row, as an interrupted download
     lines = path.read_text().count("\n") + 1
     with pytest.raises(
-        OptvolInputError, match=rf"cut.csv: line {lines} has \d+ fields, expected 33"
+        OptvolInputError,
+        match=rf"cut.csv: line {lines} has \d+ fields, expected 33 separated by ', '",
     ):
         read_option_files([path])
 
@@ -81,6 +82,46 @@ def test_garbage_number_names_line_and_column(tmp_path):
         OptvolInputError, match=r"bad.csv: line 5, column C_BID: invalid value 'abc'"
     ):
         read_option_files([path])
+
+
+def test_a_conversion_error_names_the_file_line_only(tmp_path):
+    rows = [optionsdx_row() for _ in range(400)]
+    rows[299]["UNDERLYING_LAST"] = "abc"
+    path = write_optionsdx(tmp_path / "bad.csv", rows)
+    with pytest.raises(OptvolInputError) as err:
+        read_option_files([path])
+    assert str(err.value) == (
+        "bad.csv: line 301, column UNDERLYING_LAST: invalid value 'abc' (expected double)"
+    )  # not pyarrow's "Row #300", counted in its own block
+
+
+def test_a_line_too_long_for_a_row_is_named(tmp_path):
+    path = write_optionsdx(tmp_path / "long.csv", small_chain())
+    lines = path.read_text().split("\n")
+    lines[6] += "9" * 5_000_000  # no row is megabytes long: lost line breaks
+    path.write_text("\n".join(lines))
+    with pytest.raises(OptvolInputError) as err:
+        read_option_files([path])
+    assert str(err.value) == (
+        "long.csv: line 7 is over 1 MiB long, longer than any row of a table can be "
+        "(missing line breaks, or not a text table?)"
+    )
+
+
+def test_a_huge_header_is_quoted_short(tmp_path):
+    path = tmp_path / "wide.csv"
+    path.write_text("[QUOTE_UNIXTIME], [QUOTE_READTIME" + "x" * 10_000_000 + "]\n1, 2\n")
+    with pytest.raises(OptvolInputError) as err:
+        read_option_files([path])
+    assert str(err.value) == (
+        "wide.csv: line 1 is over 64 KiB long, longer than any header can be (missing line "
+        "breaks, or not a text table?)"
+    )
+    path.write_text("[QUOTE_UNIXTIME], [QUOTE_READTIME" + "x" * 30_000 + "]\n1, 2\n")
+    with pytest.raises(OptvolInputError, match=r"unexpected \['QUOTE_READTIMEXXX+\.\.\. "
+                       r"\(30,01\d characters\)'\]") as err:  # fmt: skip
+        read_option_files([path])
+    assert len(str(err.value)) < 1000
 
 
 def test_garbage_date_names_line_and_column(tmp_path):
