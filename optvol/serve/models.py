@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -92,9 +93,17 @@ class ServedModels:
     def evaluation(self, name: str) -> dict:
         if name not in self.evaluations:
             asset = EVALUATION_OF[name]
-            path = self.data_root / ARTIFACT_PATHS[asset]
-            raise ModelUnavailable(name, f"{path} does not exist: {materialize_hint(asset)}")
+            path = ARTIFACT_PATHS[asset]
+            raise ModelUnavailable(
+                name, f"{path} (under the data root) does not exist: {materialize_hint(asset)}"
+            )
         return self.evaluations[name]
+
+    def relative(self, text: str) -> str:
+        """``text`` with the paths under the data root written relative to it: a client
+        learns which artifact is missing, not where the server keeps its files."""
+        root = str(self.data_root)
+        return text.replace(root + os.sep, "").replace(root, "<data root>")
 
     @classmethod
     def load(cls, data_root: str | Path) -> ServedModels:
@@ -110,12 +119,13 @@ class ServedModels:
             except (OptvolInputError, OSError, ValueError, KeyError, TypeError) as error:
                 # A card field of the wrong type (TypeError, KeyError) refuses this model
                 # only, as a tampered model file does.
-                status.error = (
+                reason = (
                     str(error)
                     if isinstance(error, OptvolInputError | OSError)
                     else (f"its model card is malformed ({type(error).__name__}: {error})")
                 )
-                log.error("The %s model is not served: %s", name, status.error)
+                log.error("The %s model is not served: %s", name, reason)
+                status.error = served.relative(reason)
             evaluation = _read_evaluation(served.data_root, EVALUATION_OF[name])
             if evaluation is not None:
                 served.evaluations[name] = evaluation
@@ -153,8 +163,11 @@ def _required_files(root: Path, name: str) -> dict[str, Path]:
 
 def _identify(status: ModelStatus, card: dict, model_path: Path) -> None:
     status.version = card["file"]["sha256"][:12]
-    stamp = datetime.fromtimestamp(model_path.stat().st_mtime, tz=timezone.utc)
-    status.saved_at = stamp.isoformat(timespec="seconds")
+    saved_at = card["file"].get("saved_at")
+    if not isinstance(saved_at, str):  # a card written before it recorded the time
+        stamp = datetime.fromtimestamp(model_path.stat().st_mtime, tz=timezone.utc)
+        saved_at = f"{stamp.isoformat(timespec='seconds')} (the file's mtime)"
+    status.saved_at = saved_at
 
 
 def _load_options(root: Path, status: ModelStatus):

@@ -11,6 +11,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from optvol.core.options.limits import MAX_UNDERLYING_MOVE
+from optvol.core.volatility.features import NONNEGATIVE_FEATURES
+
 # Bounds that keep one request small: a request body is at most MAX_BODY_BYTES.
 MAX_CONTRACTS = 500
 MAX_HISTORY_DAYS = 300
@@ -43,7 +46,11 @@ class OptionContract(_Strict):
     strike: PositiveNumber
     option_type: Literal["C", "P"] = Field(description="C for a call, P for a put")
     as_of: dt.date = Field(description="the day t to price the contract on")
-    underlying: PositiveNumber = Field(description="the underlying's price S_t on as_of")
+    underlying: PositiveNumber = Field(
+        description="the underlying's price S_t on as_of; within a factor of "
+        f"{MAX_UNDERLYING_MOVE:g} of the data's underlying on the trading day before "
+        "(a request outside is refused with 422)"
+    )
     history: list[HistoryDay] | None = Field(
         default=None,
         max_length=MAX_HISTORY_DAYS,
@@ -73,7 +80,9 @@ class VolatilityRequest(_Strict):
     features: dict[str, float | None] | None = Field(
         default=None,
         max_length=200,
-        description="every feature of the model by name (GET /health lists them)",
+        description="every feature of the model by name (GET /health lists them); the "
+        f"volatilities and their ratios ({', '.join(NONNEGATIVE_FEATURES)}) cannot be "
+        "negative (422)",
     )
 
     @model_validator(mode="after")

@@ -4,6 +4,7 @@ the schema the OpenAPI document publishes."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from datetime import date
 
@@ -224,6 +225,8 @@ def _bad_contract(served_models, **change) -> dict:
         ({"strike": -5.0}, "contracts[0].strike", "greater than 0"),
         ({"strike": 0}, "contracts[0].strike", "greater than 0"),
         ({"underlying": -1.0}, "contracts[0].underlying", "greater than 0"),
+        ({"underlying": 8.4e8}, "contracts[0].underlying", "more than 3-fold in a day"),
+        ({"underlying": 0.5}, "contracts[0].underlying", "more than 3-fold in a day"),
         ({"strike": "350"}, "contracts[0].strike", "number"),
         ({"strike": True}, "contracts[0].strike", "number"),
         ({"option_type": "call"}, "contracts[0].option_type", "'C' or 'P'"),
@@ -367,11 +370,50 @@ def test_openapi_document_describes_every_endpoint_and_its_examples_validate(cli
     }
 
 
+@pytest.mark.parametrize("name", ["parkinson_21", "garman_klass_21", "rv_21", "vix_rv_ratio"])
+def test_negative_volatility_features_are_refused(client, served_models, name):
+    predictor = served_models.volatility
+    features = predictor.features_on(predictor.last_date)
+    if name not in features:
+        pytest.skip(f"the model does not take {name}")
+    response = client.post(
+        "/predict", json={"model": "volatility", "features": {**features, name: -0.2}}
+    )
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["field"] == f"features.{name}"
+    assert "cannot be negative" in response.get_json()["error"]
+
+
+def test_the_limits_are_stated_in_the_openapi_schema(client):
+    schemas = client.get("/openapi.json").get_json()["components"]["schemas"]
+    assert (
+        "within a factor of 3"
+        in schemas["OptionContract"]["properties"]["underlying"]["description"]
+    )
+    assert "parkinson_21" in str(schemas["VolatilityRequest"]["properties"]["features"])
+
+
+def test_saved_at_is_the_training_time_not_the_copy_time(served_root, tmp_path):
+    import shutil
+    import time
+
+    root = tmp_path / "data"
+    time.sleep(1.1)
+    shutil.copytree(served_root, root)  # a plain copy: new mtimes
+    card = json.loads((root / "models" / "gru_model.json").read_text())
+    served = ServedModels.load(root)
+    assert served.status["options"].saved_at == card["file"]["saved_at"]
+    mtime = (root / "models" / "gru_model.pt").stat().st_mtime
+    assert card["file"]["saved_at"] < dt.datetime.fromtimestamp(mtime, dt.timezone.utc).isoformat()
+
+
 def test_without_artifacts_the_api_says_what_to_materialize(tmp_path):
     client = create_app(ServedModels.load(tmp_path)).test_client()
     health = client.get("/health")
     assert health.status_code == 503
     body = health.get_json()
+    assert str(tmp_path) not in json.dumps(body)  # paths relative to the data root
+    assert "models/gru_model.pt (asset gru_model)" in body["models"]["options"]["error"]
     assert body["status"] == "unavailable"
     assert "gru_model" in body["models"]["options"]["error"]
     assert "materialize" in body["models"]["volatility"]["error"]
@@ -380,6 +422,7 @@ def test_without_artifacts_the_api_says_what_to_materialize(tmp_path):
     assert "volatility_model" in response.get_json()["error"]
     response = client.get("/plot?kind=error_by_bucket")
     assert response.status_code == 503 and "option_evaluation" in response.get_json()["error"]
+    assert str(tmp_path) not in response.get_data(as_text=True)
 
 
 def test_each_request_is_logged_with_its_status_and_latency(client, caplog):

@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
@@ -20,7 +21,8 @@ from optvol.core.common.errors import OptvolInputError
 
 def write_model_files(stem: str | Path, suffix: str, payload: bytes, card: dict) -> dict:
     """Write ``payload`` to ``<stem><suffix>`` and ``card`` (plus a ``file`` entry with the
-    payload's name, size and sha256) to ``<stem>.json``; return the ``file`` entry.
+    payload's name, size, sha256 and the UTC time of writing) to ``<stem>.json``; return
+    the ``file`` entry.
 
     Both are written to temporary files first and renamed into place only once both are
     complete, the card first: a failed save leaves the previous pair as it was, and a crash
@@ -33,6 +35,8 @@ def write_model_files(stem: str | Path, suffix: str, payload: bytes, card: dict)
         "path": model_path.name,
         "bytes": len(payload),
         "sha256": hashlib.sha256(payload).hexdigest(),
+        # When it was written, kept with it: a copy's mtime says when it was copied.
+        "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     text = json.dumps({**card, "file": file}, indent=2, sort_keys=True, allow_nan=False)
     with atomic_open(model_path) as model_file, atomic_open(card_path) as card_file:

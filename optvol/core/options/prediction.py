@@ -32,6 +32,7 @@ from optvol.core.common.errors import RequestError
 from optvol.core.options.gru.artifact import TrainedGRU
 from optvol.core.options.gru.network import padded_returns, scaled_slots
 from optvol.core.options.gru.numpy_forward import numpy_network
+from optvol.core.options.limits import MAX_UNDERLYING_MOVE
 from optvol.core.options.pricing.black_scholes import DAYS_PER_YEAR
 from optvol.core.options.pricing.iv_surface import evaluate_surface
 from optvol.core.options.samples import (
@@ -494,6 +495,13 @@ class OptionPredictor:
         taus = np.array([tau])
         previous_spot = self.samples.spot_of_day[sample_day - 1]
         return_into_t = np.log(spot / previous_spot)
+        if abs(return_into_t[0]) > np.log(MAX_UNDERLYING_MOVE):
+            raise RequestError(
+                f"underlying {request.underlying:g} is {spot[0] / previous_spot:.3g} times the "
+                f"underlying on {_day(self.calendar[sample_day - 1])} ({previous_spot:g}): no "
+                f"price moves more than {MAX_UNDERLYING_MOVE:g}-fold in a day; check the price",
+                f"{where}.underlying",
+            )
         # The returns' running sums up to t-1, extended by the return into t.
         squared = np.append(
             self._squared_returns[: sample_day + 1],

@@ -28,6 +28,14 @@ PRICE_FEATURES = (
     f"garman_klass_{RANGE_WINDOW}",
     "return_21",
 )
+# Features that are volatilities or ratios of them, never negative.
+NONNEGATIVE_FEATURES = (
+    *(f"rv_{n}" for n in RV_WINDOWS),
+    f"parkinson_{RANGE_WINDOW}",
+    f"garman_klass_{RANGE_WINDOW}",
+    "vix_close",
+    "vix_rv_ratio",
+)
 # The daily prices each range estimator reads. Not every day of a real index history has
 # a range: Yahoo's S&P 500 file repeats the close in every field before 1962 (high = low),
 # and lacks the open on some later days.

@@ -28,7 +28,12 @@ from optvol.core.volatility.baselines import (
     no_change_forecast,
     vix_forecast,
 )
-from optvol.core.volatility.features import TARGET_RETURN, TARGET_RV, feature_columns
+from optvol.core.volatility.features import (
+    NONNEGATIVE_FEATURES,
+    TARGET_RETURN,
+    TARGET_RV,
+    feature_columns,
+)
 
 # Live GARCH fits kept per date; a fit takes about a second on 20 years of returns.
 GARCH_CACHE_SIZE = 64
@@ -141,7 +146,7 @@ class VolatilityPredictor:
             value = values[name]
             if value is not None and not np.isfinite(value):
                 raise RequestError(f"{name} is not a finite number", f"features.{name}")
-        for name in ("rv_1", "rv_5", "rv_21", "rv_22", "rv_63", "vix_close"):
+        for name in NONNEGATIVE_FEATURES:
             if values.get(name) is not None and values[name] < 0:
                 raise RequestError(f"{name} cannot be negative", f"features.{name}")
         row = pd.DataFrame(
