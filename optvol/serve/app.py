@@ -15,7 +15,7 @@ import time
 
 from flask import Flask, Response, g, jsonify, request
 from pydantic import TypeAdapter, ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
 from optvol.core.common.data_summary import json_number
 from optvol.core.common.errors import RequestError
@@ -70,6 +70,22 @@ class RequestStats:
 
 def _error(status: int, message: str, field: str | None = None) -> tuple[Response, int]:
     return jsonify({"error": message, "field": field, "status": status}), status
+
+
+def _request_body() -> bytes:
+    """The request's body, at most ``MAX_BODY_BYTES``. A larger one is refused with 413
+    whether it declares its length or comes in chunks (werkzeug would silently cut a
+    chunked body at the limit), and one that cannot be read, such as a malformed chunk,
+    with 400 rather than as a server error."""
+    if request.content_length is not None or not request.environ.get("wsgi.input_terminated"):
+        return request.get_data(cache=False)  # Flask answers 413 above MAX_CONTENT_LENGTH
+    try:
+        body = request.environ["wsgi.input"].read(MAX_BODY_BYTES + 1)
+    except Exception as err:  # the server's chunk parser: the client's malformed body
+        raise BadRequest(f"the request body cannot be read ({type(err).__name__}: {err})") from None
+    if len(body) > MAX_BODY_BYTES:
+        raise RequestEntityTooLarge()
+    return body
 
 
 def _location(loc: tuple) -> str | None:
@@ -270,7 +286,7 @@ def create_app(served: ServedModels | None = None, root: str | None = None) -> F
 
     @app.post("/predict")
     def predict():
-        body = _PREDICT.validate_json(request.get_data(cache=False))
+        body = _PREDICT.validate_json(_request_body())
         if isinstance(body, OptionsRequest):
             return jsonify(_options_response(served, body))
         return jsonify(_volatility_response(served, body))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import gc
+import json
 import logging
 import os
 import signal
@@ -134,8 +135,24 @@ def serve(root, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     return 0
 
 
+def _json_error_page(sock, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's answer to a request it cannot parse (400, 414, 431, ...) in the API's
+    JSON error format instead of its HTML page; it replaces ``gunicorn.util.write_error``
+    in the server process, whose workers are forked from it."""
+    from gunicorn.util import write_nonblock
+
+    message = f"{reason}: {mesg}" if mesg else reason
+    body = json.dumps({"error": message, "field": None, "status": status_int}).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    write_nonblock(sock, head.encode("latin-1") + body)
+
+
 def _serve_with_gunicorn(served: ServedModels, host: str, port: int, workers: int,
                          threads: int, loaded: str) -> int:  # fmt: skip
+    from gunicorn import util as gunicorn_util
     from gunicorn.app.base import BaseApplication
 
     from optvol.serve.app import create_app
@@ -174,5 +191,6 @@ def _serve_with_gunicorn(served: ServedModels, host: str, port: int, workers: in
         def load(self):
             return app
 
+    gunicorn_util.write_error = _json_error_page
     Server().run()  # ends the process (the arbiter exits; so do the workers)
     return 0
