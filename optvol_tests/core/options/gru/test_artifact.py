@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -129,6 +130,8 @@ def test_card_holds_everything_needed_to_use_and_trust_the_model(saved, samples,
     )
     assert card["metrics"]["samples_per_second"] > 0
     data = weights.read_bytes()
+    saved_at = dt.datetime.fromisoformat(card["file"].pop("saved_at"))
+    assert abs(dt.datetime.now(dt.timezone.utc) - saved_at) < dt.timedelta(minutes=10)
     assert card["file"] == {
         "path": "gru_model.pt",
         "bytes": weights.stat().st_size,
