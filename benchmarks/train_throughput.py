@@ -77,6 +77,8 @@ from optvol.core.options.gru.network import OptionGRU, SampleTensors, Scalers, f
 from optvol.core.options.gru.training import (
     TrainingConfig,
     architecture_of,
+    correction_bound,
+    new_optimizer,
     resolve_device,
     train_gru,
     train_step,
@@ -135,16 +137,13 @@ def load_quotes(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
 
 
 def new_model(
-    tensors: SampleTensors, config: TrainingConfig
+    tensors: SampleTensors, config: TrainingConfig, bound: float
 ) -> tuple[OptionGRU, torch.optim.Optimizer]:
     """A fresh model and optimizer, seeded as ``train_gru`` seeds them."""
     torch.manual_seed(config.seed)
-    model = OptionGRU(**architecture_of(tensors, config)).to(tensors.device)
+    model = OptionGRU(**architecture_of(tensors, config, bound)).to(tensors.device)
     model.train()
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
-    )
-    return model, optimizer
+    return model, new_optimizer(model, config)  # both ways: fused AdamW on CUDA
 
 
 def bare_step(model, optimizer, batch) -> None:
@@ -164,6 +163,7 @@ class Bench:
         torch.manual_seed(config.seed)
         self.scalers: Scalers = fit_scalers(samples)
         self.tensors = SampleTensors(samples, self.scalers, device)
+        self.bound = correction_bound(samples)
         self.train = torch.as_tensor(samples.indices("train"), device=device)
         shuffle = torch.Generator().manual_seed(config.seed)
         self.order = self.train[torch.randperm(len(self.train), generator=shuffle).to(device)]
@@ -189,7 +189,7 @@ class Bench:
         """Seconds of ``steps`` timed steps of ``way`` after ``warmup`` untimed ones."""
         config, tensors, scale = self.config, self.tensors, self.scalers.price_scale
         batches = self.indices(warmup + steps)
-        model, optimizer = new_model(tensors, config)
+        model, optimizer = new_model(tensors, config, self.bound)
         step: Callable[[torch.Tensor], object]
         if way == "optvol_step":
 
