@@ -1,11 +1,13 @@
-"""Installs, next to the package, one ``.pth`` line that hides Dagster's notice that
-``dagster asset materialize`` is superseded by ``dg launch``.
+"""Installs, next to the package, one ``.pth`` line that hides two notices Dagster prints
+on every ``dagster asset materialize``: that the command is superseded by ``dg launch``,
+and (with ``--select '*'``) that a parameter Dagster's own selection parser passes is in
+beta.
 
 The README's commands use ``dagster asset materialize``: it needs nothing beyond dagster
 itself, while ``dg`` needs the dagster-dg-cli package and a project file. Dagster prints
 the notice before it loads any code of ours, so the filter must be in place at
-interpreter start, which is what a ``.pth`` line in site-packages is for. It matches that
-one message; every other warning is shown as before. Uninstalling optvol removes it.
+interpreter start, which is what a ``.pth`` line in site-packages is for. It matches those
+two messages; every other warning is shown as before. Uninstalling optvol removes it.
 Everything else about the package is in pyproject.toml.
 """
 

@@ -2,8 +2,9 @@
 implicit asset job (UI materializations, backfills, ``dagster asset materialize``) chosen
 by ``$OPTVOL_EXECUTOR``:
 
-- ``multiprocess`` (default): optvol's own executor, every step a process in the run's
-  pod, heavy steps one at a time (the same as ``-m optvol.definitions``);
+- ``multiprocess`` (default): every step a process in the run's pod, heavy steps one at
+  a time (``-m optvol.definitions`` runs steps in one process unless the run config asks
+  for ``multiprocess``; a pod with several cores is where processes pay);
 - ``k8s``: dagster-k8s's ``k8s_job_executor``, every step its own Kubernetes Job
   (run config: ``deploy/run_config/k8s_job_executor.yaml``);
 - ``dask``: dagster-dask's executor, every step a task on a Dask cluster (run config:
@@ -26,6 +27,7 @@ from dagster_k8s import k8s_job_executor
 
 # The module, not its `defs`: Dagster refuses a file with two Definitions at module scope.
 from optvol import definitions as optvol_definitions
+from optvol.defs.shared.executor import multiprocess_executor
 
 EXECUTOR_ENV = "OPTVOL_EXECUTOR"
 
@@ -88,7 +90,7 @@ def dask_executor(init_context: dg.InitExecutorContext) -> DaskExecutor:
 
 
 EXECUTORS = {
-    "multiprocess": optvol_definitions.defs.executor,
+    "multiprocess": multiprocess_executor,
     "k8s": k8s_job_executor,
     "dask": dask_executor,
 }
