@@ -88,7 +88,7 @@ def _output_path(out: str) -> Path:
 def _clean(args: argparse.Namespace) -> int:
     from optvol.core.common.errors import BlockingCheckError
     from optvol.core.common.parquet import write_parquet
-    from optvol.core.common.validation import failed_blocking
+    from optvol.core.common.validation import failed_blocking, record_outcomes
 
     out = _output_path(args.out)
     inputs = _inputs_of(args.inputs)
@@ -110,7 +110,9 @@ def _clean(args: argparse.Namespace) -> int:
 
         raw, _ = read_option_files(inputs, _long_format_spec(args))
         frame, report = clean_option_quotes(raw)
-        failure = failed_blocking("the cleaned quotes", option_quote_outcomes(frame))
+        outcomes = option_quote_outcomes(frame)
+        failure = failed_blocking("the cleaned quotes", outcomes)
+        record_outcomes(frame, outcomes)  # as option_quotes records them
     if failure is not None:
         raise BlockingCheckError(f"{failure}: {out} not written")
     try:

@@ -32,11 +32,12 @@ DICTIONARY_MAX_DISTINCT = 2_048
 NOTES_KEY = "optvol"
 
 
-def notes_of(data: pd.DataFrame | pa.Table) -> dict:
-    """The notes a table carries (``{}`` if none)."""
+def notes_of(data: pd.DataFrame | pa.Table | pa.Schema) -> dict:
+    """The notes a table (or its schema) carries (``{}`` if none)."""
     if isinstance(data, pd.DataFrame):
         return dict(data.attrs.get(NOTES_KEY, {}))
-    raw = (data.schema.metadata or {}).get(NOTES_KEY.encode())
+    schema = data if isinstance(data, pa.Schema) else data.schema
+    raw = (schema.metadata or {}).get(NOTES_KEY.encode())
     return json.loads(raw) if raw else {}
 
 
@@ -104,6 +105,15 @@ def read_table(path: Location) -> pa.Table:
         with path.open("rb") as handle:
             return pq.read_table(handle)
     return pq.read_table(path)
+
+
+def read_notes(path: Location) -> dict:
+    """The notes of the Parquet file at ``path``, from its footer alone (no row is read)."""
+    if is_remote(path):
+        forget_listing(path)
+        with path.open("rb") as handle:
+            return notes_of(pq.read_schema(handle))
+    return notes_of(pq.read_schema(path))
 
 
 def _frame_of(table: pa.Table) -> pd.DataFrame:

@@ -8,16 +8,20 @@ bad data: describing bad data is their job. The rules of each pipeline's tables 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from optvol.core.common.data_summary import missing_counts
+from optvol.core.common.parquet import notes_of, with_notes
 
 Table = pd.DataFrame | pa.Table
+# The key of the check outcomes a table's notes record (record_outcomes).
+RECORDED = "checks"
 
 
 @dataclass(frozen=True)
@@ -140,10 +144,41 @@ def as_frame(data: Table, columns) -> pd.DataFrame:
     return data[list(columns)]
 
 
+def record_outcomes(data: Table, outcomes: Mapping[str, CheckOutcome]) -> Table:
+    """``data`` carrying ``outcomes`` (by check name) and its row count in its notes,
+    which the Parquet writer keeps in the file's footer: the checks of a partitioned
+    table read them back from there instead of reading every month again. Record only
+    outcomes computed on ``data`` itself, just before it is written."""
+    recorded = {
+        name: json.loads(json.dumps(asdict(outcome), default=str))
+        for name, outcome in outcomes.items()
+    }
+    notes = {key: value for key, value in notes_of(data).items() if key != RECORDED}
+    # Last, whatever the notes held before (a clean table inherits its raw one's): the
+    # same table gives the same bytes.
+    notes[RECORDED] = {"rows": num_rows(data), **recorded}
+    return with_notes(data, notes)
+
+
+def _recorded(notes: Mapping, name: str | None) -> tuple[int, CheckOutcome] | None:
+    entry = notes.get(RECORDED) if name else None
+    if not isinstance(entry, dict) or not isinstance(entry.get(name), dict):
+        return None
+    outcome = entry[name]
+    return int(entry["rows"]), CheckOutcome(
+        bool(outcome["passed"]), str(outcome["description"]), dict(outcome["metadata"])
+    )
+
+
 def check_each_month(
-    months: Mapping[str, Table], check: Callable[[Table], CheckOutcome]
+    months: Mapping[str, Table], check: Callable[[Table], CheckOutcome], name: str | None = None
 ) -> CheckOutcome:
     """``check`` on each month's table in turn (one in memory at a time), as one outcome.
+
+    Where ``months`` can tell a month's notes without reading its rows (a
+    :class:`~optvol.core.common.partitioned.LazyTables` with notes) and they record the
+    outcome of check ``name`` (:func:`record_outcomes`), that outcome is taken and the
+    month is not read.
 
     It passes when every month with rows passes. Months without rows are listed, not
     checked: ingest already warned of them (a removed file was their only source, say),
@@ -152,7 +187,16 @@ def check_each_month(
     """
     outcomes: dict[str, CheckOutcome] = {}
     empty: list[str] = []
+    notes_of_month = getattr(months, "notes", None)
     for month in months:
+        recorded = _recorded(notes_of_month(month), name) if notes_of_month else None
+        if recorded is not None:
+            rows, outcome = recorded
+            if rows == 0:
+                empty.append(month)
+            else:
+                outcomes[month] = outcome
+            continue
         data = months[month]
         if num_rows(data) == 0:
             empty.append(month)

@@ -91,3 +91,16 @@ def option_quote_outcomes(frame: pd.DataFrame) -> dict[str, CheckOutcome]:
         "null_counts": check_nulls(frame, OPTION_QUOTES_NULLS),
         "values": check_option_quote_values(frame),
     }
+
+
+def raw_option_outcomes(table: Table) -> dict[str, CheckOutcome]:
+    """Every check of a month of ``raw_option_quotes``, by check name (they warn, never
+    block: cleaning exists for such rows). A month without rows: its schema only."""
+    schema = check_schema(table, RAW_OPTION_TYPES)
+    if table.num_rows == 0:
+        return {"schema": schema}
+    return {
+        "schema": schema,
+        "null_counts": check_nulls(table, RAW_OPTION_NULLS),
+        "values": check_raw_option_values(table),
+    }

@@ -12,6 +12,7 @@ from optvol.core.common.input_files import find_input_files
 from optvol.core.common.parquet import with_notes
 from optvol.core.common.partitioned import LazyTables
 from optvol.core.common.paths import OPTIONS_INPUT_DIR, PLOTS_DIR
+from optvol.core.common.validation import record_outcomes
 from optvol.core.options.evaluation import evaluate_option_models, write_evaluation_plots
 from optvol.core.options.gru.artifact import TrainedGRU
 from optvol.core.options.gru.training import train_gru
@@ -20,7 +21,7 @@ from optvol.core.options.ingest.read import read_option_months
 from optvol.core.options.ingest.schema import RAW_OPTION_SCHEMA
 from optvol.core.options.report import RESULTS_SECTION, build_option_report
 from optvol.core.options.samples import build_samples
-from optvol.core.options.validation import option_quote_outcomes
+from optvol.core.options.validation import option_quote_outcomes, raw_option_outcomes
 from optvol.defs.options.config import GruModelConfig, OptionIngestConfig
 from optvol.defs.options.partitions import QUOTE_MONTHS
 from optvol.defs.options.types import option_quotes_violation
@@ -61,8 +62,12 @@ def raw_option_quotes(
     if empty:
         context.log.warning("No quotes dated in %s in %s", ", ".join(empty), input_dir)
     files_table = pd.DataFrame([vars(r) for r in reports]).to_markdown(index=False)
+    checked = {}
+    for month in months:  # the checks read these outcomes from the files' footers
+        table = tables.pop(month) if month in tables else _empty_month()
+        checked[month] = record_outcomes(table, raw_option_outcomes(table))
     return dg.Output(
-        {month: tables[month] if month in tables else _empty_month() for month in months},
+        checked,
         metadata={
             "input_dir": dg.MetadataValue.path(str(input_dir)),
             "files": dg.MetadataValue.md(files_table),
@@ -87,7 +92,9 @@ def option_quotes(context: dg.AssetExecutionContext, raw_option_quotes: LazyTabl
         violation = option_quotes_violation(frame)
         if violation is not None:
             raise dg.Failure(f"option_quotes {month}: {violation}")
-        refuse_failed_blocking(f"option_quotes {month}", option_quote_outcomes(frame))
+        outcomes = option_quote_outcomes(frame)
+        refuse_failed_blocking(f"option_quotes {month}", outcomes)
+        record_outcomes(frame, outcomes)  # the checks read them from the file's footer
         context.log.info(
             "Cleaned %s: %d rows in, %d out, %d usable, %d duplicates",
             month, report.rows_in, report.rows_out, report.usable_rows, report.duplicate_rows,

@@ -65,21 +65,25 @@ def table_checks(
     expected_nulls: Callable[[object], Mapping[str, int]] | None = None,
 ) -> list[dg.AssetChecksDefinition]:
     """Schema, null and value checks of one asset. A month-partitioned asset is checked
-    month by month over the run's months (one month in memory at a time). The null
-    shares leave out the missing values ``expected_nulls`` explains."""
+    month by month over the run's months (one month in memory at a time), each month by
+    the outcome its file records when its asset computed the same check on it before
+    writing it (:func:`~optvol.core.common.validation.record_outcomes`), else by reading
+    it. The null shares leave out the missing values ``expected_nulls`` explains."""
     name = asset.key.path[-1]
     value_severity = dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN
     partitions_def = asset.partitions_def
     if partitions_def is not None:
         data_type = LazyTables
 
-    def evaluate(check: Callable[[object], v.CheckOutcome], data) -> v.CheckOutcome:
-        return check(data) if partitions_def is None else v.check_each_month(data, check)
+    def evaluate(check: Callable[[object], v.CheckOutcome], data, check_name) -> v.CheckOutcome:
+        if partitions_def is None:
+            return check(data)
+        return v.check_each_month(data, check, check_name)
 
     @dg.asset_check(asset=asset, name="schema", blocking=True, partitions_def=partitions_def,
                     description=f"{name} has exactly the expected columns and types.")  # fmt: skip
     def schema_check(data: data_type) -> dg.AssetCheckResult:  # type: ignore[valid-type]
-        outcome = evaluate(lambda d: v.check_schema(d, schema(d)), data)
+        outcome = evaluate(lambda d: v.check_schema(d, schema(d)), data, "schema")
         return check_result(outcome, dg.AssetCheckSeverity.ERROR)
 
     @dg.asset_check(asset=asset, name="null_counts", blocking=blocking,
@@ -90,12 +94,12 @@ def table_checks(
         def nulls_of(d) -> v.CheckOutcome:
             return v.check_nulls(d, nulls, expected_nulls(d) if expected_nulls else None)
 
-        return check_result(evaluate(nulls_of, data), value_severity)
+        return check_result(evaluate(nulls_of, data, "null_counts"), value_severity)
 
     @dg.asset_check(asset=asset, name="values", blocking=blocking, partitions_def=partitions_def,
                     description=described_by(values))  # fmt: skip
     def value_check(data: data_type) -> dg.AssetCheckResult:  # type: ignore[valid-type]
-        return check_result(evaluate(values, data), value_severity)
+        return check_result(evaluate(values, data, "values"), value_severity)
 
     return [schema_check, null_check, value_check]
 

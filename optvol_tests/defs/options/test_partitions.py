@@ -204,3 +204,19 @@ def test_check_each_month_passes_a_run_of_empty_months_and_says_so():
     outcome = v.check_each_month({"2020-01": table}, _has_rows_over_two)
     assert outcome.passed and outcome.description == "no rows in any month: ['2020-01']"
     assert outcome.metadata["months_checked"] == 0
+
+
+def test_check_each_month_takes_recorded_outcomes_without_reading_the_month():
+    from optvol.core.common.partitioned import LazyTables
+
+    recorded = v.record_outcomes(_frame(3), {"rows_check": v.CheckOutcome(False, "bad", {"n": 1})})
+    notes = {"2020-01": recorded.attrs["optvol"], "2020-02": {}}
+
+    def unread() -> pd.DataFrame:
+        raise AssertionError("a month with a recorded outcome was read")
+
+    months = LazyTables({"2020-01": unread, "2020-02": lambda: _frame(5)}, notes=notes.get)
+    outcome = v.check_each_month(months, _has_rows_over_two, "rows_check")
+    assert not outcome.passed
+    assert outcome.metadata["failed_months"] == {"2020-01": "bad"}  # recorded, not recomputed
+    assert outcome.metadata["months_checked"] == 2  # 2020-02 has none: read and checked

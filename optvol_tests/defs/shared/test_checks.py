@@ -368,3 +368,24 @@ def test_embedded_sample_passes_every_check(demo_tables):
     # About 150k optionsDX rows, two option sides each, a few percent flagged unusable.
     assert 270_000 <= len(quotes) <= 330_000
     assert 0.8 < quotes["usable"].mean() < 1.0
+
+
+def test_the_option_tables_record_their_check_outcomes_in_each_month_file(data_root):
+    from optvol.core.common.parquet import read_notes
+    from optvol.definitions import asset_checks
+    from optvol.defs.options.assets import option_quotes, raw_option_quotes
+
+    result = dg.materialize(
+        [raw_option_quotes, option_quotes, *asset_checks[:6]],
+        resources=defs.resources,
+        partition_key="2020-01",
+    )
+    assert result.success
+    for table in ("staging/raw_option_quotes", "processed/option_quotes"):
+        recorded = read_notes(data_root / table / "2020-01.parquet")["checks"]
+        assert recorded["rows"] == 48
+        assert {recorded[name]["passed"] for name in ("schema", "null_counts", "values")} == {True}
+    evaluations = {
+        (e.asset_key.path[-1], e.check_name) for e in result.get_asset_check_evaluations()
+    }
+    assert len(evaluations) == 6
