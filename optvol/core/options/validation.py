@@ -19,6 +19,8 @@ from optvol.core.common.validation import (
 from optvol.core.options.ingest.clean import OPTION_QUOTES_DTYPES
 from optvol.core.options.ingest.schema import KEY_COLUMNS, RAW_OPTION_SCHEMA
 
+OPTION_TYPE_CODES = ("C", "P")
+
 
 def check_raw_option_values(data: Table) -> CheckOutcome:
     """Raw quotes as they came: finite positive strikes, finite non-negative prices, expiry
@@ -50,11 +52,13 @@ def _first(frame: pd.DataFrame, rules: dict[str, pd.Series]) -> dict[str, str]:
 
 
 def check_option_quote_values(frame: pd.DataFrame) -> CheckOutcome:
-    """Clean quotes: every strike finite and > 0; keys unique and sorted; on usable rows
-    prices finite and >= 0, bid <= ask, expiration >= quote date."""
+    """Clean quotes: every option type C or P and every strike finite and > 0; keys
+    unique and sorted; on usable rows prices finite and >= 0, bid <= ask, expiration >=
+    quote date."""
     usable = frame["usable"]
     keys = list(KEY_COLUMNS)
     rules = {
+        "option_type not C or P": ~frame["option_type"].isin(OPTION_TYPE_CODES),
         "strike not finite and > 0": ~(np.isfinite(frame["strike"]) & (frame["strike"] > 0)),
         "negative price on usable rows": usable & (frame[["bid", "ask", "mid"]] < 0).any(axis=1),
         "bid > ask on usable rows": usable & (frame["bid"] > frame["ask"]),

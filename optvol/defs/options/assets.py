@@ -24,7 +24,6 @@ from optvol.core.options.samples import build_samples
 from optvol.core.options.validation import option_quote_outcomes, raw_option_outcomes
 from optvol.defs.options.config import GruModelConfig, OptionIngestConfig
 from optvol.defs.options.partitions import QUOTE_MONTHS
-from optvol.defs.options.types import option_quotes_violation
 from optvol.defs.shared.assets import MODEL_STEP, pipeline_asset
 from optvol.defs.shared.checks import refuse_failed_blocking
 from optvol.defs.shared.metadata import dynamics_metadata, evaluation_metadata, plot_metadata
@@ -83,15 +82,12 @@ def option_quotes(context: dg.AssetExecutionContext, raw_option_quotes: LazyTabl
     strike, option_type): canonical dtypes, duplicates removed, mid/spread/days to
     expiry/moneyness, and flags for unusable quotes (``usable`` is False where any flag is
     set). Months are cleaned as they are written, two at a time, so a range of months
-    needs the memory of two; each is validated against the OptionQuotesDataFrame type and
-    its blocking checks before it is written, so a month that fails keeps its stored
+    needs the memory of two; each must pass its blocking checks (exact dtypes, no missing
+    key, value rules) before it is written, so a month that fails keeps its stored
     version."""
 
     def clean_month(month: str) -> pd.DataFrame:
         frame, report = clean_option_quotes(raw_option_quotes[month])
-        violation = option_quotes_violation(frame)
-        if violation is not None:
-            raise dg.Failure(f"option_quotes {month}: {violation}")
         outcomes = option_quote_outcomes(frame)
         refuse_failed_blocking(f"option_quotes {month}", outcomes)
         record_outcomes(frame, outcomes)  # the checks read them from the file's footer

@@ -174,6 +174,12 @@ def test_raw_option_expiry_before_quote_date(raw_options):
             lambda f: f.assign(mid=f["mid"].where(f.index != 3, np.inf)),
             "non-finite price on usable rows",
         ),
+        (
+            lambda f: f.assign(
+                option_type=f["option_type"].cat.add_categories("X").where(f.index != 3, "X")
+            ),
+            "option_type not C or P",
+        ),
     ],
 )
 def test_option_quote_values(quotes, mutate, violation):
