@@ -102,7 +102,7 @@ def _clean(args: argparse.Namespace) -> int:
         from optvol.core.volatility.validation import market_feature_outcomes
 
         frame, report = clean_market(read_market_file(inputs[0]), args.release_lag_months)
-        failure = failed_blocking("the cleaned market table", market_feature_outcomes(frame))
+        table, outcomes = "the cleaned market table", market_feature_outcomes(frame)
     else:
         from optvol.core.options.ingest.clean import clean_option_quotes
         from optvol.core.options.ingest.read import read_option_files
@@ -110,11 +110,12 @@ def _clean(args: argparse.Namespace) -> int:
 
         raw, _ = read_option_files(inputs, _long_format_spec(args))
         frame, report = clean_option_quotes(raw)
-        outcomes = option_quote_outcomes(frame)
-        failure = failed_blocking("the cleaned quotes", outcomes)
-        record_outcomes(frame, outcomes)  # as option_quotes records them
+        table, outcomes = "the cleaned quotes", option_quote_outcomes(frame)
+    failure = failed_blocking(table, outcomes)
     if failure is not None:
         raise BlockingCheckError(f"{failure}: {out} not written")
+    if kind == "options":
+        record_outcomes(frame, outcomes)  # as option_quotes records them in each month
     try:
         write_parquet(frame, out)
     except PermissionError as err:
