@@ -127,6 +127,22 @@ def outcome_of(
     return CheckOutcome(True, ok, {"violations": {}})
 
 
+def month_outcomes(
+    data: Table,
+    types: Mapping[str, str],
+    nulls: Mapping[str, float],
+    values: Callable[[Table], CheckOutcome],
+) -> dict[str, CheckOutcome]:
+    """The schema, null and value checks of one month's table, by check name, as the
+    month-by-month checks judge it: a month without rows is checked for its schema only
+    (ingest warned of it, and an empty table would fail the null check)."""
+    outcomes = {"schema": check_schema(data, types)}
+    if num_rows(data):
+        outcomes["null_counts"] = check_nulls(data, nulls)
+        outcomes["values"] = values(data)
+    return outcomes
+
+
 def failed_blocking(name: str, outcomes: Mapping[str, CheckOutcome]) -> str | None:
     """What fails among a table's blocking checks, as one message (None when they all
     pass): what the pipeline and the CLI refuse to write."""

@@ -10,10 +10,9 @@ from optvol.core.common.validation import (
     CheckOutcome,
     Table,
     as_frame,
-    check_nulls,
-    check_schema,
     count_violations,
     first_violations,
+    month_outcomes,
     outcome_of,
 )
 from optvol.core.options.ingest.clean import OPTION_QUOTES_DTYPES
@@ -85,26 +84,13 @@ OPTION_QUOTES_NULLS = {**RAW_OPTION_NULLS, "mid": 0.05, "dte_days": 0.0, "moneyn
 
 def option_quote_outcomes(frame: pd.DataFrame) -> dict[str, CheckOutcome]:
     """Every blocking check of a month of ``option_quotes``, by check name: what must
-    pass before the month is written. A month without rows is checked for its schema
-    only, as the asset checks do (ingest warned of it)."""
-    schema = check_schema(frame, OPTION_QUOTES_TYPES)
-    if frame.empty:
-        return {"schema": schema}
-    return {
-        "schema": schema,
-        "null_counts": check_nulls(frame, OPTION_QUOTES_NULLS),
-        "values": check_option_quote_values(frame),
-    }
+    pass before the month is written."""
+    return month_outcomes(
+        frame, OPTION_QUOTES_TYPES, OPTION_QUOTES_NULLS, check_option_quote_values
+    )
 
 
 def raw_option_outcomes(table: Table) -> dict[str, CheckOutcome]:
     """Every check of a month of ``raw_option_quotes``, by check name (they warn, never
-    block: cleaning exists for such rows). A month without rows: its schema only."""
-    schema = check_schema(table, RAW_OPTION_TYPES)
-    if table.num_rows == 0:
-        return {"schema": schema}
-    return {
-        "schema": schema,
-        "null_counts": check_nulls(table, RAW_OPTION_NULLS),
-        "values": check_raw_option_values(table),
-    }
+    block: cleaning exists for such rows)."""
+    return month_outcomes(table, RAW_OPTION_TYPES, RAW_OPTION_NULLS, check_raw_option_values)
