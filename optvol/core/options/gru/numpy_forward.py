@@ -79,26 +79,40 @@ class NumpyOptionGRU:
     max_correction: float
     shrinkage: float
 
-    def iv_correction(self, sequence: np.ndarray, static: np.ndarray) -> np.ndarray:
+    def final_hidden(self, sequence: np.ndarray) -> np.ndarray:
+        """The last layer's hidden state after the last step, ``(N, H)``: all the network
+        reads of the sequence, so it can be computed once per sequence and kept."""
         x = sequence
         for layer in self.layers:
             x = layer.run(x)
-        out = np.concatenate([x[:, -1], static], axis=1)
+        return x[:, -1]
+
+    def correction_of(self, hidden: np.ndarray, static: np.ndarray) -> np.ndarray:
+        """The bounded, shrunk vol correction from :meth:`final_hidden` and the static
+        inputs."""
+        out = np.concatenate([hidden, static], axis=1)
         for kind, weight, bias in self.head:
             out = out @ weight.T + bias if kind == "linear" else _gelu(out)
         bound = _F32(self.max_correction)
         scaled = np.tanh(_F32(IV_CORRECTION_SCALE) * out[:, 0] / bound)
         return _F32(self.shrinkage) * bound * scaled
 
+    def iv_correction(self, sequence: np.ndarray, static: np.ndarray) -> np.ndarray:
+        return self.correction_of(self.final_hidden(sequence), static)
+
+    def price_from(self, hidden: np.ndarray, static: np.ndarray, pricing: np.ndarray) -> np.ndarray:
+        """:meth:`__call__` from the sequence's :meth:`final_hidden`."""
+        moneyness, tau, anchor_iv, is_call, r, q = pricing.T
+        sigma = np.maximum(anchor_iv + self.correction_of(hidden, static), _F32(MIN_VOL))
+        # Black-Scholes with a strike of 1 is the price over the strike. The network clamps
+        # sigma*sqrt(tau) at 1e-6 where bs_price takes the limit: the same price there.
+        return bs_price(moneyness, 1.0, tau, r, q, sigma, is_call > 0.5).astype(_F32)
+
     def __call__(self, sequence: np.ndarray, static: np.ndarray, pricing: np.ndarray) -> np.ndarray:
         """Price over strike of each sample, float32 ``(N,)``; the inputs as
         :meth:`OptionGRU.forward` takes them (float32), ``pricing`` being
         ``(S/K, tau, iv, is_call, r, q)``."""
-        moneyness, tau, anchor_iv, is_call, r, q = pricing.T
-        sigma = np.maximum(anchor_iv + self.iv_correction(sequence, static), _F32(MIN_VOL))
-        # Black-Scholes with a strike of 1 is the price over the strike. The network clamps
-        # sigma*sqrt(tau) at 1e-6 where bs_price takes the limit: the same price there.
-        return bs_price(moneyness, 1.0, tau, r, q, sigma, is_call > 0.5).astype(_F32)
+        return self.price_from(self.final_hidden(sequence), static, pricing)
 
 
 def numpy_network(model: OptionGRU) -> NumpyOptionGRU:

@@ -88,8 +88,15 @@ def _broadcast(*values, is_call) -> list[np.ndarray]:
     return np.broadcast_arrays(*floats, np.asarray(is_call, dtype=bool))
 
 
-def _prepare(S, K, T, r, q, sigma, is_call):
-    S, K, T, r, q, sigma, call = _broadcast(S, K, T, r, q, sigma, is_call=is_call)
+def _prepare(S, K, T, r, q, sigma, is_call, broadcast: bool = True):
+    """The inputs as arrays; ``broadcast=False`` where every result involves every input,
+    so that the arithmetic broadcasts them, without the cost of ``broadcast_arrays`` on the
+    few contracts of an API request."""
+    if broadcast:
+        S, K, T, r, q, sigma, call = _broadcast(S, K, T, r, q, sigma, is_call=is_call)
+    else:
+        S, K, T, r, q, sigma = (np.asarray(v, dtype=float) for v in (S, K, T, r, q, sigma))
+        call = np.asarray(is_call, dtype=bool)
     T = np.maximum(T, 0.0)
     sigma = np.maximum(sigma, 0.0)
     return S, K, T, r, q, sigma, call
@@ -182,7 +189,7 @@ def bs_price(
     >>> round(float(bs_price(42, 40, 0.5, 0.1, 0.0, 0.2, True)), 2)
     4.76
     """
-    S, K, T, r, q, sigma, call = _prepare(S, K, T, r, q, sigma, is_call)
+    S, K, T, r, q, sigma, call = _prepare(S, K, T, r, q, sigma, is_call, broadcast=False)
     d1, d2, *_ = _d1_d2(S, K, T, r, q, sigma)
     disc_s = S * np.exp(-q * T)
     disc_k = K * np.exp(-r * T)

@@ -233,40 +233,42 @@ def static_features(
     differently from the money).
     """
     surface_iv, surface_iv_change = surface
-    vol = np.maximum(np.nan_to_num(previous.iv_from_mid), 1e-3)
+    iv_from_mid = np.nan_to_num(previous.iv_from_mid)
+    vol = np.maximum(iv_from_mid, 1e-3)
     sqrt_tau = np.sqrt(np.maximum(tau, 1.0 / 365.0))
     r = np.nan_to_num(underlying_return)
     limit = MAX_STANDARDIZED
     standardized = np.clip(log_moneyness / (vol * sqrt_tau), -limit, limit)
-    return np.stack(
-        [
-            log_moneyness,
-            tau,
-            np.sqrt(np.maximum(tau, 0.0)),
-            is_call.astype(float),
-            np.full(len(tau), config.risk_free_rate),
-            np.nan_to_num(underlying_return),
-            historical_vol,
-            previous.iv,
-            np.nan_to_num(previous.iv_from_mid),
-            surface_iv,
-            surface_iv_change,
-            np.nan_to_num(previous.iv_minus_surface),
-            previous.mid / strike,
-            baselines["practitioner_bs"] / strike,
-            baselines["practitioner_bs_mid_iv"] / strike,
-            baselines["leverage_bs"] / strike,
-            baselines["adhoc_bs"] / strike,
-            baselines["historical_bs"] / strike,
-            moved_iv - np.nan_to_num(previous.iv_from_mid),
-            np.clip(r / (vol / np.sqrt(TRADING_DAYS_PER_YEAR)), -limit, limit),
-            r / sqrt_tau,
-            r * standardized,
-            np.minimum(return_days, config.historical_vol_days) / config.historical_vol_days,
-            recent_deviation,
-        ],
-        axis=1,
-    ).astype(np.float32)
+    columns = (
+        log_moneyness,
+        tau,
+        np.sqrt(np.maximum(tau, 0.0)),
+        is_call,
+        config.risk_free_rate,
+        r,
+        historical_vol,
+        previous.iv,
+        iv_from_mid,
+        surface_iv,
+        surface_iv_change,
+        np.nan_to_num(previous.iv_minus_surface),
+        previous.mid / strike,
+        baselines["practitioner_bs"] / strike,
+        baselines["practitioner_bs_mid_iv"] / strike,
+        baselines["leverage_bs"] / strike,
+        baselines["adhoc_bs"] / strike,
+        baselines["historical_bs"] / strike,
+        moved_iv - iv_from_mid,
+        np.clip(r / (vol / np.sqrt(TRADING_DAYS_PER_YEAR)), -limit, limit),
+        r / sqrt_tau,
+        r * standardized,
+        np.minimum(return_days, config.historical_vol_days) / config.historical_vol_days,
+        recent_deviation,
+    )
+    static = np.empty((len(tau), len(columns)), np.float32)
+    for i, column in enumerate(columns):  # column by column: no float64 (N, S) copy
+        static[:, i] = column
+    return static
 
 
 def deviation_vs_recent(history: np.ndarray, quoted: np.ndarray) -> np.ndarray:
@@ -315,3 +317,15 @@ def historical_vol_of_sums(squared: np.ndarray, days: int) -> np.ndarray:
     window = np.minimum(t, days)
     out[t] = np.sqrt(TRADING_DAYS_PER_YEAR / window * (squared[t + 1] - squared[t + 1 - window]))
     return out
+
+
+def historical_vol_into(
+    squared: np.ndarray, day: np.ndarray, return_into: np.ndarray, days: int
+) -> np.ndarray:
+    """:func:`historical_vol_of_sums` of each day ``day`` (>= 1) whose own return is
+    ``return_into`` rather than the data's: the sums ``squared`` up to ``day - 1``,
+    extended by ``return_into`` squared, over the last ``min(day, days)`` returns. The
+    same arithmetic, so a day of the data at its own return gets its own vol."""
+    window = np.minimum(day, days)
+    latest = squared[day] + np.nan_to_num(return_into) ** 2
+    return np.sqrt(TRADING_DAYS_PER_YEAR / window * (latest - squared[day + 1 - window]))

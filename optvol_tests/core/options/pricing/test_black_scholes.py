@@ -182,3 +182,16 @@ def test_implied_vol_deep_itm_uses_parity():
     S, K, T, r, q, sigma = 100.0, 60.0, 1.0, 0.04, 0.014, 0.35
     price = bs_price(S, K, T, r, q, sigma, True)
     assert implied_vol(price, S, K, T, r, q, True) == pytest.approx(sigma, abs=1e-6)
+
+
+@pytest.mark.parametrize("argument", range(7))
+def test_any_one_array_argument_sets_the_shape(argument):
+    """Inputs are not broadcast up front: the arithmetic broadcasts them, so an array in
+    any one place, the flag too, gives prices and greeks of its shape."""
+    values = [100.0, 95.0, 0.3, 0.02, 0.01, 0.25, True]
+    values[argument] = np.full((2, 3), values[argument])
+    price = bs_price(*values)
+    assert price.shape == (2, 3)
+    assert np.all(price == bs_price(100.0, 95.0, 0.3, 0.02, 0.01, 0.25, True))
+    for greek in bs_greeks(*values):
+        assert np.shape(greek) == (2, 3)

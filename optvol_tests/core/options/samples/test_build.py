@@ -19,6 +19,9 @@ from optvol.core.options.samples import (
     STATIC_FEATURES,
     SampleConfig,
     build_samples,
+    cumulative_squares,
+    historical_vol_into,
+    historical_vol_of_sums,
     window_days,
     window_indices,
 )
@@ -429,6 +432,26 @@ def test_historical_bs_uses_21_squared_log_returns_up_to_t(quotes, samples):
     np.testing.assert_allclose(samples.static[:, column], sigma, rtol=1e-6)
     column = STATIC_FEATURES.index("underlying_return")
     np.testing.assert_allclose(samples.static[:, column], returns[day], rtol=1e-5)
+
+
+def test_historical_vol_into_a_day_is_that_of_the_returns_extended_by_its_return():
+    """The serving form (the sums up to t-1 plus a requested return into t) is the
+    samples' vol of the returns with that return, bit for bit, and the data's own vol at
+    the data's own return."""
+    rng = np.random.default_rng(3)
+    returns = np.r_[np.nan, rng.normal(0, 0.01, 60)]
+    squared = cumulative_squares(returns)
+    day = np.array([1, 2, 5, 21, 22, 40, 60, 61])
+    into = rng.normal(0, 0.02, len(day))
+    got = historical_vol_into(squared, day, into, 21)
+    for d, r, vol in zip(day, into, got, strict=True):
+        extended = cumulative_squares(np.r_[returns[:d], r])
+        assert vol == historical_vol_of_sums(extended, 21)[d]
+    own = day[day < len(returns)]
+    np.testing.assert_array_equal(
+        historical_vol_into(squared, own, returns[own], 21),
+        historical_vol_of_sums(squared, 21)[own],
+    )
 
 
 def test_a_short_chain_gives_samples_from_its_second_date():

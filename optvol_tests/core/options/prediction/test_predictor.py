@@ -1,0 +1,114 @@
+"""The option predictor prices a call's contracts together, each as if alone."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import numpy as np
+import pytest
+
+from optvol.core.common.errors import RequestError
+from optvol.core.options.prediction import ContractRequest
+from optvol.core.options.prediction.predictor import DAYS_AHEAD
+
+
+def _priceable(predictor, day: date, count: int) -> list[ContractRequest]:
+    """Up to ``count`` contracts quoted before ``day`` that the predictor can price."""
+    quoted = predictor.contracts_quoted_on(predictor.previous_trading_day(day))
+    out = []
+    for row in quoted.loc[quoted["expiration"].dt.date > day].itertuples():
+        request = ContractRequest(row.expiration.date(), float(row.strike), row.option_type,
+                                  day, predictor.spot_on(predictor.previous_trading_day(day))
+                                  * 1.004)  # fmt: skip
+        try:
+            predictor.predict([request])
+        except RequestError:
+            continue
+        out.append(request)
+        if len(out) == count:
+            break
+    return out
+
+
+@pytest.fixture(scope="module")
+def predictor(served_models):
+    return served_models.require("options")
+
+
+def test_a_contracts_price_does_not_depend_on_the_rest_of_its_call(predictor):
+    """On the data's last days the GRU reads each window's state computed ahead, so a
+    contract alone, in a call of many, and first or last, gets the same price bit for bit,
+    and every answer keeps its own contract."""
+    days = predictor.trading_days_with_successor()[-2:]
+    requests = [r for day in days for r in _priceable(predictor, day, 40)]
+    assert len({r.as_of for r in requests}) == 2 and len(requests) > 40
+    together = predictor.predict(requests)
+    backwards = predictor.predict(requests[::-1])[::-1]
+    for request, one, other in zip(requests, together, backwards, strict=True):
+        alone = predictor.predict([request])[0]
+        assert one.request is request
+        assert one.gru == alone.gru == other.gru
+        assert one.baselines == alone.baselines == other.baselines
+        assert one.inputs == alone.inputs
+        assert (one.quoted_days, one.previous_date) == (alone.quoted_days, alone.previous_date)
+
+
+def test_states_computed_ahead_are_those_of_the_window_computed_alone(predictor):
+    states = predictor._states
+    last = len(predictor.calendar) - 1
+    assert set(states._days) == set(range(last - DAYS_AHEAD + 1, last + 2))
+    day = last - 1
+    positions = np.flatnonzero(predictor.samples.quotes.day == day - 1)[::7]
+    ahead = states.of_quotes(positions, np.full(len(positions), day))
+    alone = states._computed(positions, np.full(len(positions), day))
+    np.testing.assert_allclose(ahead.hidden, alone.hidden, rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(ahead.recent, alone.recent)
+    np.testing.assert_array_equal(ahead.quoted_days, alone.quoted_days)
+    # A day not computed ahead is computed on request, mixed with one that was.
+    early = int(predictor.samples.quotes.day[positions[0]]) - 30
+    old = np.flatnonzero(predictor.samples.quotes.day == early - 1)[:5]
+    mixed = states.of_quotes(np.r_[positions[:3], old], np.r_[[day] * 3, [early] * len(old)])
+    np.testing.assert_array_equal(mixed.hidden[:3], ahead.hidden[:3])
+    np.testing.assert_allclose(mixed.hidden[3:], states._computed(old, np.full(len(old), early))
+                               .hidden, rtol=0, atol=1e-6)  # fmt: skip
+
+
+def test_the_first_bad_request_is_answered_with_the_first_of_its_problems(predictor):
+    day = predictor.trading_days_with_successor()[-1]
+    good = _priceable(predictor, day, 2)
+    moved = replace(good[1], underlying=good[1].underlying * 10)
+    wrong_type = replace(good[0], option_type="X")
+
+    def error(requests) -> tuple[str, str]:
+        with pytest.raises(RequestError) as raised:
+            predictor.predict(requests)
+        return raised.value.field, str(raised.value)
+
+    assert error([good[0], moved, wrong_type])[0] == "contracts[1].underlying"
+    assert error([good[0], wrong_type, moved])[0] == "contracts[1].option_type"
+    # One request with two problems: the check a single request runs first names it.
+    both = replace(moved, as_of=date(1990, 1, 2))
+    assert error([good[0], both])[0] == "contracts[1].as_of"
+    unknown = replace(moved, strike=moved.strike + 0.123)
+    field, message = error([unknown, moved])
+    assert field == "contracts[0]" and "no usable quote" in message
+    # After the error, the same predictor still prices the good ones, unchanged.
+    again = predictor.predict(good)
+    assert [p.gru for p in again] == [predictor.predict([g])[0].gru for g in good]
+
+
+def test_a_contracts_history_is_priced_as_its_days_requested_one_by_one(predictor):
+    request = _priceable(predictor, predictor.trading_days_with_successor()[-1], 1)[0]
+    history = predictor.contract_history(request.expiration, request.strike,
+                                         request.option_type)  # fmt: skip
+    assert len(history) > 5
+    for row in history.iloc[[0, len(history) // 2, -1]].itertuples():
+        day = row.date.date()
+        one = predictor.predict([replace(request, as_of=day,
+                                         underlying=predictor.spot_on(day))])[0]  # fmt: skip
+        assert row.gru == pytest.approx(one.gru, rel=1e-6)
+        assert row.practitioner_bs == one.baselines["practitioner_bs"]
+        assert (np.isnan(row.realized) and one.realized_mid is None) or (
+            row.realized == one.realized_mid
+        )
