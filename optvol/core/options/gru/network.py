@@ -27,7 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from optvol.core.common.row_chunks import row_chunks
+from optvol.core.common.numeric import nan_to_num
+from optvol.core.common.row_chunks import CHUNK_ROWS, row_chunks
 from optvol.core.options.samples import ANCHOR, OptionSamples
 
 __all__ = [
@@ -160,7 +161,7 @@ class Standardizer:
             mean = np.nanmean(values, axis=0)
             std = np.nanstd(values, axis=0)
         std = np.where(np.isfinite(std) & (std > 1e-12), std, 1.0)
-        return cls(np.nan_to_num(mean), std)
+        return cls(nan_to_num(mean), std)
 
     def transform(self, values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """``(values - mean) / std`` in float64, NaN as 0, stored as float32; computed
@@ -175,8 +176,11 @@ class Standardizer:
                 f"out must be float32 of shape {values.shape}, got {out.dtype} {out.shape}"
             )
         flat, flat_out = values.reshape(len(values), width), out.reshape(len(out), width)
+        if len(flat) <= CHUNK_ROWS:  # one chunk, without the loop: an API request's rows
+            flat_out[...] = nan_to_num((flat.astype(np.float64) - self.mean) / self.std)
+            return out
         for rows in row_chunks(len(flat)):
-            flat_out[rows] = np.nan_to_num((flat[rows].astype(np.float64) - self.mean) / self.std)
+            flat_out[rows] = nan_to_num((flat[rows].astype(np.float64) - self.mean) / self.std)
         return out
 
     def to_dict(self) -> dict[str, list[float]]:

@@ -103,7 +103,8 @@ class OptionPredictor:
         self._scalers = model.scalers()
         ahead = range(max(1, len(self.calendar) - DAYS_AHEAD), len(self.calendar) + 1)
         self._states = HistoryStates(self.samples, self._network, self._scalers, ahead)
-        self._positions = {_day(d): i for i, d in enumerate(self.calendar)}
+        self._dates = [_day(d) for d in self.calendar]
+        self._positions = {d: i for i, d in enumerate(self._dates)}
         contracts = self.samples.quotes.contracts
         # (expiration, is_call, strike) -> {root: row of the contract}
         self._contract_rows: dict[tuple[date, bool, float], dict[str, int]] = {}
@@ -126,11 +127,11 @@ class OptionPredictor:
 
     @property
     def first_date(self) -> date:
-        return _day(self.calendar[0])
+        return self._dates[0]
 
     @property
     def last_date(self) -> date:
-        return _day(self.calendar[-1])
+        return self._dates[-1]
 
     def spot_on(self, day: date) -> float | None:
         """The underlying's price on a trading day of the data (None on other days)."""
@@ -160,12 +161,12 @@ class OptionPredictor:
     def previous_trading_day(self, day: date) -> date:
         """The trading day before ``day``, a trading day of the data after its first (or
         a day just after the data): the ``t-1`` a prediction for ``day`` starts from."""
-        return _day(self.calendar[self._sample_day(day, "day") - 1])
+        return self._dates[self._sample_day(day, "day") - 1]
 
     def trading_days_with_successor(self) -> list[date]:
         """The days a contract can be priced on from the data's own quotes: every trading
         day after the first."""
-        return [_day(d) for d in self.calendar[1:]]
+        return self._dates[1:]
 
     def predict(self, requests: Sequence[ContractRequest]) -> list[ContractPrediction]:
         """Price every request; raise :class:`RequestError` naming the first bad one."""
@@ -191,7 +192,7 @@ class OptionPredictor:
                     gru=lists["gru"][i],
                     baselines={name: values[i] for name, values in baselines.items()},
                     realized_mid=None if realized != realized else realized,
-                    previous_date=_day(self.calendar[lists["sample_day"][i] - 1]),
+                    previous_date=self._dates[lists["sample_day"][i] - 1],
                     history_source="supplied" if lists["supplied"][i] else "data",
                     quoted_days=lists["quoted_days"][i],
                     inputs={
@@ -223,7 +224,7 @@ class OptionPredictor:
                 expiration,
                 strike,
                 option_type,
-                _day(self.calendar[d]),
+                self._dates[d],
                 float(self.samples.spot_of_day[d]),
                 root=root,
             )  # fmt: skip
@@ -269,19 +270,21 @@ class OptionPredictor:
                 supplied[i] = window
         is_supplied = np.zeros(n, dtype=bool)
         is_supplied[list(supplied)] = True
-        previous_position = self._quote_of(row, sample_day - 1)
+        # The contract's quote of t-1 (what it is priced from) and of t (realized), if any.
+        realized_day = np.where(sample_day < len(self.calendar), sample_day, -1)
+        previous_position, realized_position = self._quote_of(
+            np.concatenate([row, row]), np.concatenate([sample_day - 1, realized_day])
+        ).reshape(2, n)
         gathered = ~problems.bad & ~is_supplied
         problems.add_where(
             gathered & (previous_position < 0),
             lambda i: RequestError(
-                f"the contract has no usable quote on {_day(self.calendar[sample_day[i] - 1])}, "
+                f"the contract has no usable quote on {self._dates[sample_day[i] - 1]}, "
                 "the trading day before as_of: its price at t-1 is what every model starts "
                 "from; supply its history",
                 f"{where(i)}.as_of",
             ),
         )  # fmt: skip
-        realized_position = self._quote_of(row, np.where(sample_day < len(self.calendar),
-                                                         sample_day, -1))  # fmt: skip
         realized = np.where(
             realized_position >= 0,
             self.samples.quotes.previous.mid[np.maximum(realized_position, 0)],
@@ -384,7 +387,7 @@ class OptionPredictor:
             np.abs(return_into_t) > np.log(MAX_UNDERLYING_MOVE),
             lambda i: RequestError(
                 f"underlying {requests[i].underlying:g} is {spot[i] / previous_spot[i]:.3g} "
-                f"times the underlying on {_day(self.calendar[sample_day[i] - 1])} "
+                f"times the underlying on {self._dates[sample_day[i] - 1]} "
                 f"({previous_spot[i]:g}): no price moves more than "
                 f"{MAX_UNDERLYING_MOVE:g}-fold in a day; check the price",
                 f"{where(i)}.underlying",

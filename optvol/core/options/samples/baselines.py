@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from optvol.core.common.numeric import nan_to_num
 from optvol.core.options.pricing.black_scholes import bs_price
 from optvol.core.options.samples.config import SampleConfig
 from optvol.core.options.samples.features import PreviousQuote
@@ -54,7 +55,7 @@ def leverage_iv(
     from the mid, moved by its bucket's slope (by ``ln(K/S_{t-1})`` and days to expiry at
     ``t``) times the underlying's log return into ``t``."""
     beta = betas.beta(-previous.log_moneyness, dte_days)
-    moved = previous.iv_from_mid + beta * np.nan_to_num(underlying_return)
+    moved = previous.iv_from_mid + beta * nan_to_num(underlying_return)
     return np.maximum(moved, MIN_LEVERAGE_VOL)
 
 

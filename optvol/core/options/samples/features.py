@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from optvol.core.common.numeric import nan_to_num
 from optvol.core.common.row_chunks import map_rows
 from optvol.core.options.pricing.black_scholes import bs_greeks, implied_vol
 from optvol.core.options.pricing.iv_surface import evaluate_surface
@@ -171,7 +172,7 @@ def history_values(
     # Greeks are recomputed from the IV: vendors differ in greek units and leave them
     # empty where IV is empty, while these are consistent for every contract.
     greeks = bs_greeks(
-        spot, strike, tau, config.risk_free_rate, config.dividend_yield, np.nan_to_num(iv),
+        spot, strike, tau, config.risk_free_rate, config.dividend_yield, nan_to_num(iv),
         is_call,
     )  # fmt: skip
     return np.stack(
@@ -233,10 +234,10 @@ def static_features(
     differently from the money).
     """
     surface_iv, surface_iv_change = surface
-    iv_from_mid = np.nan_to_num(previous.iv_from_mid)
+    iv_from_mid = nan_to_num(previous.iv_from_mid)
     vol = np.maximum(iv_from_mid, 1e-3)
     sqrt_tau = np.sqrt(np.maximum(tau, 1.0 / 365.0))
-    r = np.nan_to_num(underlying_return)
+    r = nan_to_num(underlying_return)
     limit = MAX_STANDARDIZED
     standardized = np.clip(log_moneyness / (vol * sqrt_tau), -limit, limit)
     columns = (
@@ -251,7 +252,7 @@ def static_features(
         iv_from_mid,
         surface_iv,
         surface_iv_change,
-        np.nan_to_num(previous.iv_minus_surface),
+        nan_to_num(previous.iv_minus_surface),
         previous.mid / strike,
         baselines["practitioner_bs"] / strike,
         baselines["practitioner_bs_mid_iv"] / strike,
@@ -306,7 +307,7 @@ def historical_vol_of_returns(returns: np.ndarray, days: int) -> np.ndarray:
 def cumulative_squares(returns: np.ndarray) -> np.ndarray:
     """``0`` then the running sum of the squared returns (a missing return counts 0): the
     sums :func:`historical_vol_of_sums` reads, extendable by a day without re-summing."""
-    return np.concatenate([[0.0], np.cumsum(np.nan_to_num(returns) ** 2)])
+    return np.concatenate([[0.0], np.cumsum(nan_to_num(returns) ** 2)])
 
 
 def historical_vol_of_sums(squared: np.ndarray, days: int) -> np.ndarray:
@@ -327,5 +328,5 @@ def historical_vol_into(
     extended by ``return_into`` squared, over the last ``min(day, days)`` returns. The
     same arithmetic, so a day of the data at its own return gets its own vol."""
     window = np.minimum(day, days)
-    latest = squared[day] + np.nan_to_num(return_into) ** 2
+    latest = squared[day] + nan_to_num(return_into) ** 2
     return np.sqrt(TRADING_DAYS_PER_YEAR / window * (latest - squared[day + 1 - window]))
