@@ -37,17 +37,16 @@ class WindowStates:
     def take(self, index: np.ndarray) -> WindowStates:
         return WindowStates(self.hidden[index], self.recent[index], self.quoted_days[index])
 
+    def concat(self, other: WindowStates) -> WindowStates:
+        return WindowStates(*(np.concatenate([a, b]) for a, b in zip(
+            (self.hidden, self.recent, self.quoted_days),
+            (other.hidden, other.recent, other.quoted_days), strict=True)))  # fmt: skip
+
     def put(self, where: np.ndarray, states: WindowStates) -> None:
         """Write ``states`` at ``where`` (an index or a mask)."""
         self.hidden[where], self.recent[where], self.quoted_days[where] = (
             states.hidden, states.recent, states.quoted_days,
         )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class _Day:
-    positions: np.ndarray  # the t-1 quote of each contract, sorted
-    states: WindowStates
 
 
 class HistoryStates:
@@ -63,11 +62,16 @@ class HistoryStates:
         self.length = samples.config.sequence_length
         self.hidden_size = network.layers[-1].w_hh.shape[1]
         self._returns = padded_returns(samples.underlying_return, scalers, self.length)
-        self._days: dict[int, _Day] = {}
+        # The t-1 quotes of the days ahead, each day in one batch, then sorted by position
+        # (a quote is the t-1 of one day only) so that a request's are found by bisection.
+        positions, states = [], WindowStates.zeros(0, self.hidden_size)
         for sample_day in ahead:
-            positions = np.flatnonzero(samples.quotes.day == sample_day - 1)
-            states = self.of_quotes(positions, np.full(len(positions), sample_day))
-            self._days[sample_day] = _Day(positions, states)
+            on_day = np.flatnonzero(samples.quotes.day == sample_day - 1)
+            positions.append(on_day)
+            states = states.concat(self._computed(on_day, np.full(len(on_day), sample_day)))
+        positions = np.concatenate(positions) if positions else np.empty(0, np.int64)
+        order = np.argsort(positions)
+        self._ahead, self._ahead_states = positions[order], states.take(order)
 
     def of_windows(self, window: np.ndarray, quoted: np.ndarray, sample_day: np.ndarray):
         """States of windows ``(n, L, HISTORY_FEATURES)`` with their quoted mask ``(n, L)``
@@ -86,21 +90,16 @@ class HistoryStates:
 
     def of_quotes(self, position: np.ndarray, sample_day: np.ndarray) -> WindowStates:
         """States of the windows whose ``t-1`` quote is at ``position`` of the samples'
-        quotes: those computed ahead where the day is one of theirs, else computed now
-        (in one batch)."""
-        ahead = [day for day in np.unique(sample_day).tolist() if day in self._days]
-        if not ahead:
+        quotes (on day ``sample_day - 1``): those computed ahead, the others computed now
+        in one batch."""
+        if not len(self._ahead):
             return self._computed(position, sample_day)
-        out = WindowStates.zeros(len(position), self.hidden_size)
-        rest = np.ones(len(position), dtype=bool)
-        for day in ahead:
-            on_day = sample_day == day
-            known = self._days[day]
-            out.put(on_day, known.states.take(np.searchsorted(known.positions, position[on_day])))
-            rest &= ~on_day
-        if rest.any():
-            out.put(rest, self._computed(position[rest], sample_day[rest]))
-        return out
+        at = np.minimum(np.searchsorted(self._ahead, position), len(self._ahead) - 1)
+        states = self._ahead_states.take(at)
+        missing = self._ahead[at] != position
+        if missing.any():
+            states.put(missing, self._computed(position[missing], sample_day[missing]))
+        return states
 
     def _computed(self, position: np.ndarray, sample_day: np.ndarray) -> WindowStates:
         slots = self.samples.quotes.slot[position][:, None] - self.length + 1
