@@ -72,6 +72,13 @@ class VolatilityPredictor:
         self.dates = self.features["date"].to_numpy("datetime64[ns]")
         self.feature_names = feature_columns(model.macro)
         self._historical_mean = historical_mean_return(self.features).to_numpy()
+        # Every date's forecasts at once: a request at a date reads its row (a one-row
+        # forecast through pandas costs about 10 ms, the whole table a few times that).
+        self._at_dates = self._forecasts(self.features, self._historical_mean)
+        self._realized = {
+            "volatility": self.features[TARGET_RV].to_numpy(float),
+            "log_return": self.features[TARGET_RETURN].to_numpy(float),
+        }
         self._walk_forward = _walk_forward_series(evaluation)
         self._garch: dict[int, float | None] = {}
         self._garch_lock = threading.Lock()
@@ -103,15 +110,15 @@ class VolatilityPredictor:
     def at_date(self, as_of: date) -> VolatilityPrediction:
         """Every forecast made at the close of ``as_of``, a trading day of the data."""
         position = self._position(as_of, "as_of")
-        row = self.features.iloc[[position]]
-        prediction = self._predict(row, as_of, self._historical_mean[position])
+        prediction = self._prediction(
+            {name: values[position] for name, values in self._at_dates.items()}, as_of
+        )
         prediction.baselines["garch"] = self._garch_at(position, as_of)
         prediction.baselines["historical_mean_return"] = json_number(
             self._historical_mean[position]
         )
         prediction.realized = {
-            "volatility": json_number(row[TARGET_RV].iloc[0]),
-            "log_return": json_number(row[TARGET_RETURN].iloc[0]),
+            name: json_number(values[position]) for name, values in self._realized.items()
         }
         if prediction.realized["volatility"] is None:
             prediction.notes.append(
@@ -154,17 +161,27 @@ class VolatilityPredictor:
              for name in self.feature_names}
         )  # fmt: skip
         # The historical mean return is not a feature: the one known at the data's end.
-        prediction = self._predict(row, None, self._historical_mean[-1])
+        forecasts = self._forecasts(row, self._historical_mean[-1:])
+        prediction = self._prediction({name: v[0] for name, v in forecasts.items()}, None)
         prediction.baselines["garch"] = None
         prediction.notes.append("GARCH needs the return history: no forecast from features")
         prediction.realized = {"volatility": None, "log_return": None}
         return prediction
 
-    def _predict(
-        self, row: pd.DataFrame, as_of: date | None, historical_mean: float
+    def _forecasts(self, rows: pd.DataFrame, historical_mean: np.ndarray) -> dict[str, np.ndarray]:
+        """The models' and the row-wise baselines' forecasts at each row."""
+        forecast = self.model.predict(rows, historical_mean)
+        vix = vix_forecast(rows)["vol"] if "vix_close" in rows else np.nan
+        return {
+            **{name: forecast[name].to_numpy(float)
+               for name in ("vol", "var", "return", "har_vol", "return_ridge")},
+            "vix": np.broadcast_to(np.asarray(vix, float), len(rows)),
+            "no_change": no_change_forecast(rows)["vol"].to_numpy(float),
+        }  # fmt: skip
+
+    def _prediction(
+        self, forecast: Mapping[str, float], as_of: date | None
     ) -> VolatilityPrediction:
-        forecast = self.model.predict(row, historical_mean).iloc[0]
-        vix = vix_forecast(row)["vol"].iloc[0] if "vix_close" in row else np.nan
         prediction = VolatilityPrediction(
             as_of=as_of,
             model=self.chosen,
@@ -173,8 +190,8 @@ class VolatilityPredictor:
             log_return=json_number(forecast["return"]),
             baselines={
                 "har": json_number(forecast["har_vol"]),
-                "vix": json_number(vix),
-                "no_change": json_number(no_change_forecast(row)["vol"].iloc[0]),
+                "vix": json_number(forecast["vix"]),
+                "no_change": json_number(forecast["no_change"]),
                 "return_ridge": json_number(forecast["return_ridge"]),
             },
             realized={},
