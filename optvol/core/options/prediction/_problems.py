@@ -26,6 +26,8 @@ class Problems:
                 self.first = (index, error)
 
     def add_where(self, mask: np.ndarray, error_of: Callable[[int], RequestError]) -> None:
+        if not mask.any():
+            return
         new = mask & ~self.bad
         if new.any():
             index = int(np.argmax(new))

@@ -109,7 +109,12 @@ def _d1_d2(S: Float, K: Float, T: Float, r: Float, q: Float, sigma: Float):
     small = total_vol < _TINY_VOL
     with np.errstate(divide="ignore", invalid="ignore"):
         log_fk = np.log(S / K) + (r - q) * T
-    log_fk = np.where(np.isnan(log_fk), 0.0, log_fk)
+    undefined = np.isnan(log_fk)
+    if undefined.any():
+        log_fk = np.where(undefined, 0.0, log_fk)
+    if not small.any():  # no limit to take: the general formula, without the selections
+        d1 = (log_fk + 0.5 * total_vol * total_vol) / total_vol
+        return d1, d1 - total_vol, sqrt_t, total_vol, small
     safe_vol = np.where(small, 1.0, total_vol)
     d1 = np.where(
         small,

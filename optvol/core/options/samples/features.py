@@ -239,7 +239,8 @@ def static_features(
     sqrt_tau = np.sqrt(np.maximum(tau, 1.0 / 365.0))
     r = nan_to_num(underlying_return)
     limit = MAX_STANDARDIZED
-    standardized = np.clip(log_moneyness / (vol * sqrt_tau), -limit, limit)
+    # np.minimum(np.maximum()) is np.clip (NaN stays NaN) at a fraction of its overhead.
+    standardized = np.minimum(np.maximum(log_moneyness / (vol * sqrt_tau), -limit), limit)
     columns = (
         log_moneyness,
         tau,
@@ -260,7 +261,7 @@ def static_features(
         baselines["adhoc_bs"] / strike,
         baselines["historical_bs"] / strike,
         moved_iv - iv_from_mid,
-        np.clip(r / (vol / np.sqrt(TRADING_DAYS_PER_YEAR)), -limit, limit),
+        np.minimum(np.maximum(r / (vol / np.sqrt(TRADING_DAYS_PER_YEAR)), -limit), limit),
         r / sqrt_tau,
         r * standardized,
         np.minimum(return_days, config.historical_vol_days) / config.historical_vol_days,

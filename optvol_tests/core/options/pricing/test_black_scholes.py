@@ -195,3 +195,22 @@ def test_any_one_array_argument_sets_the_shape(argument):
     assert np.all(price == bs_price(100.0, 95.0, 0.3, 0.02, 0.01, 0.25, True))
     for greek in bs_greeks(*values):
         assert np.shape(greek) == (2, 3)
+
+
+def test_an_array_without_a_zero_vol_prices_as_one_with_it():
+    """Without a sigma*sqrt(T) -> 0 element the formula skips its selections: the same
+    prices bit for bit as when the array holds such an element (and takes them), and
+    greeks too."""
+    rng = np.random.default_rng(8)
+    n = 1000
+    S, K = rng.uniform(50, 150, n), rng.uniform(50, 150, n)
+    T, sigma, call = rng.uniform(0.01, 2, n), rng.uniform(0.05, 1.0, n), rng.random(n) < 0.5
+    alone = bs_price(S, K, T, 0.02, 0.01, sigma, call)
+    mixed = bs_price(np.r_[S, 100.0], np.r_[K, 90.0], np.r_[T, 0.0], 0.02, 0.01,
+                     np.r_[sigma, 0.2], np.r_[call, True])  # fmt: skip
+    np.testing.assert_array_equal(alone, mixed[:n])
+    assert mixed[n] == pytest.approx(10.0)  # at expiry: the intrinsic value
+    for one, other in zip(bs_greeks(S, K, T, 0.02, 0.01, sigma, call),
+                          bs_greeks(np.r_[S, 100.0], np.r_[K, 90.0], np.r_[T, 0.0], 0.02,
+                                    0.01, np.r_[sigma, 0.2], np.r_[call, True]), strict=True):  # fmt: skip
+        np.testing.assert_array_equal(one, other[:n])
