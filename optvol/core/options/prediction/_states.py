@@ -12,6 +12,7 @@ it is asked for.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,10 +38,12 @@ class WindowStates:
     def take(self, index: np.ndarray) -> WindowStates:
         return WindowStates(self.hidden[index], self.recent[index], self.quoted_days[index])
 
-    def concat(self, other: WindowStates) -> WindowStates:
-        return WindowStates(*(np.concatenate([a, b]) for a, b in zip(
-            (self.hidden, self.recent, self.quoted_days),
-            (other.hidden, other.recent, other.quoted_days), strict=True)))  # fmt: skip
+    @classmethod
+    def concat(cls, parts: Sequence[WindowStates], hidden_size: int) -> WindowStates:
+        if not parts:
+            return cls.zeros(0, hidden_size)
+        return cls(*(np.concatenate([getattr(part, name) for part in parts])
+                     for name in ("hidden", "recent", "quoted_days")))  # fmt: skip
 
     def put(self, where: np.ndarray, states: WindowStates) -> None:
         """Write ``states`` at ``where`` (an index or a mask)."""
@@ -54,8 +57,9 @@ class HistoryStates:
     histories, with those of the days ``ahead`` computed when built (read-only after)."""
 
     def __init__(
-        self, samples: OptionSamples, network: NumpyOptionGRU, scalers: Scalers, ahead
-    ) -> None:
+        self, samples: OptionSamples, network: NumpyOptionGRU, scalers: Scalers,
+        ahead: Iterable[int],
+    ) -> None:  # fmt: skip
         self.samples = samples
         self.network = network
         self.scalers = scalers
@@ -64,12 +68,13 @@ class HistoryStates:
         self._returns = padded_returns(samples.underlying_return, scalers, self.length)
         # The t-1 quotes of the days ahead, each day in one batch, then sorted by position
         # (a quote is the t-1 of one day only) so that a request's are found by bisection.
-        positions, states = [], WindowStates.zeros(0, self.hidden_size)
+        positions, parts = [np.empty(0, np.int64)], []
         for sample_day in ahead:
             on_day = np.flatnonzero(samples.quotes.day == sample_day - 1)
             positions.append(on_day)
-            states = states.concat(self._computed(on_day, np.full(len(on_day), sample_day)))
-        positions = np.concatenate(positions) if positions else np.empty(0, np.int64)
+            parts.append(self._computed(on_day, np.full(len(on_day), sample_day)))
+        positions = np.concatenate(positions)
+        states = WindowStates.concat(parts, self.hidden_size)
         order = np.argsort(positions)
         self._ahead, self._ahead_states = positions[order], states.take(order)
 
