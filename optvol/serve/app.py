@@ -21,6 +21,7 @@ from optvol.core.common.data_summary import json_number
 from optvol.core.common.errors import RequestError
 from optvol.core.common.paths import data_root
 from optvol.core.volatility.features import HORIZON
+from optvol.serve.json_provider import OrjsonProvider
 from optvol.serve.models import MODELS, ModelUnavailable, ServedModels
 from optvol.serve.openapi import openapi_document
 from optvol.serve.schemas import (
@@ -229,6 +230,7 @@ def create_app(served: ServedModels | None = None, root: str | None = None) -> F
     ``$OPTVOL_DATA_DIR``), loaded once here."""
     app = Flask("optvol.serve")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json = OrjsonProvider(app)
     app.json.sort_keys = False
     served = served if served is not None else ServedModels.load(data_root(root))
     stats = RequestStats()
