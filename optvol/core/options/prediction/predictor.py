@@ -21,6 +21,7 @@ the contracts of a call at once.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -191,7 +192,7 @@ class OptionPredictor:
                     request=request,
                     gru=lists["gru"][i],
                     baselines={name: values[i] for name, values in baselines.items()},
-                    realized_mid=None if realized != realized else realized,
+                    realized_mid=None if math.isnan(realized) else realized,
                     previous_date=self._dates[lists["sample_day"][i] - 1],
                     history_source="supplied" if lists["supplied"][i] else "data",
                     quoted_days=lists["quoted_days"][i],
