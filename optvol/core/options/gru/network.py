@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from optvol.core.common.numeric import nan_to_num
-from optvol.core.common.row_chunks import CHUNK_ROWS, row_chunks
+from optvol.core.common.row_chunks import row_chunks
 from optvol.core.options.samples import ANCHOR, OptionSamples
 
 __all__ = [
@@ -176,9 +176,6 @@ class Standardizer:
                 f"out must be float32 of shape {values.shape}, got {out.dtype} {out.shape}"
             )
         flat, flat_out = values.reshape(len(values), width), out.reshape(len(out), width)
-        if len(flat) <= CHUNK_ROWS:  # one chunk, without the loop: an API request's rows
-            flat_out[...] = nan_to_num((flat.astype(np.float64) - self.mean) / self.std)
-            return out
         for rows in row_chunks(len(flat)):
             flat_out[rows] = nan_to_num((flat[rows].astype(np.float64) - self.mean) / self.std)
         return out
