@@ -22,10 +22,6 @@ from optvol.core.options.samples import (
 )
 
 
-def _day(value: np.datetime64) -> date:
-    return pd.Timestamp(value).date()
-
-
 def supplied_window(
     request: ContractRequest,
     sample_day: int,
@@ -65,9 +61,10 @@ def supplied_window(
     if len(np.unique(positions)) != len(positions):
         raise RequestError("history has two quotes on one date", f"{where}.history")
     if positions[-1] != sample_day - 1:
+        previous_day = pd.Timestamp(calendar[sample_day - 1]).date()
         raise RequestError(
-            f"history must include the trading day before as_of "
-            f"({_day(calendar[sample_day - 1])}); its last date is {history[-1].date}",
+            f"history must include the trading day before as_of ({previous_day}); its last "
+            f"date is {history[-1].date}",
             f"{where}.history",
         )
     keep = positions > sample_day - 1 - L

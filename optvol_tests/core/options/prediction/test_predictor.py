@@ -113,3 +113,19 @@ def test_a_contracts_history_is_priced_as_its_days_requested_one_by_one(predicto
         assert (np.isnan(row.realized) and one.realized_mid is None) or (
             row.realized == one.realized_mid
         )
+
+
+def test_a_supplied_history_without_the_day_before_is_refused_naming_that_day(predictor):
+    from optvol.core.options.prediction import HistoryQuote
+
+    day = predictor.trading_days_with_successor()[-1]
+    request = _priceable(predictor, day, 1)[0]
+    before = predictor.previous_trading_day(day)
+    earlier = predictor.previous_trading_day(before)
+    stale = replace(request, history=(HistoryQuote(earlier, 5.0),))
+    with pytest.raises(RequestError) as raised:
+        predictor.predict([stale])
+    assert raised.value.field == "contracts[0].history"
+    assert str(raised.value) == (
+        f"history must include the trading day before as_of ({before}); its last date is {earlier}"
+    )
