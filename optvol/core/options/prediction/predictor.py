@@ -122,9 +122,7 @@ class OptionPredictor:
         # Each quote's (contract, day) as one integer: increasing, as the quotes are sorted
         # by contract and day, so a contract's quote of a day is found by bisection.
         day = self.samples.quotes.day
-        contract = np.searchsorted(contracts["first_quote"].to_numpy(), np.arange(len(day)),
-                                   "right") - 1  # fmt: skip
-        self._quote_key = contract * (len(self.calendar) + 1) + day
+        self._quote_key = self._contract_of(np.arange(len(day))) * (len(self.calendar) + 1) + day
 
     @property
     def first_date(self) -> date:
@@ -147,8 +145,7 @@ class OptionPredictor:
         if position is None:
             return pd.DataFrame(columns=["expiration", "root", "option_type", "strike", "mid"])
         at = np.flatnonzero(quotes.day == position)
-        contract = np.searchsorted(quotes.contracts["first_quote"].to_numpy(), at, "right") - 1
-        rows = quotes.contracts.iloc[contract]
+        rows = quotes.contracts.iloc[self._contract_of(at)]
         return pd.DataFrame(
             {
                 "expiration": rows["expiration"].to_numpy(),
@@ -486,6 +483,11 @@ class OptionPredictor:
                 where,
             )
         return row
+
+    def _contract_of(self, position: np.ndarray) -> np.ndarray:
+        """The contract (row of ``samples.quotes.contracts``) of each quote ``position``."""
+        first = self.samples.quotes.contracts["first_quote"].to_numpy()
+        return np.searchsorted(first, position, "right") - 1
 
     def _quote_positions(self, row: int) -> tuple[int, np.ndarray]:
         """Position of the contract's first quote, and the calendar day of each quote."""
