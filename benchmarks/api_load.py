@@ -1,7 +1,7 @@
 """A bounded load against the real API server on loopback: requests/s, latency, errors.
 
     python benchmarks/api_load.py [--data-dir DIR] [--clients 8] [--seconds 10]
-        [--warmup 2] [--workers N] [--threads T] [--contracts 200] [--batch 500]
+        [--warmup 2] [--workers N] [--threads T] [--contracts 200] [--batch 500] [--floor]
 
 Needs a materialized data root (``make demo``). Starts ``optvol serve --workers N`` (by
 default one worker per CPU: gunicorn; ``--workers 1``, and the default on Windows, is
@@ -26,14 +26,21 @@ d. ``bad_requests``: malformed, wrongly typed and out-of-range bodies; every ans
 e. ``health`` and ``predict_option`` again with one client: the latency without
    queueing, and its floor;
 f. ``predict_option_batch``: ``POST /predict`` of ``--batch`` contracts at once, cycling
-   through every priceable contract of the data's last days, reported as contracts/s.
+   through every priceable contract of the data's last days, reported as contracts/s;
+g. with ``--floor``, after optvol's server has stopped: the same server (gunicorn or
+   waitress, configured by ``optvol.serve.server`` as ``optvol serve`` is) with a bare
+   WSGI app, then a bare Flask app (``_floor_apps.py``), one client each: what the
+   server alone and the server with Flask cost a request, under ``/health``'s floor.
+
+Before the runs, one contract of b is timed in the predictor itself, in this process
+(median over 5 rounds of b's contracts): what the model adds, without HTTP and Flask.
 
 Printed per run: requests, requests/s, p50, p90, p99 and max latency (ms), errors (a
 wrong status, or a connection refused, reset or broken, after which the client
 reconnects); the ratios of b to a (p50 at 8 clients and at 1, mean latency,
-throughput); and the targets, met or not: b's p50 at most 5 ms and its p99 at most 25 ms
-at 8 clients; b's p50 at most twice a's; e's p50 under 0.8 ms; f at least 50,000
-contracts/s; no error anywhere.
+throughput); e's p50s beside the predictor's time (and g's); and the targets, met or
+not: b's p50 at most 5 ms and its p99 at most 25 ms at 8 clients; b's p50 at most twice
+a's; e's p50 under 0.8 ms; f at least 50,000 contracts/s; no error anywhere.
 """
 
 from __future__ import annotations
@@ -78,16 +85,28 @@ def _free_port() -> int:
 
 
 def _start_server(root: Path, port: int, workers: int, threads: int | None) -> subprocess.Popen:
-    command = [sys.executable, "-m", "optvol.cli", "serve", "--port", str(port),
-               "--workers", str(workers), "--data-dir", str(root)]  # fmt: skip
+    command = [sys.executable, "-m", "optvol.cli", "serve", "--data-dir", str(root)]
+    return _launch("optvol serve", command, port, workers, threads, root / "api_load_server.log")
+
+
+def _start_floor_server(app: str, port: int, workers: int, threads: int | None,
+                        log_path: Path) -> subprocess.Popen:  # fmt: skip
+    command = [sys.executable, str(Path(__file__).with_name("_floor_apps.py")), app]
+    return _launch(f"the bare {app} app", command, port, workers, threads, log_path)
+
+
+def _launch(name: str, command: list[str], port: int, workers: int, threads: int | None,
+            log_path: Path) -> subprocess.Popen:  # fmt: skip
+    """Start the server ``command`` on ``port`` and wait until its ``/health`` answers 200."""
+    command = [*command, "--port", str(port), "--workers", str(workers)]
     if threads:
         command += ["--threads", str(threads)]
-    log = open(root / "api_load_server.log", "w")  # noqa: SIM115 - closed with the process
+    log = open(log_path, "w")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            sys.exit(f"optvol serve exited with {process.returncode}: see {log.name}")
+            sys.exit(f"{name} exited with {process.returncode}: see {log.name}")
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             connection.request("GET", "/health")
@@ -96,7 +115,7 @@ def _start_server(root: Path, port: int, workers: int, threads: int | None) -> s
         except OSError:
             time.sleep(0.25)
     process.kill()
-    sys.exit("optvol serve did not answer /health within 300 s")
+    sys.exit(f"{name} did not answer /health within 300 s")
 
 
 def _http_request(method: str, path: str, body: bytes | None) -> bytes:
@@ -135,8 +154,9 @@ def _receive(sock: socket.socket) -> bytes:
     return chunk
 
 
-def _workloads(root: Path) -> dict[str, list[bytes]]:
-    """Requests of each workload, as HTTP/1.1 bytes, built from the data root."""
+def _workloads(root: Path) -> tuple[dict[str, list[bytes]], float]:
+    """Requests of each workload, as HTTP/1.1 bytes, built from the data root, and the
+    median time (ms) of one of ``predict_option``'s contracts in the predictor itself."""
     from optvol.core.common.errors import RequestError
     from optvol.core.options.prediction import ContractRequest
     from optvol.serve.models import ServedModels
@@ -144,7 +164,7 @@ def _workloads(root: Path) -> dict[str, list[bytes]]:
     served = ServedModels.load(root)
     options = served.require("options")
     days = options.trading_days_with_successor()[-5:]
-    contracts = []
+    contracts, requests = [], []
     for day in days:
         quoted = options.contracts_quoted_on(options.previous_trading_day(day))
         for row in quoted.loc[quoted["expiration"].dt.date > day].itertuples():
@@ -154,6 +174,7 @@ def _workloads(root: Path) -> dict[str, list[bytes]]:
                 options.predict([request])
             except RequestError:
                 continue
+            requests.append(request)
             contracts.append({
                 "expiration": row.expiration.date().isoformat(), "strike": float(row.strike),
                 "option_type": row.option_type, "as_of": day.isoformat(),
@@ -162,6 +183,7 @@ def _workloads(root: Path) -> dict[str, list[bytes]]:
     every = contracts
     step = max(1, len(contracts) // ARGS.contracts)
     contracts = contracts[::step][: ARGS.contracts]
+    in_process_ms = _predictor_ms(options, requests[::step][: ARGS.contracts])
     batches = [
         [every[(start + j) % len(every)] for j in range(ARGS.batch)]
         for start in range(0, max(len(every), 1), max(1, len(every) // 10))
@@ -189,7 +211,19 @@ def _workloads(root: Path) -> dict[str, list[bytes]]:
             for d in vol_days
         ],  # fmt: skip
         "bad_requests": [_http_request("POST", "/predict", body) for body in BAD_BODIES],
-    }
+    }, in_process_ms
+
+
+def _predictor_ms(options, requests: list, rounds: int = 5) -> float:
+    """Median time of one contract's ``predict`` call, in milliseconds: what the model
+    adds to a request, without HTTP, Flask or JSON."""
+    times = []
+    for _ in range(rounds):
+        for request in requests:
+            began = time.perf_counter()
+            options.predict([request])
+            times.append(time.perf_counter() - began)
+    return statistics.median(times) * 1000 if times else float("nan")
 
 
 def _run(port: int, requests: list, clients: int, warmup: float, seconds: float,
@@ -261,7 +295,7 @@ def main() -> None:
 
     root = data_root(ARGS.data_dir)
     with threadpool_limits(limits=1):  # no idle BLAS threads left beside the clients
-        workloads = _workloads(root)
+        workloads, in_process_ms = _workloads(root)
     gc.collect()
     gc.freeze()  # the clients' collections need not walk the models the set-up loaded
     port = _free_port()
@@ -284,6 +318,17 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+    floors = {}
+    for app in ("wsgi", "flask") if ARGS.floor else ():  # after optvol's: nothing beside it
+        server = _start_floor_server(app, port, ARGS.workers, ARGS.threads,
+                                     root / f"api_load_floor_{app}.log")  # fmt: skip
+        try:
+            figures = _run(port, workloads["health"], 1, ARGS.warmup, ARGS.seconds, False)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        floors[app] = figures
+        results.append({"workload": f"floor_bare_{app}", "clients": 1, **figures})
     print(
         f"optvol API load, {platform.node()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}; server: optvol serve --workers {ARGS.workers}"
@@ -298,6 +343,13 @@ def main() -> None:
     contracts_per_s = batch["requests/s"] * ARGS.batch
     print(f"\npredict_option p50 / health p50 at {ARGS.clients} clients: {ratio:.2f}; "
           f"with 1 client: {alone['p50 ms'] / health_alone['p50 ms']:.2f}")  # fmt: skip
+    added = alone["p50 ms"] - health_alone["p50 ms"]
+    print(f"one client, p50: predict_option {alone['p50 ms']:.2f} ms = health "
+          f"{health_alone['p50 ms']:.2f} ms + {added:.2f} ms; one contract in the "
+          f"predictor alone (in process, median): {in_process_ms:.2f} ms")  # fmt: skip
+    if floors:
+        bare = ", ".join(f"bare {app} app {f['p50 ms']:.2f} ms" for app, f in floors.items())
+        print(f"the same server with no optvol code, one client, p50: {bare}")
     # The p50 at 8 clients sits on a queue; the mean latency and the throughput weigh
     # every request, so their ratios are the steadier measure of a prediction's cost.
     print(f"predict_option / health at {ARGS.clients} clients: mean latency "
@@ -338,5 +390,8 @@ if __name__ == "__main__":
     parser.add_argument("--contracts", type=int, default=200)
     parser.add_argument("--batch", type=int, default=500,
                         help="contracts per request of the batch workload")  # fmt: skip
+    parser.add_argument("--floor", action="store_true",
+                        help="also time a bare WSGI app and a bare Flask app behind the same "
+                        "server, one client: the floor under /health")  # fmt: skip
     ARGS = parser.parse_args()
     main()

@@ -23,6 +23,7 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Callable
 
 from optvol.core.common.errors import OptvolInputError
 from optvol.serve.models import ServedModels
@@ -37,14 +38,20 @@ DEFAULT_THREADS = 8
 def build_server(served: ServedModels, host: str, port: int, threads: int = DEFAULT_THREADS):
     """A waitress server of the API, bound but not yet serving (``port`` 0 picks a free
     one: ``server.effective_port``); the Flask app is ``server.optvol_app``."""
-    from waitress.server import create_server
-
     from optvol.serve.app import create_app
 
     app = create_app(served)
-    server = create_server(app, host=host, port=port, threads=threads, ident="optvol")
+    server = waitress_server(app, host, port, threads)
     server.optvol_app = app
     return server
+
+
+def waitress_server(app, host: str, port: int, threads: int = DEFAULT_THREADS):
+    """A waitress server of the WSGI ``app`` as ``optvol serve`` runs it with one process,
+    bound but not yet serving."""
+    from waitress.server import create_server
+
+    return create_server(app, host=host, port=port, threads=threads, ident="optvol")
 
 
 def _one_thread_per_request() -> None:
@@ -152,18 +159,35 @@ def _json_error_page(sock, status_int: int, reason: str, mesg: str) -> None:
 
 def _serve_with_gunicorn(served: ServedModels, host: str, port: int, workers: int,
                          threads: int, loaded: str) -> int:  # fmt: skip
-    from gunicorn import util as gunicorn_util
-    from gunicorn.app.base import BaseApplication
-
     from optvol.serve.app import create_app
 
     app = create_app(served)
     stats = app.extensions["optvol.stats"]
 
-    def when_ready(arbiter) -> None:
-        bound = ", ".join(str(listener) for listener in arbiter.LISTENERS)
+    def ready(bound: str) -> None:
         log.info("optvol API listening on %s (%s, %d processes of %d threads)", bound, loaded,
                  workers, threads)  # fmt: skip
+
+    return run_gunicorn(app, host, port, workers, threads, ready, lambda: _stopped(stats))
+
+
+def run_gunicorn(app, host: str, port: int, workers: int, threads: int,
+                 ready: Callable[[str], None] | None = None,
+                 stopped: Callable[[], None] | None = None) -> int:  # fmt: skip
+    """Serve the WSGI ``app`` with gunicorn as ``optvol serve --workers N`` does, until
+    the server is stopped; ``ready`` is called with the bound addresses once it listens,
+    ``stopped`` when it exits. ``benchmarks/api_load.py --floor`` serves bare apps with it,
+    to measure what the server and Flask cost with no optvol code."""
+    from gunicorn import util as gunicorn_util
+    from gunicorn.app.base import BaseApplication
+
+    def when_ready(arbiter) -> None:
+        if ready is not None:
+            ready(", ".join(str(listener) for listener in arbiter.LISTENERS))
+
+    def on_exit(arbiter) -> None:
+        if stopped is not None:
+            stopped()
 
     class Server(BaseApplication):
         def load_config(self) -> None:
@@ -179,7 +203,7 @@ def _serve_with_gunicorn(served: ServedModels, host: str, port: int, workers: in
                 "accesslog": None,  # the app logs every request with its latency
                 "loglevel": "warning",
                 "when_ready": when_ready,
-                "on_exit": lambda arbiter: _stopped(stats),
+                "on_exit": on_exit,
             }
             # gunicorn >= 25 also opens a control socket at a fixed path under $HOME or
             # $XDG_RUNTIME_DIR, shared by every server of the user: not wanted here.
