@@ -182,8 +182,9 @@ def _workloads(root: Path) -> tuple[dict[str, list[bytes]], float]:
             })  # fmt: skip
     every = contracts
     step = max(1, len(contracts) // ARGS.contracts)
-    contracts = contracts[::step][: ARGS.contracts]
-    in_process_ms = _predictor_ms(options, requests[::step][: ARGS.contracts])
+    chosen = slice(None, step * ARGS.contracts, step)  # every step-th, at most --contracts
+    contracts = contracts[chosen]
+    in_process_ms = _predictor_ms(options, requests[chosen])
     batches = [
         [every[(start + j) % len(every)] for j in range(ARGS.batch)]
         for start in range(0, max(len(every), 1), max(1, len(every) // 10))
