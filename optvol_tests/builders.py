@@ -206,7 +206,11 @@ def option_quotes_frame(
     ``usable`` is True everywhere. Sides whose expiry is not after the quote date are
     left out. Sorted by quote date, expiration, type, strike.
     """
-    from optvol.core.options.ingest.clean import FLAG_COLUMNS, OPTION_QUOTES_DTYPES
+    from optvol.core.options.ingest.clean import (
+        FLAG_COLUMNS,
+        OPTION_QUOTES_DTYPES,
+        add_parity_forwards,
+    )
     from optvol.core.options.pricing.black_scholes import bs_greeks, bs_price
 
     rng = np.random.default_rng(seed)
@@ -263,11 +267,12 @@ def option_quotes_frame(
             "source_row": np.arange(n),
         }
     )
-    frame = frame.astype(OPTION_QUOTES_DTYPES)
+    frame["forward"] = frame["carry"] = np.nan
+    frame["forward_pairs"] = 0
+    frame = frame.astype(OPTION_QUOTES_DTYPES)[list(OPTION_QUOTES_DTYPES)]
     frame["option_type"] = frame["option_type"].cat.set_categories(["C", "P"])
-    return frame.sort_values(["quote_date", "expiration", "option_type", "strike"]).reset_index(
-        drop=True
-    )
+    frame = frame.sort_values(["quote_date", "expiration", "option_type", "strike"])
+    return add_parity_forwards(frame.reset_index(drop=True))
 
 
 def dated_back(path: Path, seconds: float = 3600) -> Path:

@@ -33,7 +33,12 @@ from optvol.core.common.errors import OptvolInputError
 from optvol.core.options.pricing.black_scholes import implied_vol
 from optvol.core.options.pricing.iv_surface import evaluate_surface, fit_daily_surfaces
 from optvol.core.options.samples.config import SampleConfig
-from optvol.core.options.samples.features import option_classes, trading_days
+from optvol.core.options.samples.features import (
+    dividend_yield_of,
+    option_classes,
+    quote_carry,
+    trading_days,
+)
 from optvol.core.options.samples.leverage import (
     LEVERAGE_DTE_BUCKETS,
     LEVERAGE_MONEYNESS_BUCKETS,
@@ -126,6 +131,7 @@ class _Usable:
     dte_days: np.ndarray
     relative_spread: np.ndarray
     iv: np.ndarray
+    carry: np.ndarray
 
     @property
     def spot(self) -> np.ndarray:
@@ -137,8 +143,9 @@ _REQUIRED = ("quote_date", "expiration", "option_type", "strike", "underlying_la
 
 
 def _usable_quotes(quotes: pd.DataFrame, config: SampleConfig) -> _Usable:
-    """The usable quotes of ``quotes``, their vols solved once at ``config``'s rates; the
-    underlying of a day is the median of its quotes', as in the samples."""
+    """The usable quotes of ``quotes``, their vols solved once at ``config``'s rate and
+    each expiry's carry (:func:`quote_carry`); the underlying of a day is the median of
+    its quotes', as in the samples."""
     missing = [c for c in _REQUIRED if c not in quotes]
     if missing:
         raise OptvolInputError(f"option_quotes lacks the columns {missing}")
@@ -159,10 +166,12 @@ def _usable_quotes(quotes: pd.DataFrame, config: SampleConfig) -> _Usable:
         dte_days=take["dte_days"].astype(np.int64),
         relative_spread=(take["ask"] - take["bid"]).astype(float) / take["mid"].astype(float),
         iv=np.empty(0),
+        carry=np.empty(0),
     )
+    usable.carry = quote_carry(quotes, rows, usable.spot, config)[0]
     iv = implied_vol(
         take["mid"].astype(float), usable.spot, usable.strike, usable.tau,
-        config.risk_free_rate, config.dividend_yield, usable.is_call,
+        config.risk_free_rate, dividend_yield_of(usable.carry, config), usable.is_call,
     )  # fmt: skip
     usable.iv = np.where((iv >= VALID_IV[0]) & (iv <= VALID_IV[1]), iv, np.nan)
     return usable
@@ -180,7 +189,8 @@ def _pairs(usable: _Usable) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "day": q.day[after],
-            "log_moneyness": np.log(q.strike[before] / q.spot[before]),
+            "log_moneyness": np.log(q.strike[before] / q.spot[before])
+            - q.carry[before] * q.tau[before],
             "dte_days": q.dte_days[after],
             "tau": q.tau[after],
             "is_call": q.is_call[after],
@@ -199,10 +209,10 @@ def contract_pairs(quotes: pd.DataFrame, config: SampleConfig | None = None) -> 
     call/put and strike.
 
     Returns one row per pair: ``day`` (the index of ``t`` in the data's trading days),
-    ``log_moneyness`` (:math:`\\ln(K/S_{t-1})`), ``dte_days`` (at ``t``), ``iv_previous``
-    and ``iv`` (solved from the mids at the configured rate and dividend yield, NaN outside
-    :data:`VALID_IV`), ``iv_change``, ``underlying_return`` and ``relative_spread`` (of the
-    quote at ``t-1``).
+    ``log_moneyness`` (:math:`\\ln(K/F_{t-1})`, at the ``t-1`` forward), ``dte_days`` (at
+    ``t``), ``iv_previous`` and ``iv`` (solved from the mids at the configured rate and
+    each expiry's carry, NaN outside :data:`VALID_IV`), ``iv_change``,
+    ``underlying_return`` and ``relative_spread`` (of the quote at ``t-1``).
     """
     return _pairs(_usable_quotes(quotes, config or SampleConfig()))
 
@@ -234,7 +244,12 @@ def _surface_series(usable: _Usable) -> dict[str, np.ndarray]:
     q = usable
     spot_of_day = q.spot_of_day
     coef = fit_daily_surfaces(
-        q.day, np.log(q.strike / q.spot), q.tau, q.iv, q.is_call, len(spot_of_day)
+        q.day,
+        np.log(q.strike / q.spot) - q.carry * q.tau,
+        q.tau,
+        q.iv,
+        q.is_call,
+        len(spot_of_day),
     )
     points = sorted({*FIXED_LOG_MONEYNESS, -_SKEW_WIDTH, _SKEW_WIDTH})
     n = len(coef)

@@ -77,6 +77,12 @@ class GruModelConfig(dg.Config):
         default=_SAMPLE_DEFAULTS.historical_vol_days,
         description="Returns in the historical-vol Black-Scholes baseline.",
     )
+    forward: str = Field(
+        default=_SAMPLE_DEFAULTS.forward,
+        description="'parity': price each expiry at its put-call-parity forward where the "
+        "quotes give one (else at risk_free_rate - dividend_yield); 'fixed': at that carry "
+        "everywhere.",
+    )
     train_fraction: float = Field(
         default=_SAMPLE_DEFAULTS.train_fraction, description="Share of sample dates to train on."
     )

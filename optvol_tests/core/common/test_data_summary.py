@@ -48,6 +48,8 @@ def hand_quotes() -> pd.DataFrame:
     frame["bid_size"] = frame["ask_size"] = 10
     frame["source_file"], frame["source_row"] = "hand.txt", np.arange(len(frame))
     frame["root"] = ""
+    frame["forward"] = frame["carry"] = np.nan
+    frame["forward_pairs"] = 0
     return frame[list(OPTION_QUOTES_DTYPES)].astype(OPTION_QUOTES_DTYPES)
 
 

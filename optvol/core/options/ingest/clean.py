@@ -13,7 +13,11 @@ The steps, each logged at INFO with its counts:
    less 6.5 hours for the AM-settled classes of ``AM_SETTLED_ROOTS``), ``moneyness``;
 5. flags for unusable quotes: missing bid/ask (empty or NaN), a non-finite or negative
    price, ``bid <= 0``, crossed (``ask < bid``), zero width (``ask == bid``), expired,
-   bad underlying (missing, not finite or not positive); ``usable`` is none of them.
+   bad underlying (missing, not finite or not positive); ``usable`` is none of them;
+6. each expiry's forward from put-call parity on its usable quotes, the carry
+   ``ln(F/S)/T`` it implies and the number of strikes it stands on
+   (:mod:`optvol.core.options.pricing.forward`): missing (0 strikes) where an expiry has
+   no strike quoted usably on both sides.
 
 Rows are flagged, not deleted, so a user can see what was wrong with a quote; models
 select ``usable`` rows. The work is done in Arrow, column by column, and converted to
@@ -34,6 +38,7 @@ from optvol.core.common.cleaning import CleaningReport
 from optvol.core.common.parquet import notes_of, with_notes
 from optvol.core.options.ingest.schema import KEY_COLUMNS, RAW_OPTION_SCHEMA
 from optvol.core.options.pricing.black_scholes import DAYS_PER_YEAR
+from optvol.core.options.pricing.forward import parity_forwards
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +77,9 @@ OPTION_QUOTES_DTYPES: dict[str, str] = {
     "dte_days": "int16",
     "tau": "float32",
     "moneyness": "float32",
+    "forward": "float64",
+    "carry": "float64",
+    "forward_pairs": "int16",
     **{flag: "bool" for flag in FLAG_COLUMNS},
     "usable": "bool",
     "source_file": "category",
@@ -87,6 +95,7 @@ _NARROW_TYPES = {
     "ask_size": pa.int32(),
 }  # fmt: skip
 _KEPT_RAW = [c for c in OPTION_QUOTES_DTYPES if c in RAW_OPTION_SCHEMA.names]
+_FORWARD_COLUMNS = ("forward", "carry", "forward_pairs")
 # Option classes settled at the open of the expiration day (the Special Opening Quotation):
 # Cboe's monthly index options. Their weekly siblings (SPXW, NDXP, RUTW) settle at the close.
 AM_SETTLED_ROOTS = ("SPX", "NDX", "RUT", "DJX", "VIX")
@@ -229,6 +238,32 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
     return frame
 
 
+def add_parity_forwards(frame: pd.DataFrame) -> pd.DataFrame:
+    """Set the columns ``forward``, ``carry`` (float64) and ``forward_pairs`` (int16) of a
+    clean table, in place, where :data:`OPTION_QUOTES_DTYPES` puts them; return it."""
+    expiry = pd.factorize(frame["expiration"])[0].astype(np.int64)
+    root = pd.factorize(frame["root"].astype(str))[0].astype(np.int64)
+    expiry_class = expiry * (int(root.max(initial=0)) + 1) + root
+    forwards = parity_forwards(
+        frame["quote_date"].to_numpy(),
+        expiry_class,
+        frame["strike"].to_numpy(),
+        (frame["option_type"] == "C").to_numpy(),
+        frame["mid"].to_numpy(),
+        frame["tau"].to_numpy(),
+        frame["underlying_last"].to_numpy(),
+        frame["usable"].to_numpy(bool),
+    )
+    at = frame.columns.get_loc("moneyness") + 1
+    for offset, name in enumerate(_FORWARD_COLUMNS):
+        values = getattr(forwards, "pairs" if name == "forward_pairs" else name)
+        if name in frame.columns:
+            frame[name] = values
+        else:
+            frame.insert(at + offset, name, values)
+    return frame
+
+
 def clean_option_quotes(raw: pa.Table | pd.DataFrame) -> tuple[pd.DataFrame, OptionCleaningReport]:
     """Clean raw option quotes; return the ``option_quotes`` table and the step counts."""
     notes = notes_of(raw)
@@ -263,9 +298,18 @@ def clean_option_quotes(raw: pa.Table | pd.DataFrame) -> tuple[pd.DataFrame, Opt
 
     columns = {name: table[name] for name in table.column_names}
     columns.update(derived)
-    table = pa.table({name: columns[name] for name in OPTION_QUOTES_DTYPES})
+    table = pa.table(
+        {name: columns[name] for name in OPTION_QUOTES_DTYPES if name not in _FORWARD_COLUMNS}
+    )
     frame = _to_pandas(table)
     del table, columns, derived
+    add_parity_forwards(frame)
+    with_forward = int((frame["forward_pairs"] > 0).sum())
+    log.info(
+        "Parity forwards: %d of %d quotes have their expiry's forward from put-call parity",
+        with_forward,
+        len(frame),
+    )
     report.rows_out = len(frame)
     log.info("option_quotes: %d rows out of %d in", report.rows_out, report.rows_in)
     # The memory figures depend on how the input was laid out in memory, not on its

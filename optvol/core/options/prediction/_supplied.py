@@ -83,11 +83,12 @@ def supplied_window(
         .astype(np.float64)
     )
     config = samples.config
-    iv_from_mid, iv = implied_vols(mid, spot, strike, tau, vendor_iv, calls, config)
-    log_moneyness = np.log(spot / strike)
+    carry = samples.carry_on(positions, expiry, request.root)
+    iv_from_mid, iv = implied_vols(mid, spot, strike, tau, vendor_iv, calls, carry, config)
+    log_moneyness = np.log(spot / strike) + carry * tau
     surface = evaluate_surface(samples.surface_coef[positions], -log_moneyness, tau)
     iv_minus_surface = iv - surface
-    values = history_values(mid, spot, strike, tau, iv, calls, iv_minus_surface, config)
+    values = history_values(mid, spot, strike, tau, iv, calls, iv_minus_surface, carry, config)
     window = np.zeros((L, len(HISTORY_FEATURES)), dtype=np.float32)
     quoted = np.zeros(L, dtype=bool)
     offsets = positions - (sample_day - L)
@@ -96,7 +97,7 @@ def supplied_window(
     last = [-1]
     previous = PreviousQuote(
         mid[last], iv[last], iv_from_mid[last], iv_minus_surface[last],
-        log_moneyness[last], tau[last],
+        log_moneyness[last], tau[last], carry[last],
     )  # fmt: skip
     if not np.isfinite(previous.iv_from_mid[0]):
         raise RequestError(

@@ -47,6 +47,7 @@ from optvol.core.options.samples import (
     cumulative_squares,
     historical_vol_into,
     leverage_iv,
+    log_moneyness_at,
     pricing_inputs,
     static_features,
     surface_inputs,
@@ -304,7 +305,7 @@ class OptionPredictor:
         ok = np.flatnonzero(~problems.bad)
         if len(ok):
             pricing = pricing_inputs(spot[ok], strike[ok], tau[ok], moved_iv[ok], is_call[ok],
-                                     self.config)  # fmt: skip
+                                     previous.carry[ok], self.config)  # fmt: skip
             over_strike = self._network.price_from(
                 states.hidden[ok], self._scalers.static.transform(static[ok]), pricing
             )
@@ -393,7 +394,7 @@ class OptionPredictor:
         )
         hv = historical_vol_into(self._squared_returns, sample_day, return_into_t,
                                  self.config.historical_vol_days)  # fmt: skip
-        log_moneyness = np.log(spot / strike)
+        log_moneyness = log_moneyness_at(spot, strike, tau, previous)
         surface = surface_inputs(
             self.samples.surface_coef[sample_day - 1], log_moneyness, tau, previous
         )

@@ -8,7 +8,7 @@ import numpy as np
 from optvol.core.common.numeric import nan_to_num
 from optvol.core.options.pricing.black_scholes import bs_price
 from optvol.core.options.samples.config import SampleConfig
-from optvol.core.options.samples.features import PreviousQuote
+from optvol.core.options.samples.features import PreviousQuote, dividend_yield_of
 from optvol.core.options.samples.leverage import LeverageBetas
 
 # The baselines of DESIGN §4, in the order the reports list them; each is a column of
@@ -76,7 +76,8 @@ def baseline_prices(
     config: SampleConfig,
     moved_iv: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """The price of every baseline (``BASELINES``) at ``S_t`` and today's ``tau``;
+    """The price of every baseline (``BASELINES``) at ``S_t``, today's ``tau`` and the
+    ``t-1`` carry;
     ``leverage_bs`` only with its vol ``moved_iv`` (:func:`leverage_iv`), which needs
     slopes fitted on the training dates."""
     vols = {
@@ -86,7 +87,7 @@ def baseline_prices(
         "adhoc_bs": surface_iv,
         "historical_bs": historical_vol,
     }
-    r, q = config.risk_free_rate, config.dividend_yield
+    r, q = config.risk_free_rate, dividend_yield_of(previous.carry, config)
     if np.size(spot) > STACKED_MAX_ROWS:
         prices = [bs_price(spot, strike, tau, r, q, vol, is_call) for vol in vols.values()]
     else:
@@ -96,5 +97,7 @@ def baseline_prices(
         stacked = np.empty((len(vols), *np.shape(spot)))
         for row, vol in zip(stacked, vols.values(), strict=True):
             row[...] = vol
-        prices = bs_price(spot[None], strike[None], tau[None], r, q, stacked, is_call[None])
+        prices = bs_price(
+            spot[None], strike[None], tau[None], r, np.asarray(q)[None], stacked, is_call[None]
+        )
     return {**dict(zip(vols, prices, strict=True)), "prev_mid": previous.mid}

@@ -44,10 +44,13 @@ from optvol.core.options.samples.features import (
     RECENT_DAYS,
     PreviousQuote,
     deviation_vs_recent,
+    dividend_yield_of,
     historical_vol_of_returns,
     history_values,
     implied_vols,
+    log_moneyness_at,
     option_classes,
+    quote_carry,
     static_features,
     surface_inputs,
     trading_days,
@@ -123,7 +126,7 @@ def build_samples(
     config = config or SampleConfig()
     usable = _usable_positions(quotes)
     days, day = _trading_days(quotes, usable, config)
-    contracts = _sorted_by_contract(quotes, usable, day, days.spot_of_day)
+    contracts = _sorted_by_contract(quotes, usable, day, days.spot_of_day, config)
     del usable, day
     slots = _slots(contracts, config.sequence_length)
     own, coef, history = _own_quotes(quotes, contracts, slots, len(days.calendar), config)
@@ -144,11 +147,16 @@ def build_samples(
     dte_days = _gather(quotes, "dte_days", contracts.source[keep], np.int64)
     split, split_dates = split_of(days.calendar[contracts.day[keep]], config)
     betas, moved_iv = _leverage(keep, split, dte_days, market, own, previous, leverage_betas)
-    baselines["leverage_bs"] = _leverage_prices(keep, market, own, moved_iv, config)
+    baselines["leverage_bs"] = _leverage_prices(keep, market, own, previous, moved_iv, config)
     recent = _recent_deviation(history, slots.quoted, slots.slot[keep])
     static = _static_of(keep, market, own, previous, surface, baselines, moved_iv, recent, config)
+    carry = previous.carry[keep]
+    # The t-1 quote's expiry had no parity forward: priced at the configured carry.
+    forward_fallback = _previous_day(contracts.from_parity, slots)[keep] != 1.0
     del previous, surface
     rows = _sample_rows(keep, contracts, days.calendar, own, baselines, dte_days, split)
+    rows.insert(rows.columns.get_loc("mid"), "carry", carry)
+    rows.insert(rows.columns.get_loc("mid"), "forward_fallback", forward_fallback)
     _log_splits(split, split_dates)
     return OptionSamples(
         rows=rows,
@@ -180,6 +188,7 @@ def build_samples(
         spot_of_day=days.spot_of_day,
         surface_coef=coef,
         quotes=_contract_quotes(contracts, slots, own) if keep_quotes else None,
+        expiry_carry=_expiry_carry(contracts),
     )
 
 
@@ -223,13 +232,17 @@ class _Contracts:
     spot: np.ndarray
     root: np.ndarray
     roots: np.ndarray
+    carry: np.ndarray
+    from_parity: np.ndarray
 
 
 def _sorted_by_contract(
-    quotes: pd.DataFrame, usable: np.ndarray, day: np.ndarray, spot_of_day: np.ndarray
-) -> _Contracts:
-    """Stage 2: the usable quotes (rows ``usable``, on the days ``day``) in contract order;
-    a contract is its expiration, option class, call/put and strike."""
+    quotes: pd.DataFrame, usable: np.ndarray, day: np.ndarray, spot_of_day: np.ndarray,
+    config: SampleConfig,
+) -> _Contracts:  # fmt: skip
+    """Stage 2: the usable quotes (rows ``usable``, on the days ``day``) in contract order,
+    with the carry each is priced at (:func:`quote_carry`); a contract is its expiration,
+    option class, call/put and strike."""
     strike = _gather(quotes, "strike", usable, float)
     is_call = _gather(quotes, "option_type", usable).astype(str) == "C"
     expiry = _gather(quotes, "expiration", usable, "datetime64[ns]").view(np.int64)
@@ -243,8 +256,10 @@ def _sorted_by_contract(
         (expiry[1:] != expiry[:-1]) | (root[1:] != root[:-1]) | (is_call[1:] != is_call[:-1])
         | (strike[1:] != strike[:-1])
     )  # fmt: skip
+    source, spot = usable[order], spot_of_day[day]
+    carry, from_parity = quote_carry(quotes, source, spot, config)
     return _Contracts(
-        usable[order], day, strike, is_call, expiry, new_contract, spot_of_day[day], root, roots
+        source, day, strike, is_call, expiry, new_contract, spot, root, roots, carry, from_parity
     )
 
 
@@ -297,9 +312,10 @@ def _own_quotes(
     strike, is_call = contracts.strike, contracts.is_call
     mid = _gather(quotes, "mid", source, float)
     tau = _gather(quotes, "tau", source, float)
-    log_moneyness = np.log(spot / strike)
+    carry = contracts.carry
+    log_moneyness = np.log(spot / strike) + carry * tau
     iv_from_mid, iv = implied_vols(
-        mid, spot, strike, tau, _gather(quotes, "iv", source, float), is_call, config
+        mid, spot, strike, tau, _gather(quotes, "iv", source, float), is_call, carry, config
     )
     coef = fit_daily_surfaces(day, -log_moneyness, tau, iv, is_call, n_days)
     history = np.zeros((slots.n_slots, len(HISTORY_FEATURES)), dtype=np.float32)
@@ -311,27 +327,29 @@ def _own_quotes(
         )
         values = history_values(
             mid[rows], spot[rows], strike[rows], tau[rows], iv[rows], is_call[rows],
-            iv_minus_surface, config,
+            iv_minus_surface, carry[rows], config,
         )  # fmt: skip
         history[slots.slot[rows]] = np.nan_to_num(values)  # a missing IV is 0 with its greeks
         return {"iv_minus_surface": iv_minus_surface}
 
     iv_minus_surface = map_rows(len(source), fill_history)["iv_minus_surface"]
-    own = PreviousQuote(mid, iv, iv_from_mid, iv_minus_surface, log_moneyness, tau)
+    own = PreviousQuote(mid, iv, iv_from_mid, iv_minus_surface, log_moneyness, tau, carry)
     return own, coef, history
+
+
+def _previous_day(values: np.ndarray, slots: _Slots) -> np.ndarray:
+    """Each sorted quote's contract's ``values`` on the previous calendar day, NaN where
+    it had no usable quote."""
+    by_slot = np.full(slots.n_slots, np.nan)
+    by_slot[slots.slot] = values
+    return by_slot[slots.slot - 1]
 
 
 def _previous_quotes(own: PreviousQuote, slots: _Slots) -> tuple[PreviousQuote, np.ndarray]:
     """Stage 5: each quote's contract on the previous calendar day (NaN where it had no
     usable quote), and whether it had one: a sample needs the slot before its own."""
-
-    def previous_day(values: np.ndarray) -> np.ndarray:
-        by_slot = np.full(slots.n_slots, np.nan)
-        by_slot[slots.slot] = values
-        return by_slot[slots.slot - 1]
-
     previous = PreviousQuote(
-        **{name: previous_day(values) for name, values in own.__dict__.items()}
+        **{name: _previous_day(values, slots) for name, values in own.__dict__.items()}
     )
     return previous, slots.quoted[slots.slot - 1]
 
@@ -418,14 +436,14 @@ def _leverage(
 
 
 def _leverage_prices(
-    keep: np.ndarray, market: _Market, own: PreviousQuote, moved_iv: np.ndarray,
-    config: SampleConfig,
+    keep: np.ndarray, market: _Market, own: PreviousQuote, previous: PreviousQuote,
+    moved_iv: np.ndarray, config: SampleConfig,
 ) -> np.ndarray:  # fmt: skip
-    """The ``leverage_bs`` price of every sample, at ``S_t`` and today's ``tau``."""
-    r, q = config.risk_free_rate, config.dividend_yield
+    """The ``leverage_bs`` price of every sample, at ``S_t``, today's ``tau`` and the
+    ``t-1`` carry."""
     return bs_price(
-        market.spot[keep], market.strike[keep], own.tau[keep], r, q, moved_iv,
-        market.is_call[keep],
+        market.spot[keep], market.strike[keep], own.tau[keep], config.risk_free_rate,
+        dividend_yield_of(previous.carry[keep], config), moved_iv, market.is_call[keep],
     )  # fmt: skip
 
 
@@ -491,8 +509,9 @@ def _priced(
 
     def price(rows: slice) -> dict[str, np.ndarray]:
         day, before = market.day[rows], previous.take(rows)
+        moneyness = log_moneyness_at(market.spot[rows], market.strike[rows], own.tau[rows], before)
         surface_iv, surface_iv_change = surface_inputs(
-            previous_coef[day], own.log_moneyness[rows], own.tau[rows], before
+            previous_coef[day], moneyness, own.tau[rows], before
         )
         baselines = baseline_prices(
             market.spot[rows], market.strike[rows], own.tau[rows], market.is_call[rows],
@@ -520,15 +539,16 @@ def _static_of(
     def static_of(rows: slice) -> dict[str, np.ndarray]:
         kept = keep[rows]
         day = market.day[kept]
+        before = previous.take(kept)
         return {
             "static": static_features(
-                own.log_moneyness[kept],
+                log_moneyness_at(market.spot[kept], market.strike[kept], own.tau[kept], before),
                 own.tau[kept],
                 market.is_call[kept],
                 market.strike[kept],
                 market.returns[day],
                 market.historical_vol[day],
-                previous.take(kept),
+                before,
                 (surface[0][kept], surface[1][kept]),
                 {name: values[rows] for name, values in baselines.items()},
                 moved_iv[rows],
@@ -550,6 +570,20 @@ def _recent_deviation(history: np.ndarray, quoted: np.ndarray, sample_slot: np.n
         return {"recent": deviation_vs_recent(history[slots], quoted[slots])}
 
     return map_rows(len(sample_slot), of)["recent"]
+
+
+def _expiry_carry(contracts: _Contracts) -> pd.Series:
+    """The parity carry of each (day, expiry, option class) that has one."""
+    parity = contracts.from_parity
+    frame = pd.DataFrame(
+        {
+            "day": contracts.day[parity],
+            "expiry": contracts.expiry[parity],
+            "root": contracts.roots[contracts.root[parity]].astype(str),
+            "carry": contracts.carry[parity],
+        }
+    )
+    return frame.groupby(["day", "expiry", "root"])["carry"].first()
 
 
 def _contract_quotes(contracts: _Contracts, slots: _Slots, own: PreviousQuote) -> ContractQuotes:

@@ -5,13 +5,19 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date
 
+FORWARDS = ("parity", "fixed")
+
 
 @dataclass(frozen=True)
 class SampleConfig:
     """How samples are built and split; stored in the model card.
 
-    ``risk_free_rate`` and ``dividend_yield`` are continuously compounded annual rates
-    used by every Black-Scholes computation (baselines, greeks, implied vols). The split
+    ``risk_free_rate`` is the continuously compounded annual rate of every Black-Scholes
+    computation (baselines, greeks, implied vols). With ``forward="parity"`` each expiry
+    is priced at its put-call-parity forward where the quotes give one
+    (:mod:`optvol.core.options.pricing.forward`), and at the carry ``risk_free_rate -
+    dividend_yield`` where they do not; ``"fixed"`` prices every expiry at that carry. The
+    split
     is by whole sample dates: the first ``train_fraction`` of them train, the next
     ``validation_fraction`` validate, the rest test -- unless ``train_end`` and
     ``validation_end`` (inclusive ISO dates) are given.
@@ -25,8 +31,11 @@ class SampleConfig:
     validation_fraction: float = 0.15
     train_end: str | None = None
     validation_end: str | None = None
+    forward: str = "parity"
 
     def __post_init__(self) -> None:
+        if self.forward not in FORWARDS:
+            raise ValueError(f"forward must be one of {FORWARDS}, got {self.forward!r}")
         if self.sequence_length < 1:
             raise ValueError(f"sequence_length must be >= 1, got {self.sequence_length}")
         if self.historical_vol_days < 2:

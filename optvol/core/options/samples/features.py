@@ -71,7 +71,12 @@ MAX_STANDARDIZED = 8.0
 
 @dataclass
 class PreviousQuote:
-    """What a contract's quote at ``t-1`` gives the prediction of day ``t`` (float64)."""
+    """What a contract's quote at ``t-1`` gives the prediction of day ``t`` (float64).
+
+    ``carry`` is :math:`c = \\ln(F/S)/T` of the contract's expiry that day (the parity
+    forward's where the expiry has one, else the configured ``r - q``): every
+    Black-Scholes computation prices at the dividend yield ``r - c``, so at the forward
+    ``F``; ``log_moneyness`` is :math:`\\ln(F/K)`."""
 
     mid: np.ndarray
     iv: np.ndarray
@@ -79,6 +84,7 @@ class PreviousQuote:
     iv_minus_surface: np.ndarray
     log_moneyness: np.ndarray
     tau: np.ndarray
+    carry: np.ndarray
 
     def take(self, index: np.ndarray | slice) -> PreviousQuote:
         """The quotes ``index`` of each field."""
@@ -113,18 +119,46 @@ def option_classes(quotes: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, 
     return codes.astype(np.int64), names
 
 
+def quote_carry(
+    quotes: pd.DataFrame, rows: np.ndarray, spot: np.ndarray, config: SampleConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """The carry :math:`\\ln(F/S)/T` of the quotes at the positions ``rows``, against the
+    underlying price ``spot`` each is priced at, and whether ``F`` is their expiry's
+    parity forward (:mod:`optvol.core.options.pricing.forward`). The configured ``r - q``
+    where the expiry has no parity forward, the table has none (one cleaned before
+    forwards were kept) or ``config.forward`` is ``"fixed"``."""
+    fallback = config.risk_free_rate - config.dividend_yield
+    if config.forward == "fixed" or "forward" not in quotes.columns:
+        return np.full(len(rows), fallback), np.zeros(len(rows), dtype=bool)
+    forward = quotes["forward"].to_numpy(float)[rows]
+    tau = quotes["tau"].to_numpy(float)[rows]
+    from_parity = (quotes["forward_pairs"].to_numpy()[rows] > 0) & np.isfinite(forward)
+    from_parity &= tau > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        carry = np.log(forward / spot) / np.where(tau > 0, tau, 1.0)
+    return np.where(from_parity, carry, fallback), from_parity
+
+
+def dividend_yield_of(carry: np.ndarray, config: SampleConfig) -> np.ndarray:
+    """The dividend yield :math:`q = r - c` at which Black-Scholes with the configured
+    rate prices at the forward of the carry ``c``."""
+    return config.risk_free_rate - carry
+
+
 def pricing_inputs(
     underlying: np.ndarray,
     strike: np.ndarray,
     tau: np.ndarray,
     anchor_iv: np.ndarray,
     is_call: np.ndarray,
+    carry: np.ndarray,
     config: SampleConfig,
 ) -> np.ndarray:
-    """``(S_t / K, tau, anchor_iv, is_call, r, q)`` of each sample, float32 ``(N, 6)``."""
+    """``(S_t / K, tau, anchor_iv, is_call, r, q)`` of each sample, float32 ``(N, 6)``,
+    ``q`` the dividend yield of the ``t-1`` carry (:func:`dividend_yield_of`)."""
     columns = (
         underlying / strike, tau, anchor_iv, is_call, config.risk_free_rate,
-        config.dividend_yield,
+        dividend_yield_of(carry, config),
     )  # fmt: skip
     pricing = np.empty((len(underlying), len(columns)), np.float32)
     for i, column in enumerate(columns):  # column by column: no float64 (N, 6) copy
@@ -139,16 +173,21 @@ def implied_vols(
     tau: np.ndarray,
     vendor_iv: np.ndarray,
     is_call: np.ndarray,
+    carry: np.ndarray,
     config: SampleConfig,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(iv_from_mid, iv)`` of each quote: the implied vol solved from the mid at the
-    configured rate and dividend yield, and the vendor's IV where it has a usable one,
-    else the solved one. Solved in row chunks, so the solver's temporaries stay small."""
-    r, q = config.risk_free_rate, config.dividend_yield
+    configured rate and the forward of the ``carry``, and the vendor's IV where it has a
+    usable one, else the solved one. Solved in row chunks, so the solver's temporaries
+    stay small."""
+    r = config.risk_free_rate
+    q = dividend_yield_of(np.broadcast_to(carry, np.shape(mid)), config)
 
     def solve(rows: slice) -> dict[str, np.ndarray]:
         return {
-            "iv": implied_vol(mid[rows], spot[rows], strike[rows], tau[rows], r, q, is_call[rows])
+            "iv": implied_vol(
+                mid[rows], spot[rows], strike[rows], tau[rows], r, q[rows], is_call[rows]
+            )
         }
 
     iv_from_mid = map_rows(len(mid), solve)["iv"]
@@ -166,14 +205,16 @@ def history_values(
     iv: np.ndarray,
     is_call: np.ndarray,
     iv_minus_surface: np.ndarray,
+    carry: np.ndarray,
     config: SampleConfig,
 ) -> np.ndarray:
-    """One row of ``HISTORY_FEATURES`` per quote (float64, NaN where the IV is missing)."""
+    """One row of ``HISTORY_FEATURES`` per quote (float64, NaN where the IV is missing);
+    ``log_moneyness`` is :math:`\\ln(F/K)`."""
     # Greeks are recomputed from the IV: vendors differ in greek units and leave them
     # empty where IV is empty, while these are consistent for every contract.
     greeks = bs_greeks(
-        spot, strike, tau, config.risk_free_rate, config.dividend_yield, nan_to_num(iv),
-        is_call,
+        spot, strike, tau, config.risk_free_rate, dividend_yield_of(carry, config),
+        nan_to_num(iv), is_call,
     )  # fmt: skip
     return np.stack(
         [
@@ -183,12 +224,21 @@ def history_values(
             greeks.gamma * spot,
             greeks.vega / strike,
             greeks.theta / strike,
-            np.log(spot / strike),
+            np.log(spot / strike) + carry * tau,
             tau,
             iv_minus_surface,
         ],
         axis=1,
     )
+
+
+def log_moneyness_at(
+    spot: np.ndarray, strike: np.ndarray, tau: np.ndarray, previous: PreviousQuote
+) -> np.ndarray:
+    """:math:`\\ln(F_t/K)` with :math:`F_t = S_t e^{c_{t-1} T}`: the given underlying
+    price carried at the ``t-1`` quote's carry (the forward at ``t`` itself comes from
+    ``t``'s quotes, which no input may read)."""
+    return np.log(spot / strike) + previous.carry * tau
 
 
 def surface_inputs(

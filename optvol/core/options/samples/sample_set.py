@@ -22,8 +22,10 @@ class OptionSamples:
     ----------
     rows : DataFrame
         One row per sample: ``quote_date, expiration, option_type, strike,
-        underlying, dte_days, tau, mid`` (the target, in dollars), ``split``, and one
-        column per baseline price (``BASELINES``).
+        underlying, dte_days, tau``, ``carry`` (the ``t-1`` carry it is priced at),
+        ``forward_fallback`` (True where the ``t-1`` expiry had no parity forward and
+        ``carry`` is the configured ``r - q``), ``mid`` (the target, in dollars),
+        ``split``, and one column per baseline price (``BASELINES``).
     static : ndarray (N, len(STATIC_FEATURES)), float32
         Static inputs, unscaled.
     history : ndarray (n_slots, len(HISTORY_FEATURES)), float32
@@ -61,6 +63,10 @@ class OptionSamples:
     quotes : ContractQuotes or None
         Every usable quote by contract, kept only when asked for (serving needs it,
         training does not).
+    expiry_carry : Series or None
+        The parity carry of each expiry on each day it has one, indexed by ``(day,
+        expiry, root)`` (expiry as int64 nanoseconds): what a caller's own history of a
+        contract is priced at (:meth:`carry_on`).
     """
 
     rows: pd.DataFrame
@@ -82,6 +88,7 @@ class OptionSamples:
     spot_of_day: np.ndarray | None = None
     surface_coef: np.ndarray | None = None
     quotes: ContractQuotes | None = None
+    expiry_carry: pd.Series | None = None
 
     @property
     def split(self) -> np.ndarray:
@@ -104,6 +111,24 @@ class OptionSamples:
             target_iv=self.target_iv[index],
         )
 
+    def carry_on(
+        self, days: np.ndarray, expiration: np.datetime64, root: str | None = None
+    ) -> np.ndarray:
+        """The carry of the expiry ``expiration`` (of option class ``root``; any class when
+        None) on the calendar days ``days``: its parity forward's where the data have one
+        that day, else the configured ``r - q``."""
+        fallback = self.config.risk_free_rate - self.config.dividend_yield
+        table = self.expiry_carry
+        if table is None or not len(table):
+            return np.full(len(days), fallback)
+        expiry = np.datetime64(expiration, "ns").astype(np.int64)
+        mine = table.index.get_level_values("expiry") == expiry
+        if root is not None:
+            mine &= table.index.get_level_values("root") == root
+        found = table[mine]
+        by_day = found.groupby(level="day").first()
+        return by_day.reindex(np.asarray(days)).fillna(fallback).to_numpy(float)
+
     def target(self) -> np.ndarray:
         """The normalised target ``mid / strike`` of every sample, so that one network
         serves every strike (Black-Scholes prices are homogeneous of degree one in
@@ -116,7 +141,8 @@ class OptionSamples:
         rows = self.rows
         return pricing_inputs(
             rows["underlying"].to_numpy(), rows["strike"].to_numpy(), rows["tau"].to_numpy(),
-            self.anchor_iv, (rows["option_type"] == "C").to_numpy(), self.config,
+            self.anchor_iv, (rows["option_type"] == "C").to_numpy(), rows["carry"].to_numpy(),
+            self.config,
         )  # fmt: skip
 
 

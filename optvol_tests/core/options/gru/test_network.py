@@ -232,7 +232,9 @@ def test_pricing_inputs(samples):
     np.testing.assert_allclose(pricing[:, 2], samples.anchor_iv, rtol=1e-6)
     np.testing.assert_array_equal(pricing[:, 3], rows["option_type"] == "C")
     assert (pricing[:, 4] == np.float32(0.02)).all()
-    assert (pricing[:, 5] == np.float32(0.015)).all()
+    # q: the dividend yield that prices at the t-1 parity forward (r - carry)
+    np.testing.assert_allclose(pricing[:, 5], 0.02 - rows["carry"], rtol=1e-6)
+    assert np.abs(pricing[:, 5] - 0.015).max() < 1e-4  # the builder's carry is r - q
 
 
 # --- scalers ----------------------------------------------------------------------------------------

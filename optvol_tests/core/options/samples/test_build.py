@@ -244,7 +244,8 @@ def test_window_indices_and_days_formula():
 
 def expected_history(frame: pd.DataFrame) -> tuple[list[int], np.ndarray]:
     """Columns of HISTORY_FEATURES and their values for ``frame``'s quotes, from the vendor
-    columns of the synthetic chain (its greeks are the Black-Scholes greeks at its iv)."""
+    columns of the synthetic chain (its greeks are the Black-Scholes greeks at its iv;
+    its moneyness is ln(F/K) at the parity forward)."""
     strike, spot = frame["strike"].to_numpy(), frame["underlying_last"].to_numpy()
     expected = {
         "mid_over_strike": frame["mid"] / strike,
@@ -253,7 +254,7 @@ def expected_history(frame: pd.DataFrame) -> tuple[list[int], np.ndarray]:
         "gamma_x_spot": frame["gamma"] * spot,
         "vega_over_strike": frame["vega"] / strike,
         "theta_over_strike": frame["theta"] / strike,
-        "log_moneyness": np.log(spot / strike),
+        "log_moneyness": np.log(spot / strike) + frame["carry"] * frame["tau"],
         "tau": frame["tau"],
     }
     columns = [HISTORY_FEATURES.index(name) for name in expected]
@@ -322,29 +323,42 @@ def test_prev_mid_is_the_mid_of_the_day_before(samples, previous):
     assert not np.allclose(samples.rows["prev_mid"], samples.rows["mid"])
 
 
+def previous_yield(previous: pd.DataFrame) -> np.ndarray:
+    """The dividend yield at which the configured rate prices at the t-1 parity forward."""
+    return R - previous["carry"].to_numpy()
+
+
+def test_samples_are_priced_at_the_previous_days_parity_carry(samples, previous):
+    # The builder's chain is priced at r - q = 0.005: parity recovers it.
+    np.testing.assert_allclose(samples.rows["carry"], previous["carry"], rtol=1e-12)
+    np.testing.assert_allclose(samples.rows["carry"], R - Q, atol=1e-9)
+    assert not samples.rows["forward_fallback"].any()
+
+
 def test_practitioner_baselines_reprice_the_previous_iv_at_todays_spot(samples, previous):
     rows = samples.rows
     is_call = (rows["option_type"] == "C").to_numpy()
     strike, tau = rows["strike"].to_numpy(), rows["tau"].to_numpy()
     spot_t = rows["underlying"].to_numpy()
+    q = previous_yield(previous)
     iv_prev = implied_vol(
         previous["mid"].to_numpy(),
         previous["underlying_last"].to_numpy(),
         strike,
         previous["tau"].to_numpy(float),
         R,
-        Q,
+        q,
         is_call,
     )
     np.testing.assert_allclose(
         rows["practitioner_bs_mid_iv"],
-        bs_price(spot_t, strike, tau, R, Q, iv_prev, is_call),
+        bs_price(spot_t, strike, tau, R, q, iv_prev, is_call),
         rtol=1e-9,
         atol=1e-12,
     )
     np.testing.assert_allclose(
         rows["practitioner_bs"],
-        bs_price(spot_t, strike, tau, R, Q, previous["iv"].to_numpy(float), is_call),
+        bs_price(spot_t, strike, tau, R, q, previous["iv"].to_numpy(float), is_call),
         rtol=1e-9,
         atol=1e-12,
     )
@@ -353,7 +367,7 @@ def test_practitioner_baselines_reprice_the_previous_iv_at_todays_spot(samples, 
         samples.static[:, column], rows["practitioner_bs_mid_iv"] / strike, rtol=1e-6
     )
     # Today's spot moved: repricing at S_{t-1} would give another price.
-    stale = bs_price(previous["underlying_last"], strike, tau, R, Q, iv_prev, is_call)
+    stale = bs_price(previous["underlying_last"], strike, tau, R, q, iv_prev, is_call)
     assert not np.allclose(rows["practitioner_bs_mid_iv"], stale, rtol=1e-6)
 
 
@@ -361,21 +375,22 @@ def test_leverage_bs_moves_the_previous_iv_by_its_buckets_slope(samples, previou
     rows = samples.rows
     is_call = (rows["option_type"] == "C").to_numpy()
     strike, tau = rows["strike"].to_numpy(), rows["tau"].to_numpy()
+    q = previous_yield(previous)
     iv_prev = implied_vol(
         previous["mid"].to_numpy(), previous["underlying_last"].to_numpy(), strike,
-        previous["tau"].to_numpy(float), R, Q, is_call,
+        previous["tau"].to_numpy(float), R, q, is_call,
     )  # fmt: skip
     log_return = np.log(rows["underlying"].to_numpy() / previous["underlying_last"].to_numpy())
-    # ln(K/S) as -ln(S/K), as the samples store it: a strike at exactly 0.90 S is on a
+    # ln(K/F) as -ln(F/K), as the samples store it: a strike at exactly 0.90 F is on a
     # bucket edge.
-    beta = samples.leverage_betas.beta(
-        -np.log(previous["underlying_last"].to_numpy() / strike), rows["dte_days"].to_numpy()
-    )
+    carried = previous["carry"].to_numpy() * previous["tau"].to_numpy(float)
+    log_forward_over_strike = np.log(previous["underlying_last"].to_numpy() / strike) + carried
+    beta = samples.leverage_betas.beta(-log_forward_over_strike, rows["dte_days"].to_numpy())
     moved = np.maximum(iv_prev + beta * log_return, 0.01)
     assert ANCHOR == "leverage_bs"
     np.testing.assert_allclose(samples.anchor_iv, moved, rtol=1e-9)
     np.testing.assert_allclose(
-        rows["leverage_bs"], bs_price(rows["underlying"], strike, tau, R, Q, moved, is_call),
+        rows["leverage_bs"], bs_price(rows["underlying"], strike, tau, R, q, moved, is_call),
         rtol=1e-9, atol=1e-12,
     )  # fmt: skip
     column = STATIC_FEATURES.index("leverage_iv_change")
@@ -422,9 +437,10 @@ def test_historical_bs_uses_21_squared_log_returns_up_to_t(quotes, samples):
     column = STATIC_FEATURES.index("return_history")
     np.testing.assert_allclose(samples.static[:, column], window / 21, rtol=1e-6)
     is_call = (rows["option_type"] == "C").to_numpy()
+    q = R - rows["carry"].to_numpy()
     np.testing.assert_allclose(
         rows["historical_bs"],
-        bs_price(rows["underlying"], rows["strike"], rows["tau"], R, Q, sigma, is_call),
+        bs_price(rows["underlying"], rows["strike"], rows["tau"], R, q, sigma, is_call),
         rtol=1e-9,
         atol=1e-12,
     )
@@ -694,3 +710,35 @@ def test_two_option_classes_with_one_expiry_and_strike_are_two_contracts():
     prices = [predictor.predict([replace(request, root=r)])[0] for r in ("SPX", "SPXW")]
     assert prices[1].realized_mid == pytest.approx(prices[0].realized_mid + 0.05)
     assert prices[1].baselines["prev_mid"] == pytest.approx(prices[0].baselines["prev_mid"] + 0.05)
+
+
+def test_an_expiry_without_a_parity_forward_falls_back_to_the_configured_carry(quotes):
+    # The puts of one expiry are unusable: its calls have no pair, no forward, and are
+    # priced at r - q, flagged.
+    from optvol.core.options.ingest.clean import add_parity_forwards
+
+    changed = quotes.copy()
+    gone = (changed["expiration"] == pd.Timestamp("2020-06-19")) & (changed["option_type"] == "P")
+    changed.loc[gone, "usable"] = False
+    add_parity_forwards(changed)
+    rows = build_samples(changed).rows
+    lacking = (rows["expiration"] == pd.Timestamp("2020-06-19")).to_numpy()
+    assert lacking.any() and (~lacking).any()
+    assert rows.loc[lacking, "forward_fallback"].all()
+    np.testing.assert_array_equal(rows.loc[lacking, "carry"], R - Q)
+    assert not rows.loc[~lacking, "forward_fallback"].any()
+
+
+def test_a_fixed_forward_prices_every_expiry_at_the_configured_carry(quotes):
+    shifted = quotes.copy()
+    shifted["forward"] *= 1.001  # the options' forward sits 10 bp from the spot
+    from_parity = build_samples(shifted)
+    assert (from_parity.rows["carry"] > R - Q + 0.001).all()  # ln(1.001) / T, T < 1
+    fixed = build_samples(shifted, SampleConfig(forward="fixed"))
+    np.testing.assert_array_equal(fixed.rows["carry"], R - Q)
+    assert fixed.rows["forward_fallback"].all()
+    # As a table cleaned before forwards were kept is priced.
+    legacy = build_samples(quotes.drop(columns=["forward", "carry", "forward_pairs"]))
+    pd.testing.assert_frame_equal(fixed.rows, legacy.rows)
+    with pytest.raises(ValueError, match="forward must be one of"):
+        SampleConfig(forward="vendor")

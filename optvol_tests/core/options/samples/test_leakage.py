@@ -1,7 +1,7 @@
 """No field of the same day's option quote reaches the model's inputs (DESIGN §4).
 
 The test changes every quote field of one day -- bid, ask, mid, last, IV, greeks,
-volume, sizes -- and checks that the inputs of that day's samples stay identical
+volume, sizes, and the parity forwards derived from the mids -- and checks that the inputs of that day's samples stay identical
 while their targets change. ``test_the_check_catches_an_injected_same_day_field``
 shows that the comparison fails as soon as one same-day field is injected.
 """
@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from optvol.core.options.gru.network import SampleTensors, fit_scalers
+from optvol.core.options.ingest.clean import add_parity_forwards
 from optvol.core.options.samples import (
     STATIC_FEATURES,
     OptionSamples,
@@ -32,7 +33,8 @@ SAME_DAY_FIELDS = (
 
 
 def _perturb_day(quotes: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
-    """Every same-day quote field of ``day`` changed, the quotes staying usable."""
+    """Every same-day quote field of ``day`` changed, the quotes staying usable, and the
+    parity forwards derived again from the changed mids, as cleaning derives them."""
     changed = quotes.copy()
     on_day = changed["quote_date"] == day
     for column in SAME_DAY_FIELDS:
@@ -41,6 +43,9 @@ def _perturb_day(quotes: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
             changed.loc[on_day, column] = values + 7
         else:
             changed.loc[on_day, column] = values * 1.07 + 0.01
+    forward_before = changed.loc[on_day, "forward"].to_numpy()
+    add_parity_forwards(changed)
+    assert not np.allclose(changed.loc[on_day, "forward"], forward_before)
     return changed
 
 
