@@ -30,11 +30,12 @@ def option_evaluation_document(plots_dir: Path) -> dict:
 
 
 def option_run(plots_dir: Path):
-    """``(quotes, model, evaluation document)`` of a tiny GRU on a synthetic chain."""
+    """``(quotes, model, evaluation document)`` of a tiny GRU on a synthetic chain, walked
+    forward with three refits."""
     from optvol.core.options.evaluation import evaluate_option_models, write_evaluation_plots
-    from optvol.core.options.gru.artifact import TrainedGRU
-    from optvol.core.options.gru.training import TrainingConfig, train_gru
+    from optvol.core.options.gru.training import TrainingConfig
     from optvol.core.options.samples import SampleConfig, build_samples
+    from optvol.core.options.walk_forward import train_option_model
     from optvol_tests.builders import option_quotes_frame
 
     quotes = option_quotes_frame(n_days=50)
@@ -44,11 +45,11 @@ def option_run(plots_dir: Path):
     )  # fmt: skip
     source = {**SOURCE, "input_rows": len(quotes) // 2, "quote_rows": len(quotes)}
     with_notes(quotes, {"sources": [source], "cleaning": cleaning.as_dict()})
-    samples = build_samples(quotes, SampleConfig())
+    samples = build_samples(quotes, SampleConfig(refit_every_days=10))
     training = TrainingConfig(hidden_size=8, head_size=8, epochs=2, batch_size=256)
-    model = TrainedGRU.from_training(train_gru(samples, training), samples)
+    model = train_option_model(samples, training)
     evaluation = evaluate_option_models(quotes, model)
-    write_evaluation_plots(evaluation, model.card["history"], quotes, plots_dir)
+    write_evaluation_plots(evaluation, quotes, plots_dir)
     return quotes, model, as_written(evaluation.metrics)
 
 

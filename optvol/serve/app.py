@@ -144,6 +144,7 @@ def _options_response(served: ServedModels, body: OptionsRequest) -> dict:
                 "contract": contract.model_dump(mode="json", exclude_none=True),
                 "previous_date": p.previous_date.isoformat(),
                 "gru": json_number(p.gru),
+                "delta": json_number(p.delta),
                 "baselines": {name: json_number(v) for name, v in p.baselines.items()},
                 "realized_mid": json_number(p.realized_mid),
                 "history_source": p.history_source,

@@ -102,10 +102,11 @@ def options_page(served: ServedModels) -> None:
             return
         st.subheader("Prediction")
         realized = prediction.realized_mid
-        columns = st.columns(3)
+        columns = st.columns(4)
         columns[0].metric("GRU price", f"${prediction.gru:,.4f}")
-        columns[1].metric("Realized mid", "not known" if realized is None else f"${realized:,.4f}")
-        columns[2].metric("Model version", served.status["options"].version)
+        columns[1].metric("GRU delta", f"{prediction.delta:+.4f}")
+        columns[2].metric("Realized mid", "not known" if realized is None else f"${realized:,.4f}")
+        columns[3].metric("Model version", served.status["options"].version)
         st.dataframe(_price_table(prediction), hide_index=True, key="option_prices")
         st.image(option_history_png(predictor, expiration, float(strike), option_type, root),
                  caption="The contract's mid and every model's price of it")  # fmt: skip

@@ -105,6 +105,10 @@ class ContractPrice(BaseModel):
     contract: OptionContract
     previous_date: dt.date = Field(description="t-1: the last day of history the models used")
     gru: float = Field(description="the GRU's price ($)")
+    delta: float | None = Field(
+        description="the GRU's delta: the derivative of its price in the underlying's, at "
+        "the given underlying (a central difference of 0.1%)"
+    )
     baselines: dict[str, float] = Field(description="every baseline's price ($)")
     realized_mid: float | None = Field(description="the mid on as_of, where the data have it")
     history_source: Literal["data", "supplied"]

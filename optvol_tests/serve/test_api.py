@@ -89,10 +89,13 @@ def test_predict_options_matches_the_core_predictor(client, served_models):
             "practitioner_bs",
             "practitioner_bs_mid_iv",
             "leverage_bs",
+            "hull_white_bs",
             "adhoc_bs",
             "historical_bs",
             "prev_mid",
         }
+        assert got["delta"] == pytest.approx(want.delta, rel=1e-12)
+        assert -1.0 <= got["delta"] <= 1.0
         assert got["realized_mid"] == pytest.approx(want.realized_mid)
         assert got["history_source"] == "data"
 

@@ -131,6 +131,7 @@ def test_the_dashboard_predicts_in_a_browser(
         [ContractRequest(**default_contract(served_models.options))]
     )[0]
     assert shown["GRU price"] == f"${expected.gru:,.4f}"
+    assert shown["GRU delta"] == f"{expected.delta:+.4f}"
     assert shown["Realized mid"] == f"${expected.realized_mid:,.4f}"
     assert shown["Model version"] == served_models.status["options"].version
     # The price table beside the evaluation's metrics table, and every image drawn.

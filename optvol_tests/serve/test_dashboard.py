@@ -83,6 +83,7 @@ def assert_shows_prediction(at: AppTest, served_models, request: ContractRequest
     expected = served_models.options.predict([request])[0]
     shown = metrics(at)
     assert shown["GRU price"] == f"${expected.gru:,.4f}"
+    assert shown["GRU delta"] == f"{expected.delta:+.4f}"
     assert expected.realized_mid is not None
     assert shown["Realized mid"] == f"${expected.realized_mid:,.4f}"
     assert shown["Model version"] == served_models.status["options"].version

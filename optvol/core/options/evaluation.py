@@ -1,8 +1,13 @@
-"""Score the option GRU and every baseline on the same test rows, and draw the plots.
+"""Score the option GRU and every baseline on the same out-of-sample rows, with tests,
+intervals and the one-day hedging errors, and draw the plots.
 
-The test split is touched here only: the samples are rebuilt from ``option_quotes``
-with the model card's settings, the fingerprint proves they are the samples the
-model was trained on, and every model prices every test row.
+By default the rows are those of a walk-forward over every sample date after the first
+training window (:mod:`optvol.core.options.walk_forward`): the GRU refitted every
+``refit_every_days`` on the dates before, each baseline refitted alike. With
+``evaluation="split"`` they are the saved model's own test split. The ratios of the GRU's
+RMSE to the practitioner's and to the best baseline's come with Diebold-Mariano tests on
+the daily mean squared errors (Newey-West variance) and 90% day-block bootstrap
+intervals: the rows of a day share its move, so the days are the sample.
 """
 
 from __future__ import annotations
@@ -14,14 +19,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from optvol.core.common.forecast_tests import (
+    block_bootstrap_rmse_ratio,
+    diebold_mariano,
+    newey_west_lags,
+)
 from optvol.core.common.provenance import recorded_provenance
 from optvol.core.options.dynamics import iv_dynamics
 from optvol.core.options.gru.artifact import TrainedGRU
 from optvol.core.options.gru.training import resolve_device
+from optvol.core.options.hedging import hedging_gains
 from optvol.core.options.metrics import best_model, evaluate_models
 from optvol.core.options.plots import (
     PLOT_FILES,
     plot_error_over_time,
+    plot_hedging_gains,
     plot_iv_dynamics,
     plot_loss_curves,
     plot_option_data_distributions,
@@ -29,14 +41,15 @@ from optvol.core.options.plots import (
     plot_rmse_by_bucket,
 )
 from optvol.core.options.samples import (
-    ANCHOR,
     BASELINE_DESCRIPTIONS,
     BASELINES,
     GRU,
     PRACTITIONER,
+    SampleConfig,
     build_samples,
 )
 from optvol.core.options.summary import summarize_option_quotes
+from optvol.core.options.walk_forward import WalkForward, single_split, walk_forward
 
 log = logging.getLogger(__name__)
 
@@ -44,94 +57,145 @@ log = logging.getLogger(__name__)
 _GRU_CARD_KEYS = (
     "model",
     "target",
+    "anchor",
     "architecture",
     "training",
     "samples",
     "features",
     "metrics",
     "sample_counts",
+    "split_dates",
     "device",
     "versions",
 )
 _HISTORY_KEYS = ("epoch", "train_loss", "val_loss", "seconds", "samples_per_second")
+BOOTSTRAP_LEVEL = 0.90
 
 
 @dataclass
 class OptionEvaluation:
-    """The metrics (``metrics``, JSON-ready), the test rows with every prediction, and the
-    near-the-money pairs of the implied-vol dynamics."""
+    """The metrics (``metrics``, JSON-ready), the out-of-sample rows with every
+    prediction, the near-the-money pairs of the implied-vol dynamics and the training
+    history of the last fit."""
 
     metrics: dict
     rows: pd.DataFrame
     predictions: dict[str, np.ndarray]
     near_money_pairs: pd.DataFrame  # dIV and return of near-the-money pairs, for the scatter
+    history: list[dict]
 
 
-def compare_with_baselines(metrics: dict) -> dict:
-    """The GRU's overall test RMSE against the best baseline's, and the ratio."""
+def daily_squared_errors(
+    rows: pd.DataFrame, predictions: dict[str, np.ndarray]
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Each date's row count and, per model, its sum of squared errors (date order)."""
+    code, _ = pd.factorize(pd.to_datetime(rows["quote_date"]), sort=True)
+    mid = rows["mid"].to_numpy(float)
+    counts = np.bincount(code).astype(float)
+    sse = {
+        name: np.bincount(code, weights=(np.asarray(p, float) - mid) ** 2, minlength=len(counts))
+        for name, p in predictions.items()
+    }
+    return counts, sse
+
+
+def _against(name: str, counts: np.ndarray, sse: dict[str, np.ndarray]) -> dict:
+    """The GRU's RMSE ratio to ``name``'s, its interval and the Diebold-Mariano test."""
+    ratio = float(np.sqrt(sse[GRU].sum() / sse[name].sum())) if sse[name].sum() else None
+    test = diebold_mariano(sse[GRU] / counts, sse[name] / counts, newey_west_lags(len(counts)))
+    interval = block_bootstrap_rmse_ratio(sse[GRU], sse[name], counts, level=BOOTSTRAP_LEVEL)
+    return {"ratio": ratio, "interval": interval, "dm": test}
+
+
+def compare_with_baselines(metrics: dict, rows: pd.DataFrame, predictions: dict) -> dict:
+    """The GRU's RMSE against the practitioner's and the best baseline's: ratios, their
+    day-block bootstrap intervals and Diebold-Mariano tests on the daily mean squared
+    errors; and its ratio to every baseline."""
     best = best_model(metrics, BASELINES)
-    gru_rmse = metrics["overall"][GRU]["rmse"]
-    best_rmse = metrics["overall"][best]["rmse"]
-    practitioner_rmse = metrics["overall"][PRACTITIONER]["rmse"]
-    anchor_rmse = metrics["overall"][ANCHOR]["rmse"]
+    overall = metrics["overall"]
+    counts, sse = daily_squared_errors(rows, predictions)
+    practitioner, against_best = _against(PRACTITIONER, counts, sse), _against(best, counts, sse)
+    gru_rmse = overall[GRU]["rmse"]
     return {
         "best_baseline": best,
         "gru_rmse": gru_rmse,
-        "best_baseline_rmse": best_rmse,
-        "rmse_ratio_to_best_baseline": gru_rmse / best_rmse if best_rmse else None,
-        "gru_beats_best_baseline": bool(gru_rmse < best_rmse),
+        "best_baseline_rmse": overall[best]["rmse"],
+        "rmse_ratio_to_best_baseline": against_best["ratio"],
+        "rmse_ratio_to_best_baseline_interval": against_best["interval"],
+        "dm_p_value_vs_best_baseline": against_best["dm"]["p_value"],
+        "dm_statistic_vs_best_baseline": against_best["dm"]["statistic"],
+        "gru_beats_best_baseline": bool(gru_rmse < overall[best]["rmse"]),
         "practitioner_baseline": PRACTITIONER,
-        "rmse_ratio_to_practitioner": gru_rmse / practitioner_rmse if practitioner_rmse else None,
-        "anchor_baseline": ANCHOR,
-        "rmse_ratio_to_anchor": gru_rmse / anchor_rmse if anchor_rmse else None,
+        "rmse_ratio_to_practitioner": practitioner["ratio"],
+        "rmse_ratio_to_practitioner_interval": practitioner["interval"],
+        "dm_p_value_vs_practitioner": practitioner["dm"]["p_value"],
+        "dm_statistic_vs_practitioner": practitioner["dm"]["statistic"],
+        "rmse_ratio_by_baseline": {
+            name: gru_rmse / overall[name]["rmse"] if overall[name]["rmse"] else None
+            for name in BASELINES
+        },
+        "interval_level": BOOTSTRAP_LEVEL,
+        "test_days": int(len(counts)),
     }
 
 
-def _test_split(
-    quotes: pd.DataFrame, model: TrainedGRU, device: str
-) -> tuple[pd.DataFrame, dict[str, np.ndarray], dict]:
-    """The test rows, every model's prices of them and what the metrics cite of the
-    samples (test calendar, split dates, fingerprint). The samples live only in here, so
-    they are freed before the caller summarises the whole quotes table."""
-    samples = build_samples(quotes, model.sample_config())
-    test = samples.indices("test")
-    rows = samples.rows.iloc[test].reset_index(drop=True)
-    predictions = {GRU: model.predict(samples, test, resolve_device(device))}
-    predictions.update({name: rows[name].to_numpy() for name in BASELINES})
-    calendar = samples.calendar
-    test_days = (calendar >= rows["quote_date"].min()) & (calendar <= rows["quote_date"].max())
-    cited = {
-        "test_calendar_dates": [str(d)[:10] for d in calendar[test_days]],
-        "split_dates": samples.split_dates,
-        "data_fingerprint": samples.fingerprint,
-        "leverage_betas": samples.leverage_betas.to_dict(),
-    }
-    return rows, predictions, cited
+def out_of_sample(quotes: pd.DataFrame, model: TrainedGRU, device: str = "auto") -> WalkForward:
+    """The out-of-sample rows of the model's evaluation (walk-forward or its test split),
+    every model's price of them and their hedge pairs."""
+    config = model.sample_config()
+    samples = build_samples(quotes, config, fitted=model.fitted_baselines())
+    model.check_samples(samples)
+    device = str(resolve_device(device))
+    if config.evaluation == "split":
+        return single_split(samples, model, device)
+    return walk_forward(samples, model.training_config(), device)
 
 
 def evaluate_option_models(
     quotes: pd.DataFrame, model: TrainedGRU, device: str = "auto"
 ) -> OptionEvaluation:
-    """Price every test sample with the GRU and each baseline and score them alike. The
-    GRU runs on ``device`` (``"auto"``: CUDA when present, as in training)."""
-    rows, predictions, cited = _test_split(quotes, model, device)
+    """Price every out-of-sample row with the GRU and each baseline and score them alike
+    (see the module). The GRU runs on ``device`` (``"auto"``: CUDA when present, as in
+    training)."""
+    return score_out_of_sample(quotes, out_of_sample(quotes, model, device), model.card)
+
+
+def score_out_of_sample(quotes: pd.DataFrame, result: WalkForward, card: dict) -> OptionEvaluation:
+    """The evaluation document of the out-of-sample ``result`` of the model with the card
+    ``card`` over the clean ``quotes``."""
+    rows = result.rows
+    predictions = {GRU: result.gru, **{name: rows[name].to_numpy() for name in BASELINES}}
     metrics = evaluate_models(rows, predictions)
-    metrics.update(cited)
-    metrics["comparison"] = compare_with_baselines(metrics)
+    config = SampleConfig(**card["samples"])
+    metrics["evaluation"] = config.evaluation
+    metrics["walk_forward"] = result.record()
+    metrics["test_calendar_dates"] = sorted({str(d)[:10] for d in rows["quote_date"]})
+    metrics["split_dates"] = card["split_dates"]
+    metrics["data_fingerprint"] = card["data_fingerprint"]
+    metrics["fitted_baselines"] = card["fitted_baselines"]
+    metrics["comparison"] = compare_with_baselines(metrics, rows, predictions)
+    metrics["hedging"] = hedging_gains(result.hedge)
     metrics["model_descriptions"] = {
-        GRU: "GRU over the contract's last L days and today's static features, correcting "
-        f"the implied vol of {ANCHOR} by a bounded amount, shrunk toward it as validation "
+        GRU: "GRU over the contract's last L days and today's dimensionless inputs, "
+        "correcting the implied vol of the anchor baseline (chosen on each training "
+        "window's validation days) by a bounded amount, shrunk toward it as validation "
         "supports; priced with Black-Scholes",
         **BASELINE_DESCRIPTIONS,
     }
     metrics["data"] = option_data_record(quotes)
-    dynamics = iv_dynamics(quotes, model.sample_config())
+    dynamics = iv_dynamics(quotes, config)
     metrics["dynamics"] = dynamics.to_dict()
-    metrics["model"] = gru_model_record(model.card)
+    metrics["model"] = gru_model_record(card)
+    _log_scores(metrics, predictions)
+    return OptionEvaluation(metrics, rows, predictions, dynamics.near_money_pairs,
+                            result.history)  # fmt: skip
+
+
+def _log_scores(metrics: dict, predictions: dict) -> None:
     for name in predictions:
         overall = metrics["overall"][name]
         log.info(
-            "Test %-24s RMSE %.4f  MAE %.4f  RMSE/K %.6f  MdAPE %s%%",
+            "Out of sample %-24s RMSE %.4f  MAE %.4f  RMSE/K %.6f  MdAPE %s%%",
             name,
             overall["rmse"],
             overall["mae"],
@@ -140,18 +204,27 @@ def evaluate_option_models(
         )
     comparison = metrics["comparison"]
     log.info(
-        "GRU test RMSE %.4f vs best baseline %s %.4f: ratio %.3f (%s)",
+        "GRU RMSE %.4f over %d test days: %.3f x %s (90%% interval %s, DM p %.3g), %.3f x "
+        "the best baseline %s (interval %s, DM p %.3g): %s",
         comparison["gru_rmse"],
-        comparison["best_baseline"],
-        comparison["best_baseline_rmse"],
+        comparison["test_days"],
+        comparison["rmse_ratio_to_practitioner"],
+        comparison["practitioner_baseline"],
+        comparison["rmse_ratio_to_practitioner_interval"],
+        comparison["dm_p_value_vs_practitioner"],
         comparison["rmse_ratio_to_best_baseline"],
+        comparison["best_baseline"],
+        comparison["rmse_ratio_to_best_baseline_interval"],
+        comparison["dm_p_value_vs_best_baseline"],
         "GRU wins" if comparison["gru_beats_best_baseline"] else "GRU loses",
     )
-    return OptionEvaluation(metrics, rows, predictions, dynamics.near_money_pairs)
+    gains = metrics["hedging"]["gain_vs_bs_delta"]
+    log.info("One-day hedging gain over the Black-Scholes delta: %s",
+             {name: None if g is None else round(g, 4) for name, g in gains.items()})  # fmt: skip
 
 
 def write_evaluation_plots(
-    evaluation: OptionEvaluation, history: list[dict], quotes: pd.DataFrame, directory: str | Path
+    evaluation: OptionEvaluation, quotes: pd.DataFrame, directory: str | Path
 ) -> dict[str, Path]:
     """Write the evaluation plots (PNG) and the distributions of the clean ``quotes`` into
     ``directory``; return their paths."""
@@ -161,8 +234,9 @@ def write_evaluation_plots(
     plot_predicted_vs_actual(
         evaluation.rows["mid"].to_numpy(), evaluation.predictions, paths["predicted_vs_actual"]
     )
-    loss_unit = f"MSE of price / strike ({ANCHOR} on train = 1)"
-    plot_loss_curves(history, paths["loss"], ylabel=loss_unit)
+    loss_unit = "MSE of price / strike (the anchor on train = 1)"
+    plot_loss_curves(evaluation.history, paths["loss"], ylabel=loss_unit)
+    plot_hedging_gains(evaluation.metrics["hedging"], paths["hedging"])
     plot_error_over_time(evaluation.metrics, paths["error_over_time"])
     plot_option_data_distributions(quotes, paths["data_distributions"])
     plot_iv_dynamics(

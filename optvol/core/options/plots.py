@@ -39,6 +39,7 @@ from optvol.core.reports.plotting import empty_panel, figure, save_png, subsampl
 __all__ = [
     "PLOT_FILES",
     "plot_error_over_time",
+    "plot_hedging_gains",
     "plot_iv_dynamics",
     "plot_loss_curves",
     "plot_option_data_distributions",
@@ -66,6 +67,7 @@ PLOT_FILES = {
     "error_over_time": "test_error_over_time.png",
     "data_distributions": "option_data_distributions.png",
     "iv_dynamics": "iv_dynamics.png",
+    "hedging": "hedging_gain.png",
 }
 
 
@@ -330,6 +332,50 @@ def plot_error_over_time(evaluation: Mapping, path: str | os.PathLike) -> Path:
     ax.set_title(f"Price RMSE per quote date{_span(evaluation)}")
     ax.legend(title="Model", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(alpha=0.3)
+    return save_png(fig, path)
+
+
+def plot_hedging_gains(hedging: Mapping, path: str | os.PathLike) -> Path:
+    """
+    The one-day hedging gain of each delta over Black-Scholes's, ``1 - SSE/SSE_BS`` (%),
+    per |delta| bucket: calls left, puts right, one bar per delta of
+    ``hedging["deltas"]``, each bucket labelled with its pairs; the overall gains in the
+    title. ``hedging`` is :func:`optvol.core.options.hedging.hedging_gains`'s result.
+
+    Raises
+    ------
+    ValueError
+        If there is no bucket (no pairs).
+    """
+    buckets, deltas = hedging["by_bucket"], hedging["deltas"]
+    if not buckets:
+        raise ValueError("no hedge pairs: nothing to plot")
+    fig = figure(width=10.0, height=4.5)
+    axes = fig.subplots(1, 2, sharey=True)
+    width = 0.8 / len(deltas)
+    for ax, kind in zip(axes, ("call", "put"), strict=True):
+        cells = [b for b in buckets if b["type"] == kind]
+        x = np.arange(len(cells))
+        for i, name in enumerate(deltas):
+            heights = [100.0 * _nan_if_none(b["gain_vs_bs_delta"][name]) for b in cells]
+            ax.bar(x + (i - (len(deltas) - 1) / 2) * width, heights, width, color=f"C{i}",
+                   label=name)  # fmt: skip
+        labels = [f"{b['abs_delta'][0]:g}-{b['abs_delta'][1]:g}\nn={b['pairs']:,}" for b in cells]
+        ax.set_xticks(x, labels)
+        ax.axhline(0.0, color="black", linewidth=0.8)
+        ax.set_title(f"{kind}s", fontsize=FONT)
+        ax.set_xlabel("|Black-Scholes delta| at t-1, n = pairs", fontsize=FONT)
+        ax.tick_params(labelsize=FONT)
+        ax.grid(axis="y", alpha=0.3)
+        ax.set_axisbelow(True)
+    axes[0].set_ylabel("Gain over the Black-Scholes delta (%)", fontsize=FONT)
+    overall = ", ".join(
+        f"{name} {100.0 * _nan_if_none(gain):.1f}%"
+        for name, gain in hedging["gain_vs_bs_delta"].items()
+    )
+    fig.suptitle(f"One-day hedging error, 1 - SSE/SSE_BS over {hedging['pairs']:,} pairs: "
+                 f"{overall}", fontsize=FONT)  # fmt: skip
+    axes[1].legend(title="Delta", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=FONT)
     return save_png(fig, path)
 
 

@@ -3,10 +3,11 @@ The option report (``reports/report.md`` and ``.pdf``), written from the evaluat
 document ``metrics/evaluation.json`` alone: no metric is recomputed here.
 
 It states the data and where it came from, the summary statistics of the cleaned
-quotes, the task and its no-leakage rule, the split, the model and its
-hyperparameters, every model's test scores (overall, by call/put, by moneyness x days
-to expiry), the plots, and a plain reading of the numbers, including where the GRU
-loses.
+quotes, the task and its no-leakage rule, how the models are judged (the walk-forward's
+refits, or the split), the model and its hyperparameters, every model's out-of-sample
+scores (overall, by call/put, by moneyness x days to expiry) with the tests and
+intervals of the GRU's ratios, the one-day hedging gains, the plots, and a plain reading
+of the numbers, including where the GRU loses.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from optvol.core.options.metrics import DTE_BUCKETS, MONEYNESS_BUCKETS
 from optvol.core.options.plots import PLOT_FILES
-from optvol.core.options.samples import ANCHOR, GRU
+from optvol.core.options.samples import GRU
 from optvol.core.reports.common import (
     NOT_AVAILABLE,
     count,
@@ -38,9 +39,10 @@ SECTION_TITLES = (
     "Summary statistics of the cleaned data",
     "How the implied vols move",
     "Task and the no-leakage rule",
-    "Splits",
+    "How the models are judged",
     "Model and hyperparameters",
     "Results on the test dates",
+    "One-day hedging",
     "Where the GRU wins and where it loses",
 )
 # Printed precision of each metric (the tests compare cells with the JSON at these).
@@ -68,7 +70,8 @@ def build_option_report(evaluation: dict, plots_dir: str | Path) -> Report:
         Section(SECTION_TITLES[5], tuple(_splits(evaluation))),
         Section(SECTION_TITLES[6], tuple(_model(evaluation, plots_dir))),
         Section(SECTION_TITLES[7], tuple(_results(evaluation, models, plots_dir))),
-        Section(SECTION_TITLES[8], tuple(_wins_and_losses(evaluation, models))),
+        Section(SECTION_TITLES[8], tuple(_hedging(evaluation, plots_dir))),
+        Section(SECTION_TITLES[9], tuple(_wins_and_losses(evaluation, models))),
     )
     subtitle = (
         f"The GRU against the Black-Scholes baselines on {count(evaluation['rows'])} test "
@@ -92,14 +95,23 @@ def _summary(evaluation: dict) -> list[Block]:
     verdict = "beats" if comparison["gru_beats_best_baseline"] else "does not beat"
     ranking = _ranking(evaluation["overall"])
     overall = evaluation["overall"]
+    level = percent(comparison.get("interval_level"), 0)
+    best_interval = _interval(comparison.get("rmse_ratio_to_best_baseline_interval"))
     blocks: list[Block] = [
         Paragraph(
             f"On the {count(evaluation['dates'])} test dates "
-            f"({date_range(evaluation['first_date'], evaluation['last_date'])}), every model "
-            f"priced the same {count(evaluation['rows'])} option sides. The GRU's RMSE is "
+            f"({date_range(evaluation['first_date'], evaluation['last_date'])}) "
+            f"{_how_judged(evaluation)}, every model priced the same "
+            f"{count(evaluation['rows'])} option sides. The GRU's RMSE is "
             f"${fixed(comparison['gru_rmse'])} against "
-            f"${fixed(comparison['best_baseline_rmse'])} for the best baseline, {best} (ratio "
-            f"{fixed(comparison['rmse_ratio_to_best_baseline'], 3)}): the GRU {verdict} it."
+            f"${fixed(comparison['best_baseline_rmse'])} for the best baseline, {best}: ratio "
+            f"{fixed(comparison['rmse_ratio_to_best_baseline'], 3)} ({level} day-block "
+            f"bootstrap interval {best_interval}, Diebold-Mariano p = "
+            f"{fixed(comparison.get('dm_p_value_vs_best_baseline'), 3)}): the GRU {verdict} it."
+            f" Against {comparison['practitioner_baseline']} the ratio is "
+            f"{fixed(comparison['rmse_ratio_to_practitioner'], 3)} (interval "
+            f"{_interval(comparison.get('rmse_ratio_to_practitioner_interval'))}, p = "
+            f"{fixed(comparison.get('dm_p_value_vs_practitioner'), 3)})."
         ),
         Paragraph(
             "Ranked by RMSE: "
@@ -123,6 +135,17 @@ def _summary(evaluation: dict) -> list[Block]:
     if origin:
         blocks.append(Paragraph(origin))
     return blocks
+
+
+def _interval(values: list[float] | None) -> str:
+    return NOT_AVAILABLE if not values else f"{fixed(values[0], 3)}-{fixed(values[1], 3)}"
+
+
+def _how_judged(evaluation: dict) -> str:
+    walk = evaluation.get("walk_forward") or {}
+    if evaluation.get("evaluation") == "walk_forward":
+        return f"of a walk-forward with {count(walk.get('refits'))} refits"
+    return "of one chronological split"
 
 
 def _data(evaluation: dict) -> list[Block]:
@@ -306,6 +329,8 @@ def _task(evaluation: dict) -> list[Block]:
 
 
 def _splits(evaluation: dict) -> list[Block]:
+    if evaluation.get("evaluation") == "walk_forward":
+        return _walk_forward(evaluation)
     split_dates = evaluation["split_dates"]
     counts = (evaluation.get("model", {}) or {}).get("sample_counts") or {}
     counts = {"test_samples": evaluation["rows"], **counts}
@@ -325,13 +350,58 @@ def _splits(evaluation: dict) -> list[Block]:
         Table(
             ("split", "first date", "last date", "samples"),
             rows,
-            caption=f"Chronological split by whole dates: {rule}",
+            caption=f"One chronological split by whole dates: {rule}",
             numeric=frozenset({"samples"}),
         ),
         Paragraph(
-            "Validation dates choose the epoch (early stopping) and the share of the "
-            "network's correction kept; the test dates are scored once, here. Every model is "
-            "scored on the same test rows."
+            "Validation dates choose the anchor baseline, the epoch (early stopping) and the "
+            "share of the network's correction kept; the test dates are scored once, here. "
+            "Every model is scored on the same test rows. A walk-forward "
+            "(evaluation='walk_forward', the default) judges the model on every date after "
+            "its first training window instead."
+        ),
+    ]
+
+
+def _walk_forward(evaluation: dict) -> list[Block]:
+    walk = evaluation["walk_forward"]
+    samples = (evaluation.get("model", {}) or {}).get("samples") or {}
+    rows = tuple(
+        (
+            str(r["refit"] + 1),
+            date_range(*r["split_dates"]["train"]),
+            date_range(*r["split_dates"]["validation"]),
+            date_range(*r["split_dates"]["test"]),
+            (r.get("anchor") or {}).get("anchor", NOT_AVAILABLE),
+            percent(r.get("shrinkage"), 0),
+            count(r.get("test_samples")),
+        )
+        for r in walk["by_refit"]
+    )
+    return [
+        Paragraph(
+            f"An expanding window over the sample dates: the first "
+            f"{count(samples.get('min_train_days'))} train (their last "
+            f"{count(samples.get('validation_days'))} validate), the next "
+            f"{count(samples.get('refit_every_days'))} are tested, then the window grows by "
+            "them and every model is fitted again: the GRU (starting from the previous "
+            "fit's weights), its scalers, and the slopes of leverage_bs and hull_white_bs. "
+            f"{count(walk['test_days'])} test days from {walk['first_test_date']} to "
+            f"{walk['last_test_date']}, each tested once by a fit that never saw it; every "
+            "model is scored on the same stitched rows."
+        ),
+        Table(
+            ("refit", "train", "validation", "test", "anchor", "kept", "test rows"),
+            rows,
+            caption="The refits: the baseline the GRU corrects (chosen on the earlier "
+            "out-of-sample days) and the share of its correction kept (chosen on the "
+            "validation days)",
+            numeric=frozenset({"refit", "test rows"}),
+        ),
+        Paragraph(
+            "The rows of a day share its move, so the days, not the rows, are the sample: "
+            "the ratios' intervals resample blocks of whole days and the Diebold-Mariano "
+            "tests compare daily mean squared errors with a Newey-West variance."
         ),
     ]
 
@@ -371,16 +441,17 @@ def _model(evaluation: dict, plots_dir: Path) -> list[Block]:
         )
     )
     shrinkage = metrics.get("shrinkage")
+    anchor = (model.get("anchor") or {}).get("anchor", "the anchor")
     if shrinkage:
         blocks.append(
             Paragraph(
-                f"The network's vol correction is bounded at "
+                f"The saved model corrects the vol of {anchor}. Its correction is bounded at "
                 f"{fixed(metrics.get('correction_bound'), 3)} (the 99th percentile of the "
                 "training samples' gap between the target's vol and the anchor's), and "
                 f"{percent(shrinkage['shrinkage'], 0)} of it is kept: the share with the "
-                f"lowest validation loss among those no worse than {ANCHOR} in each of "
+                f"lowest validation loss among those no worse than {anchor} in each of "
                 f"{len(shrinkage['validation_blocks'])} blocks of validation dates (0% would "
-                f"make the model {ANCHOR} itself)."
+                f"make the model {anchor} itself)."
             )
         )
     history = model.get("history") or []
@@ -397,7 +468,8 @@ def _model(evaluation: dict, plots_dir: Path) -> list[Block]:
                     )
                     for h in history
                 ),  # fmt: skip
-                caption=f"Loss per epoch (MSE of price/strike; {ANCHOR} on train = 1)",
+                caption=f"Loss per epoch of the saved model (MSE of price/strike; {anchor} "
+                "on train = 1)",
                 numeric=frozenset({"epoch", "train loss", "validation loss", "seconds"}),
             )
         )
@@ -454,6 +526,45 @@ def _results(evaluation: dict, models: list[str], plots_dir: Path) -> list[Block
         _figure(plots_dir, "error_over_time", "RMSE per test date"),
     ]
     return blocks
+
+
+def _hedging(evaluation: dict, plots_dir: Path) -> list[Block]:
+    hedging = evaluation.get("hedging")
+    if not hedging or not hedging.get("pairs"):
+        return [Paragraph("The evaluation records no hedge pairs.")]
+    deltas = hedging["deltas"]
+    overall = hedging["gain_vs_bs_delta"]
+    rows = tuple(
+        (b["type"], f"{b['abs_delta'][0]:g}-{b['abs_delta'][1]:g}", count(b["pairs"]),
+         *(percent(b["gain_vs_bs_delta"][d], 1) for d in deltas))
+        for b in hedging["by_bucket"]
+    )  # fmt: skip
+    rows += (("all", "", count(hedging["pairs"]), *(percent(overall[d], 1) for d in deltas)),)
+    best = max((d for d in deltas if overall[d] is not None), key=overall.get, default=None)
+    return [
+        Paragraph(
+            "Each test pair hedged at t-1 with a delta of the underlying: the error is "
+            "e = dV - delta dS, the change of the mid less the hedge's gain. The gain of a "
+            "delta is 1 - SSE/SSE_BS against the Black-Scholes delta at the contract's t-1 "
+            "vol; hull_white_mv is Hull and White's minimum-variance delta; the others are "
+            "each model's own delta, the derivative of its price for t in the underlying's "
+            "price, at S_{t-1}."
+        ),
+        Table(
+            ("type", "|delta|", "pairs", *deltas),
+            rows,
+            caption="One-day hedging gain over the Black-Scholes delta, by call/put and "
+            "|delta| bucket",
+            numeric=frozenset({"pairs", *deltas}),
+        ),
+        Paragraph(
+            f"Over all {count(hedging['pairs'])} pairs the largest gain is {best}'s, "
+            f"{percent(overall.get(best), 1)}; the GRU's is {percent(overall.get(GRU), 1)}."
+            if best
+            else "No delta has a gain."
+        ),
+        _figure(plots_dir, "hedging", "One-day hedging gain by |delta| bucket"),
+    ]
 
 
 def _ordered_buckets(evaluation: dict) -> list[dict]:

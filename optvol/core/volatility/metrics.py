@@ -9,6 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from optvol.core.common.forecast_tests import diebold_mariano
+
+__all__ = [
+    "diebold_mariano",
+    "hit_rate",
+    "qlike_losses",
+    "r_squared",
+    "return_scores",
+    "rmse",
+    "volatility_scores",
+]
+
 
 def qlike_losses(realized_var: np.ndarray, forecast_var: np.ndarray) -> np.ndarray:
     """Patton's QLIKE loss per row (Patton 2011, J. Econometrics 160(1)), normalised to be
@@ -44,28 +56,6 @@ def rmse(actual: np.ndarray, forecast: np.ndarray) -> float:
 def hit_rate(actual: np.ndarray, forecast: np.ndarray) -> float:
     """Share of rows where the forecast has the sign of the outcome."""
     return float(np.mean(np.sign(actual) == np.sign(forecast)))
-
-
-def diebold_mariano(loss_a: np.ndarray, loss_b: np.ndarray, lags: int) -> dict[str, float]:
-    """Diebold-Mariano test of equal expected loss (Diebold & Mariano 1995, JBES 13(3)).
-
-    ``d_t = L^a_t - L^b_t``; ``DM = mean(d) / sqrt(LRV(d) / n)`` with the Newey-West (1987)
-    long-run variance over ``lags`` lags (``h - 1`` for overlapping ``h``-day targets);
-    two-sided p-value from the normal. A negative statistic favours ``a``.
-    """
-    from scipy import stats
-
-    d = np.asarray(loss_a, float) - np.asarray(loss_b, float)
-    n = len(d)
-    centred = d - d.mean()
-    variance = np.dot(centred, centred) / n
-    for lag in range(1, min(lags, n - 1) + 1):
-        weight = 1.0 - lag / (lags + 1.0)
-        variance += 2.0 * weight * np.dot(centred[lag:], centred[:-lag]) / n
-    if variance <= 0:
-        return {"statistic": float("nan"), "p_value": float("nan")}
-    statistic = d.mean() / np.sqrt(variance / n)
-    return {"statistic": float(statistic), "p_value": float(2.0 * stats.norm.sf(abs(statistic)))}
 
 
 def volatility_scores(realized_vol: np.ndarray, forecast_vol: np.ndarray,

@@ -15,13 +15,13 @@ from optvol.core.common.paths import OPTIONS_INPUT_DIR, PLOTS_DIR
 from optvol.core.common.validation import record_outcomes
 from optvol.core.options.evaluation import evaluate_option_models, write_evaluation_plots
 from optvol.core.options.gru.artifact import TrainedGRU
-from optvol.core.options.gru.training import train_gru
 from optvol.core.options.ingest.clean import clean_option_quotes
 from optvol.core.options.ingest.read import read_option_months
 from optvol.core.options.ingest.schema import RAW_OPTION_SCHEMA
 from optvol.core.options.report import RESULTS_SECTION, build_option_report
 from optvol.core.options.samples import build_samples
 from optvol.core.options.validation import option_quote_outcomes, raw_option_outcomes
+from optvol.core.options.walk_forward import train_option_model
 from optvol.defs.options.config import GruModelConfig, OptionIngestConfig
 from optvol.defs.options.partitions import QUOTE_MONTHS
 from optvol.defs.shared.assets import MODEL_STEP, pipeline_asset
@@ -104,13 +104,14 @@ def option_quotes(context: dg.AssetExecutionContext, raw_option_quotes: LazyTabl
 def gru_model(
     context: dg.AssetExecutionContext, config: GruModelConfig, option_quotes: pd.DataFrame
 ) -> TrainedGRU:
-    """The option GRU: a GRU over each contract's last L days joined with the static
-    features of day t, correcting the contract's t-1 implied vol; trained on the first
-    dates, early-stopped on the next. Saved as a state_dict (models/gru_model.pt) and a
-    card with config, features, scalers, split dates, data fingerprint and metrics."""
+    """The option GRU that is saved and served: a GRU over each contract's last L days
+    joined with the state of day t-1, correcting the implied vol of its anchor baseline
+    by a bounded amount linear in the return into t; trained on every date but the last
+    validation days (the first dates with evaluation='split'), early-stopped on those.
+    Saved as a state_dict (models/gru_model.pt) and a card with config, features,
+    scalers, anchor, split dates, data fingerprint and metrics."""
     samples = build_samples(option_quotes, config.sample_config())
-    result = train_gru(samples, config.training_config())
-    model = TrainedGRU.from_training(result, samples)
+    model = train_option_model(samples, config.training_config())
     metrics = model.card["metrics"]
     context.add_output_metadata(
         {
@@ -119,7 +120,8 @@ def gru_model(
             "best_validation_loss": dg.MetadataValue.float(metrics["best_validation_loss"]),
             "training_seconds": dg.MetadataValue.float(round(metrics["training_seconds"], 1)),
             "samples_per_second": dg.MetadataValue.float(round(metrics["samples_per_second"], 1)),
-            "device": result.device,
+            "device": model.card["device"],
+            "anchor": model.anchor,
             "split_dates": dg.MetadataValue.json(samples.split_dates),
             "sample_counts": dg.MetadataValue.json(model.card["sample_counts"]),
             "training_samples": model.card["sample_counts"]["train_samples"],
@@ -140,32 +142,49 @@ def option_evaluation(
     option_quotes: pd.DataFrame,
     gru_model: TrainedGRU,
 ) -> dict:
-    """Test-split scores of the GRU and every baseline on exactly the same rows: RMSE,
-    MAE, RMSE/strike and median absolute % error (mids >= $0.50), overall, by call/put
-    and by moneyness x days to expiry (metrics/evaluation.json), with plots in plots/."""
+    """Out-of-sample scores of the GRU and every baseline on exactly the same rows, by a
+    walk-forward that refits every model every refit_every_days dates (or on the saved
+    model's test split with evaluation='split'): RMSE, MAE, RMSE/strike and median
+    absolute % error (mids >= $0.50), overall, by call/put, by moneyness x days to expiry
+    and by day, the GRU's ratios with day-block bootstrap intervals and Diebold-Mariano
+    tests, and the one-day hedging gains (metrics/evaluation.json), with plots in plots/."""
     evaluation = evaluate_option_models(option_quotes, gru_model)
-    plots = write_evaluation_plots(
-        evaluation, gru_model.card["history"], option_quotes, data_root.path / PLOTS_DIR
-    )
-    comparison = evaluation.metrics["comparison"]
+    plots = write_evaluation_plots(evaluation, option_quotes, data_root.path / PLOTS_DIR)
+    metrics = evaluation.metrics
+    comparison, walk = metrics["comparison"], metrics["walk_forward"]
     context.add_output_metadata(
         {
-            **evaluation_metadata(evaluation.metrics["rows"], evaluation.metrics["overall"]),
+            **evaluation_metadata(metrics["rows"], metrics["overall"]),
+            "evaluation": metrics["evaluation"],
+            "test_days": walk["test_days"],
+            "refits": walk["refits"],
             "gru_test_rmse": dg.MetadataValue.float(comparison["gru_rmse"]),
             "best_baseline": comparison["best_baseline"],
             "best_baseline_test_rmse": dg.MetadataValue.float(comparison["best_baseline_rmse"]),
-            "rmse_ratio_to_best_baseline": dg.MetadataValue.float(
-                comparison["rmse_ratio_to_best_baseline"]
+            **{
+                f"rmse_ratio_to_{against}": dg.MetadataValue.float(
+                    comparison[f"rmse_ratio_to_{against}"]
+                )
+                for against in ("best_baseline", "practitioner")
+            },
+            **{
+                f"dm_p_value_vs_{against}": dg.MetadataValue.float(
+                    _or_nan(comparison[f"dm_p_value_vs_{against}"])
+                )
+                for against in ("best_baseline", "practitioner")
+            },
+            "hedging_gain_vs_bs_delta": dg.MetadataValue.json(
+                metrics["hedging"]["gain_vs_bs_delta"]
             ),
-            "rmse_ratio_to_practitioner": dg.MetadataValue.float(
-                comparison["rmse_ratio_to_practitioner"]
-            ),
-            "rmse_ratio_to_anchor": dg.MetadataValue.float(comparison["rmse_ratio_to_anchor"]),
-            **dynamics_metadata(evaluation.metrics["dynamics"]),
+            **dynamics_metadata(metrics["dynamics"]),
             **plot_metadata(plots),
         }
     )
     return evaluation.metrics
+
+
+def _or_nan(value: float | None) -> float:
+    return float("nan") if value is None else value
 
 
 @asset(kinds={"markdown", "pdf"})

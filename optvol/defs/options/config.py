@@ -1,18 +1,16 @@
 """Run config of the option assets: where chains are read from and how long-format
 files map, and the samples, split and hyperparameters of the GRU (DESIGN section 4)."""
 
+import dataclasses
+import typing
+
 import dagster as dg
-from pydantic import Field, model_validator
+from pydantic import Field, create_model, model_validator
 
 from optvol.core.common.paths import OPTIONS_INPUT_DIR
 from optvol.core.options.gru.training import TrainingConfig
 from optvol.core.options.ingest.long_format import PRESETS, LongFormatSpec, settings_spec
 from optvol.core.options.samples import SampleConfig
-
-_SAMPLE_DEFAULTS = SampleConfig()
-
-
-_TRAINING_DEFAULTS = TrainingConfig()
 
 
 class LongFormatConfig(dg.Config):
@@ -58,71 +56,52 @@ class OptionIngestConfig(dg.Config):
     )
 
 
-class GruModelConfig(dg.Config):
-    """Samples, split and hyperparameters of the option GRU (DESIGN §4)."""
+# What each setting of the option model does, for the launchpad and the docs. The fields,
+# their types and defaults are those of the core dataclasses, not typed again here.
+SETTING_DESCRIPTIONS = {
+    "sequence_length": "L: trading days of history in each sample's sequence.",
+    "risk_free_rate": "Continuously compounded rate used by every Black-Scholes price and IV.",
+    "dividend_yield": "Continuous dividend yield of the underlying (where an expiry has no "
+    "parity forward, the carry is risk_free_rate - dividend_yield).",
+    "historical_vol_days": "Returns in the historical-vol Black-Scholes baseline.",
+    "train_fraction": "evaluation='split': share of sample dates to train on.",
+    "validation_fraction": "evaluation='split': share of sample dates for validation; the "
+    "rest test.",
+    "train_end": "evaluation='split': last training date (ISO), instead of the fractions.",
+    "validation_end": "evaluation='split': last validation date (ISO); give it with train_end.",
+    "forward": "'parity': price each expiry at its put-call-parity forward where the quotes "
+    "give one; 'fixed': at risk_free_rate - dividend_yield everywhere.",
+    "evaluation": "'walk_forward': judge the model on every date after the first training "
+    "window, refitting as the window grows; 'split': on one chronological split (quick runs).",
+    "refit_every_days": "Walk-forward: test dates between refits (0: about 12 refits, at "
+    "least 5 dates apart).",
+    "min_train_days": "Walk-forward: sample dates of the first training window.",
+    "validation_days": "Validation dates at the end of each training window (0: a fifth of the "
+    "window, 5 to 63).",
+    "hidden_size": "GRU units.",
+    "num_layers": "GRU layers.",
+    "head_size": "Width of the head giving the level of the vol correction.",
+    "slope_size": "Width of the network giving the coefficients of the return.",
+    "dropout": "Dropout rate.",
+    "learning_rate": "AdamW learning rate.",
+    "weight_decay": "AdamW weight decay.",
+    "batch_size": "Samples per batch.",
+    "epochs": "Most epochs to train.",
+    "patience": "Epochs without a better validation loss before stopping early.",
+    "max_grad_norm": "Gradient-norm clipping.",
+    "samples_per_day": "Training samples drawn from each day per epoch (0: all).",
+    "equal_day_weights": "Weigh every training day the same in the loss.",
+    "seed": "Seed of the weights and the order of the samples.",
+    "device": "'auto' (CUDA when present, else CPU), 'cpu', 'cuda' or 'cuda:N'.",
+}
 
-    sequence_length: int = Field(
-        default=_SAMPLE_DEFAULTS.sequence_length,
-        description="L: trading days of history in each sample's sequence.",
-    )
-    risk_free_rate: float = Field(
-        default=_SAMPLE_DEFAULTS.risk_free_rate,
-        description="Continuously compounded rate used by every Black-Scholes price and IV.",
-    )
-    dividend_yield: float = Field(
-        default=_SAMPLE_DEFAULTS.dividend_yield,
-        description="Continuous dividend yield of the underlying.",
-    )
-    historical_vol_days: int = Field(
-        default=_SAMPLE_DEFAULTS.historical_vol_days,
-        description="Returns in the historical-vol Black-Scholes baseline.",
-    )
-    forward: str = Field(
-        default=_SAMPLE_DEFAULTS.forward,
-        description="'parity': price each expiry at its put-call-parity forward where the "
-        "quotes give one (else at risk_free_rate - dividend_yield); 'fixed': at that carry "
-        "everywhere.",
-    )
-    train_fraction: float = Field(
-        default=_SAMPLE_DEFAULTS.train_fraction, description="Share of sample dates to train on."
-    )
-    validation_fraction: float = Field(
-        default=_SAMPLE_DEFAULTS.validation_fraction,
-        description="Share of sample dates for validation (early stopping); the rest test.",
-    )
-    train_end: str | None = Field(
-        default=None, description="Last training date (ISO), instead of the fractions."
-    )
-    validation_end: str | None = Field(
-        default=None, description="Last validation date (ISO); give it with train_end."
-    )
-    hidden_size: int = Field(default=_TRAINING_DEFAULTS.hidden_size, description="GRU units.")
-    num_layers: int = Field(default=_TRAINING_DEFAULTS.num_layers, description="GRU layers.")
-    head_size: int = Field(default=_TRAINING_DEFAULTS.head_size, description="MLP head width.")
-    dropout: float = Field(default=_TRAINING_DEFAULTS.dropout, description="Dropout rate.")
-    learning_rate: float = Field(
-        default=_TRAINING_DEFAULTS.learning_rate, description="AdamW learning rate."
-    )
-    weight_decay: float = Field(
-        default=_TRAINING_DEFAULTS.weight_decay, description="AdamW weight decay."
-    )
-    batch_size: int = Field(default=_TRAINING_DEFAULTS.batch_size, description="Samples/batch.")
-    max_grad_norm: float = Field(
-        default=_TRAINING_DEFAULTS.max_grad_norm, description="Gradient-norm clipping."
-    )
-    epochs: int = Field(default=_TRAINING_DEFAULTS.epochs, description="Most epochs to train.")
-    patience: int = Field(
-        default=_TRAINING_DEFAULTS.patience,
-        description="Epochs without a better validation loss before stopping early.",
-    )
-    seed: int = Field(default=_TRAINING_DEFAULTS.seed, description="Seed of weights and order.")
-    device: str = Field(
-        default=_TRAINING_DEFAULTS.device,
-        description="'auto' (CUDA when present, else CPU), 'cpu', 'cuda' or 'cuda:N'.",
-    )
+
+class _GruModelSettings(dg.Config):
+    """What the option model's run config does with its fields (declared below, from
+    :class:`SampleConfig` and :class:`TrainingConfig`)."""
 
     @model_validator(mode="after")
-    def _check(self) -> "GruModelConfig":
+    def _check(self) -> "_GruModelSettings":
         self.sample_config()  # bad settings are refused when the run is launched
         self.training_config()
         return self
@@ -132,3 +111,24 @@ class GruModelConfig(dg.Config):
 
     def training_config(self) -> TrainingConfig:
         return TrainingConfig(**{k: getattr(self, k) for k in TrainingConfig.__dataclass_fields__})
+
+
+def _fields_of(*kinds) -> dict:
+    """Pydantic fields of the dataclasses ``kinds``: each one's type, default and
+    description."""
+    fields = {}
+    for kind in kinds:
+        hints = typing.get_type_hints(kind)
+        for field in dataclasses.fields(kind):
+            description = SETTING_DESCRIPTIONS[field.name]
+            fields[field.name] = (hints[field.name], Field(field.default, description=description))
+    return fields
+
+
+GruModelConfig = create_model(
+    "GruModelConfig",
+    __base__=_GruModelSettings,
+    __doc__="Samples, evaluation and hyperparameters of the option GRU (DESIGN §4).",
+    __module__=__name__,
+    **_fields_of(SampleConfig, TrainingConfig),
+)

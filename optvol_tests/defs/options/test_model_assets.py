@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import dagster as dg
+import numpy as np
 import pytest
 import torch
 
@@ -57,6 +58,11 @@ def model_root(tmp_path: Path) -> Path:
     return root
 
 
+def card_dates(root) -> np.ndarray:
+    """The quote dates of the chain written under ``root``, less the first (no sample)."""
+    return np.unique(option_quotes_frame(n_days=50)["quote_date"])[1:]
+
+
 def test_model_and_evaluation_artifacts(model_root):
     result = run(model_root)
     assert result.success
@@ -67,11 +73,27 @@ def test_model_and_evaluation_artifacts(model_root):
     card = json.loads((model_root / "models" / "gru_model.json").read_text())
     assert card["file"]["bytes"] == weights.stat().st_size
     assert card["training"]["hidden_size"] == 8 and card["samples"]["sequence_length"] == 20
-    assert set(card["split_dates"]) == {"train", "validation", "test"}
+    # Walked forward by default: the saved model trains on every date but the last
+    # validation days; the evaluation refits on earlier windows and tests every later date.
+    assert set(card["split_dates"]) == {"train", "validation"}
+    assert card["split_dates"]["validation"][1] == str(card_dates(model_root)[-1])[:10]
+    assert card["anchor"]["on"] == "earlier out-of-sample days"
     assert len(card["history"]) == card["metrics"]["epochs_run"] <= 2
 
     evaluation = json.loads((model_root / ARTIFACT_PATHS["option_evaluation"]).read_text())
     assert evaluation["models"] == ["gru", *BASELINES]
+    walk = evaluation["walk_forward"]
+    assert evaluation["evaluation"] == "walk_forward" and walk["refits"] >= 2
+    assert walk["test_days"] == evaluation["dates"] == len(evaluation["by_date"]["date"])
+    assert walk["first_test_date"] > card["split_dates"]["train"][0]
+    comparison = evaluation["comparison"]
+    for against in ("practitioner", "best_baseline"):
+        low, high = comparison[f"rmse_ratio_to_{against}_interval"]
+        assert low <= high and 0 <= comparison[f"dm_p_value_vs_{against}"] <= 1
+    hedging = evaluation["hedging"]
+    assert hedging["pairs"] == evaluation["rows"]
+    assert set(hedging["gain_vs_bs_delta"]) == {"gru", "hull_white_mv", "hull_white_bs",
+                                               "leverage_bs"}  # fmt: skip
     rows = {name: m["rows"] for name, m in evaluation["overall"].items()}
     assert set(rows.values()) == {evaluation["rows"]}  # every model on the same rows
     assert evaluation["data_fingerprint"] == card["data_fingerprint"]

@@ -20,17 +20,27 @@ import torch
 
 from optvol.core.common.errors import OptvolInputError
 from optvol.core.common.model_files import read_model_files, save_model
-from optvol.core.options.gru.network import SampleTensors, Scalers
-from optvol.core.options.gru.training import TrainingResult, build_model, predict_over_strike
+from optvol.core.options.gru.anchor import with_anchor
+from optvol.core.options.gru.network import SampleTensors, Scalers, to_device
+from optvol.core.options.gru.training import (
+    TrainingConfig,
+    TrainingResult,
+    build_model,
+    predict_over_strike,
+)
 from optvol.core.options.samples import (
-    ANCHOR,
     SEQUENCE_FEATURES,
     STATIC_FEATURES,
+    FittedBaselines,
     OptionSamples,
     SampleConfig,
+    inputs_at_spot,
+    pricing_inputs,
 )
 
-CARD_FORMAT = 2  # 2: leverage_bs anchor, bounded and shrunk correction, return features
+# 3: the anchor chosen on validation, fitted baselines (leverage and Hull-White), inputs at
+# the parity forward, dimensionless static features
+CARD_FORMAT = 3
 WEIGHTS_SUFFIX = ".pt"
 
 
@@ -53,8 +63,9 @@ class TrainedGRU:
             "training": result.config.to_dict(),
             "samples": samples.config.to_dict(),
             "features": {"sequence": list(SEQUENCE_FEATURES), "static": list(STATIC_FEATURES)},
-            "target": "mid / strike; the network corrects the implied vol of "
-            f"{ANCHOR!r} by a bounded, validated share and prices with Black-Scholes",
+            "target": "mid / strike; the network corrects the implied vol of the anchor "
+            "baseline by a bounded, validated share and prices with Black-Scholes",
+            "anchor": result.anchor.to_dict(),
             "scalers": result.scalers.to_dict(),
             "split_dates": samples.split_dates,
             "sample_counts": {
@@ -75,7 +86,7 @@ class TrainedGRU:
                 "correction_bound": result.architecture["max_correction"],
                 "shrinkage": result.shrinkage.to_dict() if result.shrinkage else None,
             },
-            "leverage_betas": samples.leverage_betas.to_dict(),
+            "fitted_baselines": samples.fitted.to_dict(),
             "device": result.device,
             "versions": {"torch": torch.__version__, "python": platform.python_version()},
         }
@@ -88,6 +99,18 @@ class TrainedGRU:
 
     def sample_config(self) -> SampleConfig:
         return SampleConfig(**self.card["samples"])
+
+    def training_config(self) -> TrainingConfig:
+        return TrainingConfig(**self.card["training"])
+
+    @property
+    def anchor(self) -> str:
+        """The baseline whose vol the network corrects."""
+        return self.card["anchor"]["anchor"]
+
+    def fitted_baselines(self) -> FittedBaselines:
+        """The fitted baselines' parameters of the training data."""
+        return FittedBaselines.from_dict(self.card["fitted_baselines"])
 
     def model(self, device: str | torch.device = "cpu") -> torch.nn.Module:
         model = build_model(self.card["architecture"])
@@ -104,20 +127,42 @@ class TrainedGRU:
             )
 
     def predict(
-        self, samples: OptionSamples, index: np.ndarray, device: str | torch.device = "cpu"
+        self,
+        samples: OptionSamples,
+        index: np.ndarray,
+        device: str | torch.device = "cpu",
+        spot: np.ndarray | None = None,
     ) -> np.ndarray:
         """Predicted prices in dollars of the samples ``index``, computed on ``device``
-        (tensors of those samples only, beside the shared history)."""
+        (tensors of those samples only, beside the shared history). With ``spot`` (one per
+        sample) the samples are priced at that underlying price instead of their own
+        ``S_t``: every input that depends on it is computed again
+        (:func:`~optvol.core.options.samples.inputs.inputs_at_spot`), so the model's delta
+        is a difference of two calls."""
         self.check_samples(samples)
         device = torch.device(device)
         if str(device) not in self._models:  # built once per device, reused by later calls
             self._models[str(device)] = self.model(device)
-        selected = samples.select(index)
+        selected = with_anchor(samples.select(index), self.anchor)
         tensors = SampleTensors(selected, self.scalers(), device)
+        if spot is not None:
+            tensors.static, tensors.pricing = (
+                to_device(values, device) for values in self._inputs_at(selected, spot)
+            )
         over_strike = predict_over_strike(
             self._models[str(device)], tensors, np.arange(len(selected.rows))
         )
         return over_strike * selected.rows["strike"].to_numpy()
+
+    def _inputs_at(self, selected: OptionSamples, spot: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The scaled static inputs and the pricing inputs of ``selected`` at ``spot``."""
+        context = selected.context
+        inputs = inputs_at_spot(spot, context, selected.market, selected.fitted, selected.config)
+        pricing = pricing_inputs(
+            spot, context.strike, context.tau, inputs.vols[self.anchor], context.is_call,
+            context.previous.carry, selected.config,
+        )  # fmt: skip
+        return self.scalers().static.transform(inputs.static), pricing
 
     def save(self, stem: str | Path) -> tuple[Path, Path]:
         """Write ``<stem>.pt`` and ``<stem>.json`` atomically (see

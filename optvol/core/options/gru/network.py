@@ -29,7 +29,7 @@ from torch import nn
 
 from optvol.core.common.numeric import nan_to_num
 from optvol.core.common.row_chunks import row_chunks
-from optvol.core.options.samples import ANCHOR, OptionSamples
+from optvol.core.options.samples import DRIVER_FEATURES, STATIC_FEATURES, OptionSamples
 
 __all__ = [
     "OptionGRU",
@@ -84,9 +84,27 @@ def bs_price_over_strike(
 
 
 class OptionGRU(nn.Module):
-    """GRU over the daily history, its last state joined with the static features,
-    an MLP head giving a bounded implied-vol correction, and a Black-Scholes output
-    layer."""
+    """GRU over the daily history, a bounded implied-vol correction that is linear in the
+    drivers (the return into ``t``) with learned coefficients, and a Black-Scholes output
+    layer that prices at the corrected vol.
+
+    The last ``drivers`` columns of the static input are the drivers :math:`D_k`, the
+    others the contract's state :math:`z`; with :math:`h` the GRU's last hidden state the
+    raw correction is
+
+    .. math::
+
+       u = c_0(h, z) + \\sum_{k=1}^{K} c_k(z_s)\\, D_k ,
+
+    the level :math:`c_0` from the head over the history and the state, the slopes
+    :math:`c_k` from a small network of the few state columns ``slope_columns``
+    (:math:`z_s`: the contract's place on the smile and in time, its vol, the smile's
+    slope). The slopes are smooth functions shared by every day, as Hull and White's
+    :math:`a + b\\delta + c\\delta^2` is: how a vol moves with the return is learned
+    from all days alike, and the model's delta, the derivative of its price in the
+    underlying's, is a property of the contract, not of a day it trained on. Without
+    ``slope_columns`` the head gives every coefficient.
+    """
 
     def __init__(
         self,
@@ -98,6 +116,9 @@ class OptionGRU(nn.Module):
         head_size: int = 64,
         max_correction: float = 0.25,
         shrinkage: float = 1.0,
+        drivers: int = 0,
+        slope_columns: list[int] | None = None,
+        slope_size: int = 16,
     ) -> None:
         super().__init__()
         if max_correction <= 0 or not 0 <= shrinkage <= 1:
@@ -105,8 +126,16 @@ class OptionGRU(nn.Module):
                 f"max_correction must be > 0 and shrinkage in [0, 1], got {max_correction}, "
                 f"{shrinkage}"
             )
+        if not 0 <= drivers < static_features:
+            raise ValueError(f"drivers must be in [0, {static_features}), got {drivers}")
+        state = static_features - drivers
+        slope_columns = list(slope_columns or [])
+        if any(not 0 <= c < state for c in slope_columns):
+            raise ValueError(f"slope_columns must index the {state} state columns")
         self.max_correction = float(max_correction)
         self.shrinkage = float(shrinkage)
+        self.drivers = int(drivers)
+        self.slope_columns = slope_columns
         self.gru = nn.GRU(
             sequence_features,
             hidden_size,
@@ -114,25 +143,48 @@ class OptionGRU(nn.Module):
             batch_first=True,
             dropout=dropout if num_layers > 1 else 0.0,
         )
+        separate = bool(slope_columns) and drivers > 0
         self.head = nn.Sequential(
-            nn.Linear(hidden_size + static_features, head_size),
+            nn.Linear(hidden_size + state, head_size),
             nn.GELU(),
             nn.Dropout(dropout),
             nn.Linear(head_size, head_size),
             nn.GELU(),
-            nn.Linear(head_size, 1),
+            nn.Linear(head_size, 1 if separate else 1 + drivers),
         )
-        # Start exactly at the practitioner baseline: no correction.
-        nn.init.zeros_(self.head[-1].weight)
-        nn.init.zeros_(self.head[-1].bias)
+        self.slope = (
+            nn.Sequential(
+                nn.Linear(len(slope_columns), slope_size),
+                nn.GELU(),
+                nn.Linear(slope_size, slope_size),
+                nn.GELU(),
+                nn.Linear(slope_size, drivers),
+            )
+            if separate
+            else None
+        )
+        # Start exactly at the anchor baseline: no correction.
+        for last in (self.head[-1], *([self.slope[-1]] if self.slope is not None else [])):
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
+
+    def raw_correction(self, hidden: torch.Tensor, static: torch.Tensor) -> torch.Tensor:
+        """:math:`u` from the GRU's last hidden state and the static inputs."""
+        split = static.shape[1] - self.drivers
+        state, drivers = static[:, :split], static[:, split:]
+        out = self.head(torch.cat([hidden, state], dim=1))
+        if self.slope is None:
+            return out[:, 0] + (out[:, 1:] * drivers).sum(dim=1)
+        slopes = self.slope(state[:, self.slope_columns])
+        return out[:, 0] + (slopes * drivers).sum(dim=1)
 
     def iv_correction(self, sequence: torch.Tensor, static: torch.Tensor) -> torch.Tensor:
-        """:math:`\\lambda b \\tanh(0.05\\, h / b)`: the head's output ``h`` in vol units,
-        bounded by ``b`` (``max_correction``, what the training data support) and shrunk
-        by ``lambda`` (``shrinkage``, chosen on validation blocks); near zero it is
-        ``0.05 h``, so the bound changes nothing where the network is modest."""
+        """:math:`\\lambda b \\tanh(0.05\\, u / b)`: the raw correction ``u`` in vol
+        units, bounded by ``b`` (``max_correction``, what the training data support) and
+        shrunk by ``lambda`` (``shrinkage``, chosen on validation blocks); near zero it is
+        ``0.05 u``, so the bound changes nothing where the network is modest."""
         _, hidden = self.gru(sequence)  # hidden: (num_layers, B, hidden_size)
-        out = self.head(torch.cat([hidden[-1], static], dim=1)).squeeze(1)
+        out = self.raw_correction(hidden[-1], static)
         bound = self.max_correction
         return self.shrinkage * bound * torch.tanh(IV_CORRECTION_SCALE * out / bound)
 
@@ -219,10 +271,14 @@ def fit_scalers(samples: OptionSamples) -> Scalers:
     train = samples.indices("train")
     last_train_day = int(samples.sample_day[train].max())
     history_rows = samples.quoted & (samples.slot_day <= last_train_day)
-    anchor_price = samples.rows[ANCHOR].to_numpy() / samples.rows["strike"].to_numpy()
+    anchor_price = samples.rows[samples.anchor].to_numpy() / samples.rows["strike"].to_numpy()
     distance = samples.target()[train] - anchor_price[train]
+    static = Standardizer.fit(samples.static[train])
+    # The drivers multiply the head's coefficients as they are: 0 stays 0 (no move).
+    drivers = slice(len(STATIC_FEATURES) - len(DRIVER_FEATURES), None)
+    static.mean[drivers], static.std[drivers] = 0.0, 1.0
     return Scalers(
-        static=Standardizer.fit(samples.static[train]),
+        static=static,
         history=Standardizer.fit(samples.history[history_rows]),
         underlying_return=Standardizer.fit(samples.underlying_return[1 : last_train_day + 1]),
         price_scale=float(np.sqrt(np.mean(distance**2))) or 1.0,

@@ -21,8 +21,9 @@ The equations are PyTorch's (``torch.nn.GRU``, after Cho et al. 2014):
 
 with ``h_0 = 0`` and, in a stack, layer ``l``'s ``h_t`` as layer ``l+1``'s ``x_t``
 (dropout between layers is off in eval mode). The head is the module's own sequence
-of linear maps and exact GELUs, ``x Phi(x)`` (Hendrycks and Gimpel 2016), and the
-correction is bounded and shrunk as :meth:`OptionGRU.iv_correction` says; the
+of linear maps and exact GELUs, ``x Phi(x)`` (Hendrycks and Gimpel 2016), whose outputs
+are the coefficients of the drivers, and the correction is bounded and shrunk as
+:meth:`OptionGRU.iv_correction` says; the
 output layer is Black-Scholes over the strike as in
 :func:`optvol.core.options.gru.network.bs_price_over_strike`, priced by
 :func:`optvol.core.options.pricing.black_scholes.bs_price` with a strike of 1.
@@ -70,6 +71,28 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return x * ndtr(x)
 
 
+def _run(layers, x: np.ndarray) -> np.ndarray:
+    for kind, weight, bias in layers:
+        x = x @ weight.T + bias if kind == "linear" else _gelu(x)
+    return x
+
+
+def _copied(sequential: nn.Sequential) -> tuple:
+    """The layers of ``sequential`` as NumPy float32 (dropout, the identity in eval mode,
+    left out); a layer this module cannot run is an error."""
+    layers = []
+    for layer in sequential:
+        if isinstance(layer, nn.Linear):
+            bias = None if layer.bias is None else layer.bias.detach().cpu().numpy().astype(_F32)
+            weight = layer.weight.detach().cpu().numpy().astype(_F32)
+            layers.append(("linear", weight, np.zeros(len(weight), _F32) if bias is None else bias))
+        elif isinstance(layer, nn.GELU) and layer.approximate == "none":
+            layers.append(("gelu", None, None))
+        elif not isinstance(layer, nn.Dropout):  # dropout is the identity in eval mode
+            raise ValueError(f"the NumPy forward cannot run a {layer!r} layer")
+    return tuple(layers)
+
+
 @dataclass(frozen=True)
 class NumpyOptionGRU:
     """An :class:`OptionGRU` in eval mode, as NumPy float32 arrays."""
@@ -78,6 +101,9 @@ class NumpyOptionGRU:
     head: tuple[tuple[str, np.ndarray | None, np.ndarray | None], ...]
     max_correction: float
     shrinkage: float
+    drivers: int
+    slope: tuple[tuple[str, np.ndarray | None, np.ndarray | None], ...] | None
+    slope_columns: tuple[int, ...]
 
     def final_hidden(self, sequence: np.ndarray) -> np.ndarray:
         """The last layer's hidden state after the last step, ``(N, H)``: all the network
@@ -90,11 +116,16 @@ class NumpyOptionGRU:
     def correction_of(self, hidden: np.ndarray, static: np.ndarray) -> np.ndarray:
         """The bounded, shrunk vol correction from :meth:`final_hidden` and the static
         inputs."""
-        out = np.concatenate([hidden, static], axis=1)
-        for kind, weight, bias in self.head:
-            out = out @ weight.T + bias if kind == "linear" else _gelu(out)
+        split = static.shape[1] - self.drivers
+        state, drivers = static[:, :split], static[:, split:]
+        out = _run(self.head, np.concatenate([hidden, state], axis=1))
+        if self.slope is None:
+            raw = out[:, 0] + (out[:, 1:] * drivers).sum(axis=1)
+        else:
+            slopes = _run(self.slope, state[:, list(self.slope_columns)])
+            raw = out[:, 0] + (slopes * drivers).sum(axis=1)
         bound = _F32(self.max_correction)
-        scaled = np.tanh(_F32(IV_CORRECTION_SCALE) * out[:, 0] / bound)
+        scaled = np.tanh(_F32(IV_CORRECTION_SCALE) * raw / bound)
         return _F32(self.shrinkage) * bound * scaled
 
     def iv_correction(self, sequence: np.ndarray, static: np.ndarray) -> np.ndarray:
@@ -128,14 +159,8 @@ def numpy_network(model: OptionGRU) -> NumpyOptionGRU:
         )  # fmt: skip
         for k in range(gru.num_layers)
     )
-    head = []
-    for layer in model.head:
-        if isinstance(layer, nn.Linear):
-            bias = None if layer.bias is None else layer.bias.detach().cpu().numpy().astype(_F32)
-            weight = layer.weight.detach().cpu().numpy().astype(_F32)
-            head.append(("linear", weight, np.zeros(len(weight), _F32) if bias is None else bias))
-        elif isinstance(layer, nn.GELU) and layer.approximate == "none":
-            head.append(("gelu", None, None))
-        elif not isinstance(layer, nn.Dropout):  # dropout is the identity in eval mode
-            raise ValueError(f"the NumPy forward cannot run a {layer!r} layer")
-    return NumpyOptionGRU(layers, tuple(head), model.max_correction, model.shrinkage)
+    slope = None if model.slope is None else _copied(model.slope)
+    return NumpyOptionGRU(
+        layers, _copied(model.head), model.max_correction, model.shrinkage, model.drivers,
+        slope, tuple(model.slope_columns),
+    )  # fmt: skip

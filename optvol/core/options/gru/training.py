@@ -1,15 +1,20 @@
 """Train the option GRU: one loop a reader can follow from top to bottom.
 
-Mean squared error of the price over strike, in units of the training targets'
-distance from the baseline (so the baseline itself scores about 1), AdamW, gradient clipping, early
-stopping on the validation loss with the best weights kept; then the share of the network's
-correction to keep, chosen on blocks of validation dates (:mod:`.shrinkage`). Seeded: the same
-seed, data and device give the same weights (on CPU, bit for bit).
+First the anchor: the baseline with the lowest validation RMSE among the candidates
+(:mod:`.anchor`), whose vol the network corrects. Then mean squared error of the price
+over strike, in units of the training targets' distance from the anchor's price (so the
+anchor itself scores about 1), with every training day weighing the same and at most
+``samples_per_day`` of a day's samples drawn each epoch (the effective sample is the
+number of days); AdamW, gradient clipping, early stopping on the validation loss with the
+best weights kept; then the share of the network's correction to keep, chosen on blocks
+of validation dates (:mod:`.shrinkage`). Seeded: the same seed, data and device give the
+same weights (on CPU, bit for bit). A walk-forward refit starts from the previous fit's
+weights (``initial_state``).
 
 ``device="auto"`` trains on CUDA when PyTorch sees a GPU: the scaled samples are copied
-there once (:class:`~optvol.core.options.gru.network.SampleTensors`) and every batch is gathered on
-the GPU. Each epoch's history entry records its wall time and the training samples
-per second.
+there once (:class:`~optvol.core.options.gru.network.SampleTensors`) and every batch is
+gathered on the GPU. Each epoch's history entry records its wall time and the training
+samples per second.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from optvol.core.options.gru.anchor import AnchorChoice, choose_anchor, with_anchor
 from optvol.core.options.gru.network import (
     OptionGRU,
     SampleTensors,
@@ -31,7 +37,12 @@ from optvol.core.options.gru.network import (
     to_device,
 )
 from optvol.core.options.gru.shrinkage import ShrinkageChoice, choose_shrinkage
-from optvol.core.options.samples import ANCHOR, OptionSamples
+from optvol.core.options.samples import (
+    DRIVER_FEATURES,
+    SLOPE_FEATURES,
+    STATE_FEATURES,
+    OptionSamples,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +56,18 @@ CORRECTION_RANGE = (0.01, 1.0)
 @dataclass(frozen=True)
 class TrainingConfig:
     """Hyperparameters of the network and its training (the sequence length ``L`` is
-    part of :class:`optvol.core.options.samples.SampleConfig`)."""
+    part of :class:`optvol.core.options.samples.SampleConfig`).
+
+    Every contract of a day shares the day's move, so the sample that matters is the
+    number of days: each epoch draws at most ``samples_per_day`` training samples of each
+    day (0: all of them), and with ``equal_day_weights`` every day weighs the same in the
+    loss, however many contracts it quoted.
+    """
 
     hidden_size: int = 32
     num_layers: int = 1
     head_size: int = 64
+    slope_size: int = 16
     dropout: float = 0.1
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
@@ -57,11 +75,16 @@ class TrainingConfig:
     epochs: int = 20
     patience: int = 3
     max_grad_norm: float = 1.0
+    samples_per_day: int = 128
+    equal_day_weights: bool = True
     seed: int = 0
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        positive = ("hidden_size", "num_layers", "head_size", "batch_size", "epochs", "patience")
+        if self.samples_per_day < 0:
+            raise ValueError(f"samples_per_day must be >= 0, got {self.samples_per_day}")
+        positive = ("hidden_size", "num_layers", "head_size", "slope_size", "batch_size",
+                    "epochs", "patience")  # fmt: skip
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -89,6 +112,7 @@ class TrainingResult:
     best_validation_loss: float = float("nan")
     seconds: float = 0.0
     shrinkage: ShrinkageChoice | None = None
+    anchor: AnchorChoice | None = None
 
     @property
     def samples_per_second(self) -> float:
@@ -121,7 +145,7 @@ def correction_bound(samples: OptionSamples) -> float:
     of :math:`|\\sigma_t - \\sigma_{anchor}|` over the training samples (the vol solved
     from the target mid less the anchor's), within ``CORRECTION_RANGE``."""
     train = samples.indices("train")
-    gap = np.abs(samples.target_iv[train].astype(np.float64) - samples.anchor_iv[train])
+    gap = np.abs(samples.target_iv[train] - samples.anchor_iv[train])
     gap = gap[np.isfinite(gap)]
     bound = float(np.quantile(gap, CORRECTION_QUANTILE)) if len(gap) else CORRECTION_RANGE[0]
     return float(np.clip(bound, *CORRECTION_RANGE))
@@ -137,6 +161,9 @@ def architecture_of(tensors: SampleTensors, config: TrainingConfig, bound: float
         "head_size": config.head_size,
         "max_correction": bound,
         "shrinkage": 1.0,
+        "drivers": len(DRIVER_FEATURES),
+        "slope_columns": [STATE_FEATURES.index(name) for name in SLOPE_FEATURES],
+        "slope_size": config.slope_size,
     }
 
 
@@ -174,14 +201,16 @@ def train_step(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
     batch: tuple[torch.Tensor, ...],
+    weight: torch.Tensor,
     scale: float,
     max_grad_norm: float,
 ) -> torch.Tensor:
-    """One optimisation step on ``batch``; returns the batch's summed loss as a float64
-    tensor on the device, so that a pass reads its losses back once, not once a step
-    (each read waits for the device)."""
+    """One optimisation step on ``batch`` with the samples' loss weights ``weight``;
+    returns the batch's weighted summed loss as a float64 tensor on the device, so that a
+    pass reads its losses back once, not once a step (each read waits for the device)."""
     sequence, static, pricing, target = batch
-    loss = nn.functional.mse_loss(model(sequence, static, pricing) / scale, target / scale)
+    error = (model(sequence, static, pricing) - target) / scale
+    loss = torch.mean(weight * error * error)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     # foreach: the norms of every gradient in a few kernels (the default on CUDA already;
@@ -192,11 +221,34 @@ def train_step(
     return loss.detach().double() * len(target)
 
 
+def epoch_draw(
+    train_day: np.ndarray, config: TrainingConfig, generator: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The positions (into the training samples) of one epoch, shuffled, and their loss
+    weights (mean 1): at most ``samples_per_day`` drawn afresh from each day, and with
+    ``equal_day_weights`` each day's drawn samples weighing ``1 / count`` of its day."""
+    order = generator.permutation(len(train_day))
+    if config.samples_per_day:
+        # The first samples_per_day of each day in the shuffled order: a uniform draw.
+        by_day = np.argsort(train_day[order], kind="stable")
+        day_sorted = train_day[order][by_day]
+        starts = np.searchsorted(day_sorted, day_sorted, "left")
+        rank = np.empty(len(order), np.int64)
+        rank[by_day] = np.arange(len(order)) - starts
+        order = order[rank < config.samples_per_day]
+    if not config.equal_day_weights:
+        return order, np.ones(len(order), np.float32)
+    days, inverse, counts = np.unique(train_day[order], return_inverse=True, return_counts=True)
+    weight = (len(order) / len(days)) / counts[inverse]
+    return order, weight.astype(np.float32)
+
+
 def _train_pass(
     model: OptionGRU,
     optimizer: torch.optim.Optimizer,
     tensors: SampleTensors,
     order: torch.Tensor,
+    weight: torch.Tensor,
     scale: float,
     config: TrainingConfig,
 ) -> tuple[float, int]:
@@ -207,41 +259,68 @@ def _train_pass(
     seen = 0
     for start in range(0, len(order), config.batch_size):
         batch = tensors.batch(order[start : start + config.batch_size])
-        total += train_step(model, optimizer, batch, scale, config.max_grad_norm)
+        part = weight[start : start + config.batch_size]
+        total += train_step(model, optimizer, batch, part, scale, config.max_grad_norm)
         seen += len(batch[-1])
     return total.item(), seen  # the pass's one wait for the device
 
 
-def train_gru(samples: OptionSamples, config: TrainingConfig | None = None) -> TrainingResult:
-    """Train :class:`OptionGRU` on the training split, stop early on the validation split."""
+def train_gru(
+    samples: OptionSamples,
+    config: TrainingConfig | None = None,
+    initial_state: dict[str, torch.Tensor] | None = None,
+    anchor: AnchorChoice | None = None,
+) -> TrainingResult:
+    """Train :class:`OptionGRU` on the training split, stop early on the validation split.
+
+    The network corrects the vol of ``anchor``, by default the candidate with the lowest
+    validation RMSE (:func:`choose_anchor`); ``initial_state`` (a previous fit's weights,
+    as a walk-forward refit warm-starts from the fit before it) starts the network instead
+    of the zero correction.
+    """
     config = config or TrainingConfig()
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
 
+    anchor = anchor or choose_anchor(samples)
+    samples = with_anchor(samples, anchor.anchor)
     scalers = fit_scalers(samples)
     tensors = SampleTensors(samples, scalers, device)
     train, validation = samples.indices("train"), samples.indices("validation")
     architecture = architecture_of(tensors, config, correction_bound(samples))
-    model = build_model(architecture).to(device)
+    model = build_model(architecture)
+    if initial_state is not None:
+        model.load_state_dict(initial_state)
+    model = model.to(device)
     optimizer = new_optimizer(model, config)
-    shuffle = torch.Generator().manual_seed(config.seed)  # on the CPU, whatever the device
-    train_index = to_device(train, device)
+    draws = np.random.default_rng(config.seed)
+    train_day = samples.sample_day[train]
     log.info(
-        "Training OptionGRU on %s: %d training and %d validation samples, %d parameters, %s",
+        "Training OptionGRU on %s: %d training samples on %d days and %d validation "
+        "samples, %d parameters, correcting %s (RMSE by candidate on %d %s: %s), %s%s",
         device,
         len(train),
+        len(np.unique(train_day)),
         len(validation),
         sum(p.numel() for p in model.parameters()),
+        anchor.anchor,
+        anchor.days,
+        anchor.on,
+        {name: round(v, 4) for name, v in anchor.rmse.items()},
         config,
+        ", warm-started" if initial_state is not None else "",
     )
 
-    result = TrainingResult(model, scalers, config, str(device), architecture)
+    result = TrainingResult(model, scalers, config, str(device), architecture, anchor=anchor)
     scale = scalers.price_scale
     best_state, stale, started = None, 0, time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         epoch_start = time.perf_counter()
-        order = train_index[to_device(torch.randperm(len(train), generator=shuffle), device)]
-        total, seen = _train_pass(model, optimizer, tensors, order, scale, config)
+        drawn, weight = epoch_draw(train_day, config, draws)
+        order = to_device(train[drawn], device)
+        total, seen = _train_pass(
+            model, optimizer, tensors, order, to_device(weight, device), scale, config
+        )
         # _train_pass read its summed loss back: the device has finished the pass.
         train_seconds = time.perf_counter() - epoch_start
         train_loss = total / seen
@@ -295,7 +374,7 @@ def train_gru(samples: OptionSamples, config: TrainingConfig | None = None) -> T
         "loss relative to it by share: %s",
         choice.shrinkage,
         architecture["max_correction"],
-        ANCHOR,
+        anchor.anchor,
         len(choice.blocks),
         {share: [round(v, 3) for v in losses] for share, losses in choice.relative_loss.items()},
     )

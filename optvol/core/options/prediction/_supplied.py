@@ -86,7 +86,7 @@ def supplied_window(
     carry = samples.carry_on(positions, expiry, request.root)
     iv_from_mid, iv = implied_vols(mid, spot, strike, tau, vendor_iv, calls, carry, config)
     log_moneyness = np.log(spot / strike) + carry * tau
-    surface = evaluate_surface(samples.surface_coef[positions], -log_moneyness, tau)
+    surface = evaluate_surface(samples.market.surface_coef[positions], -log_moneyness, tau)
     iv_minus_surface = iv - surface
     values = history_values(mid, spot, strike, tau, iv, calls, iv_minus_surface, carry, config)
     window = np.zeros((L, len(HISTORY_FEATURES)), dtype=np.float32)

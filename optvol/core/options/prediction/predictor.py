@@ -32,6 +32,7 @@ import pandas as pd
 from optvol.core.common.errors import RequestError
 from optvol.core.options.gru.artifact import TrainedGRU
 from optvol.core.options.gru.numpy_forward import numpy_network
+from optvol.core.options.hedging import BUMP
 from optvol.core.options.limits import MAX_UNDERLYING_MOVE
 from optvol.core.options.prediction._problems import Problems
 from optvol.core.options.prediction._states import HistoryStates, WindowStates
@@ -42,15 +43,13 @@ from optvol.core.options.samples import (
     BASELINES,
     OptionSamples,
     PreviousQuote,
-    baseline_prices,
+    SampleContext,
+    anchor_vol,
+    baseline_prices_at,
     build_samples,
-    cumulative_squares,
-    historical_vol_into,
-    leverage_iv,
-    log_moneyness_at,
+    inputs_at_spot,
     pricing_inputs,
-    static_features,
-    surface_inputs,
+    sample_context,
 )
 
 log = logging.getLogger(__name__)
@@ -83,6 +82,7 @@ class _Priced:
     tau: np.ndarray
     previous: PreviousQuote
     anchor_iv: np.ndarray
+    delta: np.ndarray
 
 
 class OptionPredictor:
@@ -95,12 +95,12 @@ class OptionPredictor:
 
     def __init__(self, model: TrainedGRU, quotes: pd.DataFrame) -> None:
         self.model = model
-        self.samples: OptionSamples = build_samples(quotes, model.sample_config(), True)
+        self.samples: OptionSamples = build_samples(
+            quotes, model.sample_config(), True, model.fitted_baselines()
+        )
         model.check_samples(self.samples)
         self.config = self.samples.config
         self.calendar = self.samples.calendar
-        returns = np.concatenate([[np.nan], np.diff(np.log(self.samples.spot_of_day))])
-        self._squared_returns = cumulative_squares(returns)
         self._network = numpy_network(model.model("cpu"))
         self._scalers = model.scalers()
         ahead = range(max(1, len(self.calendar) - DAYS_AHEAD), len(self.calendar) + 1)
@@ -177,11 +177,12 @@ class OptionPredictor:
         lists = {
             name: getattr(priced, name).tolist()
             for name in ("sample_day", "gru", "realized", "supplied", "quoted_days", "tau",
-                         "anchor_iv")
+                         "anchor_iv", "delta")
         }  # fmt: skip
         baselines = {name: values.tolist() for name, values in priced.baselines.items()}
         previous_mid = priced.previous.mid.tolist()
         previous_iv = priced.previous.iv_from_mid.tolist()
+        previous_carry = priced.previous.carry.tolist()
         out = []
         for i, request in enumerate(requests):
             realized = lists["realized"][i]
@@ -194,11 +195,13 @@ class OptionPredictor:
                     previous_date=self._dates[lists["sample_day"][i] - 1],
                     history_source="supplied" if lists["supplied"][i] else "data",
                     quoted_days=lists["quoted_days"][i],
+                    delta=lists["delta"][i],
                     inputs={
                         "tau": lists["tau"][i],
                         "previous_mid": previous_mid[i],
                         "previous_iv": previous_iv[i],
-                        "leverage_iv": lists["anchor_iv"][i],
+                        "previous_carry": previous_carry[i],
+                        "anchor_iv": lists["anchor_iv"][i],
                     },
                 )
             )
@@ -296,22 +299,70 @@ class OptionPredictor:
         spot = np.array([r.underlying for r in requests], dtype=np.float64)
         strike = np.array([r.strike for r in requests], dtype=np.float64)
         is_call = np.array([r.option_type == "C" for r in requests])
+        as_of = np.array([r.as_of for r in requests], dtype="datetime64[D]")
+        expiry = np.array([r.expiration for r in requests], dtype="datetime64[D]")
         with np.errstate(all="ignore"):  # the requests already found bad compute NaN
-            static, baselines, moved_iv = self._static(
-                requests, where, problems, spot, strike, is_call, tau, days_to_expiry,
-                sample_day, previous, states.recent,
+            # Priced at the configured carry: the t-1 expiry had no parity forward.
+            fallback = np.where(
+                is_supplied,
+                previous.carry == self.config.risk_free_rate - self.config.dividend_yield,
+                ~self.samples.quotes.from_parity[np.maximum(previous_position, 0)],
+            )
+            context = self._context(
+                previous, sample_day, strike, is_call, tau, as_of, expiry, states.recent,
+                fallback,
             )  # fmt: skip
+            inputs, baselines = self._inputs(requests, where, problems, spot, context)
         gru = np.full(n, np.nan)
+        delta = np.full(n, np.nan)
         ok = np.flatnonzero(~problems.bad)
         if len(ok):
-            pricing = pricing_inputs(spot[ok], strike[ok], tau[ok], moved_iv[ok], is_call[ok],
-                                     previous.carry[ok], self.config)  # fmt: skip
-            over_strike = self._network.price_from(
-                states.hidden[ok], self._scalers.static.transform(static[ok]), pricing
+            gru[ok], delta[ok] = self._gru_and_delta(
+                context.take(ok), spot[ok], inputs.static[ok], states.hidden[ok]
             )
-            gru[ok] = over_strike.astype(np.float64) * strike[ok]
         return _Priced(problems, sample_day, gru, baselines, realized, is_supplied,
-                       states.quoted_days, tau, previous, moved_iv)  # fmt: skip
+                       states.quoted_days, tau, previous, inputs.vols[self.model.anchor],
+                       delta)  # fmt: skip
+
+    def _context(self, previous, sample_day, strike, is_call, tau, as_of, expiry, recent,
+                 forward_fallback) -> SampleContext:  # fmt: skip
+        """The requests' :class:`SampleContext`: what their inputs at ``S_t`` come from."""
+        yesterday = self.calendar[sample_day - 1].astype("datetime64[D]")
+        return sample_context(
+            previous, self.samples.spot_of_day[sample_day - 1], strike, is_call,
+            (as_of, yesterday, expiry), tau, sample_day, recent, forward_fallback, self.config,
+        )  # fmt: skip
+
+    def _gru_and_delta(
+        self, context: SampleContext, spot: np.ndarray, static: np.ndarray, hidden: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The GRU's price of each request at ``spot`` and its delta there, the central
+        difference of its prices at ``spot (1 +- BUMP)`` (every input that depends on the
+        price computed again; the history's hidden state does not)."""
+        n = len(spot)
+        spots = np.concatenate([spot, spot * (1.0 + BUMP), spot * (1.0 - BUMP)])
+        bumped = context.take(np.tile(np.arange(n), 2))
+        inputs = inputs_at_spot(
+            spots[n:], bumped, self.samples.market, self.samples.fitted, self.config
+        )
+        stacked = np.concatenate([static, inputs.static])
+        triple = context.take(np.tile(np.arange(n), 3))
+        anchor = np.concatenate([
+            self._anchor_vol(context, spot), inputs.vols[self.model.anchor]
+        ])  # fmt: skip
+        pricing = pricing_inputs(spots, triple.strike, triple.tau, anchor, triple.is_call,
+                                 triple.previous.carry, self.config)  # fmt: skip
+        over_strike = self._network.price_from(
+            np.concatenate([hidden] * 3), self._scalers.static.transform(stacked), pricing
+        ).astype(np.float64)
+        prices = over_strike * triple.strike
+        delta = (prices[n : 2 * n] - prices[2 * n :]) / (2.0 * BUMP * spot)
+        return prices[:n], delta
+
+    def _anchor_vol(self, context: SampleContext, spot: np.ndarray) -> np.ndarray:
+        return anchor_vol(
+            self.model.anchor, context, np.log(spot / context.previous_spot), self.samples.fitted
+        )
 
     def _resolve(
         self, request: ContractRequest, where: str
@@ -366,10 +417,10 @@ class OptionPredictor:
             states.put(index, self._states.of_quotes(previous_position[index], sample_day[index]))
         return states
 
-    def _static(self, requests, where, problems, spot, strike, is_call, tau, days_to_expiry,
-                sample_day, previous, recent):  # fmt: skip
-        """The static inputs, every baseline's price and the anchor's vol of each request,
-        with the checks on them."""
+    def _inputs(self, requests, where, problems, spot, context):
+        """The inputs at each request's ``S_t`` and every baseline's price, with the
+        checks on them."""
+        strike = context.strike
         problems.add_where(
             ~(np.isfinite(spot) & (spot > 0)),
             lambda i: RequestError(
@@ -380,32 +431,25 @@ class OptionPredictor:
             ~(np.isfinite(strike) & (strike > 0)),
             lambda i: RequestError("strike must be a positive number", f"{where(i)}.strike"),
         )
-        previous_spot = self.samples.spot_of_day[sample_day - 1]
-        return_into_t = np.log(spot / previous_spot)
+        previous_spot = context.previous_spot
         problems.add_where(
-            np.abs(return_into_t) > np.log(MAX_UNDERLYING_MOVE),
+            np.abs(np.log(spot / previous_spot)) > np.log(MAX_UNDERLYING_MOVE),
             lambda i: RequestError(
                 f"underlying {requests[i].underlying:g} is {spot[i] / previous_spot[i]:.3g} "
-                f"times the underlying on {self._dates[sample_day[i] - 1]} "
+                f"times the underlying on {self._dates[context.day[i] - 1]} "
                 f"({previous_spot[i]:g}): no price moves more than "
                 f"{MAX_UNDERLYING_MOVE:g}-fold in a day; check the price",
                 f"{where(i)}.underlying",
             ),
         )
-        hv = historical_vol_into(self._squared_returns, sample_day, return_into_t,
-                                 self.config.historical_vol_days)  # fmt: skip
-        log_moneyness = log_moneyness_at(spot, strike, tau, previous)
-        surface = surface_inputs(
-            self.samples.surface_coef[sample_day - 1], log_moneyness, tau, previous
-        )
-        moved_iv = leverage_iv(previous, return_into_t, days_to_expiry, self.samples.leverage_betas)
-        baselines = baseline_prices(spot, strike, tau, is_call, previous, surface[0], hv,
-                                    self.config, moved_iv)  # fmt: skip
+        inputs = inputs_at_spot(spot, context, self.samples.market, self.samples.fitted,
+                                self.config)  # fmt: skip
+        baselines = baseline_prices_at(spot, context, inputs.vols, self.config)
         lacking = {
-            "the contract's t-1 implied vol": previous.iv_from_mid,
+            "the contract's t-1 implied vol": context.previous.iv_from_mid,
             "the t-1 implied-vol surface (too few out-of-the-money quotes that day)":
-                surface[0],
-            "underlying return into as_of": hv,
+                inputs.vols["adhoc_bs"],
+            "underlying return into as_of": inputs.historical_vol,
         }  # fmt: skip
         for what, values in lacking.items():
             problems.add_where(
@@ -414,17 +458,13 @@ class OptionPredictor:
                     f"cannot price on {requests[i].as_of}: no {what}", where(i)
                 ),
             )
-        static = static_features(
-            log_moneyness, tau, is_call, strike, return_into_t, hv, previous, surface,
-            baselines, moved_iv, sample_day, recent, self.config,
-        )  # fmt: skip
         problems.add_where(
-            ~np.isfinite(static).all(axis=1),
+            ~np.isfinite(inputs.static).all(axis=1),
             lambda i: RequestError(
                 f"cannot price on {requests[i].as_of}: an input is not finite", where(i)
             ),
         )
-        return static, baselines, moved_iv
+        return inputs, baselines
 
     # -- looking up days and contracts -------------------------------------------------
 

@@ -33,7 +33,8 @@ class ContractRequest:
 
 @dataclass
 class ContractPrediction:
-    """The GRU's price, every baseline's and the realized mid when the data has it."""
+    """The GRU's price, its delta (the derivative of its price in the underlying's, at the
+    given one), every baseline's price and the realized mid when the data has it."""
 
     request: ContractRequest
     gru: float
@@ -42,4 +43,5 @@ class ContractPrediction:
     previous_date: date
     history_source: str
     quoted_days: int
+    delta: float = float("nan")
     inputs: dict[str, float] = field(default_factory=dict)

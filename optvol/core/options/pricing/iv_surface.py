@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SURFACE_TERMS", "evaluate_surface", "fit_daily_surfaces"]
+__all__ = ["SURFACE_TERMS", "evaluate_surface", "fit_daily_surfaces", "surface_slope"]
 
 SURFACE_TERMS = ("1", "x", "x^2", "T", "T^2", "xT")
 # Fewer quotes than this on a day leave that day without a surface.
@@ -114,3 +114,10 @@ def evaluate_surface(coef: np.ndarray, log_moneyness: np.ndarray, tau: np.ndarra
     X = _design(np.asarray(log_moneyness, float), np.asarray(tau, float))
     low, high = IV_RANGE  # np.clip's result, without its Python overhead
     return np.minimum(np.maximum(np.einsum("nk,nk->n", X, coef), low), high)
+
+
+def surface_slope(coef: np.ndarray, log_moneyness: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    """:math:`\\partial\\sigma/\\partial x = a_1 + 2 a_2 x + a_5 T` of the surface(s)
+    ``coef`` at ``(x, T)`` (one row of ``coef`` per point; NaN rows give NaN)."""
+    x = np.asarray(log_moneyness, float)
+    return coef[:, 1] + 2.0 * coef[:, 2] * x + coef[:, 5] * np.asarray(tau, float)

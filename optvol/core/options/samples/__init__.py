@@ -1,8 +1,10 @@
-"""The option price task's samples (DESIGN section 4): features known at t-1, the
-baselines' prices, the chronological split and the build over the clean quotes."""
+"""The option price task's samples (DESIGN section 4): features known at t-1, the inputs
+at any price of the underlying, the baselines' prices, the fitted baselines, the
+chronological split and the build over the clean quotes."""
 
 from optvol.core.options.samples.baselines import (
     ANCHOR,
+    ANCHOR_CANDIDATES,
     BASELINE_DESCRIPTIONS,
     BASELINES,
     GRU,
@@ -13,13 +15,17 @@ from optvol.core.options.samples.baselines import (
 from optvol.core.options.samples.build import build_samples
 from optvol.core.options.samples.config import SampleConfig
 from optvol.core.options.samples.features import (
+    DRIVER_FEATURES,
     HISTORY_FEATURES,
     MAX_VENDOR_IV,
     RECENT_DAYS,
     SEQUENCE_FEATURES,
+    SLOPE_FEATURES,
+    STATE_FEATURES,
     STATIC_FEATURES,
     TRADING_DAYS_PER_YEAR,
     PreviousQuote,
+    business_time_change,
     cumulative_squares,
     deviation_vs_recent,
     dividend_yield_of,
@@ -36,43 +42,73 @@ from optvol.core.options.samples.features import (
     window_days,
     window_indices,
 )
+from optvol.core.options.samples.fitted import FittedBaselines, fit_baselines, hull_white_iv
+from optvol.core.options.samples.hull_white import HullWhite, fit_hull_white
+from optvol.core.options.samples.inputs import (
+    MarketDays,
+    SampleContext,
+    SpotInputs,
+    anchor_vol,
+    baseline_prices_at,
+    call_delta_and_vega,
+    inputs_at_spot,
+    sample_context,
+)
 from optvol.core.options.samples.leverage import LeverageBetas, fit_leverage_betas
 from optvol.core.options.samples.sample_set import ContractQuotes, OptionSamples
 from optvol.core.options.samples.split import SPLITS, split_of
 
 __all__ = [
     "ANCHOR",
+    "ANCHOR_CANDIDATES",
     "BASELINES",
     "BASELINE_DESCRIPTIONS",
     "ContractQuotes",
+    "DRIVER_FEATURES",
+    "FittedBaselines",
     "GRU",
     "HISTORY_FEATURES",
+    "HullWhite",
     "LeverageBetas",
     "MAX_VENDOR_IV",
+    "MarketDays",
     "OptionSamples",
     "PRACTITIONER",
     "PreviousQuote",
     "RECENT_DAYS",
     "SEQUENCE_FEATURES",
+    "SLOPE_FEATURES",
     "SPLITS",
+    "STATE_FEATURES",
     "STATIC_FEATURES",
     "SampleConfig",
+    "SampleContext",
+    "SpotInputs",
     "TRADING_DAYS_PER_YEAR",
+    "anchor_vol",
     "baseline_prices",
+    "baseline_prices_at",
     "build_samples",
+    "business_time_change",
+    "call_delta_and_vega",
     "cumulative_squares",
     "deviation_vs_recent",
+    "dividend_yield_of",
+    "fit_baselines",
+    "fit_hull_white",
     "fit_leverage_betas",
-    "historical_vol_of_returns",
     "historical_vol_into",
+    "historical_vol_of_returns",
     "historical_vol_of_sums",
     "history_values",
-    "dividend_yield_of",
+    "hull_white_iv",
     "implied_vols",
+    "inputs_at_spot",
     "leverage_iv",
     "log_moneyness_at",
     "pricing_inputs",
     "quote_carry",
+    "sample_context",
     "split_of",
     "static_features",
     "surface_inputs",

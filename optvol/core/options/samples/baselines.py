@@ -17,6 +17,7 @@ BASELINES = (
     "practitioner_bs",
     "practitioner_bs_mid_iv",
     "leverage_bs",
+    "hull_white_bs",
     "adhoc_bs",
     "historical_bs",
     "prev_mid",
@@ -27,21 +28,23 @@ BASELINE_DESCRIPTIONS = {
     "practitioner_bs": "Black-Scholes at S_t with the contract's t-1 vendor IV (solved "
     "from the t-1 mid where the vendor has none)",
     "practitioner_bs_mid_iv": "Black-Scholes at S_t with the t-1 IV solved from the t-1 mid "
-    "at the configured rate and dividend yield",
-    "leverage_bs": "Leverage-adjusted practitioner Black-Scholes (minimum-variance, Hull & "
-    "White 2017): the t-1 mid IV plus beta_b times the underlying's log return into t, "
-    "beta_b fitted by least squares on the training dates per moneyness x maturity "
-    "bucket (the GRU corrects this one)",
+    "at the expiry's t-1 parity forward",
+    "leverage_bs": "Leverage-adjusted practitioner Black-Scholes: the t-1 mid IV plus "
+    "beta_b times the underlying's log return into t, beta_b fitted by least squares on "
+    "the training dates per moneyness x maturity bucket",
+    "hull_white_bs": "Hull & White (2017) expected vol change: the t-1 mid IV plus "
+    "(a + b delta + c delta^2) r_t / sqrt(T), a, b, c fitted on the training dates",
     "adhoc_bs": "Ad-hoc Black-Scholes (Dumas, Fleming & Whaley 1998): the t-1 IV surface, "
     "quadratic in moneyness and maturity, at today's moneyness",
     "historical_bs": "Black-Scholes with the underlying's 21-day historical volatility",
     "prev_mid": "Yesterday's mid",
 }
 # Practitioner Black-Scholes at the t-1 vol solved from the mid: the reference the GRU's
-# RMSE is stated against (its vol is solved at the rate and yield it reprices with).
+# RMSE is stated against (its vol is solved at the rate and forward it reprices with).
 PRACTITIONER = "practitioner_bs_mid_iv"
-# The GRU learns a correction to the implied vol of this baseline (OptionSamples.anchor_iv):
-# the practitioner's vol moved by the expected change given the return into t.
+# The GRU corrects the implied vol of one of these, chosen on each training window's
+# validation days (OptionSamples.anchor); ANCHOR until one is chosen.
+ANCHOR_CANDIDATES = ("leverage_bs", "hull_white_bs", "practitioner_bs_mid_iv")
 ANCHOR = "leverage_bs"
 # The leverage-adjusted vol is floored here: a large return never prices at no vol.
 MIN_LEVERAGE_VOL = 0.01
@@ -60,7 +63,7 @@ def leverage_iv(
 
 
 # Up to this many contracts the baselines are priced in one stacked call; beyond, one
-# call each, so that the training set's millions of samples do not hold five times the
+# call each, so that the training set's millions of samples do not hold six times the
 # Black-Scholes intermediates at once.
 STACKED_MAX_ROWS = 4096
 
@@ -71,28 +74,17 @@ def baseline_prices(
     tau: np.ndarray,
     is_call: np.ndarray,
     previous: PreviousQuote,
-    surface_iv: np.ndarray,
-    historical_vol: np.ndarray,
+    vols: dict[str, np.ndarray],
     config: SampleConfig,
-    moved_iv: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """The price of every baseline (``BASELINES``) at ``S_t``, today's ``tau`` and the
-    ``t-1`` carry;
-    ``leverage_bs`` only with its vol ``moved_iv`` (:func:`leverage_iv`), which needs
-    slopes fitted on the training dates."""
-    vols = {
-        "practitioner_bs": previous.iv,
-        "practitioner_bs_mid_iv": previous.iv_from_mid,
-        **({} if moved_iv is None else {"leverage_bs": moved_iv}),
-        "adhoc_bs": surface_iv,
-        "historical_bs": historical_vol,
-    }
+    ``t-1`` carry, from its vol in ``vols`` (``prev_mid`` is the ``t-1`` mid)."""
     r, q = config.risk_free_rate, dividend_yield_of(previous.carry, config)
     if np.size(spot) > STACKED_MAX_ROWS:
         prices = [bs_price(spot, strike, tau, r, q, vol, is_call) for vol in vols.values()]
     else:
         # One call over the stacked vols (row b is baseline b): the same elementwise
-        # arithmetic, so the same prices bit for bit, at a third of the overhead of five
+        # arithmetic, so the same prices bit for bit, at a third of the overhead of six
         # calls, which is most of the cost of pricing the few contracts of a request.
         stacked = np.empty((len(vols), *np.shape(spot)))
         for row, vol in zip(stacked, vols.values(), strict=True):
@@ -100,4 +92,5 @@ def baseline_prices(
         prices = bs_price(
             spot[None], strike[None], tau[None], r, np.asarray(q)[None], stacked, is_call[None]
         )
-    return {**dict(zip(vols, prices, strict=True)), "prev_mid": previous.mid}
+    priced = {**dict(zip(vols, prices, strict=True)), "prev_mid": previous.mid}
+    return {name: priced[name] for name in BASELINES}

@@ -5,17 +5,19 @@ whose quote is usable at ``t`` and on the previous date of the data's calendar,
 ``t-1``. Its target is the mid at ``t``. Its inputs are only what is known
 before the market opens at ``t`` plus today's underlying price:
 
-* static features of day ``t``: the contract terms, ``S_t``, the rate and the
-  time to expiry, and values computed from them and from data up to ``t-1``
-  (the underlying's return into ``t``, its 21-day historical vol, the contract's
-  ``t-1`` implied vol, the ``t-1`` smoothed surface, the baseline prices);
+* static features of day ``t``: the contract terms, ``S_t`` and the time to
+  expiry, and values computed from them and from data up to ``t-1`` (the
+  underlying's return into ``t``, its 21-day historical vol, the contract's ``t-1``
+  implied vol, the ``t-1`` smoothed surface, the sessions to expiry), all computed
+  by :func:`~optvol.core.options.samples.inputs.inputs_at_spot`;
 * a sequence of the last ``L`` trading days ``t-L .. t-1`` of the contract's own
   history (mid, implied vol, greeks, moneyness, time to expiry), masked on days
   it had no usable quote, and of the underlying's log returns.
 
-No field of the quote at ``t`` (bid, ask, last, IV, greeks, volume, size) enters
-any input; ``optvol_tests/core/options/samples/test_build.py`` proves it by changing
-them and comparing the inputs.
+No field of the quote at ``t`` (bid, ask, last, IV, greeks, volume, size, nor the
+parity forward derived from the mids) enters any input;
+``optvol_tests/core/options/samples/test_leakage.py`` proves it by changing them and
+comparing the inputs.
 
 The history is kept as one dense array of per-contract slots: contract ``c``
 owns ``L`` padding slots followed by one slot per calendar day of its life, so
@@ -35,28 +37,32 @@ import pandas as pd
 
 from optvol.core.common.errors import OptvolInputError
 from optvol.core.common.row_chunks import map_rows
-from optvol.core.options.pricing.black_scholes import bs_price
 from optvol.core.options.pricing.iv_surface import evaluate_surface, fit_daily_surfaces
-from optvol.core.options.samples.baselines import BASELINES, baseline_prices, leverage_iv
+from optvol.core.options.samples.baselines import BASELINES
 from optvol.core.options.samples.config import SampleConfig
 from optvol.core.options.samples.features import (
     HISTORY_FEATURES,
     RECENT_DAYS,
     PreviousQuote,
+    cumulative_squares,
     deviation_vs_recent,
-    dividend_yield_of,
     historical_vol_of_returns,
     history_values,
     implied_vols,
     log_moneyness_at,
     option_classes,
     quote_carry,
-    static_features,
-    surface_inputs,
     trading_days,
     window_indices,
 )
-from optvol.core.options.samples.leverage import VALID_IV, LeverageBetas, fit_leverage_betas
+from optvol.core.options.samples.fitted import FittedBaselines, fit_baselines
+from optvol.core.options.samples.inputs import (
+    MarketDays,
+    SampleContext,
+    baseline_prices_at,
+    inputs_at_spot,
+    sample_context,
+)
 from optvol.core.options.samples.sample_set import ContractQuotes, OptionSamples
 from optvol.core.options.samples.split import SPLITS, split_of
 
@@ -106,14 +112,14 @@ def build_samples(
     quotes: pd.DataFrame,
     config: SampleConfig | None = None,
     keep_quotes: bool = False,
-    leverage_betas: LeverageBetas | None = None,
+    fitted: FittedBaselines | None = None,
 ) -> OptionSamples:
     """Build the samples, features, baselines and split of ``option_quotes``.
 
     With ``keep_quotes`` the result also holds every usable quote by contract
-    (:class:`ContractQuotes`), which predicting a contract on any day needs. The slopes of
-    the ``leverage_bs`` baseline are fitted on the training samples unless
-    ``leverage_betas`` gives them (a trained model's, say).
+    (:class:`ContractQuotes`), which predicting a contract on any day needs. The fitted
+    baselines (``leverage_bs``, ``hull_white_bs``) are fitted on the training samples
+    unless ``fitted`` gives them (a trained model's, say).
 
     Vectorized throughout: sorting, ``searchsorted``, ``bincount`` and fancy indexing,
     with no Python loop over rows, days or contracts. Only the columns it needs are
@@ -131,32 +137,20 @@ def build_samples(
     slots = _slots(contracts, config.sequence_length)
     own, coef, history = _own_quotes(quotes, contracts, slots, len(days.calendar), config)
     previous, has_prev = _previous_quotes(own, slots)
-    market = _Market(
-        contracts.day, contracts.spot, contracts.strike, contracts.is_call, days.returns,
-        days.historical_vol, coef,
-    )  # fmt: skip
-    priced = _priced(market, own, previous, config)
-    surface = (priced.pop("surface_iv"), priced.pop("surface_iv_change"))
-    baselines = {name: priced.pop(name) for name in BASELINES if name in priced}
-    complete, counts = _complete(
-        has_prev, baselines, surface, previous, market, len(slots.first), config
-    )
+    market = MarketDays(coef, cumulative_squares(days.returns), days.historical_vol)
+    keep, counts = _complete(has_prev, contracts, own, previous, days, market, len(slots.first))
+    del has_prev
 
-    keep = np.flatnonzero(complete)
-    baselines = {name: values[keep] for name, values in baselines.items()}
     dte_days = _gather(quotes, "dte_days", contracts.source[keep], np.int64)
+    context = _context(keep, contracts, own, previous, slots, history, days, config)
+    del previous
     split, split_dates = split_of(days.calendar[contracts.day[keep]], config)
-    betas, moved_iv = _leverage(keep, split, dte_days, market, own, previous, leverage_betas)
-    baselines["leverage_bs"] = _leverage_prices(keep, market, own, previous, moved_iv, config)
-    recent = _recent_deviation(history, slots.quoted, slots.slot[keep])
-    static = _static_of(keep, market, own, previous, surface, baselines, moved_iv, recent, config)
-    carry = previous.carry[keep]
-    # The t-1 quote's expiry had no parity forward: priced at the configured carry.
-    forward_fallback = _previous_day(contracts.from_parity, slots)[keep] != 1.0
-    del previous, surface
-    rows = _sample_rows(keep, contracts, days.calendar, own, baselines, dte_days, split)
-    rows.insert(rows.columns.get_loc("mid"), "carry", carry)
-    rows.insert(rows.columns.get_loc("mid"), "forward_fallback", forward_fallback)
+    target_iv = own.iv_from_mid[keep]
+    spot = contracts.spot[keep]
+    if fitted is None:
+        fitted = _fit_on_training(context, target_iv, spot, split, dte_days)
+    static, baselines = _priced(spot, context, market, fitted, config)
+    rows = _sample_rows(keep, contracts, days.calendar, own, baselines, dte_days, split, context)
     _log_splits(split, split_dates)
     return OptionSamples(
         rows=rows,
@@ -168,10 +162,12 @@ def build_samples(
         sample_day=contracts.day[keep].astype(np.int64),
         underlying_return=np.nan_to_num(days.returns).astype(np.float32),
         calendar=days.calendar,
-        anchor_iv=moved_iv,
-        target_iv=own.iv_from_mid[keep].astype(np.float32),
+        target_iv=target_iv,
         split_dates=split_dates,
         config=config,
+        context=context,
+        market=market,
+        fitted=fitted,
         fingerprint=_fingerprint(
             rows["quote_date"].to_numpy("datetime64[ns]"),
             rows["expiration"].to_numpy("datetime64[ns]"),
@@ -184,9 +180,7 @@ def build_samples(
             np.asarray(sorted(config.to_dict().items()), dtype=str),
         ),
         counts=counts,
-        leverage_betas=betas,
         spot_of_day=days.spot_of_day,
-        surface_coef=coef,
         quotes=_contract_quotes(contracts, slots, own) if keep_quotes else None,
         expiry_carry=_expiry_carry(contracts),
     )
@@ -356,26 +350,38 @@ def _previous_quotes(own: PreviousQuote, slots: _Slots) -> tuple[PreviousQuote, 
 
 def _complete(
     has_prev: np.ndarray,
-    baselines: dict[str, np.ndarray],
-    surface: tuple[np.ndarray, np.ndarray],
+    contracts: _Contracts,
+    own: PreviousQuote,
     previous: PreviousQuote,
-    market: _Market,
+    days: _TradingDays,
+    market: MarketDays,
     n_contracts: int,
-    config: SampleConfig,
 ) -> tuple[np.ndarray, dict[str, int]]:
-    """Stage 6: the quotes that make a sample (a quote at ``t-1`` and every baseline's
-    price) and the counts of the rest, logged with why rows with a previous quote lack a
-    baseline. Raises OptvolInputError when there is no sample."""
-    complete = has_prev & np.all([np.isfinite(v) for v in baselines.values()], axis=0)
+    """Stage 6: the sorted quotes that make a sample (a quote at ``t-1`` and every input a
+    baseline prices with: the ``t-1`` vols, the ``t-1`` surface at today's point and the
+    return into ``t``) and the counts of the rest, logged with why rows with a previous
+    quote lack a baseline. Raises OptvolInputError when there is no sample."""
+    candidates = np.flatnonzero(has_prev)
+
+    def surface_at_t(rows: slice) -> dict[str, np.ndarray]:
+        at = candidates[rows]
+        before, day = previous.take(at), contracts.day[at]
+        moneyness = log_moneyness_at(contracts.spot[at], contracts.strike[at], own.tau[at], before)
+        coef = market.surface_coef[np.maximum(day - 1, 0)]
+        return {"iv": evaluate_surface(coef, -moneyness, own.tau[at])}
+
+    surface = np.full(len(has_prev), np.nan)
+    surface[candidates] = map_rows(len(candidates), surface_at_t)["iv"]
     lacking = {
-        "t-1 implied vol": ~np.isfinite(baselines["practitioner_bs"] + previous.iv_from_mid),
-        "t-1 surface (too few out-of-the-money quotes that day)": ~np.isfinite(surface[0]),
-        "return of the underlying into the day": ~np.isfinite(market.historical_vol[market.day]),
+        "t-1 implied vol": ~np.isfinite(previous.iv + previous.iv_from_mid),
+        "t-1 surface (too few out-of-the-money quotes that day)": ~np.isfinite(surface),
+        "return of the underlying into the day": ~np.isfinite(days.historical_vol[contracts.day]),
     }
+    complete = has_prev & ~np.any(list(lacking.values()), axis=0)
     counts = {
-        "usable_quotes": int(len(market.day)),
+        "usable_quotes": int(len(contracts.day)),
         "contracts": int(n_contracts),
-        "days": int(len(market.historical_vol)),
+        "days": int(len(days.calendar)),
         "with_previous_quote": int(has_prev.sum()),
         "without_baseline": int((has_prev & ~complete).sum()),
         "samples": int(complete.sum()),
@@ -400,51 +406,82 @@ def _complete(
             f"the previous trading day, and of those {reasons}; every baseline must price "
             "a sample, so the data are too sparse or too short to train on"
         )
-    return complete, counts
+    return np.flatnonzero(complete), counts
 
 
-def _leverage(
+def _context(
     keep: np.ndarray,
-    split: pd.Categorical,
-    dte_days: np.ndarray,
-    market: _Market,
+    contracts: _Contracts,
     own: PreviousQuote,
     previous: PreviousQuote,
-    given: LeverageBetas | None,
-) -> tuple[LeverageBetas, np.ndarray]:
-    """Stage 7: the slopes of the vol change on the return, fitted on the training samples
-    only (:func:`fit_leverage_betas`) unless ``given``, and the vol each sample's
-    ``leverage_bs`` prices at."""
-    before = previous.take(keep)
-    returns = market.returns[market.day[keep]]
-    if given is not None:
-        return given, leverage_iv(before, returns, dte_days, given)
-    train = np.asarray(split.codes == 0)
-    change = own.iv_from_mid[keep] - before.iv_from_mid
-    valid = (own.iv_from_mid[keep] >= VALID_IV[0]) & (own.iv_from_mid[keep] <= VALID_IV[1])
-    valid &= (before.iv_from_mid >= VALID_IV[0]) & (before.iv_from_mid <= VALID_IV[1])
-    fit = train & valid
-    betas = fit_leverage_betas(change[fit], returns[fit], -before.log_moneyness[fit], dte_days[fit])
-    log.info(
-        "Leverage slopes of the vol change on the return, fitted on %d training pairs: "
-        "pooled %.3f, by bucket %s",
-        int(fit.sum()),
-        betas.pooled,
-        np.array2string(betas.by_bucket, precision=2),
-    )
-    return betas, leverage_iv(before, returns, dte_days, betas)
-
-
-def _leverage_prices(
-    keep: np.ndarray, market: _Market, own: PreviousQuote, previous: PreviousQuote,
-    moved_iv: np.ndarray, config: SampleConfig,
-) -> np.ndarray:  # fmt: skip
-    """The ``leverage_bs`` price of every sample, at ``S_t``, today's ``tau`` and the
-    ``t-1`` carry."""
-    return bs_price(
-        market.spot[keep], market.strike[keep], own.tau[keep], config.risk_free_rate,
-        dividend_yield_of(previous.carry[keep], config), moved_iv, market.is_call[keep],
+    slots: _Slots,
+    history: np.ndarray,
+    days: _TradingDays,
+    config: SampleConfig,
+) -> SampleContext:
+    """Stage 7: what each sample's inputs at ``t`` are computed from besides ``S_t``
+    (:class:`SampleContext`)."""
+    day = contracts.day[keep].astype(np.int64)
+    calendar = days.calendar.astype("datetime64[D]")
+    expiry = contracts.expiry[keep].astype("datetime64[ns]").astype("datetime64[D]")
+    # The t-1 quote's expiry had no parity forward: priced at the configured carry.
+    forward_fallback = _previous_day(contracts.from_parity, slots)[keep] != 1.0
+    context = sample_context(
+        previous.take(keep), days.spot_of_day[day - 1], contracts.strike[keep],
+        contracts.is_call[keep], (calendar[day], calendar[day - 1], expiry), own.tau[keep],
+        day, _recent_deviation(history, slots.quoted, slots.slot[keep]), forward_fallback,
+        config,
     )  # fmt: skip
+    return context
+
+
+def _fit_on_training(
+    context: SampleContext,
+    target_iv: np.ndarray,
+    spot: np.ndarray,
+    split: pd.Categorical,
+    dte_days: np.ndarray,
+) -> FittedBaselines:
+    """Stage 8: the fitted baselines' parameters, fitted on the training samples only."""
+    train = np.flatnonzero(split.codes == 0)
+    returns = np.log(spot[train] / context.previous_spot[train])
+    fitted = fit_baselines(
+        context.previous.take(train), target_iv[train], returns, dte_days[train],
+        context.call_delta[train], context.vega[train],
+    )  # fmt: skip
+    hull_white = fitted.hull_white
+    log.info(
+        "Fitted on %d training samples: leverage slopes of the vol change on the return, "
+        "pooled %.3f, by bucket %s; Hull-White a %.3f, b %.3f, c %.3f (%d pairs)",
+        len(train),
+        fitted.leverage.pooled,
+        np.array2string(fitted.leverage.by_bucket, precision=2),
+        hull_white.a,
+        hull_white.b,
+        hull_white.c,
+        hull_white.pairs,
+    )
+    return fitted
+
+
+def _priced(
+    spot: np.ndarray,
+    context: SampleContext,
+    market: MarketDays,
+    fitted: FittedBaselines,
+    config: SampleConfig,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Stage 9, in row chunks: the static inputs and every baseline's price of the samples
+    at their own ``S_t`` (:func:`~optvol.core.options.samples.inputs.inputs_at_spot`)."""
+
+    def price(rows: slice) -> dict[str, np.ndarray]:
+        part = context.take(rows)
+        inputs = inputs_at_spot(spot[rows], part, market, fitted, config)
+        return {"static": inputs.static,
+                **baseline_prices_at(spot[rows], part, inputs.vols, config)}  # fmt: skip
+
+    priced = map_rows(len(spot), price)
+    return priced.pop("static"), priced
 
 
 def _sample_rows(
@@ -455,8 +492,10 @@ def _sample_rows(
     baselines: dict[str, np.ndarray],
     dte_days: np.ndarray,
     split: pd.Categorical,
+    context: SampleContext,
 ) -> pd.DataFrame:
-    """Stage 8: one row per sample (terms, target, every baseline's price, split)."""
+    """Stage 10: one row per sample (terms, the carry it is priced at, target, every
+    baseline's price, split)."""
     day = contracts.day[keep]
     return pd.DataFrame(
         {
@@ -470,6 +509,8 @@ def _sample_rows(
             "underlying": contracts.spot[keep],
             "dte_days": dte_days,
             "tau": own.tau[keep],
+            "carry": context.previous.carry,
+            "forward_fallback": context.forward_fallback,
             "mid": own.mid[keep],
             **{name: baselines.pop(name) for name in BASELINES},
             "split": split,
@@ -481,84 +522,8 @@ def _sample_rows(
 def _log_splits(split: pd.Categorical, split_dates: dict[str, list[str]]) -> None:
     split_counts = np.bincount(split.codes, minlength=len(SPLITS))
     for name, count in zip(SPLITS, split_counts, strict=True):
-        log.info("Split %s: %d samples, %s to %s", name, count, *split_dates[name])
-
-
-@dataclass
-class _Market:
-    """What the samples' features read besides a contract's own quotes: per sorted quote
-    its ``day``, ``spot``, ``strike`` and ``is_call``; per calendar day the underlying's
-    ``returns``, ``historical_vol`` and the surface ``coef``."""
-
-    day: np.ndarray
-    spot: np.ndarray
-    strike: np.ndarray
-    is_call: np.ndarray
-    returns: np.ndarray
-    historical_vol: np.ndarray
-    coef: np.ndarray
-
-
-def _priced(
-    market: _Market, own: PreviousQuote, previous: PreviousQuote, config: SampleConfig
-) -> dict[str, np.ndarray]:
-    """Per quote, in row chunks: the ``t-1`` surface at today's point and its change
-    (``surface_iv``, ``surface_iv_change``) and every baseline's price."""
-    no_surface = np.full((1, market.coef.shape[1]), np.nan)
-    previous_coef = np.concatenate([no_surface, market.coef])  # row d: the coef of day d - 1
-
-    def price(rows: slice) -> dict[str, np.ndarray]:
-        day, before = market.day[rows], previous.take(rows)
-        moneyness = log_moneyness_at(market.spot[rows], market.strike[rows], own.tau[rows], before)
-        surface_iv, surface_iv_change = surface_inputs(
-            previous_coef[day], moneyness, own.tau[rows], before
-        )
-        baselines = baseline_prices(
-            market.spot[rows], market.strike[rows], own.tau[rows], market.is_call[rows],
-            before, surface_iv, market.historical_vol[day], config,
-        )  # fmt: skip
-        return {"surface_iv": surface_iv, "surface_iv_change": surface_iv_change, **baselines}
-
-    return map_rows(len(market.day), price)
-
-
-def _static_of(
-    keep: np.ndarray,
-    market: _Market,
-    own: PreviousQuote,
-    previous: PreviousQuote,
-    surface: tuple[np.ndarray, np.ndarray],
-    baselines: dict[str, np.ndarray],
-    moved_iv: np.ndarray,
-    recent: np.ndarray,
-    config: SampleConfig,
-) -> np.ndarray:
-    """The static features of the quotes ``keep`` (:func:`static_features`), in chunks;
-    ``baselines``, ``moved_iv`` and ``recent`` hold the kept samples' values."""
-
-    def static_of(rows: slice) -> dict[str, np.ndarray]:
-        kept = keep[rows]
-        day = market.day[kept]
-        before = previous.take(kept)
-        return {
-            "static": static_features(
-                log_moneyness_at(market.spot[kept], market.strike[kept], own.tau[kept], before),
-                own.tau[kept],
-                market.is_call[kept],
-                market.strike[kept],
-                market.returns[day],
-                market.historical_vol[day],
-                before,
-                (surface[0][kept], surface[1][kept]),
-                {name: values[rows] for name, values in baselines.items()},
-                moved_iv[rows],
-                day,
-                recent[rows],
-                config,
-            )
-        }
-
-    return map_rows(len(keep), static_of)["static"]
+        if name in split_dates:
+            log.info("Split %s: %d samples, %s to %s", name, count, *split_dates[name])
 
 
 def _recent_deviation(history: np.ndarray, quoted: np.ndarray, sample_slot: np.ndarray):
@@ -600,4 +565,4 @@ def _contract_quotes(contracts: _Contracts, slots: _Slots, own: PreviousQuote) -
             "quotes": np.diff(np.append(starts, len(contracts.day))),
         }
     )
-    return ContractQuotes(frame, contracts.day, slots.slot, own)
+    return ContractQuotes(frame, contracts.day, slots.slot, own, contracts.from_parity)

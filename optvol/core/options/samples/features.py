@@ -36,32 +36,46 @@ HISTORY_FEATURES = (
     "iv_minus_surface",
 )
 SEQUENCE_FEATURES = (*HISTORY_FEATURES, "quoted", "underlying_return")
-STATIC_FEATURES = (
+# The inputs of day t besides the contract's history: first its state at t-1, then the
+# drivers, the only inputs that depend on S_t. Each is a dimensionless quantity or one
+# measured against the contract's own vol, never a level that names the day: a network fed
+# the day's vol level, its surface or its prices learns which day it is and that day's
+# move, which does not repeat; one fed the return in units of the contract's daily vol
+# learns how vols move with returns, which does.
+STATE_FEATURES = (
     "log_moneyness",
+    "standardized_moneyness",
     "tau",
     "sqrt_tau",
     "is_call",
-    "rate",
-    "underlying_return",
-    "historical_vol",
-    "prev_iv",
+    "business_time_change",
+    "days_since_previous",
     "prev_iv_from_mid",
-    "surface_iv",
-    "surface_iv_change",
+    "vendor_iv_gap",
+    "historical_vol_over_iv",
     "prev_iv_minus_surface",
-    "prev_mid_over_strike",
-    "practitioner_bs_over_strike",
-    "practitioner_bs_mid_iv_over_strike",
-    "leverage_bs_over_strike",
-    "adhoc_bs_over_strike",
-    "historical_bs_over_strike",
-    "leverage_iv_change",
-    "return_over_vol",
-    "return_over_sqrt_tau",
-    "return_x_moneyness",
-    "return_history",
+    "surface_slope",
     "iv_deviation_vs_recent",
+    "return_history",
+    "forward_fallback",
 )
+# What the coefficients of the drivers are functions of: the contract's place on the
+# smile and in time, its vol and the smile's slope there. Few, and none naming a day, so
+# that how a vol moves with the return is learned from every day alike.
+SLOPE_FEATURES = (
+    "standardized_moneyness",
+    "sqrt_tau",
+    "is_call",
+    "prev_iv_from_mid",
+    "surface_slope",
+)
+# The return into t in units of the contract's daily vol, x = r_t / (sigma_{t-1}/sqrt 252),
+# and x |x|: the network's correction is c_0 + c_1 x + c_2 x |x| with coefficients c from
+# the history and the state, so the return moves a vol through smooth, shared functions
+# of the contract's state, and the model's delta is the derivative of that.
+DRIVER_FEATURES = ("return_over_vol", "signed_return_over_vol_squared")
+STATIC_FEATURES = (*STATE_FEATURES, *DRIVER_FEATURES)
+assert set(SLOPE_FEATURES) <= set(STATE_FEATURES)
 # The days before t-1 whose distance from the surface iv_deviation_vs_recent averages.
 RECENT_DAYS = 5
 # A day's return in units of the contract's daily vol, and the standardized moneyness it is
@@ -252,70 +266,96 @@ def surface_inputs(
     return surface_iv, change
 
 
-def static_features(
-    log_moneyness: np.ndarray,
+def business_time_change(
+    iv: np.ndarray,
     tau: np.ndarray,
-    is_call: np.ndarray,
-    strike: np.ndarray,
+    previous_tau: np.ndarray,
+    sessions: np.ndarray,
+    previous_sessions: np.ndarray,
+) -> np.ndarray:
+    """The change of a calendar-time implied vol that holding its variance per trading
+    session fixed implies from ``t-1`` to ``t``:
+
+    .. math::
+
+       \\sigma_{t-1}\\left(\\sqrt{\\frac{N_t}{N_{t-1}} \\frac{T_{t-1}}{T_t}} - 1\\right),
+
+    :math:`N` the sessions to expiry (:func:`~optvol.core.common.trading_calendar.
+    trading_days_between`), :math:`T` calendar years. Over a weekend :math:`T` falls by
+    three days and :math:`N` by one, so a one-week option's calendar vol rises by a
+    fifth while nothing happened; over a weekday both fall alike. 0 where a count is
+    missing or the contract expires at ``t``; the ratio is kept within ``[0.25, 4]``.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = (sessions / previous_sessions) * (previous_tau / tau)
+        ok = (previous_sessions > 0) & (sessions > 0) & (tau > 0) & np.isfinite(ratio)
+        factor = np.sqrt(np.minimum(np.maximum(np.where(ok, ratio, 1.0), 0.25), 4.0)) - 1.0
+    return nan_to_num(iv) * factor
+
+
+def static_features(
     underlying_return: np.ndarray,
-    historical_vol: np.ndarray,
+    previous_historical_vol: np.ndarray,
     previous: PreviousQuote,
-    surface: tuple[np.ndarray, np.ndarray],
-    baselines: dict[str, np.ndarray],
-    moved_iv: np.ndarray,
+    surface_slope: np.ndarray,
+    time_change: np.ndarray,
+    days_since_previous: np.ndarray,
     return_days: np.ndarray,
     recent_deviation: np.ndarray,
+    forward_fallback: np.ndarray,
+    is_call: np.ndarray,
     config: SampleConfig,
 ) -> np.ndarray:
     """One row of ``STATIC_FEATURES`` per sample (float32).
 
-    ``return_days`` is the number of the underlying's returns up to ``t`` (the day's index
-    in the data); ``return_history`` is its share of ``historical_vol_days``, capped at 1,
-    which tells the network how many returns the historical vol of a short chain's first
-    days stands on. ``recent_deviation`` is :func:`deviation_vs_recent` of the sample's
-    window: the part of the ``t-1`` vol's distance from the surface that is new that day,
-    which reverts as quote noise does.
+    The state at ``t-1``, with :math:`\\sigma` the contract's vol solved from its mid:
+    its moneyness :math:`\\ln(F_{t-1}/K)` and the standardized form
+    :math:`\\ln(F_{t-1}/K)/(\\sigma\\sqrt{T})`, its time to expiry (``tau``, its square
+    root), call or put, :func:`business_time_change` (``time_change``) and the calendar
+    days to ``t``, :math:`\\sigma` itself, the vendor's IV less it, the underlying's
+    historical vol up to ``t-1`` over it, the contract's distance from the ``t-1`` surface,
+    the surface's slope :math:`\\partial\\sigma/\\partial\\ln K` there
+    (``surface_slope``, the skew that moves a fixed strike's vol as the underlying moves)
+    and the part of the distance new at ``t-1`` (``recent_deviation``, :func:`deviation_vs_recent`,
+    which reverts as quote noise does); ``return_history``, the share of
+    ``historical_vol_days`` returns the data have before ``t`` (``return_days``), which
+    tells the network what a short chain's historical vol stands on; ``forward_fallback``,
+    1 where the ``t-1`` expiry had no parity forward.
 
-    Beside the return into ``t`` itself, the forms in which it moves an implied vol: the
-    vol change the leverage baseline gives it (``moved_iv`` minus the ``t-1`` vol), the
-    return over the contract's daily vol :math:`r_t / (\\sigma_{t-1}/\\sqrt{252})`, over
-    :math:`\\sqrt{\\tau}` (short maturities move more), and times the standardized
-    moneyness :math:`\\ln(S_t/K) / (\\sigma_{t-1}\\sqrt{\\tau})` (the wings move
-    differently from the money).
+    The drivers: the return into ``t`` in units of the contract's daily vol,
+    :math:`x = r_t/(\\sigma/\\sqrt{252})`, and :math:`x|x|`. Standardized values are
+    clipped at :data:`MAX_STANDARDIZED`: a crash day or a contract at expiry stays in
+    range.
     """
-    surface_iv, surface_iv_change = surface
     iv_from_mid = nan_to_num(previous.iv_from_mid)
     vol = np.maximum(iv_from_mid, 1e-3)
+    tau = previous.tau
     sqrt_tau = np.sqrt(np.maximum(tau, 1.0 / 365.0))
-    r = nan_to_num(underlying_return)
     limit = MAX_STANDARDIZED
     # np.minimum(np.maximum()) is np.clip (NaN stays NaN) at a fraction of its overhead.
+    log_moneyness = previous.log_moneyness
     standardized = np.minimum(np.maximum(log_moneyness / (vol * sqrt_tau), -limit), limit)
+    r = nan_to_num(underlying_return)
+    x = np.minimum(np.maximum(r / (vol / np.sqrt(TRADING_DAYS_PER_YEAR)), -limit), limit)
+    vendor_gap = nan_to_num(previous.iv - previous.iv_from_mid)
     columns = (
         log_moneyness,
+        standardized,
         tau,
         np.sqrt(np.maximum(tau, 0.0)),
         is_call,
-        config.risk_free_rate,
-        r,
-        historical_vol,
-        previous.iv,
+        time_change,
+        days_since_previous,
         iv_from_mid,
-        surface_iv,
-        surface_iv_change,
+        np.minimum(np.maximum(vendor_gap, -1.0), 1.0),
+        np.minimum(nan_to_num(previous_historical_vol) / vol, limit),
         nan_to_num(previous.iv_minus_surface),
-        previous.mid / strike,
-        baselines["practitioner_bs"] / strike,
-        baselines["practitioner_bs_mid_iv"] / strike,
-        baselines["leverage_bs"] / strike,
-        baselines["adhoc_bs"] / strike,
-        baselines["historical_bs"] / strike,
-        moved_iv - iv_from_mid,
-        np.minimum(np.maximum(r / (vol / np.sqrt(TRADING_DAYS_PER_YEAR)), -limit), limit),
-        r / sqrt_tau,
-        r * standardized,
-        np.minimum(return_days, config.historical_vol_days) / config.historical_vol_days,
+        np.minimum(np.maximum(nan_to_num(surface_slope), -10.0), 10.0),
         recent_deviation,
+        np.minimum(return_days, config.historical_vol_days) / config.historical_vol_days,
+        forward_fallback,
+        x,
+        x * np.abs(x),
     )
     static = np.empty((len(tau), len(columns)), np.float32)
     for i, column in enumerate(columns):  # column by column: no float64 (N, S) copy

@@ -135,6 +135,14 @@ class LeverageBetas:
             "pairs": self.pairs.tolist(),
         }
 
+    @classmethod
+    def from_dict(cls, values: dict) -> LeverageBetas:
+        return cls(
+            float(values["pooled"]),
+            np.asarray(values["by_bucket"], float),
+            np.asarray(values["pairs"], np.int64),
+        )
+
 
 def fit_leverage_betas(
     iv_change: np.ndarray,

@@ -9,9 +9,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from optvol.core.options.samples.baselines import ANCHOR
 from optvol.core.options.samples.config import SampleConfig
 from optvol.core.options.samples.features import PreviousQuote, pricing_inputs
-from optvol.core.options.samples.leverage import LeverageBetas
+from optvol.core.options.samples.fitted import FittedBaselines
+from optvol.core.options.samples.inputs import MarketDays, SampleContext, anchor_vol
 
 
 @dataclass
@@ -42,24 +44,27 @@ class OptionSamples:
         Log return of the underlying into each calendar day (0 on the first).
     calendar : ndarray (n_days,), datetime64[ns]
         The data's trading days.
-    anchor_iv : ndarray (N,), float64
-        The implied vol of the ``ANCHOR`` baseline (the contract's IV at ``t-1``, solved
-        from its mid, moved by the leverage slope times the return into ``t``); the model
-        predicts a correction to it.
-    target_iv : ndarray (N,), float32
+    target_iv : ndarray (N,), float64
         The implied vol solved from the target mid at ``t`` (NaN where none solves): what
-        bounds the model's correction, read on training samples only.
+        the fitted baselines are fitted on and what bounds the model's correction, read on
+        training samples only.
     split_dates : dict
         First and last date of each split.
     fingerprint : str
         sha256 of the inputs and targets, to tie a model to the data it saw.
-    leverage_betas : LeverageBetas or None
-        The slopes of the vol change on the return of the ``leverage_bs`` baseline,
-        fitted on the training samples.
+    context : SampleContext
+        What each sample's inputs at ``t`` are computed from besides ``S_t``
+        (:func:`~optvol.core.options.samples.inputs.inputs_at_spot`).
+    market : MarketDays
+        Each calendar day's smoothed surface and the running sums of squared returns.
+    fitted : FittedBaselines
+        The parameters of ``leverage_bs`` and ``hull_white_bs``, fitted on the training
+        samples.
+    anchor : str
+        The baseline whose vol the network corrects (one of ``ANCHOR_CANDIDATES``):
+        :attr:`anchor_iv`.
     spot_of_day : ndarray (n_days,), float64
         The underlying's price of each calendar day (the median of its quotes).
-    surface_coef : ndarray (n_days, 6)
-        Each day's smoothed implied-vol surface (:func:`fit_daily_surfaces`).
     quotes : ContractQuotes or None
         Every usable quote by contract, kept only when asked for (serving needs it,
         training does not).
@@ -78,15 +83,16 @@ class OptionSamples:
     sample_day: np.ndarray
     underlying_return: np.ndarray
     calendar: np.ndarray
-    anchor_iv: np.ndarray
     target_iv: np.ndarray
     split_dates: dict[str, list[str]]
     config: SampleConfig
+    context: SampleContext
+    market: MarketDays
+    fitted: FittedBaselines
+    anchor: str = ANCHOR
     fingerprint: str = ""
     counts: dict[str, int] = field(default_factory=dict)
-    leverage_betas: LeverageBetas | None = None
     spot_of_day: np.ndarray | None = None
-    surface_coef: np.ndarray | None = None
     quotes: ContractQuotes | None = None
     expiry_carry: pd.Series | None = None
 
@@ -107,9 +113,24 @@ class OptionSamples:
             static=self.static[index],
             sample_slot=self.sample_slot[index],
             sample_day=self.sample_day[index],
-            anchor_iv=self.anchor_iv[index],
             target_iv=self.target_iv[index],
+            context=self.context.take(index),
         )
+
+    def underlying_returns(self) -> np.ndarray:
+        """The log return :math:`\\ln(S_t/S_{t-1})` into each sample's day."""
+        return np.log(self.rows["underlying"].to_numpy() / self.context.previous_spot)
+
+    @property
+    def anchor_iv(self) -> np.ndarray:
+        """The implied vol of each sample's :attr:`anchor` baseline, the vol the network
+        corrects (float64)."""
+        return self.anchor_vol(self.anchor)
+
+    def anchor_vol(self, name: str) -> np.ndarray:
+        """The vol at which the baseline ``name`` (one of ``ANCHOR_CANDIDATES``) prices
+        each sample."""
+        return anchor_vol(name, self.context, self.underlying_returns(), self.fitted)
 
     def carry_on(
         self, days: np.ndarray, expiration: np.datetime64, root: str | None = None
@@ -160,3 +181,4 @@ class ContractQuotes:
     day: np.ndarray
     slot: np.ndarray
     previous: PreviousQuote  # the quote's own values, in the shape of a t-1 quote
+    from_parity: np.ndarray  # whether its carry is its expiry's parity forward's

@@ -17,6 +17,8 @@ def split_of(
     """The split of each sample (a categorical of ``SPLITS``, one byte a sample) and the
     first and last date of each split."""
     unique = np.unique(sample_dates)
+    if config.evaluation == "walk_forward":
+        return _latest_fit_split(sample_dates, unique, config)
     if config.train_end is not None:
         train_end = np.datetime64(config.train_end, "ns")
         validation_end = np.datetime64(config.validation_end, "ns")
@@ -49,3 +51,24 @@ def split_of(
             )
         split_dates[name] = [str(dates[0])[:10], str(dates[-1])[:10]]
     return pd.Categorical.from_codes(code(sample_dates), SPLITS), split_dates
+
+
+def _latest_fit_split(
+    sample_dates: np.ndarray, unique: np.ndarray, config: SampleConfig
+) -> tuple[pd.Categorical, dict[str, list[str]]]:
+    """The split of the model that is saved and served under a walk-forward evaluation:
+    every date but the last validation days (:meth:`SampleConfig.validation_days_of`)
+    trains, those validate, none tests (the split dates name no test split)."""
+    validation_days = config.validation_days_of(len(unique))
+    if len(unique) <= validation_days:
+        raise OptvolInputError(
+            f"the samples span {len(unique)} quote date(s); training needs more than the "
+            f"{validation_days} validation days (validation_days)"
+        )
+    validation_start = unique[-validation_days]
+    codes = (sample_dates >= validation_start).astype(np.int8)
+    split_dates = {
+        "train": [str(unique[0])[:10], str(unique[-validation_days - 1])[:10]],
+        "validation": [str(validation_start)[:10], str(unique[-1])[:10]],
+    }
+    return pd.Categorical.from_codes(codes, SPLITS), split_dates

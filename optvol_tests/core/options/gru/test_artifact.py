@@ -15,10 +15,16 @@ import optvol.core.common.model_files as model_files
 import optvol.core.options.gru.artifact as gru_artifact
 from optvol.core.common.errors import OptvolInputError
 from optvol.core.options.evaluation import evaluate_option_models
+from optvol.core.options.gru.anchor import with_anchor
 from optvol.core.options.gru.artifact import CARD_FORMAT, TrainedGRU
 from optvol.core.options.gru.network import SampleTensors
 from optvol.core.options.gru.training import TrainingConfig, predict_over_strike, train_gru
-from optvol.core.options.samples import SEQUENCE_FEATURES, STATIC_FEATURES, build_samples
+from optvol.core.options.samples import (
+    SEQUENCE_FEATURES,
+    STATIC_FEATURES,
+    SampleConfig,
+    build_samples,
+)
 from optvol_tests.builders import option_quotes_frame
 
 TINY = {"hidden_size": 8, "head_size": 8, "batch_size": 256, "device": "cpu", "epochs": 2}
@@ -34,7 +40,8 @@ def quotes():
 
 @pytest.fixture(scope="module")
 def samples(quotes):
-    return build_samples(quotes)
+    # One split: the model's own test split is what the evaluation scores.
+    return build_samples(quotes, SampleConfig(evaluation="split"))
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +79,9 @@ def test_round_trip_gives_identical_predictions(trained, saved, samples, result)
     before = trained.predict(samples, index)
     after = loaded.predict(samples, index)
     np.testing.assert_array_equal(after, before)
-    # ... which are the trained network's prices in dollars.
-    tensors = SampleTensors(samples, result.scalers, torch.device("cpu"))
+    # ... which are the trained network's prices in dollars, at its anchor's vol.
+    anchored = with_anchor(samples, result.anchor.anchor)
+    tensors = SampleTensors(anchored, result.scalers, torch.device("cpu"))
     direct = predict_over_strike(result.model, tensors, index) * samples.rows["strike"].to_numpy()
     np.testing.assert_array_equal(after, direct)
     assert loaded.card == strict_json(saved[1].read_text())
@@ -123,7 +131,9 @@ def test_card_holds_everything_needed_to_use_and_trust_the_model(saved, samples,
         "correction_bound": result.architecture["max_correction"],
         "shrinkage": result.shrinkage.to_dict(),
     }
-    assert card["leverage_betas"] == strict_json(json.dumps(samples.leverage_betas.to_dict()))
+    assert card["fitted_baselines"] == strict_json(json.dumps(samples.fitted.to_dict()))
+    assert card["anchor"] == result.anchor.to_dict()
+    assert card["anchor"]["on"] == "validation days"
     seen = sum(h["train_samples"] for h in result.history)
     assert card["metrics"]["samples_per_second"] == pytest.approx(
         seen / sum(h["train_seconds"] for h in result.history)

@@ -22,7 +22,10 @@ from optvol.core.options.gru.network import (
 from optvol.core.options.pricing.black_scholes import bs_price
 from optvol.core.options.samples import (
     ANCHOR,
+    DRIVER_FEATURES,
     SEQUENCE_FEATURES,
+    SLOPE_FEATURES,
+    STATE_FEATURES,
     STATIC_FEATURES,
     SampleConfig,
     build_samples,
@@ -171,6 +174,57 @@ def test_trained_head_moves_the_price_away_from_the_anchor():
     pricing = torch.tensor([[1.0, 0.5, 0.2, 1.0, 0.02, 0.015]] * 4)
     out = model(torch.randn(4, 3, F), torch.randn(4, S), pricing)
     assert not torch.allclose(out, bs_price_over_strike(*pricing.unbind(1)))
+
+
+def factor_network() -> OptionGRU:
+    """A network of the trained form (drivers, slopes from the slope columns) with random
+    last layers, so that its correction is not zero."""
+    torch.manual_seed(3)
+    F, S = len(SEQUENCE_FEATURES), len(STATIC_FEATURES)
+    model = OptionGRU(F, S, hidden_size=8, head_size=8, drivers=len(DRIVER_FEATURES),
+                      slope_columns=SLOPE_COLUMNS, slope_size=4).eval()  # fmt: skip
+    torch.nn.init.normal_(model.head[-1].weight)
+    torch.nn.init.normal_(model.slope[-1].weight)
+    return model
+
+
+SLOPE_COLUMNS = [STATE_FEATURES.index(name) for name in SLOPE_FEATURES]
+
+
+def test_the_correction_is_linear_in_the_drivers_with_slopes_of_the_slope_columns():
+    model = factor_network()
+    n_state = len(STATE_FEATURES)
+    sequence, static = torch.randn(16, 4, len(SEQUENCE_FEATURES)), torch.randn(16, n_state + 2)
+    _, hidden = model.gru(sequence)
+    hidden = hidden[-1]
+
+    def raw(drivers: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
+        state = static[:, :n_state] if state is None else state
+        return model.raw_correction(hidden, torch.cat([state, drivers], dim=1)).detach()
+
+    zero = torch.zeros(16, 2)
+    d1, d2 = torch.randn(16, 2), torch.randn(16, 2)
+    torch.testing.assert_close(
+        raw(d1 + d2) - raw(zero), (raw(d1) - raw(zero)) + (raw(d2) - raw(zero))
+    )
+    # A state column outside the slope columns moves the level, never the slopes.
+    other = next(i for i in range(n_state) if i not in SLOPE_COLUMNS)
+    moved = static[:, :n_state].clone()
+    moved[:, other] += 3.0
+    torch.testing.assert_close(raw(d1, moved) - raw(zero, moved), raw(d1) - raw(zero))
+    assert not torch.allclose(raw(zero, moved), raw(zero))
+    # A slope column moves the slopes.
+    moved = static[:, :n_state].clone()
+    moved[:, SLOPE_COLUMNS[0]] += 3.0
+    assert not torch.allclose(raw(d1, moved) - raw(zero, moved), raw(d1) - raw(zero))
+
+
+def test_the_drivers_reach_the_network_unscaled(samples):
+    scalers = fit_scalers(samples)
+    drivers = slice(len(STATE_FEATURES), None)
+    np.testing.assert_array_equal(scalers.static.mean[drivers], 0.0)
+    np.testing.assert_array_equal(scalers.static.std[drivers], 1.0)
+    assert (scalers.static.std[: len(STATE_FEATURES)] != 1.0).any()
 
 
 # --- batches ----------------------------------------------------------------------------------------

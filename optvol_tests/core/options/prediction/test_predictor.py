@@ -129,3 +129,22 @@ def test_a_supplied_history_without_the_day_before_is_refused_naming_that_day(pr
     assert str(raised.value) == (
         f"history must include the trading day before as_of ({before}); its last date is {earlier}"
     )
+
+
+def test_the_delta_is_the_central_difference_of_the_models_own_prices(predictor):
+    """A request's delta is the derivative of the GRU's price in the underlying's at the
+    requested price: the prices of the same request at S (1 +- 0.1%) agree with it."""
+    from optvol.core.options.hedging import BUMP
+
+    day = predictor.trading_days_with_successor()[-1]
+    requests = _priceable(predictor, day, 12)
+    assert requests
+    for request in requests:
+        at = predictor.predict([request])[0]
+        up = predictor.predict([replace(request, underlying=request.underlying * (1 + BUMP))])[0]
+        down = predictor.predict([replace(request, underlying=request.underlying * (1 - BUMP))])[0]
+        numeric = (up.gru - down.gru) / (2 * BUMP * request.underlying)
+        # The request's own delta is computed in float32 beside its price.
+        assert at.delta == pytest.approx(numeric, abs=1e-4)
+        sign = 1.0 if request.option_type == "C" else -1.0
+        assert -0.05 <= sign * at.delta <= 1.05

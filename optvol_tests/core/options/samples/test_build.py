@@ -30,6 +30,17 @@ from optvol_tests.builders import option_quotes_frame
 
 R, Q = SampleConfig().risk_free_rate, SampleConfig().dividend_yield
 KEY = ["expiration", "option_type", "strike"]
+# These tests read the samples of one chronological split; test_latest_fit_split_* those
+# of the walk-forward's saved model.
+SPLIT = SampleConfig(evaluation="split")
+
+
+def build(quotes, config: SampleConfig | None = None, **kwargs):
+    return build_samples(quotes, config or SPLIT, **kwargs)
+
+
+def split_config(**kwargs) -> SampleConfig:
+    return SampleConfig(evaluation="split", **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +50,7 @@ def quotes() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def samples(quotes):
-    return build_samples(quotes)
+    return build(quotes)
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +138,7 @@ def test_missing_vendor_iv_leaves_no_nan_and_keeps_the_samples(quotes, samples):
     holes = quotes.copy()
     rng = np.random.default_rng(3)
     holes.loc[rng.random(len(holes)) < 0.2, "iv"] = np.nan
-    with_holes = build_samples(holes)
+    with_holes = build(holes)
     assert len(with_holes.rows) == len(samples.rows)
     assert np.isfinite(with_holes.static).all()
     assert np.isfinite(with_holes.history).all()
@@ -142,7 +153,7 @@ def sample_dates_of(samples, contract=CONTRACT) -> set:
 
 def test_sample_needs_a_quote_on_the_previous_day(quotes, samples, dates):
     removed = quotes.loc[~(is_contract(quotes, *CONTRACT) & (quotes["quote_date"] == dates[30]))]
-    without = build_samples(removed)
+    without = build(removed)
     assert sample_dates_of(samples) == set(dates[1:])
     # No sample on day 30 (no quote) nor on day 31 (no quote the day before); day 32 again.
     assert sample_dates_of(without) == set(dates[1:]) - {dates[30], dates[31]}
@@ -154,8 +165,8 @@ def test_an_unusable_quote_counts_as_missing(quotes, dates):
     unusable = quotes.copy()
     unusable.loc[target, "usable"] = False
     unusable.loc[target, "bid"] = 0.0
-    removed = build_samples(quotes.loc[~target])
-    flagged = build_samples(unusable)
+    removed = build(quotes.loc[~target])
+    flagged = build(unusable)
     pd.testing.assert_frame_equal(flagged.rows, removed.rows)
     np.testing.assert_array_equal(flagged.static, removed.static)
     np.testing.assert_array_equal(flagged.history, removed.history)
@@ -189,7 +200,7 @@ def test_default_split_is_70_15_15_of_whole_dates_in_order(samples, dates):
 
 def test_split_fractions_are_honoured(quotes):
     labels = split_of_each_date(
-        build_samples(quotes, SampleConfig(train_fraction=0.6, validation_fraction=0.2))
+        build(quotes, split_config(train_fraction=0.6, validation_fraction=0.2))
     )
     # 39 dates: round(23.4) = 23, round(7.8) = 8, the remaining 8.
     assert list(labels) == ["train"] * 23 + ["validation"] * 8 + ["test"] * 8
@@ -197,8 +208,8 @@ def test_split_fractions_are_honoured(quotes):
 
 def test_explicit_split_dates_are_honoured(quotes):
     # 2020-02-08 is a Saturday: the end dates need not be trading days.
-    config = SampleConfig(train_end="2020-02-08", validation_end="2020-02-19")
-    built = build_samples(quotes, config)
+    config = split_config(train_end="2020-02-08", validation_end="2020-02-19")
+    built = build(quotes, config)
     labels = split_of_each_date(built)
     for day, label in labels.items():
         expected = (
@@ -223,15 +234,15 @@ def test_explicit_split_dates_are_honoured(quotes):
     ],
 )
 def test_an_empty_split_raises_naming_it(quotes, train_end, validation_end, empty):
-    config = SampleConfig(train_end=train_end, validation_end=validation_end)
+    config = split_config(train_end=train_end, validation_end=validation_end)
     with pytest.raises(OptvolInputError, match=f"the {empty} split has no sample"):
-        build_samples(quotes, config)
+        build(quotes, config)
 
 
 def test_too_few_sample_dates_for_a_split(quotes):
     # 3 days: samples on the last two only.
     with pytest.raises(OptvolInputError, match=r"span 2 quote date\(s\).*at least 3"):
-        build_samples(option_quotes_frame(n_days=3))
+        build(option_quotes_frame(n_days=3))
 
 
 # --- windows ----------------------------------------------------------------------------------------
@@ -283,7 +294,7 @@ def test_window_is_masked_before_the_first_quote_and_on_missing_days(quotes, dat
     contract = ("2020-06-19", "P", 95.0)
     mine = is_contract(quotes, *contract)
     gone = mine & ((quotes["quote_date"] < dates[25]) | (quotes["quote_date"] == dates[30]))
-    built = build_samples(quotes.loc[~gone].reset_index(drop=True))
+    built = build(quotes.loc[~gone].reset_index(drop=True))
     rows = built.rows
     own = is_contract(rows, *contract)
     # First quote on day 25, so the first sample is on day 26; none on 30 and 31.
@@ -362,10 +373,8 @@ def test_practitioner_baselines_reprice_the_previous_iv_at_todays_spot(samples, 
         rtol=1e-9,
         atol=1e-12,
     )
-    column = STATIC_FEATURES.index("practitioner_bs_mid_iv_over_strike")
-    np.testing.assert_allclose(
-        samples.static[:, column], rows["practitioner_bs_mid_iv"] / strike, rtol=1e-6
-    )
+    column = STATIC_FEATURES.index("prev_iv_from_mid")
+    np.testing.assert_allclose(samples.static[:, column], iv_prev, rtol=1e-6)
     # Today's spot moved: repricing at S_{t-1} would give another price.
     stale = bs_price(previous["underlying_last"], strike, tau, R, q, iv_prev, is_call)
     assert not np.allclose(rows["practitioner_bs_mid_iv"], stale, rtol=1e-6)
@@ -385,7 +394,7 @@ def test_leverage_bs_moves_the_previous_iv_by_its_buckets_slope(samples, previou
     # bucket edge.
     carried = previous["carry"].to_numpy() * previous["tau"].to_numpy(float)
     log_forward_over_strike = np.log(previous["underlying_last"].to_numpy() / strike) + carried
-    beta = samples.leverage_betas.beta(-log_forward_over_strike, rows["dte_days"].to_numpy())
+    beta = samples.fitted.leverage.beta(-log_forward_over_strike, rows["dte_days"].to_numpy())
     moved = np.maximum(iv_prev + beta * log_return, 0.01)
     assert ANCHOR == "leverage_bs"
     np.testing.assert_allclose(samples.anchor_iv, moved, rtol=1e-9)
@@ -393,15 +402,18 @@ def test_leverage_bs_moves_the_previous_iv_by_its_buckets_slope(samples, previou
         rows["leverage_bs"], bs_price(rows["underlying"], strike, tau, R, q, moved, is_call),
         rtol=1e-9, atol=1e-12,
     )  # fmt: skip
-    column = STATIC_FEATURES.index("leverage_iv_change")
-    np.testing.assert_allclose(samples.static[:, column], moved - iv_prev, atol=1e-6)
+    # The network's driver: the return in units of the contract's daily vol.
+    column = STATIC_FEATURES.index("return_over_vol")
+    np.testing.assert_allclose(
+        samples.static[:, column], log_return / (iv_prev / np.sqrt(252)), rtol=1e-5
+    )
 
 
 def test_leverage_slopes_are_fitted_on_training_dates_only():
     # The chain's vols follow spot (a fixed strike moves about -1.0 x the return).
     quotes = option_quotes_frame(n_days=80, atm_beta=-1.15, seed=3)
-    samples = build_samples(quotes)
-    betas = samples.leverage_betas
+    samples = build(quotes)
+    betas = samples.fitted.leverage
     assert betas.pooled == pytest.approx(-1.0, abs=0.3)  # 40 training days of noisy levels
     assert (
         0.95 * len(samples.indices("train")) <= betas.pairs.sum() <= len(samples.indices("train"))
@@ -411,11 +423,11 @@ def test_leverage_slopes_are_fitted_on_training_dates_only():
     later = quotes["quote_date"] > train_end
     changed = quotes.copy()
     changed.loc[later, ["bid", "mid", "ask"]] *= 1.2
-    again = build_samples(changed)
-    np.testing.assert_array_equal(again.leverage_betas.by_bucket, betas.by_bucket)
+    again = build(changed)
+    np.testing.assert_array_equal(again.fitted.leverage.by_bucket, betas.by_bucket)
     assert not np.allclose(again.rows["leverage_bs"], samples.rows["leverage_bs"])
     # A chain that ignores spot gets a slope near the smile's sticky-moneyness +0.15.
-    flat = build_samples(option_quotes_frame(n_days=80, seed=3)).leverage_betas
+    flat = build(option_quotes_frame(n_days=80, seed=3)).fitted.leverage
     assert flat.pooled == pytest.approx(0.15, abs=0.3)
     assert flat.pooled > betas.pooled + 0.5
 
@@ -444,10 +456,17 @@ def test_historical_bs_uses_21_squared_log_returns_up_to_t(quotes, samples):
         rtol=1e-9,
         atol=1e-12,
     )
-    column = STATIC_FEATURES.index("historical_vol")
-    np.testing.assert_allclose(samples.static[:, column], sigma, rtol=1e-6)
-    column = STATIC_FEATURES.index("underlying_return")
-    np.testing.assert_allclose(samples.static[:, column], returns[day], rtol=1e-5)
+    # The state reads the historical vol up to t-1 (t's own depends on S_t), over the
+    # contract's t-1 vol.
+    sigma_before = np.array(
+        [
+            np.sqrt(252 / n * np.sum(returns[t - n : t] ** 2)) if t > 1 else 0.0
+            for t, n in zip(day, np.minimum(day - 1, 21), strict=True)
+        ]
+    )
+    column = STATIC_FEATURES.index("historical_vol_over_iv")
+    iv_prev = samples.context.previous.iv_from_mid
+    np.testing.assert_allclose(samples.static[:, column], sigma_before / iv_prev, rtol=1e-5)
 
 
 def test_historical_vol_into_a_day_is_that_of_the_returns_extended_by_its_return():
@@ -472,7 +491,7 @@ def test_historical_vol_into_a_day_is_that_of_the_returns_extended_by_its_return
 
 def test_a_short_chain_gives_samples_from_its_second_date():
     # 12 business days: every day after the first makes samples, split 8/2/2 dates or so.
-    samples = build_samples(option_quotes_frame(n_days=12))
+    samples = build(option_quotes_frame(n_days=12))
     dates = np.unique(samples.rows["quote_date"])
     assert len(dates) == 11
     assert all(len(samples.indices(name)) for name in SPLITS)
@@ -492,17 +511,17 @@ def test_adhoc_bs_is_finite_and_close_to_the_smile(samples):
 
 def test_no_quotes_raises(quotes):
     with pytest.raises(OptvolInputError, match="no usable quote"):
-        build_samples(quotes.iloc[:0])
+        build(quotes.iloc[:0])
 
 
 def test_no_usable_quotes_raises(quotes):
     with pytest.raises(OptvolInputError, match="no usable quote"):
-        build_samples(quotes.assign(usable=False))
+        build(quotes.assign(usable=False))
 
 
 def test_missing_columns_raise_naming_them(quotes):
     with pytest.raises(OptvolInputError, match=r"lacks the columns \['mid', 'usable'\]"):
-        build_samples(quotes.drop(columns=["usable", "mid"]))
+        build(quotes.drop(columns=["usable", "mid"]))
 
 
 def test_no_contract_quoted_on_two_consecutive_days_raises(quotes, dates):
@@ -514,14 +533,14 @@ def test_no_contract_quoted_on_two_consecutive_days_raises(quotes, dates):
         OptvolInputError,
         match="0 have a usable quote of the same contract on the previous trading day",
     ):
-        build_samples(alternating)
+        build(alternating)
 
 
 def test_too_short_a_chain_raises(quotes, dates):
     with pytest.raises(OptvolInputError, match="too sparse"):
-        build_samples(quotes.loc[quotes["quote_date"] == dates[0]])
+        build(quotes.loc[quotes["quote_date"] == dates[0]])
     with pytest.raises(OptvolInputError, match="span 2 quote date"):
-        build_samples(quotes.loc[quotes["quote_date"] <= dates[2]])
+        build(quotes.loc[quotes["quote_date"] <= dates[2]])
 
 
 # --- fingerprint -------------------------------------------------------------------------------------
@@ -529,16 +548,16 @@ def test_too_short_a_chain_raises(quotes, dates):
 
 def test_fingerprint_is_stable_and_follows_the_data(quotes, samples, dates):
     assert len(samples.fingerprint) == 64
-    assert build_samples(quotes.copy()).fingerprint == samples.fingerprint
+    assert build(quotes.copy()).fingerprint == samples.fingerprint
     changed = quotes.copy()
     row = np.flatnonzero(changed["quote_date"] == dates[-1])[5]
     changed.loc[row, "mid"] += 0.01
-    assert build_samples(changed).fingerprint != samples.fingerprint
+    assert build(changed).fingerprint != samples.fingerprint
     older = quotes.copy()
     row = np.flatnonzero(older["quote_date"] == dates[3])[5]
     older.loc[row, "mid"] += 0.01  # only in the history of later samples
-    assert build_samples(older).fingerprint != samples.fingerprint
-    other_rate = build_samples(quotes, SampleConfig(risk_free_rate=0.03))
+    assert build(older).fingerprint != samples.fingerprint
+    other_rate = build(quotes, split_config(risk_free_rate=0.03))
     assert other_rate.fingerprint != samples.fingerprint
 
 
@@ -546,7 +565,7 @@ def test_vendor_iv_in_percent_is_replaced_by_the_iv_solved_from_the_mid():
     quotes = option_quotes_frame(n_days=40)
     in_percent = quotes.copy()
     in_percent["iv"] = in_percent["iv"] * 100.0  # a vendor quoting 25.0 for 25%
-    decimal, percent = build_samples(quotes), build_samples(in_percent)
+    decimal, percent = build(quotes), build(in_percent)
     # The builder's mids are exact Black-Scholes prices at its IVs, so solving them back
     # gives the same vols the decimal file states.
     np.testing.assert_allclose(
@@ -560,7 +579,7 @@ def test_fingerprint_hashes_the_bytes_of_each_array_as_tobytes_gives_them():
         np.array([True, False, True]),
         np.arange(12, dtype=np.float32).reshape(4, 3),
         np.arange(20.0)[::3],  # not contiguous
-        np.asarray(sorted(SampleConfig().to_dict().items()), dtype=str),
+        np.asarray(sorted(SPLIT.to_dict().items()), dtype=str),
     )
     digest = hashlib.sha256()
     for array in arrays:
@@ -576,11 +595,16 @@ def assert_same_samples(a, b) -> None:
     assert a.fingerprint == b.fingerprint
     for name in (
         "static", "history", "quoted", "slot_day", "sample_slot", "sample_day",
-        "underlying_return", "calendar", "anchor_iv", "spot_of_day", "surface_coef",
+        "underlying_return", "calendar", "anchor_iv", "spot_of_day", "target_iv",
     ):  # fmt: skip
         x, y = getattr(a, name), getattr(b, name)
         assert x.dtype == y.dtype, name
         np.testing.assert_array_equal(x, y, err_msg=name)
+    np.testing.assert_array_equal(a.market.surface_coef, b.market.surface_coef)
+    for name in ("strike", "tau", "time_change", "call_delta", "vega", "recent"):
+        np.testing.assert_array_equal(
+            getattr(a.context, name), getattr(b.context, name), err_msg=name
+        )
     pd.testing.assert_frame_equal(a.rows, b.rows)
     assert (a.split_dates, a.counts) == (b.split_dates, b.counts)
     pd.testing.assert_frame_equal(a.quotes.contracts, b.quotes.contracts)
@@ -606,9 +630,9 @@ def test_building_in_chunks_gives_the_samples_of_one_piece(ragged, chunk_rows, m
     """The row-wise steps run in chunks of CHUNK_ROWS; with more rows than the chain has,
     the chain is one chunk, computed whole as before chunking existed."""
     assert len(ragged) < row_chunks.CHUNK_ROWS
-    whole = build_samples(ragged, keep_quotes=True)
+    whole = build(ragged, keep_quotes=True)
     monkeypatch.setattr(row_chunks, "CHUNK_ROWS", chunk_rows)
-    assert_same_samples(build_samples(ragged, keep_quotes=True), whole)
+    assert_same_samples(build(ragged, keep_quotes=True), whole)
 
 
 def test_rows_carry_the_terms_of_their_quotes(quotes, samples):
@@ -670,8 +694,8 @@ def test_two_option_classes_with_one_expiry_and_strike_are_two_contracts():
     both = pd.concat([spx, spxw], ignore_index=True)
     both["root"] = pd.Categorical(both["root"], categories=["SPX", "SPXW"])
     both = both.sort_values(["quote_date", "expiration", "strike", "option_type", "root"])
-    samples = build_samples(both.reset_index(drop=True), keep_quotes=True)
-    alone = build_samples(spx)
+    samples = build(both.reset_index(drop=True), keep_quotes=True)
+    alone = build(spx)
     assert len(samples.rows) == 2 * len(alone.rows)
     rows = samples.rows[samples.rows["root"] == "SPXW"]
     # Each class's t-1 mid is its own: the classes never mix.
@@ -681,7 +705,12 @@ def test_two_option_classes_with_one_expiry_and_strike_are_two_contracts():
 
     class Model:  # the predictor reads the sample settings only before pricing
         def sample_config(self):
-            return SampleConfig()
+            return SPLIT
+
+        def fitted_baselines(self):
+            return samples.fitted
+
+        anchor = "leverage_bs"
 
         def check_samples(self, samples):
             pass
@@ -721,7 +750,7 @@ def test_an_expiry_without_a_parity_forward_falls_back_to_the_configured_carry(q
     gone = (changed["expiration"] == pd.Timestamp("2020-06-19")) & (changed["option_type"] == "P")
     changed.loc[gone, "usable"] = False
     add_parity_forwards(changed)
-    rows = build_samples(changed).rows
+    rows = build(changed).rows
     lacking = (rows["expiration"] == pd.Timestamp("2020-06-19")).to_numpy()
     assert lacking.any() and (~lacking).any()
     assert rows.loc[lacking, "forward_fallback"].all()
@@ -732,13 +761,13 @@ def test_an_expiry_without_a_parity_forward_falls_back_to_the_configured_carry(q
 def test_a_fixed_forward_prices_every_expiry_at_the_configured_carry(quotes):
     shifted = quotes.copy()
     shifted["forward"] *= 1.001  # the options' forward sits 10 bp from the spot
-    from_parity = build_samples(shifted)
+    from_parity = build(shifted)
     assert (from_parity.rows["carry"] > R - Q + 0.001).all()  # ln(1.001) / T, T < 1
-    fixed = build_samples(shifted, SampleConfig(forward="fixed"))
+    fixed = build(shifted, split_config(forward="fixed"))
     np.testing.assert_array_equal(fixed.rows["carry"], R - Q)
     assert fixed.rows["forward_fallback"].all()
     # As a table cleaned before forwards were kept is priced.
-    legacy = build_samples(quotes.drop(columns=["forward", "carry", "forward_pairs"]))
+    legacy = build(quotes.drop(columns=["forward", "carry", "forward_pairs"]))
     pd.testing.assert_frame_equal(fixed.rows, legacy.rows)
     with pytest.raises(ValueError, match="forward must be one of"):
         SampleConfig(forward="vendor")

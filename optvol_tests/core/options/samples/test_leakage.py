@@ -100,11 +100,11 @@ def quotes() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def with_fitted_slopes(quotes) -> Callable[[pd.DataFrame], OptionSamples]:
-    """Samples built with the leverage slopes fitted on ``quotes``: slopes are parameters
+    """Samples built with the baselines fitted on ``quotes``: their slopes are parameters
     fitted on the training targets (as the network's weights are), so on a training day
     the inputs are compared with them held fixed."""
-    betas = build_samples(quotes).leverage_betas
-    return lambda frame: build_samples(frame, leverage_betas=betas)
+    fitted = build_samples(quotes).fitted
+    return lambda frame: build_samples(frame, fitted=fitted)
 
 
 @pytest.mark.parametrize("position", [0.5, 0.95], ids=["train_day", "test_day"])
@@ -135,16 +135,17 @@ def test_scaled_batches_of_a_test_day_ignore_its_quotes(quotes):
 
 
 def test_the_check_catches_an_injected_same_day_field(quotes):
-    betas = build_samples(quotes).leverage_betas
+    fitted = build_samples(quotes).fitted
 
     def leaky_build(frame: pd.DataFrame) -> OptionSamples:
-        samples = build_samples(frame, leverage_betas=betas)
+        samples = build_samples(frame, fitted=fitted)
         # The kind of bug the test exists for: today's vendor IV used as a feature.
         today = frame.set_index(["quote_date", "expiration", "option_type", "strike"])["iv"]
         keys = pd.MultiIndex.from_frame(
             samples.rows[["quote_date", "expiration", "option_type", "strike"]]
         )
-        samples.static[:, STATIC_FEATURES.index("prev_iv")] = today.reindex(keys).to_numpy()
+        column = STATIC_FEATURES.index("prev_iv_from_mid")
+        samples.static[:, column] = today.reindex(keys).to_numpy()
         return samples
 
     day = pd.Timestamp(np.sort(quotes["quote_date"].unique())[30])
