@@ -91,6 +91,8 @@ SETTING_DESCRIPTIONS = {
     "max_grad_norm": "Gradient-norm clipping.",
     "samples_per_day": "Training samples drawn from each day per epoch (0: all).",
     "equal_day_weights": "Weigh every training day the same in the loss.",
+    "hedge_weight": "Weight of the one-day hedging error with the model's own delta in the "
+    "loss, beside the price error (0: prices only).",
     "seed": "Seed of the weights and the order of the samples.",
     "device": "'auto' (CUDA when present, else CPU), 'cpu', 'cuda' or 'cuda:N'.",
 }

@@ -214,3 +214,30 @@ def test_the_served_model_trains_on_every_date_but_its_validation_days(samples):
         "validation": [str(dates[-validation])[:10], str(dates[-1])[:10]],
     }
     assert model.card["anchor"]["on"] == "earlier out-of-sample days"
+
+
+def test_the_practitioner_replaces_a_return_aware_anchor_only_on_significant_evidence():
+    from optvol.core.options.gru.anchor import MIN_SWITCH_DAYS, lowest_rmse
+
+    rng = np.random.default_rng(0)
+
+    def choice(days: int, practitioner_error: float):
+        dates = np.repeat(np.arange(days), 10)
+        mid = rng.normal(10, 1, len(dates))
+        prices = {
+            "leverage_bs": mid + rng.normal(0, 0.10, len(mid)),
+            "hull_white_bs": mid + rng.normal(0, 0.11, len(mid)),
+            "practitioner_bs_mid_iv": mid + rng.normal(0, practitioner_error, len(mid)),
+        }
+        return lowest_rmse(mid, prices, dates, "test")
+
+    # Clearly better over many days: the practitioner's vol.
+    assert choice(60, 0.05).anchor == "practitioner_bs_mid_iv"
+    # Better over a handful of days, or by a hair: the return-aware one with the lower RMSE.
+    few = choice(MIN_SWITCH_DAYS - 1, 0.05)
+    assert (
+        few.anchor == "leverage_bs" and few.rmse["practitioner_bs_mid_iv"] < few.rmse["leverage_bs"]
+    )
+    assert choice(60, 0.0999).anchor in ("leverage_bs", "hull_white_bs")
+    # Worse: never the practitioner.
+    assert choice(60, 0.3).anchor == "leverage_bs"

@@ -3,8 +3,10 @@
 The candidates (``ANCHOR_CANDIDATES``) are the practitioner's model and the two that move
 its vol with the return into ``t`` (``leverage_bs``, ``hull_white_bs``), their parameters
 fitted on training days. The return-aware one with the lower RMSE is the anchor unless
-the practitioner's is lower *and* significantly so (a Diebold-Mariano test of the daily
-mean squared errors at :data:`SWITCH_P_VALUE`): that implied vols move against the
+the practitioner's is lower *and* significantly so over at least :data:`MIN_SWITCH_DAYS`
+days (a Diebold-Mariano test of the daily mean squared errors with the small-sample
+correction of Harvey, Leybourne and Newbold, at :data:`SWITCH_P_VALUE`): that implied
+vols move against the
 return is the best-documented regularity of index options (Hull and White 2017, and every
 chain here), so a handful of quiet validation days, in which the fitted move looks like
 noise, does not overturn it -- the first refit of a walk-forward, validated on a calm
@@ -24,13 +26,17 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+import pandas as pd
 
+from optvol.core.common.forecast_tests import diebold_mariano, newey_west_lags
 from optvol.core.options.samples import ANCHOR_CANDIDATES, PRACTITIONER, OptionSamples
 
 __all__ = ["AnchorChoice", "SWITCH_P_VALUE", "choose_anchor", "lowest_rmse", "with_anchor"]
 
-# The practitioner's vol replaces the return-aware anchor only at this significance.
+# The practitioner's vol replaces the return-aware anchor only at this significance, over
+# at least this many days (a test on a week of days says little about the next month).
 SWITCH_P_VALUE = 0.10
+MIN_SWITCH_DAYS = 20
 RETURN_AWARE = tuple(name for name in ANCHOR_CANDIDATES if name != PRACTITIONER)
 
 
@@ -53,11 +59,25 @@ class AnchorChoice:
 def lowest_rmse(
     mid: np.ndarray, prices: dict[str, np.ndarray], dates: np.ndarray, on: str
 ) -> AnchorChoice:
-    """The candidate whose ``prices`` are nearest ``mid`` in RMSE (ties to the one listed
-    first in ``ANCHOR_CANDIDATES``)."""
+    """The anchor by the rule of the module: the return-aware candidate with the lower
+    RMSE against ``mid``, or the practitioner's where it is significantly lower over
+    enough days."""
     rmse = {name: float(np.sqrt(np.mean((prices[name] - mid) ** 2))) for name in ANCHOR_CANDIDATES}
-    return AnchorChoice(min(rmse, key=rmse.__getitem__), rmse, int(len(mid)),
-                        int(len(np.unique(dates))), on)  # fmt: skip
+    moving = min(RETURN_AWARE, key=rmse.__getitem__)
+    code, _ = pd.factorize(dates, sort=True)
+    days = np.bincount(code).astype(float)
+    chosen = moving
+    if rmse[PRACTITIONER] < rmse[moving] and len(days) >= MIN_SWITCH_DAYS:
+
+        def daily(name: str) -> np.ndarray:
+            return np.bincount(code, weights=(prices[name] - mid) ** 2) / days
+
+        test = diebold_mariano(
+            daily(PRACTITIONER), daily(moving), newey_west_lags(len(days)), small_sample=True
+        )
+        if test["p_value"] < SWITCH_P_VALUE:
+            chosen = PRACTITIONER
+    return AnchorChoice(chosen, rmse, int(len(mid)), int(len(days)), on)
 
 
 def choose_anchor(samples: OptionSamples) -> AnchorChoice:

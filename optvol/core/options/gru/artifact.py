@@ -34,8 +34,6 @@ from optvol.core.options.samples import (
     FittedBaselines,
     OptionSamples,
     SampleConfig,
-    inputs_at_spot,
-    pricing_inputs,
 )
 
 # 3: the anchor chosen on validation, fitted baselines (leverage and Hull-White), inputs at
@@ -146,23 +144,13 @@ class TrainedGRU:
         selected = with_anchor(samples.select(index), self.anchor)
         tensors = SampleTensors(selected, self.scalers(), device)
         if spot is not None:
-            tensors.static, tensors.pricing = (
-                to_device(values, device) for values in self._inputs_at(selected, spot)
-            )
+            static, pricing = selected.inputs_at(spot)
+            tensors.static = to_device(self.scalers().static.transform(static), device)
+            tensors.pricing = to_device(pricing, device)
         over_strike = predict_over_strike(
             self._models[str(device)], tensors, np.arange(len(selected.rows))
         )
         return over_strike * selected.rows["strike"].to_numpy()
-
-    def _inputs_at(self, selected: OptionSamples, spot: np.ndarray) -> tuple[np.ndarray, ...]:
-        """The scaled static inputs and the pricing inputs of ``selected`` at ``spot``."""
-        context = selected.context
-        inputs = inputs_at_spot(spot, context, selected.market, selected.fitted, selected.config)
-        pricing = pricing_inputs(
-            spot, context.strike, context.tau, inputs.vols[self.anchor], context.is_call,
-            context.previous.carry, selected.config,
-        )  # fmt: skip
-        return self.scalers().static.transform(inputs.static), pricing
 
     def save(self, stem: str | Path) -> tuple[Path, Path]:
         """Write ``<stem>.pt`` and ``<stem>.json`` atomically (see

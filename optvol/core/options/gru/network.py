@@ -29,6 +29,7 @@ from torch import nn
 
 from optvol.core.common.numeric import nan_to_num
 from optvol.core.common.row_chunks import row_chunks
+from optvol.core.options.hedging import BUMP as HEDGE_BUMP
 from optvol.core.options.samples import DRIVER_FEATURES, STATIC_FEATURES, OptionSamples
 
 __all__ = [
@@ -169,32 +170,56 @@ class OptionGRU(nn.Module):
             nn.init.zeros_(last.bias)
 
     def raw_correction(self, hidden: torch.Tensor, static: torch.Tensor) -> torch.Tensor:
-        """:math:`u` from the GRU's last hidden state and the static inputs."""
-        split = static.shape[1] - self.drivers
-        state, drivers = static[:, :split], static[:, split:]
-        out = self.head(torch.cat([hidden, state], dim=1))
+        """:math:`u` from the GRU's last hidden state and the static inputs; ``static`` may
+        stack ``k`` sets of inputs of the same samples, ``(k, B, S)``, which then share
+        one dropout mask (so that their differences are the model's, not the mask's)."""
+        split = static.shape[-1] - self.drivers
+        state, drivers = static[..., :split], static[..., split:]
+        x = torch.cat([hidden.expand(*state.shape[:-1], hidden.shape[-1]), state], dim=-1)
+        for layer in self.head:
+            if isinstance(layer, nn.Dropout):
+                if self.training and layer.p > 0:
+                    keep = torch.rand(x.shape[-2:], device=x.device) >= layer.p
+                    x = x * keep / (1.0 - layer.p)
+            else:
+                x = layer(x)
         if self.slope is None:
-            return out[:, 0] + (out[:, 1:] * drivers).sum(dim=1)
-        slopes = self.slope(state[:, self.slope_columns])
-        return out[:, 0] + (slopes * drivers).sum(dim=1)
+            return x[..., 0] + (x[..., 1:] * drivers).sum(dim=-1)
+        slopes = self.slope(state[..., self.slope_columns])
+        return x[..., 0] + (slopes * drivers).sum(dim=-1)
 
-    def iv_correction(self, sequence: torch.Tensor, static: torch.Tensor) -> torch.Tensor:
+    def hidden_of(self, sequence: torch.Tensor) -> torch.Tensor:
+        """The GRU's last hidden state of the last layer, ``(B, hidden_size)``."""
+        _, hidden = self.gru(sequence)  # hidden: (num_layers, B, hidden_size)
+        return hidden[-1]
+
+    def correction_of(self, hidden: torch.Tensor, static: torch.Tensor) -> torch.Tensor:
         """:math:`\\lambda b \\tanh(0.05\\, u / b)`: the raw correction ``u`` in vol
         units, bounded by ``b`` (``max_correction``, what the training data support) and
         shrunk by ``lambda`` (``shrinkage``, chosen on validation blocks); near zero it is
         ``0.05 u``, so the bound changes nothing where the network is modest."""
-        _, hidden = self.gru(sequence)  # hidden: (num_layers, B, hidden_size)
-        out = self.raw_correction(hidden[-1], static)
+        out = self.raw_correction(hidden, static)
         bound = self.max_correction
         return self.shrinkage * bound * torch.tanh(IV_CORRECTION_SCALE * out / bound)
+
+    def iv_correction(self, sequence: torch.Tensor, static: torch.Tensor) -> torch.Tensor:
+        """:meth:`correction_of` the GRU's state over ``sequence``."""
+        return self.correction_of(self.hidden_of(sequence), static)
+
+    def price(
+        self, hidden: torch.Tensor, static: torch.Tensor, pricing: torch.Tensor
+    ) -> torch.Tensor:
+        """Price over strike from the GRU's state; ``static`` and ``pricing`` may stack
+        ``k`` sets of inputs of the same samples (``(k, B, .)``, one dropout mask)."""
+        moneyness, tau, anchor_iv, is_call, r, q = pricing.unbind(-1)
+        sigma = (anchor_iv + self.correction_of(hidden, static)).clamp_min(MIN_VOL)
+        return bs_price_over_strike(moneyness, tau, sigma, is_call, r, q)
 
     def forward(
         self, sequence: torch.Tensor, static: torch.Tensor, pricing: torch.Tensor
     ) -> torch.Tensor:
         """Price over strike of each sample; ``pricing`` is ``(S/K, tau, iv, is_call, r, q)``."""
-        moneyness, tau, anchor_iv, is_call, r, q = pricing.unbind(1)
-        sigma = (anchor_iv + self.iv_correction(sequence, static)).clamp_min(MIN_VOL)
-        return bs_price_over_strike(moneyness, tau, sigma, is_call, r, q)
+        return self.price(self.hidden_of(sequence), static, pricing)
 
 
 @dataclass
@@ -315,9 +340,14 @@ def to_device(values: np.ndarray | torch.Tensor, device: torch.device) -> torch.
 
 
 class SampleTensors:
-    """Scaled samples on one device, from which batches are gathered by index."""
+    """Scaled samples on one device, from which batches are gathered by index. With
+    ``hedging``, also each sample's inputs at :math:`S_{t-1}(1 \\pm h)` and its hedge
+    targets (:meth:`OptionSamples.hedge_targets`), for the hedging term of the loss."""
 
-    def __init__(self, samples: OptionSamples, scalers: Scalers, device: torch.device) -> None:
+    def __init__(
+        self, samples: OptionSamples, scalers: Scalers, device: torch.device,
+        hedging: bool = False,
+    ) -> None:  # fmt: skip
         L = samples.config.sequence_length
         self.length = L
         self.device = device
@@ -329,6 +359,20 @@ class SampleTensors:
         self.sample_slot = to_device(samples.sample_slot, device)
         self.sample_day = to_device(samples.sample_day, device)
         self.offsets = torch.arange(L, device=device)
+        self.bumped: tuple[torch.Tensor, ...] | None = None
+        if hedging:
+            spot = samples.context.previous_spot
+            up, down = (samples.inputs_at(spot * (1.0 + side * HEDGE_BUMP)) for side in (1, -1))
+            change, move = samples.hedge_targets()
+            self.bumped = tuple(
+                to_device(values, device)
+                for values in (
+                    np.stack([scalers.static.transform(up[0]), scalers.static.transform(down[0])]),
+                    np.stack([up[1], down[1]]),
+                    change,
+                    move,
+                )
+            )
 
     @property
     def sequence_features(self) -> int:
@@ -349,3 +393,10 @@ class SampleTensors:
         days = self.sample_day[index, None] + self.offsets  # padded: day t-L is index t
         sequence = torch.cat([self.slots[slots], self.returns[days].unsqueeze(-1)], dim=-1)
         return sequence, self.static[index], self.pricing[index], self.target[index]
+
+    def hedge_batch(self, index: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Static ``(2, B, S)`` and pricing ``(2, B, 6)`` inputs at :math:`S_{t-1}(1 \\pm
+        h)`, the change of the mid over the strike and the underlying's relative move
+        ``(B,)`` of the samples ``index``."""
+        static, pricing, change, move = self.bumped
+        return static[:, index], pricing[:, index], change[index], move[index]

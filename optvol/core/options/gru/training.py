@@ -30,9 +30,11 @@ from torch import nn
 
 from optvol.core.options.gru.anchor import AnchorChoice, choose_anchor, with_anchor
 from optvol.core.options.gru.network import (
+    HEDGE_BUMP,
     OptionGRU,
     SampleTensors,
     Scalers,
+    bs_price_over_strike,
     fit_scalers,
     to_device,
 )
@@ -61,7 +63,9 @@ class TrainingConfig:
     Every contract of a day shares the day's move, so the sample that matters is the
     number of days: each epoch draws at most ``samples_per_day`` training samples of each
     day (0: all of them), and with ``equal_day_weights`` every day weighs the same in the
-    loss, however many contracts it quoted.
+    loss, however many contracts it quoted. ``hedge_weight`` weighs the one-day hedging
+    error with the model's own delta beside the price error (:func:`batch_loss`): a
+    model's price and its derivative in the underlying's are both what it is used for.
     """
 
     hidden_size: int = 32
@@ -77,12 +81,15 @@ class TrainingConfig:
     max_grad_norm: float = 1.0
     samples_per_day: int = 128
     equal_day_weights: bool = True
+    hedge_weight: float = 1.0
     seed: int = 0
     device: str = "auto"
 
     def __post_init__(self) -> None:
         if self.samples_per_day < 0:
             raise ValueError(f"samples_per_day must be >= 0, got {self.samples_per_day}")
+        if not self.hedge_weight >= 0:
+            raise ValueError(f"hedge_weight must be >= 0, got {self.hedge_weight}")
         positive = ("hidden_size", "num_layers", "head_size", "slope_size", "batch_size",
                     "epochs", "patience")  # fmt: skip
         for name in positive:
@@ -197,28 +204,77 @@ def new_optimizer(model: nn.Module, config: TrainingConfig) -> torch.optim.AdamW
     )
 
 
-def train_step(
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    batch: tuple[torch.Tensor, ...],
+@dataclass(frozen=True)
+class LossUnits:
+    """The units of the two terms of the loss: the RMS of the training targets' distance
+    from the anchor's price (``price``) and of the anchor's own one-day hedging error
+    (``hedge``), both over the strike, so that the anchor scores about 1 on each; and the
+    weight of the hedging term."""
+
+    price: float
+    hedge: float
+    hedge_weight: float
+
+
+def batch_loss(
+    model: OptionGRU,
+    tensors: SampleTensors,
+    index: torch.Tensor,
     weight: torch.Tensor,
-    scale: float,
+    units: LossUnits,
+) -> torch.Tensor:
+    """The weighted loss of the samples ``index``: the mean squared error of the price
+    over strike and, with a hedging weight, that of the one-day hedging error with the
+    model's own delta at ``t-1`` (:mod:`optvol.core.options.hedging`), each in its unit.
+
+    The hedging error of a sample is :math:`\\Delta V/K - \\delta\\,\\Delta S/K` with
+    :math:`\\delta = K (f_+ - f_-)/(2 h S_{t-1})`, :math:`f_\\pm` the model's price over
+    strike at :math:`S_{t-1}(1 \\pm h)`: the same network, state and dropout mask."""
+    sequence, static, pricing, target = tensors.batch(index)
+    hidden = model.hidden_of(sequence)
+    if not units.hedge_weight:
+        error = (model.price(hidden, static, pricing) - target) / units.price
+        return torch.mean(weight * error * error)
+    bumped_static, bumped_pricing, change, move = tensors.hedge_batch(index)
+    prices = model.price(
+        hidden, torch.cat([static[None], bumped_static]), torch.cat([pricing[None], bumped_pricing])
+    )
+    error = (prices[0] - target) / units.price
+    hedge = (change - (prices[1] - prices[2]) / (2.0 * HEDGE_BUMP) * move) / units.hedge
+    return torch.mean(weight * (error * error + units.hedge_weight * hedge * hedge))
+
+
+def train_step(
+    model: OptionGRU,
+    optimizer: torch.optim.Optimizer,
+    tensors: SampleTensors,
+    index: torch.Tensor,
+    weight: torch.Tensor,
+    units: LossUnits,
     max_grad_norm: float,
 ) -> torch.Tensor:
-    """One optimisation step on ``batch`` with the samples' loss weights ``weight``;
+    """One optimisation step on the samples ``index`` with their loss weights ``weight``;
     returns the batch's weighted summed loss as a float64 tensor on the device, so that a
     pass reads its losses back once, not once a step (each read waits for the device)."""
-    sequence, static, pricing, target = batch
-    error = (model(sequence, static, pricing) - target) / scale
-    loss = torch.mean(weight * error * error)
+    loss = batch_loss(model, tensors, index, weight, units)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     # foreach: the norms of every gradient in a few kernels (the default on CUDA already;
     # said, so that it stays so).
-    on_cuda = target.device.type == "cuda"
+    on_cuda = weight.device.type == "cuda"
     nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm, foreach=True if on_cuda else None)
     optimizer.step()
-    return loss.detach().double() * len(target)
+    return loss.detach().double() * len(index)
+
+
+@torch.no_grad()
+def anchor_hedge_rms(tensors: SampleTensors, index: np.ndarray) -> float:
+    """The RMS over the samples ``index`` of the one-day hedging error over strike of the
+    anchor's own delta: the unit of the hedging term."""
+    static, pricing, change, move = tensors.hedge_batch(to_device(index, tensors.device))
+    up, down = (bs_price_over_strike(*pricing[side].double().unbind(-1)) for side in (0, 1))
+    error = change.double() - (up - down) / (2.0 * HEDGE_BUMP) * move.double()
+    return float(torch.sqrt(torch.mean(error * error))) or 1.0
 
 
 def epoch_draw(
@@ -249,7 +305,7 @@ def _train_pass(
     tensors: SampleTensors,
     order: torch.Tensor,
     weight: torch.Tensor,
-    scale: float,
+    units: LossUnits,
     config: TrainingConfig,
 ) -> tuple[float, int]:
     """One pass over the training samples in ``order``, a batch at a time: the summed
@@ -258,10 +314,10 @@ def _train_pass(
     total = torch.zeros((), dtype=torch.float64, device=tensors.device)
     seen = 0
     for start in range(0, len(order), config.batch_size):
-        batch = tensors.batch(order[start : start + config.batch_size])
+        index = order[start : start + config.batch_size]
         part = weight[start : start + config.batch_size]
-        total += train_step(model, optimizer, batch, part, scale, config.max_grad_norm)
-        seen += len(batch[-1])
+        total += train_step(model, optimizer, tensors, index, part, units, config.max_grad_norm)
+        seen += len(index)
     return total.item(), seen  # the pass's one wait for the device
 
 
@@ -285,8 +341,13 @@ def train_gru(
     anchor = anchor or choose_anchor(samples)
     samples = with_anchor(samples, anchor.anchor)
     scalers = fit_scalers(samples)
-    tensors = SampleTensors(samples, scalers, device)
+    tensors = SampleTensors(samples, scalers, device, hedging=config.hedge_weight > 0)
     train, validation = samples.indices("train"), samples.indices("validation")
+    units = LossUnits(
+        scalers.price_scale,
+        anchor_hedge_rms(tensors, train) if config.hedge_weight else 1.0,
+        config.hedge_weight,
+    )
     architecture = architecture_of(tensors, config, correction_bound(samples))
     model = build_model(architecture)
     if initial_state is not None:
@@ -319,7 +380,7 @@ def train_gru(
         drawn, weight = epoch_draw(train_day, config, draws)
         order = to_device(train[drawn], device)
         total, seen = _train_pass(
-            model, optimizer, tensors, order, to_device(weight, device), scale, config
+            model, optimizer, tensors, order, to_device(weight, device), units, config
         )
         # _train_pass read its summed loss back: the device has finished the pass.
         train_seconds = time.perf_counter() - epoch_start

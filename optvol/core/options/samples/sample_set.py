@@ -9,11 +9,17 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from optvol.core.common.row_chunks import map_rows
 from optvol.core.options.samples.baselines import ANCHOR
 from optvol.core.options.samples.config import SampleConfig
 from optvol.core.options.samples.features import PreviousQuote, pricing_inputs
 from optvol.core.options.samples.fitted import FittedBaselines
-from optvol.core.options.samples.inputs import MarketDays, SampleContext, anchor_vol
+from optvol.core.options.samples.inputs import (
+    MarketDays,
+    SampleContext,
+    anchor_vol,
+    inputs_at_spot,
+)
 
 
 @dataclass
@@ -155,6 +161,34 @@ class OptionSamples:
         serves every strike (Black-Scholes prices are homogeneous of degree one in
         ``(S, K)``)."""
         return (self.rows["mid"].to_numpy() / self.rows["strike"].to_numpy()).astype(np.float32)
+
+    def inputs_at(self, spot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The static inputs (unscaled, float32) and the pricing inputs of every sample
+        priced at the underlying prices ``spot`` instead of its own ``S_t``
+        (:func:`~optvol.core.options.samples.inputs.inputs_at_spot`), in row chunks."""
+        context = self.context
+
+        def at(rows: slice) -> dict[str, np.ndarray]:
+            part = context.take(rows)
+            inputs = inputs_at_spot(spot[rows], part, self.market, self.fitted, self.config)
+            pricing = pricing_inputs(
+                spot[rows], part.strike, part.tau, inputs.vols[self.anchor], part.is_call,
+                part.previous.carry, self.config,
+            )  # fmt: skip
+            return {"static": inputs.static, "pricing": pricing}
+
+        out = map_rows(len(spot), at)
+        return out["static"], out["pricing"]
+
+    def hedge_targets(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per sample, the change of its mid from ``t-1`` over the strike and the
+        underlying's relative move :math:`\\Delta S/S_{t-1}` (float32): what its one-day
+        hedge with the model's own delta at ``t-1`` leaves (:mod:`optvol.core.options.
+        hedging`)."""
+        rows, context = self.rows, self.context
+        change = (rows["mid"].to_numpy() - context.previous.mid) / rows["strike"].to_numpy()
+        move = rows["underlying"].to_numpy() / context.previous_spot - 1.0
+        return change.astype(np.float32), move.astype(np.float32)
 
     def pricing_inputs(self) -> np.ndarray:
         """Per sample ``(S_t / K, tau, anchor_iv, is_call, r, q)``: what the network's

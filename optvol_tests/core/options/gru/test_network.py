@@ -471,3 +471,46 @@ def test_batches_on_cuda_equal_those_on_the_cpu(samples):
     for gpu, cpu in zip(on_gpu.batch(index.cuda()), on_cpu.batch(index), strict=True):
         assert gpu.device.type == "cuda"
         assert torch.equal(gpu.cpu(), cpu)
+
+
+def test_stacked_inputs_of_the_same_samples_share_one_dropout_mask():
+    model = factor_network().train()
+    model.head[2].p = 0.5
+    hidden = torch.randn(32, 8)
+    static = torch.randn(32, len(STATIC_FEATURES))
+    pricing = torch.tensor([[1.0, 0.5, 0.2, 1.0, 0.02, 0.015]] * 32)
+    stacked = model.price(hidden, torch.stack([static] * 3), torch.stack([pricing] * 3))
+    # The same inputs three times give the same prices: one mask for the three.
+    torch.testing.assert_close(stacked[0], stacked[1])
+    torch.testing.assert_close(stacked[0], stacked[2])
+    # ... while two calls draw two masks.
+    assert not torch.allclose(model.price(hidden, static, pricing),
+                              model.price(hidden, static, pricing))  # fmt: skip
+
+
+def test_hedging_tensors_hold_the_inputs_at_the_bumped_prices(samples):
+    from optvol.core.options.hedging import BUMP
+
+    scalers = fit_scalers(samples)
+    tensors = SampleTensors(samples, scalers, CPU, hedging=True)
+    index = torch.arange(0, len(samples.rows), 7)
+    static, pricing, change, move = tensors.hedge_batch(index)
+    spot = samples.context.previous_spot[index.numpy()]
+    np.testing.assert_allclose(pricing[0, :, 0].numpy(),
+                               spot * (1 + BUMP) / samples.rows["strike"].to_numpy()[index],
+                               rtol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(pricing[1, :, 0].numpy(),
+                               spot * (1 - BUMP) / samples.rows["strike"].to_numpy()[index],
+                               rtol=1e-6)  # fmt: skip
+    rows = samples.rows.iloc[index.numpy()]
+    np.testing.assert_allclose(
+        change.numpy(),
+        (rows["mid"].to_numpy() - samples.context.previous.mid[index.numpy()])
+        / rows["strike"].to_numpy(),
+        rtol=1e-5, atol=1e-9,
+    )  # fmt: skip
+    np.testing.assert_allclose(move.numpy(), rows["underlying"].to_numpy() / spot - 1, rtol=1e-5)
+    # At the samples' own prices the static inputs are those of the samples.
+    own, _ = samples.inputs_at(samples.rows["underlying"].to_numpy())
+    np.testing.assert_array_equal(own, samples.static)
+    assert SampleTensors(samples, scalers, CPU).bumped is None

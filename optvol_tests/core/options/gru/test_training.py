@@ -307,3 +307,23 @@ def test_training_on_cuda_keeps_the_model_there_and_saves_it_on_the_cpu(samples)
     on_gpu = model.predict(samples, test, "cuda")
     # The same weights price alike on either device (other kernels: not bit for bit).
     np.testing.assert_allclose(on_gpu, model.predict(samples, test, "cpu"), rtol=1e-4, atol=1e-4)
+
+
+def test_the_hedging_term_is_in_units_of_the_anchors_own_hedging_error(samples):
+    """At the start the network is its anchor: each term of the loss is about 1."""
+    from optvol.core.options.gru.network import OptionGRU, SampleTensors, fit_scalers
+    from optvol.core.options.gru.training import LossUnits, anchor_hedge_rms, batch_loss
+
+    scalers = fit_scalers(samples)
+    tensors = SampleTensors(samples, scalers, torch.device("cpu"), hedging=True)
+    train = samples.indices("train")
+    model = OptionGRU(tensors.sequence_features, tensors.static_features, 8, head_size=8,
+                      drivers=2, slope_columns=[0, 1], slope_size=4).eval()  # fmt: skip
+    hedge = anchor_hedge_rms(tensors, train)
+    index, weight = torch.as_tensor(train), torch.ones(len(train))
+    prices_only = batch_loss(
+        model, tensors, index, weight, LossUnits(scalers.price_scale, hedge, 0)
+    )
+    both = batch_loss(model, tensors, index, weight, LossUnits(scalers.price_scale, hedge, 2.0))
+    assert float(prices_only) == pytest.approx(1.0, rel=0.05)
+    assert float(both) == pytest.approx(float(prices_only) + 2.0, rel=0.02)
