@@ -340,7 +340,8 @@ def plot_hedging_gains(hedging: Mapping, path: str | os.PathLike) -> Path:
     The one-day hedging gain of each delta over Black-Scholes's, ``1 - SSE/SSE_BS`` (%),
     per |delta| bucket: calls left, puts right, one bar per delta of
     ``hedging["deltas"]``, each bucket labelled with its pairs; the overall gains in the
-    title. ``hedging`` is :func:`optvol.core.options.hedging.hedging_gains`'s result.
+    title, the legend below. ``hedging`` is
+    :func:`optvol.core.options.hedging.hedging_gains`'s result.
 
     Raises
     ------
@@ -350,9 +351,10 @@ def plot_hedging_gains(hedging: Mapping, path: str | os.PathLike) -> Path:
     buckets, deltas = hedging["by_bucket"], hedging["deltas"]
     if not buckets:
         raise ValueError("no hedge pairs: nothing to plot")
-    fig = figure(width=10.0, height=4.5)
+    fig = figure(width=12.0, height=5.5)
     axes = fig.subplots(1, 2, sharey=True)
     width = 0.8 / len(deltas)
+    small = FONT - 2
     for ax, kind in zip(axes, ("call", "put"), strict=True):
         cells = [b for b in buckets if b["type"] == kind]
         x = np.arange(len(cells))
@@ -360,12 +362,12 @@ def plot_hedging_gains(hedging: Mapping, path: str | os.PathLike) -> Path:
             heights = [100.0 * _nan_if_none(b["gain_vs_bs_delta"][name]) for b in cells]
             ax.bar(x + (i - (len(deltas) - 1) / 2) * width, heights, width, color=f"C{i}",
                    label=name)  # fmt: skip
-        labels = [f"{b['abs_delta'][0]:g}-{b['abs_delta'][1]:g}\nn={b['pairs']:,}" for b in cells]
-        ax.set_xticks(x, labels)
+        labels = [f"{b['abs_delta'][0]:g}-{b['abs_delta'][1]:g}\n{b['pairs']:,}" for b in cells]
+        ax.set_xticks(x, labels, fontsize=small)
         ax.axhline(0.0, color="black", linewidth=0.8)
         ax.set_title(f"{kind}s", fontsize=FONT)
-        ax.set_xlabel("|Black-Scholes delta| at t-1, n = pairs", fontsize=FONT)
-        ax.tick_params(labelsize=FONT)
+        ax.set_xlabel("|Black-Scholes delta| at t-1 (pairs)", fontsize=FONT)
+        ax.tick_params(axis="y", labelsize=FONT)
         ax.grid(axis="y", alpha=0.3)
         ax.set_axisbelow(True)
     axes[0].set_ylabel("Gain over the Black-Scholes delta (%)", fontsize=FONT)
@@ -373,9 +375,10 @@ def plot_hedging_gains(hedging: Mapping, path: str | os.PathLike) -> Path:
         f"{name} {100.0 * _nan_if_none(gain):.1f}%"
         for name, gain in hedging["gain_vs_bs_delta"].items()
     )
-    fig.suptitle(f"One-day hedging error, 1 - SSE/SSE_BS over {hedging['pairs']:,} pairs: "
-                 f"{overall}", fontsize=FONT)  # fmt: skip
-    axes[1].legend(title="Delta", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=FONT)
+    fig.suptitle(f"One-day hedging, 1 - SSE/SSE_BS over {hedging['pairs']:,} pairs\n{overall}",
+                 fontsize=FONT)  # fmt: skip
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncol=len(deltas), fontsize=small)
     return save_png(fig, path)
 
 

@@ -92,7 +92,7 @@ def _ranking(overall: dict, metric: str = "rmse") -> list[str]:
 def _summary(evaluation: dict) -> list[Block]:
     comparison = evaluation["comparison"]
     best = comparison["best_baseline"]
-    verdict = "beats" if comparison["gru_beats_best_baseline"] else "does not beat"
+    verdict = _verdict(comparison)
     ranking = _ranking(evaluation["overall"])
     overall = evaluation["overall"]
     level = percent(comparison.get("interval_level"), 0)
@@ -107,7 +107,7 @@ def _summary(evaluation: dict) -> list[Block]:
             f"${fixed(comparison['best_baseline_rmse'])} for the best baseline, {best}: ratio "
             f"{fixed(comparison['rmse_ratio_to_best_baseline'], 3)} ({level} day-block "
             f"bootstrap interval {best_interval}, Diebold-Mariano p = "
-            f"{fixed(comparison.get('dm_p_value_vs_best_baseline'), 3)}): the GRU {verdict} it."
+            f"{fixed(comparison.get('dm_p_value_vs_best_baseline'), 3)}): {verdict}."
             f" Against {comparison['practitioner_baseline']} the ratio is "
             f"{fixed(comparison['rmse_ratio_to_practitioner'], 3)} (interval "
             f"{_interval(comparison.get('rmse_ratio_to_practitioner_interval'))}, p = "
@@ -135,6 +135,20 @@ def _summary(evaluation: dict) -> list[Block]:
     if origin:
         blocks.append(Paragraph(origin))
     return blocks
+
+
+# A difference of daily losses is called significant at this Diebold-Mariano p-value.
+SIGNIFICANCE = 0.05
+
+
+def _verdict(comparison: dict) -> str:
+    """Whether the GRU beats the best baseline, and whether the days say so with
+    confidence."""
+    p_value = comparison.get("dm_p_value_vs_best_baseline")
+    significant = p_value is not None and p_value < SIGNIFICANCE
+    if comparison["gru_beats_best_baseline"]:
+        return "the GRU beats it" + ("" if significant else ", though not significantly")
+    return "the GRU does not beat it" + (", significantly so" if significant else "")
 
 
 def _interval(values: list[float] | None) -> str:
@@ -363,6 +377,16 @@ def _splits(evaluation: dict) -> list[Block]:
     ]
 
 
+def _validation_rule(samples: dict) -> str:
+    days = samples.get("validation_days")
+    return "fifth (5 to 63 dates)" if not days else count(days)
+
+
+def _refit_rule(samples: dict) -> str:
+    days = samples.get("refit_every_days")
+    return "dates (about 12 refits, at least 5 dates apart)" if not days else count(days)
+
+
 def _walk_forward(evaluation: dict) -> list[Block]:
     walk = evaluation["walk_forward"]
     samples = (evaluation.get("model", {}) or {}).get("samples") or {}
@@ -381,11 +405,11 @@ def _walk_forward(evaluation: dict) -> list[Block]:
     return [
         Paragraph(
             f"An expanding window over the sample dates: the first "
-            f"{count(samples.get('min_train_days'))} train (their last "
-            f"{count(samples.get('validation_days'))} validate), the next "
-            f"{count(samples.get('refit_every_days'))} are tested, then the window grows by "
-            "them and every model is fitted again: the GRU (starting from the previous "
-            "fit's weights), its scalers, and the slopes of leverage_bs and hull_white_bs. "
+            f"{count(samples.get('min_train_days'))} make the first window, whose last "
+            f"{_validation_rule(samples)} validate; the next {_refit_rule(samples)} are "
+            "tested, then the window grows by them and every model is fitted again: the GRU "
+            "(starting from the previous fit's weights), its scalers, and the slopes of "
+            "leverage_bs and hull_white_bs. "
             f"{count(walk['test_days'])} test days from {walk['first_test_date']} to "
             f"{walk['last_test_date']}, each tested once by a fit that never saw it; every "
             "model is scored on the same stitched rows."
@@ -540,7 +564,7 @@ def _hedging(evaluation: dict, plots_dir: Path) -> list[Block]:
         for b in hedging["by_bucket"]
     )  # fmt: skip
     rows += (("all", "", count(hedging["pairs"]), *(percent(overall[d], 1) for d in deltas)),)
-    best = max((d for d in deltas if overall[d] is not None), key=overall.get, default=None)
+    best = max((d for d in deltas if overall[d] is not None), key=overall.get, default=GRU)
     return [
         Paragraph(
             "Each test pair hedged at t-1 with a delta of the underlying: the error is "
@@ -558,10 +582,13 @@ def _hedging(evaluation: dict, plots_dir: Path) -> list[Block]:
             numeric=frozenset({"pairs", *deltas}),
         ),
         Paragraph(
-            f"Over all {count(hedging['pairs'])} pairs the largest gain is {best}'s, "
-            f"{percent(overall.get(best), 1)}; the GRU's is {percent(overall.get(GRU), 1)}."
-            if best
-            else "No delta has a gain."
+            f"Over all {count(hedging['pairs'])} pairs the GRU's delta gains "
+            f"{percent(overall.get(GRU), 1)} over the Black-Scholes delta"
+            + (
+                ", the largest gain of the deltas compared."
+                if best == GRU
+                else f"; the largest gain is {best}'s, {percent(overall.get(best), 1)}."
+            )
         ),
         _figure(plots_dir, "hedging", "One-day hedging gain by |delta| bucket"),
     ]

@@ -17,9 +17,11 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
 from optvol.core.options import plots as option_plots
+from optvol.core.options.hedging import HEDGE_DELTAS, HedgePairs, hedging_gains
 from optvol.core.options.metrics import DTE_BUCKETS, MONEYNESS_BUCKETS, evaluate_models
 from optvol.core.options.plots import (
     plot_error_over_time,
+    plot_hedging_gains,
     plot_loss_curves,
     plot_predicted_vs_actual,
     plot_rmse_by_bucket,
@@ -74,10 +76,21 @@ def plotters(data, evaluation):
         "predicted_vs_actual": lambda p: plot_predicted_vs_actual(mid, preds, p, max_points=200),
         "loss_curves": lambda p: plot_loss_curves(HISTORY, p, ylabel="MSE (scaled price²)"),
         "error_over_time": lambda p: plot_error_over_time(evaluation, p),
+        "hedging": lambda p: plot_hedging_gains(HEDGING, p),
     }
 
 
-KINDS = ["rmse_by_bucket", "predicted_vs_actual", "loss_curves", "error_over_time"]
+KINDS = ["rmse_by_bucket", "predicted_vs_actual", "loss_curves", "error_over_time", "hedging"]
+HEDGING = hedging_gains(
+    HedgePairs(
+        change_value=np.array([1.3, -2.0, 0.5, 3.0, -1.0, 0.2]),
+        change_spot=np.array([2.0, -3.0, 1.0, -4.0, 2.0, 1.0]),
+        is_call=np.array([True, True, True, False, False, False]),
+        bs_delta=np.array([0.5, 0.7, 0.05, -0.4, -0.5, -0.95]),
+        deltas={name: np.array([0.45, 0.65, 0.04, -0.5, -0.55, -0.9]) + 0.01 * i
+                for i, name in enumerate(HEDGE_DELTAS)},
+    )
+)  # fmt: skip
 
 
 @pytest.fixture
@@ -360,3 +373,21 @@ def test_iv_dynamics_scatter_with_its_line(tmp_path):
     with pytest.raises(ValueError, match="no near-the-money contract pair"):
         plot_iv_dynamics(pairs.iloc[:1], fit, tmp_path / "none.png")
     assert not (tmp_path / "none.png").exists()
+
+
+def test_hedging_gains_draw_a_bar_per_delta_in_every_bucket_of_calls_and_puts(tmp_path, drawn):
+    plot_hedging_gains(HEDGING, tmp_path / "hedging.png")
+    calls, puts = panels(drawn[0])
+    for ax, kind in ((calls, "call"), (puts, "put")):
+        cells = [b for b in HEDGING["by_bucket"] if b["type"] == kind]
+        heights = bars(ax)
+        assert list(heights) == list(HEDGE_DELTAS)
+        for name in HEDGE_DELTAS:
+            expected = [100 * b["gain_vs_bs_delta"][name] for b in cells]
+            np.testing.assert_allclose(heights[name], expected)
+        assert [t.split("\n")[1] for t in tick_texts(ax)] == [f"{b['pairs']:,}" for b in cells]
+    title = drawn[0].get_suptitle()
+    assert f"{HEDGING['pairs']:,} pairs" in title
+    assert f"gru {100 * HEDGING['gain_vs_bs_delta']['gru']:.1f}%" in title
+    with pytest.raises(ValueError, match="no hedge pairs"):
+        plot_hedging_gains({**HEDGING, "by_bucket": []}, tmp_path / "none.png")

@@ -143,11 +143,19 @@ def test_the_summary_says_whether_the_model_wins(documents, root):
     first = summary.blocks[0].text
     verdict = "beats" if document["comparison"]["gru_beats_best_baseline"] else "does not beat"
     assert f"the GRU {verdict} it" in first
-    document["comparison"]["gru_beats_best_baseline"] = not document["comparison"][
-        "gru_beats_best_baseline"
-    ]
-    flipped = build_option_report(document, root / "plots").section("Summary").blocks[0].text
-    assert flipped != first
+    comparison = document["comparison"]
+
+    def summary_with(wins: bool, p_value: float) -> str:
+        comparison["gru_beats_best_baseline"], comparison["dm_p_value_vs_best_baseline"] = (
+            wins, p_value
+        )  # fmt: skip
+        return build_option_report(document, root / "plots").section("Summary").blocks[0].text
+
+    # The verdict says whether the days support it (Diebold-Mariano at 5%).
+    assert "the GRU beats it." in summary_with(True, 0.01)
+    assert "the GRU beats it, though not significantly." in summary_with(True, 0.3)
+    assert "the GRU does not beat it, significantly so." in summary_with(False, 0.01)
+    assert "the GRU does not beat it." in summary_with(False, 0.3)
 
     volatility = copy.deepcopy(documents["volatility"])
     for beats, words in ((True, "it beats HAR"), (False, "it loses to HAR")):
