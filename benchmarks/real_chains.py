@@ -128,7 +128,8 @@ def run_chain(name: str, paths: list[Path], args: argparse.Namespace, root: Path
     )
     anchors = [r["anchor"]["anchor"] for r in walk["by_refit"]]
     shares = [r["shrinkage"] for r in walk["by_refit"]]
-    print(f"anchors by refit: {anchors}; correction kept: {shares}")
+    carries = [r.get("carry_shrinkage") for r in walk["by_refit"]]
+    print(f"anchors by refit: {anchors}; correction kept: {shares}; carry kept: {carries}")
     overall = metrics["overall"]
     comparison = metrics["comparison"]
     practitioner = overall[comparison["practitioner_baseline"]]["rmse"]

@@ -246,6 +246,7 @@ def _refit_record(block: Block, part: OptionSamples, model: TrainedGRU, seconds:
         "train_samples": int(len(part.indices("train"))),
         "test_samples": int(len(part.indices("test"))),
         "anchor": model.card["anchor"],
+        "carry_shrinkage": model.carry_shrinkage,
         "shrinkage": metrics["shrinkage"]["shrinkage"],
         "correction_bound": metrics["correction_bound"],
         "best_epoch": metrics["best_epoch"],

@@ -31,7 +31,14 @@ import pandas as pd
 from optvol.core.common.forecast_tests import diebold_mariano, newey_west_lags
 from optvol.core.options.samples import ANCHOR_CANDIDATES, PRACTITIONER, OptionSamples
 
-__all__ = ["AnchorChoice", "SWITCH_P_VALUE", "choose_anchor", "lowest_rmse", "with_anchor"]
+__all__ = [
+    "AnchorChoice",
+    "SWITCH_P_VALUE",
+    "choose_anchor",
+    "lowest_rmse",
+    "significantly_better",
+    "with_anchor",
+]
 
 # The practitioner's vol replaces the return-aware anchor only at this significance, over
 # at least this many days (a test on a week of days says little about the next month).
@@ -64,20 +71,33 @@ def lowest_rmse(
     enough days."""
     rmse = {name: float(np.sqrt(np.mean((prices[name] - mid) ** 2))) for name in ANCHOR_CANDIDATES}
     moving = min(RETURN_AWARE, key=rmse.__getitem__)
+    chosen = moving
+    if rmse[PRACTITIONER] < rmse[moving] and significantly_better(
+        prices[PRACTITIONER], prices[moving], mid, dates
+    ):
+        chosen = PRACTITIONER
+    return AnchorChoice(chosen, rmse, int(len(mid)), int(len(np.unique(dates))), on)
+
+
+def significantly_better(
+    challenger: np.ndarray, incumbent: np.ndarray, mid: np.ndarray, dates: np.ndarray
+) -> bool:
+    """Whether the prices ``challenger`` are nearer ``mid`` than ``incumbent`` with
+    evidence: over at least :data:`MIN_SWITCH_DAYS` dates, a Diebold-Mariano test of the
+    daily mean squared errors (Harvey-Leybourne-Newbold small-sample form) rejects equal
+    loss at :data:`SWITCH_P_VALUE` in the challenger's favour."""
     code, _ = pd.factorize(dates, sort=True)
     days = np.bincount(code).astype(float)
-    chosen = moving
-    if rmse[PRACTITIONER] < rmse[moving] and len(days) >= MIN_SWITCH_DAYS:
+    if len(days) < MIN_SWITCH_DAYS:
+        return False
 
-        def daily(name: str) -> np.ndarray:
-            return np.bincount(code, weights=(prices[name] - mid) ** 2) / days
+    def daily(prices: np.ndarray) -> np.ndarray:
+        return np.bincount(code, weights=(prices - mid) ** 2) / days
 
-        test = diebold_mariano(
-            daily(PRACTITIONER), daily(moving), newey_west_lags(len(days)), small_sample=True
-        )
-        if test["p_value"] < SWITCH_P_VALUE:
-            chosen = PRACTITIONER
-    return AnchorChoice(chosen, rmse, int(len(mid)), int(len(days)), on)
+    test = diebold_mariano(
+        daily(challenger), daily(incumbent), newey_west_lags(len(days)), small_sample=True
+    )
+    return bool(test["statistic"] < 0 and test["p_value"] < SWITCH_P_VALUE)
 
 
 def choose_anchor(samples: OptionSamples) -> AnchorChoice:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import platform
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +64,7 @@ class TrainedGRU:
             "target": "mid / strike; the network corrects the implied vol of the anchor "
             "baseline by a bounded, validated share and prices with Black-Scholes",
             "anchor": result.anchor.to_dict(),
+            "carry": result.carry.to_dict(),
             "scalers": result.scalers.to_dict(),
             "split_dates": samples.split_dates,
             "sample_counts": {
@@ -106,6 +107,12 @@ class TrainedGRU:
         """The baseline whose vol the network corrects."""
         return self.card["anchor"]["anchor"]
 
+    @property
+    def carry_shrinkage(self) -> float:
+        """The share of the ``t-1`` carry's distance from the configured one it prices
+        with (:mod:`optvol.core.options.gru.carry`)."""
+        return float(self.card["carry"]["shrinkage"])
+
     def fitted_baselines(self) -> FittedBaselines:
         """The fitted baselines' parameters of the training data."""
         return FittedBaselines.from_dict(self.card["fitted_baselines"])
@@ -141,7 +148,9 @@ class TrainedGRU:
         device = torch.device(device)
         if str(device) not in self._models:  # built once per device, reused by later calls
             self._models[str(device)] = self.model(device)
-        selected = with_anchor(samples.select(index), self.anchor)
+        selected = replace(
+            with_anchor(samples.select(index), self.anchor), carry_shrinkage=self.carry_shrinkage
+        )
         tensors = SampleTensors(selected, self.scalers(), device)
         if spot is not None:
             static, pricing = selected.inputs_at(spot)

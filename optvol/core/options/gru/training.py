@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from optvol.core.options.gru.anchor import AnchorChoice, choose_anchor, with_anchor
+from optvol.core.options.gru.carry import CarryChoice, fit_carry_shrinkage
 from optvol.core.options.gru.network import (
     HEDGE_BUMP,
     OptionGRU,
@@ -120,6 +121,7 @@ class TrainingResult:
     seconds: float = 0.0
     shrinkage: ShrinkageChoice | None = None
     anchor: AnchorChoice | None = None
+    carry: CarryChoice | None = None
 
     @property
     def samples_per_second(self) -> float:
@@ -339,7 +341,7 @@ def train_gru(
     torch.manual_seed(config.seed)
 
     anchor = anchor or choose_anchor(samples)
-    samples = with_anchor(samples, anchor.anchor)
+    samples, carry = fit_carry_shrinkage(with_anchor(samples, anchor.anchor))
     scalers = fit_scalers(samples)
     tensors = SampleTensors(samples, scalers, device, hedging=config.hedge_weight > 0)
     train, validation = samples.indices("train"), samples.indices("validation")
@@ -358,7 +360,8 @@ def train_gru(
     train_day = samples.sample_day[train]
     log.info(
         "Training OptionGRU on %s: %d training samples on %d days and %d validation "
-        "samples, %d parameters, correcting %s (RMSE by candidate on %d %s: %s), %s%s",
+        "samples, %d parameters, correcting %s (RMSE by candidate on %d %s: %s), keeping "
+        "%.2f of the carry's distance from the configured one, %s%s",
         device,
         len(train),
         len(np.unique(train_day)),
@@ -368,11 +371,14 @@ def train_gru(
         anchor.days,
         anchor.on,
         {name: round(v, 4) for name, v in anchor.rmse.items()},
+        carry.shrinkage,
         config,
         ", warm-started" if initial_state is not None else "",
     )
 
-    result = TrainingResult(model, scalers, config, str(device), architecture, anchor=anchor)
+    result = TrainingResult(
+        model, scalers, config, str(device), architecture, anchor=anchor, carry=carry
+    )
     scale = scalers.price_scale
     best_state, stale, started = None, 0, time.perf_counter()
     for epoch in range(1, config.epochs + 1):

@@ -351,7 +351,8 @@ class OptionPredictor:
             self._anchor_vol(context, spot), inputs.vols[self.model.anchor]
         ])  # fmt: skip
         pricing = pricing_inputs(spots, triple.strike, triple.tau, anchor, triple.is_call,
-                                 triple.previous.carry, self.config)  # fmt: skip
+                                 triple.previous.carry, self.config,
+                                 self.model.carry_shrinkage)  # fmt: skip
         over_strike = self._network.price_from(
             np.concatenate([hidden] * 3), self._scalers.static.transform(stacked), pricing
         ).astype(np.float64)

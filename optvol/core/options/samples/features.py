@@ -159,6 +159,17 @@ def dividend_yield_of(carry: np.ndarray, config: SampleConfig) -> np.ndarray:
     return config.risk_free_rate - carry
 
 
+def shrunk_carry(carry: np.ndarray, shrinkage: float, config: SampleConfig) -> np.ndarray:
+    """The ``t-1`` carry shrunk toward the configured one,
+    :math:`c_0 + \\rho\\,(c_{t-1} - c_0)` with :math:`c_0 = r - q`: the carry the network
+    prices ``t`` at. An expiry's ``t-1`` parity carry holds its rate and dividends, which
+    last, and the day's spot basis (the vendor's spot off the option close), which on an
+    index chain mostly does not: :math:`\\rho` (``carry_shrinkage``, fitted on the
+    training days) keeps what lasts."""
+    fallback = config.risk_free_rate - config.dividend_yield
+    return fallback + shrinkage * (np.asarray(carry, float) - fallback)
+
+
 def pricing_inputs(
     underlying: np.ndarray,
     strike: np.ndarray,
@@ -167,9 +178,12 @@ def pricing_inputs(
     is_call: np.ndarray,
     carry: np.ndarray,
     config: SampleConfig,
+    carry_shrinkage: float = 1.0,
 ) -> np.ndarray:
     """``(S_t / K, tau, anchor_iv, is_call, r, q)`` of each sample, float32 ``(N, 6)``,
-    ``q`` the dividend yield of the ``t-1`` carry (:func:`dividend_yield_of`)."""
+    ``q`` the dividend yield of the ``t-1`` carry (:func:`dividend_yield_of`), shrunk by
+    ``carry_shrinkage`` (:func:`shrunk_carry`)."""
+    carry = carry if carry_shrinkage == 1.0 else shrunk_carry(carry, carry_shrinkage, config)
     columns = (
         underlying / strike, tau, anchor_iv, is_call, config.risk_free_rate,
         dividend_yield_of(carry, config),

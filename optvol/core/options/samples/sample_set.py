@@ -69,6 +69,9 @@ class OptionSamples:
     anchor : str
         The baseline whose vol the network corrects (one of ``ANCHOR_CANDIDATES``):
         :attr:`anchor_iv`.
+    carry_shrinkage : float
+        How much of the ``t-1`` carry's distance from the configured one the network
+        prices ``t`` with (:func:`~optvol.core.options.samples.features.shrunk_carry`).
     spot_of_day : ndarray (n_days,), float64
         The underlying's price of each calendar day (the median of its quotes).
     quotes : ContractQuotes or None
@@ -96,6 +99,7 @@ class OptionSamples:
     market: MarketDays
     fitted: FittedBaselines
     anchor: str = ANCHOR
+    carry_shrinkage: float = 1.0
     fingerprint: str = ""
     counts: dict[str, int] = field(default_factory=dict)
     spot_of_day: np.ndarray | None = None
@@ -173,7 +177,7 @@ class OptionSamples:
             inputs = inputs_at_spot(spot[rows], part, self.market, self.fitted, self.config)
             pricing = pricing_inputs(
                 spot[rows], part.strike, part.tau, inputs.vols[self.anchor], part.is_call,
-                part.previous.carry, self.config,
+                part.previous.carry, self.config, self.carry_shrinkage,
             )  # fmt: skip
             return {"static": inputs.static, "pricing": pricing}
 
@@ -197,7 +201,7 @@ class OptionSamples:
         return pricing_inputs(
             rows["underlying"].to_numpy(), rows["strike"].to_numpy(), rows["tau"].to_numpy(),
             self.anchor_iv, (rows["option_type"] == "C").to_numpy(), rows["carry"].to_numpy(),
-            self.config,
+            self.config, self.carry_shrinkage,
         )  # fmt: skip
 
 

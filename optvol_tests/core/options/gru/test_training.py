@@ -321,9 +321,10 @@ def test_the_hedging_term_is_in_units_of_the_anchors_own_hedging_error(samples):
                       drivers=2, slope_columns=[0, 1], slope_size=4).eval()  # fmt: skip
     hedge = anchor_hedge_rms(tensors, train)
     index, weight = torch.as_tensor(train), torch.ones(len(train))
-    prices_only = batch_loss(
-        model, tensors, index, weight, LossUnits(scalers.price_scale, hedge, 0)
-    )
-    both = batch_loss(model, tensors, index, weight, LossUnits(scalers.price_scale, hedge, 2.0))
+    with torch.no_grad():
+        prices_only = batch_loss(
+            model, tensors, index, weight, LossUnits(scalers.price_scale, hedge, 0)
+        )
+        both = batch_loss(model, tensors, index, weight, LossUnits(scalers.price_scale, hedge, 2.0))
     assert float(prices_only) == pytest.approx(1.0, rel=0.05)
     assert float(both) == pytest.approx(float(prices_only) + 2.0, rel=0.02)
