@@ -3,16 +3,15 @@
 The candidates (``ANCHOR_CANDIDATES``) are the practitioner's model and the two that move
 its vol with the return into ``t`` (``leverage_bs``, ``hull_white_bs``), their parameters
 fitted on training days. The return-aware one with the lower RMSE is the anchor unless
-the practitioner's is lower *and* significantly so over at least :data:`MIN_SWITCH_DAYS`
-days (a Diebold-Mariano test of the daily mean squared errors with the small-sample
-correction of Harvey, Leybourne and Newbold, at :data:`SWITCH_P_VALUE`): that implied
-vols move against the
-return is the best-documented regularity of index options (Hull and White 2017, and every
-chain here), so a handful of quiet validation days, in which the fitted move looks like
-noise, does not overturn it -- the first refit of a walk-forward, validated on a calm
-week and tested on a crash, would otherwise price the crash without it. A chain where
-the return says little about the next vol over many days falls back to the
-practitioner's vol.
+the practitioner's is lower by at least :data:`MIN_IMPROVEMENT` *and* significantly so
+over at least :data:`MIN_SWITCH_DAYS` days (a Diebold-Mariano test of the daily mean
+squared errors with the small-sample correction of Harvey, Leybourne and Newbold, at
+:data:`SWITCH_P_VALUE`): that implied vols move against the return is the
+best-documented regularity of index options (Hull and White 2017, and every chain here),
+so a handful of quiet validation days, in which the fitted move looks like noise, does
+not overturn it -- the first refit of a walk-forward, validated on a calm week and tested
+on a crash, would otherwise price the crash without it. A chain where the return says
+little about the next vol over many days falls back to the practitioner's vol.
 
 The choice is made on prices no candidate was fitted to: the validation days of a single
 split, or, in a walk-forward, every earlier day each candidate priced out of sample
@@ -44,6 +43,9 @@ __all__ = [
 # at least this many days (a test on a week of days says little about the next month).
 SWITCH_P_VALUE = 0.10
 MIN_SWITCH_DAYS = 20
+# ... and only for an RMSE at least this much lower: a consistent but negligible edge is not
+# worth leaving the prior for.
+MIN_IMPROVEMENT = 0.01
 RETURN_AWARE = tuple(name for name in ANCHOR_CANDIDATES if name != PRACTITIONER)
 
 
@@ -83,19 +85,22 @@ def significantly_better(
     challenger: np.ndarray, incumbent: np.ndarray, mid: np.ndarray, dates: np.ndarray
 ) -> bool:
     """Whether the prices ``challenger`` are nearer ``mid`` than ``incumbent`` with
-    evidence: over at least :data:`MIN_SWITCH_DAYS` dates, a Diebold-Mariano test of the
-    daily mean squared errors (Harvey-Leybourne-Newbold small-sample form) rejects equal
-    loss at :data:`SWITCH_P_VALUE` in the challenger's favour."""
+    evidence: over at least :data:`MIN_SWITCH_DAYS` dates, an RMSE lower by at least
+    :data:`MIN_IMPROVEMENT` and a Diebold-Mariano test of the daily mean squared errors
+    (Harvey-Leybourne-Newbold small-sample form) that rejects equal loss at
+    :data:`SWITCH_P_VALUE` in the challenger's favour."""
     code, _ = pd.factorize(dates, sort=True)
     days = np.bincount(code).astype(float)
-    if len(days) < MIN_SWITCH_DAYS:
+    squared = {"challenger": (challenger - mid) ** 2, "incumbent": (incumbent - mid) ** 2}
+    ratio = np.sqrt(squared["challenger"].mean() / max(squared["incumbent"].mean(), 1e-300))
+    if len(days) < MIN_SWITCH_DAYS or ratio > 1.0 - MIN_IMPROVEMENT:
         return False
 
-    def daily(prices: np.ndarray) -> np.ndarray:
-        return np.bincount(code, weights=(prices - mid) ** 2) / days
+    def daily(name: str) -> np.ndarray:
+        return np.bincount(code, weights=squared[name]) / days
 
     test = diebold_mariano(
-        daily(challenger), daily(incumbent), newey_west_lags(len(days)), small_sample=True
+        daily("challenger"), daily("incumbent"), newey_west_lags(len(days)), small_sample=True
     )
     return bool(test["statistic"] < 0 and test["p_value"] < SWITCH_P_VALUE)
 
