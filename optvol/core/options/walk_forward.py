@@ -108,18 +108,22 @@ def walk_forward_blocks(dates: np.ndarray, config: SampleConfig) -> list[Block]:
 
 
 def block_samples(samples: OptionSamples, block: Block) -> OptionSamples:
-    """The samples up to ``block``'s last test date, split by its dates, with the fitted
-    baselines fitted again on its training dates and priced with those fits."""
+    """The samples split by ``block``'s dates (those after its last test date in no
+    split), with the fitted baselines fitted again on its training dates and priced with
+    those fits. The samples' arrays are shared, not copied: only the split and the two
+    refitted prices are new columns."""
     dates = samples.rows["quote_date"].to_numpy()
-    part = samples.select(np.flatnonzero(dates <= block.test[1]))
-    dates = part.rows["quote_date"].to_numpy()
     codes = (dates > block.train[1]).astype(np.int8) + (dates > block.validation[1])
-    rows = part.rows
+    codes[dates > block.test[1]] = -1  # after the block: no split
+    rows = samples.rows.copy(deep=False)
     rows["split"] = pd.Categorical.from_codes(codes, SPLITS)
-    fitted = _fit_on(part, np.flatnonzero(codes == 0))
-    for name, prices in _refitted_prices(part, fitted).items():
-        rows[name] = prices
-    return replace(part, rows=rows, fitted=fitted, split_dates=block.split_dates())
+    fitted = _fit_on(samples, np.flatnonzero(codes == 0))
+    inside = np.flatnonzero(codes >= 0)
+    for name, prices in _refitted_prices(samples, fitted, inside).items():
+        column = np.full(len(rows), np.nan)
+        column[inside] = prices
+        rows[name] = column
+    return replace(samples, rows=rows, fitted=fitted, split_dates=block.split_dates())
 
 
 def _fit_on(samples: OptionSamples, train: np.ndarray) -> FittedBaselines:

@@ -115,8 +115,10 @@ def test_a_chain_shorter_than_the_first_window_is_refused_naming_the_setting():
 def test_a_refit_fits_its_baselines_on_its_training_days_only(quotes, samples):
     block = blocks_of(samples)[0]
     part = block_samples(samples, block)
-    dates = part.rows["quote_date"]
-    assert dates.max() == block.test[1]
+    in_a_split = part.rows["split"].notna()
+    assert part.rows.loc[in_a_split, "quote_date"].max() == block.test[1]
+    assert (part.rows.loc[~in_a_split, "quote_date"] > block.test[1]).all()
+    assert part.static is samples.static  # shared, not copied
     assert (part.rows.loc[part.rows["split"] == "train", "quote_date"] <= block.train[1]).all()
     assert (part.rows.loc[part.rows["split"] == "test", "quote_date"] >= block.test[0]).all()
     # Quotes after the training days change no fitted slope.
@@ -126,7 +128,11 @@ def test_a_refit_fits_its_baselines_on_its_training_days_only(quotes, samples):
     again = block_samples(build_samples(changed, samples.config), block)
     np.testing.assert_array_equal(again.fitted.leverage.by_bucket, part.fitted.leverage.by_bucket)
     assert again.fitted.hull_white == part.fitted.hull_white
-    assert not np.allclose(again.rows["leverage_bs"], part.rows["leverage_bs"])
+    keys = ["quote_date", "expiration", "option_type", "strike"]
+    tested = again.rows[again.rows["split"] == "test"].merge(
+        part.rows[part.rows["split"] == "test"], on=keys, suffixes=("", "_before")
+    )
+    assert len(tested) and not np.allclose(tested["leverage_bs"], tested["leverage_bs_before"])
 
 
 def test_past_out_of_sample_prices_are_those_of_the_fit_before_each_day(samples):

@@ -359,20 +359,13 @@ class SampleTensors:
         self.sample_slot = to_device(samples.sample_slot, device)
         self.sample_day = to_device(samples.sample_day, device)
         self.offsets = torch.arange(L, device=device)
-        self.bumped: tuple[torch.Tensor, ...] | None = None
+        # The inputs at the bumped prices are computed per batch (hedge_batch): an epoch
+        # draws a few samples a day, and a full chain's every sample at two more prices
+        # would double the tensors' memory.
+        self.hedging = (samples, scalers) if hedging else None
         if hedging:
-            spot = samples.context.previous_spot
-            up, down = (samples.inputs_at(spot * (1.0 + side * HEDGE_BUMP)) for side in (1, -1))
             change, move = samples.hedge_targets()
-            self.bumped = tuple(
-                to_device(values, device)
-                for values in (
-                    np.stack([scalers.static.transform(up[0]), scalers.static.transform(down[0])]),
-                    np.stack([up[1], down[1]]),
-                    change,
-                    move,
-                )
-            )
+            self.change, self.move = to_device(change, device), to_device(move, device)
 
     @property
     def sequence_features(self) -> int:
@@ -397,6 +390,18 @@ class SampleTensors:
     def hedge_batch(self, index: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Static ``(2, B, S)`` and pricing ``(2, B, 6)`` inputs at :math:`S_{t-1}(1 \\pm
         h)`, the change of the mid over the strike and the underlying's relative move
-        ``(B,)`` of the samples ``index``."""
-        static, pricing, change, move = self.bumped
-        return static[:, index], pricing[:, index], change[index], move[index]
+        ``(B,)`` of the samples ``index`` (built with ``hedging``)."""
+        samples, scalers = self.hedging
+        rows = index.cpu().numpy()
+        spot = samples.context.previous_spot[rows]
+        static, pricing = zip(
+            *(samples.inputs_at(spot * (1.0 + side * HEDGE_BUMP), rows) for side in (1, -1)),
+            strict=True,
+        )
+        static = np.stack([scalers.static.transform(values) for values in static])
+        return (
+            to_device(static, self.device),
+            to_device(np.stack(pricing), self.device),
+            self.change[index],
+            self.move[index],
+        )

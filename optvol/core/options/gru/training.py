@@ -269,10 +269,17 @@ def train_step(
     return loss.detach().double() * len(index)
 
 
+# The unit of the hedging term is measured on at most this many training samples.
+HEDGE_UNIT_SAMPLES = 100_000
+
+
 @torch.no_grad()
 def anchor_hedge_rms(tensors: SampleTensors, index: np.ndarray) -> float:
-    """The RMS over the samples ``index`` of the one-day hedging error over strike of the
-    anchor's own delta: the unit of the hedging term."""
+    """The RMS over the samples ``index`` (a seeded draw of :data:`HEDGE_UNIT_SAMPLES` of
+    them where there are more) of the one-day hedging error over strike of the anchor's
+    own delta: the unit of the hedging term."""
+    if len(index) > HEDGE_UNIT_SAMPLES:
+        index = np.sort(np.random.default_rng(0).choice(index, HEDGE_UNIT_SAMPLES, False))
     static, pricing, change, move = tensors.hedge_batch(to_device(index, tensors.device))
     up, down = (bs_price_over_strike(*pricing[side].double().unbind(-1)) for side in (0, 1))
     error = change.double() - (up - down) / (2.0 * HEDGE_BUMP) * move.double()

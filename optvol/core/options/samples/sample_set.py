@@ -166,11 +166,14 @@ class OptionSamples:
         ``(S, K)``)."""
         return (self.rows["mid"].to_numpy() / self.rows["strike"].to_numpy()).astype(np.float32)
 
-    def inputs_at(self, spot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def inputs_at(
+        self, spot: np.ndarray, index: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The static inputs (unscaled, float32) and the pricing inputs of every sample
-        priced at the underlying prices ``spot`` instead of its own ``S_t``
-        (:func:`~optvol.core.options.samples.inputs.inputs_at_spot`), in row chunks."""
-        context = self.context
+        (or of the samples ``index``) priced at the underlying prices ``spot`` instead of
+        its own ``S_t`` (:func:`~optvol.core.options.samples.inputs.inputs_at_spot`), in
+        row chunks."""
+        context = self.context if index is None else self.context.take(index)
 
         def at(rows: slice) -> dict[str, np.ndarray]:
             part = context.take(rows)

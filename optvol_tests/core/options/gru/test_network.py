@@ -513,4 +513,4 @@ def test_hedging_tensors_hold_the_inputs_at_the_bumped_prices(samples):
     # At the samples' own prices the static inputs are those of the samples.
     own, _ = samples.inputs_at(samples.rows["underlying"].to_numpy())
     np.testing.assert_array_equal(own, samples.static)
-    assert SampleTensors(samples, scalers, CPU).bumped is None
+    assert SampleTensors(samples, scalers, CPU).hedging is None
