@@ -210,6 +210,8 @@ def option_quotes_frame(
         FLAG_COLUMNS,
         OPTION_QUOTES_DTYPES,
         add_parity_forwards,
+        is_am_settled,
+        time_to_expiry,
     )
     from optvol.core.options.pricing.black_scholes import bs_greeks, bs_price
 
@@ -227,7 +229,8 @@ def option_quotes_frame(
     day = grid["day"].to_numpy()
     dte = (grid["expiration"] - grid["quote_date"]).dt.days.to_numpy()
     spot, strike = spots[day], grid["strike"].to_numpy()
-    tau = dte / 365.0
+    # As cleaning computes it: an AM-settled class (SPX) has 6.5 hours less on its last day.
+    tau = time_to_expiry(dte, is_am_settled(np.full(len(dte), root)))
     is_call = (grid["option_type"] == "C").to_numpy()
     x = np.log(strike / spot)
     iv = levels[day] + 0.20 - 0.15 * x + 0.5 * x * x + 0.02 * tau

@@ -38,17 +38,22 @@ def newey_west_lags(n: int) -> int:
 
 
 def diebold_mariano(
-    loss_a: np.ndarray, loss_b: np.ndarray, lags: int, small_sample: bool = False
+    loss_a: np.ndarray,
+    loss_b: np.ndarray,
+    lags: int,
+    small_sample: bool = False,
+    horizon: int = 1,
 ) -> dict[str, float]:
     """Diebold-Mariano test of equal expected loss.
 
     ``d_t = L^a_t - L^b_t``; ``DM = mean(d) / sqrt(LRV(d) / n)`` with the Newey-West
     long-run variance over ``lags`` lags (Bartlett weights; ``h - 1`` for overlapping
     ``h``-day targets); two-sided p-value from the normal. With ``small_sample`` the
-    statistic is scaled by :math:`\\sqrt{(n + 1 - 2h + h(h-1)/n)/n}`, ``h = lags + 1``,
-    and compared with Student's t with ``n - 1`` degrees of freedom (Harvey, Leybourne and
-    Newbold 1997), which keeps the test's size on a few dozen days. A negative statistic
-    favours ``a``. NaN where the variance is not positive (identical losses).
+    statistic is scaled by :math:`\\sqrt{(n + 1 - 2h + h(h-1)/n)/n}`, ``h`` the forecast
+    ``horizon``, and compared with Student's t with ``n - 1`` degrees of freedom (Harvey,
+    Leybourne and Newbold 1997), which keeps the test's size on a few dozen days. A
+    negative statistic favours ``a``. NaN where the variance is not positive (identical
+    losses).
     """
     from scipy import stats
 
@@ -67,7 +72,7 @@ def diebold_mariano(
     if not small_sample:
         return {"statistic": float(statistic),
                 "p_value": float(2.0 * stats.norm.sf(abs(statistic)))}  # fmt: skip
-    h = lags + 1
+    h = horizon
     statistic *= np.sqrt(max(n + 1 - 2 * h + h * (h - 1) / n, 0.0) / n)
     return {"statistic": float(statistic),
             "p_value": float(2.0 * stats.t.sf(abs(statistic), df=n - 1))}  # fmt: skip

@@ -9,7 +9,7 @@ is regressed on the underlying's log return into the second day,
    \\sigma_t - \\sigma_{t-1} = a + \\beta \\, r_t + \\varepsilon_t ,
    \\qquad r_t = \\ln(S_t / S_{t-1}),
 
-over all pairs more than 7 days from expiry, near the money (:math:`|\\ln(K/S_{t-1})| \\le
+over all pairs more than 7 days from expiry, near the money (:math:`|\\ln(K/F_{t-1})| \\le
 0.05`, 8 to 60 days: :data:`NEAR_MONEY`) and per moneyness x days-to-expiry bucket
 (:mod:`optvol.core.options.samples.leverage`). A negative slope with a large :math:`R^2` is
 the leverage effect a model can use, since :math:`S_t` is one of its inputs; the S&P 500's
@@ -58,11 +58,11 @@ __all__ = [
     "near_money",
 ]
 
-# The near-the-money band: |ln(K/S)| and days to expiry.
+# The near-the-money band: |ln(K/F)| and days to expiry.
 NEAR_MONEY = {"max_abs_log_moneyness": 0.05, "min_dte": 8, "max_dte": 60}
 # Pairs this close to expiry are left out of every regression but the buckets' first.
 MIN_DTE = 8
-# The surface points of the fixed-moneyness regressions: ln(K/S) at 30 days.
+# The surface points of the fixed-moneyness regressions: ln(K/F) at 30 days.
 FIXED_LOG_MONEYNESS = (-0.10, -0.05, 0.0, 0.05)
 FIXED_DAYS = 30
 _SKEW_WIDTH = 0.05  # the skew is (sigma(-w) - sigma(+w)) / 2w
@@ -315,21 +315,21 @@ def format_dynamics(dynamics: IvDynamics) -> str:
         f"{dynamics.days} trading days, {dynamics.pairs:,} contract pairs on consecutive days",
         "change of mid implied vol on the underlying's log return into the day:",
         line(
-            f"near money (|ln K/S|<={band['max_abs_log_moneyness']:g}, "
+            f"near money (|ln K/F|<={band['max_abs_log_moneyness']:g}, "
             f"{band['min_dte']}-{band['max_dte']}d)",
             dynamics.near_money,
         ),
         line(f"all pairs, >= {MIN_DTE} days", dynamics.all_pairs),
         *(
-            line(f"surface ln K/S={k}, {FIXED_DAYS}d", v)
+            line(f"surface ln K/F={k}, {FIXED_DAYS}d", v)
             for k, v in dynamics.fixed_moneyness.items()
         ),  # fmt: skip
-        line(f"surface skew (per unit ln K/S), {FIXED_DAYS}d", dynamics.skew),
+        line(f"surface skew (per unit ln K/F), {FIXED_DAYS}d", dynamics.skew),
         f"  lag-1 autocorrelation of ATM vol changes: {dynamics.atm_change_autocorrelation:+.3f}",
         f"  median relative spread: {dynamics.median_relative_spread:.3f} "
         f"(near money {dynamics.near_money_relative_spread:.3f}); daily return sd "
         f"{dynamics.return_sd:.4f}",
-        "by bucket (ln K/S at t-1 x days to expiry at t):",
+        "by bucket (ln K/F at t-1 x days to expiry at t):",
     ]
     table = dynamics.buckets[dynamics.buckets["n"] > 0]
     lines.append(

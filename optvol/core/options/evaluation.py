@@ -100,16 +100,18 @@ def daily_squared_errors(
 
 
 def _against(name: str, counts: np.ndarray, sse: dict[str, np.ndarray]) -> dict:
-    """The GRU's RMSE ratio to ``name``'s, its interval and the Diebold-Mariano test."""
+    """The GRU's RMSE ratio to ``name``'s, its interval and the Diebold-Mariano test of
+    the days' summed squared errors (so that its sign is the ratio's: the pooled RMSE
+    weighs a day by its rows, as the sums do)."""
     ratio = float(np.sqrt(sse[GRU].sum() / sse[name].sum())) if sse[name].sum() else None
-    test = diebold_mariano(sse[GRU] / counts, sse[name] / counts, newey_west_lags(len(counts)))
+    test = diebold_mariano(sse[GRU], sse[name], newey_west_lags(len(counts)))
     interval = block_bootstrap_rmse_ratio(sse[GRU], sse[name], counts, level=BOOTSTRAP_LEVEL)
     return {"ratio": ratio, "interval": interval, "dm": test}
 
 
 def compare_with_baselines(metrics: dict, rows: pd.DataFrame, predictions: dict) -> dict:
     """The GRU's RMSE against the practitioner's and the best baseline's: ratios, their
-    day-block bootstrap intervals and Diebold-Mariano tests on the daily mean squared
+    day-block bootstrap intervals and Diebold-Mariano tests on the daily sums of squared
     errors; and its ratio to every baseline."""
     best = best_model(metrics, BASELINES)
     overall = metrics["overall"]
@@ -176,10 +178,10 @@ def score_out_of_sample(quotes: pd.DataFrame, result: WalkForward, card: dict) -
     metrics["comparison"] = compare_with_baselines(metrics, rows, predictions)
     metrics["hedging"] = hedging_gains(result.hedge)
     metrics["model_descriptions"] = {
-        GRU: "GRU over the contract's last L days and today's dimensionless inputs, "
-        "correcting the implied vol of the anchor baseline (chosen on each training "
-        "window's validation days) by a bounded amount, shrunk toward it as validation "
-        "supports; priced with Black-Scholes",
+        GRU: "GRU over the contract's last L days and its dimensionless state at t-1, "
+        "correcting the implied vol of its anchor baseline (chosen on the earlier "
+        "out-of-sample days) by a bounded amount linear in the return into t, shrunk toward "
+        "it as validation supports; priced with Black-Scholes",
         **BASELINE_DESCRIPTIONS,
     }
     metrics["data"] = option_data_record(quotes)

@@ -4,7 +4,7 @@ The candidates (``ANCHOR_CANDIDATES``) are the practitioner's model and the two 
 its vol with the return into ``t`` (``leverage_bs``, ``hull_white_bs``), their parameters
 fitted on training days. The return-aware one with the lower RMSE is the anchor unless
 the practitioner's is lower by at least :data:`MIN_IMPROVEMENT` *and* significantly so
-over at least :data:`MIN_SWITCH_DAYS` days (a Diebold-Mariano test of the daily mean
+over at least :data:`MIN_SWITCH_DAYS` days (a Diebold-Mariano test of the daily sums of
 squared errors with the small-sample correction of Harvey, Leybourne and Newbold, at
 :data:`SWITCH_P_VALUE`): that implied vols move against the return is the
 best-documented regularity of index options (Hull and White 2017, and every chain here),
@@ -86,7 +86,7 @@ def significantly_better(
 ) -> bool:
     """Whether the prices ``challenger`` are nearer ``mid`` than ``incumbent`` with
     evidence: over at least :data:`MIN_SWITCH_DAYS` dates, an RMSE lower by at least
-    :data:`MIN_IMPROVEMENT` and a Diebold-Mariano test of the daily mean squared errors
+    :data:`MIN_IMPROVEMENT` and a Diebold-Mariano test of the daily sums of squared errors
     (Harvey-Leybourne-Newbold small-sample form) that rejects equal loss at
     :data:`SWITCH_P_VALUE` in the challenger's favour."""
     code, _ = pd.factorize(dates, sort=True)
@@ -96,8 +96,8 @@ def significantly_better(
     if len(days) < MIN_SWITCH_DAYS or ratio > 1.0 - MIN_IMPROVEMENT:
         return False
 
-    def daily(name: str) -> np.ndarray:
-        return np.bincount(code, weights=squared[name]) / days
+    def daily(name: str) -> np.ndarray:  # a day's summed squared errors: the RMSE's weights
+        return np.bincount(code, weights=squared[name], minlength=len(days))
 
     test = diebold_mariano(
         daily("challenger"), daily("incumbent"), newey_west_lags(len(days)), small_sample=True
@@ -106,7 +106,7 @@ def significantly_better(
 
 
 def choose_anchor(samples: OptionSamples) -> AnchorChoice:
-    """The candidate with the lowest RMSE on the validation samples."""
+    """The anchor chosen on the validation samples (:func:`lowest_rmse`)."""
     validation = samples.indices("validation")
     rows = samples.rows.iloc[validation]
     prices = {name: rows[name].to_numpy() for name in ANCHOR_CANDIDATES}

@@ -1,13 +1,14 @@
 """The GRU option-price network and the tensors it reads its batches from.
 
-:class:`OptionGRU` runs a GRU over the sequence of the last ``L`` trading days,
-joins its last hidden state with the static features of day ``t`` and maps them
-through an MLP head to a correction of the contract's ``t-1`` implied vol. Its
-output layer prices the option with Black-Scholes at the corrected vol, today's
-spot and time to expiry (:func:`bs_price_over_strike`), so the network learns how
-implied vols move -- a dimensionless quantity shared by all strikes -- while its
-loss is on prices. With the correction at zero it is the practitioner
-Black-Scholes baseline, which is where training starts.
+:class:`OptionGRU` runs a GRU over the sequence of the last ``L`` trading days and
+corrects the implied vol of its anchor baseline by a bounded amount: a level from its last
+hidden state and the contract's state, plus slopes of the return into ``t`` (the drivers).
+Its output layer prices the option with Black-Scholes at the corrected vol, today's spot
+and time to expiry (:func:`bs_price_over_strike`), so the network learns how implied vols
+move -- a dimensionless quantity shared by all strikes -- while its loss is on prices.
+With the correction at zero it is the anchor's vol at the network's carry
+(:mod:`optvol.core.options.gru.carry`; the anchor baseline itself where the carry is kept
+whole), which is where training starts.
 
 :class:`SampleTensors` holds the scaled samples on the training device. A batch
 is gathered from them by index (:meth:`SampleTensors.batch`): the window of each

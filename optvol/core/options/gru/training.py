@@ -1,7 +1,8 @@
 """Train the option GRU: one loop a reader can follow from top to bottom.
 
-First the anchor: the baseline with the lowest validation RMSE among the candidates
-(:mod:`.anchor`), whose vol the network corrects. Then mean squared error of the price
+First the anchor, whose vol the network corrects (:mod:`.anchor`: given by the
+walk-forward's past, or chosen on the validation split), and the share of the ``t-1``
+carry it prices with (:mod:`.carry`). Then mean squared error of the price
 over strike, in units of the training targets' distance from the anchor's price (so the
 anchor itself scores about 1), with every training day weighing the same and at most
 ``samples_per_day`` of a day's samples drawn each epoch (the effective sample is the

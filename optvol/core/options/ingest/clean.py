@@ -102,6 +102,20 @@ AM_SETTLED_ROOTS = ("SPX", "NDX", "RUT", "DJX", "VIX")
 AM_SETTLEMENT_DAYS = 6.5 / 24.0
 
 
+def is_am_settled(roots: np.ndarray) -> np.ndarray:
+    """Whether each option class (``root``) settles at the open of its expiration day."""
+    return np.isin(np.asarray(roots).astype(str), AM_SETTLED_ROOTS)
+
+
+def time_to_expiry(days_to_expiry: np.ndarray, am_settled: np.ndarray) -> np.ndarray:
+    """``tau`` in years as cleaning stores it (float32, read as float64): the calendar days
+    to expiry over 365, less 6.5 hours for an AM-settled class. The API prices a request
+    with this, so that its ``tau`` is the samples' to the bit."""
+    days = np.asarray(days_to_expiry, np.float64)
+    left = days - np.where(am_settled, AM_SETTLEMENT_DAYS, 0.0)
+    return (left / DAYS_PER_YEAR).astype(np.float32).astype(np.float64)
+
+
 @dataclass
 class OptionCleaningReport(CleaningReport):
     """The counts of :class:`~optvol.core.common.cleaning.CleaningReport` and of this

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from optvol.core.common.errors import RequestError
+from optvol.core.options.ingest.clean import is_am_settled, time_to_expiry
 from optvol.core.options.prediction.requests import ContractRequest
-from optvol.core.options.pricing.black_scholes import DAYS_PER_YEAR
 from optvol.core.options.pricing.iv_surface import evaluate_surface
 from optvol.core.options.samples import (
     HISTORY_FEATURES,
@@ -77,13 +77,20 @@ def supplied_window(
     mid = np.array([q.mid for q in quotes], dtype=float)
     vendor_iv = np.array([np.nan if q.iv is None else q.iv for q in quotes], dtype=float)
     expiry = np.datetime64(request.expiration, "D")
-    tau = (
-        ((expiry - calendar[positions].astype("datetime64[D]")).astype(np.float64) / DAYS_PER_YEAR)
-        .astype(np.float32)
-        .astype(np.float64)
-    )
+    root = request.root
+    if root is None:
+        classes = samples.classes_of(expiry)
+        if len(classes) > 1:
+            raise RequestError(
+                f"the data hold the expiry {request.expiration} in several option classes "
+                f"{classes}: give the contract's root",
+                f"{where}.root",
+            )
+        root = classes[0] if classes else ""
+    days = (expiry - calendar[positions].astype("datetime64[D]")).astype(np.float64)
+    tau = time_to_expiry(days, is_am_settled(np.array([root])))
     config = samples.config
-    carry = samples.carry_on(positions, expiry, request.root)
+    carry = samples.carry_on(positions, expiry, root)
     iv_from_mid, iv = implied_vols(mid, spot, strike, tau, vendor_iv, calls, carry, config)
     log_moneyness = np.log(spot / strike) + carry * tau
     surface = evaluate_surface(samples.market.surface_coef[positions], -log_moneyness, tau)

@@ -33,12 +33,12 @@ from optvol.core.common.errors import RequestError
 from optvol.core.options.gru.artifact import TrainedGRU
 from optvol.core.options.gru.numpy_forward import numpy_network
 from optvol.core.options.hedging import BUMP
+from optvol.core.options.ingest.clean import is_am_settled, time_to_expiry
 from optvol.core.options.limits import MAX_UNDERLYING_MOVE
 from optvol.core.options.prediction._problems import Problems
 from optvol.core.options.prediction._states import HistoryStates, WindowStates
 from optvol.core.options.prediction._supplied import supplied_window
 from optvol.core.options.prediction.requests import ContractPrediction, ContractRequest
-from optvol.core.options.pricing.black_scholes import DAYS_PER_YEAR
 from optvol.core.options.samples import (
     BASELINES,
     OptionSamples,
@@ -295,7 +295,8 @@ class OptionPredictor:
         previous = self.samples.quotes.previous.take(np.maximum(previous_position, 0))
         states = self._history_states(gathered & ~problems.bad, previous_position, sample_day,
                                       supplied, previous)  # fmt: skip
-        tau = (days_to_expiry / DAYS_PER_YEAR).astype(np.float32).astype(np.float64)
+        roots = self._roots(requests, row)
+        tau = time_to_expiry(days_to_expiry, is_am_settled(roots))
         spot = np.array([r.underlying for r in requests], dtype=np.float64)
         strike = np.array([r.strike for r in requests], dtype=np.float64)
         is_call = np.array([r.option_type == "C" for r in requests])
@@ -310,7 +311,7 @@ class OptionPredictor:
             )
             context = self._context(
                 previous, sample_day, strike, is_call, tau, as_of, expiry, states.recent,
-                fallback,
+                fallback, is_am_settled(roots),
             )  # fmt: skip
             inputs, baselines = self._inputs(requests, where, problems, spot, context)
         gru = np.full(n, np.nan)
@@ -325,12 +326,22 @@ class OptionPredictor:
                        delta)  # fmt: skip
 
     def _context(self, previous, sample_day, strike, is_call, tau, as_of, expiry, recent,
-                 forward_fallback) -> SampleContext:  # fmt: skip
+                 forward_fallback, am_settled) -> SampleContext:  # fmt: skip
         """The requests' :class:`SampleContext`: what their inputs at ``S_t`` come from."""
         yesterday = self.calendar[sample_day - 1].astype("datetime64[D]")
         return sample_context(
             previous, self.samples.spot_of_day[sample_day - 1], strike, is_call,
-            (as_of, yesterday, expiry), tau, sample_day, recent, forward_fallback, self.config,
+            (as_of, yesterday, expiry), tau, sample_day, recent, forward_fallback, am_settled,
+            self.config,
+        )  # fmt: skip
+
+    def _roots(self, requests: Sequence[ContractRequest], row: np.ndarray) -> np.ndarray:
+        """Each request's option class: its contract's in the data, else the one it names
+        ("" where none)."""
+        known = self.samples.quotes.contracts["root"].to_numpy().astype(str)
+        return np.array(
+            [known[r] if r >= 0 else (request.root or "")
+             for request, r in zip(requests, row, strict=True)]
         )  # fmt: skip
 
     def _gru_and_delta(

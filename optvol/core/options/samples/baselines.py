@@ -55,7 +55,7 @@ def leverage_iv(
     betas: LeverageBetas,
 ) -> np.ndarray:  # fmt: skip
     """:math:`\\max(\\sigma_{t-1} + \\beta_b r_t, 0.01)`: the contract's ``t-1`` vol solved
-    from the mid, moved by its bucket's slope (by ``ln(K/S_{t-1})`` and days to expiry at
+    from the mid, moved by its bucket's slope (by ``ln(K/F_{t-1})`` and days to expiry at
     ``t``) times the underlying's log return into ``t``."""
     beta = betas.beta(-previous.log_moneyness, dte_days)
     moved = previous.iv_from_mid + beta * nan_to_num(underlying_return)

@@ -37,6 +37,7 @@ import pandas as pd
 
 from optvol.core.common.errors import OptvolInputError
 from optvol.core.common.row_chunks import map_rows
+from optvol.core.options.ingest.clean import is_am_settled
 from optvol.core.options.pricing.iv_surface import evaluate_surface, fit_daily_surfaces
 from optvol.core.options.samples.baselines import BASELINES
 from optvol.core.options.samples.config import SampleConfig
@@ -430,7 +431,7 @@ def _context(
         previous.take(keep), days.spot_of_day[day - 1], contracts.strike[keep],
         contracts.is_call[keep], (calendar[day], calendar[day - 1], expiry), own.tau[keep],
         day, _recent_deviation(history, slots.quoted, slots.slot[keep]), forward_fallback,
-        config,
+        is_am_settled(contracts.roots[contracts.root[keep]]), config,
     )  # fmt: skip
     return context
 

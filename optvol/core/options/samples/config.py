@@ -7,6 +7,7 @@ from datetime import date
 
 FORWARDS = ("parity", "fixed")
 EVALUATIONS = ("walk_forward", "split")
+MIN_SEQUENCE_LENGTH = 6
 # The choices made from the data when validation_days or refit_every_days is 0.
 MIN_VALIDATION_DAYS, MAX_VALIDATION_DAYS = 5, 63
 TARGET_REFITS, MIN_REFIT_DAYS = 12, 5
@@ -72,8 +73,11 @@ class SampleConfig:
                 f"min_train_days ({self.min_train_days}) must exceed validation_days "
                 f"({self.validation_days}): the first window needs training dates"
             )
-        if self.sequence_length < 1:
-            raise ValueError(f"sequence_length must be >= 1, got {self.sequence_length}")
+        if self.sequence_length < MIN_SEQUENCE_LENGTH:
+            # iv_deviation_vs_recent reads the window's last RECENT_DAYS + 1 days.
+            raise ValueError(
+                f"sequence_length must be >= {MIN_SEQUENCE_LENGTH}, got {self.sequence_length}"
+            )
         if self.historical_vol_days < 2:
             raise ValueError(f"historical_vol_days must be >= 2, got {self.historical_vol_days}")
         fractions = (self.train_fraction, self.validation_fraction)

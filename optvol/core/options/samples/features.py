@@ -4,7 +4,8 @@ The per-day history of a contract (:data:`HISTORY_FEATURES`), the static feature
 ``t`` (:data:`STATIC_FEATURES`), what a contract's quote at ``t-1`` gives
 (:class:`PreviousQuote`), the underlying's historical vol, and the windows of ``L``
 history slots a sample reads. Greeks and implied vols are recomputed from the mids with
-the configured rate and dividend yield (:mod:`optvol.core.options.pricing`).
+the configured rate at each expiry's parity forward (the configured carry where it has
+none: :func:`quote_carry`, :mod:`optvol.core.options.pricing`).
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ def quote_carry(
     where the expiry has no parity forward, the table has none (one cleaned before
     forwards were kept) or ``config.forward`` is ``"fixed"``."""
     fallback = config.risk_free_rate - config.dividend_yield
-    if config.forward == "fixed" or "forward" not in quotes.columns:
+    if config.forward == "fixed" or not {"forward", "forward_pairs"} <= set(quotes.columns):
         return np.full(len(rows), fallback), np.zeros(len(rows), dtype=bool)
     forward = quotes["forward"].to_numpy(float)[rows]
     tau = quotes["tau"].to_numpy(float)[rows]
@@ -297,7 +298,8 @@ def business_time_change(
     :math:`N` the sessions to expiry (:func:`~optvol.core.common.trading_calendar.
     trading_days_between`), :math:`T` calendar years. Over a weekend :math:`T` falls by
     three days and :math:`N` by one, so a one-week option's calendar vol rises by a
-    fifth while nothing happened; over a weekday both fall alike. 0 where a count is
+    fifth while nothing happened; over a weekday both fall by one day, which moves a
+    long-dated vol little. 0 where a count is
     missing or the contract expires at ``t``; the ratio is kept within ``[0.25, 4]``.
     """
     with np.errstate(divide="ignore", invalid="ignore"):

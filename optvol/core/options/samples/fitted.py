@@ -66,6 +66,6 @@ def hull_white_iv(
 ) -> np.ndarray:  # fmt: skip
     """:math:`\\max(\\sigma_{t-1} + (a + b\\delta + c\\delta^2) r_t/\\sqrt{T}, 0.01)`: the
     contract's ``t-1`` vol solved from the mid moved by Hull and White's expected change
-    (a missing delta moves nothing)."""
+    (a missing delta counts as 0: a sample has one wherever it has a ``t-1`` vol)."""
     change = fitted.vol_change(nan_to_num(call_delta), underlying_return, previous.tau)
     return np.maximum(previous.iv_from_mid + change, MIN_LEVERAGE_VOL)

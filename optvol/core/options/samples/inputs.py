@@ -132,17 +132,21 @@ def sample_context(
     day: np.ndarray,
     recent: np.ndarray,
     forward_fallback: np.ndarray,
+    am_settled: np.ndarray,
     config: SampleConfig,
 ) -> SampleContext:
     """The :class:`SampleContext` of contracts priced on calendar day ``day``, with
     ``dates`` the ``(t, t-1, expiration)`` of each as ``datetime64[D]``: the days to
     expiry, the business-time vol change, the days since ``t-1`` and the ``t-1`` call
-    delta and vega are computed here, for the samples and the API alike."""
+    delta and vega are computed here, for the samples and the API alike. An
+    ``am_settled`` contract lives through the sessions before its expiration day only (it
+    settles at that day's open)."""
     today, yesterday, expiry = dates
     call_delta, vega = call_delta_and_vega(previous, previous_spot, strike, config)
+    last_session = expiry - np.where(am_settled, 1, 0).astype("timedelta64[D]")
     time_change = business_time_change(
         previous.iv_from_mid, tau, previous.tau,
-        trading_days_between(today, expiry), trading_days_between(yesterday, expiry),
+        trading_days_between(today, last_session), trading_days_between(yesterday, last_session),
     )  # fmt: skip
     return SampleContext(
         previous=previous,

@@ -8,7 +8,7 @@ leverage effect of index options). Over a day, with :math:`r_t = \\ln(S_t/S_{t-1
 
    \\sigma_t - \\sigma_{t-1} = a_b + \\beta_b \\, r_t + \\varepsilon_t ,
 
-fitted by ordinary least squares per bucket :math:`b` of moneyness :math:`\\ln(K/S_{t-1})`
+fitted by ordinary least squares per bucket :math:`b` of moneyness :math:`\\ln(K/F_{t-1})`
 and days to expiry. The ``leverage_bs`` baseline prices at :math:`\\sigma_{t-1} +
 \\beta_b r_t`: the expected vol change given the return, which Hull and White (2017) build
 their minimum-variance delta on; the intercept, a drift of the training period, is left
@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 # Buckets of ln(K / S_{t-1}): the put wing, the put side, the money, the call side and wing.
-LEVERAGE_MONEYNESS_BUCKETS = ("K/S<0.90", "0.90-0.98", "0.98-1.02", "1.02-1.10", "K/S>1.10")
+LEVERAGE_MONEYNESS_BUCKETS = ("K/F<0.90", "0.90-0.98", "0.98-1.02", "1.02-1.10", "K/F>1.10")
 _MONEYNESS_EDGES = np.log([0.90, 0.98, 1.02, 1.10])
 # Buckets of calendar days to expiry at t.
 LEVERAGE_DTE_BUCKETS = ("<=7", "8-30", "31-90", ">90")
@@ -53,7 +53,7 @@ VALID_IV = (0.01, 3.0)
 
 
 def moneyness_bucket_index(log_strike_over_spot: np.ndarray) -> np.ndarray:
-    """Index into :data:`LEVERAGE_MONEYNESS_BUCKETS` of each ``ln(K/S)``."""
+    """Index into :data:`LEVERAGE_MONEYNESS_BUCKETS` of each ``ln(K/F)``."""
     return np.searchsorted(_MONEYNESS_EDGES, np.asarray(log_strike_over_spot, float), "right")
 
 
@@ -160,7 +160,7 @@ def fit_leverage_betas(
     underlying_return : ndarray
         :math:`\\ln(S_t/S_{t-1})` of each pair.
     log_strike_over_spot : ndarray
-        :math:`\\ln(K/S_{t-1})`.
+        :math:`\\ln(K/F_{t-1})` (at the ``t-1`` forward).
     dte_days : ndarray
         Calendar days to expiry at :math:`t`.
 

@@ -142,22 +142,28 @@ class OptionSamples:
         each sample."""
         return anchor_vol(name, self.context, self.underlying_returns(), self.fitted)
 
-    def carry_on(
-        self, days: np.ndarray, expiration: np.datetime64, root: str | None = None
-    ) -> np.ndarray:
-        """The carry of the expiry ``expiration`` (of option class ``root``; any class when
-        None) on the calendar days ``days``: its parity forward's where the data have one
-        that day, else the configured ``r - q``."""
+    def classes_of(self, expiration: np.datetime64) -> list[str]:
+        """The option classes the data quote the expiry ``expiration`` in (with a parity
+        forward on some day)."""
+        table = self.expiry_carry
+        if table is None or not len(table):
+            return []
+        expiry = np.datetime64(expiration, "ns").astype(np.int64)
+        mine = table.index.get_level_values("expiry") == expiry
+        return sorted(set(table.index.get_level_values("root")[mine]))
+
+    def carry_on(self, days: np.ndarray, expiration: np.datetime64, root: str) -> np.ndarray:
+        """The carry of the expiry ``expiration`` of option class ``root`` on the calendar
+        days ``days``: its parity forward's where the data have one that day, else the
+        configured ``r - q``."""
         fallback = self.config.risk_free_rate - self.config.dividend_yield
         table = self.expiry_carry
         if table is None or not len(table):
             return np.full(len(days), fallback)
         expiry = np.datetime64(expiration, "ns").astype(np.int64)
         mine = table.index.get_level_values("expiry") == expiry
-        if root is not None:
-            mine &= table.index.get_level_values("root") == root
-        found = table[mine]
-        by_day = found.groupby(level="day").first()
+        mine &= table.index.get_level_values("root") == root
+        by_day = table[mine].groupby(level="day").first()
         return by_day.reindex(np.asarray(days)).fillna(fallback).to_numpy(float)
 
     def target(self) -> np.ndarray:

@@ -148,3 +148,40 @@ def test_the_delta_is_the_central_difference_of_the_models_own_prices(predictor)
         assert at.delta == pytest.approx(numeric, abs=1e-4)
         sign = 1.0 if request.option_type == "C" else -1.0
         assert -0.05 <= sign * at.delta <= 1.05
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_an_am_settled_class_is_priced_as_the_samples_price_it():
+    """SPX settles at the open of its expiration day: its time to expiry, business-time
+    vol change and every price of a request are the samples' own, to the float32 of the
+    network."""
+    from optvol.core.options.gru.training import TrainingConfig
+    from optvol.core.options.prediction.predictor import OptionPredictor
+    from optvol.core.options.samples import BASELINES, SampleConfig, build_samples
+    from optvol.core.options.walk_forward import train_option_model
+    from optvol_tests.builders import option_quotes_frame
+
+    quotes = option_quotes_frame(n_days=40, root="SPX", expiries=("2020-02-21", "2020-03-20"))
+    samples = build_samples(quotes, SampleConfig(evaluation="split"))
+    training = TrainingConfig(hidden_size=8, head_size=8, slope_size=4, epochs=1, device="cpu")
+    model = train_option_model(samples, training)
+    predictor = OptionPredictor(model, quotes)
+    rows = samples.rows
+    # Days near the expiry of 2020-02-21, where half a trading day of the last one matters.
+    index = np.flatnonzero(
+        (rows["expiration"] == "2020-02-21").to_numpy() & (rows["dte_days"] <= 5).to_numpy()
+    )
+    assert len(index) > 10
+    requests = [
+        ContractRequest(r.expiration.date(), float(r.strike), str(r.option_type),
+                        r.quote_date.date(), float(r.underlying), root="SPX")
+        for r in rows.iloc[index].itertuples()
+    ]  # fmt: skip
+    predicted = predictor.predict(requests)
+    np.testing.assert_array_equal([p.inputs["tau"] for p in predicted], rows["tau"].iloc[index])
+    for name in BASELINES:
+        np.testing.assert_allclose([p.baselines[name] for p in predicted],
+                                   rows[name].iloc[index], rtol=1e-12, atol=1e-12)  # fmt: skip
+    # The API's NumPy float32 network against PyTorch's: a cent's thousandth at most.
+    np.testing.assert_allclose([p.gru for p in predicted], model.predict(samples, index),
+                               rtol=1e-4, atol=1e-5)  # fmt: skip

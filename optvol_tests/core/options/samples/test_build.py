@@ -91,8 +91,8 @@ def quote_of(quotes: pd.DataFrame, rows: pd.DataFrame, dates: np.ndarray) -> pd.
         ({"validation_end": "2020-02-01"}, "give both train_end and validation_end"),
         ({"train_end": "2020-02-01", "validation_end": "2020-02-01"}, "must come after"),
         ({"train_end": "2020-02-10", "validation_end": "2020-02-01"}, "must come after"),
-        ({"sequence_length": 0}, "sequence_length must be >= 1"),
-        ({"sequence_length": -3}, "sequence_length must be >= 1"),
+        ({"sequence_length": 0}, "sequence_length must be >= 6"),
+        ({"sequence_length": 5}, "sequence_length must be >= 6"),
         ({"historical_vol_days": 1}, "historical_vol_days must be >= 2"),
     ],
 )
@@ -102,7 +102,7 @@ def test_sample_config_rejects_bad_values(kwargs, message):
 
 
 def test_sample_config_accepts_explicit_dates_and_round_trips():
-    config = SampleConfig(train_end="2020-02-10", validation_end="2020-02-19", sequence_length=1)
+    config = SampleConfig(train_end="2020-02-10", validation_end="2020-02-19", sequence_length=6)
     assert SampleConfig(**config.to_dict()) == config
 
 
@@ -689,8 +689,8 @@ def test_two_option_classes_with_one_expiry_and_strike_are_two_contracts():
 
     spx = option_quotes_frame(n_days=30, root="SPX")
     spxw = option_quotes_frame(n_days=30, root="SPXW")
-    for column in ("bid", "ask", "mid"):
-        spxw[column] = spxw[column] + 0.05  # another contract, another price
+    for column in ("bid", "ask", "mid"):  # another contract, another price
+        spxw[column] = spx[column].to_numpy() + 0.05
     both = pd.concat([spx, spxw], ignore_index=True)
     both["root"] = pd.Categorical(both["root"], categories=["SPX", "SPXW"])
     both = both.sort_values(["quote_date", "expiration", "strike", "option_type", "root"])
