@@ -208,7 +208,8 @@ def _load_volatility(root: Path, status: ModelStatus):
     chosen = model.card["chosen_volatility_model"]
     settings = model.card["models"]["volatility"]["hyperparameters"]
     status.description = (
-        f"{chosen} ({settings}), HAR and return_ridge "
+        f"{chosen}, the walk-forward's choice after its last refit ({settings}), HAR and "
+        "return_ridge "
         f"({model.card['hyperparameters']['return_ridge']}) restricted with shrinkage "
         f"{model.return_shrinkage:g}"
     )

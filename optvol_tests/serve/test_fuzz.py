@@ -92,7 +92,7 @@ NEAR_VALID_CONTRACT = st.fixed_dictionaries(
     },
 )  # fmt: skip
 FEATURE_NAMES = ["log_return", "rv_1", "rv_5", "rv_21", "rv_22", "rv_63", "parkinson_21",
-                 "garman_klass_21", "return_21", "vix_close", "vrp", "vix_rv_ratio", "core_cpi",
+                 "garman_klass_21", "return_5", "return_21", "rq_ratio_22", "vix_close", "vrp", "vix_rv_ratio", "core_cpi",
                  "baa_yield", "core_cpi_chg_1y", "baa_yield_chg_1y"]  # fmt: skip
 
 BODIES = st.one_of(

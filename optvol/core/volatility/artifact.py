@@ -13,7 +13,7 @@ import hashlib
 import io
 import logging
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +21,14 @@ import pandas as pd
 
 from optvol.core.common.errors import OptvolInputError
 from optvol.core.common.model_files import read_model_files, save_model
+from optvol.core.volatility.adaptive import RULE, AdaptiveConfig
 from optvol.core.volatility.baselines import historical_mean_return
 from optvol.core.volatility.combination import VIX_MEMBER, ForecastCombination
 from optvol.core.volatility.features import HORIZON, TARGET_COLUMNS, TARGET_RV, feature_columns
 from optvol.core.volatility.market import macro_columns
 from optvol.core.volatility.metrics import r_squared
 from optvol.core.volatility.models import (
+    UNTUNED_FAMILIES,
     FittedModel,
     ModelSpec,
     candidate_estimators,
@@ -49,10 +51,13 @@ from optvol.core.volatility.walk_forward import WalkForward, WalkForwardConfig, 
 log = logging.getLogger(__name__)
 
 # 2: the candidates' validation, the combination and the return restriction.
-CARD_FORMAT = 2
+# 3: the walk-forward travels with the model; the choice and weights served are the
+#    adaptive ones of its last refit.
+CARD_FORMAT = 3
 MODEL_SUFFIX = ".joblib"
 # The volatility models chosen among (with their combination), on validation QLIKE.
 VOLATILITY_CANDIDATES = ("ridge", "gbm", "har_x", "harq")
+COMBINATION_RULE = RULE
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,7 @@ class VolatilityModel:
 
     models: dict[str, FittedModel]
     card: dict
+    walk: WalkForward | None = None
 
     @property
     def macro(self) -> list[str]:
@@ -97,15 +103,17 @@ class VolatilityModel:
 
     def walk_forward(self, features: pd.DataFrame, config: WalkForwardConfig) -> WalkForward:
         """The expanding-window walk-forward of every model of this one (its specs, chosen
-        hyperparameters, combination weights and return restriction) over ``features``."""
+        hyperparameters, first-window choice and return restriction) over ``features``,
+        with the combination and the choice adapted at each refit."""
         return walk_forward(
             features,
             design_matrix(features, self.macro),
             self.specs(),
             self.chosen_estimators(),
             config,
-            combination=self.card["combination"]["weights"],
+            prior=(self.card["candidates"]["chosen"], self.card["combination"]["prior_weights"]),
             return_shrinkage=self.return_shrinkage,
+            adaptive=AdaptiveConfig(**self.card["adaptive"]["config"]),
         )
 
     def check_data(self, features: pd.DataFrame) -> None:
@@ -153,8 +161,11 @@ class VolatilityModel:
         """Write ``<stem>.joblib`` and ``<stem>.json`` atomically; return their paths."""
         import joblib
 
+        # Wall-clock times live in the card, so that the same fit writes the same bytes.
+        walk = None if self.walk is None else replace(self.walk, seconds=0.0, fit_seconds={})
+        payload = {"models": self.models, "walk_forward": walk}
         return save_model(
-            stem, MODEL_SUFFIX, lambda buffer: joblib.dump(self.models, buffer), self.card
+            stem, MODEL_SUFFIX, lambda buffer: joblib.dump(payload, buffer), self.card
         )
 
     @classmethod
@@ -170,14 +181,18 @@ class VolatilityModel:
                         "volatility_model if predictions look wrong", stem, saved_with,
                         sklearn.__version__)  # fmt: skip
         try:
-            models = joblib.load(io.BytesIO(payload))
+            saved = joblib.load(io.BytesIO(payload))
         except (ImportError, AttributeError) as error:  # a class it names no longer exists
             raise OptvolInputError(
                 f"{Path(stem).with_suffix(MODEL_SUFFIX)} was saved by another version of "
                 f"optvol whose model classes have moved or changed ({error}): re-materialize "
                 "volatility_model"
             ) from None
-        return cls(models, card)
+        walk = saved["walk_forward"]
+        if walk is not None:
+            timing = card["adaptive"]["timing"]
+            walk = replace(walk, seconds=timing["seconds"], fit_seconds=timing["seconds_by_model"])
+        return cls(saved["models"], card, walk)
 
 
 def _in_sample_r2(model, design: pd.DataFrame, target: pd.Series, rows: np.ndarray) -> float:
@@ -195,12 +210,17 @@ def _in_sample_r2(model, design: pd.DataFrame, target: pd.Series, rows: np.ndarr
 
 @single_threaded
 def train_volatility_model(
-    features: pd.DataFrame, config: SelectionConfig = SelectionConfig()
+    features: pd.DataFrame,
+    config: SelectionConfig = SelectionConfig(),
+    walk_config: WalkForwardConfig | None = None,
+    adaptive: AdaptiveConfig | None = None,
 ) -> VolatilityModel:
     """Choose each regression's hyperparameters on validation folds of its first window
-    (MSE), choose the volatility model among the candidates and their combination on
-    common validation folds (QLIKE), choose the return forecast's shrinkage (Campbell &
-    Thompson), and fit the chosen model, HAR and the return model on every usable row."""
+    (MSE), the first window's volatility candidate and combination weights on common
+    validation folds (QLIKE), and the return forecast's shrinkage (Campbell & Thompson);
+    walk forward over every month from the first window on, adapting the combination's
+    weights and the choice at each refit from past out-of-sample losses; and fit the
+    last refit's choice (the one served), HAR and the return model on every usable row."""
     features = features.reset_index(drop=True)
     macro = macro_columns(features)
     design = design_matrix(features, macro)
@@ -217,10 +237,11 @@ def train_volatility_model(
             dates,
         )  # fmt: skip
         for name, spec in specs.items()
-        if spec.family != "har"
+        if spec.family not in UNTUNED_FAMILIES
     }
     hyperparameters = {name: s.chosen for name, s in selections.items()}
-    hyperparameters.update({name: "ols" for name, s in specs.items() if s.family == "har"})
+    for name, spec in specs.items():
+        hyperparameters.setdefault(name, UNTUNED_FAMILIES.get(spec.family, ""))
     estimators = {
         name: candidate_estimators(specs[name].family)[choice]
         for name, choice in hyperparameters.items()
@@ -234,24 +255,42 @@ def train_volatility_model(
         specs[RETURN_FAMILY], estimators[RETURN_FAMILY], design, features,
         usable[RETURN_FAMILY][: config.min_train_rows], historical_mean, config.validation_folds,
     )  # fmt: skip
+    walk_config = walk_config or WalkForwardConfig(min_train_rows=config.min_train_rows)
+    adaptive = adaptive or AdaptiveConfig()
+    walk = walk_forward(
+        features, design, specs, estimators, walk_config,
+        prior=(choice.chosen, choice.weights), return_shrinkage=restriction["shrinkage"],
+        adaptive=adaptive,
+    )  # fmt: skip
+    latest = walk.latest
 
     def fitted(name: str) -> FittedModel:
         spec = specs[name]
         return fit_model(spec, estimators[name], design, features[spec.target], usable[name],
                          dates)  # fmt: skip
 
-    if choice.chosen == COMBINATION:
+    if latest.chosen == COMBINATION:
         volatility = ForecastCombination(
-            {m: fitted(m) for m, w in choice.weights.items() if w and m != VIX_MEMBER},
-            {m: w for m, w in choice.weights.items() if w},
+            {m: fitted(m) for m, w in latest.weights.items() if w and m != VIX_MEMBER},
+            {m: w for m, w in latest.weights.items() if w},
         )
+    elif latest.chosen == VIX_MEMBER:
+        volatility = ForecastCombination({}, {VIX_MEMBER: 1.0})
     else:
-        volatility = fitted(choice.chosen)
+        volatility = fitted(latest.chosen)
     models = {"volatility": volatility, "har": fitted("har"), "return": fitted(RETURN_FAMILY)}
-    log.info("Chosen volatility model: %s", choice.chosen)
+    log.info("Served volatility model: %s (the walk-forward's choice after its last refit; "
+             "weights %s)", latest.chosen, latest.weights)  # fmt: skip
     card = _card(features, specs, hyperparameters, selections, choice, restriction, models,
                  design, usable, config)  # fmt: skip
-    return VolatilityModel(models, card)
+    card["chosen_volatility_model"] = latest.chosen
+    card["combination"] = {"weights": latest.weights, "prior_weights": choice.weights,
+                           "rule": COMBINATION_RULE}  # fmt: skip
+    card["adaptive"] = {"config": adaptive.to_dict(), "latest": latest.as_dict(),
+                        "walk_forward": walk_config.to_dict(),
+                        "timing": {"seconds": walk.seconds,
+                                   "seconds_by_model": walk.fit_seconds}}  # fmt: skip
+    return VolatilityModel(models, card, walk)
 
 
 def _usable(
@@ -311,7 +350,6 @@ def _card(features, specs, hyperparameters, selections, choice, restriction, mod
     weights_span = (choice.folds[0]["validation_start"], choice.folds[-1]["validation_end"])
     return {
         "format": CARD_FORMAT,
-        "chosen_volatility_model": choice.chosen,
         "targets": list(TARGET_COLUMNS),
         "horizon_days": HORIZON,
         "macro_columns": macro,
@@ -322,7 +360,6 @@ def _card(features, specs, hyperparameters, selections, choice, restriction, mod
         "hyperparameters": hyperparameters,
         "selection": {name: s.as_dict() for name, s in selections.items()},
         "candidates": choice.as_dict(),
-        "combination": {"weights": choice.weights},
         "return_restriction": restriction,
         "selection_config": config.__dict__,
         "models": {

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from optvol.core.common.provenance import recorded_provenance
+from optvol.core.volatility.adaptive import ADAPTIVE, RULE
+from optvol.core.volatility.episodes import episode_scores, worst_year_ratio, yearly_tests
 from optvol.core.volatility.features import HORIZON, TARGET_RETURN, TARGET_RV
 from optvol.core.volatility.metrics import (
     diebold_mariano,
@@ -25,15 +27,19 @@ from optvol.core.volatility.metrics import (
 from optvol.core.volatility.models import VIX_COLUMNS, ModelSpec
 from optvol.core.volatility.selection import COMBINATION, RESTRICTED_RETURN, RETURN_FAMILY
 from optvol.core.volatility.summary import summarize_market_features
+from optvol.core.volatility.timing import timing_value
 from optvol.core.volatility.walk_forward import RETURN_BASELINE, VOLATILITY_BASELINES, WalkForward
 
 log = logging.getLogger(__name__)
 
 VOLATILITY_MODELS = (
+    ADAPTIVE,
     COMBINATION,
     "ridge",
     "gbm",
     "harq",
+    "lhar_x",
+    "lhar_x_qlike",
     "ridge_no_vix",
     "gbm_no_vix",
     "har",
@@ -57,6 +63,8 @@ DESCRIPTIONS = {
     "vix": "VIX as the forecast of 21-day volatility",
     "no_change": "The random-walk forecast: the last 21 days' realized volatility",
     RETURN_BASELINE: "The historical mean of realized 21-day returns (Campbell & Thompson 2008)",
+    ADAPTIVE: "The walk-forward's own choice at each refit, from past out-of-sample QLIKE: "
+    "the combination, or a member significantly better over the last two years",
     RESTRICTED_RETURN: "The return ridge restricted as Campbell & Thompson (2008) propose: "
     "shrunk toward the historical mean by the factor chosen on validation folds, floored at 0",
 }
@@ -66,13 +74,13 @@ def _combination_description(card: dict) -> str:
     weights = sorted(card["combination"]["weights"].items())
     weights = ", ".join(f"{m} {w:.2f}" for m, w in weights if w)
     return (
-        "Forecast combination: a convex combination of variance forecasts, its weights chosen "
-        f"on validation folds by QLIKE ({weights})"
+        "Forecast combination of every volatility model and VIX, its weights set at each "
+        f"refit from past out-of-sample QLIKE: {RULE} (latest: {weights})"
     )
 
 
 def _needs_vix(name: str, specs: dict[str, ModelSpec], card: dict | None = None) -> bool:
-    if name == COMBINATION and card is not None:
+    if name in (COMBINATION, ADAPTIVE) and card is not None:
         weights = card["combination"]["weights"]
         return any(_needs_vix(member, specs) for member, weight in weights.items() if weight)
     return name == "vix" or (name in specs and bool(set(VIX_COLUMNS) & set(specs[name].columns)))
@@ -110,6 +118,8 @@ def score_window(forecasts: pd.DataFrame, models: list[str]) -> dict | None:
         if m != "har" and "har" in models
     }
     return {
+        "episodes": episode_scores(window, models),
+        "diebold_mariano_by_year": yearly_tests(losses, years, ("har", "vix")),
         **_span(window["date"]),
         "models": list(models),
         "mean_realized_vol": float(realized.mean()),
@@ -127,8 +137,14 @@ def score_window(forecasts: pd.DataFrame, models: list[str]) -> dict | None:
 
 def compare_with_baselines(window: dict, chosen: str) -> dict:
     """The chosen model's QLIKE, RMSE and R^2 against HAR's, VIX's and the best other
-    baseline's."""
+    baseline's, and its worst calendar year against HAR and VIX."""
     scores = window["scores"]
+    by_year = window["qlike_by_year"]
+    worst = {
+        f"worst_year_ratio_to_{b}": worst_year_ratio(by_year, chosen, b)
+        for b in ("har", "vix")
+        if b in by_year
+    }
     # A chosen model that is itself a baseline (HAR-X) is compared with the others.
     others = [b for b in BASELINES if b in scores and b != chosen]
     best = min(others, key=lambda b: scores[b]["qlike"])
@@ -148,6 +164,8 @@ def compare_with_baselines(window: dict, chosen: str) -> dict:
         "best_baseline_qlike": scores[best]["qlike"],
         "qlike_ratio_to_best_baseline": model["qlike"] / scores[best]["qlike"],
         "beats_best_baseline": model["qlike"] < scores[best]["qlike"],
+        **{key: value["ratio"] for key, value in worst.items()},
+        "worst_years": {key: value["year"] for key, value in worst.items()},
     }
 
 
@@ -217,16 +235,23 @@ def evaluate_volatility(
     scored = forecasts.loc[forecasts[TARGET_RV].notna()]
     descriptions = {name: spec.description for name, spec in specs.items()} | DESCRIPTIONS
     descriptions[COMBINATION] = _combination_description(card)
+    served = chosen
+    # The walk-forward's own choice, refit by refit, is what a user of optvol would have got.
+    chosen = ADAPTIVE if ADAPTIVE in present else served
+    hyperparameters = card["hyperparameters"] | {
+        COMBINATION: card["combination"]["weights"],
+        ADAPTIVE: card.get("adaptive", {}).get("config"),
+    }
     evaluation = {
         "chosen_model": chosen,
+        "served_model": {"name": served, "combination_weights": card["combination"]["weights"]},
+        "adaptive": _adaptive_record(walk, card),
         "models": {
             name: {
                 "kind": "baseline" if name in (*BASELINES, RETURN_BASELINE) else "model",
                 "description": descriptions[name],
                 "needs_vix": _needs_vix(name, specs, card),
-                "hyperparameters": card["combination"]["weights"]
-                if name == COMBINATION
-                else card["hyperparameters"].get(name),
+                "hyperparameters": hyperparameters.get(name),
             }
             for name in (*present, *RETURN_MODELS)
         },  # fmt: skip
@@ -244,8 +269,10 @@ def evaluate_volatility(
             "seconds_by_model": walk.fit_seconds,
         },
         "volatility": windows,
+        "episodes": _episodes(windows),
         "comparison": compare_with_baselines(windows["all_models"], chosen),
         "returns": score_returns(forecasts),
+        "return_timing": timing_value(forecasts, RESTRICTED_RETURN, RETURN_BASELINE, chosen),
         "series": {
             "volatility": _series(
                 scored, {"realized": TARGET_RV} | {m: f"{m}_vol" for m in present}
@@ -267,6 +294,35 @@ def evaluate_volatility(
         log.info("Returns: the restricted forecast's out-of-sample R2 against the historical "
                  "mean is %s", restricted["r2_vs_historical_mean"])  # fmt: skip
     return evaluation
+
+
+def _episodes(windows: dict) -> dict:
+    """Every episode's scores, from the window with every model where it covers the
+    episode, else from the window without VIX (October 1987 predates VIX)."""
+    out = {}
+    for name in ("without_vix", "all_models"):
+        for episode, scores in windows.get(name, {}).get("episodes", {}).items():
+            out[episode] = {"window": name, **scores}
+    return dict(sorted(out.items()))
+
+
+def _adaptive_record(walk: WalkForward, card: dict) -> dict | None:
+    """The rule, its settings, and the choice and weights made at every refit and after
+    the last one (the served model's)."""
+    if walk.latest is None:
+        return None
+    return {
+        "rule": RULE,
+        "config": card.get("adaptive", {}).get("config"),
+        "latest": walk.latest.as_dict(),
+        "choices": {
+            name: sum(d.chosen == name for d in walk.decisions)
+            for name in dict.fromkeys(d.chosen for d in walk.decisions)
+        },
+        "refits": [
+            {"date": d.date, "chosen": d.chosen, "weights": d.weights} for d in walk.decisions
+        ],
+    }
 
 
 def _finite_or_none(value):

@@ -13,9 +13,12 @@ import pandas as pd
 
 TRADING_DAYS_PER_YEAR = 252
 HORIZON = 21
+WEEK = 5
 RV_WINDOWS = (1, 5, 21, 22, 63)
 RANGE_WINDOW = 21
 MACRO_CHANGE_DAYS = 252
+RQ_WINDOW = 22
+RQ_RATIO = f"rq_ratio_{RQ_WINDOW}"
 TARGET_PREFIX = "target_"
 TARGET_RV = "target_rv_21"
 TARGET_RETURN = "target_return_21"
@@ -26,7 +29,9 @@ PRICE_FEATURES = (
     *(f"rv_{n}" for n in RV_WINDOWS),
     f"parkinson_{RANGE_WINDOW}",
     f"garman_klass_{RANGE_WINDOW}",
+    "return_5",
     "return_21",
+    RQ_RATIO,
 )
 # Features that are volatilities or ratios of them, never negative.
 NONNEGATIVE_FEATURES = (
@@ -35,6 +40,7 @@ NONNEGATIVE_FEATURES = (
     f"garman_klass_{RANGE_WINDOW}",
     "vix_close",
     "vix_rv_ratio",
+    RQ_RATIO,
 )
 # The daily prices each range estimator reads. Not every day of a real index history has
 # a range: Yahoo's S&P 500 file repeats the close in every field before 1962 (high = low),
@@ -85,6 +91,20 @@ def recorded_range(frame: pd.DataFrame, estimator: str) -> pd.Series:
     return inputs.notna().all(axis=1) & (frame["spx_high"] > frame["spx_low"])
 
 
+def quarticity_ratio(log_returns: pd.Series, window: int = RQ_WINDOW) -> pd.Series:
+    """``sqrt(RQ) / RV`` over the last ``window`` daily returns, with the realized
+    quarticity ``RQ = n / 3 * sum r^4`` and ``RV = sum r^2`` (Barndorff-Nielsen &
+    Shephard 2002; the daily returns of the window stand for intraday ones).
+
+    The ratio is about 1 for normal returns and grows with the fat tails that make RV a
+    noisy measure of the window's variance (one crash day in a calm month): HARQ lets the
+    weight of the RV lag shrink as it grows. Where RV is 0 the ratio is missing.
+    """
+    squares = (log_returns**2).rolling(window, min_periods=window).sum()
+    fourths = (log_returns**4).rolling(window, min_periods=window).sum()
+    return np.sqrt(window / 3.0 * fourths) / squares.where(squares > 0)
+
+
 def annualised_range_vol(daily_variance: pd.Series, window: int = RANGE_WINDOW) -> pd.Series:
     """``sqrt(252 / n * sum_{i=0}^{n-1} sigma^2_{t-i})``: daily range variances over the last
     ``window`` days, annualised as realized volatility is."""
@@ -99,10 +119,12 @@ def macro_change_column(column: str) -> str:
 def add_features(frame: pd.DataFrame, macro: list[str]) -> pd.DataFrame:
     """The daily table with every feature of DESIGN §5 added; rows in date order.
 
-    - ``log_return`` ``r_t = ln(C_t / C_{t-1})``; ``return_21`` the log return over the
-      last 21 days (momentum);
+    - ``log_return`` ``r_t = ln(C_t / C_{t-1})``; ``return_5`` and ``return_21`` the log
+      returns over the last 5 and 21 days (the week's and month's moves that the leverage
+      terms of LHAR read; momentum);
     - ``rv_1, rv_5, rv_21, rv_22, rv_63``: :func:`realized_vol` (rv_1 = sqrt(252) |r_t|,
-      rv_22 for HAR's monthly lag);
+      rv_22 for HAR's monthly lag); ``rq_ratio_22``: :func:`quarticity_ratio`, which
+      HARQ reads;
     - ``parkinson_21``, ``garman_klass_21``: :func:`annualised_range_vol` of the range
       variances, missing over windows holding a day without a recorded range
       (:func:`recorded_range`);
@@ -114,7 +136,9 @@ def add_features(frame: pd.DataFrame, macro: list[str]) -> pd.DataFrame:
     out = frame.copy()
     close = out["spx_close"]
     out["log_return"] = np.log(close / close.shift(1))
+    out["return_5"] = np.log(close / close.shift(WEEK))
     out["return_21"] = np.log(close / close.shift(HORIZON))
+    out[RQ_RATIO] = quarticity_ratio(out["log_return"])
     for window in RV_WINDOWS:
         out[f"rv_{window}"] = realized_vol(out["log_return"], window)
     high, low, open_ = out["spx_high"], out["spx_low"], out["spx_open"]
@@ -181,8 +205,12 @@ def expected_null_counts(frame: pd.DataFrame, macro: list[str]) -> dict[str, int
 
     for window in RV_WINDOWS:
         expected[f"rv_{window}"] = int(window_missing(returns_missing, window).sum())
-    return_21_missing = close_missing | close_missing.shift(HORIZON, fill_value=True)
-    expected["return_21"] = int(return_21_missing.sum())
+    squares = (np.log(frame["spx_close"] / frame["spx_close"].shift(1)) ** 2).rolling(RQ_WINDOW)
+    no_variation = squares.sum().eq(0) & ~window_missing(returns_missing, RQ_WINDOW)
+    expected[RQ_RATIO] = int((window_missing(returns_missing, RQ_WINDOW) | no_variation).sum())
+    for name, days in (("return_5", WEEK), ("return_21", HORIZON)):
+        missing = close_missing | close_missing.shift(days, fill_value=True)
+        expected[name] = int(missing.sum())
     for name in RANGE_INPUTS:
         expected[name] = int(window_missing(~recorded_range(frame, name), RANGE_WINDOW).sum())
     rv21_missing = window_missing(returns_missing, 21)

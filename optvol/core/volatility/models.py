@@ -24,6 +24,7 @@ from threadpoolctl import threadpool_limits
 from optvol.core.volatility.features import (
     HORIZON,
     RANGE_WINDOW,
+    RQ_RATIO,
     TARGET_RETURN,
     TARGET_RV,
     macro_change_column,
@@ -48,17 +49,23 @@ LOG_VOL_SOURCES = {
     "log_vix": "vix_close",
     "log_vix_rv_ratio": "vix_rv_ratio",
 }
-PLAIN_SOURCES = ("vrp", "return_21")
+PLAIN_SOURCES = ("vrp", "return_5", "return_21")
 HAR_COLUMNS = ("log_rv_1", "log_rv_5", "log_rv_22")
 VIX_COLUMNS = ("log_vix", "vrp", "log_vix_rv_ratio")
 # HAR-X: HAR plus the log of VIX (Bekaert & Hoerova 2014): ln VIX^2 = 2 ln VIX, so the
 # regression on ln VIX is the one on ln VIX^2.
 HAR_X_COLUMNS = (*HAR_COLUMNS, "log_vix")
 # HARQ-style: the monthly lag's weight moves with its measurement error (Bollerslev,
-# Patton & Quaedvlieg 2016); see quarticity_ratio. Only the HARQ model reads this column.
-RQ_WINDOW = 22
+# Patton & Quaedvlieg 2016); see features.quarticity_ratio. Only the HARQ model reads this column.
 HARQ_TERM = "log_rv_22_x_rq"
 HARQ_COLUMNS = (*HAR_X_COLUMNS, HARQ_TERM)
+# LHAR (Corsi & Renò 2012, JBES 30(3)): the negative parts of the mean daily return over
+# the last day, week and month, min(r^(h), 0) with r^(h) = (1/h) ln(C_t / C_{t-h}): a fall
+# raises future volatility more than a rise of the same size lowers it, and persistently.
+LEVERAGE_TERMS = ("negative_return_1", "negative_return_5", "negative_return_21")
+LHAR_X_COLUMNS = (*HAR_X_COLUMNS, *LEVERAGE_TERMS)
+# Terms only the HAR-type models read: the regressions on every feature keep their inputs.
+MODEL_SPECIFIC_TERMS = (HARQ_TERM, *LEVERAGE_TERMS)
 
 
 # Rows with every non-VIX input but no VIX that make the no-VIX variants worth fitting:
@@ -97,22 +104,16 @@ def design_matrix(frame: pd.DataFrame, macro: list[str]) -> pd.DataFrame:
         out[name] = frame[name]
     for column in macro:
         out[macro_change_column(column)] = frame[macro_change_column(column)]
-    out[HARQ_TERM] = out["log_rv_22"] * (quarticity_ratio(frame["log_return"]) - 1.0)
+    out[HARQ_TERM] = out["log_rv_22"] * (frame[RQ_RATIO] - 1.0)
+    for name, (source, days) in zip(
+        LEVERAGE_TERMS, (("log_return", 1), ("return_5", 5), ("return_21", HORIZON)), strict=True
+    ):
+        out[name] = (frame[source] / days).clip(upper=0.0)
     return pd.DataFrame(out, index=frame.index)
 
 
-def quarticity_ratio(log_returns: pd.Series, window: int = RQ_WINDOW) -> pd.Series:
-    """``sqrt(RQ) / RV`` over the last ``window`` daily returns, with the realized
-    quarticity ``RQ = n / 3 * sum r^4`` and ``RV = sum r^2`` (Barndorff-Nielsen &
-    Shephard 2002; the daily returns of the window stand for intraday ones).
-
-    The ratio is about 1 for normal returns and grows with the fat tails that make RV a
-    noisy measure of the window's variance (one crash day in a calm month): HARQ lets the
-    weight of the RV lag shrink as it grows. Where RV is 0 the ratio is missing.
-    """
-    squares = (log_returns**2).rolling(window, min_periods=window).sum()
-    fourths = (log_returns**4).rolling(window, min_periods=window).sum()
-    return np.sqrt(window / 3.0 * fourths) / squares.where(squares > 0)
+# Families with a single estimator, nothing to choose: family -> its label.
+UNTUNED_FAMILIES = {"har": "ols", "har_qlike": "qlike"}
 
 
 def candidate_estimators(family: str) -> dict[str, RegressorMixin]:
@@ -145,6 +146,10 @@ def candidate_estimators(family: str) -> dict[str, RegressorMixin]:
         }
     if family == "har":
         return {"ols": LinearRegression()}
+    if family == "har_qlike":
+        from optvol.core.volatility.qlike_regression import QlikeRegression
+
+        return {"qlike": QlikeRegression()}
     raise ValueError(f"unknown model family {family!r}")
 
 
@@ -172,8 +177,10 @@ def model_specs(design: pd.DataFrame) -> dict[str, ModelSpec]:
     only when that history is at least three months (``NO_VIX_MIN_EXTRA_ROWS``) longer: a
     few days without a VIX close would buy them nothing but their fitting time.
     """
-    present = tuple(c for c in design.columns if design[c].notna().any() and c != HARQ_TERM)
-    absent = [c for c in design.columns if c not in present and c != HARQ_TERM]
+    present = tuple(
+        c for c in design.columns if design[c].notna().any() and c not in MODEL_SPECIFIC_TERMS
+    )
+    absent = [c for c in design.columns if c not in present and c not in MODEL_SPECIFIC_TERMS]
     if absent:
         log.info("Design columns with no value on any row, left out of the models: %s", absent)
     without_vix = tuple(c for c in present if c not in VIX_COLUMNS)
@@ -187,6 +194,12 @@ def model_specs(design: pd.DataFrame) -> dict[str, ModelSpec]:
                               "HARQ-X (after Bollerslev, Patton & Quaedvlieg 2016): HAR-X "
                               "whose monthly-lag weight moves with the month's realized "
                               "quarticity"),
+            "lhar_x": ModelSpec("lhar_x", "har", TARGET_RV, LHAR_X_COLUMNS,
+                                "LHAR-X (after Corsi & Renò 2012): HAR-X plus the negative "
+                                "parts of the past day's, week's and month's returns"),
+            "lhar_x_qlike": ModelSpec("lhar_x_qlike", "har_qlike", TARGET_RV, LHAR_X_COLUMNS,
+                                      "LHAR-X fitted by minimising QLIKE (Patton 2011): a "
+                                      "forecast of the conditional mean of variance"),
         } if "log_vix" in present else {}),
         "ridge": ModelSpec("ridge", "ridge", TARGET_RV, present,
                            "Ridge regression of ln RV21 ahead on every feature"),

@@ -397,6 +397,40 @@ def _walk_forward(evaluation: dict) -> list[Block]:
             caption="Fits per model over the walk-forward",
             numeric=frozenset({"fits"}),
         ),
+        *_adaptive(evaluation),
+    ]
+
+
+def _adaptive(evaluation: dict) -> list[Block]:
+    adaptive = evaluation.get("adaptive")
+    if not adaptive:
+        return []
+    latest = adaptive["latest"]
+    choices = ", ".join(
+        f"{name} {count(n)}"
+        for name, n in sorted(adaptive["choices"].items(), key=lambda item: (-item[1], item[0]))
+    )
+    weights = tuple(
+        (m, fixed(w, 3), fixed(latest["discounted_qlike"].get(m), 4))
+        for m, w in sorted(latest["weights"].items(), key=lambda item: (-item[1], item[0]))
+    )
+    return [
+        Paragraph(
+            f"Choice and weights at each refit, from past out-of-sample losses only: "
+            f"{adaptive['rule']}. Settings: {_settings(adaptive['config'])}. Choices over the "
+            f"refits: {choices}. Served now (after the last refit): {latest['chosen']}"
+            + (
+                f" (Diebold-Mariano p {fixed(latest['p_value'], 3)} against the combination)."
+                if latest.get("p_value") is not None
+                else "."
+            )
+        ),  # fmt: skip
+        Table(
+            ("member", "weight", "discounted QLIKE"),
+            weights,
+            caption="The combination's weights after the last refit",
+            numeric=frozenset({"weight", "discounted QLIKE"}),
+        ),
     ]
 
 
@@ -458,7 +492,11 @@ def _models(evaluation: dict) -> list[Block]:
 def _settings(value) -> str:
     """A model's hyperparameters as text: a combination's weights as ``member weight``."""
     if isinstance(value, dict):
-        return ", ".join(f"{name} {fixed(w, 2)}" for name, w in sorted(value.items()) if w)
+        return ", ".join(
+            f"{name} {w if isinstance(w, int) else fixed(w, 2)}"
+            for name, w in sorted(value.items())
+            if w
+        )
     return str(value) if value else "-"
 
 
@@ -541,6 +579,8 @@ def _volatility_results(evaluation: dict, plots_dir: Path) -> list[Block]:
             _scores_table(window, f"Window {name}: {_window_label(evaluation, name)} ({span})")
         )
         blocks.append(_by_year_table(window, f"Window {name}: QLIKE by year"))
+    blocks.extend(_episodes(evaluation))
+    blocks.extend(_yearly_tests(evaluation))
     blocks.append(_figure(plots_dir, "forecast_vs_realized", "Forecasts against realized RV21"))
     blocks.append(_figure(plots_dir, "qlike_by_year", "QLIKE by year, window all_models"))
     if "without_vix" in _windows(evaluation):
@@ -548,6 +588,85 @@ def _volatility_results(evaluation: dict, plots_dir: Path) -> list[Block]:
             _figure(plots_dir, "qlike_by_year_without_vix", "QLIKE by year, window without_vix")
         )
     return blocks
+
+
+def _episodes(evaluation: dict) -> list[Block]:
+    episodes = evaluation.get("episodes") or {}
+    if not episodes:
+        return [Paragraph("No named stress episode lies inside the evaluated dates.")]
+    chosen = evaluation["chosen_model"]
+    shown = [m for m in (chosen, "har", "har_x", "garch", "vix") if m in evaluation["models"]]
+    rows = []
+    for name, episode in episodes.items():
+        models = [m for m in shown if m in episode["qlike"]]
+        for m in models:
+            lag = episode["response_lag_days"][m]
+            rows.append((name, episode["window"], count(episode["dates"]),
+                         fixed(episode["realized_peak_vol"], 3), m, fixed(episode["qlike"][m], 3),
+                         "not reached" if lag is None else count(lag)))  # fmt: skip
+    return [
+        Table(
+            ("episode", "window", "dates", "realized peak", "model", "QLIKE", "response lag"),
+            tuple(rows),
+            caption="Named stress episodes: mean QLIKE over the forecasts made in each, and "
+            "the trading days until the forecast reached half the episode's realized peak",
+            numeric=frozenset({"dates", "realized peak", "QLIKE", "response lag"}),
+        )
+    ]
+
+
+def _yearly_tests(evaluation: dict) -> list[Block]:
+    chosen = evaluation["chosen_model"]
+    window = evaluation["volatility"]["all_models"]
+    tests = (window.get("diebold_mariano_by_year") or {}).get(chosen)
+    if not tests:
+        return []
+    comparison = evaluation["comparison"]
+    worst = comparison.get("worst_years", {})
+
+    def cell(test: dict | None) -> str:
+        if not test or test.get("p_value") is None:
+            return "n/a"
+        return f"{fixed(test['statistic'], 2)} (p {fixed(test['p_value'], 3)})"
+
+    rows = tuple(
+        (year, cell(t.get("vs_har")), cell(t.get("vs_vix"))) for year, t in sorted(tests.items())
+    )
+    return [
+        Table(
+            ("year", "DM vs HAR", "DM vs VIX"),
+            rows,
+            caption=f"{chosen}: Diebold-Mariano statistic of its QLIKE against HAR's and "
+            "VIX's by calendar year (negative: lower loss than the baseline)",
+        ),
+        Paragraph(
+            f"Worst calendar year against HAR: {worst.get('worst_year_ratio_to_har', 'n/a')} "
+            f"(QLIKE ratio {fixed(comparison.get('worst_year_ratio_to_har'), 3)}); against "
+            f"VIX: {worst.get('worst_year_ratio_to_vix', 'n/a')} (ratio "
+            f"{fixed(comparison.get('worst_year_ratio_to_vix'), 3)})."
+        ),
+    ]
+
+
+def _timing(evaluation: dict) -> list[Block]:
+    timing = evaluation.get("return_timing")
+    if not timing:
+        return [Paragraph("Too few months with a return forecast to value it as a portfolio.")]
+    ours, theirs = (timing["portfolios"][timing[k]] for k in ("model", "benchmark"))
+    verdict = "adds" if timing["gains"] else "loses"
+    return [
+        Paragraph(
+            f"Economic value (Campbell & Thompson 2008): a mean-variance investor with risk "
+            f"aversion {fixed(timing['risk_aversion'], 0)} rebalanced on "
+            f"{count(timing['months'])} refit days "
+            f"({date_range(timing['first_date'], timing['last_date'])}), weight in the index "
+            f"forecast / (gamma x {timing['variance_forecast']}'s variance forecast), "
+            f"between 0 and {fixed(timing['weight_bounds'][1], 1)}. With {timing['model']} "
+            f"the certainty equivalent is {percent(ours['certainty_equivalent'])} a year, "
+            f"with {timing['benchmark']} {percent(theirs['certainty_equivalent'])}: the "
+            f"forecast {verdict} {percent(abs(timing['certainty_equivalent_gain']))} a year."
+        )
+    ]
 
 
 def _return_results(evaluation: dict, plots_dir: Path) -> list[Block]:
@@ -573,6 +692,7 @@ def _return_results(evaluation: dict, plots_dir: Path) -> list[Block]:
             caption="21-day log return forecasts",
             numeric=frozenset(columns),
         ),  # fmt: skip
+        *_timing(evaluation),
         _figure(plots_dir, "return_scatter", "Forecast against realized 21-day returns"),
     ]
 

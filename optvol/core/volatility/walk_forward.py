@@ -11,19 +11,20 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from optvol.core.volatility.adaptive import ADAPTIVE, AdaptiveConfig, Decision, adapt
 from optvol.core.volatility.baselines import (
     GarchForecaster,
     historical_mean_return,
     no_change_forecast,
     vix_forecast,
 )
-from optvol.core.volatility.combination import combine
+from optvol.core.volatility.combination import VIX_MEMBER
 from optvol.core.volatility.features import HORIZON, TARGET_COLUMNS
 from optvol.core.volatility.models import ModelSpec, fit_model, single_threaded, usable_rows
 from optvol.core.volatility.selection import (
@@ -93,6 +94,8 @@ class WalkForward:
     seconds: float
     garch_failures: int
     fit_seconds: dict[str, float]
+    decisions: list[Decision] = field(default_factory=list)
+    latest: Decision | None = None
 
 
 def known_at(frame: pd.DataFrame, position: int) -> pd.DataFrame:
@@ -110,13 +113,16 @@ def walk_forward(
     specs: dict[str, ModelSpec],
     estimators: dict[str, RegressorMixin],
     config: WalkForwardConfig,
-    combination: Mapping[str, float] | None = None,
+    prior: tuple[str, Mapping[str, float]] | None = None,
     return_shrinkage: float | None = None,
+    adaptive: AdaptiveConfig | None = None,
 ) -> WalkForward:
     """Forecasts of every fitted model (``specs``, with the chosen ``estimators``) and of
     the GARCH, VIX, no-change and historical-mean baselines at every origin from the first
-    refit on; with ``combination`` (member -> weight) the combined forecast of those
-    members, and with ``return_shrinkage`` the restricted return forecast
+    refit on; with ``prior`` (the first window's choice and combination weights) the
+    combination of every volatility model and VIX and the adaptive choice, both decided
+    at each refit from past out-of-sample losses (:func:`~optvol.core.volatility.adaptive.
+    adapt`); and with ``return_shrinkage`` the restricted return forecast
     (:func:`~optvol.core.volatility.selection.restricted_return`).
 
     Output columns: ``date``, ``refit_date``, the realized targets, ``<model>_vol`` and
@@ -166,7 +172,22 @@ def walk_forward(
             fit_counts["garch"] += 1
         for kind in ("vol", "var"):
             out.loc[origins, f"garch_{kind}"] = forecast[kind].to_numpy()
-    _add_unfitted_forecasts(out, frame, origins_all, combination, return_shrinkage)
+    _add_unfitted_forecasts(out, frame, origins_all, return_shrinkage)
+    decisions, latest = [], None
+    if prior is not None:
+        members = [
+            n for n, spec in specs.items() if spec.log_target and out[f"{n}_var"].notna().any()
+        ]
+        if out[f"{VIX_MEMBER}_var"].notna().any():
+            members.append(VIX_MEMBER)
+        adaptation = adapt(out, members, prior[0], dict(prior[1]), adaptive or AdaptiveConfig())
+        for name, values in (
+            (COMBINATION, adaptation.combination),
+            (ADAPTIVE, adaptation.adaptive),
+        ):
+            for kind in ("vol", "var"):
+                out[f"{name}_{kind}"] = values[kind].to_numpy()
+        decisions, latest = adaptation.decisions, adaptation.latest
     seconds = time.perf_counter() - started
     log.info("Walk-forward: %d refits from %s to %s, %d origins, fits %s, %d GARCH fits that "
              "did not converge, %.1f s", len(refits), f"{frame['date'].iloc[refits[0]]:%Y-%m-%d}",
@@ -181,6 +202,8 @@ def walk_forward(
         seconds=seconds,
         garch_failures=garch.failures,
         fit_seconds={name: round(value, 2) for name, value in fit_seconds.items()},
+        decisions=decisions,
+        latest=latest,
     )
 
 
@@ -188,23 +211,16 @@ def _add_unfitted_forecasts(
     out: pd.DataFrame,
     frame: pd.DataFrame,
     origins: np.ndarray,
-    combination: Mapping[str, float] | None,
     return_shrinkage: float | None,
 ) -> None:
     """The forecasts that need no fit, into ``out`` (one row per position of ``origins``
-    in ``frame``): VIX, no-change, the historical mean return, and from the fitted
-    models' forecasts the combination and the restricted return."""
+    in ``frame``): VIX, no-change, the historical mean return, and from the return
+    model's forecasts the restricted return."""
     for name, baseline in (("vix", vix_forecast), ("no_change", no_change_forecast)):
         values = baseline(frame.iloc[origins])
         for kind in ("vol", "var"):
             out[f"{name}_{kind}"] = values[kind].to_numpy()
     out[f"{RETURN_BASELINE}_return"] = historical_mean_return(frame).iloc[origins].to_numpy()
-    if combination:
-        forecasts = {
-            m: out[[f"{m}_vol", f"{m}_var"]].set_axis(["vol", "var"], axis=1) for m in combination
-        }
-        combined = combine(forecasts, combination)
-        out[f"{COMBINATION}_vol"], out[f"{COMBINATION}_var"] = combined["vol"], combined["var"]
     if return_shrinkage is not None and f"{RETURN_FAMILY}_return" in out:
         out[f"{RESTRICTED_RETURN}_return"] = restricted_return(
             out[f"{RETURN_FAMILY}_return"].to_numpy(),

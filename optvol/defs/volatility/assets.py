@@ -7,7 +7,9 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from optvol.core.common.errors import OptvolInputError
 from optvol.core.common.paths import MARKET_INPUT_FILE, PLOTS_DIR
+from optvol.core.volatility.adaptive import AdaptiveConfig
 from optvol.core.volatility.artifact import (
     SelectionConfig,
     VolatilityModel,
@@ -28,7 +30,6 @@ from optvol.defs.shared.retry import INGEST_RETRY_POLICY, read_with_retries
 from optvol.defs.volatility.config import (
     MarketCleaningConfig,
     MarketIngestConfig,
-    VolatilityEvaluationConfig,
     VolatilityModelConfig,
 )
 from optvol.defs.volatility.types import MarketFeaturesDataFrame
@@ -90,7 +91,11 @@ def volatility_model(
     models/volatility_model.joblib (sha256 in the card) and a JSON card with features,
     training windows and validation scores."""
     selection = SelectionConfig(config.min_train_rows, config.validation_folds)
-    model = train_volatility_model(market_features, selection)
+    walk = WalkForwardConfig(min_train_rows=config.min_train_rows, start=config.walk_forward_start)
+    adaptive = AdaptiveConfig(
+        half_life_days=config.weight_half_life_days, min_history_days=config.min_history_days
+    )
+    model = train_volatility_model(market_features, selection, walk, adaptive)
     card = model.card
     context.add_output_metadata(
         {
@@ -99,8 +104,11 @@ def volatility_model(
             "validation_mse": dg.MetadataValue.json(
                 {name: s["validation_mse"] for name, s in card["selection"].items()}
             ),
-            "validation_qlike": dg.MetadataValue.json(card["candidates"]["validation_qlike"]),
+            "first_window_validation_qlike": dg.MetadataValue.json(
+                card["candidates"]["validation_qlike"]
+            ),
             "combination_weights": dg.MetadataValue.json(card["combination"]["weights"]),
+            "walk_forward_refits": len(model.walk.refits),
             "return_shrinkage": dg.MetadataValue.float(card["return_restriction"]["shrinkage"]),
             "models": dg.MetadataValue.json(card["models"]),
             "training_rows": card["models"]["volatility"]["training_rows"],
@@ -114,7 +122,6 @@ def volatility_model(
 @asset(kinds={"scikitlearn", "matplotlib"}, io_manager_key="json_io_manager", **MODEL_STEP)
 def volatility_evaluation(
     context: dg.AssetExecutionContext,
-    config: VolatilityEvaluationConfig,
     data_root: DataRoot,
     market_features: pd.DataFrame,
     volatility_model: VolatilityModel,
@@ -126,11 +133,9 @@ def volatility_evaluation(
     (metrics/volatility_evaluation.json), with plots in plots/; the log says how long each
     model's refits took."""
     volatility_model.check_data(market_features)
-    walk_config = WalkForwardConfig(
-        min_train_rows=volatility_model.card["selection_config"]["min_train_rows"],
-        start=config.start,
-    )
-    walk = volatility_model.walk_forward(market_features, walk_config)
+    walk = volatility_model.walk
+    if walk is None:
+        raise OptvolInputError("volatility_model carries no walk-forward: re-materialize it")
     evaluation = evaluate_volatility(
         walk,
         volatility_model.specs(),

@@ -5,6 +5,7 @@ import dagster as dg
 from pydantic import Field
 
 from optvol.core.common.paths import MARKET_INPUT_FILE
+from optvol.core.volatility.adaptive import AdaptiveConfig
 from optvol.core.volatility.artifact import SelectionConfig
 from optvol.core.volatility.market import DEFAULT_RELEASE_LAG_MONTHS
 
@@ -47,13 +48,20 @@ class VolatilityModelConfig(dg.Config):
         le=20,
         description="Expanding validation folds the hyperparameters are chosen on.",
     )
-
-
-class VolatilityEvaluationConfig(dg.Config):
-    """The walk-forward of the volatility evaluation."""
-
-    start: str | None = Field(
+    walk_forward_start: str | None = Field(
         default=None,
-        description="First forecast date (YYYY-MM-DD); by default the first month in which "
-        "a model has min_train_rows rows with known targets.",
+        description="First forecast date of the walk-forward (YYYY-MM-DD); by default the "
+        "first month in which a model has min_train_rows rows with known targets.",
+    )
+    weight_half_life_days: int = Field(
+        default=AdaptiveConfig.half_life_days,
+        ge=1,
+        description="Half-life, in trading days, of the discount on past out-of-sample "
+        "losses that set the combination's weights at each refit.",
+    )
+    min_history_days: int = Field(
+        default=AdaptiveConfig.min_history_days,
+        ge=1,
+        description="Out-of-sample days a model needs before its losses set its weight; "
+        "until then the first window's choice and weights hold.",
     )

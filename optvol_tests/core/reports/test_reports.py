@@ -54,6 +54,11 @@ def written(root, documents) -> dict:
     return files
 
 
+def caption_starting(text: str, prefix: str) -> str:
+    """The italic caption line of ``text`` that starts with ``prefix``."""
+    return next(line.strip("*") for line in text.splitlines() if line.startswith(f"*{prefix}"))
+
+
 def markdown_table(text: str, caption: str) -> list[dict[str, str]]:
     """The rows of the Markdown table under the italic caption ``caption``, as dicts."""
     lines = text.splitlines()
@@ -334,6 +339,29 @@ def test_part_simulated_data_is_said_as_such(documents, root):
     document["data"]["sources"].append({**document["data"]["sources"][0], "origin": "supplied"})
     summary = build_option_report(document, root / "plots").section("Summary")
     assert summary.blocks[-1].text.startswith("Part of the option chain is simulated")
+
+
+def test_volatility_report_states_the_adaptive_choice_episodes_years_and_timing(written, documents):
+    document, text = documents["volatility"], written["volatility"].markdown_text
+    latest = document["adaptive"]["latest"]
+    assert f"Served now (after the last refit): {latest['chosen']}" in text
+    weights = markdown_table(text, "The combination's weights after the last refit")
+    assert {row["member"]: row["weight"] for row in weights} == {
+        m: f"{w:.3f}" for m, w in latest["weights"].items()
+    }
+    chosen = document["chosen_model"]
+    tests = document["volatility"]["all_models"]["diebold_mariano_by_year"][chosen]
+    yearly = markdown_table(text, caption_starting(text, f"{chosen}: Diebold-Mariano statistic"))
+    assert [row["year"] for row in yearly] == sorted(tests)
+    for row in yearly:
+        test = tests[row["year"]]["vs_har"]
+        assert row["DM vs HAR"] == f"{test['statistic']:.2f} (p {test['p_value']:.3f})"
+    episodes = markdown_table(text, caption_starting(text, "Named stress episodes"))
+    assert {row["episode"] for row in episodes} == set(document["episodes"])
+    timing = document["return_timing"]
+    verdict = "adds" if timing["gains"] else "loses"
+    gain = f"{100 * abs(timing['certainty_equivalent_gain']):.1f}%"
+    assert f"the forecast {verdict} {gain} a year" in text
 
 
 def test_volatility_report_without_the_long_window_or_returns(documents, root):

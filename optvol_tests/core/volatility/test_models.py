@@ -19,7 +19,7 @@ from optvol.core.volatility.artifact import (
     train_volatility_model,
 )
 from optvol.core.volatility.baselines import GarchForecaster, historical_mean_return
-from optvol.core.volatility.features import TARGET_RETURN, TARGET_RV
+from optvol.core.volatility.features import TARGET_RETURN, TARGET_RV, quarticity_ratio
 from optvol.core.volatility.market import macro_columns
 from optvol.core.volatility.models import (
     HAR_COLUMNS,
@@ -30,7 +30,6 @@ from optvol.core.volatility.models import (
     design_matrix,
     fit_model,
     model_specs,
-    quarticity_ratio,
     usable_rows,
     validation_folds,
 )
@@ -59,8 +58,8 @@ def test_design_matrix_takes_logs_floors_them_and_keeps_vix_in_decimal(features,
 
 def test_specs_add_no_vix_variants_only_when_vix_covers_part_of_the_history(design):
     specs = model_specs(design)
-    assert set(specs) == {"har", "har_x", "harq", "ridge", "gbm", "return_ridge",
-                          "ridge_no_vix", "gbm_no_vix"}  # fmt: skip
+    assert set(specs) == {"har", "har_x", "harq", "lhar_x", "lhar_x_qlike", "ridge", "gbm",
+                          "return_ridge", "ridge_no_vix", "gbm_no_vix"}  # fmt: skip
     assert specs["har"].columns == HAR_COLUMNS
     assert specs["har_x"].columns == (*HAR_COLUMNS, "log_vix")
     assert specs["harq"].columns == (*HAR_COLUMNS, "log_vix", HARQ_TERM)
@@ -117,7 +116,8 @@ def test_selection_chooses_the_lowest_validation_error_and_is_recorded(trained):
         scores = selection["validation_mse"]
         assert selection["chosen"] == min(scores, key=scores.get), name
         assert set(scores) == set(candidate_estimators(trained.specs()[name].family))
-    assert trained.card["chosen_volatility_model"] == trained.card["candidates"]["chosen"]
+    # the first window's choice is the walk-forward's prior; the served one is its latest
+    assert trained.card["chosen_volatility_model"] == trained.card["adaptive"]["latest"]["chosen"]
 
 
 def test_selection_uses_only_the_first_training_window(features):
@@ -193,7 +193,8 @@ def test_forecasts_do_not_change_when_targets_after_the_refit_do(features, desig
     changed.loc[later, [TARGET_RV, TARGET_RETURN]] *= 1.7
     again = walk_forward(changed.iloc[: refit + 21], design.iloc[: refit + 21], trained.specs(),
                          trained.chosen_estimators(), WalkForwardConfig(min_train_rows=126),
-                         combination=trained.card["combination"]["weights"])  # fmt: skip
+                         prior=(trained.card["candidates"]["chosen"],
+                                trained.card["combination"]["prior_weights"]))  # fmt: skip
     month = walk.forecasts["refit_date"] == refit_day
     # The historical mean moves daily with returns realized since the refit; not compared.
     columns = [c for c in walk.forecasts if c.endswith(("_vol", "_var"))] + ["return_ridge_return"]

@@ -82,8 +82,7 @@ def test_the_model_is_chosen_on_validation_qlike_among_candidates_and_the_combin
     card = trained.card
     candidates = card["candidates"]
     assert set(candidates["validation_qlike"]) == {"ridge", "gbm", "har_x", "harq", COMBINATION}
-    chosen = card["chosen_volatility_model"]
-    assert chosen == candidates["chosen"]
+    chosen = candidates["chosen"]
     qlike = candidates["validation_qlike"]
     assert candidates["lowest_validation_qlike"] == min(qlike, key=qlike.get)
     # the most parsimonious candidate not significantly worse than the lowest
@@ -91,7 +90,7 @@ def test_the_model_is_chosen_on_validation_qlike_among_candidates_and_the_combin
     for name in PARSIMONY_ORDER[: PARSIMONY_ORDER.index(chosen)]:
         assert p_values[name] is not None and p_values[name] < PARSIMONY_P_VALUE, name
     assert chosen == candidates["lowest_validation_qlike"] or p_values[chosen] >= 0.1
-    weights = card["combination"]["weights"]
+    weights = card["combination"]["prior_weights"]
     assert set(weights) == {"har_x", "harq", "ridge", "vix"}
     assert sum(weights.values()) == pytest.approx(1.0) and min(weights.values()) >= 0
     # the common window: every fold validates after the first rows with VIX
@@ -132,9 +131,15 @@ def test_a_combined_model_forecasts_as_its_weighted_members(features, trained):
 def test_the_walk_forward_scores_the_combination_and_the_restricted_return(features, trained):
     walk = trained.walk_forward(features, WalkForwardConfig(min_train_rows=126))
     forecasts = walk.forecasts
-    weights = {m: w for m, w in trained.card["combination"]["weights"].items() if w}
-    expected = sum(w * forecasts[f"{m}_var"] for m, w in weights.items())
-    np.testing.assert_allclose(forecasts["combination_var"], expected)
+    assert len(walk.decisions) == len(walk.refits)
+    for decision in walk.decisions:
+        weights = {m: w for m, w in decision.weights.items() if w}
+        month = forecasts["refit_date"] == pd.Timestamp(decision.date)
+        rows = forecasts.loc[month]
+        present = pd.DataFrame({m: rows[f"{m}_var"] for m in weights}).notna()
+        share = present.mul(pd.Series(weights)).sum(axis=1)
+        expected = sum(w * rows[f"{m}_var"].fillna(0.0) for m, w in weights.items()) / share
+        np.testing.assert_allclose(rows["combination_var"], expected.where(share > 0), rtol=1e-9)
     restricted = forecasts["return_restricted_return"].dropna()
     assert len(restricted) > 100 and (restricted >= 0).all()
     assert set(walk.fit_seconds) >= {"har", "har_x", "harq", "ridge", "garch"}

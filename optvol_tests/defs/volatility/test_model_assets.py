@@ -123,7 +123,12 @@ def test_run_succeeds_and_writes_every_artifact(result, root):
 
 def test_model_card_records_choice_selection_data_and_file(root, card, features):
     candidates = {"ridge", "gbm", "har_x", "harq", "combination"}
-    assert card["chosen_volatility_model"] in candidates
+    # served: the walk-forward's choice after its last refit, a member or the combination
+    members = set(card["specs"]) - {"return_ridge"} | {"vix", "combination"}
+    assert card["chosen_volatility_model"] in members
+    assert card["chosen_volatility_model"] == card["adaptive"]["latest"]["chosen"]
+    weights = card["combination"]["weights"]
+    assert "vix" in weights and sum(weights.values()) == pytest.approx(1.0, abs=1e-3)
     assert {"ridge", "gbm", "return_ridge", "har", "har_x", "harq"} <= set(card["hyperparameters"])
     assert card["hyperparameters"]["har"] == card["hyperparameters"]["har_x"] == "ols"
     for name in ("ridge", "gbm", "return_ridge"):
@@ -136,7 +141,7 @@ def test_model_card_records_choice_selection_data_and_file(root, card, features)
     qlike = card["candidates"]["validation_qlike"]
     assert set(qlike) == candidates
     assert card["candidates"]["lowest_validation_qlike"] == min(qlike, key=qlike.get)
-    assert card["chosen_volatility_model"] == card["candidates"]["chosen"]
+    assert card["candidates"]["chosen"] in candidates
     assert card["return_restriction"]["shrinkage"] in (0.0, 0.1, 0.25, 0.5, 1.0)
     assert card["selection_config"] == SMALL
     assert {"rv_1", "rv_5", "rv_21", "vix_close", "vrp"} <= set(card["feature_columns"])
@@ -276,8 +281,36 @@ def test_evaluation_records_the_data_the_model_was_trained_on(evaluation, card, 
     assert evaluation["data"]["summary"]["rows"] == len(features)
     assert evaluation["model"]["chosen"] == card["chosen_volatility_model"]
     assert evaluation["model"]["selection"]["ridge"]["chosen"] == card["hyperparameters"]["ridge"]
-    assert evaluation["chosen_model"] == card["chosen_volatility_model"]
+    # scored: the walk-forward's choice refit by refit; served: its latest one
+    assert evaluation["chosen_model"] == "adaptive"
+    assert evaluation["served_model"]["name"] == card["chosen_volatility_model"]
+    assert evaluation["adaptive"]["latest"]["chosen"] == card["chosen_volatility_model"]
+    assert len(evaluation["adaptive"]["refits"]) == evaluation["walk_forward"]["refits"]
     assert evaluation["walk_forward"]["refits"] >= 30  # monthly over ~3 years
+
+
+def test_evaluation_carries_yearly_tests_worst_years_episodes_and_timing(evaluation):
+    comparison, window = evaluation["comparison"], evaluation["volatility"]["all_models"]
+    by_year = window["qlike_by_year"]
+    for baseline in ("har", "vix"):
+        year = comparison["worst_years"][f"worst_year_ratio_to_{baseline}"]
+        ratios = [by_year["adaptive"][y] / by_year[baseline][y] for y in by_year["adaptive"]]
+        assert comparison[f"worst_year_ratio_to_{baseline}"] == pytest.approx(max(ratios))
+        assert by_year["adaptive"][year] / by_year[baseline][year] == pytest.approx(max(ratios))
+    tests = window["diebold_mariano_by_year"]["adaptive"]
+    assert set(tests) <= set(by_year["adaptive"]) and tests
+    assert all({"vs_har", "vs_vix"} == set(t) for t in tests.values())
+    for name, episode in evaluation["episodes"].items():
+        assert episode["window"] in evaluation["volatility"], name
+        assert set(episode["qlike"]) == set(evaluation["volatility"][episode["window"]]["models"])
+    timing = evaluation["return_timing"]
+    assert timing["risk_aversion"] == 3.0 and timing["months"] >= 12
+    gain = timing["certainty_equivalent_gain"]
+    portfolios = timing["portfolios"]
+    assert gain == pytest.approx(
+        portfolios["return_restricted"]["certainty_equivalent"]
+        - portfolios["historical_mean"]["certainty_equivalent"]
+    )
 
 
 # --- checks -------------------------------------------------------------------------------
