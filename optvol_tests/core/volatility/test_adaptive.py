@@ -14,7 +14,9 @@ from optvol.core.volatility.adaptive import (
 )
 from optvol.core.volatility.features import HORIZON, TARGET_RV
 
-CONFIG = AdaptiveConfig(half_life_days=60, min_history_days=40, choice_window_days=120)
+CONFIG = AdaptiveConfig(
+    half_life_days=60, min_history_days=40, choice_window_days=120, choice_p_value=0.10
+)
 MEMBERS = ["good", "biased", "vix"]
 
 
