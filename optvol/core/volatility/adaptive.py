@@ -26,8 +26,9 @@ targets have been realized: origins up to ``p - 21``. From them:
   p < 0.01 neither lost against the combination.
 
 Before any member has ``min_history_days`` of losses the prior holds: the candidate and
-weights chosen on validation folds of the first training window. Nothing at refit ``p``
-reads a target realized after ``p``.
+weights chosen on validation folds of the first training window, from the day all their
+validation targets were realized (equal weights before it). Nothing at refit ``p`` reads
+a target realized after ``p``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from optvol.core.volatility.combination import combine_available
 from optvol.core.volatility.features import HORIZON, TARGET_RV
 from optvol.core.volatility.metrics import diebold_mariano, qlike_losses
 from optvol.core.volatility.selection import COMBINATION
@@ -111,16 +113,6 @@ def discounted_losses(losses: np.ndarray, end: int, config: AdaptiveConfig) -> n
     return out
 
 
-def combine_available(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Row-wise ``sum_i w_i x_i / sum_i w_i`` over the members present on the row; NaN
-    where no member with a weight is."""
-    present = np.isfinite(values) & (weights > 0)
-    scaled = np.where(present, weights, 0.0)
-    total = scaled.sum(axis=1)
-    combined = (np.where(present, values, 0.0) * scaled).sum(axis=1)
-    return np.where(total > 0, combined / np.where(total > 0, total, 1.0), np.nan)
-
-
 @dataclass
 class Adaptation:
     """The walk-forward's combination and choice at every origin, and the decisions."""
@@ -137,10 +129,15 @@ def adapt(
     prior_choice: str,
     prior_weights: dict[str, float],
     config: AdaptiveConfig = AdaptiveConfig(),
+    prior_known_from: pd.Timestamp | None = None,
 ) -> Adaptation:
     """The combination and the adaptive choice over ``forecasts`` (one row per origin, in
     order, with ``refit_date``, the target and ``<member>_vol``/``_var``), refit by refit,
-    and the decision a refit after the last origin would make (the one to serve)."""
+    and the decision a refit after the last origin would make (the one to serve).
+
+    The prior (``prior_choice``, ``prior_weights``) is used only at refits on or after
+    ``prior_known_from``, the day its validation targets were all realized; before that,
+    and before any member has a history, the members are weighted equally."""
     forecasts = forecasts.reset_index(drop=True)
     losses = _member_losses(forecasts, members)
     variances = np.column_stack([forecasts[f"{m}_var"].to_numpy(float) for m in members])
@@ -153,9 +150,11 @@ def adapt(
     decisions = []
     realized = forecasts[TARGET_RV].to_numpy(float) ** 2
     for start, end in zip(starts, ends, strict=True):
-        date = f"{pd.Timestamp(forecasts['date'].iloc[start]):%Y-%m-%d}"
-        decision = _decide(date, start, losses, combined[:, 1], realized, members, prior_choice,
-                           prior_weights, config)  # fmt: skip
+        day = pd.Timestamp(forecasts["date"].iloc[start])
+        known = prior_known_from is not None and day >= prior_known_from
+        prior = (prior_choice, prior_weights) if known else (COMBINATION, {})
+        decision = _decide(f"{day:%Y-%m-%d}", start, losses, combined[:, 1], realized, members,
+                           *prior, config)  # fmt: skip
         weights = np.array([decision.weights.get(m, 0.0) for m in members])
         combined[start:end, 0] = combine_available(vols[start:end], weights)
         combined[start:end, 1] = combine_available(variances[start:end], weights)
@@ -215,7 +214,8 @@ def _decide(
             continue
         if member_losses.mean() >= combination_losses.mean():
             continue
-        p = diebold_mariano(member_losses, combination_losses, lags=HORIZON - 1)["p_value"]
+        p = diebold_mariano(member_losses, combination_losses, lags=HORIZON - 1,
+                            small_sample=True, horizon=HORIZON)["p_value"]  # fmt: skip
         if np.isfinite(p) and p < best_p:
             decision.chosen, decision.p_value, best_p = member, round(float(p), 4), p
     return decision

@@ -55,7 +55,8 @@ log = logging.getLogger(__name__)
 #    adaptive ones of its last refit.
 CARD_FORMAT = 3
 MODEL_SUFFIX = ".joblib"
-# The volatility models chosen among (with their combination), on validation QLIKE.
+# The candidates of the first window's choice (with their combination), on validation
+# QLIKE: the walk-forward's prior until members have a year of out-of-sample losses.
 VOLATILITY_CANDIDATES = ("ridge", "gbm", "har_x", "harq")
 COMBINATION_RULE = RULE
 
@@ -111,7 +112,11 @@ class VolatilityModel:
             self.specs(),
             self.chosen_estimators(),
             config,
-            prior=(self.card["candidates"]["chosen"], self.card["combination"]["prior_weights"]),
+            prior=(
+                self.card["candidates"]["chosen"],
+                self.card["combination"]["prior_weights"],
+                self.card["candidates"]["folds"][-1]["validation_end"],
+            ),
             return_shrinkage=self.return_shrinkage,
             adaptive=AdaptiveConfig(**self.card["adaptive"]["config"]),
         )
@@ -259,7 +264,8 @@ def train_volatility_model(
     adaptive = adaptive or AdaptiveConfig()
     walk = walk_forward(
         features, design, specs, estimators, walk_config,
-        prior=(choice.chosen, choice.weights), return_shrinkage=restriction["shrinkage"],
+        prior=(choice.chosen, choice.weights, choice.folds[-1]["validation_end"]),
+        return_shrinkage=restriction["shrinkage"],
         adaptive=adaptive,
     )  # fmt: skip
     latest = walk.latest
@@ -282,7 +288,7 @@ def train_volatility_model(
     log.info("Served volatility model: %s (the walk-forward's choice after its last refit; "
              "weights %s)", latest.chosen, latest.weights)  # fmt: skip
     card = _card(features, specs, hyperparameters, selections, choice, restriction, models,
-                 design, usable, config)  # fmt: skip
+                 design, usable, config, walk)  # fmt: skip
     card["chosen_volatility_model"] = latest.chosen
     card["combination"] = {"weights": latest.weights, "prior_weights": choice.weights,
                            "rule": COMBINATION_RULE}  # fmt: skip
@@ -313,7 +319,7 @@ def _model_record(
 ) -> dict:
     """The card's entry of one fitted model. A combination lists its members; its rows are
     those with every input it reads and the target, and its training window spans its
-    members' and the validation days its weights were chosen on (``weights_span``), since
+    members' and the days whose out-of-sample losses set its weights (``weights_span``), since
     a forecast on any of them is in-sample."""
     if isinstance(model, ForecastCombination):
         target = features[TARGET_RV]
@@ -344,10 +350,13 @@ def _model_record(
 
 
 def _card(features, specs, hyperparameters, selections, choice, restriction, models, design,
-          usable, config) -> dict:  # fmt: skip
+          usable, config, walk) -> dict:  # fmt: skip
     dates = features["date"]
     macro = macro_columns(features)
-    weights_span = (choice.folds[0]["validation_start"], choice.folds[-1]["validation_end"])
+    # The served weights and choice read every out-of-sample loss realized by the data's end.
+    realized = dates[features[TARGET_RV].notna()]
+    last = f"{realized.iloc[-1]:%Y-%m-%d}" if len(realized) else walk.refits[-1]
+    weights_span = (min(walk.refits[0], choice.folds[0]["validation_start"]), last)
     return {
         "format": CARD_FORMAT,
         "targets": list(TARGET_COLUMNS),

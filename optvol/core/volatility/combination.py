@@ -1,11 +1,14 @@
-"""A forecast combination of volatility models, its weights chosen on validation folds.
+"""A forecast combination of volatility models.
 
 The combined variance forecast is the convex combination of its members' variance
-forecasts, ``var_t = sum_i w_i var_{i,t}`` with ``w_i >= 0`` and ``sum_i w_i = 1``, and
-the volatility forecast the same combination of theirs. The weights minimise the mean
-QLIKE loss (Patton 2011) of the combined variance over the validation blocks, searched on
-a grid of step ``WEIGHT_STEP`` over the simplex: few members and few blocks make a grid
-both exact enough and free of optimiser failures. Combinations of this kind are what
+forecasts, ``var_t = sum_i w_i var_{i,t}`` with ``w_i >= 0`` and ``sum_i w_i = 1``
+(rescaled over the members with a forecast on the day), and the volatility forecast the
+same combination of theirs. In the walk-forward the weights are set at each refit from
+past out-of-sample losses (:mod:`optvol.core.volatility.adaptive`). Before a year of such
+losses exists, the prior holds: weights that minimise the mean QLIKE loss (Patton 2011)
+of the combined variance over the first window's validation blocks, searched on a grid
+of step ``WEIGHT_STEP`` over the simplex: few members and few blocks make a grid both
+exact enough and free of optimiser failures. Combinations of this kind are what
 Timmermann (2006, "Forecast combinations", Handbook of Economic Forecasting) finds hard
 to beat, and a convex one cannot forecast below its lowest member or above its highest.
 
@@ -62,15 +65,32 @@ def vix_member(design: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"vol": vol, "var": vol**2}, index=design.index)
 
 
+def combine_available(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Row-wise ``sum_i w_i x_i / sum_i w_i`` over the members present on the row (columns
+    of ``values``); NaN where no member with a weight is. A member without a forecast on a
+    day (no VIX yet, a missing input) leaves the others' weights rescaled."""
+    present = np.isfinite(values) & (weights > 0)
+    scaled = np.where(present, weights, 0.0)
+    total = scaled.sum(axis=1)
+    combined = (np.where(present, values, 0.0) * scaled).sum(axis=1)
+    return np.where(total > 0, combined / np.where(total > 0, total, 1.0), np.nan)
+
+
 def combine(forecasts: dict[str, pd.DataFrame], weights: dict[str, float]) -> pd.DataFrame:
-    """The weighted ``vol`` and ``var`` of the members' forecasts; missing where a member
-    with a weight is."""
+    """The weighted ``vol`` and ``var`` of the members' forecasts
+    (:func:`combine_available`), as the walk-forward combines them."""
+    names = [name for name, weight in weights.items() if weight]
     index = next(iter(forecasts.values())).index
-    out = pd.DataFrame({"vol": 0.0, "var": 0.0}, index=index)
-    for name, weight in weights.items():
-        if weight:
-            out += weight * forecasts[name][["vol", "var"]]
-    return out
+    w = np.array([weights[name] for name in names], dtype=float)
+    return pd.DataFrame(
+        {
+            kind: combine_available(
+                np.column_stack([forecasts[name][kind].to_numpy(float) for name in names]), w
+            )
+            for kind in ("vol", "var")
+        },
+        index=index,
+    )
 
 
 @dataclass

@@ -87,13 +87,20 @@ def yearly_tests(
     return out
 
 
-def worst_year_ratio(by_year: dict[str, dict[str, float]], model: str, reference: str) -> dict:
+def worst_year_ratio(
+    by_year: dict[str, dict[str, float]],
+    model: str,
+    reference: str,
+    rows_by_year: dict[str, int] | None = None,
+) -> dict:
     """The calendar year in which ``model``'s mean QLIKE is highest relative to
-    ``reference``'s, and that ratio."""
+    ``reference``'s, and that ratio; years with under ``MIN_YEAR_ROWS`` rows (a window's
+    first or last few days) are left out where ``rows_by_year`` is given."""
     ratios = {
         year: value / by_year[reference][year]
         for year, value in by_year[model].items()
         if by_year[reference].get(year)
+        and (rows_by_year is None or rows_by_year.get(year, 0) >= MIN_YEAR_ROWS)
     }
     year = max(ratios, key=ratios.get)
     return {"year": year, "ratio": ratios[year]}

@@ -74,7 +74,7 @@ def _combination_description(card: dict) -> str:
     weights = sorted(card["combination"]["weights"].items())
     weights = ", ".join(f"{m} {w:.2f}" for m, w in weights if w)
     return (
-        "Forecast combination of every volatility model and VIX, its weights set at each "
+        "Forecast combination of every fitted volatility model and VIX, its weights set at each "
         f"refit from past out-of-sample QLIKE: {RULE} (latest: {weights})"
     )
 
@@ -141,7 +141,7 @@ def compare_with_baselines(window: dict, chosen: str) -> dict:
     scores = window["scores"]
     by_year = window["qlike_by_year"]
     worst = {
-        f"worst_year_ratio_to_{b}": worst_year_ratio(by_year, chosen, b)
+        f"worst_year_ratio_to_{b}": worst_year_ratio(by_year, chosen, b, window["rows_by_year"])
         for b in ("har", "vix")
         if b in by_year
     }
@@ -297,12 +297,14 @@ def evaluate_volatility(
 
 
 def _episodes(windows: dict) -> dict:
-    """Every episode's scores, from the window with every model where it covers the
-    episode, else from the window without VIX (October 1987 predates VIX)."""
-    out = {}
-    for name in ("without_vix", "all_models"):
+    """Every episode's scores, from the window with every model where it covers as many
+    of the episode's dates as any window, else from the longer window without VIX
+    (October 1987 predates VIX)."""
+    out: dict[str, dict] = {}
+    for name in ("all_models", "without_vix"):
         for episode, scores in windows.get(name, {}).get("episodes", {}).items():
-            out[episode] = {"window": name, **scores}
+            if episode not in out or scores["dates"] > out[episode]["dates"]:
+                out[episode] = {"window": name, **scores}
     return dict(sorted(out.items()))
 
 

@@ -91,7 +91,9 @@ def single_threaded(function):
 
 def design_matrix(frame: pd.DataFrame, macro: list[str]) -> pd.DataFrame:
     """Model inputs at each row, from the feature table: logs of every volatility (VIX in
-    decimal), the VRP, the past 21-day return and each macro series' yearly change.
+    decimal), the VRP, the past 5- and 21-day returns, each macro series' yearly change,
+    and the terms only the HAR-type models read (:data:`MODEL_SPECIFIC_TERMS`): HARQ's
+    monthly lag times the quarticity ratio less one, and LHAR's leverage terms.
 
     Macro levels are left out: CPI-like levels trend, so a fitted weight on them would
     extrapolate out of sample.

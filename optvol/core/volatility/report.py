@@ -508,14 +508,15 @@ def _candidate_blocks(model: dict) -> list[Block]:
         qlike, weights = candidates["validation_qlike"], candidates["combination_weights"]
         blocks.append(
             Table(
-                ("candidate", "validation QLIKE", "chosen"),
+                ("candidate", "validation QLIKE", "prior"),
                 tuple(
                     (name, fixed(value), "yes" if name == candidates["chosen"] else "")
                     for name, value in sorted(qlike.items(), key=lambda item: item[1])
                 ),
-                caption=f"The volatility model chosen on {len(candidates['folds'])} validation "
-                "folds common to every candidate (the combination's QLIKE cross-validated; "
-                f"its weights: {_settings(weights)})",
+                caption=f"The walk-forward's prior, chosen on {len(candidates['folds'])} "
+                "validation folds of the first window common to every candidate (the "
+                f"combination's QLIKE cross-validated; its weights: {_settings(weights)}); it "
+                "holds until members have a year of out-of-sample losses",
                 numeric=frozenset({"validation QLIKE"}),
             )
         )

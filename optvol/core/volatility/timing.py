@@ -2,15 +2,17 @@
 certainty-equivalent gain from using it instead of the historical mean (Campbell &
 Thompson 2008, RFS 21(4), section 3).
 
-Once a month, at the walk-forward's refit days (so that holding periods do not overlap),
-the investor holds the index with weight
+Once a month, at the walk-forward's refit days (about 21 trading days apart, the
+horizon of the forecast; a short month's holding period overlaps the next by a day or
+two), the investor holds the index with weight
 
 ``w_t = clip(mu_t / (gamma * sigma^2_t), 0, 1.5)``
 
 and cash (at zero return: the data hold no short rate for every year) with the rest,
-where ``mu_t`` is the forecast 21-day log return and ``sigma^2_t`` the 21-day variance
-forecast of the served volatility procedure, the same for both investors, so that the
-gain is the return forecast's alone. Campbell & Thompson use ``gamma = 3`` and the same
+where ``sigma^2_t`` is the 21-day variance forecast of the adaptive volatility
+procedure, the same for both investors, so that the gain is the return forecast's alone,
+and ``mu_t = exp(m_t + sigma^2_t / 2) - 1`` the expected simple return of a forecast
+21-day log return ``m_t`` (lognormal). Campbell & Thompson use ``gamma = 3`` and the same
 bounds. The portfolio's simple return over the next 21 trading days is
 ``R_p = w_t (exp(r_{t+21}) - 1)``, and its certainty equivalent, annualised,
 
@@ -49,8 +51,8 @@ def timing_value(forecasts: pd.DataFrame, model: str, benchmark: str, variance: 
     outcome = np.expm1(rows[TARGET_RETURN].to_numpy())
     results = {}
     for name in (model, benchmark):
-        weight = np.clip(rows[f"{name}_return"].to_numpy() / (RISK_AVERSION * variance_21), 0.0,
-                         MAX_WEIGHT)  # fmt: skip
+        expected = np.expm1(rows[f"{name}_return"].to_numpy() + variance_21 / 2.0)
+        weight = np.clip(expected / (RISK_AVERSION * variance_21), 0.0, MAX_WEIGHT)
         portfolio = weight * outcome
         results[name] = {
             "certainty_equivalent": certainty_equivalent(portfolio),

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from optvol.core.common.errors import OptvolInputError
 from optvol.core.volatility.adaptive import ADAPTIVE, AdaptiveConfig, Decision, adapt
 from optvol.core.volatility.baselines import (
     GarchForecaster,
@@ -113,29 +114,33 @@ def walk_forward(
     specs: dict[str, ModelSpec],
     estimators: dict[str, RegressorMixin],
     config: WalkForwardConfig,
-    prior: tuple[str, Mapping[str, float]] | None = None,
+    prior: tuple[str, Mapping[str, float], str] | None = None,
     return_shrinkage: float | None = None,
     adaptive: AdaptiveConfig | None = None,
 ) -> WalkForward:
     """Forecasts of every fitted model (``specs``, with the chosen ``estimators``) and of
     the GARCH, VIX, no-change and historical-mean baselines at every origin from the first
-    refit on; with ``prior`` (the first window's choice and combination weights) the
+    refit on; with ``prior`` (the first window's choice, combination weights and last
+    validation day) the
     combination of every volatility model and VIX and the adaptive choice, both decided
     at each refit from past out-of-sample losses (:func:`~optvol.core.volatility.adaptive.
     adapt`); and with ``return_shrinkage`` the restricted return forecast
     (:func:`~optvol.core.volatility.selection.restricted_return`).
 
     Output columns: ``date``, ``refit_date``, the realized targets, ``<model>_vol`` and
-    ``<model>_var`` per volatility model, ``<model>_return`` per return model.
+    ``<model>_var`` per volatility model and baseline (``combination`` and ``adaptive``
+    among them with ``prior``), ``<model>_return`` per return model.
     """
     started = time.perf_counter()
     frame = frame.reset_index(drop=True)
     design = design.reset_index(drop=True)
     refits = refit_positions(frame["date"], first_refit(frame, config), config.refit_every_months)
     if not len(refits):
-        raise ValueError(
-            f"no refit day: the table has {len(frame)} rows; the walk-forward needs more than "
-            f"min_train_rows + {HORIZON} = {config.min_train_rows + HORIZON}"
+        starting = f" from walk_forward_start {config.start}" if config.start else ""
+        raise OptvolInputError(
+            f"no walk-forward refit day{starting}: the table has {len(frame)} rows and the "
+            f"walk-forward needs a month starting after min_train_rows + {HORIZON} = "
+            f"{config.min_train_rows + HORIZON} rows (and after walk_forward_start, if set)"
         )
     ends = np.append(refits[1:], len(frame)) - 1
     origins_all = np.arange(refits[0], len(frame))
@@ -180,7 +185,8 @@ def walk_forward(
         ]
         if out[f"{VIX_MEMBER}_var"].notna().any():
             members.append(VIX_MEMBER)
-        adaptation = adapt(out, members, prior[0], dict(prior[1]), adaptive or AdaptiveConfig())
+        adaptation = adapt(out, members, prior[0], dict(prior[1]), adaptive or AdaptiveConfig(),
+                           prior_known_from=_realized_by(frame["date"], prior[2]))  # fmt: skip
         for name, values in (
             (COMBINATION, adaptation.combination),
             (ADAPTIVE, adaptation.adaptive),
@@ -205,6 +211,13 @@ def walk_forward(
         decisions=decisions,
         latest=latest,
     )
+
+
+def _realized_by(dates: pd.Series, day: str) -> pd.Timestamp | None:
+    """The trading day on which the 21-day target of ``day`` is realized; None past the
+    data's end."""
+    position = int(np.searchsorted(dates.to_numpy(), np.datetime64(day))) + HORIZON
+    return pd.Timestamp(dates.iloc[position]) if position < len(dates) else None
 
 
 def _add_unfitted_forecasts(

@@ -82,14 +82,16 @@ def volatility_model(
     config: VolatilityModelConfig,
     market_features: pd.DataFrame,
 ) -> VolatilityModel:
-    """The volatility model: the candidate (ridge regression, gradient boosting, HAR-X,
-    HARQ-X of ln RV21 ahead, or a QLIKE-weighted combination of them with VIX) with the
-    lowest validation QLIKE; HAR-RV; and a ridge regression of the 21-day return with its
-    Campbell-Thompson restriction. Hyperparameters, the combination's weights and the
-    return shrinkage are chosen on expanding validation folds over the first training
-    window, then the models are fitted on every usable row. Saved as
-    models/volatility_model.joblib (sha256 in the card) and a JSON card with features,
-    training windows and validation scores."""
+    """The volatility model: an expanding walk-forward, refit monthly, of every model of ln
+    RV21 ahead (HAR, HAR-X, HARQ-X, LHAR-X by OLS and by QLIKE, ridge, gradient boosting)
+    and the baselines, with the combination of the models and VIX weighted, and the
+    choice made, at each refit from past out-of-sample QLIKE; the last refit's choice
+    fitted on every usable row (what is served); HAR-RV; and a ridge regression of the
+    21-day return with its Campbell-Thompson restriction. Hyperparameters, the prior
+    choice and the return shrinkage are chosen on expanding validation folds over the
+    first training window. Saved as models/volatility_model.joblib (with the
+    walk-forward; sha256 in the card) and a JSON card with features, training windows,
+    validation scores and the latest weights."""
     selection = SelectionConfig(config.min_train_rows, config.validation_folds)
     walk = WalkForwardConfig(min_train_rows=config.min_train_rows, start=config.walk_forward_start)
     adaptive = AdaptiveConfig(
@@ -126,12 +128,13 @@ def volatility_evaluation(
     market_features: pd.DataFrame,
     volatility_model: VolatilityModel,
 ) -> dict:
-    """Expanding-window walk-forward, refit on the first trading day of every month, of the
-    models, the combination and the HAR, HAR-X, GARCH(1,1)-t, VIX and no-change baselines
-    (and the historical mean for returns): out-of-sample R^2 of ln RV, RMSE and QLIKE for
-    every model on the same dates, Campbell-Thompson R^2 and hit rate for returns
-    (metrics/volatility_evaluation.json), with plots in plots/; the log says how long each
-    model's refits took."""
+    """The scores of volatility_model's walk-forward (refit on the first trading day of
+    every month) of the models, the combination, the adaptive choice and the HAR, HAR-X,
+    GARCH(1,1)-t, VIX and no-change baselines (and the historical mean for returns):
+    out-of-sample R^2 of ln RV, RMSE and QLIKE for every model on the same dates, by year
+    with Diebold-Mariano tests against HAR and VIX, over named stress episodes;
+    Campbell-Thompson R^2, hit rate and the certainty-equivalent value for returns
+    (metrics/volatility_evaluation.json), with plots in plots/."""
     volatility_model.check_data(market_features)
     walk = volatility_model.walk
     if walk is None:

@@ -198,11 +198,11 @@ def test_the_summary_compares_with_vix_and_the_candidates_are_shown(documents, r
         next(
             line.strip("*")
             for line in text.splitlines()
-            if line.startswith("*The volatility model chosen on")
+            if line.startswith("*The walk-forward's prior, chosen on")
         ),
     )
     assert {row["candidate"] for row in table} == set(candidates["validation_qlike"])
-    assert [row["candidate"] for row in table if row["chosen"] == "yes"] == [candidates["chosen"]]
+    assert [row["candidate"] for row in table if row["prior"] == "yes"] == [candidates["chosen"]]
 
 
 def test_where_the_gru_loses_matches_the_buckets(written, documents):

@@ -37,10 +37,14 @@ def forecasts_of(days: int = 600, seed: int = 0) -> pd.DataFrame:
 
 def test_the_prior_holds_until_members_have_history_then_losses_set_the_weights():
     frame = forecasts_of()
-    adaptation = adapt(frame, MEMBERS, "biased", {"biased": 1.0}, CONFIG)
+    known = frame["date"].iloc[21]
+    adaptation = adapt(frame, MEMBERS, "biased", {"biased": 1.0}, CONFIG, prior_known_from=known)
     first = adaptation.decisions[0]
+    # before its validation targets were realized, the prior is not used: equal weights
+    assert first.chosen == "combination" and set(first.weights.values()) == {0.3333}
+    first = adaptation.decisions[1]
     assert first.chosen == "biased" and first.weights == {"good": 0.0, "biased": 1.0, "vix": 0.0}
-    np.testing.assert_allclose(adaptation.adaptive["var"][:21], frame["biased_var"][:21])
+    np.testing.assert_allclose(adaptation.adaptive["var"][21:42], frame["biased_var"][21:42])
     late = adaptation.decisions[-1]
     assert late.history_days >= CONFIG.min_history_days
     assert late.weights["good"] > late.weights["vix"] > late.weights["biased"] > 0

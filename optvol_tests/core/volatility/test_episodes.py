@@ -74,7 +74,7 @@ def test_a_forecast_that_knows_the_outcome_gains_and_the_gain_is_the_ce_differen
     rows = frame.loc[frame["date"] == frame["refit_date"]]
     variance = 0.16**2 * 21 / 252
     outcome = np.expm1(rows[TARGET_RETURN].to_numpy())
-    weight = np.clip(0.005 / (RISK_AVERSION * variance), 0, 1.5)
+    weight = np.clip(np.expm1(0.005 + variance / 2) / (RISK_AVERSION * variance), 0, 1.5)
     benchmark = certainty_equivalent(weight * outcome)
     assert value["portfolios"]["historical_mean"]["certainty_equivalent"] == pytest.approx(
         benchmark

@@ -194,7 +194,8 @@ def test_forecasts_do_not_change_when_targets_after_the_refit_do(features, desig
     again = walk_forward(changed.iloc[: refit + 21], design.iloc[: refit + 21], trained.specs(),
                          trained.chosen_estimators(), WalkForwardConfig(min_train_rows=126),
                          prior=(trained.card["candidates"]["chosen"],
-                                trained.card["combination"]["prior_weights"]))  # fmt: skip
+                                trained.card["combination"]["prior_weights"],
+                                trained.card["candidates"]["folds"][-1]["validation_end"]))  # fmt: skip
     month = walk.forecasts["refit_date"] == refit_day
     # The historical mean moves daily with returns realized since the refit; not compared.
     columns = [c for c in walk.forecasts if c.endswith(("_vol", "_var"))] + ["return_ridge_return"]

@@ -47,14 +47,14 @@ def test_best_weights_put_everything_on_an_exact_member_and_mix_two_halves():
         best_weights(truth, np.full((500, 2), np.nan))
 
 
-def test_combine_is_the_weighted_forecast_and_missing_where_a_member_is():
-    a = pd.DataFrame({"vol": [0.1, 0.2, np.nan], "var": [0.01, 0.04, np.nan]})
-    b = pd.DataFrame({"vol": [0.3, 0.4, 0.5], "var": [0.09, 0.16, 0.25]})
+def test_combine_is_the_weighted_forecast_rescaled_where_a_member_is_missing():
+    a = pd.DataFrame({"vol": [0.1, 0.2, np.nan, np.nan], "var": [0.01, 0.04, np.nan, np.nan]})
+    b = pd.DataFrame({"vol": [0.3, 0.4, 0.5, np.nan], "var": [0.09, 0.16, 0.25, np.nan]})
     out = combine({"a": a, "b": b}, {"a": 0.25, "b": 0.75})
-    assert out["var"].iloc[:2].tolist() == pytest.approx([0.07, 0.13])
-    assert out.iloc[2].isna().all()
+    assert out["var"].iloc[:3].tolist() == pytest.approx([0.07, 0.13, 0.25])
+    assert out.iloc[3].isna().all()
     # a member without weight does not matter, even where it is missing
-    assert combine({"a": a, "b": b}, {"a": 0.0, "b": 1.0})["vol"].notna().all()
+    assert combine({"a": a, "b": b}, {"a": 0.0, "b": 1.0})["vol"].iloc[:3].notna().all()
 
 
 def test_the_simplest_candidate_not_significantly_worse_is_chosen():
@@ -119,7 +119,9 @@ def test_a_combined_model_forecasts_as_its_weighted_members(features, trained):
         members[name] = fit_model(spec, estimator, design, features[spec.target], rows)
     combination = ForecastCombination(members, design_members)
     forecast = combination.predict(design)
-    late = forecast["var"].notna()
+    late = design["log_vix"].notna() & pd.concat(
+        [m.predict(design)["var"] for m in members.values()], axis=1
+    ).notna().all(axis=1)
     assert late.sum() >= 250  # every row from VIX on
     expected = sum(
         w * (np.exp(design["log_vix"]) ** 2 if m == "vix" else members[m].predict(design)["var"])
