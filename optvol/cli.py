@@ -33,10 +33,27 @@ def _sample_data(args: argparse.Namespace) -> int:
             f"{options_dir} holds other chain files {others[:5]}; the simulated sample would "
             "be ingested together with them. Use another --data-dir, or --force"
         )
+    market = root / MARKET_INPUT_FILE
+    if market.exists() and not args.force and not _is_sample_market(market):
+        raise OptvolInputError(
+            f"{market} exists and is not optvol's sample market history: it would be "
+            "replaced. Use another --data-dir, or --force to replace it"
+        )
     paths = write_sample_data(root, size=args.size, seed=args.seed)
     for kind, path in paths.items():
         print(f"{kind}: {path} ({path.stat().st_size:,} bytes)")
     return 0
+
+
+def _is_sample_market(path: Path) -> bool:
+    """Whether ``path`` holds exactly the market history ``sample-data`` writes."""
+    import tempfile
+
+    from optvol.sample.market import write_market
+
+    with tempfile.TemporaryDirectory() as scratch:
+        sample = write_market(Path(scratch) / "raw_market.csv")
+        return sample.read_bytes() == path.read_bytes()
 
 
 def _long_format_spec(args: argparse.Namespace):
@@ -85,6 +102,18 @@ def _output_path(out: str) -> Path:
     return path
 
 
+def _refuse_output_among_inputs(out: Path, inputs: list[Path]) -> None:
+    """Refuse an ``--out`` that is one of the inputs (links resolved): writing it would
+    replace the data being cleaned."""
+    target = out.resolve()
+    for path in inputs:
+        if path.resolve() == target:
+            raise OptvolInputError(
+                f"--out {out} is the input {path}: the cleaned table would replace it. Name "
+                "another file"
+            )
+
+
 def _clean(args: argparse.Namespace) -> int:
     from optvol.core.common.errors import BlockingCheckError
     from optvol.core.common.parquet import write_parquet
@@ -92,6 +121,7 @@ def _clean(args: argparse.Namespace) -> int:
 
     out = _output_path(args.out)
     inputs = _inputs_of(args.inputs)
+    _refuse_output_among_inputs(out, inputs)
     kind = args.kind
     if kind == "auto":
         kind = "market" if len(inputs) == 1 and _looks_like_market_file(inputs[0]) else "options"
@@ -307,7 +337,10 @@ def _add_sample_data(commands, sample_options: argparse.ArgumentParser) -> None:
         "chain in the optionsDX format and the real market history shipped with `arch`.",
     )
     sample.add_argument(
-        "--force", action="store_true", help="write even beside other chain files in raw/options"
+        "--force",
+        action="store_true",
+        help="write even beside other chain files in raw/options, and replace a market file "
+        "raw/raw_market.csv that is not the sample's",
     )
     sample.set_defaults(func=_sample_data)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
 
 from optvol.cli import main
 from optvol.core.common.paths import ARTIFACT_PATHS, REPORT_PATHS
@@ -221,6 +222,37 @@ def test_sample_data_is_not_written_beside_a_users_chain_files(data_root, caplog
     assert main(["sample-data", "--data-dir", str(data_root)]) == 2
     assert "holds other chain files ['spy_eod_202001.txt']" in caplog.text
     assert not (data_root / "raw" / "options" / "SPY_options_2020-2022.csv").exists()
+
+
+def test_sample_data_keeps_a_users_market_file_unless_forced(tmp_path, caplog):
+    market = tmp_path / "raw" / "raw_market.csv"
+    market.parent.mkdir(parents=True)
+    market.write_text("date,spx_close\n2020-01-02,3257.85\n")
+    before = market.read_bytes()
+    assert main(["sample-data", "--data-dir", str(tmp_path)]) == 2
+    assert "raw_market.csv exists and is not optvol's sample market history" in caplog.text
+    assert market.read_bytes() == before
+    assert not (tmp_path / "raw" / "options" / "SPY_options_2020-2022.csv").exists()
+    assert main(["sample-data", "--data-dir", str(tmp_path), "--force"]) == 0
+    assert market.read_text().startswith("date,spx_open")
+    # the sample's own market file is no user data: writing the sample again is allowed
+    assert main(["sample-data", "--data-dir", str(tmp_path)]) == 0
+
+
+@pytest.mark.parametrize("through", ["same path", "symlink", "directory"])
+def test_clean_refuses_an_output_that_is_an_input(tmp_path, caplog, through):
+    from optvol.sample.market import write_market
+
+    market = write_market(tmp_path / "raw_market.csv")
+    before = market.read_bytes()
+    target = {"same path": market, "symlink": tmp_path / "link.csv", "directory": tmp_path}
+    if through == "symlink":
+        target["symlink"].symlink_to(market)
+    given = str(target[through])
+    out = str(market) if through == "directory" else given
+    assert main(["clean", given, "--out", out]) == 2
+    assert "the cleaned table would replace it" in caplog.text
+    assert market.read_bytes() == before
 
 
 def test_sample_data_writes_both_files(tmp_path):

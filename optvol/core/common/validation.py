@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -237,3 +238,18 @@ def check_each_month(
     last = outcomes[next(reversed(outcomes))]
     metadata["last_month"] = last.metadata
     return CheckOutcome(True, f"{len(outcomes)} month(s): {last.description}", metadata)
+
+
+def infinite_values(frame: pd.DataFrame, rows: pd.Series | None = None) -> dict[str, pd.Series]:
+    """One rule per float column holding an infinite value (``inf``, or a number too
+    large for a float, such as ``1e999``) on ``rows`` (every row by default): values must
+    be finite or missing."""
+    floats = frame.select_dtypes("floating")
+    rules = {}
+    for column in floats:
+        infinite = np.isinf(floats[column])
+        if rows is not None:
+            infinite &= rows
+        if infinite.any():
+            rules[f"infinite {column}" + ("" if rows is None else " on usable rows")] = infinite
+    return rules

@@ -12,6 +12,7 @@ from optvol.core.common.validation import (
     as_frame,
     count_violations,
     first_violations,
+    infinite_values,
     month_outcomes,
     outcome_of,
 )
@@ -65,6 +66,7 @@ def check_option_quote_values(frame: pd.DataFrame) -> CheckOutcome:
         & (frame["expiration"] < frame["quote_date"]),
         "duplicate key": frame.duplicated(keys),
         "non-finite price on usable rows": usable & ~np.isfinite(frame["mid"]),
+        **infinite_values(frame, usable),
     }
     violations = count_violations(rules)
     sorted_keys = frame[keys].sort_values(keys, kind="stable").index

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from optvol.core.common.data_summary import missing_counts
@@ -13,6 +12,7 @@ from optvol.core.common.validation import (
     check_schema,
     count_violations,
     first_violations,
+    infinite_values,
     outcome_of,
 )
 from optvol.core.volatility.features import (
@@ -27,12 +27,29 @@ from optvol.core.volatility.market import macro_columns
 from optvol.core.volatility.models import design_matrix
 
 
+def price_rules(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """The rules of a day's prices: positive, high >= low, open and close inside
+    [low, high] (where both are given), dated no later than today."""
+    high, low = frame["spx_high"], frame["spx_low"]
+    rules = {
+        "non-positive price": (frame[list(MARKET_REQUIRED_COLUMNS[1:])] <= 0).any(axis=1),
+        "spx_high < spx_low": high < low,
+        "date in the future": frame["date"] > pd.Timestamp.now().normalize(),
+    }
+    ranged = high >= low  # an inverted range is one violation, not three
+    for column in ("spx_open", "spx_close"):
+        outside = (frame[column] > high) | (frame[column] < low)
+        rules[f"{column} outside [spx_low, spx_high]"] = ranged & outside
+    return rules
+
+
 def check_raw_market_values(frame: pd.DataFrame) -> CheckOutcome:
-    """Raw market rows: dated, positive prices, high >= low."""
+    """Raw market rows: dated, prices sane (:func:`price_rules`), every value finite or
+    missing."""
     rules = {
         "missing date": frame["date"].isna(),
-        "non-positive price": (frame[list(MARKET_REQUIRED_COLUMNS[1:])] <= 0).any(axis=1),
-        "spx_high < spx_low": frame["spx_high"] < frame["spx_low"],
+        **price_rules(frame),
+        **infinite_values(frame),
     }
     return outcome_of(count_violations(rules), "dates and prices are sane", _first(frame, rules))
 
@@ -43,19 +60,22 @@ def _first(frame: pd.DataFrame, rules: dict[str, pd.Series]) -> dict[str, str]:
 
 
 def check_market_feature_values(frame: pd.DataFrame) -> CheckOutcome:
-    """Features: unique sorted dates, positive prices, high >= low, RV >= 0."""
+    """Features: unique sorted dates, prices sane (:func:`price_rules`: positive, open and
+    close inside the day's range, no future date), RV >= 0, every value finite or missing
+    (an infinite VIX would reach the models)."""
     rules = {
         "duplicate date": frame["date"].duplicated(),
-        "non-positive price": (frame[list(MARKET_REQUIRED_COLUMNS[1:])] <= 0).any(axis=1),
-        "spx_high < spx_low": frame["spx_high"] < frame["spx_low"],
+        **price_rules(frame),
         "rv_21 < 0": frame["rv_21"] < 0,
-        "non-finite log_return": np.isinf(frame["log_return"]),
+        **infinite_values(frame),
     }
     violations = count_violations(rules)
     if not frame["date"].is_monotonic_increasing:
         violations["dates not sorted"] = 1
     return outcome_of(
-        violations, "dates unique and sorted; prices and RV sane", _first(frame, rules)
+        violations,
+        "dates unique and sorted; prices and RV sane; values finite",
+        _first(frame, rules),
     )
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
+import pytest
 
 from optvol.core.common.paths import MARKET_INPUT_FILE
 from optvol.definitions import asset_checks, resources_for
@@ -60,3 +62,53 @@ def test_the_checks_still_catch_an_inverted_range_and_an_unexplained_gap(tmp_pat
     assert "values: violations: {'spx_high < spx_low': 1}" in message
     assert f"first at {{'spx_high < spx_low': '{first}'}}" in message
     assert not (tmp_path / "processed" / "market_features.parquet").exists()
+
+
+@pytest.mark.parametrize("value", ["inf", "1e999", "9" * 400])
+def test_an_infinite_vix_is_refused_before_the_features_are_written(tmp_path, value):
+    path = tmp_path / MARKET_INPUT_FILE
+    write_market(path, long_history_frame())
+    assert materialize(tmp_path).success
+    stored = tmp_path / "processed" / "market_features.parquet"
+    before = stored.read_bytes()
+    lines = path.read_text().splitlines()
+    column = lines[0].split(",").index("vix_close")
+    row = next(i for i, line in enumerate(lines[1:], 1) if line.split(",")[column])
+    cells = lines[row].split(",")
+    cells[column] = value
+    lines[row] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    result = materialize(tmp_path)
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert failure.step_key == "market_features"
+    message = failure.step_failure_data.error.message
+    assert "'infinite vix_close': 1" in message
+    assert f"'infinite vix_close': '{cells[0][:10]}'" in message
+    assert stored.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("change", "rule"),
+    [
+        ({"spx_open": lambda high: high + 99999}, "spx_open outside [spx_low, spx_high]"),
+        ({"spx_close": lambda high: high * 1.5}, "spx_close outside [spx_low, spx_high]"),
+        ({"date": lambda high: pd.Timestamp("2099-01-02")}, "date in the future"),
+    ],
+)
+def test_implausible_prices_and_future_dates_are_refused(tmp_path, change, rule):
+    frame = long_history_frame()
+    write_market(tmp_path / MARKET_INPUT_FILE, frame)
+    assert materialize(tmp_path).success
+    stored = tmp_path / "processed" / "market_features.parquet"
+    before = stored.read_bytes()
+    day = frame.index[frame["spx_close"].notna()][-1] if "date" in change else frame.index[600]
+    for column, value in change.items():
+        frame.loc[day, column] = value(frame.loc[day, "spx_high"])
+    write_market(tmp_path / MARKET_INPUT_FILE, frame)
+    result = materialize(tmp_path)
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert failure.step_key == "market_features"
+    assert f"'{rule}': 1" in failure.step_failure_data.error.message
+    assert stored.read_bytes() == before

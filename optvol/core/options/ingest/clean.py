@@ -225,9 +225,11 @@ def _derived_columns(table: pa.Table) -> dict[str, pa.Array]:
     }  # fmt: skip
     # A comparison with a missing price is missing; as a flag it is "not raised".
     flags = {name: pc.fill_null(flag, False) for name, flag in flags.items()}
-    flags["flag_bad_price"] = pc.or_(
-        flags["flag_bad_price"], pc.fill_null(pc.less(ask, 0.0), False)
+    # A negative price is no price, bid or ask (the bid is also flagged non-positive).
+    negative = pc.or_(
+        pc.fill_null(pc.less(ask, 0.0), False), pc.fill_null(pc.less(bid, 0.0), False)
     )
+    flags["flag_bad_price"] = pc.or_(flags["flag_bad_price"], negative)
     flags["flag_bad_underlying"] = pc.invert(_is_positive_finite(underlying))
     unusable = flags["flag_missing_quote"]
     for flag in FLAG_COLUMNS[1:]:

@@ -458,8 +458,8 @@ class OptionPredictor:
                                 self.config)  # fmt: skip
         baselines = baseline_prices_at(spot, context, inputs.vols, self.config)
         lacking = {
-            "the contract's t-1 implied vol": context.previous.iv_from_mid,
-            "the t-1 implied-vol surface (too few out-of-the-money quotes that day)":
+            "implied vol of the contract on the day before": context.previous.iv_from_mid,
+            "t-1 implied-vol surface (too few out-of-the-money quotes that day)":
                 inputs.vols["adhoc_bs"],
             "underlying return into as_of": inputs.historical_vol,
         }  # fmt: skip

@@ -56,6 +56,31 @@ def test_flags_for_unusable_quotes(raw):
     assert (frame["usable"] == ~frame[list(FLAG_COLUMNS)].any(axis=1)).all()
 
 
+@pytest.mark.parametrize(("bid", "ask"), [("-0.050000", "0.100000"), ("0.050000", "-0.100000")])
+def test_a_negative_bid_or_ask_is_a_bad_price(tmp_path, bid, ask):
+    rows = small_chain()
+    rows[0].update(C_BID=bid, C_ASK=ask)
+    raw, _ = read_option_files([write_optionsdx(tmp_path / "a.csv", rows)])
+    frame, report = clean_option_quotes(raw)
+    assert report.flags["flag_bad_price"] == 1
+    negative = frame[(frame["bid"] < 0) | (frame["ask"] < 0)]
+    assert len(negative) == 1 and negative["flag_bad_price"].all()
+    assert not negative["usable"].any()
+
+
+def test_an_infinite_value_on_a_usable_row_fails_the_values_check(raw):
+    frame = clean_option_quotes(raw)[0].copy(deep=True)
+    row = frame.index[frame["usable"]][0]
+    frame.loc[row, "iv"] = np.inf
+    outcome = check_option_quote_values(frame)
+    assert not outcome.passed
+    assert "'infinite iv on usable rows': 1" in outcome.description
+    # on a flagged row the value is kept for inspection, as the flags say why
+    frame.loc[row, "iv"] = 0.2
+    frame.loc[frame.index[~frame["usable"]][0], "iv"] = np.inf
+    assert check_option_quote_values(frame).passed
+
+
 def test_duplicates_removed_and_counted_keeping_the_last_read(tmp_path):
     first = write_optionsdx(tmp_path / "a.csv", [optionsdx_row(), optionsdx_row()])
     later = write_optionsdx(tmp_path / "b.csv", [optionsdx_row(C_BID="7.410000")])
