@@ -255,6 +255,21 @@ def test_clean_refuses_an_output_that_is_an_input(tmp_path, caplog, through):
     assert market.read_bytes() == before
 
 
+def test_links_in_the_chain_directory_that_lead_nowhere_are_named(tmp_path, caplog):
+    chains = tmp_path / "options"
+    chains.mkdir()
+    write_optionsdx(chains / "spy_eod_202001.txt", small_chain())
+    (chains / "dangling.csv").symlink_to(tmp_path / "gone.csv")
+    (chains / "loop_a.csv").symlink_to(chains / "loop_b.csv")
+    (chains / "loop_b.csv").symlink_to(chains / "loop_a.csv")
+    out = tmp_path / "quotes.parquet"
+    with caplog.at_level(logging.WARNING):
+        assert main(["clean", str(chains), "--out", str(out)]) == 0
+    for name in ("dangling.csv", "loop_a.csv", "loop_b.csv"):
+        assert f"Skipped {chains / name}: a link that leads to no readable file" in caplog.text
+    assert pq.read_table(out).num_rows > 0
+
+
 def test_sample_data_writes_both_files(tmp_path):
     assert main(["sample-data", "--data-dir", str(tmp_path)]) == 0
     assert (tmp_path / "raw" / "options" / "SPY_options_2020-2022.csv").stat().st_size > 1e6

@@ -10,6 +10,7 @@ the file from the start.
 from __future__ import annotations
 
 import gzip
+import logging
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from optvol.core.common.errors import InputNotFoundError, OptvolInputError
+
+log = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = (".csv", ".txt")
 SUPPORTED_SUFFIXES = (".csv", ".txt", ".csv.gz", ".txt.gz", ".zip")
@@ -43,6 +46,14 @@ def _suffix(path: Path) -> str:
     return ""
 
 
+def _is_file(path: Path) -> bool:
+    """Whether ``path`` is a file, through its links; False for a looping link."""
+    try:
+        return path.is_file()
+    except OSError:  # a link loop raises on some Python versions
+        return False
+
+
 def find_input_files(directory: Path) -> list[Path]:
     """Every supported input file in ``directory`` (not recursive), sorted by name.
 
@@ -55,9 +66,14 @@ def find_input_files(directory: Path) -> list[Path]:
             f"input directory not found: {directory} (expected option chain files "
             f"{', '.join(SUPPORTED_SUFFIXES)} there; run `optvol sample-data` for the sample)"
         )
-    files = sorted(
-        p for p in directory.iterdir() if p.is_file() and not p.name.startswith(".") and _suffix(p)
-    )
+    candidates = sorted(p for p in directory.iterdir() if not p.name.startswith(".") and _suffix(p))
+    files = []
+    for path in candidates:
+        if _is_file(path):
+            files.append(path)
+        elif path.is_symlink():
+            log.warning("Skipped %s: a link that leads to no readable file (broken, dangling "
+                        "or looping)", path)  # fmt: skip
     if not files:
         raise InputNotFoundError(
             f"no input files in {directory}: expected at least one "
