@@ -9,6 +9,7 @@ import sys
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet
 import pytest
 
 from optvol.core.common import validation as v
@@ -220,3 +221,29 @@ def test_check_each_month_takes_recorded_outcomes_without_reading_the_month():
     assert not outcome.passed
     assert outcome.metadata["failed_months"] == {"2020-01": "bad"}  # recorded, not recomputed
     assert outcome.metadata["months_checked"] == 2  # 2020-02 has none: read and checked
+
+
+def test_a_month_without_quotes_does_not_stop_the_months_that_have_them(tmp_path):
+    import dagster as dg
+
+    from optvol.definitions import resources_for
+    from optvol.defs.options.assets import option_quotes, raw_option_quotes
+
+    options = tmp_path / "raw" / "options"
+    for month, day in (("202001", "2020-01-30"), ("202003", "2020-03-02")):
+        write_optionsdx(options / f"spy_eod_{month}.txt", small_chain((day,), ("2020-06-19",)))
+    result = dg.materialize(
+        [raw_option_quotes, option_quotes],
+        resources=resources_for(str(tmp_path)),
+        tags={"dagster/asset_partition_range_start": "2020-01",
+              "dagster/asset_partition_range_end": "2020-03"},
+        raise_on_error=False,
+    )  # fmt: skip
+    assert result.success
+    stored = tmp_path / "processed" / "option_quotes"
+    assert stored_months(stored) == ["2020-01", "2020-02", "2020-03"]
+    schemas = {m: pa.parquet.read_schema(stored / f"{m}.parquet") for m in stored_months(stored)}
+    assert schemas["2020-02"].equals(schemas["2020-01"], check_metadata=False)
+    assert pd.read_parquet(stored / "2020-02.parquet").empty
+    march = small_chain(("2020-03-02",), ("2020-06-19",))
+    assert len(pd.read_parquet(stored / "2020-03.parquet")) == len(march) * 2

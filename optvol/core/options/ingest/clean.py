@@ -251,6 +251,11 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
     # Lexical order, as the rows are sorted (Arrow sorts the strings).
     frame["root"] = frame["root"].cat.reorder_categories(sorted(frame["root"].cat.categories))
     frame["source_file"] = frame["source_file"].cat.remove_unused_categories()
+    for name in ("root", "source_file"):
+        if not len(frame[name].cat.categories):
+            # No category to infer a type from: Arrow would write a dictionary of nulls, and
+            # an empty month's table would not have the columns of the others.
+            frame[name] = frame[name].cat.set_categories(pd.Index([], dtype="string"))
     return frame
 
 
