@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from optvol.core.options.limits import MAX_UNDERLYING_MOVE
-from optvol.core.volatility.features import NONNEGATIVE_FEATURES
+from optvol.core.volatility.features import FEATURE_BOUNDS, NONNEGATIVE_FEATURES
 
 # Bounds that keep one request small: a request body is at most MAX_BODY_BYTES.
 MAX_CONTRACTS = 500
@@ -82,7 +82,8 @@ class VolatilityRequest(_Strict):
         max_length=200,
         description="every feature of the model by name (GET /health lists them); the "
         f"volatilities and their ratios ({', '.join(NONNEGATIVE_FEATURES)}) cannot be "
-        "negative (422)",
+        "negative, and a value outside its plausible range is refused (422): "
+        + ", ".join(f"{n} [{lo:g}, {hi:g}]" for n, (lo, hi) in FEATURE_BOUNDS.items()),
     )
 
     @model_validator(mode="after")

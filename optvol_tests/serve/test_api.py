@@ -387,8 +387,26 @@ def test_negative_volatility_features_are_refused(client, served_models, name):
     assert "cannot be negative" in response.get_json()["error"]
 
 
+@pytest.mark.parametrize(("name", "value"), [("vix_close", 1e300), ("rv_1", 1e308),
+                                             ("log_return", -3.0), ("rq_ratio_22", 50.0)])  # fmt: skip
+def test_implausible_volatility_features_are_refused(client, served_models, name, value):
+    predictor = served_models.volatility
+    features = predictor.features_on(predictor.last_date)
+    response = client.post(
+        "/predict", json={"model": "volatility", "features": {**features, name: value}}
+    )
+    assert response.status_code == 422, response.get_json()
+    body = response.get_json()
+    assert body["field"] == f"features.{name}"
+    assert "outside its plausible range" in body["error"]
+
+
 def test_the_limits_are_stated_in_the_openapi_schema(client):
     schemas = client.get("/openapi.json").get_json()["components"]["schemas"]
+    assert (
+        "vix_close [0, 200]"
+        in schemas["VolatilityRequest"]["properties"]["features"]["description"]
+    )
     assert (
         "within a factor of 3"
         in schemas["OptionContract"]["properties"]["underlying"]["description"]

@@ -42,6 +42,22 @@ NONNEGATIVE_FEATURES = (
     "vix_rv_ratio",
     RQ_RATIO,
 )
+# Plausible ranges of the features a forecast can be asked from: a value outside is a
+# unit or typing error (a VIX of 1e300, an annual volatility of 1e308), refused, not
+# forecast from. Volatilities are annualised decimals; VIX is in points; returns are logs.
+_VOLATILITY_BOUND = (0.0, 5.0)
+FEATURE_BOUNDS = {
+    "log_return": (-1.0, 1.0),
+    "return_5": (-2.0, 2.0),
+    "return_21": (-2.0, 2.0),
+    **{f"rv_{n}": _VOLATILITY_BOUND for n in RV_WINDOWS},
+    f"parkinson_{RANGE_WINDOW}": _VOLATILITY_BOUND,
+    f"garman_klass_{RANGE_WINDOW}": _VOLATILITY_BOUND,
+    RQ_RATIO: (0.0, 3.0),  # at most sqrt(22 / 3) = 2.71, one day holding all the variance
+    "vix_close": (0.0, 200.0),
+    "vrp": (-25.0, 4.0),  # (VIX/100)^2 - RV21^2 within those of its parts
+    "vix_rv_ratio": (0.0, 1000.0),
+}
 # The daily prices each range estimator reads. Not every day of a real index history has
 # a range: Yahoo's S&P 500 file repeats the close in every field before 1962 (high = low),
 # and lacks the open on some later days.

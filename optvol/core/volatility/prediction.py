@@ -29,6 +29,7 @@ from optvol.core.volatility.baselines import (
     vix_forecast,
 )
 from optvol.core.volatility.features import (
+    FEATURE_BOUNDS,
     NONNEGATIVE_FEATURES,
     TARGET_RETURN,
     TARGET_RV,
@@ -156,6 +157,14 @@ class VolatilityPredictor:
         for name in NONNEGATIVE_FEATURES:
             if values.get(name) is not None and values[name] < 0:
                 raise RequestError(f"{name} cannot be negative", f"features.{name}")
+        for name, (low, high) in FEATURE_BOUNDS.items():
+            value = values.get(name)
+            if value is not None and not low <= value <= high:
+                raise RequestError(
+                    f"{name} = {value:.6g} is outside its plausible range [{low:g}, {high:g}] "
+                    "(volatilities annualised decimals, VIX in points, log returns)",
+                    f"features.{name}",
+                )
         row = pd.DataFrame(
             {name: [np.nan if values[name] is None else float(values[name])]
              for name in self.feature_names}
