@@ -16,7 +16,7 @@ import pytest
 
 from optvol.cli import main
 from optvol.core.common.paths import ARTIFACT_PATHS, REPORT_PATHS
-from optvol.definitions import defs
+from optvol.definitions import defs, resources_for
 from optvol.defs.options.assets import option_quotes, raw_option_quotes
 from optvol_tests.builders import (
     market_frame,
@@ -268,6 +268,32 @@ def test_links_in_the_chain_directory_that_lead_nowhere_are_named(tmp_path, capl
     for name in ("dangling.csv", "loop_a.csv", "loop_b.csv"):
         assert f"Skipped {chains / name}: a link that leads to no readable file" in caplog.text
     assert pq.read_table(out).num_rows > 0
+
+
+@pytest.mark.parametrize("day", ["1970-01-01", "2099-01-02"])
+def test_quotes_dated_before_listed_options_or_in_the_future_are_refused(tmp_path, caplog, day):
+    chains = tmp_path / "raw" / "options"
+    rows = small_chain()
+    rows[5].update(QUOTE_DATE=day)
+    write_optionsdx(chains / "spy_eod_202001.txt", rows)
+    out = tmp_path / "quotes.parquet"
+    out.write_bytes(b"previous")
+    assert main(["clean", str(chains), "--out", str(out)]) == 2
+    assert f"data row 6: quote date {day} is before listed options began" in caplog.text
+    assert out.read_bytes() == b"previous"
+    # a partitioned run refuses them the same way, instead of leaving them out unsaid
+    result = dg.materialize(
+        [raw_option_quotes, option_quotes],
+        resources=resources_for(str(tmp_path)),
+        partition_key="2020-01",
+        raise_on_error=False,
+    )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert f"quote date {day} is before listed options began" in (
+        failure.step_failure_data.error.message
+    )
+    assert not (tmp_path / "processed" / "option_quotes").exists()
 
 
 def test_sample_data_writes_both_files(tmp_path):

@@ -131,6 +131,12 @@ def _quote_dates(source: InputSource, long_format: LongFormatSpec | None) -> Ite
     return read_long_format_quote_dates(source, header, spec)
 
 
+# The CBOE listed its first options on 1973-04-26; no quote is older.
+FIRST_LISTED_DAY = int(
+    (np.datetime64("1973-04-26", "D") - np.datetime64("1970-01-01", "D")).astype(int)
+)
+
+
 def _month_numbers(dates: pa.Array, label: str, first_row: int) -> np.ndarray:
     """Months since 1970-01 of each quote date. A missing date belongs to no month, so it
     raises :class:`OptvolInputError` naming the data row, rather than being dropped."""
@@ -158,6 +164,24 @@ def _wanted_months(months: Iterable[str] | None) -> set[str] | None:
     return set(wanted)
 
 
+def _refuse_impossible_dates(dates: pa.Array, label: str, rows: pa.Array) -> None:
+    """Refuse a quote dated before listed options existed or after today: a date parsed
+    from a zero or a typo, which no month of the data can hold. Read the same way with
+    and without partitions, so a partitioned run does not drop them without a word."""
+    days = dates.cast(pa.int32()).to_numpy(zero_copy_only=False)
+    today = int((np.datetime64("today", "D") - np.datetime64("1970-01-01", "D")).astype(int))
+    impossible = (days < FIRST_LISTED_DAY) | (days > today)
+    if impossible.any():
+        i = int(np.flatnonzero(impossible)[0])
+        day = np.datetime64(int(days[i]), "D")
+        raise OptvolInputError(
+            f"{label}: data row {rows[i].as_py()}: quote date {day} is before listed options "
+            f"began ({np.datetime64(FIRST_LISTED_DAY, 'D')}) or after today; "
+            f"{int(impossible.sum())} row(s) of this part of the file are. Correct or remove "
+            "them: nothing was read"
+        )
+
+
 def _split_by_month(
     batch: pa.RecordBatch, label: str, wanted: set[str] | None
 ) -> Iterator[tuple[str, pa.RecordBatch]]:
@@ -165,6 +189,7 @@ def _split_by_month(
     numbers = _month_numbers(
         batch.column("quote_date"), label, batch.column("source_row")[0].as_py()
     )
+    _refuse_impossible_dates(batch.column("quote_date"), label, batch.column("source_row"))
     first, last = numbers.min(), numbers.max()
     for number in [first] if first == last else np.unique(numbers):
         month = _month_key(number)
