@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from optvol.core.common.csv_stream import iter_batches, split_header
-from optvol.core.common.errors import OptvolInputError, excerpts
+from optvol.core.common.errors import OptvolInputError, excerpt, excerpts
 from optvol.core.common.input_files import InputSource, find_line
 from optvol.core.options.ingest.schema import conform, constant, source_columns
 
@@ -121,7 +121,19 @@ def _split_well_formed_sizes(sizes: pa.Array) -> tuple[pa.Array, pa.Array] | Non
     return pa.array(bid, mask=~present), pa.array(ask, mask=~present)
 
 
-def _size_error(source: InputSource, side: str, bad_values: pa.Array) -> OptvolInputError:
+# Sizes are stored as 32-bit integers; a quote for more contracts than that is garbage.
+MAX_SIZE = np.iinfo(np.int32).max
+MAX_SIZE_TEXT = len(f"{MAX_SIZE} x {MAX_SIZE}")
+
+
+def _oversized(bid: pa.Array, ask: pa.Array) -> pa.Array:
+    """Where either size exceeds :data:`MAX_SIZE` (missing sizes are not)."""
+    return pc.fill_null(pc.or_(pc.greater(bid, MAX_SIZE), pc.greater(ask, MAX_SIZE)), False)
+
+
+def _size_error(
+    source: InputSource, side: str, bad_values: pa.Array, reason: str | None = None
+) -> OptvolInputError:
     bad = bad_values[0].as_py().strip()
     index = OPTIONSDX_COLUMNS.index(f"{side}_SIZE")
 
@@ -132,8 +144,8 @@ def _size_error(source: InputSource, side: str, bad_values: pa.Array) -> OptvolI
     line = find_line(source, has_bad_size)
     where = f"line {line}, " if line else ""
     return OptvolInputError(
-        f"{source.label}: {where}column {side}_SIZE: invalid value {bad!r}; "
-        "expected 'bid_size x ask_size' such as '693 x 767'"
+        f"{source.label}: {where}column {side}_SIZE: invalid value {excerpt(bad)!r}; "
+        + (reason or "expected 'bid_size x ask_size' such as '693 x 767'")
     )
 
 
@@ -158,9 +170,21 @@ def read_optionsdx(source: InputSource) -> Iterator[pa.RecordBatch]:
             **source_columns(source.label, first_row, n),
         }
         for side in "CP":
-            bid_size, ask_size, malformed = _split_sizes(batch.column(f"{side}_SIZE"))
+            sizes = batch.column(f"{side}_SIZE")
+            # Longer than "2147483647 x 2147483647": too large to convert, or not a size.
+            too_long = pc.fill_null(
+                pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(sizes)), MAX_SIZE_TEXT), False
+            )
+            if pc.any(too_long).as_py():
+                reason = f"a size above {MAX_SIZE:,} contracts, or not a size"
+                raise _size_error(source, side, sizes.filter(too_long), reason)
+            bid_size, ask_size, malformed = _split_sizes(sizes)
             if malformed is not None and pc.any(malformed).as_py():
                 raise _size_error(source, side, batch.column(f"{side}_SIZE").filter(malformed))
+            oversized = _oversized(bid_size, ask_size)
+            if pc.any(oversized).as_py():
+                raise _size_error(source, side, batch.column(f"{side}_SIZE").filter(oversized),
+                                  f"a size above {MAX_SIZE:,} contracts")  # fmt: skip
             columns = dict(common)
             columns.update(
                 {raw: batch.column(f"{side}_{name}") for raw, name in _SIDE_FIELDS.items()}

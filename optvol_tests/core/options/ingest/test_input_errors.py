@@ -147,6 +147,20 @@ def test_malformed_size(tmp_path):
         read_option_files([path])
 
 
+@pytest.mark.parametrize(
+    ("size", "shown"),
+    [("1 x 99999999999999", "'1 x 99999999999999'"), ("7" * 1_500_000, "'" + "7" * 60 + "...")],
+)
+def test_a_size_too_large_names_file_line_and_column_briefly(tmp_path, size, shown):
+    rows = [optionsdx_row(), optionsdx_row(C_SIZE=size)]
+    path = write_optionsdx(tmp_path / "sizes.csv", rows)
+    with pytest.raises(OptvolInputError) as error:
+        read_option_files([path])
+    message = str(error.value)
+    assert message.startswith(f"sizes.csv: line 3, column C_SIZE: invalid value {shown}")
+    assert "above 2,147,483,647 contracts" in message and len(message) < 300
+
+
 def test_truncated_gzip(tmp_path):
     source = write_optionsdx(tmp_path / "a.csv", small_chain() * 20)
     path = tmp_path / "cut.csv.gz"
