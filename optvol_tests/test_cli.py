@@ -296,6 +296,29 @@ def test_quotes_dated_before_listed_options_or_in_the_future_are_refused(tmp_pat
     assert not (tmp_path / "processed" / "option_quotes").exists()
 
 
+def test_a_chain_file_that_changes_while_it_is_read_is_refused(tmp_path, caplog, monkeypatch):
+    from optvol.core.options.ingest import read
+
+    chain = write_optionsdx(tmp_path / "spy_eod_202001.txt", small_chain())
+    original = read._quote_batches
+
+    def cut_short_while_reading(source, long_format):
+        kind, per_row, batches = original(source, long_format)
+
+        def batches_then_cut():
+            yield from batches
+            chain.write_bytes(chain.read_bytes()[: chain.stat().st_size // 2])
+
+        return kind, per_row, batches_then_cut()
+
+    monkeypatch.setattr(read, "_quote_batches", cut_short_while_reading)
+    out = tmp_path / "quotes.parquet"
+    out.write_bytes(b"previous")
+    assert main(["clean", str(chain), "--out", str(out)]) == 2
+    assert "the file changed while it was read" in caplog.text
+    assert out.read_bytes() == b"previous"
+
+
 def test_sample_data_writes_both_files(tmp_path):
     assert main(["sample-data", "--data-dir", str(tmp_path)]) == 0
     assert (tmp_path / "raw" / "options" / "SPY_options_2020-2022.csv").stat().st_size > 1e6

@@ -222,6 +222,7 @@ def _ingest(
     ingest = _Ingest()
     for path in paths:
         path_sources = sources_of(Path(path))  # first: a missing file gets its clear error
+        before = _file_state(Path(path))
         origin = origin_of(Path(path))
         for source in path_sources:
             kind, per_input_row, batches = _quote_batches(source, long_format)
@@ -249,7 +250,20 @@ def _ingest(
                 report.compressed_bytes,
             )
             ingest.sources.append((report, origin, per_input_row))
+        after = _file_state(Path(path))
+        if after != before:
+            raise OptvolInputError(
+                f"{path}: the file changed while it was read ({before[0]:,} bytes before, "
+                f"{after[0]:,} after): it is still being written or was replaced; nothing "
+                "was read. Read it again once it is complete"
+            )
     return ingest
+
+
+def _file_state(path: Path) -> tuple[int, int]:
+    """``(size, modification time in ns)`` of ``path``: what a copy in progress changes."""
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
 
 
 def read_option_months(
