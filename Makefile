@@ -28,9 +28,12 @@ $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 
 install: $(STAMP)
 
-dagster-home:
+# The instance's storage is created here, once: runs started at once on a new instance
+# would race to create it.
+dagster-home: install
 	mkdir -p "$(DAGSTER_HOME)"
 	cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+	$(BIN)/optvol init-home --dagster-home "$(DAGSTER_HOME)"
 
 demo: install dagster-home
 	@if [ -z "$$(find "$(OPTVOL_DATA_DIR)/raw" -type f 2>/dev/null | head -n 1)" ]; then \

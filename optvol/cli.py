@@ -234,6 +234,54 @@ def _demo(args: argparse.Namespace) -> int:
     return 0 if result.success else 1
 
 
+# The instance settings shipped beside the package (a checkout or an editable install).
+INSTANCE_SETTINGS = Path(__file__).resolve().parent.parent / "dagster.yaml"
+
+
+def _init_home(args: argparse.Namespace) -> int:
+    """Create the Dagster instance's storage once, before any run: Dagster creates a new
+    instance's SQLite files on first use, and several runs starting at once on a new
+    DAGSTER_HOME race to create them (two died with an IntegrityError on alembic_version
+    and left the schedule storage with two heads)."""
+    import shutil
+    import subprocess
+
+    home = Path(
+        args.dagster_home
+        or os.environ.get("DAGSTER_HOME")
+        or data_root(args.data_dir) / "dagster_home"
+    ).absolute()
+    home.mkdir(parents=True, exist_ok=True)
+    settings = home / "dagster.yaml"
+    if not settings.exists() and INSTANCE_SETTINGS.exists():
+        shutil.copy(INSTANCE_SETTINGS, settings)
+    dagster = Path(sys.executable).parent / "dagster"
+    done = subprocess.run(
+        [str(dagster if dagster.exists() else "dagster"), "instance", "migrate"],
+        env={**os.environ, "DAGSTER_HOME": str(home)},
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        raise OptvolInputError(f"could not create the Dagster instance in {home}: {done.stderr}")
+    print(f"Dagster instance ready in {home} (storage created; export DAGSTER_HOME={home})")
+    return 0
+
+
+def _add_init_home(commands) -> None:
+    init = commands.add_parser(
+        "init-home",
+        help="create the Dagster instance (DAGSTER_HOME) and its storage before any run",
+        description="Copy optvol's dagster.yaml into the instance directory if it has none, "
+        "and create the instance's storage, so that runs started at once on a new "
+        "instance do not race to create it. The directory: --dagster-home, else "
+        "$DAGSTER_HOME, else <data root>/dagster_home.",
+    )
+    init.add_argument("--dagster-home", help="the instance directory")
+    init.add_argument("--data-dir", help=DATA_DIR_HELP)
+    init.set_defaults(func=_init_home)
+
+
 def _quote_months(args: argparse.Namespace) -> int:
     from optvol.defs.options.partitions import input_month_range
 
@@ -286,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_quote_months(commands, long_format_options)
     _add_serve(commands)
     _add_dashboard(commands)
+    _add_init_home(commands)
     return parser
 
 

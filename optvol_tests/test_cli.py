@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -394,3 +395,29 @@ def test_clean_reads_a_directory_and_refuses_an_unusable_out(tmp_path, caplog):
     assert main(["clean", str(tmp_path / "empty"), "--out", str(out)]) == 2
     assert "no input files in" in caplog.text
     assert out.read_bytes() == before
+
+
+RACE = """
+import dagster as dg
+instance = dg.DagsterInstance.get()
+instance.get_runs(limit=1)
+instance.all_instigator_state()
+print("ok")
+"""
+
+
+def test_init_home_lets_runs_start_at_once_on_a_new_instance(tmp_path):
+    home = tmp_path / "dagster_home"
+    assert main(["init-home", "--dagster-home", str(home)]) == 0
+    assert (home / "dagster.yaml").read_text() == (REPO / "dagster.yaml").read_text()
+    assert (home / "schedules" / "schedules.db").exists()
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    starts = [
+        subprocess.Popen([sys.executable, "-c", RACE], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]  # fmt: skip
+    results = [process.communicate(timeout=120) for process in starts]
+    assert [process.returncode for process in starts] == [0] * 4, results
+    # a second init on a ready instance changes nothing and succeeds
+    assert main(["init-home", "--dagster-home", str(home)]) == 0
