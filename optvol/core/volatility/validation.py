@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from optvol.core.common.data_summary import missing_counts
@@ -43,13 +44,36 @@ def price_rules(frame: pd.DataFrame) -> dict[str, pd.Series]:
     return rules
 
 
+# Beyond these a day's value is more likely a typing or unit error than a market move:
+# the S&P 500's largest one-day move since 1927 is ln 0.795 = -0.229 (1987-10-19), and VIX
+# has closed between 9.1 and 82.7.
+MAX_ABS_LOG_RETURN = 0.25
+VIX_RANGE = (5.0, 200.0)
+
+
+def implausible_values(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """Rules for values that are possible but implausible: a one-day index move beyond
+    :data:`MAX_ABS_LOG_RETURN` in log terms, on the day it arrives (a close times 1000 is
+    a move out and a move back: two days), and VIX outside :data:`VIX_RANGE`."""
+    by_date = frame.sort_values("date", kind="stable")
+    moves = np.log(by_date["spx_close"]).diff().abs() > MAX_ABS_LOG_RETURN
+    moves = moves.reindex(frame.index)
+    low, high = VIX_RANGE
+    return {
+        f"one-day |ln close change| > {MAX_ABS_LOG_RETURN:g}": moves,
+        f"vix_close outside [{low:g}, {high:g}]": (frame["vix_close"] < low)
+        | (frame["vix_close"] > high),
+    }
+
+
 def check_raw_market_values(frame: pd.DataFrame) -> CheckOutcome:
     """Raw market rows: dated, prices sane (:func:`price_rules`), every value finite or
-    missing."""
+    missing, no implausible move or VIX (:func:`implausible_values`; this check warns)."""
     rules = {
         "missing date": frame["date"].isna(),
         **price_rules(frame),
         **infinite_values(frame),
+        **implausible_values(frame),
     }
     return outcome_of(count_violations(rules), "dates and prices are sane", _first(frame, rules))
 

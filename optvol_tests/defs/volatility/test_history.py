@@ -112,3 +112,19 @@ def test_implausible_prices_and_future_dates_are_refused(tmp_path, change, rule)
     assert failure.step_key == "market_features"
     assert f"'{rule}': 1" in failure.step_failure_data.error.message
     assert stored.read_bytes() == before
+
+
+def test_an_implausible_vix_or_move_warns_on_raw_market_naming_the_day(tmp_path):
+    frame = long_history_frame()
+    vix_day = frame.index[frame["vix_close"].notna()][10]
+    frame.loc[vix_day, "vix_close"] = 1500.0
+    move_day = frame.index[frame["spx_close"].notna()][500]
+    for column in ("spx_open", "spx_high", "spx_low", "spx_close"):
+        frame.loc[move_day, column] *= 1.4  # a 34% jump and back, inside its own range
+    write_market(tmp_path / MARKET_INPUT_FILE, frame)
+    result = materialize(tmp_path)
+    passed, description = outcomes(result)["raw_market.values"]
+    assert not passed
+    assert "'vix_close outside [5, 200]': 1" in description
+    assert f"'vix_close outside [5, 200]': '{str(frame.loc[vix_day, 'date'])[:10]}'" in description
+    assert "'one-day |ln close change| > 0.25': 2" in description
