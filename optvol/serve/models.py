@@ -116,9 +116,10 @@ class ServedModels:
                 loader = _load_options if name == "options" else _load_volatility
                 setattr(served, name, loader(served.data_root, status))
                 status.loaded = True
-            except (OptvolInputError, OSError, ValueError, KeyError, TypeError) as error:
-                # A card field of the wrong type (TypeError, KeyError) refuses this model
-                # only, as a tampered model file does.
+            except Exception as error:  # noqa: BLE001 - one model's failure is that model's
+                # Whatever a malformed card or a foreign model file raises (a field of the
+                # wrong type or shape, weights of another architecture, bytes that do not
+                # unpickle) refuses this model only; the other is still served.
                 reason = (
                     str(error)
                     if isinstance(error, OptvolInputError | OSError)

@@ -520,3 +520,78 @@ def test_a_malformed_model_card_refuses_that_model_only(served_root, tmp_path, c
     assert served.status["options"].error
     health = create_app(served).test_client().get("/health").get_json()
     assert health["models"]["volatility"]["loaded"] is True
+
+
+def _set(path: list, value):
+    def change(card: dict) -> None:
+        entry = card
+        for key in path[:-1]:
+            entry = entry[key]
+        entry[path[-1]] = value
+
+    return change
+
+
+def _foreign_weights(payload: bytes):
+    """Replace the weights by ``payload`` and make the card's sha256 match it."""
+
+    def change(card: dict, root) -> None:
+        import hashlib
+
+        (root / "models" / "gru_model.pt").write_bytes(payload)
+        card["file"]["sha256"] = hashlib.sha256(payload).hexdigest()
+        card["file"]["bytes"] = len(payload)
+
+    return change
+
+
+def _torch_bytes(state: dict) -> bytes:
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
+PROBE_CARDS = {
+    "split_dates empty": ("gru_model", _set(["split_dates"], [])),
+    "split_dates null": ("gru_model", _set(["split_dates"], None)),
+    "hidden_size changed": ("gru_model", _set(["architecture", "hidden_size"], 48)),
+    "max_correction NaN": ("gru_model", _set(["architecture", "max_correction"], float("nan"))),
+    "history scaler too short": ("gru_model", _set(["scalers", "history", "mean"], [0.0] * 3)),
+    "volatility models null": ("volatility_model", _set(["models"], None)),
+    "volatility models empty": ("volatility_model", _set(["models"], [])),
+}
+
+
+@pytest.mark.parametrize("case", [*PROBE_CARDS, "foreign state_dict", "not torch"])
+def test_the_probes_malformed_cards_refuse_their_model_and_serve_the_other(
+    served_root, tmp_path, case
+):
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(served_root, root)
+    asset, change = PROBE_CARDS.get(case, ("gru_model", None))
+    card_path = root / "models" / f"{asset}.json"
+    card = json.loads(card_path.read_text())
+    if case == "foreign state_dict":
+        _foreign_weights(_torch_bytes({"layer.weight": __import__("torch").zeros(3, 3)}))(
+            card, root
+        )
+    elif case == "not torch":
+        _foreign_weights(b"not a torch file at all")(card, root)
+    else:
+        change(card)
+    card_path.write_text(json.dumps(card))
+    served = ServedModels.load(root)
+    broken = "options" if asset == "gru_model" else "volatility"
+    other = "volatility" if broken == "options" else "options"
+    assert served.loaded() == [other]
+    assert served.status[broken].error
+    client = create_app(served).test_client()
+    health = client.get("/health").get_json()
+    assert health["models"][other]["loaded"] is True
+    assert health["models"][broken]["loaded"] is False

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from optvol.core.common.errors import OptvolInputError
+from optvol.core.common.errors import OptvolInputError, excerpt
 from optvol.core.common.model_files import read_model_files, save_model
 from optvol.core.options.gru.anchor import with_anchor
 from optvol.core.options.gru.network import SampleTensors, Scalers, to_device
@@ -35,6 +35,7 @@ from optvol.core.options.samples import (
     OptionSamples,
     SampleConfig,
 )
+from optvol.core.options.samples.features import HISTORY_FEATURES
 
 # 3: the anchor chosen on validation, fitted baselines (leverage and Hull-White), inputs at
 # the parity forward, dimensionless static features
@@ -172,5 +173,60 @@ class TrainedGRU:
     def load(cls, stem: str | Path) -> TrainedGRU:
         """Read a saved model, checking the weights against the card's sha256."""
         weights, card = read_model_files(stem, WEIGHTS_SUFFIX, CARD_FORMAT)
-        state = torch.load(io.BytesIO(weights), weights_only=True, map_location="cpu")
-        return cls(state, card)
+        check_card(card)
+        try:
+            state = torch.load(io.BytesIO(weights), weights_only=True, map_location="cpu")
+        except Exception as error:  # noqa: BLE001 - any unpickling failure: not our weights
+            raise OptvolInputError(
+                f"{Path(stem).with_suffix(WEIGHTS_SUFFIX)} is not a state_dict of optvol's "
+                f"GRU ({type(error).__name__}): re-train gru_model"
+            ) from None
+        trained = cls(state, card)
+        try:
+            trained.model()
+        except (RuntimeError, KeyError, TypeError, ValueError) as error:
+            raise OptvolInputError(
+                f"{Path(stem).with_suffix(WEIGHTS_SUFFIX)} does not fit the architecture of "
+                f"its card ({excerpt(str(error), 200)}): re-train gru_model"
+            ) from None
+        return trained
+
+
+def check_card(card: dict) -> None:
+    """Refuse a GRU model card whose fields a prediction reads are missing or malformed:
+    a finite positive correction bound and shrinkage in [0, 1], standardizers of the
+    model's input widths with finite means and positive finite deviations, and the dates
+    of every split it names. A wrong width would broadcast into a wrong price, a NaN bound
+    into a null one."""
+    problems = []
+    architecture = card.get("architecture")
+    if not isinstance(architecture, dict):
+        raise OptvolInputError("the GRU model card has no architecture")
+    bound = architecture.get("max_correction")
+    if not isinstance(bound, int | float) or not np.isfinite(bound) or bound <= 0:
+        problems.append(f"architecture.max_correction is {bound!r}, not a positive number")
+    shrinkage = architecture.get("shrinkage", 1.0)
+    if not isinstance(shrinkage, int | float) or not 0.0 <= shrinkage <= 1.0:
+        problems.append(f"architecture.shrinkage is {shrinkage!r}, not in [0, 1]")
+    widths = {"static": len(STATIC_FEATURES), "history": len(HISTORY_FEATURES),
+              "underlying_return": 1}  # fmt: skip
+    scalers = card.get("scalers")
+    for name, width in widths.items():
+        entry = scalers.get(name) if isinstance(scalers, dict) else None
+        try:
+            mean = np.asarray(entry["mean"], dtype=float)
+            std = np.asarray(entry["std"], dtype=float)
+        except (TypeError, KeyError, ValueError):
+            problems.append(f"scalers.{name} lacks numeric mean and std")
+            continue
+        if mean.shape != (width,) or std.shape != (width,):
+            problems.append(
+                f"scalers.{name} has {mean.size} means and {std.size} deviations for {width} inputs"
+            )
+        elif not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
+            problems.append(f"scalers.{name} holds a non-finite mean or a non-positive deviation")
+    split_dates = card.get("split_dates")
+    if not isinstance(split_dates, dict) or not split_dates.get("train"):
+        problems.append("split_dates names no training dates")
+    if problems:
+        raise OptvolInputError("the GRU model card is malformed: " + "; ".join(problems))
