@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from optvol.core.common.errors import OptvolInputError
+from optvol.core.common.errors import OptvolInputError, excerpt
 from optvol.core.common.paths import DATA_DIR_ENV, MARKET_INPUT_FILE, OPTIONS_INPUT_DIR, data_root
 from optvol.core.volatility.market import DEFAULT_RELEASE_LAG_MONTHS
 
@@ -263,7 +263,9 @@ def _init_home(args: argparse.Namespace) -> int:
         text=True,
     )
     if done.returncode:
-        raise OptvolInputError(f"could not create the Dagster instance in {home}: {done.stderr}")
+        raise OptvolInputError(
+            f"could not create the Dagster instance in {home}: {excerpt(done.stderr.strip(), 500)}"
+        )
     print(f"Dagster instance ready in {home} (storage created; export DAGSTER_HOME={home})")
     return 0
 
