@@ -98,8 +98,34 @@ def quotes(month: str = "2020-01") -> pd.DataFrame:
 
 
 def small_gru() -> TrainedGRU:
-    state = torch.nn.GRU(input_size=3, hidden_size=2).state_dict()
-    return TrainedGRU(state, {"format": CARD_FORMAT, "model": "OptionGRU", "note": "tiny"})
+    """A tiny OptionGRU with a card that passes the loader's checks."""
+    from optvol.core.options.gru.training import build_model
+    from optvol.core.options.samples.features import (
+        DRIVER_FEATURES,
+        HISTORY_FEATURES,
+        SEQUENCE_FEATURES,
+        SLOPE_FEATURES,
+        STATE_FEATURES,
+        STATIC_FEATURES,
+    )
+
+    architecture = {
+        "sequence_features": len(SEQUENCE_FEATURES), "static_features": len(STATIC_FEATURES),
+        "hidden_size": 2, "num_layers": 1, "dropout": 0.0, "head_size": 4,
+        "max_correction": 0.1, "shrinkage": 1.0, "drivers": len(DRIVER_FEATURES),
+        "slope_columns": [STATE_FEATURES.index(name) for name in SLOPE_FEATURES],
+        "slope_size": 2,
+    }  # fmt: skip
+    widths = {"static": len(STATIC_FEATURES), "history": len(HISTORY_FEATURES),
+              "underlying_return": 1}  # fmt: skip
+    card = {
+        "format": CARD_FORMAT, "model": "OptionGRU", "note": "tiny",
+        "architecture": architecture,
+        "scalers": {name: {"mean": [0.0] * n, "std": [1.0] * n} for name, n in widths.items()}
+        | {"price_scale": 1.0},
+        "split_dates": {"train": ["2020-01-02"]},
+    }  # fmt: skip
+    return TrainedGRU(build_model(architecture).state_dict(), card)
 
 
 def test_a_dataframe_round_trips_through_the_bucket(endpoint, prefix, resources, tmp_path):
