@@ -51,7 +51,33 @@ def waitress_server(app, host: str, port: int, threads: int = DEFAULT_THREADS):
     bound but not yet serving."""
     from waitress.server import create_server
 
-    return create_server(app, host=host, port=port, threads=threads, ident="optvol")
+    server = create_server(app, host=host, port=port, threads=threads, ident="optvol")
+    server.channel_class = _json_error_channel()
+    return server
+
+
+def _json_error_channel():
+    """waitress's connection class, answering a request it cannot parse (400, 413, 431,
+    501 for a transfer coding it does not implement, ...) in the API's JSON error format
+    instead of plain text, as gunicorn's answers are (:func:`_json_error_page`)."""
+    from waitress.channel import HTTPChannel
+    from waitress.task import ErrorTask
+
+    class JsonErrorTask(ErrorTask):
+        def execute(self) -> None:
+            error = self.request.error
+            message = f"{error.reason}: {error.body}" if error.body else error.reason
+            body = json.dumps({"error": message, "field": None, "status": error.code}).encode()
+            self.status = f"{error.code} {error.reason}"
+            self.response_headers.append(("Content-Type", "application/json"))
+            self.set_close_on_finish()
+            self.content_length = len(body)
+            self.write(body)
+
+    class JsonErrorChannel(HTTPChannel):
+        error_task_class = JsonErrorTask
+
+    return JsonErrorChannel
 
 
 def _one_thread_per_request() -> None:

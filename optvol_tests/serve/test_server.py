@@ -264,6 +264,27 @@ def test_gunicorn_answers_malformed_requests_in_json_without_a_server_error(serv
     assert "Traceback" not in output, output[-3000:]
 
 
+def test_waitress_answers_malformed_requests_in_json(served_root):
+    port = _free_port()
+    process = _start(served_root, port)  # one process: waitress
+    cases = {
+        "bad chunk size": POST + b"Transfer-Encoding: chunked\r\n\r\nZZZ\r\n{}\r\n0\r\n\r\n",
+        "gzip transfer coding": POST + b"Transfer-Encoding: gzip\r\n\r\n{}",
+        "garbage request line": b"GARBAGE\r\n\r\n",
+        "header too large": b"GET /health HTTP/1.1\r\nX: " + b"a" * 300_000 + b"\r\n\r\n",
+    }
+    try:
+        for name, request in cases.items():
+            status, headers, body = _raw(port, request)
+            assert 400 <= status <= 501, (name, status, body[:300])
+            assert headers["content-type"].startswith("application/json"), (name, headers)
+            error = json.loads(body)
+            assert error["status"] == status and error["error"], (name, error)
+    finally:
+        output = _stop(process, signal.SIGTERM)
+    assert "Traceback" not in output, output[-3000:]
+
+
 @pytest.mark.parametrize(
     "option, value",
     [("--workers", "0"), ("--workers", "-2"), ("--threads", "0"), ("--threads", "-1")],
