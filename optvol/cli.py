@@ -298,7 +298,8 @@ def _quote_months(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from optvol.serve.server import serve
 
-    return serve(data_root(args.data_dir), args.host, args.port, args.threads, args.workers)
+    return serve(data_root(args.data_dir), args.host, args.port, args.threads, args.workers,
+                 args.read_timeout)  # fmt: skip
 
 
 def _dashboard(args: argparse.Namespace) -> int:
@@ -528,6 +529,11 @@ def _add_serve(commands) -> None:
     serve.add_argument(
         "--threads", type=int,
         help="threads per process (default: 8 with one process, 1 per gunicorn worker)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--read-timeout", type=float, default=10.0, metavar="SECONDS",
+        help="gunicorn workers: seconds a client has to send a request's head, and then "
+        "its body, before it is answered 408 (default: 10)",
     )  # fmt: skip
     serve.set_defaults(func=_serve)
 

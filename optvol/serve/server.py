@@ -19,6 +19,7 @@ import errno
 import gc
 import json
 import logging
+import math
 import os
 import signal
 import socket
@@ -33,6 +34,9 @@ log = logging.getLogger("optvol.serve")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_THREADS = 8
+# How long a gunicorn worker waits for a request's head, and then for its body; waitress
+# reads requests without holding a thread, and drops a client silent for 120 s.
+DEFAULT_READ_TIMEOUT_S = 10.0
 
 
 def build_server(served: ServedModels, host: str, port: int, threads: int = DEFAULT_THREADS):
@@ -126,9 +130,13 @@ def check_port(host: str, port: int) -> None:
 
 
 def serve(root, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-          threads: int | None = None, workers: int = 1) -> int:  # fmt: skip
+          threads: int | None = None, workers: int = 1,
+          read_timeout: float = DEFAULT_READ_TIMEOUT_S) -> int:  # fmt: skip
     """Load the models of the data root ``root`` and serve them until interrupted, with
-    waitress (one worker) or gunicorn (``workers`` > 1)."""
+    waitress (one worker) or gunicorn (``workers`` > 1, which answer 408 to a client that
+    takes more than ``read_timeout`` seconds to send a request's head)."""
+    if not (read_timeout > 0 and math.isfinite(read_timeout)):
+        raise OptvolInputError(f"--read-timeout must be positive seconds, got {read_timeout}")
     if workers < 1:
         raise OptvolInputError(f"--workers must be at least 1, got {workers}")
     if threads is not None and threads < 1:
@@ -146,7 +154,7 @@ def serve(root, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     loaded = f"models {', '.join(served.loaded())}, loaded in {time.perf_counter() - started:.1f} s"
     _one_thread_per_request()  # before gunicorn forks: its workers inherit it
     if workers > 1:
-        return _serve_with_gunicorn(served, host, port, workers, threads or 1, loaded)
+        return _serve_with_gunicorn(served, host, port, workers, threads or 1, loaded, read_timeout)
     threads = threads or DEFAULT_THREADS
     server = build_server(served, host, port, threads)
     app_stats = server.optvol_app.extensions["optvol.stats"]
@@ -184,7 +192,7 @@ def _json_error_page(sock, status_int: int, reason: str, mesg: str) -> None:
 
 
 def _serve_with_gunicorn(served: ServedModels, host: str, port: int, workers: int,
-                         threads: int, loaded: str) -> int:  # fmt: skip
+                         threads: int, loaded: str, read_timeout: float) -> int:  # fmt: skip
     from optvol.serve.app import create_app
 
     app = create_app(served)
@@ -194,18 +202,25 @@ def _serve_with_gunicorn(served: ServedModels, host: str, port: int, workers: in
         log.info("optvol API listening on %s (%s, %d processes of %d threads)", bound, loaded,
                  workers, threads)  # fmt: skip
 
-    return run_gunicorn(app, host, port, workers, threads, ready, lambda: _stopped(stats))
+    return run_gunicorn(app, host, port, workers, threads, ready, lambda: _stopped(stats),
+                        read_timeout)  # fmt: skip
 
 
 def run_gunicorn(app, host: str, port: int, workers: int, threads: int,
                  ready: Callable[[str], None] | None = None,
-                 stopped: Callable[[], None] | None = None) -> int:  # fmt: skip
+                 stopped: Callable[[], None] | None = None,
+                 read_timeout: float = DEFAULT_READ_TIMEOUT_S) -> int:  # fmt: skip
     """Serve the WSGI ``app`` with gunicorn as ``optvol serve --workers N`` does, until
     the server is stopped; ``ready`` is called with the bound addresses once it listens,
-    ``stopped`` when it exits. ``benchmarks/api_load.py --floor`` serves bare apps with it,
-    to measure what the server and Flask cost with no optvol code."""
+    ``stopped`` when it exits. ``threads`` requests run at once per worker; a client
+    must send a request's head, and then its body, within ``read_timeout`` seconds
+    (:mod:`optvol.serve._gunicorn_worker`). ``benchmarks/api_load.py --floor`` serves bare
+    apps with it, to measure what the server and Flask cost with no optvol code."""
     from gunicorn import util as gunicorn_util
     from gunicorn.app.base import BaseApplication
+
+    from optvol.serve._gunicorn_worker import SPARE_READERS, deadline_worker
+    from optvol.serve.app import MAX_BODY_BYTES
 
     def when_ready(arbiter) -> None:
         if ready is not None:
@@ -221,9 +236,10 @@ def run_gunicorn(app, host: str, port: int, workers: int, threads: int,
                 "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
                 "workers": workers,
                 # gthread keeps clients' connections alive and answers one request per
-                # thread; a thread pool of one per process suits work that holds the GIL.
-                "worker_class": "gthread",
-                "threads": threads,
+                # thread; ``threads`` of them run the app at once (one per process suits
+                # work that holds the GIL), the spare ones read slow clients' requests.
+                "worker_class": deadline_worker(read_timeout, threads, MAX_BODY_BYTES),
+                "threads": threads + SPARE_READERS,
                 "preload_app": True,
                 "graceful_timeout": 10,
                 "accesslog": None,  # the app logs every request with its latency

@@ -264,6 +264,45 @@ def test_gunicorn_answers_malformed_requests_in_json_without_a_server_error(serv
     assert "Traceback" not in output, output[-3000:]
 
 
+def _answer(connection: socket.socket) -> tuple[int, dict]:
+    """Status and JSON body of the one answer on ``connection``, read until it closes."""
+    data = b""
+    while chunk := connection.recv(65536):
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert b"content-type: application/json" in head.lower(), data[:500]
+    return int(head.split()[1]), json.loads(body)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="gunicorn workers need fork")
+def test_gunicorn_keeps_serving_while_slow_clients_send_half_a_request(served_root):
+    port = _free_port()
+    process = _start(served_root, port, "--workers", "2", "--read-timeout", "6")
+    slow = []
+    try:
+        # Eight clients, four times the threads that run the app, stop half-way through
+        # a header; one stops half-way through a body.
+        for _ in range(8):
+            slow.append(socket.create_connection(("127.0.0.1", port), timeout=60))
+            slow[-1].sendall(b"GET /health HTTP/1.1\r\nHost: t\r\nX-Slow: ")
+        slow.append(socket.create_connection(("127.0.0.1", port), timeout=60))
+        slow[-1].sendall(POST + b'Content-Length: 100\r\n\r\n{"model": ')
+        time.sleep(0.5)  # the workers take them
+        # Everyone else is still answered, while the slow clients are being read.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=4) as response:
+            assert response.status == 200
+        # Once their time is up, the slow heads are answered 408 and the cut body 400.
+        answers = [_answer(connection) for connection in slow]
+        assert [status for status, _ in answers] == [408] * 8 + [400]
+        assert all(error["status"] == status for status, error in answers)
+        assert "not sent in time" in answers[0][1]["error"]
+    finally:
+        for connection in slow:
+            connection.close()
+        output = _stop(process, signal.SIGTERM)
+    assert "Traceback" not in output, output[-3000:]
+
+
 def test_waitress_answers_malformed_requests_in_json(served_root):
     port = _free_port()
     process = _start(served_root, port)  # one process: waitress
@@ -287,16 +326,23 @@ def test_waitress_answers_malformed_requests_in_json(served_root):
 
 @pytest.mark.parametrize(
     "option, value",
-    [("--workers", "0"), ("--workers", "-2"), ("--threads", "0"), ("--threads", "-1")],
-)
-def test_optvol_serve_refuses_fewer_than_one_worker_or_thread(served_root, option, value):
+    [("--workers", "0"), ("--workers", "-2"), ("--threads", "0"), ("--threads", "-1"),
+     ("--read-timeout", "0"), ("--read-timeout", "nan")],
+)  # fmt: skip
+def test_optvol_serve_refuses_fewer_than_one_worker_or_thread_or_no_read_time(
+    served_root, option, value
+):
     result = subprocess.run(
         [sys.executable, "-m", "optvol.cli", "serve", option, value, "--data-dir",
          str(served_root)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 2
-    assert f"{option} must be at least 1, got {value}" in result.stderr
+    expected = "must be positive seconds" if option == "--read-timeout" else "must be at least 1"
+    assert (
+        f"{option} {expected}, got {float(value) if option == '--read-timeout' else value}"
+        in result.stderr
+    )
 
 
 def test_optvol_serve_refuses_a_busy_or_impossible_port_before_loading(served_root):

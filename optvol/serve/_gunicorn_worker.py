@@ -1,0 +1,118 @@
+"""gunicorn's threaded worker with a deadline on reading each request, and more threads
+to read requests than to answer them.
+
+gunicorn's ``gthread`` worker gives a connection to a pool thread once the connection
+is readable, and the thread then reads the request head with a blocking socket and no
+time limit. A client that sends half a header holds that thread for as long as it keeps
+the connection open; with one thread per worker, two such clients stop a two-worker
+server. This worker bounds the reading instead:
+
+* the request head (request line and headers) must arrive within ``read_timeout``
+  seconds of a thread taking the connection; a client that is late is answered 408 in the API's JSON
+  error format and its connection is closed;
+* the body (up to ``body_limit`` bytes and one more, enough for the app to refuse a
+  larger one) must arrive within ``read_timeout`` seconds of the head, and is read
+  before the app runs; a late body reads as cut short, which the app answers with 400;
+* the pool has ``SPARE_READERS`` threads beyond the ``slots`` that may run the app at
+  once, so that clients still sending hold a reader, not a slot (a semaphore keeps the
+  app's concurrency at ``slots``, as ``--threads`` asks).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import socket
+import threading
+import time
+
+from gunicorn.http.body import Body
+from gunicorn.workers.gthread import ThreadWorker
+
+SPARE_READERS = 32
+_CLOSED = b""
+
+
+class _DeadlineSocket(socket.socket):
+    """A client socket whose blocking reads end at ``deadline`` (a ``time.monotonic``
+    value, or None for no limit); a read past it returns end-of-stream, after answering
+    408 when ``head`` says the request head is still being read."""
+
+    deadline: float | None = None
+    head = False
+
+    @classmethod
+    def adopt(cls, sock: socket.socket) -> _DeadlineSocket:
+        return cls(sock.family, sock.type, sock.proto, fileno=sock.detach())
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        blocking_timeout = self.gettimeout()
+        if self.deadline is None or blocking_timeout == 0.0:  # no limit, or the poller's
+            return super().recv(bufsize, flags)
+        remaining = self.deadline - time.monotonic()
+        try:
+            if remaining <= 0:
+                raise TimeoutError
+            self.settimeout(remaining)
+            return super().recv(bufsize, flags)
+        except TimeoutError:
+            return self._expire()
+        finally:
+            self.settimeout(blocking_timeout)
+
+    def _expire(self) -> bytes:
+        self.deadline = None
+        if self.head:
+            body = json.dumps({
+                "error": "Request Timeout: the request was not sent in time",
+                "field": None, "status": 408,
+            }).encode()  # fmt: skip
+            head = (
+                "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            )
+            # A client that is gone or not reading gets no answer: closing is what is left.
+            with contextlib.suppress(OSError):
+                self.send(head.encode("latin-1") + body, socket.MSG_DONTWAIT)
+        return _CLOSED
+
+
+def _buffer_body(req, limit: int) -> None:
+    """Read the request's body, up to ``limit + 1`` bytes, into memory; a connection
+    whose body was not read to its end is closed after the answer."""
+    data = req.body.read(limit + 1)
+    if len(data) > limit:
+        req.must_close = True
+    req.body = Body(io.BytesIO(data))
+
+
+def deadline_worker(read_timeout: float, slots: int, body_limit: int) -> type[ThreadWorker]:
+    """The worker class to give gunicorn's ``worker_class``, with ``threads`` set to
+    ``slots + SPARE_READERS``; ``body_limit`` is the largest body the app accepts."""
+    if read_timeout <= 0:
+        raise ValueError(f"read_timeout must be positive, got {read_timeout}")
+
+    class DeadlineWorker(ThreadWorker):
+        def init_process(self) -> None:
+            self._slots = threading.BoundedSemaphore(slots)
+            super().init_process()
+
+        def handle(self, conn):
+            if not isinstance(conn.sock, _DeadlineSocket):
+                conn.sock = _DeadlineSocket.adopt(conn.sock)
+            conn.sock.deadline = time.monotonic() + read_timeout
+            conn.sock.head = True
+            try:
+                return super().handle(conn)
+            finally:
+                conn.sock.deadline = None
+
+        def handle_request(self, req, conn):
+            conn.sock.head = False
+            conn.sock.deadline = time.monotonic() + read_timeout
+            _buffer_body(req, body_limit)  # while holding a reader, not a slot
+            with self._slots:
+                return super().handle_request(req, conn)
+
+    return DeadlineWorker
