@@ -39,7 +39,7 @@ demo: install dagster-home
 	@if [ -z "$$(find "$(OPTVOL_DATA_DIR)/raw" -type f 2>/dev/null | head -n 1)" ]; then \
 		$(BIN)/optvol sample-data --size demo; \
 	else echo "data/raw/ has inputs; not writing the sample"; fi
-	$(BIN)/dagster asset materialize -m optvol.definitions --select '*' \
+	VIRTUAL_ENV="$(abspath $(VENV))" $(BIN)/dg launch --assets '*' \
 		--partition-range "$$($(BIN)/optvol quote-months)"
 
 # Tests run on up to 4 processes (pytest-xdist); TEST_WORKERS=0 runs them in this one.

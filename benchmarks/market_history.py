@@ -66,12 +66,12 @@ def check_outcomes(root: Path) -> dict[str, bool | None]:
     os.environ["DAGSTER_HOME"] = str(root / "dagster_home")
     import dagster as dg
 
-    from optvol.definitions import defs
+    from optvol.definitions import load_definitions
 
     instance = dg.DagsterInstance.get()
     keys = [
         key
-        for check in defs.asset_checks
+        for check in load_definitions().asset_checks
         for key in check.check_keys
         if key.asset_key.path[-1] in ("raw_market", "market_features", "volatility_evaluation")
     ]

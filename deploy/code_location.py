@@ -21,13 +21,12 @@ import os
 
 import dagster as dg
 import dagster_dask
-from dagster._core.execution.context.system import PlanOrchestrationContext
 from dagster_dask.executor import DaskExecutor as UpstreamDaskExecutor
 from dagster_k8s import k8s_job_executor
 
-# The module, not its `defs`: Dagster refuses a file with two Definitions at module scope.
-from optvol import definitions as optvol_definitions
-from optvol.defs.shared.executor import multiprocess_executor
+from optvol.definitions import load_definitions
+from optvol.defs.shared.executor import EXECUTORS as PACKAGE_EXECUTORS
+from optvol.defs.shared.executor import executor_named
 
 EXECUTOR_ENV = "OPTVOL_EXECUTOR"
 
@@ -47,12 +46,22 @@ class _RunDaskLeavesAlone:
         return copy.copy, (self._run,)
 
 
-class _DaskPlanContext(PlanOrchestrationContext):
-    """The run's orchestration context, handing out its run wrapped for Dask."""
+def _dask_plan_context(plan_context):
+    """The run's orchestration context, handing out its run wrapped for Dask: a subclass of
+    the context's own class, made from the instance at hand."""
 
-    @property
-    def dagster_run(self):
-        return _RunDaskLeavesAlone(self.plan_data.dagster_run)
+    class DaskPlanContext(type(plan_context)):
+        @property
+        def dagster_run(self):
+            return _RunDaskLeavesAlone(self.plan_data.dagster_run)
+
+    return DaskPlanContext(
+        plan_context.plan_data,
+        plan_context.log,
+        plan_context.executor,
+        plan_context.output_capture,
+        plan_context.resume_from_failure,
+    )
 
 
 class DaskExecutor(UpstreamDaskExecutor):
@@ -66,15 +75,8 @@ class DaskExecutor(UpstreamDaskExecutor):
     This hands dagster-dask's unchanged ``execute`` a context whose run Dask does not walk.
     """
 
-    def execute(self, plan_context: PlanOrchestrationContext, execution_plan):
-        dask_context = _DaskPlanContext(
-            plan_context.plan_data,
-            plan_context.log,
-            plan_context.executor,
-            plan_context.output_capture,
-            plan_context.resume_from_failure,
-        )
-        return super().execute(dask_context, execution_plan)
+    def execute(self, plan_context, execution_plan):
+        return super().execute(_dask_plan_context(plan_context), execution_plan)
 
 
 @dg.executor(
@@ -90,7 +92,7 @@ def dask_executor(init_context: dg.InitExecutorContext) -> DaskExecutor:
 
 
 EXECUTORS = {
-    "multiprocess": multiprocess_executor,
+    "multiprocess": PACKAGE_EXECUTORS["multiprocess"],
     "k8s": k8s_job_executor,
     "dask": dask_executor,
 }
@@ -98,18 +100,22 @@ EXECUTORS = {
 
 def executor_from_env() -> dg.ExecutorDefinition:
     """The executor named by ``$OPTVOL_EXECUTOR`` (``multiprocess`` when unset)."""
-    name = os.environ.get(EXECUTOR_ENV, "").strip() or "multiprocess"
-    if name not in EXECUTORS:
-        raise ValueError(f"{EXECUTOR_ENV} must be one of {sorted(EXECUTORS)}, got {name!r}")
-    return EXECUTORS[name]
+    return executor_named(os.environ.get(EXECUTOR_ENV, "").strip() or "multiprocess", EXECUTORS)
 
 
-defs = dg.Definitions(
-    assets=optvol_definitions.defs.assets,
-    asset_checks=optvol_definitions.defs.asset_checks,
-    jobs=optvol_definitions.defs.jobs,
-    sensors=optvol_definitions.defs.sensors,
-    schedules=optvol_definitions.defs.schedules,
-    resources=optvol_definitions.defs.resources,
-    executor=executor_from_env(),
-)
+def _with_executor(optvol: dg.Definitions, executor: dg.ExecutorDefinition) -> dg.Definitions:
+    """Everything of ``optvol``'s Definitions, run with ``executor``."""
+    return dg.Definitions(
+        assets=optvol.assets,
+        asset_checks=optvol.asset_checks,
+        jobs=optvol.jobs,
+        sensors=optvol.sensors,
+        schedules=optvol.schedules,
+        resources=optvol.resources,
+        metadata=optvol.metadata,
+        component_tree=optvol.component_tree,
+        executor=executor,
+    )
+
+
+defs = _with_executor(load_definitions(), executor_from_env())

@@ -224,7 +224,7 @@ def _demo(args: argparse.Namespace) -> int:
     log.info("Materializing every asset, quote months %s to %s, in one run", first, last)
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
     result = dg.materialize(
-        [*assets, *asset_checks],
+        [*assets(), *asset_checks()],
         resources=resources_for(str(root)),
         instance=instance,
         tags=range_tags(first, last),

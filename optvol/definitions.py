@@ -1,39 +1,49 @@
-"""The optvol code location: each pipeline's definitions (options, volatility), the
-automation that runs them, and the resources and executor they share, merged into one
-Definitions object."""
+"""The optvol code location: every definition under ``optvol/defs/``, found the way ``dg``
+finds a project's (each module's assets, checks, jobs, sensors and schedules, and the
+resources' Definitions), merged into one Definitions.
+
+``dg`` (``[tool.dg]`` in pyproject.toml), ``dagster asset materialize -m
+optvol.definitions`` and ``dagster dev -w workspace.yaml`` all load :func:`defs`; nothing
+is read from the disk or the environment until then.
+"""
 
 from __future__ import annotations
 
+import functools
+import warnings
+from pathlib import Path
+
 import dagster as dg
 
-from optvol.defs.automation import definitions as automation
-from optvol.defs.io_managers import JsonIOManager, ModelIOManager, ParquetIOManager
-from optvol.defs.options import definitions as options
-from optvol.defs.shared.executor import executor
-from optvol.defs.shared.resources import DataRoot
-from optvol.defs.volatility import definitions as volatility
+import optvol.defs
+from optvol.defs.resources import resources_for
 
-# Dagster loads the one Definitions object at module scope, so the pipelines' own are
-# reached through their modules.
-PIPELINES = (options.defs, volatility.defs)
-# Every asset and check of both pipelines, in pipeline order (the CLI and the tests
-# materialize them with resources of their own).
-assets = [asset for pipeline in PIPELINES for asset in pipeline.assets]
-asset_checks = [check for pipeline in PIPELINES for check in pipeline.asset_checks]
+__all__ = ["asset_checks", "assets", "defs", "load_definitions", "resources_for"]
 
 
-def resources_for(root: str | None = None) -> dict[str, dg.ConfigurableResource]:
-    """The resources with the data root ``root`` (``None``: ``$OPTVOL_DATA_DIR`` or ./data)."""
-    return {
-        "io_manager": ParquetIOManager(root=root),
-        "model_io_manager": ModelIOManager(root=root),
-        "json_io_manager": JsonIOManager(root=root),
-        "data_root": DataRoot(root=root),
-    }
+@functools.cache
+def load_definitions() -> dg.Definitions:
+    """The code location's Definitions, built once per process."""
+    with warnings.catch_warnings():
+        # Dagster's loader calls helpers of its own that it marks as preview.
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        tree = dg.ComponentTree.from_module(
+            defs_module=optvol.defs, project_root=Path(optvol.defs.__file__).parents[2]
+        )
+        return tree.build_defs()
 
 
-defs = dg.Definitions.merge(
-    *PIPELINES,
-    automation.defs,
-    dg.Definitions(resources=resources_for(), executor=executor),
-)
+@dg.definitions
+def defs() -> dg.Definitions:
+    return load_definitions()
+
+
+def assets() -> list[dg.AssetsDefinition]:
+    """Every asset once (a module that uses another's asset shows it too)."""
+    return list({id(asset): asset for asset in load_definitions().assets or []}.values())
+
+
+def asset_checks() -> list[dg.AssetChecksDefinition]:
+    """Every asset check once."""
+    checks = load_definitions().asset_checks or []
+    return list({id(check): check for check in checks}.values())

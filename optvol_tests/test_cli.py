@@ -17,7 +17,7 @@ import pytest
 
 from optvol.cli import main
 from optvol.core.common.paths import ARTIFACT_PATHS, REPORT_PATHS
-from optvol.definitions import defs, resources_for
+from optvol.definitions import load_definitions, resources_for
 from optvol.defs.options.assets import option_quotes, raw_option_quotes
 from optvol_tests.builders import (
     market_frame,
@@ -46,7 +46,9 @@ def test_clean_options_gives_the_same_bytes_as_the_asset(data_root, tmp_path):
     out = tmp_path / "clean.parquet"
     assert main(["clean", *map(str, inputs), "--out", str(out)]) == 0
     assert dg.materialize(
-        [raw_option_quotes, option_quotes], resources=defs.resources, partition_key="2020-01"
+        [raw_option_quotes, option_quotes],
+        resources=load_definitions().resources,
+        partition_key="2020-01",
     ).success
     (month,) = (data_root / "processed" / "option_quotes").iterdir()  # the inputs' one month
     assert out.read_bytes() == month.read_bytes()
@@ -185,7 +187,7 @@ def assert_every_asset_page_tells_its_story(instance: dg.DagsterInstance) -> Non
     """Each asset's latest materialization, as the UI shows it: rows and schema for tables,
     files and sizes for models, scores and inline plots for evaluations, paths and pages
     for reports."""
-    for key in defs.resolve_asset_graph().get_all_asset_keys():
+    for key in load_definitions().resolve_asset_graph().get_all_asset_keys():
         event = instance.get_latest_materialization_event(key)
         assert event is not None, f"{key} was not materialized"
         metadata = event.asset_materialization.metadata

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
-from optvol.definitions import defs
+from optvol.definitions import load_definitions
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUPS = {
@@ -24,7 +25,7 @@ GROUPS = {
 
 
 def test_assets_have_groups_descriptions_kinds_and_owners():
-    graph = defs.resolve_asset_graph()
+    graph = load_definitions().resolve_asset_graph()
     specs = {key.path[-1]: graph.get(key) for key in graph.get_all_asset_keys()}
     assert set(specs) == set(GROUPS)
     for name, node in specs.items():
@@ -40,8 +41,8 @@ def test_assets_have_groups_descriptions_kinds_and_owners():
 def test_every_check_has_a_description():
     from optvol.definitions import asset_checks
 
-    specs = [spec for check in asset_checks for spec in check.check_specs]
-    assert len(specs) == len(defs.resolve_asset_graph().asset_check_keys) == 18
+    specs = [spec for check in asset_checks() for spec in check.check_specs]
+    assert len(specs) == len(load_definitions().resolve_asset_graph().asset_check_keys) == 18
     for spec in specs:
         assert spec.description and len(spec.description) > 20, spec.key
 
@@ -149,3 +150,38 @@ def test_an_input_error_prints_one_line_per_retry_and_its_message_once(tmp_path)
     assert "ingest failed after 3 retries: raw_market.csv: the file is empty" in output
     assert "STEP_UP_FOR_RETRY" not in output and "caused by" not in output
     assert "Exceeded max_retries" not in output
+
+
+def test_the_loader_finds_every_definition_once():
+    from optvol.definitions import assets, load_definitions
+
+    keys = [asset.key.to_user_string() for asset in assets()]
+    assert sorted(keys) == sorted(GROUPS)
+    repository = load_definitions().get_repository_def()
+    assert sorted(sensor.name for sensor in repository.sensor_defs) == [
+        "alert_on_run_failure", "clean_market_on_ingest", "clean_options_on_ingest",
+        "new_input_files", "retrain_when_features_change",
+    ]  # fmt: skip
+    assert [schedule.name for schedule in repository.schedule_defs] == ["after_close_ingest"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "executor"),
+    [(None, "in_process"), ("in_process", "in_process"), ("multiprocess", "multiprocess")],
+)
+def test_the_executor_is_the_one_the_setting_names(monkeypatch, setting, executor):
+    from optvol.defs.resources import resources
+
+    if setting is None:
+        monkeypatch.delenv("OPTVOL_EXECUTOR", raising=False)
+    else:
+        monkeypatch.setenv("OPTVOL_EXECUTOR", setting)
+    assert resources().executor.name == executor
+
+
+def test_an_unknown_executor_is_refused_by_name(monkeypatch):
+    from optvol.defs.resources import resources
+
+    monkeypatch.setenv("OPTVOL_EXECUTOR", "celery")
+    with pytest.raises(ValueError, match=r"OPTVOL_EXECUTOR must be one of \['in_process'"):
+        resources()

@@ -2,4 +2,4 @@
 (options/, volatility/), automation/ (jobs, sensors, schedules, alerts), io_managers/
 and shared/ (resources, executor, retries, metadata, report step)."""
 
-__all__ = ["automation", "io_managers", "options", "shared", "volatility"]
+__all__ = ["automation", "io_managers", "options", "resources", "shared", "volatility"]

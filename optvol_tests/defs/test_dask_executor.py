@@ -28,7 +28,7 @@ distributed = pytest.importorskip(
 
 from dagster._core.definitions.reconstruct import ReconstructableRepository  # noqa: E402
 
-from optvol.definitions import defs, resources_for  # noqa: E402
+from optvol.definitions import load_definitions, resources_for  # noqa: E402
 from optvol.defs.options.assets import raw_option_quotes  # noqa: E402
 from optvol_tests.builders import small_chain, write_market, write_optionsdx  # noqa: E402
 
@@ -145,7 +145,7 @@ def run_on_dask(instance: dg.DagsterInstance, address: str, root: Path) -> Run:
 
 def run_in_process(instance: dg.DagsterInstance, root: Path) -> Run:
     result = dg.materialize(
-        [*defs.assets, *defs.asset_checks],
+        [*load_definitions().assets, *load_definitions().asset_checks],
         selection=list(INGEST_AND_CLEAN),
         instance=instance,
         resources=resources_for(str(root)),
@@ -185,7 +185,7 @@ def compare_runs(tmp_path: Path) -> Comparison:
 def assert_both_succeeded_with_every_check_passing(comparison: Comparison) -> None:
     expected_checks = {
         key.to_user_string()
-        for checks in defs.asset_checks
+        for checks in load_definitions().asset_checks
         for key in checks.check_keys
         if key.asset_key.to_user_string() in INGEST_AND_CLEAN
     }

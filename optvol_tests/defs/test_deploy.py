@@ -32,7 +32,10 @@ from dagster._core.instance.ref import InstanceRef  # noqa: E402
 from dagster._core.launcher import RunLauncher  # noqa: E402
 from dagster._core.run_coordinator import RunCoordinator  # noqa: E402
 from dagster._core.storage.base_storage import DagsterStorage  # noqa: E402
-from dagster._core.workspace.autodiscovery import loadable_targets_from_python_file  # noqa: E402
+from dagster._core.workspace.autodiscovery import (  # noqa: E402
+    loadable_targets_from_python_file,
+    loadable_targets_from_python_module,
+)
 from dagster._serdes.config_class import ConfigurableClassData  # noqa: E402
 from dagster_k8s import K8sRunLauncher  # noqa: E402
 from dagster_postgres.utils import pg_url_from_config  # noqa: E402
@@ -175,7 +178,9 @@ def asset_job(module) -> dg.JobDefinition:
     ("executor", "executor_name"), [(None, "multiprocess"), ("k8s", "k8s"), ("dask", "dask")]
 )
 def test_code_location_serves_optvol_with_the_chosen_executor(monkeypatch, executor, executor_name):
-    from optvol.definitions import defs as optvol_defs
+    from optvol.definitions import load_definitions
+
+    optvol_defs = load_definitions()
 
     module = load_code_location(monkeypatch, executor)
     assert asset_job(module).executor_def.name == executor_name
@@ -272,9 +277,10 @@ def manifests() -> dict[tuple[str, str], dict]:
 def test_helm_values_serve_the_optvol_module_from_the_image(optvol_deployment):
     args = optvol_deployment["dagsterApiGrpcArgs"]
     assert args[0] in ("-m", "--module-name")
-    module = importlib.import_module(args[1])
     assert args[1] == "optvol.definitions"
-    assert isinstance(module.defs, dg.Definitions)
+    # the module Dagster loads has exactly one Definitions (here: a function that builds it)
+    (target,) = loadable_targets_from_python_module(args[1], None)
+    assert target.attribute == "defs"
     image = optvol_deployment["image"]
     assert image["repository"] and str(image["tag"]) and image["pullPolicy"]
     assert optvol_deployment["port"] == 3030

@@ -1,21 +1,14 @@
-"""How a run's steps execute: in the run's own process by default, in a process each on
-request.
+"""How a run's steps execute: in the run's own process by default, in a process each
+when the ``OPTVOL_EXECUTOR`` setting says ``multiprocess``.
 
 A step process costs as much as the light steps themselves: each one imports Dagster,
-optvol and PyTorch and loads the definitions (about 5 s on 2 cores) before it works, and
-a table's checks then read back what its asset step had just written. In one process a
-run of ``raw_option_quotes,option_quotes`` over every month takes a fraction of the time
-(``benchmarks/ingest.py``, way d). Runs that want steps side by side, or isolated, ask
-for processes in their run config::
-
-    execution:
-      config:
-        multiprocess: {}
-
-With processes, steps tagged ``CPU_HEAVY`` (training, the walk-forward) run one at a time
-while light steps still run in parallel: two of them side by side on a small machine
-finish later than one after the other (the GRU's epochs took 3x longer beside the
-walk-forward on 2 cores).
+optvol and PyTorch and loads the definitions (about 5 s on 2 cores) before it works. In
+one process a run of ``raw_option_quotes,option_quotes`` over every month takes a
+fraction of the time (``benchmarks/ingest.py``, way d). Runs that want steps side by
+side, or isolated, set ``OPTVOL_EXECUTOR=multiprocess``: steps tagged ``CPU_HEAVY``
+(training, the walk-forward) then run one at a time while light steps still run in
+parallel, since two heavy ones side by side on a small machine finish later than one
+after the other (the GRU's epochs took 3x longer beside the walk-forward on 2 cores).
 """
 
 import dagster as dg
@@ -24,42 +17,15 @@ CPU_TAG = "optvol/cpu"
 CPU_HEAVY = {CPU_TAG: "heavy"}
 ONE_HEAVY_STEP_AT_A_TIME = [{"key": CPU_TAG, "value": "heavy", "limit": 1}]
 
-# Dagster's own executor of both modes (its creation function and requirements), with
-# in-process as the default mode and one heavy step at a time as the multiprocess default.
-_modes = dg.multi_or_in_process_executor
-_choice = _modes.config_schema.config_type
-_multiprocess = _choice.fields["multiprocess"]
-_limits = _multiprocess.config_type.fields["tag_concurrency_limits"]
-executor = dg.ExecutorDefinition(
-    name="optvol_executor",
-    config_schema=dg.Field(
-        dg.Selector(
-            {
-                "in_process": _choice.fields["in_process"],
-                "multiprocess": dg.Field(
-                    dg.Shape(
-                        {
-                            **_multiprocess.config_type.fields,
-                            "tag_concurrency_limits": dg.Field(
-                                _limits.config_type,
-                                default_value=ONE_HEAVY_STEP_AT_A_TIME,
-                                is_required=False,
-                                description=_limits.description,
-                            ),
-                        }
-                    ),
-                    is_required=False,
-                ),
-            }
-        ),
-        default_value={"in_process": {}},
-    ),
-    requirements=_modes.get_requirements,
-    executor_creation_fn=_modes.executor_creation_fn,
-    description="Every step in the run's process (default), or `multiprocess` with one "
-    "CPU-heavy step at a time.",
-)
-# The process-per-step executor alone, for deployments that name it (deploy/).
+# A process per step, heavy steps one at a time (deploy/ names it too).
 multiprocess_executor = dg.multiprocess_executor.configured(
     {"tag_concurrency_limits": ONE_HEAVY_STEP_AT_A_TIME}
 )
+EXECUTORS = {"in_process": dg.in_process_executor, "multiprocess": multiprocess_executor}
+
+
+def executor_named(name: str, choices: dict[str, dg.ExecutorDefinition] = EXECUTORS):
+    """The executor called ``name`` among ``choices``, or a clear error naming them."""
+    if name not in choices:
+        raise ValueError(f"OPTVOL_EXECUTOR must be one of {sorted(choices)}, got {name!r}")
+    return choices[name]

@@ -15,7 +15,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from optvol.definitions import asset_checks, defs, resources_for
+from optvol.definitions import asset_checks, load_definitions, resources_for
 from optvol.defs.automation import alerts, jobs, schedules, sensors, settings
 from optvol.defs.options.assets import option_quotes, raw_option_quotes
 from optvol.defs.options.partitions import range_tags
@@ -59,7 +59,7 @@ def _tick(sensor: dg.SensorDefinition, instance, root: Path, cursor: str | None)
         instance=instance,
         cursor=cursor,
         resources={"data_root": DataRoot(root=str(root))},
-        definitions=defs,
+        definitions=load_definitions(),
     )
     result = sensor.evaluate_tick(context)
     skip = result.skip_message if not result.run_requests else None
@@ -123,7 +123,7 @@ def test_a_range_run_gets_one_clean_per_stretch_of_months(instance, root):
     assert ranged.tags["dagster/asset_partition_range_end"] == "2020-03"
     assert run.run_id in ranged.tags[settings.TRIGGER_TAG]
     assert one.partition_key == "2020-05" and single.run_id in one.tags[settings.TRIGGER_TAG]
-    job = defs.resolve_job_def("clean_options")
+    job = load_definitions().resolve_job_def("clean_options")
     result = job.execute_in_process(instance=instance, tags=ranged.tags)
     assert result.success
     cleaned = sorted(e.partition for e in result.get_asset_materialization_events())
@@ -164,7 +164,7 @@ def test_the_market_sensor_follows_raw_market(instance, root):
 def test_the_requested_clean_job_runs_and_cleans(instance, root):
     _materialize([raw_option_quotes], instance, root)
     (request,) = _tick(sensors.clean_options_on_ingest, instance, root, None)[0]
-    job = defs.resolve_job_def(sensors.clean_options_on_ingest.job_name)
+    job = load_definitions().resolve_job_def(sensors.clean_options_on_ingest.job_name)
     result = job.execute_in_process(
         instance=instance, tags=request.tags, partition_key=request.partition_key
     )
@@ -269,12 +269,12 @@ def test_the_after_close_schedule_is_weekdays_in_new_york_and_stopped():
     assert schedule.job_name == "ingest"
     context = dg.build_schedule_context(
         scheduled_execution_time=__import__("datetime").datetime(2026, 11, 23, 18, 0),
-        repository_def=defs.get_repository_def(),
+        repository_def=load_definitions().get_repository_def(),
     )
     (request,) = schedule.evaluate_tick(context).run_requests
     assert request.job_name in (None, "ingest")
     assert request.partition_key == "2026-11"  # the options of the month in progress
-    job = defs.resolve_job_def("ingest")
+    job = load_definitions().resolve_job_def("ingest")
     assert {k.path[-1] for k in job.asset_layer.selected_asset_keys} == {
         "raw_option_quotes", "raw_market",
     }  # fmt: skip
@@ -314,7 +314,7 @@ def test_the_sensor_interval_comes_from_the_environment(monkeypatch):
 
 
 def _report_checks(instance, asset: str, passed: bool, partition: str | None = None) -> None:
-    for check in asset_checks:
+    for check in asset_checks():
         for key in check.check_keys:
             if key.asset_key == dg.AssetKey(asset):
                 instance.report_runless_asset_event(
@@ -328,7 +328,7 @@ def test_retraining_follows_new_features_only_when_their_blocking_checks_pass(in
 
     def requested(cursor):
         result = dg.evaluate_automation_conditions(
-            defs=defs, instance=instance, asset_selection=models, cursor=cursor
+            defs=load_definitions(), instance=instance, asset_selection=models, cursor=cursor
         )
         keys = [dg.AssetKey(name) for name in sensors.MODEL_ASSETS]
         return {k.path[-1] for k in keys if result.get_requested_partitions(k)}, result.cursor
@@ -472,4 +472,6 @@ def test_sensor_and_schedule_runs_queue_one_at_a_time():
     limits = yaml.safe_load((Path(__file__).parents[3] / "dagster.yaml").read_text())
     assert {"key": "optvol/refresh", "limit": 1} in limits["run_queue"]["tag_concurrency_limits"]
     for job in jobs.jobs:
-        assert defs.resolve_job_def(job.name).tags["optvol/refresh"] == "inputs", job.name
+        assert load_definitions().resolve_job_def(job.name).tags["optvol/refresh"] == "inputs", (
+            job.name
+        )

@@ -21,7 +21,7 @@ from optvol.defs.options.config import GruModelConfig
 from optvol_tests.builders import option_quotes_frame, write_quote_months
 
 MODEL_CHECKS = [
-    c for c in asset_checks if next(iter(c.check_keys)).asset_key.path[-1] == "option_evaluation"
+    c for c in asset_checks() if next(iter(c.check_keys)).asset_key.path[-1] == "option_evaluation"
 ]
 # option_quotes as an upstream the IO manager loads from the file each test writes.
 QUOTES = dg.SourceAsset("option_quotes")

@@ -15,7 +15,7 @@ from optvol.core.options.ingest.clean import clean_option_quotes
 from optvol.core.options.ingest.read import read_option_files
 from optvol.core.volatility import validation as market_rules
 from optvol.core.volatility.market import clean_market, read_market_file
-from optvol.definitions import defs
+from optvol.definitions import asset_checks, load_definitions
 from optvol_tests.builders import small_chain, write_market, write_optionsdx
 
 
@@ -285,7 +285,7 @@ def test_raw_market_missing_date(raw_market):
 
 
 def test_every_asset_has_schema_null_and_value_checks():
-    graph = defs.resolve_asset_graph()
+    graph = load_definitions().resolve_asset_graph()
     for asset in ("raw_option_quotes", "option_quotes", "raw_market", "market_features"):
         names = {key.name for key in graph.asset_check_keys if key.asset_key.path == [asset]}
         extra = {"no_look_ahead", "expected_nulls"} if asset == "market_features" else set()
@@ -298,7 +298,6 @@ def _failure_of(result: dg.ExecuteInProcessResult, step: str) -> str:
 
 
 def test_a_blocking_failure_keeps_the_stored_month_and_stops_downstream(data_root):
-    from optvol.definitions import asset_checks
     from optvol.defs.options.assets import option_quotes, raw_option_quotes
 
     @dg.asset(deps=["option_quotes"])
@@ -307,8 +306,8 @@ def test_a_blocking_failure_keeps_the_stored_month_and_stops_downstream(data_roo
 
     def run() -> dg.ExecuteInProcessResult:
         return dg.materialize(
-            [raw_option_quotes, option_quotes, model_input, *asset_checks[:6]],
-            resources=defs.resources,
+            [raw_option_quotes, option_quotes, model_input, *_option_table_checks()],
+            resources=load_definitions().resources,
             raise_on_error=False,
             partition_key="2020-01",
         )
@@ -333,13 +332,14 @@ def test_a_blocking_failure_keeps_the_stored_month_and_stops_downstream(data_roo
 
 
 def test_a_bad_market_row_keeps_the_stored_features_and_says_where(data_root):
-    from optvol.definitions import asset_checks
     from optvol.defs.volatility.assets import market_features, raw_market
 
     def run() -> dg.ExecuteInProcessResult:
-        checks = [c for c in asset_checks if "market" in str(next(iter(c.check_keys)).asset_key)]
+        checks = [c for c in asset_checks() if "market" in str(next(iter(c.check_keys)).asset_key)]
         return dg.materialize(
-            [raw_market, market_features, *checks], resources=defs.resources, raise_on_error=False
+            [raw_market, market_features, *checks],
+            resources=load_definitions().resources,
+            raise_on_error=False,
         )
 
     stored = data_root / "processed" / "market_features.parquet"
@@ -378,12 +378,11 @@ def test_embedded_sample_passes_every_check(demo_tables):
 
 def test_the_option_tables_record_their_check_outcomes_in_each_month_file(data_root):
     from optvol.core.common.parquet import read_notes
-    from optvol.definitions import asset_checks
     from optvol.defs.options.assets import option_quotes, raw_option_quotes
 
     result = dg.materialize(
-        [raw_option_quotes, option_quotes, *asset_checks[:6]],
-        resources=defs.resources,
+        [raw_option_quotes, option_quotes, *_option_table_checks()],
+        resources=load_definitions().resources,
         partition_key="2020-01",
     )
     assert result.success
@@ -395,3 +394,9 @@ def test_the_option_tables_record_their_check_outcomes_in_each_month_file(data_r
         (e.asset_key.path[-1], e.check_name) for e in result.get_asset_check_evaluations()
     }
     assert len(evaluations) == 6
+
+
+def _option_table_checks() -> list:
+    """The checks of the two option tables (raw_option_quotes, option_quotes)."""
+    tables = ("raw_option_quotes", "option_quotes")
+    return [c for c in asset_checks() if next(iter(c.check_keys)).asset_key.path[-1] in tables]

@@ -18,7 +18,7 @@ from optvol_tests.builders import long_history_frame, write_market
 TABLES = [raw_market, market_features]
 CHECKS = [
     c
-    for c in asset_checks
+    for c in asset_checks()
     if next(iter(c.check_keys)).asset_key.path[-1] in {"raw_market", "market_features"}
 ]
 

@@ -32,7 +32,7 @@ from optvol_tests.builders import volatile_market_frame, write_market
 
 ASSETS = [raw_market, market_features, volatility_model, volatility_evaluation, volatility_report]
 NAMES = {a.key.path[-1] for a in ASSETS}
-CHECKS = [c for c in asset_checks if next(iter(c.check_keys)).asset_key.path[-1] in NAMES]
+CHECKS = [c for c in asset_checks() if next(iter(c.check_keys)).asset_key.path[-1] in NAMES]
 SMALL = {"min_train_rows": 126, "validation_folds": 3}
 MODEL_STEM = Path(ARTIFACT_PATHS["volatility_model"]).with_suffix("")
 EVALUATION = ARTIFACT_PATHS["volatility_evaluation"]
