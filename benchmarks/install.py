@@ -74,7 +74,7 @@ def main() -> int:
         env = {**os.environ, "UV_CACHE_DIR": str(root / "uv-cache")}
         runs = [("uv, cold uv cache", "uv-clone", [])]
         if args.with_pip:
-            runs.append(("pip (make install UV=)", "pip-clone", ["UV="]))
+            runs.append(("pip", "pip-clone", ["UV="]))
         failed = False
         for label, folder, make_args in runs:
             print(f"== make install {' '.join(make_args)}".rstrip(), f"({label})", flush=True)
