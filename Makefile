@@ -12,8 +12,11 @@ export OPTVOL_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(OPTVOL_DATA_DIR)/dagster_home
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
+# Installs go through uv (seconds; `uv` on PATH, else pip puts it in the venv), given the
+# indexes, find-links and constraints pip is configured with; through pip (minutes) if uv
+# is not to be had or fails, or with `make install UV=`. See tools/install.py.
 # constraints.txt pins torch to the CPU build found locally; see pyproject.toml.
-PIP_INSTALL := $(BIN)/python -m pip install --quiet --constraint constraints.txt
+UV ?= uv
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test install lint ui dagster-home clean-artifacts
@@ -21,9 +24,8 @@ STAMP := $(VENV)/.installed
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
-	$(PIP_INSTALL) --upgrade pip
-	$(PIP_INSTALL) -e '.[dev]'
+$(STAMP): pyproject.toml constraints.txt tools/install.py | $(BIN)/python
+	$(BIN)/python tools/install.py --uv '$(UV)' --constraint constraints.txt -e '.[dev]'
 	touch $@
 
 install: $(STAMP)
