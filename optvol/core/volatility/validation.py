@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from optvol.core.common.data_summary import missing_counts
+from optvol.core.common.errors import OptvolInputError
 from optvol.core.common.validation import (
     CheckOutcome,
     check_nulls,
@@ -64,6 +65,19 @@ def implausible_values(frame: pd.DataFrame) -> dict[str, pd.Series]:
         f"vix_close outside [{low:g}, {high:g}]": (frame["vix_close"] < low)
         | (frame["vix_close"] > high),
     }
+
+
+def refuse_implausible_values(frame: pd.DataFrame) -> None:
+    """Raise :class:`OptvolInputError` naming each rule of :func:`implausible_values` that
+    rows break, with how many and the first date, when any does."""
+    broken = count_violations(implausible_values(frame))
+    if broken:
+        first = _first(frame, implausible_values(frame))
+        listed = "; ".join(f"{rule}: {n} (first {first[rule]})" for rule, n in broken.items())
+        raise OptvolInputError(
+            f"implausible market values, refused as configured (implausible_values: fail): "
+            f"{listed}; correct the file, or set implausible_values: warn to load it"
+        )
 
 
 def check_raw_market_values(frame: pd.DataFrame) -> CheckOutcome:

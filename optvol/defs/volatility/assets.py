@@ -19,7 +19,7 @@ from optvol.core.volatility.evaluation import evaluate_volatility, write_volatil
 from optvol.core.volatility.market import clean_market, read_market_file
 from optvol.core.volatility.report import RESULTS_SECTION, build_volatility_report
 from optvol.core.volatility.selection import RESTRICTED_RETURN
-from optvol.core.volatility.validation import market_feature_outcomes
+from optvol.core.volatility.validation import market_feature_outcomes, refuse_implausible_values
 from optvol.core.volatility.walk_forward import WalkForwardConfig
 from optvol.defs.shared.assets import MODEL_STEP, pipeline_asset
 from optvol.defs.shared.checks import refuse_failed_blocking
@@ -47,6 +47,14 @@ def raw_market(
     if path.exists():
         context.log.info("Found input %s (%d bytes)", path, path.stat().st_size)
     frame = read_with_retries(context, lambda: read_market_file(path))
+    if config.implausible_values == "fail":
+        try:
+            refuse_implausible_values(frame)
+        except OptvolInputError as err:
+            raise dg.Failure(
+                description=f"{err}: not written; the stored raw_market is kept",
+                allow_retries=False,
+            ) from None
     context.add_output_metadata({"input_file": dg.MetadataValue.path(str(path))})
     return frame
 

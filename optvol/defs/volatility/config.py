@@ -1,6 +1,8 @@
 """Run config of the volatility assets: the market file, the macro release lags,
 the model selection and the walk-forward (DESIGN section 5)."""
 
+from typing import Literal
+
 import dagster as dg
 from pydantic import Field
 
@@ -11,10 +13,16 @@ from optvol.core.volatility.market import DEFAULT_RELEASE_LAG_MONTHS
 
 
 class MarketIngestConfig(dg.Config):
-    """Where the market history file is read from."""
+    """Where the market history file is read from, and what an implausible value does."""
 
     input_file: str | None = Field(
         default=None, description=f"Market CSV; <data root>/{MARKET_INPUT_FILE} if unset."
+    )
+    implausible_values: Literal["warn", "fail"] = Field(
+        default="warn",
+        description="A one-day index move beyond 0.25 in log terms or a VIX close outside "
+        "[5, 200]: 'warn' stores the table and the values check warns; 'fail' refuses the "
+        "file, naming the first date, and the stored table stays as it was.",
     )
 
 

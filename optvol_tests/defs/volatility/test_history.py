@@ -128,3 +128,25 @@ def test_an_implausible_vix_or_move_warns_on_raw_market_naming_the_day(tmp_path)
     assert "'vix_close outside [5, 200]': 1" in description
     assert f"'vix_close outside [5, 200]': '{str(frame.loc[vix_day, 'date'])[:10]}'" in description
     assert "'one-day |ln close change| > 0.25': 2" in description
+
+
+def test_an_implausible_value_fails_raw_market_where_configured_and_keeps_the_table(tmp_path):
+    write_market(tmp_path / MARKET_INPUT_FILE, long_history_frame())
+    assert materialize(tmp_path).success
+    stored = tmp_path / "staging" / "raw_market.parquet"
+    before = stored.read_bytes()
+    frame = long_history_frame()
+    vix_day = frame.index[frame["vix_close"].notna()][10]
+    frame.loc[vix_day, "vix_close"] = 1500.0
+    write_market(tmp_path / MARKET_INPUT_FILE, frame)
+    result = dg.materialize(
+        [raw_market], resources=resources_for(str(tmp_path)), raise_on_error=False,
+        run_config={"ops": {"raw_market": {"config": {"implausible_values": "fail"}}}},
+    )  # fmt: skip
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    message = failure.step_failure_data.error.message
+    day = str(frame.loc[vix_day, "date"])[:10]
+    assert f"vix_close outside [5, 200]: 1 (first {day})" in message
+    assert "the stored raw_market is kept" in message
+    assert stored.read_bytes() == before
