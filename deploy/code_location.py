@@ -26,7 +26,7 @@ from dagster_k8s import k8s_job_executor
 
 from optvol.definitions import load_definitions
 from optvol.defs.shared.executor import EXECUTORS as PACKAGE_EXECUTORS
-from optvol.defs.shared.executor import executor_named
+from optvol.defs.shared.executor import executor_named, register_executor
 
 EXECUTOR_ENV = "OPTVOL_EXECUTOR"
 
@@ -96,6 +96,10 @@ EXECUTORS = {
     "k8s": k8s_job_executor,
     "dask": dask_executor,
 }
+
+
+for _name in ("k8s", "dask"):  # optvol's own loader accepts them too
+    register_executor(_name, EXECUTORS[_name])
 
 
 def executor_from_env() -> dg.ExecutorDefinition:

@@ -21,11 +21,20 @@ ONE_HEAVY_STEP_AT_A_TIME = [{"key": CPU_TAG, "value": "heavy", "limit": 1}]
 multiprocess_executor = dg.multiprocess_executor.configured(
     {"tag_concurrency_limits": ONE_HEAVY_STEP_AT_A_TIME}
 )
+# The executors OPTVOL_EXECUTOR may name; a deployment adds its own (deploy/code_location.py
+# registers k8s and dask) before the definitions load.
 EXECUTORS = {"in_process": dg.in_process_executor, "multiprocess": multiprocess_executor}
 
 
-def executor_named(name: str, choices: dict[str, dg.ExecutorDefinition] = EXECUTORS):
-    """The executor called ``name`` among ``choices``, or a clear error naming them."""
+def register_executor(name: str, executor: dg.ExecutorDefinition) -> None:
+    """Let ``OPTVOL_EXECUTOR=name`` choose ``executor``."""
+    EXECUTORS[name] = executor
+
+
+def executor_named(name: str, choices: dict[str, dg.ExecutorDefinition] | None = None):
+    """The executor called ``name`` among ``choices`` (the registered ones by default), or
+    a clear error naming them."""
+    choices = EXECUTORS if choices is None else choices
     if name not in choices:
         raise ValueError(f"OPTVOL_EXECUTOR must be one of {sorted(choices)}, got {name!r}")
     return choices[name]
