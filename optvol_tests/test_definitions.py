@@ -183,5 +183,7 @@ def test_an_unknown_executor_is_refused_by_name(monkeypatch):
     from optvol.defs.resources import resources
 
     monkeypatch.setenv("OPTVOL_EXECUTOR", "celery")
-    with pytest.raises(ValueError, match=r"OPTVOL_EXECUTOR must be one of \[.*'in_process'.*got 'celery'"):
+    with pytest.raises(
+        ValueError, match=r"OPTVOL_EXECUTOR must be one of \[.*'in_process'.*got 'celery'"
+    ):
         resources()
