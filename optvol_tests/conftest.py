@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from optvol_tests.builders import write_small_inputs
+
+# Property tests draw 50 examples each in `make test`; HYPOTHESIS_PROFILE=thorough draws
+# 300 each, for a longer search (before a release, say).
+settings.register_profile("fast", max_examples=50)
+settings.register_profile("thorough", max_examples=300)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 
 
 @pytest.fixture

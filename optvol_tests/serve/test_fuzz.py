@@ -158,14 +158,14 @@ def _send(client, raw: bytes):
     return response
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow,
           HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(body=BODIES)
 def test_structured_bodies_never_get_a_5xx(client, body):
     _send(client, json.dumps(body, allow_nan=True).encode())
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow,
           HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(raw=st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode)))
 def test_arbitrary_bytes_never_get_a_5xx(client, raw):
