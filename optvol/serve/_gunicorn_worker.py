@@ -78,13 +78,33 @@ class _DeadlineSocket(socket.socket):
         return _CLOSED
 
 
-def _buffer_body(req, limit: int) -> None:
+def _buffer_body(req, sock: socket.socket, limit: int) -> None:
     """Read the request's body, up to ``limit + 1`` bytes, into memory; a connection
-    whose body was not read to its end is closed after the answer."""
+    whose body was not read to its end is closed after the answer. A body declared
+    larger than ``limit`` is left unread: the app refuses it by its length."""
+    declared = next((value for name, value in req.headers if name == "CONTENT-LENGTH"), "")
+    if declared.strip().isdigit() and int(declared) > limit:
+        return
+    _continue(req, sock)
     data = req.body.read(limit + 1)
     if len(data) > limit:
         req.must_close = True
     req.body = Body(io.BytesIO(data))
+
+
+def _continue(req, sock: socket.socket) -> None:
+    """Answer ``Expect: 100-continue`` before reading the body: the client waits for it
+    (curl for a second) before sending, and gunicorn would send it only when the app
+    starts."""
+    if not any(
+        name == "EXPECT" and value.strip().lower() == "100-continue" for name, value in req.headers
+    ):
+        return
+    sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+    if hasattr(req, "_expected_100_continue"):  # gunicorn >= 23 sends it from this flag
+        req._expected_100_continue = False
+    else:  # older ones from the header
+        req.headers = [(name, value) for name, value in req.headers if name != "EXPECT"]
 
 
 def deadline_worker(read_timeout: float, slots: int, body_limit: int) -> type[ThreadWorker]:
@@ -111,7 +131,7 @@ def deadline_worker(read_timeout: float, slots: int, body_limit: int) -> type[Th
         def handle_request(self, req, conn):
             conn.sock.head = False
             conn.sock.deadline = time.monotonic() + read_timeout
-            _buffer_body(req, body_limit)  # while holding a reader, not a slot
+            _buffer_body(req, conn.sock, body_limit)  # while holding a reader, not a slot
             with self._slots:
                 return super().handle_request(req, conn)
 

@@ -296,6 +296,15 @@ def test_gunicorn_keeps_serving_while_slow_clients_send_half_a_request(served_ro
         assert [status for status, _ in answers] == [408] * 8 + [400]
         assert all(error["status"] == status for status, error in answers)
         assert "not sent in time" in answers[0][1]["error"]
+        # A client that asks before sending its body is told to go on at once.
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as connection:
+            body = b'{"model": "volatility", "as_of": "2012-01-03"}'
+            head = b"Expect: 100-continue\r\nConnection: close\r\nContent-Length: %d\r\n\r\n"
+            connection.sendall(POST + head % len(body))
+            assert connection.recv(25) == b"HTTP/1.1 100 Continue\r\n\r\n"
+            connection.settimeout(60)
+            connection.sendall(body)
+            assert _answer(connection)[0] in (200, 422)
     finally:
         for connection in slow:
             connection.close()
