@@ -73,21 +73,30 @@ def test_instance_is_local_sqlite(tmp_path):
         instance.dispose()
 
 
-def test_dagster_cli_from_the_repository_root_without_dagster_home(data_root):
-    """The README's command, run as a user runs it: from the repository root, where
-    dagster.yaml is picked up even without DAGSTER_HOME."""
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["-m", "dagster", "asset", "materialize", "-m", "optvol.definitions", "--select"],
+        ["-m", "dagster_dg_cli.cli", "launch", "--assets"],
+    ],
+    ids=["dagster asset materialize", "dg launch"],
+)
+def test_dagster_cli_from_the_repository_root_without_dagster_home(data_root, command):
+    """The README's commands, run as a user runs them: from the repository root, where
+    dagster.yaml is picked up even without DAGSTER_HOME, and ``dg`` finds the project."""
     import os
     import subprocess
     import sys
 
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    env["VIRTUAL_ENV"] = str(Path(sys.executable).parents[1])  # as if the venv were active
     done = subprocess.run(
-        [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "optvol.definitions",
-         "--select", "raw_market,market_features"],
+        [sys.executable, *command, "raw_market,market_features"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert (data_root / "processed" / "market_features.parquet").stat().st_size > 0
+    assert "Traceback" not in done.stderr
 
 
 def test_the_readme_commands_take_a_chain_of_any_year(tmp_path):
