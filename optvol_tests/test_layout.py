@@ -14,13 +14,13 @@ import optvol
 PACKAGE = Path(optvol.__file__).resolve().parent
 TESTS = Path(__file__).resolve().parent
 # Who may import whom inside optvol.core: the pipelines use reports/ and common/, never
-# each other; reports/ uses common/ alone; common/ and ops/ use common/ alone.
+# each other; reports/ uses common/ alone; common/ and monitoring/ use common/ alone.
 MAY_IMPORT = {
     "options": {"options", "reports", "common"},
     "volatility": {"volatility", "reports", "common"},
     "reports": {"reports", "common"},
     "common": {"common"},
-    "ops": {"ops", "common"},
+    "monitoring": {"monitoring", "common"},
 }
 
 

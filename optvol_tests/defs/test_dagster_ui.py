@@ -26,7 +26,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from optvol.core.ops.input_watch import WatchCursor
+from optvol.core.monitoring.input_watch import WatchCursor
 from optvol.defs.automation.jobs import planned_assets
 from optvol.defs.automation.sensors import new_input_files
 from optvol.defs.shared.resources import DataRoot

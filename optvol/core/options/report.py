@@ -19,16 +19,16 @@ from optvol.core.options.plots import PLOT_FILES
 from optvol.core.options.samples import GRU
 from optvol.core.reports.common import (
     NOT_AVAILABLE,
-    count,
     date_range,
+    decimals,
     distribution_table,
-    fixed,
     key_value_table,
     missing_values_blocks,
     origin_sentence,
     percent,
     source_blocks,
     steps_table,
+    thousands,
 )
 from optvol.core.reports.document import Block, Bullets, Figure, Paragraph, Report, Section, Table
 
@@ -74,7 +74,7 @@ def build_option_report(evaluation: dict, plots_dir: str | Path) -> Report:
         Section(SECTION_TITLES[9], tuple(_wins_and_losses(evaluation, models))),
     )
     subtitle = (
-        f"The GRU against the Black-Scholes baselines on {count(evaluation['rows'])} test "
+        f"The GRU against the Black-Scholes baselines on {thousands(evaluation['rows'])} test "
         f"option sides, {date_range(evaluation['first_date'], evaluation['last_date'])}. "
         f"Data fingerprint {evaluation['data_fingerprint'][:12]}."
     )
@@ -99,28 +99,28 @@ def _summary(evaluation: dict) -> list[Block]:
     best_interval = _interval(comparison.get("rmse_ratio_to_best_baseline_interval"))
     blocks: list[Block] = [
         Paragraph(
-            f"On the {count(evaluation['dates'])} test dates "
+            f"On the {thousands(evaluation['dates'])} test dates "
             f"({date_range(evaluation['first_date'], evaluation['last_date'])}) "
             f"{_how_judged(evaluation)}, every model priced the same "
-            f"{count(evaluation['rows'])} option sides. The GRU's RMSE is "
-            f"${fixed(comparison['gru_rmse'])} against "
-            f"${fixed(comparison['best_baseline_rmse'])} for the best baseline, {best}: ratio "
-            f"{fixed(comparison['rmse_ratio_to_best_baseline'], 3)} ({level} day-block "
+            f"{thousands(evaluation['rows'])} option sides. The GRU's RMSE is "
+            f"${decimals(comparison['gru_rmse'])} against "
+            f"${decimals(comparison['best_baseline_rmse'])} for the best baseline, {best}: ratio "
+            f"{decimals(comparison['rmse_ratio_to_best_baseline'], 3)} ({level} day-block "
             f"bootstrap interval {best_interval}, Diebold-Mariano p = "
-            f"{fixed(comparison.get('dm_p_value_vs_best_baseline'), 3)}): {verdict}."
+            f"{decimals(comparison.get('dm_p_value_vs_best_baseline'), 3)}): {verdict}."
             f" Against {comparison['practitioner_baseline']} the ratio is "
-            f"{fixed(comparison['rmse_ratio_to_practitioner'], 3)} (interval "
+            f"{decimals(comparison['rmse_ratio_to_practitioner'], 3)} (interval "
             f"{_interval(comparison.get('rmse_ratio_to_practitioner_interval'))}, p = "
-            f"{fixed(comparison.get('dm_p_value_vs_practitioner'), 3)})."
+            f"{decimals(comparison.get('dm_p_value_vs_practitioner'), 3)})."
         ),
         Paragraph(
             "Ranked by RMSE: "
-            + ", ".join(f"{m} {fixed(overall[m]['rmse'])}" for m in ranking)
+            + ", ".join(f"{m} {decimals(overall[m]['rmse'])}" for m in ranking)
             + ". On MAE the GRU's "
-            + f"${fixed(overall[GRU]['mae'])} compares with {best}'s "
-            + f"${fixed(overall[best]['mae'])}; on the median absolute % error, "
-            + f"{fixed(overall[GRU]['median_ape_pct'], 2)}% with "
-            + f"{fixed(overall[best]['median_ape_pct'], 2)}%."
+            + f"${decimals(overall[GRU]['mae'])} compares with {best}'s "
+            + f"${decimals(overall[best]['mae'])}; on the median absolute % error, "
+            + f"{decimals(overall[GRU]['median_ape_pct'], 2)}% with "
+            + f"{decimals(overall[best]['median_ape_pct'], 2)}%."
         ),
     ]
     wins, losses = _bucket_outcomes(evaluation, best)
@@ -152,13 +152,13 @@ def _verdict(comparison: dict) -> str:
 
 
 def _interval(values: list[float] | None) -> str:
-    return NOT_AVAILABLE if not values else f"{fixed(values[0], 3)}-{fixed(values[1], 3)}"
+    return NOT_AVAILABLE if not values else f"{decimals(values[0], 3)}-{decimals(values[1], 3)}"
 
 
 def _how_judged(evaluation: dict) -> str:
     walk = evaluation.get("walk_forward") or {}
     if evaluation.get("evaluation") == "walk_forward":
-        return f"of a walk-forward with {count(walk.get('refits'))} refits"
+        return f"of a walk-forward with {thousands(walk.get('refits'))} refits"
     return "of one chronological split"
 
 
@@ -168,11 +168,11 @@ def _data(evaluation: dict) -> list[Block]:
     blocks = source_blocks(data.get("sources"), "option chain")
     blocks.append(
         Paragraph(
-            f"The cleaned table (option_quotes) holds {count(summary.get('rows'))} option "
-            f"sides on {count(summary.get('quote_dates'))} quote dates, "
+            f"The cleaned table (option_quotes) holds {thousands(summary.get('rows'))} option "
+            f"sides on {thousands(summary.get('quote_dates'))} quote dates, "
             f"{date_range(summary.get('first_date'), summary.get('last_date'))}; "
-            f"{count(summary.get('usable_rows'))} are usable quotes of "
-            f"{count(summary.get('contracts'))} contracts."
+            f"{thousands(summary.get('usable_rows'))} are usable quotes of "
+            f"{thousands(summary.get('contracts'))} contracts."
         )
     )
     cleaning = data.get("cleaning")
@@ -206,7 +206,7 @@ def _counts_table(
 ) -> Table:
     """Counts by group (in ``order``, else sorted) with ``columns`` {key: header}."""
     names = [n for n in order if n in counts] if order else sorted(counts)
-    rows = tuple((name, *(count(counts[name][key]) for key in columns)) for name in names)
+    rows = tuple((name, *(thousands(counts[name][key]) for key in columns)) for name in names)
     headers = tuple(columns.values())
     return Table((first, *headers), rows, caption=caption, numeric=frozenset(headers))
 
@@ -246,8 +246,8 @@ def _statistics(evaluation: dict, plots_dir: Path) -> list[Block]:
 
 
 def _regression_row(label: str, fit: dict) -> tuple[str, ...]:
-    return (label, fixed(fit["slope"], 3), fixed(fit["r2"], 3), fixed(fit["residual_sd"], 4),
-            count(fit["n"]))  # fmt: skip
+    return (label, decimals(fit["slope"], 3), decimals(fit["r2"], 3),
+            decimals(fit["residual_sd"], 4), thousands(fit["n"]))  # fmt: skip
 
 
 def _signed(slope: float | None) -> str:
@@ -276,8 +276,8 @@ def _dynamics(evaluation: dict, plots_dir: Path) -> list[Block]:
         _regression_row("surface skew, 30 days", dynamics["skew_change_on_return"]),
     ]  # fmt: skip
     buckets = [
-        (b["dte"], b["moneyness"], fixed(b["slope"], 3), fixed(b["r2"], 3),
-         fixed(b["residual_sd"], 4), count(b["n"]))
+        (b["dte"], b["moneyness"], decimals(b["slope"], 3), decimals(b["r2"], 3),
+         decimals(b["residual_sd"], 4), thousands(b["n"]))
         for b in dynamics["buckets"] if b["n"]
     ]  # fmt: skip
     blocks: list[Block] = [
@@ -285,7 +285,7 @@ def _dynamics(evaluation: dict, plots_dir: Path) -> list[Block]:
             "For every contract with a usable quote on two consecutive trading days, the "
             "change of its implied vol (solved from the mids) regressed on the underlying's "
             "log return into the second day. Near the money the slope is "
-            f"{fixed(near['slope'], 3)}: on average a 1% fall of the underlying changes such "
+            f"{decimals(near['slope'], 3)}: on average a 1% fall of the underlying changes such "
             f"a contract's vol by {_signed(near['slope'])} vol points, and the same-day return "
             "explains "
             f"{percent(near['r2'], 0)} of the daily changes. This is what a model that knows "
@@ -306,7 +306,7 @@ def _dynamics(evaluation: dict, plots_dir: Path) -> list[Block]:
         ),  # fmt: skip
         Paragraph(
             "The lag-1 autocorrelation of the daily changes of the 30-day at-the-money vol "
-            f"is {fixed(dynamics['atm_change_autocorrelation'], 3)} (below 0: part of a "
+            f"is {decimals(dynamics['atm_change_autocorrelation'], 3)} (below 0: part of a "
             "day's move is noise that reverts); the median relative bid-ask spread is "
             f"{percent(dynamics['median_relative_spread'], 2)} "
             f"({percent(dynamics['near_money_relative_spread'], 2)} near the money)."
@@ -349,7 +349,7 @@ def _splits(evaluation: dict) -> list[Block]:
     counts = (evaluation.get("model", {}) or {}).get("sample_counts") or {}
     counts = {"test_samples": evaluation["rows"], **counts}
     rows = tuple(
-        (name, split_dates[name][0], split_dates[name][1], count(counts.get(f"{name}_samples")))
+        (name, split_dates[name][0], split_dates[name][1], thousands(counts.get(f"{name}_samples")))
         for name in ("train", "validation", "test")
     )
     samples = (evaluation.get("model", {}) or {}).get("samples") or {}
@@ -379,12 +379,12 @@ def _splits(evaluation: dict) -> list[Block]:
 
 def _validation_rule(samples: dict) -> str:
     days = samples.get("validation_days")
-    return "fifth (5 to 63 dates)" if not days else count(days)
+    return "fifth (5 to 63 dates)" if not days else thousands(days)
 
 
 def _refit_rule(samples: dict) -> str:
     days = samples.get("refit_every_days")
-    return "dates (about 12 refits, at least 5 dates apart)" if not days else count(days)
+    return "dates (about 12 refits, at least 5 dates apart)" if not days else thousands(days)
 
 
 def _walk_forward(evaluation: dict) -> list[Block]:
@@ -398,19 +398,19 @@ def _walk_forward(evaluation: dict) -> list[Block]:
             date_range(*r["split_dates"]["test"]),
             (r.get("anchor") or {}).get("anchor", NOT_AVAILABLE),
             percent(r.get("shrinkage"), 0),
-            count(r.get("test_samples")),
+            thousands(r.get("test_samples")),
         )
         for r in walk["by_refit"]
     )
     return [
         Paragraph(
             f"An expanding window over the sample dates: the first "
-            f"{count(samples.get('min_train_days'))} make the first window, whose last "
+            f"{thousands(samples.get('min_train_days'))} make the first window, whose last "
             f"{_validation_rule(samples)} validate; the next {_refit_rule(samples)} are "
             "tested, then the window grows by them and every model is fitted again: the GRU "
             "(starting from the previous fit's weights), its scalers, and the slopes of "
             "leverage_bs and hull_white_bs. "
-            f"{count(walk['test_days'])} test days from {walk['first_test_date']} to "
+            f"{thousands(walk['test_days'])} test days from {walk['first_test_date']} to "
             f"{walk['last_test_date']}, each tested once by a fit that never saw it; every "
             "model is scored on the same stitched rows."
         ),
@@ -457,11 +457,11 @@ def _model(evaluation: dict, plots_dir: Path) -> list[Block]:
     versions = ", ".join(f"{k} {versions[k]}" for k in sorted(versions))
     blocks.append(
         Paragraph(
-            f"Training ran {count(metrics.get('epochs_run'))} epochs on "
+            f"Training ran {thousands(metrics.get('epochs_run'))} epochs on "
             f"{model.get('device') or NOT_AVAILABLE} in "
-            f"{fixed(metrics.get('training_seconds'), 1)} s; the best validation loss, "
-            f"{fixed(metrics.get('best_validation_loss'))}, came at epoch "
-            f"{count(metrics.get('best_epoch'))}, whose weights are kept ({versions})."
+            f"{decimals(metrics.get('training_seconds'), 1)} s; the best validation loss, "
+            f"{decimals(metrics.get('best_validation_loss'))}, came at epoch "
+            f"{thousands(metrics.get('best_epoch'))}, whose weights are kept ({versions})."
         )
     )
     shrinkage = metrics.get("shrinkage")
@@ -470,7 +470,7 @@ def _model(evaluation: dict, plots_dir: Path) -> list[Block]:
         blocks.append(
             Paragraph(
                 f"The saved model corrects the vol of {anchor}. Its correction is bounded at "
-                f"{fixed(metrics.get('correction_bound'), 3)} (the 99th percentile of the "
+                f"{decimals(metrics.get('correction_bound'), 3)} (the 99th percentile of the "
                 "training samples' gap between the target's vol and the anchor's), and "
                 f"{percent(shrinkage['shrinkage'], 0)} of it is kept: the share with the "
                 f"lowest validation loss among those no worse than {anchor} in each of "
@@ -486,9 +486,9 @@ def _model(evaluation: dict, plots_dir: Path) -> list[Block]:
                 tuple(
                     (
                         str(h["epoch"]),
-                        fixed(h["train_loss"]),
-                        fixed(h["val_loss"]),
-                        fixed(h["seconds"], 1),
+                        decimals(h["train_loss"]),
+                        decimals(h["val_loss"]),
+                        decimals(h["seconds"], 1),
                     )
                     for h in history
                 ),  # fmt: skip
@@ -506,8 +506,8 @@ def _scores_table(scores: dict, models: list[str], caption: str) -> Table:
     rows = tuple(
         (
             m,
-            *(fixed(scores[m][key], digits) for key, _, digits in METRICS),
-            count(scores[m]["rows"]),
+            *(decimals(scores[m][key], digits) for key, _, digits in METRICS),
+            thousands(scores[m]["rows"]),
         )
         for m in models
     )
@@ -531,8 +531,8 @@ def _results(evaluation: dict, models: list[str], plots_dir: Path) -> list[Block
         scores = bucket["metrics"]
         best = min(models, key=lambda m: (scores[m]["rmse"], m))
         rows.append(
-            (bucket["moneyness"], bucket["dte"], count(bucket["rows"]),
-             *(fixed(scores[m]["rmse"]) for m in models), best)
+            (bucket["moneyness"], bucket["dte"], thousands(bucket["rows"]),
+             *(decimals(scores[m]["rmse"]) for m in models), best)
         )  # fmt: skip
     blocks.append(
         Table(
@@ -559,11 +559,11 @@ def _hedging(evaluation: dict, plots_dir: Path) -> list[Block]:
     deltas = hedging["deltas"]
     overall = hedging["gain_vs_bs_delta"]
     rows = tuple(
-        (b["type"], f"{b['abs_delta'][0]:g}-{b['abs_delta'][1]:g}", count(b["pairs"]),
+        (b["type"], f"{b['abs_delta'][0]:g}-{b['abs_delta'][1]:g}", thousands(b["pairs"]),
          *(percent(b["gain_vs_bs_delta"][d], 1) for d in deltas))
         for b in hedging["by_bucket"]
     )  # fmt: skip
-    rows += (("all", "", count(hedging["pairs"]), *(percent(overall[d], 1) for d in deltas)),)
+    rows += (("all", "", thousands(hedging["pairs"]), *(percent(overall[d], 1) for d in deltas)),)
     best = max((d for d in deltas if overall[d] is not None), key=overall.get, default=GRU)
     return [
         Paragraph(
@@ -582,7 +582,7 @@ def _hedging(evaluation: dict, plots_dir: Path) -> list[Block]:
             numeric=frozenset({"pairs", *deltas}),
         ),
         Paragraph(
-            f"Over all {count(hedging['pairs'])} pairs the GRU's delta gains "
+            f"Over all {thousands(hedging['pairs'])} pairs the GRU's delta gains "
             f"{percent(overall.get(GRU), 1)} over the Black-Scholes delta"
             + (
                 ", the largest gain of the deltas compared."
@@ -628,7 +628,7 @@ def _wins_and_losses(evaluation: dict, models: list[str]) -> list[Block]:
             sides.append(f"no {side}s among the test rows")
             continue
         outcome = "wins" if gru < baseline else "loses"
-        sides.append(f"{side}s: GRU {fixed(gru)} vs {best} {fixed(baseline)} ({outcome})")
+        sides.append(f"{side}s: GRU {decimals(gru)} vs {best} {decimals(baseline)} ({outcome})")
     beaten = [m for m in models if m != GRU and overall[GRU]["rmse"] < overall[m]["rmse"]]
     not_beaten = [m for m in models if m != GRU and m not in beaten]
 
@@ -637,8 +637,8 @@ def _wins_and_losses(evaluation: dict, models: list[str]) -> list[Block]:
         return bucket["metrics"][GRU]["rmse"] / baseline if baseline else None
 
     rows = tuple(
-        (b["moneyness"], b["dte"], count(b["rows"]), fixed(b["metrics"][GRU]["rmse"]),
-         fixed(b["metrics"][best]["rmse"]), fixed(ratio(b), 3),
+        (b["moneyness"], b["dte"], thousands(b["rows"]), decimals(b["metrics"][GRU]["rmse"]),
+         decimals(b["metrics"][best]["rmse"]), decimals(ratio(b), 3),
          "wins" if b in wins else "loses")
         for b in _ordered_buckets(evaluation)
     )  # fmt: skip
@@ -660,11 +660,11 @@ def _wins_and_losses(evaluation: dict, models: list[str]) -> list[Block]:
         ),
         Paragraph(
             f"The GRU wins in {len(wins)} of {len(wins) + len(losses)} buckets and loses in "
-            f"{len(losses)}, which hold {count(lost_rows)} of the {count(evaluation['rows'])} "
-            "test rows."
+            f"{len(losses)}, which hold {thousands(lost_rows)} of the "
+            f"{thousands(evaluation['rows'])} test rows."
             + (
                 " Its largest shortfalls: "
-                + ", ".join(f"{_label(b)} (ratio {fixed(ratio(b), 3)})" for b in worst)
+                + ", ".join(f"{_label(b)} (ratio {decimals(ratio(b), 3)})" for b in worst)
                 + "."
                 if worst
                 else ""

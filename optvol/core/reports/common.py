@@ -2,7 +2,7 @@
 Pieces both reports share: number formatting, the data-sources table with what is
 simulated and what is real, distribution and missing-value tables.
 
-Every number goes through :func:`fixed`, :func:`count` or :func:`percent`, so a test can
+Every number goes through :func:`decimals`, :func:`thousands` or :func:`percent`, so a test can
 compare a printed cell with the evaluation document at the printed precision.
 """
 
@@ -15,12 +15,12 @@ from optvol.core.reports.document import Block, Paragraph, Table
 NOT_AVAILABLE = "n/a"
 
 
-def fixed(value: float | None, digits: int = 4) -> str:
+def decimals(value: float | None, digits: int = 4) -> str:
     """``value`` with ``digits`` decimals; "n/a" for None."""
     return NOT_AVAILABLE if value is None else f"{value:.{digits}f}"
 
 
-def count(value: int | None) -> str:
+def thousands(value: int | None) -> str:
     """An integer with thousands separators; "n/a" for None."""
     return NOT_AVAILABLE if value is None else f"{value:,}"
 
@@ -66,8 +66,8 @@ def source_blocks(sources: list[dict] | None, what: str) -> list[Block]:
         (
             s["label"],
             s.get("format", NOT_AVAILABLE),
-            count(s.get("input_rows")),
-            count(s.get("compressed_bytes")),
+            thousands(s.get("input_rows")),
+            thousands(s.get("compressed_bytes")),
             s.get("origin", NOT_AVAILABLE),
         )
         for s in sources
@@ -97,7 +97,7 @@ def steps_table(steps: Sequence[tuple[str, int | None]], caption: str) -> Table:
     """Cleaning steps and the rows each concerns."""
     return Table(
         ("step", "rows"),
-        tuple((step, count(n)) for step, n in steps),
+        tuple((step, thousands(n)) for step, n in steps),
         caption=caption,
         numeric=frozenset({"rows"}),
     )
@@ -114,7 +114,9 @@ def missing_values_blocks(missing: Mapping[str, int], rows: int, what: str) -> l
         return [Paragraph(f"No column of the {what} has a missing value.")]
     table = Table(
         ("column", "missing", "share"),
-        tuple((c, count(n), percent(n / rows if rows else None, 2)) for c, n in present.items()),
+        tuple(
+            (c, thousands(n), percent(n / rows if rows else None, 2)) for c, n in present.items()
+        ),
         caption=f"Missing values in the {what} ({complete} other columns have none)",
         numeric=frozenset({"missing", "share"}),
     )
@@ -131,7 +133,8 @@ def distribution_table(
     body = []
     for name, stats in distributions.items():
         cells = [
-            count(stats.get(s)) if s == "rows" else fixed(stats.get(s), digits) for s in statistics
+            thousands(stats.get(s)) if s == "rows" else decimals(stats.get(s), digits)
+            for s in statistics
         ]
         body.append((name, *cells))
     return Table(

@@ -20,16 +20,16 @@ import re
 from pathlib import Path
 
 from optvol.core.reports.common import (
-    count,
     date_range,
+    decimals,
     distribution_table,
-    fixed,
     key_value_table,
     missing_values_blocks,
     origin_sentence,
     percent,
     source_blocks,
     steps_table,
+    thousands,
 )
 from optvol.core.reports.document import Block, Bullets, Figure, Paragraph, Report, Section, Table
 from optvol.core.volatility.evaluation import PLOT_FILES
@@ -159,19 +159,19 @@ def _summary(evaluation: dict) -> list[Block]:
         significance = "no significant difference at the 5% level"
     blocks: list[Block] = [
         Paragraph(
-            f"Over {count(window['dates'])} forecast dates "
+            f"Over {thousands(window['dates'])} forecast dates "
             f"({date_range(window['first_date'], window['last_date'])}) on which every model "
             f"has a forecast, the chosen model, {chosen}, has a QLIKE loss of "
-            f"{fixed(comparison['qlike'])} against HAR's {fixed(comparison['har_qlike'])} "
-            f"(ratio {fixed(comparison['qlike_ratio_to_har'], 3)}): it {verdict} HAR. The "
-            f"Diebold-Mariano test of equal QLIKE gives p = {fixed(p_value, 3)}, "
-            f"{significance}. Its R2 of ln RV is {fixed(comparison['r2_log_rv'], 3)} "
-            f"(HAR {fixed(comparison['har_r2_log_rv'], 3)})."
+            f"{decimals(comparison['qlike'])} against HAR's {decimals(comparison['har_qlike'])} "
+            f"(ratio {decimals(comparison['qlike_ratio_to_har'], 3)}): it {verdict} HAR. The "
+            f"Diebold-Mariano test of equal QLIKE gives p = {decimals(p_value, 3)}, "
+            f"{significance}. Its R2 of ln RV is {decimals(comparison['r2_log_rv'], 3)} "
+            f"(HAR {decimals(comparison['har_r2_log_rv'], 3)})."
         ),
         *_against_vix(comparison),
         Paragraph(
             f"The best baseline there is {comparison['best_baseline']} (QLIKE "
-            f"{fixed(comparison['best_baseline_qlike'])}); the chosen model "
+            f"{decimals(comparison['best_baseline_qlike'])}); the chosen model "
             + ("beats it." if comparison["beats_best_baseline"] else "does not beat it.")
             + f" Lowest QLIKE of all: {_best(window['scores'], window['models'])}."
         ),
@@ -181,10 +181,10 @@ def _summary(evaluation: dict) -> list[Block]:
         best = _best(long["scores"], long["models"])
         blocks.append(
             Paragraph(
-                f"Over the longer history without VIX ({count(long['dates'])} dates, "
+                f"Over the longer history without VIX ({thousands(long['dates'])} dates, "
                 f"{date_range(long['first_date'], long['last_date'])}), HAR's R2 of ln RV is "
-                f"{fixed(long['scores']['har']['r2_log_rv'], 3)} and the lowest QLIKE is "
-                f"{best}'s ({fixed(long['scores'][best]['qlike'])})."
+                f"{decimals(long['scores']['har']['r2_log_rv'], 3)} and the lowest QLIKE is "
+                f"{best}'s ({decimals(long['scores'][best]['qlike'])})."
             )
         )
     returns = evaluation.get("returns")
@@ -202,8 +202,8 @@ def _against_vix(comparison: dict) -> list[Block]:
     verdict = "beats" if comparison["beats_vix"] else "does not beat"
     return [
         Paragraph(
-            f"Against VIX/100 as the forecast (QLIKE {fixed(comparison['vix_qlike'])}) the "
-            f"chosen model's ratio is {fixed(comparison['qlike_ratio_to_vix'], 3)}: it "
+            f"Against VIX/100 as the forecast (QLIKE {decimals(comparison['vix_qlike'])}) the "
+            f"chosen model's ratio is {decimals(comparison['qlike_ratio_to_vix'], 3)}: it "
             f"{verdict} the option market's own forecast."
         )
     ]
@@ -235,13 +235,13 @@ def _returns_verdict(evaluation: dict) -> str:
     shrunk = (
         ""
         if shrinkage is None
-        else f" (shrinkage {fixed(shrinkage, 2)} toward the mean, chosen on validation "
+        else f" (shrinkage {decimals(shrinkage, 2)} toward the mean, chosen on validation "
         "folds; 0 is the historical mean itself)"
     )
     return (
         f"Returns: the restricted forecast{shrunk} has an out-of-sample R2 against the "
-        f"historical mean of {fixed(r2, 3)}, the unrestricted ridge "
-        f"{fixed(ridge.get('r2_vs_historical_mean'), 3)}: {verdict}."
+        f"historical mean of {decimals(r2, 3)}, the unrestricted ridge "
+        f"{decimals(ridge.get('r2_vs_historical_mean'), 3)}: {verdict}."
     )
 
 
@@ -252,9 +252,9 @@ def _data(evaluation: dict) -> list[Block]:
     summary = data.get("summary") or {}
     blocks.append(
         Paragraph(
-            f"The cleaned table (market_features) holds {count(data['rows'])} trading days, "
+            f"The cleaned table (market_features) holds {thousands(data['rows'])} trading days, "
             f"{date_range(data['first_date'], data['last_date'])}; "
-            f"{count(summary.get('rows_with_vix', vix_days))} of them have a VIX close."
+            f"{thousands(summary.get('rows_with_vix', vix_days))} of them have a VIX close."
         )
     )
     cleaning = data.get("cleaning")
@@ -293,7 +293,7 @@ def _statistics(evaluation: dict, plots_dir: Path) -> list[Block]:
     by_year = Table(
         ("year", *columns.values()),
         tuple(
-            (year, *(count(summary["by_year"][year][k]) for k in columns))
+            (year, *(thousands(summary["by_year"][year][k]) for k in columns))
             for year in sorted(summary["by_year"])
         ),
         caption="Trading days by year (with targets: the next 21 days are in the data)",
@@ -312,10 +312,10 @@ def _statistics(evaluation: dict, plots_dir: Path) -> list[Block]:
         by_year,
         distribution_table(distributions, DISTRIBUTION_STATS, "Distributions (decimals)"),
         Paragraph(
-            f"Daily log returns: skewness {fixed(daily.get('skew'), 2)}, excess kurtosis "
-            f"{fixed(daily.get('excess_kurtosis'), 2)} (fat tails), annualized mean "
-            f"{fixed(daily.get('annualized_mean'), 4)} and volatility "
-            f"{fixed(daily.get('annualized_vol'), 4)}. The VRP is positive on "
+            f"Daily log returns: skewness {decimals(daily.get('skew'), 2)}, excess kurtosis "
+            f"{decimals(daily.get('excess_kurtosis'), 2)} (fat tails), annualized mean "
+            f"{decimals(daily.get('annualized_mean'), 4)} and volatility "
+            f"{decimals(daily.get('annualized_vol'), 4)}. The VRP is positive on "
             f"{percent(summary['vrp'].get('share_positive'))} of the days with VIX."
         ),
         Table(
@@ -323,18 +323,18 @@ def _statistics(evaluation: dict, plots_dir: Path) -> list[Block]:
             (
                 (
                     "VIX/100 and RV21 (same day)",
-                    count(correlation["rows"]),
-                    fixed(correlation["vix_vs_rv21"], 3),
+                    thousands(correlation["rows"]),
+                    decimals(correlation["vix_vs_rv21"], 3),
                 ),
                 (
                     "VIX/100 and RV21 of the next 21 days",
-                    count(correlation["rows_ahead"]),
-                    fixed(correlation["vix_vs_rv21_ahead"], 3),
+                    thousands(correlation["rows_ahead"]),
+                    decimals(correlation["vix_vs_rv21_ahead"], 3),
                 ),
                 (
                     "ln VIX/100 and ln RV21 of the next 21 days",
-                    count(correlation["rows_ahead"]),
-                    fixed(correlation["log_vix_vs_log_rv21_ahead"], 3),
+                    thousands(correlation["rows_ahead"]),
+                    decimals(correlation["log_vix_vs_log_rv21_ahead"], 3),
                 ),
             ),  # fmt: skip
             caption="VIX against realized volatility (Pearson correlation)",
@@ -371,14 +371,14 @@ def _walk_forward(evaluation: dict) -> list[Block]:
     config = (evaluation.get("model") or {}).get("selection_config") or {}
     windows = _windows(evaluation)
     rows = tuple(
-        (name, w["first_date"], w["last_date"], count(w["dates"]), ", ".join(w["models"]))
+        (name, w["first_date"], w["last_date"], thousands(w["dates"]), ", ".join(w["models"]))
         for name, w in windows.items()
     )
     return [
         Paragraph(
             f"Expanding window, refitted on the first trading day of each month: "
-            f"{count(walk['refits'])} refits from {walk['first_refit']} to {walk['last_refit']}"
-            f" ({fixed(walk['seconds'], 1)} s). A model starts once it has "
+            f"{thousands(walk['refits'])} refits from {walk['first_refit']} to {walk['last_refit']}"
+            f" ({decimals(walk['seconds'], 1)} s). A model starts once it has "
             f"{config.get('min_train_rows', 'n/a')} rows with realized targets; "
             f"GARCH fits that did not converge: {walk['garch_fits_not_converged']}."
         ),
@@ -392,7 +392,9 @@ def _walk_forward(evaluation: dict) -> list[Block]:
         Table(
             ("model", "fits"),
             tuple(
-                (m, count(walk["fits"][m])) for m in _model_order(evaluation) if m in walk["fits"]
+                (m, thousands(walk["fits"][m]))
+                for m in _model_order(evaluation)
+                if m in walk["fits"]
             ),
             caption="Fits per model over the walk-forward",
             numeric=frozenset({"fits"}),
@@ -407,11 +409,11 @@ def _adaptive(evaluation: dict) -> list[Block]:
         return []
     latest = adaptive["latest"]
     choices = ", ".join(
-        f"{name} {count(n)}"
+        f"{name} {thousands(n)}"
         for name, n in sorted(adaptive["choices"].items(), key=lambda item: (-item[1], item[0]))
     )
     weights = tuple(
-        (m, fixed(w, 3), fixed(latest["discounted_qlike"].get(m), 4))
+        (m, decimals(w, 3), decimals(latest["discounted_qlike"].get(m), 4))
         for m, w in sorted(latest["weights"].items(), key=lambda item: (-item[1], item[0]))
     )
     return [
@@ -420,7 +422,7 @@ def _adaptive(evaluation: dict) -> list[Block]:
             f"{adaptive['rule']}. Settings: {_settings(adaptive['config'])}. Choices over the "
             f"refits: {choices}. Served now (after the last refit): {latest['chosen']}"
             + (
-                f" (Diebold-Mariano p {fixed(latest['p_value'], 3)} against the combination)."
+                f" (Diebold-Mariano p {decimals(latest['p_value'], 3)} against the combination)."
                 if latest.get("p_value") is not None
                 else "."
             )
@@ -461,7 +463,7 @@ def _models(evaluation: dict) -> list[Block]:
             Table(
                 ("candidate", "validation MSE", "chosen"),
                 tuple(
-                    (c, fixed(scores[c]), "yes" if c == selection["chosen"] else "")
+                    (c, decimals(scores[c]), "yes" if c == selection["chosen"] else "")
                     for c in sorted(scores, key=_natural)
                 ),
                 caption=f"{family}: hyperparameters chosen on {selection['folds']} expanding "
@@ -478,7 +480,7 @@ def _models(evaluation: dict) -> list[Block]:
                     (
                         role,
                         f"{f.get('name')} ({_settings(f.get('hyperparameters'))}), "
-                        f"{count(f.get('training_rows'))} rows "
+                        f"{thousands(f.get('training_rows'))} rows "
                         f"{date_range(*(f.get('training_window') or (None, None)))}",
                     )
                     for role, f in sorted(fitted.items())
@@ -493,7 +495,7 @@ def _settings(value) -> str:
     """A model's hyperparameters as text: a combination's weights as ``member weight``."""
     if isinstance(value, dict):
         return ", ".join(
-            f"{name} {w if isinstance(w, int) else fixed(w, 2)}"
+            f"{name} {w if isinstance(w, int) else decimals(w, 2)}"
             for name, w in sorted(value.items())
             if w
         )
@@ -510,7 +512,7 @@ def _candidate_blocks(model: dict) -> list[Block]:
             Table(
                 ("candidate", "validation QLIKE", "prior"),
                 tuple(
-                    (name, fixed(value), "yes" if name == candidates["chosen"] else "")
+                    (name, decimals(value), "yes" if name == candidates["chosen"] else "")
                     for name, value in sorted(qlike.items(), key=lambda item: item[1])
                 ),
                 caption=f"The walk-forward's prior, chosen on {len(candidates['folds'])} "
@@ -527,11 +529,15 @@ def _candidate_blocks(model: dict) -> list[Block]:
             Table(
                 ("shrinkage", "validation R2 vs historical mean", "chosen"),
                 tuple(
-                    (key, fixed(value, 3), "yes" if float(key) == restriction["shrinkage"] else "")
+                    (
+                        key,
+                        decimals(value, 3),
+                        "yes" if float(key) == restriction["shrinkage"] else "",
+                    )
                     for key, value in sorted(r2.items(), key=lambda item: float(item[0]))
                 ),
                 caption="The return forecast's shrinkage toward the historical mean (floored "
-                f"at {fixed(restriction['floor'], 2)}), chosen on validation folds",
+                f"at {decimals(restriction['floor'], 2)}), chosen on validation folds",
                 numeric=frozenset({"validation R2 vs historical mean"}),
             )
         )
@@ -544,8 +550,8 @@ def _scores_table(window: dict, caption: str) -> Table:
     rows = tuple(
         (
             m,
-            *(fixed(window["scores"][m][key], digits) for key, _, digits in SCORES),
-            fixed((tests.get(m) or {}).get("p_value"), 3) if m != "har" else "-",
+            *(decimals(window["scores"][m][key], digits) for key, _, digits in SCORES),
+            decimals((tests.get(m) or {}).get("p_value"), 3) if m != "har" else "-",
         )
         for m in window["models"]
     )
@@ -557,8 +563,8 @@ def _by_year_table(window: dict, caption: str) -> Table:
     years = sorted({y for by_year in window["qlike_by_year"].values() for y in by_year})
     models = window["models"]
     rows = tuple(
-        (year, count(window["rows_by_year"].get(year)),
-         *(fixed(window["qlike_by_year"].get(m, {}).get(year)) for m in models))
+        (year, thousands(window["rows_by_year"].get(year)),
+         *(decimals(window["qlike_by_year"].get(m, {}).get(year)) for m in models))
         for year in years
     )  # fmt: skip
     return Table(("year", "dates", *models), rows, caption=caption,
@@ -602,9 +608,10 @@ def _episodes(evaluation: dict) -> list[Block]:
         models = [m for m in shown if m in episode["qlike"]]
         for m in models:
             lag = episode["response_lag_days"][m]
-            rows.append((name, episode["window"], count(episode["dates"]),
-                         fixed(episode["realized_peak_vol"], 3), m, fixed(episode["qlike"][m], 3),
-                         "not reached" if lag is None else count(lag)))  # fmt: skip
+            rows.append((name, episode["window"], thousands(episode["dates"]),
+                         decimals(episode["realized_peak_vol"], 3), m,
+                         decimals(episode["qlike"][m], 3),
+                         "not reached" if lag is None else thousands(lag)))  # fmt: skip
     return [
         Table(
             ("episode", "window", "dates", "realized peak", "model", "QLIKE", "response lag"),
@@ -628,7 +635,7 @@ def _yearly_tests(evaluation: dict) -> list[Block]:
     def cell(test: dict | None) -> str:
         if not test or test.get("p_value") is None:
             return "n/a"
-        return f"{fixed(test['statistic'], 2)} (p {fixed(test['p_value'], 3)})"
+        return f"{decimals(test['statistic'], 2)} (p {decimals(test['p_value'], 3)})"
 
     rows = tuple(
         (year, cell(t.get("vs_har")), cell(t.get("vs_vix"))) for year, t in sorted(tests.items())
@@ -642,9 +649,9 @@ def _yearly_tests(evaluation: dict) -> list[Block]:
         ),
         Paragraph(
             f"Worst calendar year against HAR: {worst.get('worst_year_ratio_to_har', 'n/a')} "
-            f"(QLIKE ratio {fixed(comparison.get('worst_year_ratio_to_har'), 3)}); against "
+            f"(QLIKE ratio {decimals(comparison.get('worst_year_ratio_to_har'), 3)}); against "
             f"VIX: {worst.get('worst_year_ratio_to_vix', 'n/a')} (ratio "
-            f"{fixed(comparison.get('worst_year_ratio_to_vix'), 3)})."
+            f"{decimals(comparison.get('worst_year_ratio_to_vix'), 3)})."
         ),
     ]
 
@@ -658,11 +665,11 @@ def _timing(evaluation: dict) -> list[Block]:
     return [
         Paragraph(
             f"Economic value (Campbell & Thompson 2008): a mean-variance investor with risk "
-            f"aversion {fixed(timing['risk_aversion'], 0)} rebalanced on "
-            f"{count(timing['months'])} refit days "
+            f"aversion {decimals(timing['risk_aversion'], 0)} rebalanced on "
+            f"{thousands(timing['months'])} refit days "
             f"({date_range(timing['first_date'], timing['last_date'])}), weight in the index "
             f"forecast / (gamma x {timing['variance_forecast']}'s variance forecast), "
-            f"between 0 and {fixed(timing['weight_bounds'][1], 1)}. With {timing['model']} "
+            f"between 0 and {decimals(timing['weight_bounds'][1], 1)}. With {timing['model']} "
             f"the certainty equivalent is {percent(ours['certainty_equivalent'])} a year, "
             f"with {timing['benchmark']} {percent(theirs['certainty_equivalent'])}: the "
             f"forecast {verdict} {percent(abs(timing['certainty_equivalent_gain']))} a year."
@@ -676,14 +683,14 @@ def _return_results(evaluation: dict, plots_dir: Path) -> list[Block]:
         return [Paragraph("No date has a return forecast of every model.")]
     columns = tuple(label for _, label, _ in RETURN_SCORES)
     rows = tuple(
-        (m, *(fixed(returns["scores"][m][key], d) for key, _, d in RETURN_SCORES))
+        (m, *(decimals(returns["scores"][m][key], d) for key, _, d in RETURN_SCORES))
         for m in returns["models"]
     )
     return [
         Paragraph(
-            f"{count(returns['dates'])} dates, "
+            f"{thousands(returns['dates'])} dates, "
             f"{date_range(returns['first_date'], returns['last_date'])}; mean realized 21-day "
-            f"log return {fixed(returns['mean_realized_return'])}, positive on "
+            f"log return {decimals(returns['mean_realized_return'])}, positive on "
             f"{percent(returns['share_positive'])} of them. R2 against the historical mean "
             "is Campbell and Thompson's (2008): above 0 means the model beats the mean."
         ),
@@ -715,15 +722,15 @@ def _wins_and_losses(evaluation: dict) -> list[Block]:
                     continue
                 ratio = scores[model]["qlike"] / scores[baseline]["qlike"]
                 rows.append(
-                    (name, model, baseline, fixed(scores[model]["qlike"]),
-                     fixed(scores[baseline]["qlike"]), fixed(ratio, 3),
+                    (name, model, baseline, decimals(scores[model]["qlike"]),
+                     decimals(scores[baseline]["qlike"]), decimals(ratio, 3),
                      f"{len(lost)} of {len(years)}")
                 )  # fmt: skip
                 if model == chosen and name == "all_models":
                     outcome = "wins" if ratio < 1 else "loses"
                     chosen_lines.append(
-                        f"against {baseline}: {outcome} overall (QLIKE ratio {fixed(ratio, 3)}); "
-                        f"loses in {len(lost)} of {len(years)} years"
+                        f"against {baseline}: {outcome} overall (QLIKE ratio "
+                        f"{decimals(ratio, 3)}); loses in {len(lost)} of {len(years)} years"
                         + (f" ({', '.join(lost)})" if lost else "")
                     )
     return [

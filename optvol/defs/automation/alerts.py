@@ -7,7 +7,7 @@ import os
 import dagster as dg
 
 from optvol.core.common.paths import ALERTS_FILE
-from optvol.core.ops.alerts import (
+from optvol.core.monitoring.alerts import (
     WEBHOOK_ENV,
     FailedRunAlert,
     StepFailure,

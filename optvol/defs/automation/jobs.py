@@ -6,7 +6,7 @@ import dagster as dg
 # Ingest and cleaning are light: run their steps in the run's own process. The default
 # executor starts a process per step (and per check), each importing torch and pandas
 # again; on 2 cores that made a small clean take a minute instead of seconds.
-LIGHT = dg.in_process_executor
+IN_PROCESS = dg.in_process_executor
 # The run queue (dagster.yaml) runs jobs with this tag one at a time, in order: an ingest
 # from the schedule and one from the file sensor never race to write the same table.
 REFRESH_TAGS = {"optvol/refresh": "inputs"}
@@ -17,7 +17,7 @@ def _light_job(name: str, assets: tuple[str, ...], description: str):
     return dg.define_asset_job(
         name,
         selection=dg.AssetSelection.assets(*assets),
-        executor_def=LIGHT,
+        executor_def=IN_PROCESS,
         tags=REFRESH_TAGS,
         description=description,
     )

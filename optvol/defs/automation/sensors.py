@@ -12,7 +12,7 @@ import dagster as dg
 
 from optvol.core.common.errors import OptvolInputError
 from optvol.core.common.paths import OPTIONS_INPUT_DIR
-from optvol.core.ops.input_watch import InputChange, WatchCursor, look
+from optvol.core.monitoring.input_watch import InputChange, WatchCursor, scan
 from optvol.core.options.ingest.read import scan_quote_months
 from optvol.defs.automation.jobs import (
     INGEST_JOB_OF_ASSET,
@@ -188,7 +188,7 @@ def new_input_files(context: dg.SensorEvaluationContext, data_root: DataRoot):
     are taken as already ingested.
     """
     cursor = WatchCursor.from_json(context.cursor)
-    result = look(data_root.path, cursor.state)
+    result = scan(data_root.path, cursor.state)
     requests, notes = [], []
     for change in result.changes:
         is_options = change.asset == "raw_option_quotes"

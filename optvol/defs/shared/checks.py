@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 
 import dagster as dg
 
-from optvol.core.common import validation as v
+from optvol.core.common import validation as rules
 from optvol.core.common.partitioned import LazyTables
 
 # Checks of the quote-month assets are partitioned like them, so that a run's checks read
@@ -24,7 +24,9 @@ warnings.filterwarnings(
 )
 
 
-def check_result(outcome: v.CheckOutcome, severity: dg.AssetCheckSeverity) -> dg.AssetCheckResult:
+def check_result(
+    outcome: rules.CheckOutcome, severity: dg.AssetCheckSeverity
+) -> dg.AssetCheckResult:
     """The Dagster result of a check's outcome, its figures as metadata."""
     return dg.AssetCheckResult(
         passed=outcome.passed,
@@ -42,11 +44,11 @@ def described_by(function: Callable) -> str:
     return " ".join((function.__doc__ or "").split())
 
 
-def refuse_failed_blocking(name: str, outcomes: Mapping[str, v.CheckOutcome]) -> None:
+def refuse_failed_blocking(name: str, outcomes: Mapping[str, rules.CheckOutcome]) -> None:
     """Raise a step failure, before anything is written, when one of ``outcomes`` (a
     table's blocking checks, run on the table in memory) fails: the stored version of
     the table stays, and the failure says what fails, how often and where first."""
-    message = v.failed_blocking(name, outcomes)
+    message = rules.failed_blocking(name, outcomes)
     if message is not None:
         raise dg.Failure(
             description=f"{message}: not written; the stored {name} is kept",
@@ -60,7 +62,7 @@ def table_checks(
     data_type: type,
     schema: Callable[[object], Mapping[str, str]],
     nulls: Mapping[str, float],
-    values: Callable[[object], v.CheckOutcome],
+    values: Callable[[object], rules.CheckOutcome],
     blocking: bool,
     expected_nulls: Callable[[object], Mapping[str, int]] | None = None,
 ) -> list[dg.AssetChecksDefinition]:
@@ -75,15 +77,17 @@ def table_checks(
     if partitions_def is not None:
         data_type = LazyTables
 
-    def evaluate(check: Callable[[object], v.CheckOutcome], data, check_name) -> v.CheckOutcome:
+    def evaluate(
+        check: Callable[[object], rules.CheckOutcome], data, check_name
+    ) -> rules.CheckOutcome:
         if partitions_def is None:
             return check(data)
-        return v.check_each_month(data, check, check_name)
+        return rules.check_each_month(data, check, check_name)
 
     @dg.asset_check(asset=asset, name="schema", blocking=True, partitions_def=partitions_def,
                     description=f"{name} has exactly the expected columns and types.")  # fmt: skip
     def schema_check(data: data_type) -> dg.AssetCheckResult:  # type: ignore[valid-type]
-        outcome = evaluate(lambda d: v.check_schema(d, schema(d)), data, "schema")
+        outcome = evaluate(lambda d: rules.check_schema(d, schema(d)), data, "schema")
         return check_result(outcome, dg.AssetCheckSeverity.ERROR)
 
     @dg.asset_check(asset=asset, name="null_counts", blocking=blocking,
@@ -91,8 +95,8 @@ def table_checks(
                     description=f"Share of missing values per column of {name} is within "
                                 f"its threshold: {dict(nulls)}.")  # fmt: skip
     def null_check(data: data_type) -> dg.AssetCheckResult:  # type: ignore[valid-type]
-        def nulls_of(d) -> v.CheckOutcome:
-            return v.check_nulls(d, nulls, expected_nulls(d) if expected_nulls else None)
+        def nulls_of(d) -> rules.CheckOutcome:
+            return rules.check_nulls(d, nulls, expected_nulls(d) if expected_nulls else None)
 
         return check_result(evaluate(nulls_of, data, "null_counts"), value_severity)
 

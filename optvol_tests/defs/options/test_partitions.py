@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet
 import pytest
 
-from optvol.core.common import validation as v
+from optvol.core.common import validation as rules
 from optvol.core.common.errors import OptvolInputError
 from optvol.core.common.paths import QUOTE_MONTHS_INDEX
 from optvol.core.options.ingest.months import stored_months
@@ -177,13 +177,13 @@ def _frame(n: int) -> pd.DataFrame:
     return pd.DataFrame({"x": [1.0] * n})
 
 
-def _has_rows_over_two(frame: pd.DataFrame) -> v.CheckOutcome:
-    return v.CheckOutcome(len(frame) > 2, f"{len(frame)} rows", {"rows": len(frame)})
+def _has_rows_over_two(frame: pd.DataFrame) -> rules.CheckOutcome:
+    return rules.CheckOutcome(len(frame) > 2, f"{len(frame)} rows", {"rows": len(frame)})
 
 
 def test_check_each_month_passes_when_every_month_with_rows_passes():
     months = _Counting({"2020-01": _frame(3), "2020-02": _frame(0), "2020-03": _frame(5)})
-    outcome = v.check_each_month(months, _has_rows_over_two)
+    outcome = rules.check_each_month(months, _has_rows_over_two)
     assert outcome.passed
     assert outcome.description == "2 month(s): 5 rows"
     assert outcome.metadata["months_without_rows"] == ["2020-02"]
@@ -193,7 +193,7 @@ def test_check_each_month_passes_when_every_month_with_rows_passes():
 
 def test_check_each_month_names_the_first_failing_month():
     months = {"2020-01": _frame(3), "2020-02": _frame(1), "2020-03": _frame(2)}
-    outcome = v.check_each_month(months, _has_rows_over_two)
+    outcome = rules.check_each_month(months, _has_rows_over_two)
     assert not outcome.passed
     assert outcome.description == "2 of 3 months fail; 2020-02: 1 rows"
     assert outcome.metadata["failed_months"] == {"2020-02": "1 rows", "2020-03": "2 rows"}
@@ -202,7 +202,7 @@ def test_check_each_month_names_the_first_failing_month():
 
 def test_check_each_month_passes_a_run_of_empty_months_and_says_so():
     table = pa.table({"x": pa.array([], pa.float64())})
-    outcome = v.check_each_month({"2020-01": table}, _has_rows_over_two)
+    outcome = rules.check_each_month({"2020-01": table}, _has_rows_over_two)
     assert outcome.passed and outcome.description == "no rows in any month: ['2020-01']"
     assert outcome.metadata["months_checked"] == 0
 
@@ -210,14 +210,16 @@ def test_check_each_month_passes_a_run_of_empty_months_and_says_so():
 def test_check_each_month_takes_recorded_outcomes_without_reading_the_month():
     from optvol.core.common.partitioned import LazyTables
 
-    recorded = v.record_outcomes(_frame(3), {"rows_check": v.CheckOutcome(False, "bad", {"n": 1})})
+    recorded = rules.record_outcomes(
+        _frame(3), {"rows_check": rules.CheckOutcome(False, "bad", {"n": 1})}
+    )
     notes = {"2020-01": recorded.attrs["optvol"], "2020-02": {}}
 
     def unread() -> pd.DataFrame:
         raise AssertionError("a month with a recorded outcome was read")
 
     months = LazyTables({"2020-01": unread, "2020-02": lambda: _frame(5)}, notes=notes.get)
-    outcome = v.check_each_month(months, _has_rows_over_two, "rows_check")
+    outcome = rules.check_each_month(months, _has_rows_over_two, "rows_check")
     assert not outcome.passed
     assert outcome.metadata["failed_months"] == {"2020-01": "bad"}  # recorded, not recomputed
     assert outcome.metadata["months_checked"] == 2  # 2020-02 has none: read and checked

@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from optvol.core.common import validation as v
+from optvol.core.common import validation as rules
 from optvol.core.options import validation as option_rules
 from optvol.core.options.ingest.clean import clean_option_quotes
 from optvol.core.options.ingest.read import read_option_files
@@ -50,17 +50,17 @@ def _replace(table: pa.Table, column: str, values) -> pa.Table:
 
 def test_good_tables_pass(raw_options, quotes, raw_market, features):
     outcomes = [
-        v.check_schema(raw_options, option_rules.RAW_OPTION_TYPES),
-        v.check_nulls(raw_options, option_rules.RAW_OPTION_NULLS),
+        rules.check_schema(raw_options, option_rules.RAW_OPTION_TYPES),
+        rules.check_nulls(raw_options, option_rules.RAW_OPTION_NULLS),
         option_rules.check_raw_option_values(raw_options),
-        v.check_schema(quotes, option_rules.OPTION_QUOTES_TYPES),
-        v.check_nulls(quotes, option_rules.OPTION_QUOTES_NULLS),
+        rules.check_schema(quotes, option_rules.OPTION_QUOTES_TYPES),
+        rules.check_nulls(quotes, option_rules.OPTION_QUOTES_NULLS),
         option_rules.check_option_quote_values(quotes),
-        v.check_schema(raw_market, market_rules.market_types(raw_market, features=False)),
-        v.check_nulls(raw_market, market_rules.RAW_MARKET_NULLS),
+        rules.check_schema(raw_market, market_rules.market_types(raw_market, features=False)),
+        rules.check_nulls(raw_market, market_rules.RAW_MARKET_NULLS),
         market_rules.check_raw_market_values(raw_market),
-        v.check_schema(features, market_rules.market_types(features, features=True)),
-        v.check_nulls(features, market_rules.MARKET_FEATURE_NULLS),
+        rules.check_schema(features, market_rules.market_types(features, features=True)),
+        rules.check_nulls(features, market_rules.MARKET_FEATURE_NULLS),
         market_rules.check_market_feature_values(features),
     ]
     assert [o.description for o in outcomes if not o.passed] == []
@@ -71,19 +71,19 @@ def test_good_tables_pass(raw_options, quotes, raw_market, features):
 
 def test_schema_missing_wrong_and_extra_columns(quotes, raw_options):
     bad = quotes.drop(columns="mid").assign(strike=quotes["strike"].astype("float32"), junk=1)
-    outcome = v.check_schema(bad, option_rules.OPTION_QUOTES_TYPES)
+    outcome = rules.check_schema(bad, option_rules.OPTION_QUOTES_TYPES)
     assert not outcome.passed
     assert outcome.metadata["missing"] == ["mid"]
     assert "strike" in outcome.metadata["wrong_types"]
     assert outcome.metadata["unexpected"] == ["junk"]
-    assert not v.check_schema(
+    assert not rules.check_schema(
         raw_options.drop_columns(["bid"]), option_rules.RAW_OPTION_TYPES
     ).passed
 
 
 def test_market_schema_requires_numeric_macro(features):
     bad = features.assign(core_cpi=features["core_cpi"].astype(str))
-    assert not v.check_schema(bad, market_rules.market_types(features, features=True)).passed
+    assert not rules.check_schema(bad, market_rules.market_types(features, features=True)).passed
 
 
 # --- nulls ----------------------------------------------------------------------------
@@ -92,14 +92,14 @@ def test_market_schema_requires_numeric_macro(features):
 def test_null_threshold(quotes, raw_options):
     bad = quotes.copy()
     bad.loc[bad.index[: len(bad) // 5], "bid"] = np.nan
-    outcome = v.check_nulls(bad, option_rules.OPTION_QUOTES_NULLS)
+    outcome = rules.check_nulls(bad, option_rules.OPTION_QUOTES_NULLS)
     assert not outcome.passed and "bid" in outcome.metadata["over_threshold"]
     strikes = raw_options.column("strike").to_pylist()
     strikes[0] = None
-    assert not v.check_nulls(
+    assert not rules.check_nulls(
         _replace(raw_options, "strike", strikes), option_rules.RAW_OPTION_NULLS
     ).passed
-    assert not v.check_nulls(
+    assert not rules.check_nulls(
         quotes.iloc[:0], option_rules.OPTION_QUOTES_NULLS
     ).passed  # empty table
 
@@ -110,12 +110,12 @@ def test_a_short_market_history_passes_with_its_expected_missing_return(features
 
     short = features.iloc[:60].copy()  # the first day's return is missing: 1/60 > 1%
     nulls = market_rules.MARKET_FEATURE_NULLS
-    assert not v.check_nulls(short, nulls).passed
+    assert not rules.check_nulls(short, nulls).passed
     expected = expected_null_counts(short, macro_columns(short))
-    assert v.check_nulls(short, nulls, expected).passed
+    assert rules.check_nulls(short, nulls, expected).passed
     # Missing values beyond the expected ones still count.
     short.loc[short.index[5], "log_return"] = np.nan
-    outcome = v.check_nulls(short, nulls, expected)
+    outcome = rules.check_nulls(short, nulls, expected)
     assert not outcome.passed and "log_return" in outcome.metadata["over_threshold"]
 
 
@@ -197,11 +197,11 @@ def test_nan_counts_as_missing_in_arrow_and_pandas(raw_options):
     bids[: len(bids) // 4] = [float("nan")] * (len(bids) // 4)
     table = _replace(raw_options, "bid", bids)
     assert (
-        v.check_nulls(table, option_rules.RAW_OPTION_NULLS).metadata["null_counts"]["bid"]
+        rules.check_nulls(table, option_rules.RAW_OPTION_NULLS).metadata["null_counts"]["bid"]
         == len(bids) // 4
     )
-    assert not v.check_nulls(table, option_rules.RAW_OPTION_NULLS).passed
-    assert not v.check_nulls(table.to_pandas(), option_rules.RAW_OPTION_NULLS).passed
+    assert not rules.check_nulls(table, option_rules.RAW_OPTION_NULLS).passed
+    assert not rules.check_nulls(table.to_pandas(), option_rules.RAW_OPTION_NULLS).passed
 
 
 def test_cleaning_never_leaves_what_the_blocking_checks_refuse(tmp_path):
@@ -227,9 +227,9 @@ def test_cleaning_never_leaves_what_the_blocking_checks_refuse(tmp_path):
     frame, report = clean_option_quotes(raw)
     assert report.rows_invalid_key == 6  # three rows, call and put each
     for outcome in (
-        v.check_schema(frame, option_rules.OPTION_QUOTES_TYPES),
+        rules.check_schema(frame, option_rules.OPTION_QUOTES_TYPES),
         # On 42 rows, ten bad ones exceed any share threshold; the keys must still be whole.
-        v.check_nulls(
+        rules.check_nulls(
             frame, dict.fromkeys(["quote_date", "expiration", "strike", "option_type"], 0.0)
         ),
         option_rules.check_option_quote_values(frame),

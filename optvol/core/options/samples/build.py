@@ -531,11 +531,11 @@ def _recent_deviation(history: np.ndarray, quoted: np.ndarray, sample_slot: np.n
     """:func:`deviation_vs_recent` of each sample's last ``RECENT_DAYS + 1`` history slots,
     in row chunks (the slots before a contract's first quote are padding, never quoted)."""
 
-    def of(rows: slice) -> dict[str, np.ndarray]:
+    def recent_of(rows: slice) -> dict[str, np.ndarray]:
         slots = window_indices(sample_slot[rows], RECENT_DAYS + 1)
         return {"recent": deviation_vs_recent(history[slots], quoted[slots])}
 
-    return map_rows(len(sample_slot), of)["recent"]
+    return map_rows(len(sample_slot), recent_of)["recent"]
 
 
 def _expiry_carry(contracts: _Contracts) -> pd.Series:

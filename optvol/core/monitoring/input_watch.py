@@ -140,7 +140,7 @@ def _group_state(
     return current
 
 
-def look(
+def scan(
     root: Path,
     previous: dict[str, dict[str, FileState]],
     *,

@@ -1,4 +1,4 @@
-"""Failed-run alert lines and webhook messages (optvol.core.ops.alerts)."""
+"""Failed-run alert lines and webhook messages (optvol.core.monitoring.alerts)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 import multiprocessing
 import socket
 
-from optvol.core.ops.alerts import (
+from optvol.core.monitoring.alerts import (
     FailedRunAlert,
     StepFailure,
     append_alert,

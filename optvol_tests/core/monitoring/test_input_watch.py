@@ -1,4 +1,4 @@
-"""Noticing new, changed and removed input files (optvol.core.ops.input_watch)."""
+"""Noticing new, changed and removed input files (optvol.core.monitoring.input_watch)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-import optvol.core.ops.input_watch as watch
-from optvol.core.ops.input_watch import FileState, WatchCursor, look
+import optvol.core.monitoring.input_watch as watch
+from optvol.core.monitoring.input_watch import FileState, WatchCursor, scan
 
 LONG_AGO = time.time() - 3600
 
@@ -29,20 +29,20 @@ def root(tmp_path: Path) -> Path:
 
 
 def test_first_look_sees_every_file_and_the_second_none(root):
-    first = look(root, {})
+    first = scan(root, {})
     assert {c.asset: c.added for c in first.changes} == {
         "raw_option_quotes": ["spy_2020.txt"],
         "raw_market": ["raw_market.csv"],
     }
-    second = look(root, first.state)
+    second = scan(root, first.state)
     assert second.changes == [] and second.waiting == {}
     assert second.state == first.state
 
 
 def test_a_new_file_changes_only_its_group(root):
-    state = look(root, {}).state
+    state = scan(root, {}).state
     _write(root / "raw" / "options" / "spy_2021.csv.gz", "x")
-    result = look(root, state)
+    result = scan(root, state)
     assert [(c.asset, c.added, c.changed, c.removed) for c in result.changes] == [
         ("raw_option_quotes", ["spy_2021.csv.gz"], [], [])
     ]
@@ -50,26 +50,26 @@ def test_a_new_file_changes_only_its_group(root):
 
 
 def test_changed_bytes_of_the_same_size_are_a_change(root):
-    state = look(root, {}).state
+    state = scan(root, {}).state
     _write(root / "raw" / "options" / "spy_2020.txt", "a,b\n1,3\n", mtime=LONG_AGO + 60)
-    (change,) = look(root, state).changes
+    (change,) = scan(root, state).changes
     assert change.changed == ["spy_2020.txt"]
     assert change.digest != watch.state_digest(state["raw_option_quotes"])
 
 
 def test_a_touched_file_is_not_a_change_but_its_mtime_is_remembered(root):
-    state = look(root, {}).state
+    state = scan(root, {}).state
     path = root / "raw" / "raw_market.csv"
     os.utime(path, (LONG_AGO + 60, LONG_AGO + 60))
-    result = look(root, state)
+    result = scan(root, state)
     assert result.changes == []
     assert result.state["raw_market"]["raw_market.csv"].mtime_ns == path.stat().st_mtime_ns
 
 
 def test_a_removed_file_is_a_change(root):
-    state = look(root, {}).state
+    state = scan(root, {}).state
     (root / "raw" / "options" / "spy_2020.txt").unlink()
-    (change,) = look(root, state).changes
+    (change,) = scan(root, state).changes
     assert (change.asset, change.removed, change.files) == (
         "raw_option_quotes",
         ["spy_2020.txt"],
@@ -78,39 +78,39 @@ def test_a_removed_file_is_a_change(root):
 
 
 def test_hidden_and_unsupported_files_are_ignored(root):
-    state = look(root, {}).state
+    state = scan(root, {}).state
     _write(root / "raw" / "options" / ".spy_2021.txt.part", "partial")
     _write(root / "raw" / "options" / "notes.md", "not a chain")
     (root / "raw" / "options" / "sub").mkdir()
-    assert look(root, state).changes == []
+    assert scan(root, state).changes == []
 
 
 def test_content_is_hashed_only_when_size_or_mtime_moved(root, monkeypatch):
-    state = look(root, {}).state
+    state = scan(root, {}).state
     hashed: list[str] = []
     real = watch.file_sha256
     monkeypatch.setattr(watch, "file_sha256", lambda p: hashed.append(p.name) or real(p))
-    look(root, state)
+    scan(root, state)
     assert hashed == []
     _write(root / "raw" / "raw_market.csv", "date,spx_close\n2020-01-02,3257\n")
-    look(root, state)
+    scan(root, state)
     assert hashed == ["raw_market.csv"]
 
 
 def test_a_file_still_being_written_waits_and_keeps_the_previous_state(root):
-    state = look(root, {}).state
+    state = scan(root, {}).state
     now = time.time()
     _write(root / "raw" / "options" / "spy_2021.txt", "half a fi", mtime=now - 2)
-    waiting = look(root, state, settle_seconds=10, now=now)
+    waiting = scan(root, state, settle_seconds=10, now=now)
     assert waiting.changes == []
     assert waiting.waiting == {"raw_option_quotes": "a file is still being written"}
     assert waiting.state["raw_option_quotes"] == state["raw_option_quotes"]
-    later = look(root, waiting.state, settle_seconds=10, now=now + 30)
+    later = scan(root, waiting.state, settle_seconds=10, now=now + 30)
     assert [c.added for c in later.changes] == [["spy_2021.txt"]]
 
 
 def test_missing_inputs_are_an_empty_group(tmp_path):
-    result = look(tmp_path, {})
+    result = scan(tmp_path, {})
     assert result.changes == [] and result.state == {"raw_option_quotes": {}, "raw_market": {}}
 
 
@@ -122,7 +122,7 @@ def test_the_digest_ignores_mtimes_and_order():
 
 
 def test_a_file_that_vanishes_mid_look_holds_back_only_its_group(root, monkeypatch):
-    state = look(root, {}).state
+    state = scan(root, {}).state
     _write(root / "raw" / "options" / "spy_2021.txt", "x")
     _write(root / "raw" / "raw_market.csv", "date,spx_close\n2020-01-02,3257\n")
 
@@ -133,7 +133,7 @@ def test_a_file_that_vanishes_mid_look_holds_back_only_its_group(root, monkeypat
 
     real = watch.file_sha256
     monkeypatch.setattr(watch, "file_sha256", vanished)
-    result = look(root, state)
+    result = scan(root, state)
     assert [c.asset for c in result.changes] == ["raw_market"]
     assert result.waiting["raw_option_quotes"].startswith("cannot read ")
     assert "spy_2021.txt" in result.waiting["raw_option_quotes"]
@@ -141,7 +141,7 @@ def test_a_file_that_vanishes_mid_look_holds_back_only_its_group(root, monkeypat
 
 
 def test_the_cursor_round_trips_and_garbage_reads_as_fresh(root):
-    cursor = WatchCursor(look(root, {}).state, {"raw_market": 3}, {"a.csv": ["2020-01"]})
+    cursor = WatchCursor(scan(root, {}).state, {"raw_market": 3}, {"a.csv": ["2020-01"]})
     assert WatchCursor.from_json(cursor.to_json()) == cursor
     # A cursor written before partitions were remembered still reads, with none known.
     older = WatchCursor.from_json('{"files": {}, "requests": {"raw_market": 2}}')
