@@ -8,8 +8,8 @@ the connection open; with one thread per worker, two such clients stop a two-wor
 server. This worker bounds the reading instead:
 
 * the request head (request line and headers) must arrive within ``read_timeout``
-  seconds of a thread taking the connection; a client that is late is answered 408 in the API's JSON
-  error format and its connection is closed;
+  seconds of a thread taking the connection; a client that is late is answered 408 in
+  the API's JSON error format and its connection is closed;
 * the body (up to ``body_limit`` bytes and one more, enough for the app to refuse a
   larger one) must arrive within ``read_timeout`` seconds of the head, and is read
   before the app runs; a late body reads as cut short, which the app answers with 400;
