@@ -123,10 +123,11 @@ def test_the_readme_commands_take_a_chain_of_any_year(tmp_path):
     )
     assert months.returncode == 0, months.stderr
     assert months.stdout.strip() == "1996-04...1996-05"
+    env["VIRTUAL_ENV"] = str(bin_dir.parent)  # as if the venv were active
     done = subprocess.run(
-        [bin_dir / "dagster", "asset", "materialize", "-m", "optvol.definitions",
-         "--select", "raw_option_quotes,option_quotes", "--partition-range", months.stdout.strip()],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        [bin_dir / "dg", "launch", "--assets", "raw_option_quotes,option_quotes",
+         "--partition-range", months.stdout.strip()],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-3000:]
