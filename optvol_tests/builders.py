@@ -1,4 +1,4 @@
-"""Small input files written by the tests themselves, in the formats of DESIGN §3."""
+"""Small input files written by the tests themselves, in the formats of docs/architecture.md §3."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The package's shape, as README "Layout" states it: one folder per pipeline in both
-layers, domain logic free of Dagster, a one-way order between the packages, and a test
-tree that mirrors the package tree."""
+"""The package's shape, as docs/architecture.md §1 (Layout) states it: one folder per
+pipeline in both layers, domain logic free of Dagster, a one-way order between the
+packages, and a test tree that mirrors the package tree."""
 
 from __future__ import annotations
 

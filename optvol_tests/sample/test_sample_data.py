@@ -342,11 +342,11 @@ def test_market_numbers_without_float_noise(sample):
 
 
 def test_implied_vols_move_like_the_market(sample):
-    """Issue 20's bands, from the two real chains in ../shared/data/real and the
-    literature: near the money a fixed strike's vol falls 0.4 to 1.8 vol points per 1%
-    rise of the underlying, with R^2 0.2 to 0.6; shorter maturities move more; the skew
-    steepens when spot falls; spreads lie between the real files' (0.004 SPY, 0.041
-    SPXW)."""
+    """The bands the simulated chain is held to, from the two real chains in
+    ../shared/data/real and the literature: near the money a fixed strike's vol falls 0.4
+    to 1.8 vol points per 1% rise of the underlying, with R^2 0.2 to 0.6; shorter
+    maturities move more; the skew steepens when spot falls; spreads lie between the real
+    files' (0.004 SPY, 0.041 SPXW)."""
     from optvol.core.options.dynamics import iv_dynamics
     from optvol.core.options.ingest.clean import clean_option_quotes
     from optvol.core.options.ingest.read import read_option_files

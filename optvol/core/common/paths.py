@@ -1,4 +1,4 @@
-"""Where optvol reads its inputs and writes its artifacts (DESIGN §2)."""
+"""Where optvol reads its inputs and writes its artifacts (docs/architecture.md §2)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """
 Error metrics for option-price models, overall and by contract bucket.
 
-Every model is scored on exactly the same rows (DESIGN.md section 4): a model
+Every model is scored on exactly the same rows (docs/architecture.md §4): a model
 that cannot price a row is an error, never a silently smaller denominator.
 With actual mids :math:`y_i`, predictions :math:`\\hat y_i` and strikes
 :math:`K_i` over :math:`n` rows,

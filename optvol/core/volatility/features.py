@@ -1,4 +1,5 @@
-"""Features and targets of the volatility task (DESIGN §5), from the cleaned daily table.
+"""Features and targets of the volatility task (docs/architecture.md §5), from the cleaned
+daily table.
 
 Every feature at day t is a function of rows up to and including t (prices, VIX, and
 macro values already aligned to their release dates); every target at t is a function of
@@ -133,7 +134,7 @@ def macro_change_column(column: str) -> str:
 
 
 def add_features(frame: pd.DataFrame, macro: list[str]) -> pd.DataFrame:
-    """The daily table with every feature of DESIGN §5 added; rows in date order.
+    """The daily table with every feature of docs/architecture.md §5 added; rows in date order.
 
     - ``log_return`` ``r_t = ln(C_t / C_{t-1})``; ``return_5`` and ``return_21`` the log
       returns over the last 5 and 21 days (the week's and month's moves that the leverage
@@ -173,7 +174,7 @@ def add_features(frame: pd.DataFrame, macro: list[str]) -> pd.DataFrame:
 
 
 def add_targets(frame: pd.DataFrame) -> pd.DataFrame:
-    """The table with the two targets of DESIGN §5 added.
+    """The table with the two targets of docs/architecture.md §5 added.
 
     - ``target_rv_21``: realized vol over the next 21 trading days,
       ``sqrt(252 / 21 * sum_{i=1}^{21} r_{t+i}^2)``;

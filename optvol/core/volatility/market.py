@@ -1,6 +1,6 @@
 """Market history: read ``raw_market.csv`` and build the cleaned daily table.
 
-The file (DESIGN §3) is daily with ``date, spx_open, spx_high, spx_low, spx_close,
+The file (docs/architecture.md §3) is daily with ``date, spx_open, spx_high, spx_low, spx_close,
 vix_close`` and any further numeric columns, which are macro series. Gaps are allowed.
 A low-frequency macro value is dated by the start of the period it describes (January's
 CPI on January 1st) and is published some time after that period ends. So a value

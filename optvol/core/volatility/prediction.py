@@ -2,7 +2,7 @@
 
 At a trading day of ``market_features`` the forecast uses that day's row, as the
 walk-forward did: the saved models (fitted on every usable row, so a date inside their
-training window is in-sample), the baselines of DESIGN §5 (HAR, GARCH(1,1), VIX,
+training window is in-sample), the baselines of docs/architecture.md §5 (HAR, GARCH(1,1), VIX,
 no-change, the historical mean return), the out-of-sample walk-forward forecasts of the
 evaluation where it has that date, and the realized values where the data hold the next
 21 trading days. From explicit feature values only the models, HAR, VIX and no-change

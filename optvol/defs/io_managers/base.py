@@ -1,5 +1,5 @@
 """What optvol's IO managers share: the artifact root, each asset's path under it
-(DESIGN section 2), and the metadata helpers.
+(docs/architecture.md §2), and the metadata helpers.
 
 The root is a local directory or a URL such as ``s3://bucket/prefix`` (universal_pathlib;
 see :mod:`optvol.core.common.storage`). Writes are atomic: a local file is a temp file
@@ -66,7 +66,7 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
         return artifact_root(self.root, self.storage_options)
 
     def artifact_path(self, asset_key: dg.AssetKey, suffix: str) -> ArtifactPath:
-        """The DESIGN §2 path of the asset, else ``assets/<key path><suffix>``."""
+        """The docs/architecture.md §2 path of the asset, else ``assets/<key path><suffix>``."""
         name = asset_key.path[-1]
         relative = ARTIFACT_PATHS.get(name, f"assets/{'/'.join(asset_key.path)}{suffix}")
         return self.root_path() / relative

@@ -13,7 +13,8 @@ from optvol.defs.io_managers.base import ArtifactIOManager, require_artifact
 
 
 class JsonIOManager(ArtifactIOManager):
-    """JSON documents (metrics) at the DESIGN §2 paths under ``root``, written atomically."""
+    """JSON documents (metrics) at the docs/architecture.md §2 paths under ``root``, written
+    atomically."""
 
     def path_for(self, asset_key: dg.AssetKey) -> ArtifactPath:
         return self.artifact_path(asset_key, ".json")

@@ -18,7 +18,7 @@ from optvol.defs.io_managers.base import ArtifactIOManager, asset_name
 
 
 class ModelIOManager(ArtifactIOManager):
-    """Trained models as their own safe files at the DESIGN §2 paths under ``root``.
+    """Trained models as their own safe files at the docs/architecture.md §2 paths under ``root``.
 
     A model object provides ``save(stem)`` returning the paths it wrote (atomically), and
     its class a ``load(stem)``; the class comes from the input's type annotation. The

@@ -59,7 +59,7 @@ class _WrittenPartition:
 
 
 class ParquetIOManager(ArtifactIOManager):
-    """Parquet files (pyarrow) at the DESIGN §2 paths under ``root``.
+    """Parquet files (pyarrow) at the docs/architecture.md §2 paths under ``root``.
 
     Handles pandas DataFrames and Arrow tables; an input annotated ``pa.Table`` loads as
     Arrow, anything else as pandas.

@@ -1,5 +1,5 @@
 """Run config of the option assets: where chains are read from and how long-format
-files map, and the samples, split and hyperparameters of the GRU (DESIGN section 4)."""
+files map, and the samples, split and hyperparameters of the GRU (docs/architecture.md §4)."""
 
 import dataclasses
 import typing
@@ -130,7 +130,7 @@ def _fields_of(*kinds) -> dict:
 GruModelConfig = create_model(
     "GruModelConfig",
     __base__=_GruModelSettings,
-    __doc__="Samples, evaluation and hyperparameters of the option GRU (DESIGN §4).",
+    __doc__="Samples, evaluation and hyperparameters of the option GRU (docs/architecture.md §4).",
     __module__=__name__,
     **_fields_of(SampleConfig, TrainingConfig),
 )

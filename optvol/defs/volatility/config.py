@@ -1,5 +1,5 @@
 """Run config of the volatility assets: the market file, the macro release lags,
-the model selection and the walk-forward (DESIGN section 5)."""
+the model selection and the walk-forward (docs/architecture.md §5)."""
 
 from typing import Literal
 
@@ -27,7 +27,7 @@ class MarketIngestConfig(dg.Config):
 
 
 class MarketCleaningConfig(dg.Config):
-    """Release lags of the macro series (DESIGN §3)."""
+    """Release lags of the macro series (docs/architecture.md §3)."""
 
     release_lag_months: int = Field(
         default=DEFAULT_RELEASE_LAG_MONTHS,
@@ -42,7 +42,7 @@ class MarketCleaningConfig(dg.Config):
 
 
 class VolatilityModelConfig(dg.Config):
-    """How the volatility and return models are chosen (DESIGN §5)."""
+    """How the volatility and return models are chosen (docs/architecture.md §5)."""
 
     min_train_rows: int = Field(
         default=SelectionConfig.min_train_rows,

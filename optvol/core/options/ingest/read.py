@@ -1,5 +1,5 @@
 """Ingest: read every option chain file into raw quote tables, one per quote month
-(DESIGN §3).
+(docs/architecture.md §3).
 
 Each file's format is recognised from its header: the optionsDX header, or the columns of
 the configured long-format mapping. Anything else is refused with a message that says

@@ -2,9 +2,9 @@
 
 A request names a contract (expiration, strike, call/put), the day ``t`` to price it on
 and the underlying's price ``S_t`` that day. Everything else comes from before ``t``,
-exactly as in training (DESIGN §4): the contract's own quotes of the last ``L`` trading
-days, gathered from ``option_quotes`` or supplied by the caller, the ``t-1`` implied-vol
-surface and the underlying's returns. ``t`` is a trading day of the data, or a day up to
+exactly as in training (docs/architecture.md §4): the contract's own quotes of the last
+``L`` trading days, gathered from ``option_quotes`` or supplied by the caller, the ``t-1``
+implied-vol surface and the underlying's returns. ``t`` is a trading day of the data, or a day up to
 ``MAX_DAYS_AFTER_DATA`` calendar days after its last one (tomorrow's forecast).
 
 The inputs are built by the same functions that build and scale the training samples

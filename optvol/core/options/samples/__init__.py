@@ -1,4 +1,4 @@
-"""The option price task's samples (DESIGN section 4): features known at t-1, the inputs
+"""The option price task's samples (docs/architecture.md §4): features known at t-1, the inputs
 at any price of the underlying, the baselines' prices, the fitted baselines, the
 chronological split and the build over the clean quotes."""
 

@@ -1,4 +1,4 @@
-"""The baselines of the option price task (DESIGN section 4): what each prices with,
+"""The baselines of the option price task (docs/architecture.md §4): what each prices with,
 their prices of a sample, and the one the GRU corrects (:data:`ANCHOR`)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from optvol.core.options.samples.config import SampleConfig
 from optvol.core.options.samples.features import PreviousQuote, dividend_yield_of
 from optvol.core.options.samples.leverage import LeverageBetas
 
-# The baselines of DESIGN §4, in the order the reports list them; each is a column of
+# The baselines of docs/architecture.md §4, in the order the reports list them; each is a column of
 # OptionSamples.rows holding its price of the sample.
 BASELINES = (
     "practitioner_bs",

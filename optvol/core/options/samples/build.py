@@ -1,4 +1,4 @@
-"""Leakage-free samples of the option price task (DESIGN §4).
+"""Leakage-free samples of the option price task (docs/architecture.md §4).
 
 A sample is an option side (expiration, strike, call/put) on a quote date ``t``
 whose quote is usable at ``t`` and on the previous date of the data's calendar,

@@ -1,4 +1,4 @@
-"""The inputs of a sample (DESIGN section 4), each from data known before ``t``'s quote.
+"""The inputs of a sample (docs/architecture.md §4), each from data known before ``t``'s quote.
 
 The per-day history of a contract (:data:`HISTORY_FEATURES`), the static features of day
 ``t`` (:data:`STATIC_FEATURES`), what a contract's quote at ``t-1`` gives

@@ -1,4 +1,4 @@
-"""optionsDX parsing: every quirk of DESIGN §3, on small files the tests write."""
+"""optionsDX parsing: every quirk of docs/architecture.md §3, on small files the tests write."""
 
 from __future__ import annotations
 

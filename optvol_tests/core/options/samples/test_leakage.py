@@ -1,4 +1,4 @@
-"""No field of the same day's option quote reaches the model's inputs (DESIGN §4).
+"""No field of the same day's option quote reaches the model's inputs (docs/architecture.md §4).
 
 The test changes every quote field of one day -- bid, ask, mid, last, IV, greeks,
 volume, sizes, and the parity forwards derived from the mids -- and checks that the inputs of that day's samples stay identical
