@@ -13,7 +13,6 @@ them: no line is lost, and each is handled where the handlers live.
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import threading
 from collections import deque
@@ -104,10 +103,6 @@ def in_order_on_threads(
     Dagster step's ``context.log``, say), are handled on the calling thread, in order,
     before its result is yielded (or its error raised)."""
     ahead = threads if ahead is None else ahead
-    # Garbage already unreachable is collected here, on the calling thread: a cycle that
-    # holds a SQLite connection (a Dagster instance's) must not be finalized on a worker,
-    # where SQLite refuses it with a traceback in the log.
-    gc.collect()
 
     def holding(item: T) -> tuple[_Held, R | None, BaseException | None]:
         _worker.held = held = []
