@@ -40,10 +40,13 @@ def defs() -> dg.Definitions:
 
 def assets() -> list[dg.AssetsDefinition]:
     """Every asset once (a module that uses another's asset shows it too)."""
-    return list({id(asset): asset for asset in load_definitions().assets or []}.values())
+    return _once(load_definitions().assets)
 
 
 def asset_checks() -> list[dg.AssetChecksDefinition]:
     """Every asset check once."""
-    checks = load_definitions().asset_checks or []
-    return list({id(check): check for check in checks}.values())
+    return _once(load_definitions().asset_checks)
+
+
+def _once(definitions) -> list:
+    return list({id(item): item for item in definitions or []}.values())

@@ -70,9 +70,10 @@ def implausible_values(frame: pd.DataFrame) -> dict[str, pd.Series]:
 def refuse_implausible_values(frame: pd.DataFrame) -> None:
     """Raise :class:`OptvolInputError` naming each rule of :func:`implausible_values` that
     rows break, with how many and the first date, when any does."""
-    broken = count_violations(implausible_values(frame))
+    rules = implausible_values(frame)
+    broken = count_violations(rules)
     if broken:
-        first = _first(frame, implausible_values(frame))
+        first = _first(frame, rules)
         listed = "; ".join(f"{rule}: {n} (first {first[rule]})" for rule, n in broken.items())
         raise OptvolInputError(
             f"implausible market values, refused as configured (implausible_values: fail): "
