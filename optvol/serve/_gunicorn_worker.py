@@ -28,6 +28,7 @@ import threading
 import time
 
 from gunicorn.http.body import Body
+from gunicorn.util import write_nonblock
 from gunicorn.workers.gthread import ThreadWorker
 
 SPARE_READERS = 32
@@ -64,18 +65,23 @@ class _DeadlineSocket(socket.socket):
     def _expire(self) -> bytes:
         self.deadline = None
         if self.head:
-            body = json.dumps({
-                "error": "Request Timeout: the request was not sent in time",
-                "field": None, "status": 408,
-            }).encode()  # fmt: skip
-            head = (
-                "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-            )
             # A client that is gone or not reading gets no answer: closing is what is left.
             with contextlib.suppress(OSError):
-                self.send(head.encode("latin-1") + body, socket.MSG_DONTWAIT)
+                json_error_page(self, 408, "Request Timeout", "the request was not sent in time")
         return _CLOSED
+
+
+def json_error_page(sock, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's answer to a request it cannot parse (400, 414, 431, ...) in the API's
+    JSON error format instead of its HTML page; it replaces ``gunicorn.util.write_error``
+    in the server process, whose workers are forked from it."""
+    message = f"{reason}: {mesg}" if mesg else reason
+    body = json.dumps({"error": message, "field": None, "status": status_int}).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    write_nonblock(sock, head.encode("latin-1") + body)
 
 
 def _buffer_body(req, sock: socket.socket, limit: int) -> None:

@@ -63,7 +63,8 @@ def waitress_server(app, host: str, port: int, threads: int = DEFAULT_THREADS):
 def _json_error_channel():
     """waitress's connection class, answering a request it cannot parse (400, 413, 431,
     501 for a transfer coding it does not implement, ...) in the API's JSON error format
-    instead of plain text, as gunicorn's answers are (:func:`_json_error_page`)."""
+    instead of plain text, as gunicorn's answers are
+    (:func:`optvol.serve._gunicorn_worker.json_error_page`)."""
     from waitress.channel import HTTPChannel
     from waitress.task import ErrorTask
 
@@ -176,21 +177,6 @@ def serve(root, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     return 0
 
 
-def _json_error_page(sock, status_int: int, reason: str, mesg: str) -> None:
-    """gunicorn's answer to a request it cannot parse (400, 414, 431, ...) in the API's
-    JSON error format instead of its HTML page; it replaces ``gunicorn.util.write_error``
-    in the server process, whose workers are forked from it."""
-    from gunicorn.util import write_nonblock
-
-    message = f"{reason}: {mesg}" if mesg else reason
-    body = json.dumps({"error": message, "field": None, "status": status_int}).encode()
-    head = (
-        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    )
-    write_nonblock(sock, head.encode("latin-1") + body)
-
-
 def _serve_with_gunicorn(served: ServedModels, host: str, port: int, workers: int,
                          threads: int, loaded: str, read_timeout: float) -> int:  # fmt: skip
     from optvol.serve.app import create_app
@@ -219,7 +205,7 @@ def run_gunicorn(app, host: str, port: int, workers: int, threads: int,
     from gunicorn import util as gunicorn_util
     from gunicorn.app.base import BaseApplication
 
-    from optvol.serve._gunicorn_worker import SPARE_READERS, deadline_worker
+    from optvol.serve._gunicorn_worker import SPARE_READERS, deadline_worker, json_error_page
     from optvol.serve.app import MAX_BODY_BYTES
 
     def when_ready(arbiter) -> None:
@@ -257,6 +243,6 @@ def run_gunicorn(app, host: str, port: int, workers: int, threads: int,
         def load(self):
             return app
 
-    gunicorn_util.write_error = _json_error_page
+    gunicorn_util.write_error = json_error_page
     Server().run()  # ends the process (the arbiter exits; so do the workers)
     return 0
