@@ -71,8 +71,7 @@ def check_outcomes(root: Path) -> dict[str, bool | None]:
     instance = dg.DagsterInstance.get()
     keys = [
         key
-        for check in load_definitions().asset_checks
-        for key in check.check_keys
+        for key in load_definitions().resolve_asset_graph().asset_check_keys
         if key.asset_key.path[-1] in ("raw_market", "market_features", "volatility_evaluation")
     ]
     records = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)

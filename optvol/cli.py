@@ -117,7 +117,7 @@ def _refuse_output_among_inputs(out: Path, inputs: list[Path]) -> None:
 def _clean(args: argparse.Namespace) -> int:
     from optvol.core.common.errors import BlockingCheckError
     from optvol.core.common.parquet import write_parquet
-    from optvol.core.common.validation import failed_blocking, record_outcomes
+    from optvol.core.common.validation import failed_blocking
 
     out = _output_path(args.out)
     inputs = _inputs_of(args.inputs)
@@ -144,8 +144,6 @@ def _clean(args: argparse.Namespace) -> int:
     failure = failed_blocking(table, outcomes)
     if failure is not None:
         raise BlockingCheckError(f"{failure}: {out} not written")
-    if kind == "options":
-        record_outcomes(frame, outcomes)  # as option_quotes records them in each month
     try:
         write_parquet(frame, out)
     except PermissionError as err:
@@ -203,7 +201,7 @@ def _import_market(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     import dagster as dg
 
-    from optvol.definitions import asset_checks, assets, resources_for
+    from optvol.definitions import assets, resources_for
     from optvol.defs.options.partitions import input_month_range, range_tags
 
     root = data_root(args.data_dir)
@@ -224,7 +222,7 @@ def _demo(args: argparse.Namespace) -> int:
     log.info("Materializing every asset, quote months %s to %s, in one run", first, last)
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
     result = dg.materialize(
-        [*assets(), *asset_checks()],
+        assets(),
         resources=resources_for(str(root)),
         instance=instance,
         tags=range_tags(first, last),

@@ -18,7 +18,7 @@ import dagster as dg
 import optvol.defs
 from optvol.defs.resources import resources_for
 
-__all__ = ["asset_checks", "assets", "defs", "load_definitions", "resources_for"]
+__all__ = ["assets", "defs", "load_definitions", "resources_for"]
 
 
 @functools.cache
@@ -41,11 +41,6 @@ def defs() -> dg.Definitions:
 def assets() -> list[dg.AssetsDefinition]:
     """Every asset once (a module that uses another's asset shows it too)."""
     return _once(load_definitions().assets)
-
-
-def asset_checks() -> list[dg.AssetChecksDefinition]:
-    """Every asset check once."""
-    return _once(load_definitions().asset_checks)
 
 
 def _once(definitions) -> list:

@@ -39,9 +39,7 @@ def test_assets_have_groups_descriptions_kinds_and_owners():
 
 
 def test_every_check_has_a_description():
-    from optvol.definitions import asset_checks
-
-    specs = [spec for check in asset_checks() for spec in check.check_specs]
+    specs = [spec for asset in load_definitions().assets for spec in asset.check_specs]
     assert len(specs) == len(load_definitions().resolve_asset_graph().asset_check_keys) == 18
     for spec in specs:
         assert spec.description and len(spec.description) > 20, spec.key

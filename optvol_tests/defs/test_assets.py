@@ -11,7 +11,7 @@ import pytest
 from optvol.core.common.errors import InputNotFoundError
 from optvol.core.common.paths import ARTIFACT_PATHS
 from optvol.core.common.retry import ingest_retry_delay
-from optvol.definitions import asset_checks, load_definitions
+from optvol.definitions import load_definitions
 from optvol.defs.options.assets import option_quotes, raw_option_quotes
 from optvol.defs.options.partitions import range_tags
 from optvol.defs.shared.retry import INGEST_RETRY_POLICY, read_with_retries
@@ -20,8 +20,7 @@ from optvol_tests.builders import small_chain, write_optionsdx
 
 TABLE_ASSETS = [raw_option_quotes, option_quotes, raw_market, market_features]
 TABLES = {a.key.path[-1]: ARTIFACT_PATHS[a.key.path[-1]] for a in TABLE_ASSETS}
-TABLE_CHECKS = [c for c in asset_checks() if next(iter(c.check_keys)).asset_key.path[-1] in TABLES]
-ALL = [*TABLE_ASSETS, *TABLE_CHECKS]
+ALL = TABLE_ASSETS
 NO_RETRIES = {"execution": {"config": {"retries": {"disabled": {}}}}}
 
 

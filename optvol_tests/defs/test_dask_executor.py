@@ -145,7 +145,7 @@ def run_on_dask(instance: dg.DagsterInstance, address: str, root: Path) -> Run:
 
 def run_in_process(instance: dg.DagsterInstance, root: Path) -> Run:
     result = dg.materialize(
-        [*load_definitions().assets, *load_definitions().asset_checks],
+        load_definitions().assets,
         selection=list(INGEST_AND_CLEAN),
         instance=instance,
         resources=resources_for(str(root)),
@@ -185,8 +185,7 @@ def compare_runs(tmp_path: Path) -> Comparison:
 def assert_both_succeeded_with_every_check_passing(comparison: Comparison) -> None:
     expected_checks = {
         key.to_user_string()
-        for checks in load_definitions().asset_checks
-        for key in checks.check_keys
+        for key in load_definitions().resolve_asset_graph().asset_check_keys
         if key.asset_key.to_user_string() in INGEST_AND_CLEAN
     }
     assert len(expected_checks) >= 3 * len(INGEST_AND_CLEAN)

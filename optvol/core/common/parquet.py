@@ -107,15 +107,6 @@ def read_table(path: Location) -> pa.Table:
     return pq.read_table(path)
 
 
-def read_notes(path: Location) -> dict:
-    """The notes of the Parquet file at ``path``, from its footer alone (no row is read)."""
-    if is_remote(path):
-        forget_listing(path)
-        with path.open("rb") as handle:
-            return notes_of(pq.read_schema(handle))
-    return notes_of(pq.read_schema(path))
-
-
 def _frame_of(table: pa.Table) -> pd.DataFrame:
     """``table`` as a pandas frame with its notes in ``attrs``, dtypes restored from the
     pandas metadata. ``table`` is consumed (its buffers are freed as columns convert), so

@@ -24,13 +24,8 @@ class LazyTables(Mapping[str, T]):
     nothing.
     """
 
-    def __init__(
-        self,
-        producers: Mapping[str, Callable[[], T]],
-        notes: Callable[[str], dict] | None = None,
-    ):
+    def __init__(self, producers: Mapping[str, Callable[[], T]]):
         self._producers = dict(producers)
-        self._notes = notes
         for key, producer in self._producers.items():
             if not callable(producer):
                 raise TypeError(
@@ -40,12 +35,6 @@ class LazyTables(Mapping[str, T]):
 
     def __getitem__(self, key: str) -> T:
         return self._producers[key]()
-
-    @property
-    def notes(self) -> Callable[[str], dict] | None:
-        """The notes of a key's value without producing it (read from a stored file's
-        footer, say), when the producer of this mapping can tell them; else None."""
-        return self._notes
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._producers)

@@ -8,9 +8,8 @@ bad data: describing bad data is their job. The rules of each pipeline's tables 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -18,11 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from optvol.core.common.data_summary import missing_counts
-from optvol.core.common.parquet import notes_of, with_notes
 
 Table = pd.DataFrame | pa.Table
-# The key of the check outcomes a table's notes record (record_outcomes).
-RECORDED = "checks"
 
 
 @dataclass(frozen=True)
@@ -161,83 +157,49 @@ def as_frame(data: Table, columns) -> pd.DataFrame:
     return data[list(columns)]
 
 
-def record_outcomes(data: Table, outcomes: Mapping[str, CheckOutcome]) -> Table:
-    """``data`` carrying ``outcomes`` (by check name) and its row count in its notes,
-    which the Parquet writer keeps in the file's footer: the checks of a partitioned
-    table read them back from there instead of reading every month again. Record only
-    outcomes computed on ``data`` itself, just before it is written."""
-    recorded = {
-        name: json.loads(json.dumps(asdict(outcome), default=str))
-        for name, outcome in outcomes.items()
-    }
-    notes = {key: value for key, value in notes_of(data).items() if key != RECORDED}
-    # Last, whatever the notes held before (a clean table inherits its raw one's): the
-    # same table gives the same bytes.
-    notes[RECORDED] = {"rows": num_rows(data), **recorded}
-    return with_notes(data, notes)
-
-
-def _recorded(notes: Mapping, name: str | None) -> tuple[int, CheckOutcome] | None:
-    entry = notes.get(RECORDED) if name else None
-    if not isinstance(entry, dict) or not isinstance(entry.get(name), dict):
-        return None
-    outcome = entry[name]
-    return int(entry["rows"]), CheckOutcome(
-        bool(outcome["passed"]), str(outcome["description"]), dict(outcome["metadata"])
-    )
-
-
-def check_each_month(
-    months: Mapping[str, Table], check: Callable[[Table], CheckOutcome], name: str | None = None
-) -> CheckOutcome:
-    """``check`` on each month's table in turn (one in memory at a time), as one outcome.
-
-    Where ``months`` can tell a month's notes without reading its rows (a
-    :class:`~optvol.core.common.partitioned.LazyTables` with notes) and they record the
-    outcome of check ``name`` (:func:`record_outcomes`), that outcome is taken and the
-    month is not read.
+def month_by_month(outcomes: Mapping[str, CheckOutcome | None]) -> CheckOutcome:
+    """One check's outcomes on each month of a run (``None`` for a month without rows),
+    as one outcome.
 
     It passes when every month with rows passes. Months without rows are listed, not
     checked: ingest already warned of them (a removed file was their only source, say),
     and an empty table would fail the null check. The description names the first
     failing month.
     """
-    outcomes: dict[str, CheckOutcome] = {}
-    empty: list[str] = []
-    notes_of_month = getattr(months, "notes", None)
-    for month in months:
-        recorded = _recorded(notes_of_month(month), name) if notes_of_month else None
-        if recorded is not None:
-            rows, outcome = recorded
-            if rows == 0:
-                empty.append(month)
-            else:
-                outcomes[month] = outcome
-            continue
-        data = months[month]
-        if num_rows(data) == 0:
-            empty.append(month)
-        else:
-            outcomes[month] = check(data)
-        del data
-    failed = {month: o for month, o in outcomes.items() if not o.passed}
+    checked = {month: o for month, o in outcomes.items() if o is not None}
+    empty = [month for month, o in outcomes.items() if o is None]
+    failed = {month: o for month, o in checked.items() if not o.passed}
     metadata = {
-        "months_checked": len(outcomes),
+        "months_checked": len(checked),
         "months_without_rows": empty,
         "failed_months": {month: o.description for month, o in failed.items()},
     }
-    if not outcomes:  # the inputs hold no quote of these months: nothing is wrong
+    if not checked:  # the inputs hold no quote of these months: nothing is wrong
         return CheckOutcome(True, f"no rows in any month: {empty}", metadata)
     if failed:
         first, outcome = next(iter(failed.items()))
         metadata["first_failure"] = outcome.metadata
         return CheckOutcome(
-            False, f"{len(failed)} of {len(outcomes)} months fail; {first}: {outcome.description}",
+            False, f"{len(failed)} of {len(checked)} months fail; {first}: {outcome.description}",
             metadata,
         )  # fmt: skip
-    last = outcomes[next(reversed(outcomes))]
+    last = checked[next(reversed(checked))]
     metadata["last_month"] = last.metadata
-    return CheckOutcome(True, f"{len(outcomes)} month(s): {last.description}", metadata)
+    return CheckOutcome(True, f"{len(checked)} month(s): {last.description}", metadata)
+
+
+def each_check_month_by_month(
+    months: Mapping[str, Mapping[str, CheckOutcome] | None], names: Iterable[str]
+) -> dict[str, CheckOutcome]:
+    """The outcomes of the checks ``names`` over a run's months, each check combined by
+    :func:`month_by_month`; ``months`` maps each month, in order, to its checks' outcomes
+    (:func:`month_outcomes`), or to ``None`` when it has no rows."""
+    return {
+        name: month_by_month(
+            {month: None if checks is None else checks[name] for month, checks in months.items()}
+        )
+        for name in names
+    }
 
 
 def infinite_values(frame: pd.DataFrame, rows: pd.Series | None = None) -> dict[str, pd.Series]:

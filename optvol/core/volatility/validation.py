@@ -182,3 +182,13 @@ def market_feature_outcomes(frame: pd.DataFrame) -> dict[str, CheckOutcome]:
         "expected_nulls": check_expected_nulls(frame),
         "no_look_ahead": check_no_look_ahead(frame),
     }
+
+
+def raw_market_outcomes(frame: pd.DataFrame) -> dict[str, CheckOutcome]:
+    """Every check of ``raw_market``, by check name (the null and value checks warn,
+    never block: cleaning exists for such rows)."""
+    return {
+        "schema": check_schema(frame, market_types(frame, features=False)),
+        "null_counts": check_nulls(frame, RAW_MARKET_NULLS),
+        "values": check_raw_market_values(frame),
+    }

@@ -16,7 +16,6 @@ from optvol.core.common.atomic import atomic_group
 from optvol.core.common.parquet import (
     read_as_written,
     read_frame,
-    read_notes,
     read_partition_tables,
     read_partitions,
     read_table,
@@ -165,8 +164,7 @@ class ParquetIOManager(ArtifactIOManager):
         keys = list(context.asset_partition_keys)
         if isinstance(wanted, type) and issubclass(wanted, LazyTables):
             read = partial(self._read_partition, context.asset_key)
-            notes = partial(self._partition_notes, context.asset_key)
-            return LazyTables({key: partial(read, key) for key in keys}, notes=notes)
+            return LazyTables({key: partial(read, key) for key in keys})
         paths = self._existing_partitions(context, keys)
         return read_partition_tables(paths) if wanted is pa.Table else read_partitions(paths)
 
@@ -179,13 +177,6 @@ class ParquetIOManager(ArtifactIOManager):
                     f"{asset_name(asset_key)!r} first"
                 )
             return read_as_written(path)
-
-    def _partition_notes(self, asset_key: dg.AssetKey, key: str) -> dict:
-        """A partition's notes from its file's footer; ``{}`` when it has no file (its
-        read then says so)."""
-        path = self.partition_path(asset_key, key)
-        with explained_errors(path):
-            return read_notes(path) if exists(path) else {}
 
     def _existing_partitions(self, context: dg.InputContext, keys: list[str]) -> list:
         """The files of the partitions ``keys`` that exist, in key order; the others are

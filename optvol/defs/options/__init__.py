@@ -1,4 +1,4 @@
 """The options pipeline in Dagster: its assets, run config, checks and quote-month
 partitions."""
 
-__all__ = ["assets", "checks", "config", "definitions", "partitions"]
+__all__ = ["assets", "checks", "config", "partitions"]

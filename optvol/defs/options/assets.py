@@ -1,6 +1,7 @@
 """Options pipeline assets: ingest and clean the SPY option chains, train the GRU and
 evaluate it against the Black-Scholes baselines."""
 
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from optvol.core.common.input_files import find_input_files
 from optvol.core.common.parquet import with_notes
 from optvol.core.common.partitioned import LazyTables
 from optvol.core.common.paths import OPTIONS_INPUT_DIR, PLOTS_DIR
-from optvol.core.common.validation import record_outcomes
+from optvol.core.common.validation import CheckOutcome, each_check_month_by_month
 from optvol.core.options.evaluation import evaluate_option_models, write_evaluation_plots
 from optvol.core.options.gru.artifact import TrainedGRU
 from optvol.core.options.ingest.clean import clean_option_quotes
@@ -22,10 +23,16 @@ from optvol.core.options.report import RESULTS_SECTION, build_option_report
 from optvol.core.options.samples import build_samples
 from optvol.core.options.validation import option_quote_outcomes, raw_option_outcomes
 from optvol.core.options.walk_forward import train_option_model
+from optvol.defs.options.checks import (
+    EVALUATION_CHECKS,
+    OPTION_EVALUATION_CHECKS,
+    OPTION_QUOTE_CHECKS,
+    RAW_OPTION_CHECKS,
+)
 from optvol.defs.options.config import GruModelConfig, OptionIngestConfig
 from optvol.defs.options.partitions import QUOTE_MONTHS
 from optvol.defs.shared.assets import MODEL_STEP, pipeline_asset
-from optvol.defs.shared.checks import refuse_failed_blocking
+from optvol.defs.shared.checks import check_results, refuse_failed_blocking
 from optvol.defs.shared.metadata import dynamics_metadata, evaluation_metadata, plot_metadata
 from optvol.defs.shared.reporting import materialize_report
 from optvol.defs.shared.resources import DataRoot
@@ -38,10 +45,15 @@ def _empty_month() -> pa.Table:
     return with_notes(RAW_OPTION_SCHEMA.empty_table(), {"sources": []})
 
 
-@asset(kinds={"pyarrow", "parquet"}, retry_policy=INGEST_RETRY_POLICY, partitions_def=QUOTE_MONTHS)
+@asset(
+    kinds={"pyarrow", "parquet"},
+    retry_policy=INGEST_RETRY_POLICY,
+    partitions_def=QUOTE_MONTHS,
+    check_specs=RAW_OPTION_CHECKS,
+)
 def raw_option_quotes(
     context: dg.AssetExecutionContext, config: OptionIngestConfig, data_root: DataRoot
-) -> dg.Output[dict]:
+) -> Iterator[dg.Output[dict] | dg.AssetCheckResult]:
     """The quotes of the run's months from every option chain file of the input
     directory, one row per option side, values as they came, typed, with the source file
     and row of each quote: one table per quote month (each file is read once, whatever
@@ -61,12 +73,12 @@ def raw_option_quotes(
     if empty:
         context.log.warning("No quotes dated in %s in %s", ", ".join(empty), input_dir)
     files_table = pd.DataFrame([vars(r) for r in reports]).to_markdown(index=False)
-    checked = {}
-    for month in months:  # the checks read these outcomes from the files' footers
-        table = tables.pop(month) if month in tables else _empty_month()
-        checked[month] = record_outcomes(table, raw_option_outcomes(table))
-    return dg.Output(
-        checked,
+    tables = {month: tables.pop(month) if month in tables else _empty_month() for month in months}
+    outcomes = {
+        month: raw_option_outcomes(t) if t.num_rows else None for month, t in tables.items()
+    }
+    yield dg.Output(
+        tables,
         metadata={
             "input_dir": dg.MetadataValue.path(str(input_dir)),
             "files": dg.MetadataValue.md(files_table),
@@ -74,30 +86,42 @@ def raw_option_quotes(
             "months_without_quotes": dg.MetadataValue.json(empty),
         },
     )
+    checks = [spec.name for spec in RAW_OPTION_CHECKS]
+    yield from check_results(RAW_OPTION_CHECKS, each_check_month_by_month(outcomes, checks))
 
 
-@asset(kinds={"pandas", "parquet"}, partitions_def=QUOTE_MONTHS)
-def option_quotes(context: dg.AssetExecutionContext, raw_option_quotes: LazyTables) -> LazyTables:
+@asset(kinds={"pandas", "parquet"}, partitions_def=QUOTE_MONTHS, check_specs=OPTION_QUOTE_CHECKS)
+def option_quotes(
+    context: dg.AssetExecutionContext, raw_option_quotes: LazyTables
+) -> Iterator[dg.Output[LazyTables] | dg.AssetCheckResult]:
     """Clean quotes of each of the run's months, one row per (quote_date, expiration,
     strike, option_type): canonical dtypes, duplicates removed, mid/spread/days to
     expiry/moneyness, and flags for unusable quotes (``usable`` is False where any flag is
     set). Months are cleaned as they are written, two at a time, so a range of months
     needs the memory of two; each must pass its blocking checks (exact dtypes, no missing
     key, value rules) before it is written, so a month that fails keeps its stored
-    version."""
+    version and fails the step, naming the checks."""
+    outcomes: dict[str, dict[str, CheckOutcome] | None] = {}
 
     def clean_month(month: str) -> pd.DataFrame:
         frame, report = clean_option_quotes(raw_option_quotes[month])
-        outcomes = option_quote_outcomes(frame)
-        refuse_failed_blocking(f"option_quotes {month}", outcomes)
-        record_outcomes(frame, outcomes)  # the checks read them from the file's footer
+        checked = option_quote_outcomes(frame)
+        refuse_failed_blocking(f"option_quotes {month}", checked)
+        outcomes[month] = checked if len(frame) else None
         context.log.info(
             "Cleaned %s: %d rows in, %d out, %d usable, %d duplicates",
             month, report.rows_in, report.rows_out, report.usable_rows, report.duplicate_rows,
         )  # fmt: skip
         return frame
 
-    return LazyTables({month: partial(clean_month, month) for month in raw_option_quotes})
+    # The IO manager cleans and checks each month as it writes it; the results follow.
+    yield dg.Output(LazyTables({month: partial(clean_month, month) for month in raw_option_quotes}))
+    for month in raw_option_quotes:
+        if month not in outcomes:  # an IO manager that kept the mapping without writing it
+            clean_month(month)
+    checks = [spec.name for spec in OPTION_QUOTE_CHECKS]
+    in_order = {month: outcomes[month] for month in raw_option_quotes}
+    yield from check_results(OPTION_QUOTE_CHECKS, each_check_month_by_month(in_order, checks))
 
 
 @asset(kinds={"pytorch"}, io_manager_key="model_io_manager", **MODEL_STEP)
@@ -135,13 +159,18 @@ def gru_model(
     return model
 
 
-@asset(kinds={"pytorch", "matplotlib"}, io_manager_key="json_io_manager", **MODEL_STEP)
+@asset(
+    kinds={"pytorch", "matplotlib"},
+    io_manager_key="json_io_manager",
+    check_specs=OPTION_EVALUATION_CHECKS,
+    **MODEL_STEP,
+)
 def option_evaluation(
     context: dg.AssetExecutionContext,
     data_root: DataRoot,
     option_quotes: pd.DataFrame,
     gru_model: TrainedGRU,
-) -> dict:
+) -> Iterator[dg.Output[dict] | dg.AssetCheckResult]:
     """Out-of-sample scores of the GRU and every baseline on exactly the same rows, by a
     walk-forward that refits every model every refit_every_days dates (or on the saved
     model's test split with evaluation='split'): RMSE, MAE, RMSE/strike and median
@@ -178,9 +207,12 @@ def option_evaluation(
             ),
             **dynamics_metadata(metrics["dynamics"]),
             **plot_metadata(plots),
-        }
+        },
+        output_name="result",  # the asset's output, beside its checks'
     )
-    return evaluation.metrics
+    yield dg.Output(metrics)
+    for check in EVALUATION_CHECKS:
+        yield check(metrics)
 
 
 def _or_nan(value: float | None) -> float:

@@ -1,23 +1,30 @@
-"""Checks of the option assets: the raw and clean quote tables month by month (schema,
-null shares, values; blocking on the clean table), and the evaluation's coverage of the
-test dates and the GRU against the best baseline."""
+"""The checks of the option assets, evaluated in each asset's step: the raw and clean
+quote tables month by month (schema, null shares, values; blocking on the clean table),
+and the evaluation's coverage of the test dates and the GRU against the best baseline."""
 
 import dagster as dg
-import pandas as pd
-import pyarrow as pa
 
 from optvol.core.options import validation as option_rules
-from optvol.defs.options.assets import option_evaluation, option_quotes, raw_option_quotes
-from optvol.defs.shared.checks import model_vs_baseline, table_checks
+from optvol.defs.options.partitions import QUOTE_MONTHS
+from optvol.defs.shared.checks import described_by, model_vs_baseline, table_check_specs
+
+RAW_OPTION_CHECKS = table_check_specs(
+    "raw_option_quotes", option_rules.RAW_OPTION_NULLS, option_rules.check_raw_option_values,
+    blocking=False, partitions_def=QUOTE_MONTHS,
+)  # fmt: skip
+OPTION_QUOTE_CHECKS = table_check_specs(
+    "option_quotes", option_rules.OPTION_QUOTES_NULLS, option_rules.check_option_quote_values,
+    blocking=True, partitions_def=QUOTE_MONTHS,
+)  # fmt: skip
 
 
-@dg.asset_check(asset=option_evaluation, blocking=True)
 def covers_every_test_date(option_evaluation: dict) -> dg.AssetCheckResult:
     """Every trading day of the test period is scored, for every model on the same rows."""
     expected = option_evaluation["test_calendar_dates"]
     scored = set(option_evaluation["by_date"]["date"])
     missing = [day for day in expected if day not in scored]
     return dg.AssetCheckResult(
+        check_name="covers_every_test_date",
         passed=not missing,
         description=f"{len(expected) - len(missing)} of {len(expected)} test dates scored",
         metadata={
@@ -30,12 +37,12 @@ def covers_every_test_date(option_evaluation: dict) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(asset=option_evaluation)
 def gru_vs_best_baseline(option_evaluation: dict) -> dg.AssetCheckResult:
     """The GRU's test RMSE against the best baseline's; warns when the GRU loses."""
     comparison = option_evaluation["comparison"]
     wins = comparison["gru_beats_best_baseline"]
     return model_vs_baseline(
+        "gru_vs_best_baseline",
         wins,
         f"GRU test RMSE {comparison['gru_rmse']:.4f} vs {comparison['best_baseline']} "
         f"{comparison['best_baseline_rmse']:.4f} (ratio "
@@ -45,13 +52,9 @@ def gru_vs_best_baseline(option_evaluation: dict) -> dg.AssetCheckResult:
     )
 
 
-asset_checks = [
-    *table_checks(raw_option_quotes, pa.Table, lambda _: option_rules.RAW_OPTION_TYPES,
-                  option_rules.RAW_OPTION_NULLS, option_rules.check_raw_option_values,
-                  blocking=False),
-    *table_checks(option_quotes, pd.DataFrame, lambda _: option_rules.OPTION_QUOTES_TYPES,
-                  option_rules.OPTION_QUOTES_NULLS, option_rules.check_option_quote_values,
-                  blocking=True),
-    covers_every_test_date,
-    gru_vs_best_baseline,
+EVALUATION_CHECKS = [covers_every_test_date, gru_vs_best_baseline]
+OPTION_EVALUATION_CHECKS = [
+    dg.AssetCheckSpec(check.__name__, asset="option_evaluation",
+                      blocking=check is covers_every_test_date, description=described_by(check))
+    for check in EVALUATION_CHECKS
 ]  # fmt: skip

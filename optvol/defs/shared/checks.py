@@ -1,36 +1,72 @@
-"""What the checks of both pipelines share: a check outcome as Dagster's result, the
-schema, null and value checks of a table asset, and the warning when a model loses.
+"""The asset checks of both pipelines: declared on their asset (``check_specs``) and
+evaluated in the asset's own step, a table's on the table in memory before it is
+written, an evaluation's on the evaluation the asset returns.
 
-The logic lives in :mod:`optvol.core.common.validation` and each pipeline's
-``validation`` module; each check loads the asset and reports the outcome. Checks on the
-clean tables guard model inputs and are blocking, so bad data stops a run before
-anything downstream (training) is materialized. Checks on raw tables describe the input
-as it came; their value check warns instead of blocking, since cleaning exists to deal
-with such rows.
+The rules live in :mod:`optvol.core.common.validation` and each pipeline's
+``validation`` module; here they become Dagster's specs and results. Checks on the
+clean tables guard model inputs and are blocking: one that fails stops the step before
+the table is written, so the stored version stays and nothing downstream (training)
+runs on the new data. Checks on raw tables describe the input as it came; their null and
+value checks warn instead of blocking, since cleaning exists to deal with such rows.
 """
 
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import dagster as dg
 
 from optvol.core.common import validation as rules
-from optvol.core.common.partitioned import LazyTables
 
-# Checks of the quote-month assets are partitioned like them, so that a run's checks read
-# the run's months only; Dagster marks partitioned checks as a preview feature.
+# Checks of the quote-month assets are partitioned like them, so that a run's results
+# belong to the run's months; Dagster marks partitioned checks as a preview feature.
 warnings.filterwarnings(
     "ignore", category=dg.PreviewWarning, message="Specifying a partitions_def on an AssetCheckSpec"
 )
 
 
-def check_result(
-    outcome: rules.CheckOutcome, severity: dg.AssetCheckSeverity
-) -> dg.AssetCheckResult:
-    """The Dagster result of a check's outcome, its figures as metadata."""
+def described_by(function: Callable) -> str:
+    """A check's description: the docstring of the rule it applies, on one line."""
+    return " ".join((function.__doc__ or "").split())
+
+
+def table_check_specs(
+    asset: str,
+    nulls: Mapping[str, float],
+    values: Callable,
+    *,
+    blocking: bool,
+    partitions_def: dg.PartitionsDefinition | None = None,
+    more: Sequence[Callable] = (),
+) -> list[dg.AssetCheckSpec]:
+    """The schema, null-share and value checks of the table asset ``asset`` (the
+    schema check always blocks), and one check per rule of ``more``, named after it
+    without its ``check_`` prefix."""
+
+    def spec(name: str, description: str, blocks: bool = blocking) -> dg.AssetCheckSpec:
+        return dg.AssetCheckSpec(
+            name, asset=asset, blocking=blocks, partitions_def=partitions_def,
+            description=description,
+        )  # fmt: skip
+
+    return [
+        spec("schema", f"{asset} has exactly the expected columns and types.", blocks=True),
+        spec(
+            "null_counts",
+            f"Share of missing values per column of {asset} is within its "
+            f"threshold: {dict(nulls)}.",
+        ),  # fmt: skip
+        spec("values", described_by(values)),
+        *(spec(rule.__name__.removeprefix("check_"), described_by(rule)) for rule in more),
+    ]
+
+
+def check_result(outcome: rules.CheckOutcome, spec: dg.AssetCheckSpec) -> dg.AssetCheckResult:
+    """The Dagster result of ``spec``'s check from its outcome, its figures as metadata:
+    an error where the check blocks, a warning where it does not."""
     return dg.AssetCheckResult(
+        check_name=spec.name,
         passed=outcome.passed,
-        severity=severity,
+        severity=dg.AssetCheckSeverity.ERROR if spec.blocking else dg.AssetCheckSeverity.WARN,
         description=outcome.description,
         metadata={
             key: dg.MetadataValue.json(value) if isinstance(value, dict | list) else value
@@ -39,9 +75,11 @@ def check_result(
     )
 
 
-def described_by(function: Callable) -> str:
-    """A check's description: the docstring of the rule it applies, on one line."""
-    return " ".join((function.__doc__ or "").split())
+def check_results(
+    specs: Sequence[dg.AssetCheckSpec], outcomes: Mapping[str, rules.CheckOutcome]
+) -> list[dg.AssetCheckResult]:
+    """The result of each check of ``specs`` from ``outcomes`` (by check name)."""
+    return [check_result(outcomes[spec.name], spec) for spec in specs]
 
 
 def refuse_failed_blocking(name: str, outcomes: Mapping[str, rules.CheckOutcome]) -> None:
@@ -57,61 +95,31 @@ def refuse_failed_blocking(name: str, outcomes: Mapping[str, rules.CheckOutcome]
         )
 
 
-def table_checks(
-    asset: dg.AssetsDefinition,
-    data_type: type,
-    schema: Callable[[object], Mapping[str, str]],
-    nulls: Mapping[str, float],
-    values: Callable[[object], rules.CheckOutcome],
-    blocking: bool,
-    expected_nulls: Callable[[object], Mapping[str, int]] | None = None,
-) -> list[dg.AssetChecksDefinition]:
-    """Schema, null and value checks of one asset. A month-partitioned asset is checked
-    month by month over the run's months (one month in memory at a time), each month by
-    the outcome its file records when its asset computed the same check on it before
-    writing it (:func:`~optvol.core.common.validation.record_outcomes`), else by reading
-    it. The null shares leave out the missing values ``expected_nulls`` explains."""
-    name = asset.key.path[-1]
-    value_severity = dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN
-    partitions_def = asset.partitions_def
-    if partitions_def is not None:
-        data_type = LazyTables
-
-    def evaluate(
-        check: Callable[[object], rules.CheckOutcome], data, check_name
-    ) -> rules.CheckOutcome:
-        if partitions_def is None:
-            return check(data)
-        return rules.check_each_month(data, check, check_name)
-
-    @dg.asset_check(asset=asset, name="schema", blocking=True, partitions_def=partitions_def,
-                    description=f"{name} has exactly the expected columns and types.")  # fmt: skip
-    def schema_check(data: data_type) -> dg.AssetCheckResult:  # type: ignore[valid-type]
-        outcome = evaluate(lambda d: rules.check_schema(d, schema(d)), data, "schema")
-        return check_result(outcome, dg.AssetCheckSeverity.ERROR)
-
-    @dg.asset_check(asset=asset, name="null_counts", blocking=blocking,
-                    partitions_def=partitions_def,
-                    description=f"Share of missing values per column of {name} is within "
-                                f"its threshold: {dict(nulls)}.")  # fmt: skip
-    def null_check(data: data_type) -> dg.AssetCheckResult:  # type: ignore[valid-type]
-        def nulls_of(d) -> rules.CheckOutcome:
-            return rules.check_nulls(d, nulls, expected_nulls(d) if expected_nulls else None)
-
-        return check_result(evaluate(nulls_of, data, "null_counts"), value_severity)
-
-    @dg.asset_check(asset=asset, name="values", blocking=blocking, partitions_def=partitions_def,
-                    description=described_by(values))  # fmt: skip
-    def value_check(data: data_type) -> dg.AssetCheckResult:  # type: ignore[valid-type]
-        return check_result(evaluate(values, data, "values"), value_severity)
-
-    return [schema_check, null_check, value_check]
+def written_if_blocking_checks_pass(
+    name: str,
+    output: dg.Output,
+    specs: Sequence[dg.AssetCheckSpec],
+    outcomes: Mapping[str, rules.CheckOutcome],
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """What a table asset yields: ``output`` and then its check results when every
+    blocking check passes; else the results alone and a step failure, so the table is not
+    written and its stored version stays (the failed results are recorded all the same)."""
+    results = check_results(specs, outcomes)
+    blocking = {spec.name for spec in specs if spec.blocking}
+    if any(not outcomes[check].passed for check in blocking):
+        yield from results
+        refuse_failed_blocking(name, {check: outcomes[check] for check in blocking})
+    yield output
+    yield from results
 
 
-def model_vs_baseline(wins: bool, description: str, comparison: dict) -> dg.AssetCheckResult:
+def model_vs_baseline(
+    check_name: str, wins: bool, description: str, comparison: dict
+) -> dg.AssetCheckResult:
     """A warning (never blocking) when a model loses to its baseline, with the comparison's
     figures as metadata."""
     return dg.AssetCheckResult(
+        check_name=check_name,
         passed=wins,
         severity=dg.AssetCheckSeverity.WARN,
         description=description,

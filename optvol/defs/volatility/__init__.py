@@ -1,4 +1,3 @@
-"""The volatility pipeline in Dagster: its assets, run config, checks and
-dagster-pandas types."""
+"""The volatility pipeline in Dagster: its assets, run config and checks."""
 
-__all__ = ["assets", "checks", "config", "definitions", "types"]
+__all__ = ["assets", "checks", "config"]

@@ -2,6 +2,7 @@
 the volatility and return models, and evaluate them walk-forward against HAR, GARCH, VIX
 and no-change."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -19,28 +20,37 @@ from optvol.core.volatility.evaluation import evaluate_volatility, write_volatil
 from optvol.core.volatility.market import clean_market, read_market_file
 from optvol.core.volatility.report import RESULTS_SECTION, build_volatility_report
 from optvol.core.volatility.selection import RESTRICTED_RETURN
-from optvol.core.volatility.validation import market_feature_outcomes, refuse_implausible_values
+from optvol.core.volatility.validation import (
+    market_feature_outcomes,
+    raw_market_outcomes,
+    refuse_implausible_values,
+)
 from optvol.core.volatility.walk_forward import WalkForwardConfig
 from optvol.defs.shared.assets import MODEL_STEP, pipeline_asset
-from optvol.defs.shared.checks import refuse_failed_blocking
+from optvol.defs.shared.checks import check_results, written_if_blocking_checks_pass
 from optvol.defs.shared.metadata import evaluation_metadata, plot_metadata, scores_table
 from optvol.defs.shared.reporting import materialize_report
 from optvol.defs.shared.resources import DataRoot
 from optvol.defs.shared.retry import INGEST_RETRY_POLICY, read_with_retries
+from optvol.defs.volatility.checks import (
+    EVALUATION_CHECKS,
+    MARKET_FEATURE_CHECKS,
+    RAW_MARKET_CHECKS,
+    VOLATILITY_EVALUATION_CHECKS,
+)
 from optvol.defs.volatility.config import (
     MarketCleaningConfig,
     MarketIngestConfig,
     VolatilityModelConfig,
 )
-from optvol.defs.volatility.types import MarketFeaturesDataFrame
 
 asset = pipeline_asset("volatility")
 
 
-@asset(kinds={"pandas", "parquet"}, retry_policy=INGEST_RETRY_POLICY)
+@asset(kinds={"pandas", "parquet"}, retry_policy=INGEST_RETRY_POLICY, check_specs=RAW_MARKET_CHECKS)
 def raw_market(
     context: dg.AssetExecutionContext, config: MarketIngestConfig, data_root: DataRoot
-) -> pd.DataFrame:
+) -> Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult]:
     """The daily market file (S&P 500 OHLC, VIX, macro series), typed, values as they came,
     with the source file and row."""
     path = Path(config.input_file) if config.input_file else data_root.path / MARKET_INPUT_FILE
@@ -55,33 +65,36 @@ def raw_market(
                 description=f"{err}: not written; the stored raw_market is kept",
                 allow_retries=False,
             ) from None
-    context.add_output_metadata({"input_file": dg.MetadataValue.path(str(path))})
-    return frame
+    yield dg.Output(frame, metadata={"input_file": dg.MetadataValue.path(str(path))})
+    yield from check_results(RAW_MARKET_CHECKS, raw_market_outcomes(frame))
 
 
-@asset(kinds={"pandas", "parquet"}, dagster_type=MarketFeaturesDataFrame)
+@asset(kinds={"pandas", "parquet"}, check_specs=MARKET_FEATURE_CHECKS)
 def market_features(
     context: dg.AssetExecutionContext, config: MarketCleaningConfig, raw_market: pd.DataFrame
-) -> pd.DataFrame:
+) -> Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult]:
     """Trading days with an S&P 500 close, sorted and unique; macro series as of each day
     after their release lag; the features of the volatility task (log returns, RV over
     1/5/21/22/63 days, Parkinson and Garman-Klass range vol, VIX, VRP, VIX/RV21, yearly
     macro changes), each from data up to its day only; and the targets, realized vol and
     log return over the next 21 trading days (``target_*``). Its blocking checks run on
-    the table before it is written: one that fails leaves the stored table as it was."""
+    the table before it is written: one that fails leaves the stored table as it was
+    and fails the step, its results recorded."""
     frame, report = clean_market(
         raw_market, config.release_lag_months, dict(config.release_lag_overrides)
     )
-    refuse_failed_blocking("market_features", market_feature_outcomes(frame))
-    context.add_output_metadata(
-        {
-            "date_range": f"{frame['date'].min():%Y-%m-%d} .. {frame['date'].max():%Y-%m-%d}",
-            "cleaning": dg.MetadataValue.json(report.as_dict()),
-            "rows_with_vix": report.rows_with_vix,
-            "rows_with_targets": report.rows_with_targets,
-        }
+    metadata = {
+        "date_range": f"{frame['date'].min():%Y-%m-%d} .. {frame['date'].max():%Y-%m-%d}",
+        "cleaning": dg.MetadataValue.json(report.as_dict()),
+        "rows_with_vix": report.rows_with_vix,
+        "rows_with_targets": report.rows_with_targets,
+    }
+    yield from written_if_blocking_checks_pass(
+        "market_features",
+        dg.Output(frame, metadata=metadata),
+        MARKET_FEATURE_CHECKS,
+        market_feature_outcomes(frame),
     )
-    return frame
 
 
 @asset(kinds={"scikitlearn"}, io_manager_key="model_io_manager", **MODEL_STEP)
@@ -129,13 +142,18 @@ def volatility_model(
     return model
 
 
-@asset(kinds={"scikitlearn", "matplotlib"}, io_manager_key="json_io_manager", **MODEL_STEP)
+@asset(
+    kinds={"scikitlearn", "matplotlib"},
+    io_manager_key="json_io_manager",
+    check_specs=VOLATILITY_EVALUATION_CHECKS,
+    **MODEL_STEP,
+)
 def volatility_evaluation(
     context: dg.AssetExecutionContext,
     data_root: DataRoot,
     market_features: pd.DataFrame,
     volatility_model: VolatilityModel,
-) -> dict:
+) -> Iterator[dg.Output[dict] | dg.AssetCheckResult]:
     """The scores of volatility_model's walk-forward (refit on the first trading day of
     every month) of the models, the combination, the adaptive choice and the HAR, HAR-X,
     GARCH(1,1)-t, VIX and no-change baselines (and the historical mean for returns):
@@ -185,8 +203,9 @@ def volatility_evaluation(
         metadata["return_r2_vs_historical_mean"] = dg.MetadataValue.float(
             scores[RESTRICTED_RETURN]["r2_vs_historical_mean"] or float("nan")
         )
-    context.add_output_metadata({**metadata, **plot_metadata(plots)})
-    return evaluation
+    yield dg.Output(evaluation, metadata={**metadata, **plot_metadata(plots)})
+    for check in EVALUATION_CHECKS:
+        yield check(evaluation)
 
 
 @asset(kinds={"markdown", "pdf"})

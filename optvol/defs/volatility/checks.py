@@ -1,32 +1,24 @@
-"""Checks of the volatility assets: the raw and clean market tables (schema, null
-shares, values; blocking on the features), no look-ahead and the expected missing values
-of the features, the evaluation's common dates and the chosen model against HAR."""
+"""The checks of the volatility assets, evaluated in each asset's step: the raw and
+clean market tables (schema, null shares, values; blocking on the features, with no
+look-ahead and the expected missing values), the evaluation's common dates and the
+chosen model against HAR."""
 
 import dagster as dg
 import pandas as pd
 
 from optvol.core.volatility import validation as market_rules
-from optvol.core.volatility.features import expected_null_counts
-from optvol.core.volatility.market import macro_columns
-from optvol.defs.shared.checks import check_result, described_by, model_vs_baseline, table_checks
-from optvol.defs.volatility.assets import market_features, raw_market, volatility_evaluation
+from optvol.defs.shared.checks import described_by, model_vs_baseline, table_check_specs
 
-ERROR = dg.AssetCheckSeverity.ERROR
-
-
-@dg.asset_check(asset=market_features, blocking=True,
-                description=described_by(market_rules.check_no_look_ahead))  # fmt: skip
-def no_look_ahead(market_features: pd.DataFrame) -> dg.AssetCheckResult:
-    return check_result(market_rules.check_no_look_ahead(market_features), ERROR)
+RAW_MARKET_CHECKS = table_check_specs(
+    "raw_market", market_rules.RAW_MARKET_NULLS, market_rules.check_raw_market_values,
+    blocking=False,
+)  # fmt: skip
+MARKET_FEATURE_CHECKS = table_check_specs(
+    "market_features", market_rules.MARKET_FEATURE_NULLS, market_rules.check_market_feature_values,
+    blocking=True, more=(market_rules.check_no_look_ahead, market_rules.check_expected_nulls),
+)  # fmt: skip
 
 
-@dg.asset_check(asset=market_features, blocking=True,
-                description=described_by(market_rules.check_expected_nulls))  # fmt: skip
-def expected_nulls(market_features: pd.DataFrame) -> dg.AssetCheckResult:
-    return check_result(market_rules.check_expected_nulls(market_features), ERROR)
-
-
-@dg.asset_check(asset=volatility_evaluation, blocking=True)
 def same_dates_for_every_model(volatility_evaluation: dict) -> dg.AssetCheckResult:
     """Within each window, every model is scored on the same dates: each model's row count
     equals the number of dates on which every model of the window has a forecast."""
@@ -40,6 +32,7 @@ def same_dates_for_every_model(volatility_evaluation: dict) -> dg.AssetCheckResu
         if set(rows.values()) != {window["dates"]} or common != window["dates"]:
             problems[name] = counts[name]
     return dg.AssetCheckResult(
+        check_name="same_dates_for_every_model",
         passed=not problems,
         description="every model of each window scored on the same dates"
         if not problems
@@ -52,13 +45,13 @@ def _p_value(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-@dg.asset_check(asset=volatility_evaluation)
 def chosen_model_vs_har(volatility_evaluation: dict) -> dg.AssetCheckResult:
     """The chosen volatility model's out-of-sample QLIKE against HAR's; warns when the model
     loses."""
     comparison = volatility_evaluation["comparison"]
     wins = comparison["beats_har"]
     return model_vs_baseline(
+        "chosen_model_vs_har",
         wins,
         f"{comparison['chosen_model']} QLIKE {comparison['qlike']:.4f} vs HAR "
         f"{comparison['har_qlike']:.4f} (ratio {comparison['qlike_ratio_to_har']:.3f}, "
@@ -68,17 +61,10 @@ def chosen_model_vs_har(volatility_evaluation: dict) -> dg.AssetCheckResult:
     )
 
 
-asset_checks = [
-    *table_checks(raw_market, pd.DataFrame, lambda f: market_rules.market_types(f, features=False),
-                  market_rules.RAW_MARKET_NULLS, market_rules.check_raw_market_values,
-                  blocking=False),
-    *table_checks(market_features, pd.DataFrame,
-                  lambda f: market_rules.market_types(f, features=True),
-                  market_rules.MARKET_FEATURE_NULLS, market_rules.check_market_feature_values,
-                  blocking=True,
-                  expected_nulls=lambda f: expected_null_counts(f, macro_columns(f))),
-    no_look_ahead,
-    expected_nulls,
-    same_dates_for_every_model,
-    chosen_model_vs_har,
+EVALUATION_CHECKS = [same_dates_for_every_model, chosen_model_vs_har]
+VOLATILITY_EVALUATION_CHECKS = [
+    dg.AssetCheckSpec(check.__name__, asset="volatility_evaluation",
+                      blocking=check is same_dates_for_every_model,
+                      description=described_by(check))
+    for check in EVALUATION_CHECKS
 ]  # fmt: skip

@@ -15,7 +15,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from optvol.definitions import asset_checks, load_definitions, resources_for
+from optvol.definitions import load_definitions, resources_for
 from optvol.defs.automation import alerts, jobs, schedules, sensors, settings
 from optvol.defs.options.assets import option_quotes, raw_option_quotes
 from optvol.defs.options.partitions import range_tags
@@ -314,13 +314,12 @@ def test_the_sensor_interval_comes_from_the_environment(monkeypatch):
 
 
 def _report_checks(instance, asset: str, passed: bool, partition: str | None = None) -> None:
-    for check in asset_checks():
-        for key in check.check_keys:
-            if key.asset_key == dg.AssetKey(asset):
-                instance.report_runless_asset_event(
-                    dg.AssetCheckEvaluation(asset_key=key.asset_key, check_name=key.name,
-                                            passed=passed, partition=partition)
-                )  # fmt: skip
+    for key in load_definitions().resolve_asset_graph().asset_check_keys:
+        if key.asset_key == dg.AssetKey(asset):
+            instance.report_runless_asset_event(
+                dg.AssetCheckEvaluation(asset_key=key.asset_key, check_name=key.name,
+                                        passed=passed, partition=partition)
+            )  # fmt: skip
 
 
 def test_retraining_follows_new_features_only_when_their_blocking_checks_pass(instance):

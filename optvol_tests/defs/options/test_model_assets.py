@@ -15,14 +15,11 @@ from optvol.core.options.evaluation import PLOT_FILES
 from optvol.core.options.gru.training import TrainingConfig
 from optvol.core.options.report import SECTION_TITLES
 from optvol.core.options.samples import BASELINES, SampleConfig
-from optvol.definitions import asset_checks, resources_for
+from optvol.definitions import resources_for
 from optvol.defs.options.assets import gru_model, option_evaluation, option_report
 from optvol.defs.options.config import GruModelConfig
 from optvol_tests.builders import option_quotes_frame, write_quote_months
 
-MODEL_CHECKS = [
-    c for c in asset_checks() if next(iter(c.check_keys)).asset_key.path[-1] == "option_evaluation"
-]
 # option_quotes as an upstream the IO manager loads from the file each test writes.
 QUOTES = dg.SourceAsset("option_quotes")
 TINY = {"hidden_size": 8, "head_size": 8, "epochs": 2, "batch_size": 256}
@@ -31,7 +28,7 @@ TINY = {"hidden_size": 8, "head_size": 8, "epochs": 2, "batch_size": 256}
 def run(root: Path, model_config: dict | None = None, **kwargs) -> dg.ExecuteInProcessResult:
     config = {"ops": {"gru_model": {"config": {**TINY, **(model_config or {})}}}}
     return dg.materialize(
-        [QUOTES, gru_model, option_evaluation, option_report, *MODEL_CHECKS],
+        [QUOTES, gru_model, option_evaluation, option_report],
         selection=["gru_model", "option_evaluation", "option_report"],
         resources=resources_for(str(root)),
         run_config=config,

@@ -161,68 +161,46 @@ def test_input_month_range_of_an_empty_directory_says_so(tmp_path):
 # --- checks month by month -------------------------------------------------------------
 
 
-class _Counting(dict):
-    """A mapping that records which months were read."""
-
-    def __init__(self, *args) -> None:
-        super().__init__(*args)
-        self.read: list[str] = []
-
-    def __getitem__(self, key):
-        self.read.append(key)
-        return super().__getitem__(key)
+def _rows_over_two(rows: int) -> rules.CheckOutcome:
+    return rules.CheckOutcome(rows > 2, f"{rows} rows", {"rows": rows})
 
 
-def _frame(n: int) -> pd.DataFrame:
-    return pd.DataFrame({"x": [1.0] * n})
-
-
-def _has_rows_over_two(frame: pd.DataFrame) -> rules.CheckOutcome:
-    return rules.CheckOutcome(len(frame) > 2, f"{len(frame)} rows", {"rows": len(frame)})
-
-
-def test_check_each_month_passes_when_every_month_with_rows_passes():
-    months = _Counting({"2020-01": _frame(3), "2020-02": _frame(0), "2020-03": _frame(5)})
-    outcome = rules.check_each_month(months, _has_rows_over_two)
+def test_month_by_month_passes_when_every_month_with_rows_passes():
+    outcomes = {"2020-01": _rows_over_two(3), "2020-02": None, "2020-03": _rows_over_two(5)}
+    outcome = rules.month_by_month(outcomes)
     assert outcome.passed
     assert outcome.description == "2 month(s): 5 rows"
     assert outcome.metadata["months_without_rows"] == ["2020-02"]
     assert outcome.metadata["months_checked"] == 2
-    assert months.read == ["2020-01", "2020-02", "2020-03"]  # each read once, in order
+    assert outcome.metadata["last_month"] == {"rows": 5}
 
 
-def test_check_each_month_names_the_first_failing_month():
-    months = {"2020-01": _frame(3), "2020-02": _frame(1), "2020-03": _frame(2)}
-    outcome = rules.check_each_month(months, _has_rows_over_two)
+def test_month_by_month_names_the_first_failing_month():
+    outcomes = {"2020-01": _rows_over_two(3), "2020-02": _rows_over_two(1),
+                "2020-03": _rows_over_two(2)}  # fmt: skip
+    outcome = rules.month_by_month(outcomes)
     assert not outcome.passed
     assert outcome.description == "2 of 3 months fail; 2020-02: 1 rows"
     assert outcome.metadata["failed_months"] == {"2020-02": "1 rows", "2020-03": "2 rows"}
     assert outcome.metadata["first_failure"] == {"rows": 1}
 
 
-def test_check_each_month_passes_a_run_of_empty_months_and_says_so():
-    table = pa.table({"x": pa.array([], pa.float64())})
-    outcome = rules.check_each_month({"2020-01": table}, _has_rows_over_two)
+def test_month_by_month_passes_a_run_of_empty_months_and_says_so():
+    outcome = rules.month_by_month({"2020-01": None})
     assert outcome.passed and outcome.description == "no rows in any month: ['2020-01']"
     assert outcome.metadata["months_checked"] == 0
 
 
-def test_check_each_month_takes_recorded_outcomes_without_reading_the_month():
-    from optvol.core.common.partitioned import LazyTables
-
-    recorded = rules.record_outcomes(
-        _frame(3), {"rows_check": rules.CheckOutcome(False, "bad", {"n": 1})}
-    )
-    notes = {"2020-01": recorded.attrs["optvol"], "2020-02": {}}
-
-    def unread() -> pd.DataFrame:
-        raise AssertionError("a month with a recorded outcome was read")
-
-    months = LazyTables({"2020-01": unread, "2020-02": lambda: _frame(5)}, notes=notes.get)
-    outcome = rules.check_each_month(months, _has_rows_over_two, "rows_check")
-    assert not outcome.passed
-    assert outcome.metadata["failed_months"] == {"2020-01": "bad"}  # recorded, not recomputed
-    assert outcome.metadata["months_checked"] == 2  # 2020-02 has none: read and checked
+def test_each_check_is_combined_over_the_months_on_its_own():
+    months = {
+        "2020-01": {"schema": _rows_over_two(3), "values": _rows_over_two(1)},
+        "2020-02": None,
+        "2020-03": {"schema": _rows_over_two(4), "values": _rows_over_two(4)},
+    }
+    combined = rules.each_check_month_by_month(months, ["schema", "values"])
+    assert combined["schema"].passed and combined["schema"].metadata["months_checked"] == 2
+    assert not combined["values"].passed
+    assert combined["values"].metadata["failed_months"] == {"2020-01": "1 rows"}
 
 
 def test_a_month_without_quotes_does_not_stop_the_months_that_have_them(tmp_path):

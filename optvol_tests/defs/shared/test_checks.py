@@ -15,7 +15,7 @@ from optvol.core.options.ingest.clean import clean_option_quotes
 from optvol.core.options.ingest.read import read_option_files
 from optvol.core.volatility import validation as market_rules
 from optvol.core.volatility.market import clean_market, read_market_file
-from optvol.definitions import asset_checks, load_definitions
+from optvol.definitions import load_definitions
 from optvol_tests.builders import small_chain, write_market, write_optionsdx
 
 
@@ -306,7 +306,7 @@ def test_a_blocking_failure_keeps_the_stored_month_and_stops_downstream(data_roo
 
     def run() -> dg.ExecuteInProcessResult:
         return dg.materialize(
-            [raw_option_quotes, option_quotes, model_input, *_option_table_checks()],
+            [raw_option_quotes, option_quotes, model_input],
             resources=load_definitions().resources,
             raise_on_error=False,
             partition_key="2020-01",
@@ -329,15 +329,16 @@ def test_a_blocking_failure_keeps_the_stored_month_and_stops_downstream(data_roo
     materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
     assert materialized == {"raw_option_quotes"}  # as it came; its checks only warn
     assert list(stored.parent.glob(".*.tmp")) == []
+    raw_results = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert raw_results == {"schema": True, "null_counts": False, "values": True}
 
 
 def test_a_bad_market_row_keeps_the_stored_features_and_says_where(data_root):
     from optvol.defs.volatility.assets import market_features, raw_market
 
     def run() -> dg.ExecuteInProcessResult:
-        checks = [c for c in asset_checks() if "market" in str(next(iter(c.check_keys)).asset_key)]
         return dg.materialize(
-            [raw_market, market_features, *checks],
+            [raw_market, market_features],
             resources=load_definitions().resources,
             raise_on_error=False,
         )
@@ -356,6 +357,16 @@ def test_a_bad_market_row_keeps_the_stored_features_and_says_where(data_root):
     assert "values: violations: {'spx_high < spx_low': 1}" in message
     assert f"first at {{'spx_high < spx_low': '{day}'}}" in message
     assert stored.read_bytes() == good
+    # The failed checks are recorded all the same, against the table that was refused.
+    results = {
+        (e.asset_key.path[-1], e.check_name): e.passed for e in result.get_asset_check_evaluations()
+    }
+    assert results[("market_features", "values")] is False
+    assert results[("market_features", "schema")] is True
+    assert results[("raw_market", "values")] is False  # the raw table's check only warns
+    assert "market_features" not in {
+        e.asset_key.path[-1] for e in result.get_asset_materialization_events()
+    }
 
 
 # --- the embedded sample passes every check ----------------------------------------------
@@ -376,27 +387,23 @@ def test_embedded_sample_passes_every_check(demo_tables):
     assert 0.8 < quotes["usable"].mean() < 1.0
 
 
-def test_the_option_tables_record_their_check_outcomes_in_each_month_file(data_root):
-    from optvol.core.common.parquet import read_notes
+def test_the_option_tables_are_checked_in_their_own_steps_month_by_month(data_root):
     from optvol.defs.options.assets import option_quotes, raw_option_quotes
 
     result = dg.materialize(
-        [raw_option_quotes, option_quotes, *_option_table_checks()],
+        [raw_option_quotes, option_quotes],
         resources=load_definitions().resources,
-        partition_key="2020-01",
-    )
+        tags={"dagster/asset_partition_range_start": "2020-01",
+              "dagster/asset_partition_range_end": "2020-02"},
+    )  # fmt: skip
     assert result.success
-    for table in ("staging/raw_option_quotes", "processed/option_quotes"):
-        recorded = read_notes(data_root / table / "2020-01.parquet")["checks"]
-        assert recorded["rows"] == 48
-        assert {recorded[name]["passed"] for name in ("schema", "null_counts", "values")} == {True}
+    steps = {e.step_key for e in result.all_events if e.is_step_success}
+    assert steps == {"raw_option_quotes", "option_quotes"}  # no separate check steps
     evaluations = {
-        (e.asset_key.path[-1], e.check_name) for e in result.get_asset_check_evaluations()
+        (e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()
     }
     assert len(evaluations) == 6
-
-
-def _option_table_checks() -> list:
-    """The checks of the two option tables (raw_option_quotes, option_quotes)."""
-    tables = ("raw_option_quotes", "option_quotes")
-    return [c for c in asset_checks() if next(iter(c.check_keys)).asset_key.path[-1] in tables]
+    assert {e.passed for e in evaluations.values()} == {True}
+    values = evaluations[("option_quotes", "values")].metadata
+    assert values["months_checked"].value == 1
+    assert values["months_without_rows"].value == ["2020-02"]

@@ -11,22 +11,15 @@ import pandas as pd
 import pytest
 
 from optvol.core.common.paths import MARKET_INPUT_FILE
-from optvol.definitions import asset_checks, resources_for
+from optvol.definitions import resources_for
 from optvol.defs.volatility.assets import market_features, raw_market
 from optvol_tests.builders import long_history_frame, write_market
 
 TABLES = [raw_market, market_features]
-CHECKS = [
-    c
-    for c in asset_checks()
-    if next(iter(c.check_keys)).asset_key.path[-1] in {"raw_market", "market_features"}
-]
 
 
 def materialize(root: Path) -> dg.ExecuteInProcessResult:
-    return dg.materialize(
-        [*TABLES, *CHECKS], resources=resources_for(str(root)), raise_on_error=False
-    )
+    return dg.materialize(TABLES, resources=resources_for(str(root)), raise_on_error=False)
 
 
 def outcomes(result: dg.ExecuteInProcessResult) -> dict[str, tuple[bool, str]]:

@@ -19,7 +19,8 @@ from optvol.core.volatility.baselines import historical_mean_return
 from optvol.core.volatility.evaluation import PLOT_FILES
 from optvol.core.volatility.models import design_matrix
 from optvol.core.volatility.report import SECTION_TITLES
-from optvol.definitions import asset_checks, resources_for
+from optvol.core.volatility.validation import check_expected_nulls, check_no_look_ahead
+from optvol.definitions import resources_for
 from optvol.defs.volatility.assets import (
     market_features,
     raw_market,
@@ -27,12 +28,10 @@ from optvol.defs.volatility.assets import (
     volatility_model,
     volatility_report,
 )
-from optvol.defs.volatility.checks import expected_nulls, no_look_ahead
 from optvol_tests.builders import volatile_market_frame, write_market
 
 ASSETS = [raw_market, market_features, volatility_model, volatility_evaluation, volatility_report]
 NAMES = {a.key.path[-1] for a in ASSETS}
-CHECKS = [c for c in asset_checks() if next(iter(c.check_keys)).asset_key.path[-1] in NAMES]
 SMALL = {"min_train_rows": 126, "validation_folds": 3}
 MODEL_STEM = Path(ARTIFACT_PATHS["volatility_model"]).with_suffix("")
 EVALUATION = ARTIFACT_PATHS["volatility_evaluation"]
@@ -48,11 +47,11 @@ def run_config(selection: list[str] | None, model: dict | None = None) -> dict:
 
 
 def materialize(
-    root: Path, selection: list[str] | None = None, model: dict | None = None, checks=()
+    root: Path, selection: list[str] | None = None, model: dict | None = None
 ) -> dg.ExecuteInProcessResult:
     """The volatility assets (``selection`` of them; the rest load from their files)."""
     return dg.materialize(
-        [*ASSETS, *checks],
+        ASSETS,
         selection=selection,
         resources=resources_for(str(root)),
         run_config=run_config(selection, model),
@@ -76,7 +75,7 @@ def group(tmp_path_factory) -> tuple[Path, dg.ExecuteInProcessResult]:
     """The whole volatility group and its checks, materialized once for the module."""
     root = tmp_path_factory.mktemp("volatility") / "data"
     write_market(root / MARKET_INPUT_FILE, volatile_market_frame(n_days=900, vix_from=300, seed=7))
-    result = materialize(root, checks=CHECKS)
+    result = materialize(root)
     return root, result
 
 
@@ -328,21 +327,21 @@ def test_checks_pass_and_the_har_comparison_warns(result, evaluation):
 
 
 def test_no_look_ahead_fails_on_a_feature_from_the_future(features):
-    assert no_look_ahead(features).passed is True
+    assert check_no_look_ahead(features).passed is True
     leaking = features.assign(rv_21=features["rv_21"].shift(-1))
-    outcome = no_look_ahead(leaking)
+    outcome = check_no_look_ahead(leaking)
     assert outcome.passed is False
-    days = outcome.metadata["days_whose_features_use_later_rows"].value
+    days = outcome.metadata["days_whose_features_use_later_rows"]
     assert days and all(columns == ["rv_21"] for columns in days.values())
 
 
 def test_expected_nulls_fails_on_extra_missing_values(features):
-    assert expected_nulls(features).passed is True
+    assert check_expected_nulls(features).passed is True
     holes = features.copy()
     holes.loc[[100, 400], "rv_5"] = np.nan
-    outcome = expected_nulls(holes)
+    outcome = check_expected_nulls(holes)
     assert outcome.passed is False
-    unexpected = outcome.metadata["unexpected"].value
+    unexpected = outcome.metadata["unexpected"]
     assert unexpected == {"rv_5": {"expected": 5, "actual": 7}}
 
 
