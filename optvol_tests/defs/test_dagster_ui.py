@@ -29,7 +29,7 @@ import pytest
 from optvol.core.monitoring.input_watch import WatchCursor
 from optvol.defs.automation.jobs import planned_assets
 from optvol.defs.automation.sensors import new_input_files
-from optvol.defs.shared.resources import DataRoot
+from optvol.defs.shared.settings import Settings
 from optvol_tests.browser import (
     PNG_SIGNATURE,
     answers,
@@ -215,7 +215,7 @@ def test_the_ui_shows_both_groups_and_the_daemon_ingests_cleans_and_alerts(
     context = dg.build_sensor_context(
         instance=instance,
         cursor=state.instigator_data.cursor,
-        resources={"data_root": DataRoot(root=str(root))},
+        resources={"settings": Settings(data_dir=str(root))},
     )
     assert new_input_files.evaluate_tick(context).run_requests == []
 

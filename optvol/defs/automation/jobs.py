@@ -10,6 +10,8 @@ IN_PROCESS = dg.in_process_executor
 # The run queue (dagster.yaml) runs jobs with this tag one at a time, in order: an ingest
 # from the schedule and one from the file sensor never race to write the same table.
 REFRESH_TAGS = {"optvol/refresh": "inputs"}
+# The tag saying what triggered a sensor's run (a file change, an ingest).
+TRIGGER_TAG = "optvol/trigger"
 
 
 def _light_job(name: str, assets: tuple[str, ...], description: str):

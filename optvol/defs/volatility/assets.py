@@ -25,8 +25,8 @@ from optvol.defs.shared.assets import MODEL_STEP, pipeline_asset
 from optvol.defs.shared.checks import refuse_failed_blocking
 from optvol.defs.shared.metadata import evaluation_metadata, plot_metadata, scores_table
 from optvol.defs.shared.reporting import materialize_report
-from optvol.defs.shared.resources import DataRoot
 from optvol.defs.shared.retry import INGEST_RETRY_POLICY, read_with_retries
+from optvol.defs.shared.settings import Settings
 from optvol.defs.volatility.config import (
     MarketCleaningConfig,
     MarketIngestConfig,
@@ -39,11 +39,11 @@ asset = pipeline_asset("volatility")
 
 @asset(kinds={"pandas", "parquet"}, retry_policy=INGEST_RETRY_POLICY)
 def raw_market(
-    context: dg.AssetExecutionContext, config: MarketIngestConfig, data_root: DataRoot
+    context: dg.AssetExecutionContext, config: MarketIngestConfig, settings: Settings
 ) -> pd.DataFrame:
     """The daily market file (S&P 500 OHLC, VIX, macro series), typed, values as they came,
     with the source file and row."""
-    path = Path(config.input_file) if config.input_file else data_root.path / MARKET_INPUT_FILE
+    path = Path(config.input_file) if config.input_file else settings.data_path / MARKET_INPUT_FILE
     if path.exists():
         context.log.info("Found input %s (%d bytes)", path, path.stat().st_size)
     frame = read_with_retries(context, lambda: read_market_file(path))
@@ -132,7 +132,7 @@ def volatility_model(
 @asset(kinds={"scikitlearn", "matplotlib"}, io_manager_key="json_io_manager", **MODEL_STEP)
 def volatility_evaluation(
     context: dg.AssetExecutionContext,
-    data_root: DataRoot,
+    settings: Settings,
     market_features: pd.DataFrame,
     volatility_model: VolatilityModel,
 ) -> dict:
@@ -154,7 +154,7 @@ def volatility_evaluation(
         volatility_model.card,
         market_features,
     )
-    plots = write_volatility_plots(evaluation, market_features, data_root.path / PLOTS_DIR)
+    plots = write_volatility_plots(evaluation, market_features, settings.data_path / PLOTS_DIR)
     comparison = evaluation["comparison"]
     compared = evaluation["volatility"]["all_models"]
     metadata = {
@@ -191,7 +191,7 @@ def volatility_evaluation(
 
 @asset(kinds={"markdown", "pdf"})
 def volatility_report(
-    context: dg.AssetExecutionContext, data_root: DataRoot, volatility_evaluation: dict
+    context: dg.AssetExecutionContext, settings: Settings, volatility_evaluation: dict
 ) -> dg.MaterializeResult:
     """The analysis report, reports/analysis_report.pdf and .md, written from
     volatility_evaluation alone: the data and its origin, return and RV distributions and
@@ -199,5 +199,5 @@ def volatility_report(
     and hyperparameters, every model's scores against HAR, GARCH, VIX and no-change
     (overall and by year), the return forecasts, the plots, and a plain reading of the
     numbers, including where the chosen model loses."""
-    report = build_volatility_report(volatility_evaluation, data_root.path / PLOTS_DIR)
-    return materialize_report(context, report, RESULTS_SECTION, data_root)
+    report = build_volatility_report(volatility_evaluation, settings.data_path / PLOTS_DIR)
+    return materialize_report(context, report, RESULTS_SECTION, settings)
