@@ -5,7 +5,7 @@ interval, whether retraining starts on, the quote-month partitions): see
 import dagster as dg
 
 from optvol.defs.automation.alerts import alert_sensor
-from optvol.defs.automation.sensors import clean_sensors, new_input_files_sensor, retrain_sensor
+from optvol.defs.automation.sensors import clean_sensor, new_input_files_sensor, retrain_sensor
 from optvol.defs.shared.settings import Settings
 
 
@@ -13,7 +13,7 @@ def sensors_for(settings: Settings) -> list[dg.SensorDefinition]:
     """Every sensor of optvol, as ``settings`` configure them."""
     return [
         new_input_files_sensor(settings),
-        *clean_sensors(settings),
+        clean_sensor(settings),
         retrain_sensor(settings),
         alert_sensor(settings),
     ]

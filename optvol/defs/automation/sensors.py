@@ -1,7 +1,9 @@
-"""The sensors that refresh the pipelines: an ingest when an input file changes, a clean
-after each ingest, and retraining under a switch (off by default).
+"""The sensors that refresh the pipelines: an ingest when an input file changes, and the
+automation sensors of the clean tables (a clean after each ingest) and of the models
+(retraining under a switch, off by default), whose conditions are in
+:mod:`optvol.defs.automation.conditions`.
 
-README "Operating optvol" lists each with its default status and why. Sensors run in
+docs/operating.md lists each with its default status and why. Sensors run in
 the Dagster daemon (``make ui`` starts one); a default status is only the starting
 point: the UI's toggle overrides it and is kept in the instance.
 """
@@ -16,12 +18,10 @@ from optvol.core.monitoring.input_watch import InputChange, WatchCursor, scan
 from optvol.core.options.ingest.read import scan_quote_months
 from optvol.defs.automation.jobs import (
     INGEST_JOB_OF_ASSET,
+    REFRESH_TAGS,
     TRIGGER_TAG,
-    clean_market_job,
-    clean_options_job,
     ingest_market_job,
     ingest_options_job,
-    planned_assets,
 )
 from optvol.defs.options.partitions import (
     QUOTE_MONTHS,
@@ -55,90 +55,6 @@ def _partition_requests(
             range_run = {**tags, **range_tags(first, last)}
             requests.append(dg.RunRequest(run_key=key, tags=range_run, job_name=job_name))
     return requests
-
-
-def _refresh_on_materialization(
-    name: str,
-    upstream: str,
-    downstream: str,
-    job,
-    settings: Settings,
-    partitioned: bool = False,
-) -> dg.SensorDefinition:
-    """A sensor that refreshes ``downstream`` (with the job ``job``) after new
-    materializations of ``upstream``. What arrived since the last tick is refreshed
-    together: one run, or for a ``partitioned`` upstream one run per stretch of
-    consecutive months that were materialized (a partition, or a one-run range). An event
-    of a partitioned upstream without a partition (reported by hand) names no month to
-    clean, and is passed over.
-
-    The cursor is the storage id of the last materialization handled, so each is handled
-    once. A run that itself plans to refresh ``downstream`` (a ``--select '*'``
-    materialization, usually still running when the sensor looks) gets no second one:
-    cleaning is deterministic, so if that run's clean fails, a second clean of the same
-    data would fail the same way; the failure alert reports it.
-    """
-
-    partitions = quote_months(settings.first_quote_month)
-
-    @dg.sensor(
-        name=name,
-        job=job,
-        minimum_interval_seconds=settings.sensor_interval_seconds,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description=f"Refresh {downstream} after each new materialization of {upstream}.",
-    )
-    def refresh(context: dg.SensorEvaluationContext):
-        after = int(context.cursor) if context.cursor else None
-        records = context.instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=dg.AssetKey(upstream), after_storage_id=after),
-            limit=1000,
-            ascending=True,
-        ).records
-        if not records:
-            return dg.SkipReason(f"no new materialization of {upstream}")
-        by_run: dict[str, list[dg.EventLogRecord]] = {}
-        for record in records:
-            by_run.setdefault(record.run_id, []).append(record)
-        months: set[str] = set()
-        sources, skipped = [], []
-        for run_id, events in by_run.items():
-            if run_id and downstream in planned_assets(context.instance, run_id):
-                skipped.append(f"run {run_id} also refreshes {downstream}")
-                continue
-            source = f"run {run_id}" if run_id else "reported events"
-            run_months = {e.partition_key for e in events if e.partition_key is not None}
-            if partitioned and not run_months:
-                skipped.append(f"{source} named no quote month")
-                continue
-            months |= run_months
-            sources.append(source)
-        context.update_cursor(str(records[-1].storage_id))
-        if not sources:
-            return dg.SkipReason("nothing to refresh: " + "; ".join(skipped))
-        # Each materialization has its own storage id, so a later one gets a new key.
-        key = f"{downstream}-after-{records[-1].storage_id}"
-        tags = {TRIGGER_TAG: f"{upstream} materialized by {', '.join(sources)}"[:200]}
-        return _partition_requests(sorted(months), key, tags, partitions)
-
-    return refresh
-
-
-def clean_sensors(settings: Settings) -> list[dg.SensorDefinition]:
-    """The sensors that clean each new ingest."""
-    return [
-        _refresh_on_materialization(
-            "clean_options_on_ingest",
-            "raw_option_quotes",
-            "option_quotes",
-            clean_options_job,
-            settings,
-            partitioned=True,
-        ),
-        _refresh_on_materialization(
-            "clean_market_on_ingest", "raw_market", "market_features", clean_market_job, settings
-        ),
-    ]
 
 
 def _already_ingested(instance: dg.DagsterInstance, change: InputChange) -> bool:
@@ -251,7 +167,26 @@ def new_input_files_sensor(settings: Settings) -> dg.SensorDefinition:
     return new_input_files
 
 
+CLEAN_ASSETS = ("option_quotes", "market_features")
 MODEL_ASSETS = ("gru_model", "option_evaluation", "volatility_model", "volatility_evaluation")
+
+
+def clean_sensor(settings: Settings) -> dg.AutomationConditionSensorDefinition:
+    """The automation sensor of the clean tables (running by default): each evaluates
+    :data:`~optvol.defs.automation.conditions.CLEAN_AFTER_INGEST`, so every ingested month
+    is cleaned once. Its runs queue one at a time with the ingests (``REFRESH_TAGS``)."""
+    return dg.AutomationConditionSensorDefinition(
+        "clean_after_ingest",
+        target=dg.AssetSelection.assets(*CLEAN_ASSETS),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=settings.sensor_interval_seconds,
+        run_tags=REFRESH_TAGS,
+        description=(
+            "Clean each month of option quotes that was ingested, and the market features "
+            "after each market ingest, unless the ingest failed a blocking check; an ingest "
+            "whose own run also cleaned gets no second clean."
+        ),
+    )
 
 
 def retrain_sensor(settings: Settings) -> dg.AutomationConditionSensorDefinition:

@@ -24,7 +24,7 @@ from optvol.core.options.validation import option_quote_outcomes, raw_option_out
 from optvol.core.options.walk_forward import train_option_model
 from optvol.defs.options.config import GruModelConfig, OptionIngestConfig
 from optvol.defs.options.partitions import QUOTE_MONTHS
-from optvol.defs.shared.assets import MODEL_STEP, pipeline_asset
+from optvol.defs.shared.assets import CLEAN_STEP, MODEL_STEP, pipeline_asset
 from optvol.defs.shared.checks import refuse_failed_blocking
 from optvol.defs.shared.metadata import dynamics_metadata, evaluation_metadata, plot_metadata
 from optvol.defs.shared.reporting import materialize_report
@@ -78,7 +78,7 @@ def raw_option_quotes(
     )
 
 
-@asset(kinds={"pandas", "parquet"}, partitions_def=QUOTE_MONTHS)
+@asset(kinds={"pandas", "parquet"}, partitions_def=QUOTE_MONTHS, **CLEAN_STEP)
 def option_quotes(context: dg.AssetExecutionContext, raw_option_quotes: LazyTables) -> LazyTables:
     """Clean quotes of each of the run's months, one row per (quote_date, expiration,
     strike, option_type): canonical dtypes, duplicates removed, mid/spread/days to

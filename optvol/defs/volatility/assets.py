@@ -21,7 +21,7 @@ from optvol.core.volatility.report import RESULTS_SECTION, build_volatility_repo
 from optvol.core.volatility.selection import RESTRICTED_RETURN
 from optvol.core.volatility.validation import market_feature_outcomes, refuse_implausible_values
 from optvol.core.volatility.walk_forward import WalkForwardConfig
-from optvol.defs.shared.assets import MODEL_STEP, pipeline_asset
+from optvol.defs.shared.assets import CLEAN_STEP, MODEL_STEP, pipeline_asset
 from optvol.defs.shared.checks import refuse_failed_blocking
 from optvol.defs.shared.metadata import evaluation_metadata, plot_metadata, scores_table
 from optvol.defs.shared.reporting import materialize_report
@@ -59,7 +59,7 @@ def raw_market(
     return frame
 
 
-@asset(kinds={"pandas", "parquet"}, dagster_type=MarketFeaturesDataFrame)
+@asset(kinds={"pandas", "parquet"}, dagster_type=MarketFeaturesDataFrame, **CLEAN_STEP)
 def market_features(
     context: dg.AssetExecutionContext, config: MarketCleaningConfig, raw_market: pd.DataFrame
 ) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import dagster as dg
 import pytest
 
 from optvol.definitions import asset_checks, load_definitions, resources_for
-from optvol.defs.automation import alerts, jobs, schedules, sensors
+from optvol.defs.automation import alerts, conditions, jobs, schedules, sensors
 from optvol.defs.automation.jobs import TRIGGER_TAG
 from optvol.defs.options.assets import option_quotes, raw_option_quotes
 from optvol.defs.options.partitions import range_tags
@@ -66,81 +66,104 @@ def _tick(sensor: dg.SensorDefinition, instance, root: Path, cursor: str | None)
     return result.run_requests, skip, result.cursor
 
 
-# -- asset sensors: the clean tables follow each new ingest -------------------------------
+# -- the clean tables follow each new ingest (an automation condition) ---------------------
 
 
-def test_each_new_raw_table_requests_exactly_one_clean_run(instance, root):
-    sensor = SENSORS["clean_options_on_ingest"]
-    requests, skip, cursor = _tick(sensor, instance, root, None)
-    assert requests == [] and "no new materialization" in skip
-
-    first = _materialize([raw_option_quotes], instance, root)
-    (request,), _, cursor = _tick(sensor, instance, root, cursor)
-    assert sensor.job_name == "clean_options"
-    assert request.run_key.startswith("option_quotes-after-")
-    assert first.run_id in request.tags[TRIGGER_TAG]
-    first_key = request.run_key
-    assert request.partition_key == "2020-01"
-    assert first.run_id in request.tags[TRIGGER_TAG]
-
-    again, skip, cursor = _tick(sensor, instance, root, cursor)
-    assert again == [] and skip
-
-    second = _materialize([raw_option_quotes], instance, root)
-    (request,) = _tick(sensor, instance, root, cursor)[0]
-    assert second.run_id in request.tags[TRIGGER_TAG] and request.run_key != first_key
+def _cleans(instance, cursor=None, defs=None):
+    """One evaluation of the clean tables' conditions: ({asset: requested partitions (None
+    for an unpartitioned asset)}, the cursor to pass to the next)."""
+    result = dg.evaluate_automation_conditions(
+        defs=defs or load_definitions(),
+        instance=instance,
+        asset_selection=dg.AssetSelection.assets(*sensors.CLEAN_ASSETS),
+        cursor=cursor,
+    )
+    by_asset = {
+        key.path[-1]: result.get_requested_partitions(key)
+        for key in map(dg.AssetKey, sensors.CLEAN_ASSETS)
+        if result.get_num_requested(key)
+    }
+    return by_asset, result.cursor
 
 
-def test_reported_materializations_each_get_their_own_clean(instance, root):
-    """Events reported from outside a run (the UI's "report materialization") have no
-    run id; each still gets its own run key."""
-    sensor = SENSORS["clean_options_on_ingest"]
-    keys, cursor = [], None
-    for _ in range(2):
-        event = dg.AssetMaterialization("raw_option_quotes", partition="2020-01")
-        instance.report_runless_asset_event(event)
-        (request,), _, cursor = _tick(sensor, instance, root, cursor)
-        assert "reported events" in request.tags[TRIGGER_TAG]
-        assert request.partition_key == "2020-01"
-        keys.append(request.run_key)
-    assert keys[0] != keys[1]
-    # Without a month there is nothing to clean.
-    instance.report_runless_asset_event(dg.AssetMaterialization("raw_option_quotes"))
-    requests, skip, _ = _tick(sensor, instance, root, cursor)
-    assert requests == [] and "reported events named no quote month" in skip
+def test_each_ingest_gets_one_clean_of_the_months_it_ingested(instance, root):
+    requested, cursor = _cleans(instance)
+    assert requested == {}  # the sensor's first look
+    _materialize([raw_option_quotes], instance, root)
+    requested, cursor = _cleans(instance, cursor)
+    assert requested == {"option_quotes": {"2020-01"}}  # not the empty months since 1973
+    requested, cursor = _cleans(instance, cursor)
+    assert requested == {}  # handled: nothing until the next ingest
+    _materialize([raw_option_quotes], instance, root)
+    assert _cleans(instance, cursor)[0] == {"option_quotes": {"2020-01"}}
 
 
-def test_a_range_run_gets_one_clean_per_stretch_of_months(instance, root):
+def test_a_range_run_gets_a_clean_of_each_month_it_ingested(instance, root):
     write_optionsdx(
         root / "raw" / "options" / "spy_eod_2020.txt",
         small_chain(dates=("2020-02-03", "2020-03-02", "2020-05-01"), expiries=("2020-06-19",)),
     )
-    run = _materialize([raw_option_quotes], instance, root, months=("2020-01", "2020-03"))
-    single = _materialize([raw_option_quotes], instance, root, months=("2020-05", "2020-05"))
-    requests = _tick(SENSORS["clean_options_on_ingest"], instance, root, None)[0]
-    ranged, one = requests
-    assert ranged.tags["dagster/asset_partition_range_start"] == "2020-01"
-    assert ranged.tags["dagster/asset_partition_range_end"] == "2020-03"
-    assert run.run_id in ranged.tags[TRIGGER_TAG]
-    assert one.partition_key == "2020-05" and single.run_id in one.tags[TRIGGER_TAG]
-    job = load_definitions().resolve_job_def("clean_options")
-    result = job.execute_in_process(instance=instance, tags=ranged.tags)
-    assert result.success
-    cleaned = sorted(e.partition for e in result.get_asset_materialization_events())
-    assert cleaned == ["2020-01", "2020-02", "2020-03"]
+    _, cursor = _cleans(instance)
+    _materialize([raw_option_quotes], instance, root, months=("2020-01", "2020-03"))
+    _materialize([raw_option_quotes], instance, root, months=("2020-05", "2020-05"))
+    requested, _ = _cleans(instance, cursor)
+    assert requested == {"option_quotes": {"2020-01", "2020-02", "2020-03", "2020-05"}}
 
 
 def test_a_run_that_also_cleans_needs_no_second_clean(instance, root):
-    run = _materialize([raw_option_quotes, option_quotes], instance, root)
-    requests, skip, _ = _tick(SENSORS["clean_options_on_ingest"], instance, root, None)
-    assert requests == []
-    assert f"run {run.run_id} also refreshes option_quotes" in skip
+    _, cursor = _cleans(instance)
+    _materialize([raw_option_quotes, option_quotes], instance, root)
+    assert _cleans(instance, cursor)[0] == {}
 
 
-def test_ingests_between_two_ticks_are_cleaned_by_one_run(instance, root):
-    runs = [_materialize([raw_market], instance, root).run_id for _ in range(3)]
-    (request,) = _tick(SENSORS["clean_market_on_ingest"], instance, root, None)[0]
-    assert all(run_id in request.tags[TRIGGER_TAG] for run_id in runs)
+def test_the_market_features_follow_raw_market_alone(instance, root):
+    _, cursor = _cleans(instance)
+    _materialize([raw_market], instance, root)
+    assert _cleans(instance, cursor)[0] == {"market_features": {None}}
+
+
+def test_a_failed_blocking_check_of_the_ingest_holds_the_clean(instance):
+    """The clean tables' condition on a staged table with a blocking check: a failed
+    check holds the clean, a passed one lets it run."""
+
+    @dg.asset
+    def staged() -> int:
+        return 1
+
+    @dg.asset_check(asset=staged, blocking=True)
+    def readable() -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=True)
+
+    @dg.asset(automation_condition=conditions.CLEAN_AFTER_INGEST)
+    def clean(staged: int) -> int:
+        return staged
+
+    defs = dg.Definitions(assets=[staged, clean], asset_checks=[readable])
+
+    def requested(cursor):
+        result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+        return result.get_num_requested(dg.AssetKey("clean")), result.cursor
+
+    _, cursor = requested(None)
+    check = dg.AssetCheckKey(dg.AssetKey("staged"), "readable")
+    for passed, cleans in ((False, 0), (True, 1)):
+        instance.report_runless_asset_event(dg.AssetMaterialization("staged"))
+        instance.report_runless_asset_event(
+            dg.AssetCheckEvaluation(asset_key=check.asset_key, check_name=check.name, passed=passed)
+        )
+        count, cursor = requested(cursor)
+        assert count == cleans
+
+
+def test_the_clean_sensor_runs_by_default_and_queues_with_the_ingests():
+    sensor = SENSORS["clean_after_ingest"]
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert sensor.run_tags == jobs.REFRESH_TAGS
+    graph = load_definitions().resolve_asset_graph()
+    targeted = {key.path[-1] for key in sensor.asset_selection.resolve(graph)}
+    assert targeted == {"option_quotes", "market_features"}
+    retrain = SENSORS["retrain_when_features_change"].asset_selection.resolve(graph)
+    assert not targeted & {key.path[-1] for key in retrain}
 
 
 def test_quotes_before_the_first_month_are_named_not_requested(instance, root):
@@ -153,27 +176,6 @@ def test_quotes_before_the_first_month_are_named_not_requested(instance, root):
     assert requests == []
     assert "quotes dated 2019-06 are outside the quote-month partitions (from 2020-01" in skip
     assert "OPTVOL_FIRST_QUOTE_MONTH" in skip
-
-
-def test_the_market_sensor_follows_raw_market(instance, root):
-    _materialize([raw_market], instance, root)
-    assert len(_tick(SENSORS["clean_market_on_ingest"], instance, root, None)[0]) == 1
-    assert SENSORS["clean_market_on_ingest"].job_name == "clean_market"
-    assert _tick(SENSORS["clean_options_on_ingest"], instance, root, None)[0] == []
-
-
-def test_the_requested_clean_job_runs_and_cleans(instance, root):
-    _materialize([raw_option_quotes], instance, root)
-    (request,) = _tick(SENSORS["clean_options_on_ingest"], instance, root, None)[0]
-    job = load_definitions().resolve_job_def(SENSORS["clean_options_on_ingest"].job_name)
-    result = job.execute_in_process(
-        instance=instance, tags=request.tags, partition_key=request.partition_key
-    )
-    assert result.success
-    materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
-    checks = {e.asset_check_key.name for e in result.get_asset_check_evaluations()}
-    assert materialized == {"option_quotes"}
-    assert {"schema", "null_counts", "values"} <= checks
 
 
 # -- the input file sensor -------------------------------------------------------------------
