@@ -100,10 +100,8 @@ def volatility_model(
     first training window. Saved as models/volatility_model.joblib (with the
     walk-forward; sha256 in the card) and a JSON card with features, training windows,
     validation scores and the latest weights."""
-    selection = SelectionConfig(config.min_train_rows, config.validation_folds)
-    walk = WalkForwardConfig(min_train_rows=config.min_train_rows, start=config.walk_forward_start)
-    adaptive = AdaptiveConfig(
-        half_life_days=config.weight_half_life_days, min_history_days=config.min_history_days
+    selection, walk, adaptive = (
+        config.build(kind) for kind in (SelectionConfig, WalkForwardConfig, AdaptiveConfig)
     )
     model = train_volatility_model(market_features, selection, walk, adaptive)
     card = model.card
