@@ -1,4 +1,15 @@
-"""What both pipelines' definitions share: resources, the executor, the ingest retry,
-asset metadata helpers, the report step and the asset-check factory."""
+"""What both pipelines' definitions share: the settings resource, run config made from
+core's dataclasses, the executor, the ingest retry, asset metadata helpers, the report
+step and the asset-check factory."""
 
-__all__ = ["assets", "checks", "executor", "metadata", "reporting", "retry", "settings", "types"]
+__all__ = [
+    "assets",
+    "checks",
+    "config",
+    "executor",
+    "metadata",
+    "reporting",
+    "retry",
+    "settings",
+    "types",
+]

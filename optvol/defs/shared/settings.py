@@ -59,16 +59,16 @@ class Settings(dg.ConfigurableResource):
     """optvol's settings (docs/settings.md lists them with their variables and defaults)."""
 
     data_dir: str | None = Field(
-        default=None, description=f"The data root (${DATA_DIR_ENV}); unset, ./data."
+        default=None, description=f"The data root ({DATA_DIR_ENV}); unset, ./data."
     )
     artifact_root: str | None = Field(
         default=None,
         description=f"Where the IO managers keep tables, models and metrics, a path or a URL "
-        f"(${ARTIFACT_ROOT_ENV}); unset, the data root.",
+        f"({ARTIFACT_ROOT_ENV}); unset, the data root.",
     )
     executor: str | None = Field(
         default=None,
-        description=f"How a run's steps execute (${EXECUTOR_ENV}): in_process, multiprocess, "
+        description=f"How a run's steps execute ({EXECUTOR_ENV}): in_process, multiprocess, "
         "or one a deployment registers; unset, in_process (multiprocess in "
         "deploy/code_location.py).",
     )

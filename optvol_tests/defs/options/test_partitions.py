@@ -40,6 +40,9 @@ def test_the_first_month_is_set_by_the_environment_when_the_definitions_load(mon
         partitions = graph.get(dg.AssetKey(asset)).partitions_def
         assert partitions.get_first_partition_key() == "2015-07"
     assert definitions.resolve_job_def("ingest_options").partitions_def == quote_months("2015-07")
+    assert definitions.resolve_implicit_global_asset_job_def().partitions_def == quote_months(
+        "2015-07"
+    )  # the assets and the jobs agree
     for bad in ("July 2015", "2015-7", "1970-01"):
         monkeypatch.setenv(FIRST_MONTH_ENV, bad)
         with pytest.raises(ValueError, match=f"{FIRST_MONTH_ENV} must be a month as YYYY-MM"):

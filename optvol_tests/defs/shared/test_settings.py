@@ -122,3 +122,13 @@ def test_importing_the_definitions_reads_neither_the_environment_nor_the_disk(tm
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("ValueError: OPTVOL_SENSOR_INTERVAL_SECONDS must be")
     assert "OPTVOL_FIRST_QUOTE_MONTH must be a month as YYYY-MM" in last
+
+
+def test_the_settings_resource_is_the_one_place_the_dagster_layer_reads_the_environment():
+    defs_dir = Path(__file__).parents[3] / "optvol" / "defs"
+    readers = {
+        str(path.relative_to(defs_dir))
+        for path in defs_dir.rglob("*.py")
+        if re.search(r"os\.environ|os\.getenv|dg\.EnvVar\(", path.read_text())
+    }
+    assert readers == {"shared/settings.py"}
