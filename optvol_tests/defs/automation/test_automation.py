@@ -69,11 +69,11 @@ def _tick(sensor: dg.SensorDefinition, instance, root: Path, cursor: str | None)
 # -- the clean tables follow each new ingest (an automation condition) ---------------------
 
 
-def _cleans(instance, cursor=None, defs=None):
+def _cleans(instance, cursor=None):
     """One evaluation of the clean tables' conditions: ({asset: requested partitions (None
     for an unpartitioned asset)}, the cursor to pass to the next)."""
     result = dg.evaluate_automation_conditions(
-        defs=defs or load_definitions(),
+        defs=load_definitions(),
         instance=instance,
         asset_selection=dg.AssetSelection.assets(*sensors.CLEAN_ASSETS),
         cursor=cursor,
@@ -139,9 +139,12 @@ def test_a_failed_blocking_check_of_the_ingest_holds_the_clean(instance):
         return staged
 
     defs = dg.Definitions(assets=[staged, clean], asset_checks=[readable])
+    cleaned = dg.AssetSelection.assets(clean)
 
     def requested(cursor):
-        result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+        result = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, asset_selection=cleaned, cursor=cursor
+        )
         return result.get_num_requested(dg.AssetKey("clean")), result.cursor
 
     _, cursor = requested(None)
