@@ -17,7 +17,6 @@ the run config supplies all their settings.
 """
 
 import copy
-import os
 
 import dagster as dg
 import dagster_dask
@@ -27,8 +26,7 @@ from dagster_k8s import k8s_job_executor
 from optvol.definitions import load_definitions
 from optvol.defs.shared.executor import EXECUTORS as PACKAGE_EXECUTORS
 from optvol.defs.shared.executor import executor_named, register_executor
-
-EXECUTOR_ENV = "OPTVOL_EXECUTOR"
+from optvol.defs.shared.settings import Settings
 
 
 class _RunDaskLeavesAlone:
@@ -104,7 +102,7 @@ for _name in ("k8s", "dask"):  # optvol's own loader accepts them too
 
 def executor_from_env() -> dg.ExecutorDefinition:
     """The executor named by ``$OPTVOL_EXECUTOR`` (``multiprocess`` when unset)."""
-    return executor_named(os.environ.get(EXECUTOR_ENV, "").strip() or "multiprocess", EXECUTORS)
+    return executor_named(Settings.from_env().executor or "multiprocess", EXECUTORS)
 
 
 def _with_executor(optvol: dg.Definitions, executor: dg.ExecutorDefinition) -> dg.Definitions:

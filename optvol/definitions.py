@@ -4,7 +4,10 @@ resources' Definitions), merged into one Definitions.
 
 ``dg`` (``[tool.dg]`` in pyproject.toml), ``dagster asset materialize -m
 optvol.definitions`` and ``dagster dev -w workspace.yaml`` all load :func:`defs`; nothing
-is read from the disk or the environment until then.
+is read from the disk or the environment until then. The settings
+(:class:`~optvol.defs.shared.settings.Settings`) are read as the definitions load: the
+resources, the executor and the sensors by their folders' ``@dg.definitions``, the first
+quote-month partition here.
 """
 
 from __future__ import annotations
@@ -16,21 +19,56 @@ from pathlib import Path
 import dagster as dg
 
 import optvol.defs
+from optvol.defs.options.partitions import QUOTE_MONTHS, quote_months
 from optvol.defs.resources import resources_for
+from optvol.defs.shared.settings import Settings
 
 __all__ = ["assets", "defs", "load_definitions", "resources_for"]
 
 
 @functools.cache
 def load_definitions() -> dg.Definitions:
-    """The code location's Definitions, built once per process."""
+    """The code location's Definitions, built once per process.
+
+    The settings are read first, so that a bad value stops the load with its own message
+    rather than inside the loader's report of the folder that read it."""
+    settings = Settings.from_env()
     with warnings.catch_warnings():
         # Dagster's loader calls helpers of its own that it marks as preview.
         warnings.simplefilter("ignore", dg.PreviewWarning)
         tree = dg.ComponentTree.from_module(
             defs_module=optvol.defs, project_root=Path(optvol.defs.__file__).parents[2]
         )
-        return tree.build_defs()
+        return starting_at(tree.build_defs(), settings.first_quote_month)
+
+
+def starting_at(definitions: dg.Definitions, first_month: str) -> dg.Definitions:
+    """``definitions`` with the quote-month partitions starting at ``first_month``: the
+    option assets declare :data:`~optvol.defs.options.partitions.QUOTE_MONTHS` (from the
+    earliest month) when their module is imported, and the settings say where the
+    partitions start only now."""
+    months = quote_months(first_month)
+    if months == QUOTE_MONTHS:
+        return definitions
+    assets = dg.map_asset_specs(
+        lambda spec: (
+            spec.replace_attributes(partitions_def=months)
+            if spec.partitions_def == QUOTE_MONTHS
+            else spec
+        ),
+        _once(definitions.assets),  # a module that shows another's asset lists it twice
+    )
+    return dg.Definitions(
+        assets=assets,
+        asset_checks=_once(definitions.asset_checks),
+        jobs=definitions.jobs,
+        schedules=definitions.schedules,
+        sensors=definitions.sensors,
+        resources=definitions.resources,
+        executor=definitions.executor,
+        metadata=definitions.metadata,
+        component_tree=definitions.component_tree,
+    )
 
 
 @dg.definitions

@@ -167,8 +167,8 @@ def test_the_loader_finds_every_definition_once():
     assert sorted(keys) == sorted(GROUPS)
     repository = load_definitions().get_repository_def()
     assert sorted(sensor.name for sensor in repository.sensor_defs) == [
-        "alert_on_run_failure", "clean_market_on_ingest", "clean_options_on_ingest",
-        "new_input_files", "retrain_when_features_change",
+        "alert_on_run_failure", "clean_after_ingest", "new_input_files",
+        "retrain_when_features_change",
     ]  # fmt: skip
     assert [schedule.name for schedule in repository.schedule_defs] == ["after_close_ingest"]
 

@@ -1,28 +1,37 @@
-"""The resources every asset shares (the IO managers and the data root) and the run
-executor, as the code location's Definitions."""
+"""The resources every asset shares (the IO managers and the settings) and the run
+executor, as the code location's Definitions, all from one
+:class:`~optvol.defs.shared.settings.Settings` read when the definitions load."""
 
 from __future__ import annotations
-
-import os
 
 import dagster as dg
 
 from optvol.defs.io_managers import JsonIOManager, ModelIOManager, ParquetIOManager
 from optvol.defs.shared.executor import executor_named
-from optvol.defs.shared.resources import DataRoot
+from optvol.defs.shared.settings import Settings
+
+DEFAULT_EXECUTOR = "in_process"
 
 
-def resources_for(root: str | None = None) -> dict[str, dg.ConfigurableResource]:
-    """The resources with the data root ``root`` (``None``: ``$OPTVOL_DATA_DIR`` or ./data)."""
+def resources_for(
+    root: str | None = None, settings: Settings | None = None
+) -> dict[str, dg.ConfigurableResource]:
+    """The resources of ``settings`` (those of the environment by default); a ``root``
+    puts the data and every artifact there (tests, ``optvol demo --data-dir``)."""
+    if settings is None:
+        overrides = {"data_dir": root, "artifact_root": root} if root else {}
+        settings = Settings.from_env(**overrides)
+    artifacts = settings.artifact_location
     return {
-        "io_manager": ParquetIOManager(root=root),
-        "model_io_manager": ModelIOManager(root=root),
-        "json_io_manager": JsonIOManager(root=root),
-        "data_root": DataRoot(root=root),
+        "io_manager": ParquetIOManager(root=artifacts),
+        "model_io_manager": ModelIOManager(root=artifacts),
+        "json_io_manager": JsonIOManager(root=artifacts),
+        "settings": settings,
     }
 
 
 @dg.definitions
 def resources() -> dg.Definitions:
-    executor = executor_named(os.environ.get("OPTVOL_EXECUTOR", "").strip() or "in_process")
-    return dg.Definitions(resources=resources_for(), executor=executor)
+    settings = Settings.from_env()
+    executor = executor_named(settings.executor or DEFAULT_EXECUTOR)
+    return dg.Definitions(resources=resources_for(settings=settings), executor=executor)

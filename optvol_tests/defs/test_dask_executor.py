@@ -119,8 +119,10 @@ class Comparison:
 
 
 def data_root_run_config(root: Path) -> dict:
-    """Run config pointing every IO manager and the data root resource at ``root``."""
-    return {"resources": {key: {"config": {"root": str(root)}} for key in resources_for()}}
+    """Run config pointing every IO manager and the settings' data root at ``root``."""
+    config = {key: {"config": {"root": str(root)}} for key in resources_for() if key != "settings"}
+    settings = {"config": {"data_dir": str(root), "artifact_root": str(root)}}
+    return {"resources": {**config, "settings": settings}}
 
 
 def run_on_dask(instance: dg.DagsterInstance, address: str, root: Path) -> Run:

@@ -2,13 +2,11 @@
 Slack-compatible webhook message for each failed run of the instance."""
 
 import datetime as dt
-import os
 
 import dagster as dg
 
 from optvol.core.common.paths import ALERTS_FILE
 from optvol.core.monitoring.alerts import (
-    WEBHOOK_ENV,
     FailedRunAlert,
     StepFailure,
     append_alert,
@@ -16,8 +14,7 @@ from optvol.core.monitoring.alerts import (
     slack_message,
 )
 from optvol.defs.automation.jobs import planned_assets
-from optvol.defs.automation.settings import INTERVAL_SECONDS
-from optvol.defs.shared.resources import DataRoot
+from optvol.defs.shared.settings import Settings
 
 # Errors Dagster wraps around the one raised by the asset's code.
 _WRAPPER_ERRORS = ("DagsterExecutionStepExecutionError", "RetryRequestedFromPolicy")
@@ -64,13 +61,7 @@ def failed_run_alert(context: dg.RunFailureSensorContext) -> FailedRunAlert:
     )
 
 
-@dg.run_failure_sensor(
-    name="alert_on_run_failure",
-    monitor_all_code_locations=True,
-    minimum_interval_seconds=INTERVAL_SECONDS,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-)
-def alert_on_run_failure(context: dg.RunFailureSensorContext, data_root: DataRoot):
+def alert_on_run_failure(context: dg.RunFailureSensorContext, settings: Settings) -> None:
     """Record each failed run of this Dagster instance in <data root>/alerts/alerts.jsonl
     (job, assets, failed steps, error, run id, time) and, when OPTVOL_ALERT_WEBHOOK is set,
     POST a Slack-compatible message there (5 s timeout). A webhook that is down or refuses
@@ -80,14 +71,26 @@ def alert_on_run_failure(context: dg.RunFailureSensorContext, data_root: DataRoo
     on; delivery is at least once (a tick cut short is evaluated again).
     """
     alert = failed_run_alert(context)
-    path = data_root.path / ALERTS_FILE
+    path = settings.data_path / ALERTS_FILE
     try:
         append_alert(path, alert)
         context.log.info("Run %s (%s) failed; alert recorded in %s", alert.run_id, alert.job, path)
     except OSError as err:  # a full or read-only disk must not silence the webhook too
         context.log.error("Alert for run %s not recorded in %s: %s", alert.run_id, path, err)
-    url = os.environ.get(WEBHOOK_ENV, "").strip()
+    url = settings.webhook_url
     if url:
         problem = post_json(url, slack_message(alert))
         if problem:
             context.log.warning("Alert for run %s not delivered: %s", alert.run_id, problem)
+
+
+def alert_sensor(settings: Settings) -> dg.SensorDefinition:
+    """The run-failure sensor that calls :func:`alert_on_run_failure`, looking every
+    ``settings.sensor_interval_seconds``."""
+    return dg.run_failure_sensor(
+        name="alert_on_run_failure",
+        monitor_all_code_locations=True,
+        minimum_interval_seconds=settings.sensor_interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=alert_on_run_failure.__doc__.split("\n\n")[0],
+    )(alert_on_run_failure)

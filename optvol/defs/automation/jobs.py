@@ -1,15 +1,17 @@
-"""The light jobs that sensors and the schedule launch (ingest and cleaning, with their
+"""The light jobs that the file sensor and the schedule launch (the ingests, with their
 checks), and what a run planned to materialize."""
 
 import dagster as dg
 
-# Ingest and cleaning are light: run their steps in the run's own process. The default
+# Ingests are light: run their steps in the run's own process. The default
 # executor starts a process per step (and per check), each importing torch and pandas
 # again; on 2 cores that made a small clean take a minute instead of seconds.
 IN_PROCESS = dg.in_process_executor
 # The run queue (dagster.yaml) runs jobs with this tag one at a time, in order: an ingest
 # from the schedule and one from the file sensor never race to write the same table.
 REFRESH_TAGS = {"optvol/refresh": "inputs"}
+# The tag saying what triggered a sensor's run (a file change, an ingest).
+TRIGGER_TAG = "optvol/trigger"
 
 
 def _light_job(name: str, assets: tuple[str, ...], description: str):
@@ -32,15 +34,7 @@ ingest_market_job = _light_job(
 ingest_job = _light_job(
     "ingest",
     ("raw_option_quotes", "raw_market"),
-    "Both ingests; the clean sensors then refresh the clean tables.",
-)
-clean_options_job = _light_job(
-    "clean_options", ("option_quotes",), "Clean the staged option quotes, with their checks."
-)
-clean_market_job = _light_job(
-    "clean_market",
-    ("market_features",),
-    "Build the market features from the staged history, with their checks.",
+    "Both ingests; the clean_after_ingest sensor then cleans what they staged.",
 )
 INGEST_JOB_OF_ASSET = {"raw_option_quotes": ingest_options_job, "raw_market": ingest_market_job}
 
@@ -54,4 +48,4 @@ def planned_assets(instance: dg.DagsterInstance, run_id: str) -> set[str]:
     return {record.event_log_entry.dagster_event.asset_key.to_user_string() for record in planned}
 
 
-jobs = [ingest_job, ingest_options_job, ingest_market_job, clean_options_job, clean_market_job]
+jobs = [ingest_job, ingest_options_job, ingest_market_job]

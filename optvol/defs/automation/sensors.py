@@ -1,7 +1,9 @@
-"""The sensors that refresh the pipelines: an ingest when an input file changes, a clean
-after each ingest, and retraining under a switch (off by default).
+"""The sensors that refresh the pipelines: an ingest when an input file changes, and the
+automation sensors of the clean tables (a clean after each ingest) and of the models
+(retraining under a switch, off by default), whose conditions are in
+:mod:`optvol.defs.automation.conditions`.
 
-README "Operating optvol" lists each with its default status and why. Sensors run in
+docs/operating.md lists each with its default status and why. Sensors run in
 the Dagster daemon (``make ui`` starts one); a default status is only the starting
 point: the UI's toggle overrides it and is kept in the instance.
 """
@@ -16,37 +18,34 @@ from optvol.core.monitoring.input_watch import InputChange, WatchCursor, scan
 from optvol.core.options.ingest.read import scan_quote_months
 from optvol.defs.automation.jobs import (
     INGEST_JOB_OF_ASSET,
-    clean_market_job,
-    clean_options_job,
+    REFRESH_TAGS,
+    TRIGGER_TAG,
     ingest_market_job,
     ingest_options_job,
-    planned_assets,
-)
-from optvol.defs.automation.settings import (
-    AUTO_RETRAIN_ENV,
-    INTERVAL_SECONDS,
-    TRIGGER_TAG,
-    auto_retrain_enabled,
 )
 from optvol.defs.options.partitions import (
-    FIRST_MONTH_ENV,
     QUOTE_MONTHS,
     contiguous_ranges,
     outside_partitions,
+    quote_months,
     range_tags,
 )
-from optvol.defs.shared.resources import DataRoot
+from optvol.defs.shared.settings import AUTO_RETRAIN_ENV, FIRST_MONTH_ENV, Settings
 
 
 def _partition_requests(
-    months: list[str], run_key: str, tags: dict[str, str], job_name: str | None = None
+    months: list[str],
+    run_key: str,
+    tags: dict[str, str],
+    partitions: dg.PartitionsDefinition,
+    job_name: str | None = None,
 ) -> list[dg.RunRequest]:
     """One run per stretch of consecutive months (a single month as its partition, a
     stretch as a one-run range); one unpartitioned run when ``months`` is empty."""
     if not months:
         return [dg.RunRequest(run_key=run_key, tags=tags, job_name=job_name)]
     requests = []
-    for first, last in contiguous_ranges(months):
+    for first, last in contiguous_ranges(months, partitions):
         key = f"{run_key}:{first}" if first == last else f"{run_key}:{first}...{last}"
         if first == last:
             requests.append(
@@ -56,74 +55,6 @@ def _partition_requests(
             range_run = {**tags, **range_tags(first, last)}
             requests.append(dg.RunRequest(run_key=key, tags=range_run, job_name=job_name))
     return requests
-
-
-def _refresh_on_materialization(
-    name: str, upstream: str, downstream: str, job, partitioned: bool = False
-) -> dg.SensorDefinition:
-    """A sensor that refreshes ``downstream`` (with the job ``job``) after new
-    materializations of ``upstream``. What arrived since the last tick is refreshed
-    together: one run, or for a ``partitioned`` upstream one run per stretch of
-    consecutive months that were materialized (a partition, or a one-run range). An event
-    of a partitioned upstream without a partition (reported by hand) names no month to
-    clean, and is passed over.
-
-    The cursor is the storage id of the last materialization handled, so each is handled
-    once. A run that itself plans to refresh ``downstream`` (a ``--select '*'``
-    materialization, usually still running when the sensor looks) gets no second one:
-    cleaning is deterministic, so if that run's clean fails, a second clean of the same
-    data would fail the same way; the failure alert reports it.
-    """
-
-    @dg.sensor(
-        name=name,
-        job=job,
-        minimum_interval_seconds=INTERVAL_SECONDS,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description=f"Refresh {downstream} after each new materialization of {upstream}.",
-    )
-    def refresh(context: dg.SensorEvaluationContext):
-        after = int(context.cursor) if context.cursor else None
-        records = context.instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=dg.AssetKey(upstream), after_storage_id=after),
-            limit=1000,
-            ascending=True,
-        ).records
-        if not records:
-            return dg.SkipReason(f"no new materialization of {upstream}")
-        by_run: dict[str, list[dg.EventLogRecord]] = {}
-        for record in records:
-            by_run.setdefault(record.run_id, []).append(record)
-        months: set[str] = set()
-        sources, skipped = [], []
-        for run_id, events in by_run.items():
-            if run_id and downstream in planned_assets(context.instance, run_id):
-                skipped.append(f"run {run_id} also refreshes {downstream}")
-                continue
-            source = f"run {run_id}" if run_id else "reported events"
-            run_months = {e.partition_key for e in events if e.partition_key is not None}
-            if partitioned and not run_months:
-                skipped.append(f"{source} named no quote month")
-                continue
-            months |= run_months
-            sources.append(source)
-        context.update_cursor(str(records[-1].storage_id))
-        if not sources:
-            return dg.SkipReason("nothing to refresh: " + "; ".join(skipped))
-        # Each materialization has its own storage id, so a later one gets a new key.
-        key = f"{downstream}-after-{records[-1].storage_id}"
-        tags = {TRIGGER_TAG: f"{upstream} materialized by {', '.join(sources)}"[:200]}
-        return _partition_requests(sorted(months), key, tags)
-
-    return refresh
-
-
-clean_options_on_ingest = _refresh_on_materialization(
-    "clean_options_on_ingest", "raw_option_quotes", "option_quotes", clean_options_job, True
-)
-clean_market_on_ingest = _refresh_on_materialization(
-    "clean_market_on_ingest", "raw_market", "market_features", clean_market_job
-)
 
 
 def _already_ingested(instance: dg.DagsterInstance, change: InputChange) -> bool:
@@ -168,78 +99,112 @@ def _touched_months(change: InputChange, cursor: WatchCursor, root: Path) -> lis
     return sorted(touched)
 
 
-@dg.sensor(
-    name="new_input_files",
-    jobs=[ingest_options_job, ingest_market_job],
-    minimum_interval_seconds=INTERVAL_SECONDS,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-)
-def new_input_files(context: dg.SensorEvaluationContext, data_root: DataRoot):
-    """Request the ingest of raw/options/ or raw/raw_market.csv when one of their files
-    is added, altered (by content: size, mtime, then SHA-256) or removed.
+def new_input_files_sensor(settings: Settings) -> dg.SensorDefinition:
+    """The sensor that ingests each change of the input files, into the quote-month
+    partitions of ``settings``."""
+    partitions = quote_months(settings.first_quote_month)
 
-    The cursor, kept in the Dagster instance across restarts, holds each file's size,
-    mtime and hash, and a count of the ingests requested per asset. The run key is
-    ``<asset>:<count>:<content digest>``: a tick evaluated again with the same cursor
-    asks for the same key, which Dagster launches once; a later change, even back to an
-    earlier state, gets a new one. Files modified in the last 10 s are waited for (a
-    copy may be in progress), and a file that cannot be read holds back only its own
-    group. On the very first look, inputs older than their asset's last materialization
-    are taken as already ingested.
-    """
-    cursor = WatchCursor.from_json(context.cursor)
-    result = scan(data_root.path, cursor.state)
-    requests, notes = [], []
-    for change in result.changes:
-        is_options = change.asset == "raw_option_quotes"
-        months = _touched_months(change, cursor, data_root.path) if is_options else []
-        outside = outside_partitions(months)
-        if outside:
-            notes.append(
-                f"{change.asset}: quotes dated {', '.join(outside)} are outside the quote-month "
-                f"partitions (from {QUOTE_MONTHS.get_first_partition_key()}), which start at "
-                "the data's first month when the definitions load: reload the code location "
-                "(the UI's Reload, or restart dagster dev) to ingest them, or set "
-                f"{FIRST_MONTH_ENV}"
-            )
-            context.log.warning(notes[-1])
-            months = [month for month in months if month not in outside]
-        if not change.files:
-            notes.append(f"{change.describe()}: no files left, nothing to ingest")
-        elif is_options and not months:
-            notes.append(f"{change.describe()}: no quote month of the partitions to ingest")
-        elif change.asset not in cursor.state and _already_ingested(context.instance, change):
-            notes.append(f"{change.asset}: inputs already ingested")
-        else:
-            count = cursor.requests.get(change.asset, 0) + 1
-            cursor.requests[change.asset] = count
-            requests += _partition_requests(
-                months,
-                f"{change.asset}:{count}:{change.digest[:16]}",
-                {TRIGGER_TAG: change.describe()[:200]},
-                job_name=INGEST_JOB_OF_ASSET[change.asset].name,
-            )
-            context.log.info("Input change: %s (months %s)", change.describe(), months or "-")
-    notes += [f"{asset}: {why}" for asset, why in result.waiting.items()]
-    cursor.state = result.state
-    context.update_cursor(cursor.to_json())
-    if requests:
-        return requests
-    return dg.SkipReason("; ".join(notes) or "no input file changed")
+    @dg.sensor(
+        name="new_input_files",
+        jobs=[ingest_options_job, ingest_market_job],
+        minimum_interval_seconds=settings.sensor_interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
+    def new_input_files(context: dg.SensorEvaluationContext, settings: Settings):
+        """Request the ingest of raw/options/ or raw/raw_market.csv when one of their
+        files is added, altered (by content: size, mtime, then SHA-256) or removed.
+
+        The cursor, kept in the Dagster instance across restarts, holds each file's size,
+        mtime and hash, and a count of the ingests requested per asset. The run key is
+        ``<asset>:<count>:<content digest>``: a tick evaluated again with the same cursor
+        asks for the same key, which Dagster launches once; a later change, even back to
+        an earlier state, gets a new one. Files modified in the last 10 s are waited for
+        (a copy may be in progress), and a file that cannot be read holds back only its
+        own group. On the very first look, inputs older than their asset's last
+        materialization are taken as already ingested. Only the months a changed file
+        holds are requested, so the partitions' empty months are never run.
+        """
+        cursor = WatchCursor.from_json(context.cursor)
+        result = scan(settings.data_path, cursor.state)
+        requests, notes = [], []
+        for change in result.changes:
+            is_options = change.asset == "raw_option_quotes"
+            months = _touched_months(change, cursor, settings.data_path) if is_options else []
+            outside = outside_partitions(months, partitions)
+            if outside:
+                notes.append(
+                    f"{change.asset}: quotes dated {', '.join(outside)} are outside the "
+                    f"quote-month partitions (from {partitions.get_first_partition_key()}, "
+                    f"as {FIRST_MONTH_ENV} says, to the month in progress) and are not "
+                    "ingested"
+                )
+                context.log.warning(notes[-1])
+                months = [month for month in months if month not in outside]
+            if not change.files:
+                notes.append(f"{change.describe()}: no files left, nothing to ingest")
+            elif is_options and not months:
+                notes.append(f"{change.describe()}: no quote month of the partitions to ingest")
+            elif change.asset not in cursor.state and _already_ingested(context.instance, change):
+                notes.append(f"{change.asset}: inputs already ingested")
+            else:
+                count = cursor.requests.get(change.asset, 0) + 1
+                cursor.requests[change.asset] = count
+                requests += _partition_requests(
+                    months,
+                    f"{change.asset}:{count}:{change.digest[:16]}",
+                    {TRIGGER_TAG: change.describe()[:200]},
+                    partitions,
+                    job_name=INGEST_JOB_OF_ASSET[change.asset].name,
+                )
+                context.log.info("Input change: %s (months %s)", change.describe(), months or "-")
+        notes += [f"{asset}: {why}" for asset, why in result.waiting.items()]
+        cursor.state = result.state
+        context.update_cursor(cursor.to_json())
+        if requests:
+            return requests
+        return dg.SkipReason("; ".join(notes) or "no input file changed")
+
+    return new_input_files
 
 
+CLEAN_ASSETS = ("option_quotes", "market_features")
 MODEL_ASSETS = ("gru_model", "option_evaluation", "volatility_model", "volatility_evaluation")
 
-retrain_when_features_change = dg.AutomationConditionSensorDefinition(
-    "retrain_when_features_change",
-    target=dg.AssetSelection.assets(*MODEL_ASSETS),
-    default_status=(
-        dg.DefaultSensorStatus.RUNNING if auto_retrain_enabled() else dg.DefaultSensorStatus.STOPPED
-    ),
-    minimum_interval_seconds=INTERVAL_SECONDS,
-    description=(
-        "Retrain and re-evaluate a model when its clean table changed and that table's "
-        "blocking checks passed. Off by default: training stays under human oversight (the "
-        f"SPY plan). Start it in the UI, or set {AUTO_RETRAIN_ENV}=1 before starting Dagster."
-    ),
-)
+
+def clean_sensor(settings: Settings) -> dg.AutomationConditionSensorDefinition:
+    """The automation sensor of the clean tables (running by default): each evaluates
+    :data:`~optvol.defs.automation.conditions.CLEAN_AFTER_INGEST`, so every ingested month
+    is cleaned once. Its runs queue one at a time with the ingests (``REFRESH_TAGS``)."""
+    return dg.AutomationConditionSensorDefinition(
+        "clean_after_ingest",
+        target=dg.AssetSelection.assets(*CLEAN_ASSETS),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=settings.sensor_interval_seconds,
+        run_tags=REFRESH_TAGS,
+        description=(
+            "Clean each month of option quotes that was ingested, and the market features "
+            "after each market ingest, unless the ingest failed a blocking check; an ingest "
+            "whose own run also cleaned gets no second clean."
+        ),
+    )
+
+
+def retrain_sensor(settings: Settings) -> dg.AutomationConditionSensorDefinition:
+    """The automation sensor of the models, running from the start when ``settings`` say
+    ``auto_retrain``."""
+    return dg.AutomationConditionSensorDefinition(
+        "retrain_when_features_change",
+        target=dg.AssetSelection.assets(*MODEL_ASSETS),
+        default_status=(
+            dg.DefaultSensorStatus.RUNNING
+            if settings.auto_retrain
+            else dg.DefaultSensorStatus.STOPPED
+        ),
+        minimum_interval_seconds=settings.sensor_interval_seconds,
+        description=(
+            "Retrain and re-evaluate a model when its clean table changed and that table's "
+            "blocking checks passed. Off by default: training stays under human oversight "
+            f"(the SPY plan). Start it in the UI, or set {AUTO_RETRAIN_ENV}=1 before starting "
+            "Dagster."
+        ),
+    )

@@ -31,12 +31,12 @@ from optvol.defs.options.checks import (
 )
 from optvol.defs.options.config import GruModelConfig, OptionIngestConfig
 from optvol.defs.options.partitions import QUOTE_MONTHS
-from optvol.defs.shared.assets import MODEL_STEP, pipeline_asset
+from optvol.defs.shared.assets import CLEAN_STEP, MODEL_STEP, pipeline_asset
 from optvol.defs.shared.checks import check_results, refuse_failed_blocking
 from optvol.defs.shared.metadata import dynamics_metadata, evaluation_metadata, plot_metadata
 from optvol.defs.shared.reporting import materialize_report
-from optvol.defs.shared.resources import DataRoot
 from optvol.defs.shared.retry import INGEST_RETRY_POLICY, read_with_retries
+from optvol.defs.shared.settings import Settings
 
 asset = pipeline_asset("options")
 
@@ -52,13 +52,15 @@ def _empty_month() -> pa.Table:
     check_specs=RAW_OPTION_CHECKS,
 )
 def raw_option_quotes(
-    context: dg.AssetExecutionContext, config: OptionIngestConfig, data_root: DataRoot
+    context: dg.AssetExecutionContext, config: OptionIngestConfig, settings: Settings
 ) -> Iterator[dg.Output[dict] | dg.AssetCheckResult]:
     """The quotes of the run's months from every option chain file of the input
     directory, one row per option side, values as they came, typed, with the source file
     and row of each quote: one table per quote month (each file is read once, whatever
     the number of months). A month without quotes is an empty table, with a warning."""
-    input_dir = Path(config.input_dir) if config.input_dir else data_root.path / OPTIONS_INPUT_DIR
+    input_dir = (
+        Path(config.input_dir) if config.input_dir else settings.data_path / OPTIONS_INPUT_DIR
+    )
     spec = config.long_format.to_spec() if config.long_format else None
     months = context.partition_keys
 
@@ -90,7 +92,12 @@ def raw_option_quotes(
     yield from check_results(RAW_OPTION_CHECKS, each_check_month_by_month(outcomes, checks))
 
 
-@asset(kinds={"pandas", "parquet"}, partitions_def=QUOTE_MONTHS, check_specs=OPTION_QUOTE_CHECKS)
+@asset(
+    kinds={"pandas", "parquet"},
+    partitions_def=QUOTE_MONTHS,
+    check_specs=OPTION_QUOTE_CHECKS,
+    **CLEAN_STEP,
+)
 def option_quotes(
     context: dg.AssetExecutionContext, raw_option_quotes: LazyTables
 ) -> Iterator[dg.Output[LazyTables] | dg.AssetCheckResult]:
@@ -167,7 +174,7 @@ def gru_model(
 )
 def option_evaluation(
     context: dg.AssetExecutionContext,
-    data_root: DataRoot,
+    settings: Settings,
     option_quotes: pd.DataFrame,
     gru_model: TrainedGRU,
 ) -> Iterator[dg.Output[dict] | dg.AssetCheckResult]:
@@ -178,7 +185,7 @@ def option_evaluation(
     and by day, the GRU's ratios with day-block bootstrap intervals and Diebold-Mariano
     tests, and the one-day hedging gains (metrics/evaluation.json), with plots in plots/."""
     evaluation = evaluate_option_models(option_quotes, gru_model)
-    plots = write_evaluation_plots(evaluation, option_quotes, data_root.path / PLOTS_DIR)
+    plots = write_evaluation_plots(evaluation, option_quotes, settings.data_path / PLOTS_DIR)
     metrics = evaluation.metrics
     comparison, walk = metrics["comparison"], metrics["walk_forward"]
     context.add_output_metadata(
@@ -221,12 +228,12 @@ def _or_nan(value: float | None) -> float:
 
 @asset(kinds={"markdown", "pdf"})
 def option_report(
-    context: dg.AssetExecutionContext, data_root: DataRoot, option_evaluation: dict
+    context: dg.AssetExecutionContext, settings: Settings, option_evaluation: dict
 ) -> dg.MaterializeResult:
     """The option report, reports/report.md and reports/report.pdf, written from
     option_evaluation alone: the data and its origin, summary statistics of the cleaned
     quotes, the task and its no-leakage rule, the split, the GRU's hyperparameters, every
     model's test scores (overall, by call/put, by moneyness x expiry), the plots, and a
     plain reading of the numbers, including where the GRU loses."""
-    report = build_option_report(option_evaluation, data_root.path / PLOTS_DIR)
-    return materialize_report(context, report, RESULTS_SECTION, data_root)
+    report = build_option_report(option_evaluation, settings.data_path / PLOTS_DIR)
+    return materialize_report(context, report, RESULTS_SECTION, settings)

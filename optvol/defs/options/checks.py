@@ -5,16 +5,15 @@ and the evaluation's coverage of the test dates and the GRU against the best bas
 import dagster as dg
 
 from optvol.core.options import validation as option_rules
-from optvol.defs.options.partitions import QUOTE_MONTHS
 from optvol.defs.shared.checks import described_by, model_vs_baseline, table_check_specs
 
 RAW_OPTION_CHECKS = table_check_specs(
     "raw_option_quotes", option_rules.RAW_OPTION_NULLS, option_rules.check_raw_option_values,
-    blocking=False, partitions_def=QUOTE_MONTHS,
+    blocking=False,
 )  # fmt: skip
 OPTION_QUOTE_CHECKS = table_check_specs(
     "option_quotes", option_rules.OPTION_QUOTES_NULLS, option_rules.check_option_quote_values,
-    blocking=True, partitions_def=QUOTE_MONTHS,
+    blocking=True,
 )  # fmt: skip
 
 

@@ -1,16 +1,14 @@
 """Run config of the option assets: where chains are read from and how long-format
 files map, and the samples, split and hyperparameters of the GRU (docs/architecture.md §4)."""
 
-import dataclasses
-import typing
-
 import dagster as dg
-from pydantic import Field, create_model, model_validator
+from pydantic import Field, model_validator
 
 from optvol.core.common.paths import OPTIONS_INPUT_DIR
 from optvol.core.options.gru.training import TrainingConfig
 from optvol.core.options.ingest.long_format import PRESETS, LongFormatSpec, settings_spec
 from optvol.core.options.samples import SampleConfig
+from optvol.defs.shared.config import DataclassConfig, config_of
 
 
 class LongFormatConfig(dg.Config):
@@ -57,7 +55,8 @@ class OptionIngestConfig(dg.Config):
 
 
 # What each setting of the option model does, for the launchpad and the docs. The fields,
-# their types and defaults are those of the core dataclasses, not typed again here.
+# their types and defaults are those of the core dataclasses, not typed again here; a
+# field without a description here still appears, named after its dataclass.
 SETTING_DESCRIPTIONS = {
     "sequence_length": "L: trading days of history in each sample's sequence.",
     "risk_free_rate": "Continuously compounded rate used by every Black-Scholes price and IV.",
@@ -98,39 +97,23 @@ SETTING_DESCRIPTIONS = {
 }
 
 
-class _GruModelSettings(dg.Config):
-    """What the option model's run config does with its fields (declared below, from
-    :class:`SampleConfig` and :class:`TrainingConfig`)."""
-
-    @model_validator(mode="after")
-    def _check(self) -> "_GruModelSettings":
-        self.sample_config()  # bad settings are refused when the run is launched
-        self.training_config()
-        return self
+class _GruModelSettings(DataclassConfig):
+    """The option model's run config: the fields of :class:`SampleConfig` and
+    :class:`TrainingConfig` (:func:`~optvol.defs.shared.config.config_of`)."""
 
     def sample_config(self) -> SampleConfig:
-        return SampleConfig(**{k: getattr(self, k) for k in SampleConfig.__dataclass_fields__})
+        return self.build(SampleConfig)
 
     def training_config(self) -> TrainingConfig:
-        return TrainingConfig(**{k: getattr(self, k) for k in TrainingConfig.__dataclass_fields__})
+        return self.build(TrainingConfig)
 
 
-def _fields_of(*kinds) -> dict:
-    """Pydantic fields of the dataclasses ``kinds``: each one's type, default and
-    description."""
-    fields = {}
-    for kind in kinds:
-        hints = typing.get_type_hints(kind)
-        for field in dataclasses.fields(kind):
-            description = SETTING_DESCRIPTIONS[field.name]
-            fields[field.name] = (hints[field.name], Field(field.default, description=description))
-    return fields
-
-
-GruModelConfig = create_model(
+GruModelConfig = config_of(
     "GruModelConfig",
-    __base__=_GruModelSettings,
-    __doc__="Samples, evaluation and hyperparameters of the option GRU (docs/architecture.md §4).",
-    __module__=__name__,
-    **_fields_of(SampleConfig, TrainingConfig),
+    SampleConfig,
+    TrainingConfig,
+    base=_GruModelSettings,
+    doc="Samples, evaluation and hyperparameters of the option GRU (docs/architecture.md §4).",
+    module=__name__,
+    descriptions=SETTING_DESCRIPTIONS,
 )

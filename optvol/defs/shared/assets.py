@@ -11,7 +11,7 @@ import warnings
 
 import dagster as dg
 
-from optvol.defs.automation.conditions import RETRAIN_WHEN_FEATURES_CHANGE
+from optvol.defs.automation.conditions import CLEAN_AFTER_INGEST, RETRAIN_WHEN_FEATURES_CHANGE
 from optvol.defs.shared.executor import CPU_HEAVY
 
 # Single-run backfills are what `--partition-range` needs; Dagster marks the parameter beta.
@@ -22,6 +22,8 @@ SINGLE_RUN = dg.BackfillPolicy.single_run()
 # Training and evaluation: rebuilt when their inputs change (under the retrain switch),
 # one CPU-heavy step at a time.
 MODEL_STEP = {"automation_condition": RETRAIN_WHEN_FEATURES_CHANGE, "op_tags": CPU_HEAVY}
+# The clean tables follow each ingest (the clean_after_ingest sensor, on by default).
+CLEAN_STEP = {"automation_condition": CLEAN_AFTER_INGEST}
 
 
 def pipeline_asset(group: str):

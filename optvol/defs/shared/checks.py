@@ -10,18 +10,11 @@ runs on the new data. Checks on raw tables describe the input as it came; their 
 value checks warn instead of blocking, since cleaning exists to deal with such rows.
 """
 
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import dagster as dg
 
 from optvol.core.common import validation as rules
-
-# Checks of the quote-month assets are partitioned like them, so that a run's results
-# belong to the run's months; Dagster marks partitioned checks as a preview feature.
-warnings.filterwarnings(
-    "ignore", category=dg.PreviewWarning, message="Specifying a partitions_def on an AssetCheckSpec"
-)
 
 
 def described_by(function: Callable) -> str:
@@ -35,18 +28,19 @@ def table_check_specs(
     values: Callable,
     *,
     blocking: bool,
-    partitions_def: dg.PartitionsDefinition | None = None,
     more: Sequence[Callable] = (),
 ) -> list[dg.AssetCheckSpec]:
     """The schema, null-share and value checks of the table asset ``asset`` (the
     schema check always blocks), and one check per rule of ``more``, named after it
-    without its ``check_`` prefix."""
+    without its ``check_`` prefix.
+
+    The checks of a month-partitioned table are not partitioned themselves: a result
+    covers the months of its run (a range of months is one run), naming the months it
+    checked and the first that failed. A month that fails a blocking check is never
+    written, so every stored month passed its checks when it was written."""
 
     def spec(name: str, description: str, blocks: bool = blocking) -> dg.AssetCheckSpec:
-        return dg.AssetCheckSpec(
-            name, asset=asset, blocking=blocks, partitions_def=partitions_def,
-            description=description,
-        )  # fmt: skip
+        return dg.AssetCheckSpec(name, asset=asset, blocking=blocks, description=description)
 
     return [
         spec("schema", f"{asset} has exactly the expected columns and types.", blocks=True),

@@ -26,12 +26,12 @@ from optvol.core.volatility.validation import (
     refuse_implausible_values,
 )
 from optvol.core.volatility.walk_forward import WalkForwardConfig
-from optvol.defs.shared.assets import MODEL_STEP, pipeline_asset
+from optvol.defs.shared.assets import CLEAN_STEP, MODEL_STEP, pipeline_asset
 from optvol.defs.shared.checks import check_results, written_if_blocking_checks_pass
 from optvol.defs.shared.metadata import evaluation_metadata, plot_metadata, scores_table
 from optvol.defs.shared.reporting import materialize_report
-from optvol.defs.shared.resources import DataRoot
 from optvol.defs.shared.retry import INGEST_RETRY_POLICY, read_with_retries
+from optvol.defs.shared.settings import Settings
 from optvol.defs.volatility.checks import (
     EVALUATION_CHECKS,
     MARKET_FEATURE_CHECKS,
@@ -49,11 +49,11 @@ asset = pipeline_asset("volatility")
 
 @asset(kinds={"pandas", "parquet"}, retry_policy=INGEST_RETRY_POLICY, check_specs=RAW_MARKET_CHECKS)
 def raw_market(
-    context: dg.AssetExecutionContext, config: MarketIngestConfig, data_root: DataRoot
+    context: dg.AssetExecutionContext, config: MarketIngestConfig, settings: Settings
 ) -> Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult]:
     """The daily market file (S&P 500 OHLC, VIX, macro series), typed, values as they came,
     with the source file and row."""
-    path = Path(config.input_file) if config.input_file else data_root.path / MARKET_INPUT_FILE
+    path = Path(config.input_file) if config.input_file else settings.data_path / MARKET_INPUT_FILE
     if path.exists():
         context.log.info("Found input %s (%d bytes)", path, path.stat().st_size)
     frame = read_with_retries(context, lambda: read_market_file(path))
@@ -69,7 +69,7 @@ def raw_market(
     yield from check_results(RAW_MARKET_CHECKS, raw_market_outcomes(frame))
 
 
-@asset(kinds={"pandas", "parquet"}, check_specs=MARKET_FEATURE_CHECKS)
+@asset(kinds={"pandas", "parquet"}, check_specs=MARKET_FEATURE_CHECKS, **CLEAN_STEP)
 def market_features(
     context: dg.AssetExecutionContext, config: MarketCleaningConfig, raw_market: pd.DataFrame
 ) -> Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult]:
@@ -113,10 +113,8 @@ def volatility_model(
     first training window. Saved as models/volatility_model.joblib (with the
     walk-forward; sha256 in the card) and a JSON card with features, training windows,
     validation scores and the latest weights."""
-    selection = SelectionConfig(config.min_train_rows, config.validation_folds)
-    walk = WalkForwardConfig(min_train_rows=config.min_train_rows, start=config.walk_forward_start)
-    adaptive = AdaptiveConfig(
-        half_life_days=config.weight_half_life_days, min_history_days=config.min_history_days
+    selection, walk, adaptive = (
+        config.build(kind) for kind in (SelectionConfig, WalkForwardConfig, AdaptiveConfig)
     )
     model = train_volatility_model(market_features, selection, walk, adaptive)
     card = model.card
@@ -150,7 +148,7 @@ def volatility_model(
 )
 def volatility_evaluation(
     context: dg.AssetExecutionContext,
-    data_root: DataRoot,
+    settings: Settings,
     market_features: pd.DataFrame,
     volatility_model: VolatilityModel,
 ) -> Iterator[dg.Output[dict] | dg.AssetCheckResult]:
@@ -172,7 +170,7 @@ def volatility_evaluation(
         volatility_model.card,
         market_features,
     )
-    plots = write_volatility_plots(evaluation, market_features, data_root.path / PLOTS_DIR)
+    plots = write_volatility_plots(evaluation, market_features, settings.data_path / PLOTS_DIR)
     comparison = evaluation["comparison"]
     compared = evaluation["volatility"]["all_models"]
     metadata = {
@@ -210,7 +208,7 @@ def volatility_evaluation(
 
 @asset(kinds={"markdown", "pdf"})
 def volatility_report(
-    context: dg.AssetExecutionContext, data_root: DataRoot, volatility_evaluation: dict
+    context: dg.AssetExecutionContext, settings: Settings, volatility_evaluation: dict
 ) -> dg.MaterializeResult:
     """The analysis report, reports/analysis_report.pdf and .md, written from
     volatility_evaluation alone: the data and its origin, return and RV distributions and
@@ -218,5 +216,5 @@ def volatility_report(
     and hyperparameters, every model's scores against HAR, GARCH, VIX and no-change
     (overall and by year), the return forecasts, the plots, and a plain reading of the
     numbers, including where the chosen model loses."""
-    report = build_volatility_report(volatility_evaluation, data_root.path / PLOTS_DIR)
-    return materialize_report(context, report, RESULTS_SECTION, data_root)
+    report = build_volatility_report(volatility_evaluation, settings.data_path / PLOTS_DIR)
+    return materialize_report(context, report, RESULTS_SECTION, settings)

@@ -7,24 +7,24 @@ and materializes the real ingest assets on small inputs the test wrote.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from optvol.definitions import load_definitions, resources_for
-from optvol.defs.automation import alerts, jobs, schedules, sensors, settings
+from optvol.defs.automation import alerts, conditions, jobs, schedules, sensors
+from optvol.defs.automation.jobs import TRIGGER_TAG
 from optvol.defs.options.assets import option_quotes, raw_option_quotes
 from optvol.defs.options.partitions import range_tags
-from optvol.defs.shared.resources import DataRoot
+from optvol.defs.shared.settings import AUTO_RETRAIN_ENV, INTERVAL_ENV, Settings
 from optvol.defs.volatility.assets import raw_market
 from optvol_tests.builders import dated_back, small_chain, write_optionsdx
 from optvol_tests.webhook import local_webhook
 
 JANUARY = ("2020-01", "2020-01")
+# The sensors as the definitions build them by default.
+SENSORS = {sensor.name: sensor for sensor in load_definitions().sensors}
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def _tick(sensor: dg.SensorDefinition, instance, root: Path, cursor: str | None)
     context = dg.build_sensor_context(
         instance=instance,
         cursor=cursor,
-        resources={"data_root": DataRoot(root=str(root))},
+        resources={"settings": Settings(data_dir=str(root))},
         definitions=load_definitions(),
     )
     result = sensor.evaluate_tick(context)
@@ -66,123 +66,129 @@ def _tick(sensor: dg.SensorDefinition, instance, root: Path, cursor: str | None)
     return result.run_requests, skip, result.cursor
 
 
-# -- asset sensors: the clean tables follow each new ingest -------------------------------
+# -- the clean tables follow each new ingest (an automation condition) ---------------------
 
 
-def test_each_new_raw_table_requests_exactly_one_clean_run(instance, root):
-    sensor = sensors.clean_options_on_ingest
-    requests, skip, cursor = _tick(sensor, instance, root, None)
-    assert requests == [] and "no new materialization" in skip
-
-    first = _materialize([raw_option_quotes], instance, root)
-    (request,), _, cursor = _tick(sensor, instance, root, cursor)
-    assert sensor.job_name == "clean_options"
-    assert request.run_key.startswith("option_quotes-after-")
-    assert first.run_id in request.tags[settings.TRIGGER_TAG]
-    first_key = request.run_key
-    assert request.partition_key == "2020-01"
-    assert first.run_id in request.tags[settings.TRIGGER_TAG]
-
-    again, skip, cursor = _tick(sensor, instance, root, cursor)
-    assert again == [] and skip
-
-    second = _materialize([raw_option_quotes], instance, root)
-    (request,) = _tick(sensor, instance, root, cursor)[0]
-    assert second.run_id in request.tags[settings.TRIGGER_TAG] and request.run_key != first_key
+def _cleans(instance, cursor=None):
+    """One evaluation of the clean tables' conditions: ({asset: requested partitions (None
+    for an unpartitioned asset)}, the cursor to pass to the next)."""
+    result = dg.evaluate_automation_conditions(
+        defs=load_definitions(),
+        instance=instance,
+        asset_selection=dg.AssetSelection.assets(*sensors.CLEAN_ASSETS),
+        cursor=cursor,
+    )
+    by_asset = {
+        key.path[-1]: result.get_requested_partitions(key)
+        for key in map(dg.AssetKey, sensors.CLEAN_ASSETS)
+        if result.get_num_requested(key)
+    }
+    return by_asset, result.cursor
 
 
-def test_reported_materializations_each_get_their_own_clean(instance, root):
-    """Events reported from outside a run (the UI's "report materialization") have no
-    run id; each still gets its own run key."""
-    sensor = sensors.clean_options_on_ingest
-    keys, cursor = [], None
-    for _ in range(2):
-        event = dg.AssetMaterialization("raw_option_quotes", partition="2020-01")
-        instance.report_runless_asset_event(event)
-        (request,), _, cursor = _tick(sensor, instance, root, cursor)
-        assert "reported events" in request.tags[settings.TRIGGER_TAG]
-        assert request.partition_key == "2020-01"
-        keys.append(request.run_key)
-    assert keys[0] != keys[1]
-    # Without a month there is nothing to clean.
-    instance.report_runless_asset_event(dg.AssetMaterialization("raw_option_quotes"))
-    requests, skip, _ = _tick(sensor, instance, root, cursor)
-    assert requests == [] and "reported events named no quote month" in skip
+def test_each_ingest_gets_one_clean_of_the_months_it_ingested(instance, root):
+    requested, cursor = _cleans(instance)
+    assert requested == {}  # the sensor's first look
+    _materialize([raw_option_quotes], instance, root)
+    requested, cursor = _cleans(instance, cursor)
+    assert requested == {"option_quotes": {"2020-01"}}  # not the empty months since 1973
+    requested, cursor = _cleans(instance, cursor)
+    assert requested == {}  # handled: nothing until the next ingest
+    _materialize([raw_option_quotes], instance, root)
+    assert _cleans(instance, cursor)[0] == {"option_quotes": {"2020-01"}}
 
 
-def test_a_range_run_gets_one_clean_per_stretch_of_months(instance, root):
+def test_a_range_run_gets_a_clean_of_each_month_it_ingested(instance, root):
     write_optionsdx(
         root / "raw" / "options" / "spy_eod_2020.txt",
         small_chain(dates=("2020-02-03", "2020-03-02", "2020-05-01"), expiries=("2020-06-19",)),
     )
-    run = _materialize([raw_option_quotes], instance, root, months=("2020-01", "2020-03"))
-    single = _materialize([raw_option_quotes], instance, root, months=("2020-05", "2020-05"))
-    requests = _tick(sensors.clean_options_on_ingest, instance, root, None)[0]
-    ranged, one = requests
-    assert ranged.tags["dagster/asset_partition_range_start"] == "2020-01"
-    assert ranged.tags["dagster/asset_partition_range_end"] == "2020-03"
-    assert run.run_id in ranged.tags[settings.TRIGGER_TAG]
-    assert one.partition_key == "2020-05" and single.run_id in one.tags[settings.TRIGGER_TAG]
-    job = load_definitions().resolve_job_def("clean_options")
-    result = job.execute_in_process(instance=instance, tags=ranged.tags)
-    assert result.success
-    cleaned = sorted(e.partition for e in result.get_asset_materialization_events())
-    assert cleaned == ["2020-01", "2020-02", "2020-03"]
+    _, cursor = _cleans(instance)
+    _materialize([raw_option_quotes], instance, root, months=("2020-01", "2020-03"))
+    _materialize([raw_option_quotes], instance, root, months=("2020-05", "2020-05"))
+    requested, _ = _cleans(instance, cursor)
+    assert requested == {"option_quotes": {"2020-01", "2020-02", "2020-03", "2020-05"}}
 
 
 def test_a_run_that_also_cleans_needs_no_second_clean(instance, root):
-    run = _materialize([raw_option_quotes, option_quotes], instance, root)
-    requests, skip, _ = _tick(sensors.clean_options_on_ingest, instance, root, None)
-    assert requests == []
-    assert f"run {run.run_id} also refreshes option_quotes" in skip
+    _, cursor = _cleans(instance)
+    _materialize([raw_option_quotes, option_quotes], instance, root)
+    assert _cleans(instance, cursor)[0] == {}
 
 
-def test_ingests_between_two_ticks_are_cleaned_by_one_run(instance, root):
-    runs = [_materialize([raw_market], instance, root).run_id for _ in range(3)]
-    (request,) = _tick(sensors.clean_market_on_ingest, instance, root, None)[0]
-    assert all(run_id in request.tags[settings.TRIGGER_TAG] for run_id in runs)
+def test_the_market_features_follow_raw_market_alone(instance, root):
+    _, cursor = _cleans(instance)
+    _materialize([raw_market], instance, root)
+    assert _cleans(instance, cursor)[0] == {"market_features": {None}}
+
+
+def test_a_failed_blocking_check_of_the_ingest_holds_the_clean(instance):
+    """The clean tables' condition on a staged table with a blocking check: a failed
+    check holds the clean, a passed one lets it run."""
+
+    @dg.asset
+    def staged() -> int:
+        return 1
+
+    @dg.asset_check(asset=staged, blocking=True)
+    def readable() -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=True)
+
+    @dg.asset(automation_condition=conditions.CLEAN_AFTER_INGEST)
+    def clean(staged: int) -> int:
+        return staged
+
+    defs = dg.Definitions(assets=[staged, clean], asset_checks=[readable])
+    cleaned = dg.AssetSelection.assets(clean)
+
+    def requested(cursor):
+        result = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, asset_selection=cleaned, cursor=cursor
+        )
+        return result.get_num_requested(dg.AssetKey("clean")), result.cursor
+
+    _, cursor = requested(None)
+    check = dg.AssetCheckKey(dg.AssetKey("staged"), "readable")
+    for passed, cleans in ((False, 0), (True, 1)):
+        instance.report_runless_asset_event(dg.AssetMaterialization("staged"))
+        instance.report_runless_asset_event(
+            dg.AssetCheckEvaluation(asset_key=check.asset_key, check_name=check.name, passed=passed)
+        )
+        count, cursor = requested(cursor)
+        assert count == cleans
+
+
+def test_the_clean_sensor_runs_by_default_and_queues_with_the_ingests():
+    sensor = SENSORS["clean_after_ingest"]
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert sensor.run_tags == jobs.REFRESH_TAGS
+    graph = load_definitions().resolve_asset_graph()
+    targeted = {key.path[-1] for key in sensor.asset_selection.resolve(graph)}
+    assert targeted == {"option_quotes", "market_features"}
+    retrain = SENSORS["retrain_when_features_change"].asset_selection.resolve(graph)
+    assert not targeted & {key.path[-1] for key in retrain}
 
 
 def test_quotes_before_the_first_month_are_named_not_requested(instance, root):
-    _, _, cursor = _tick(sensors.new_input_files, instance, root, None)
+    sensor = sensors.new_input_files_sensor(Settings(first_quote_month="2020-01"))
+    _, _, cursor = _tick(sensor, instance, root, None)
     path = root / "raw" / "options" / "spy_eod_201906.txt"
     write_optionsdx(path, small_chain(dates=("2019-06-03",), expiries=("2019-07-19",)))
     dated_back(path, 3000)
-    requests, skip, _ = _tick(sensors.new_input_files, instance, root, cursor)
+    requests, skip, _ = _tick(sensor, instance, root, cursor)
     assert requests == []
-    assert "quotes dated 2019-06 are outside the quote-month partitions (from 2020-01)" in skip
+    assert "quotes dated 2019-06 are outside the quote-month partitions (from 2020-01" in skip
     assert "OPTVOL_FIRST_QUOTE_MONTH" in skip
-
-
-def test_the_market_sensor_follows_raw_market(instance, root):
-    _materialize([raw_market], instance, root)
-    assert len(_tick(sensors.clean_market_on_ingest, instance, root, None)[0]) == 1
-    assert sensors.clean_market_on_ingest.job_name == "clean_market"
-    assert _tick(sensors.clean_options_on_ingest, instance, root, None)[0] == []
-
-
-def test_the_requested_clean_job_runs_and_cleans(instance, root):
-    _materialize([raw_option_quotes], instance, root)
-    (request,) = _tick(sensors.clean_options_on_ingest, instance, root, None)[0]
-    job = load_definitions().resolve_job_def(sensors.clean_options_on_ingest.job_name)
-    result = job.execute_in_process(
-        instance=instance, tags=request.tags, partition_key=request.partition_key
-    )
-    assert result.success
-    materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
-    checks = {e.asset_check_key.name for e in result.get_asset_check_evaluations()}
-    assert materialized == {"option_quotes"}
-    assert {"schema", "null_counts", "values"} <= checks
 
 
 # -- the input file sensor -------------------------------------------------------------------
 
 
 def test_files_never_ingested_request_both_ingests_once(instance, root):
-    requests, _, cursor = _tick(sensors.new_input_files, instance, root, None)
+    requests, _, cursor = _tick(SENSORS["new_input_files"], instance, root, None)
     assert sorted(r.job_name for r in requests) == ["ingest_market", "ingest_options"]
-    assert all("added" in r.tags[settings.TRIGGER_TAG] for r in requests)
-    requests, skip, cursor_after = _tick(sensors.new_input_files, instance, root, cursor)
+    assert all("added" in r.tags[TRIGGER_TAG] for r in requests)
+    requests, skip, cursor_after = _tick(SENSORS["new_input_files"], instance, root, cursor)
     assert requests == [] and skip == "no input file changed"
     assert json.loads(cursor_after) == json.loads(cursor)
 
@@ -195,37 +201,37 @@ def _edit(path: Path, content: bytes, age: float) -> None:
 
 
 def test_a_new_or_changed_file_requests_its_ingest_and_a_touch_does_not(instance, root):
-    _, _, cursor = _tick(sensors.new_input_files, instance, root, None)
+    _, _, cursor = _tick(SENSORS["new_input_files"], instance, root, None)
     path = root / "raw" / "options" / "spy_eod_202002.txt"
     write_optionsdx(path, small_chain(dates=("2020-02-03", "2020-02-04")))
     dated_back(path, 3000)
-    (added,), _, cursor = _tick(sensors.new_input_files, instance, root, cursor)
+    (added,), _, cursor = _tick(SENSORS["new_input_files"], instance, root, cursor)
     assert added.job_name == "ingest_options"
     assert added.partition_key == "2020-02"  # the month the new file holds, alone
-    assert "added spy_eod_202002.txt" in added.tags[settings.TRIGGER_TAG]
+    assert "added spy_eod_202002.txt" in added.tags[TRIGGER_TAG]
 
     dated_back(path, 2900)  # touched: same bytes, new mtime
-    requests, skip, cursor = _tick(sensors.new_input_files, instance, root, cursor)
+    requests, skip, cursor = _tick(SENSORS["new_input_files"], instance, root, cursor)
     assert requests == [] and skip == "no input file changed"
 
     market = root / "raw" / "raw_market.csv"
     _edit(market, market.read_bytes() + b"\n", 2800)
-    (changed,) = _tick(sensors.new_input_files, instance, root, cursor)[0]
+    (changed,) = _tick(SENSORS["new_input_files"], instance, root, cursor)[0]
     assert changed.job_name == "ingest_market"
-    assert "changed raw_market.csv" in changed.tags[settings.TRIGGER_TAG]
+    assert "changed raw_market.csv" in changed.tags[TRIGGER_TAG]
 
 
 def test_run_keys_repeat_for_a_repeated_tick_and_never_for_a_later_change(instance, root):
     """A -> B -> A -> B: each change is ingested (a key of its own), while the same tick
     evaluated twice (a daemon restart before the cursor was saved) asks for one key."""
-    _, _, cursor = _tick(sensors.new_input_files, instance, root, None)
+    _, _, cursor = _tick(SENSORS["new_input_files"], instance, root, None)
     path = root / "raw" / "options" / "spy_eod_202001.txt"
     a, b = path.read_bytes(), path.read_bytes() + b"\n"
     keys = []
     for age, content in zip((3000, 2900, 2800, 2700), (b, a, b, a), strict=True):
         _edit(path, content, age)
-        (request,), _, next_cursor = _tick(sensors.new_input_files, instance, root, cursor)
-        (again,) = _tick(sensors.new_input_files, instance, root, cursor)[0]
+        (request,), _, next_cursor = _tick(SENSORS["new_input_files"], instance, root, cursor)
+        (again,) = _tick(SENSORS["new_input_files"], instance, root, cursor)[0]
         assert again.run_key == request.run_key
         keys.append(request.run_key)
         cursor = next_cursor
@@ -235,26 +241,26 @@ def test_run_keys_repeat_for_a_repeated_tick_and_never_for_a_later_change(instan
 
 def test_inputs_already_ingested_are_not_ingested_again_on_the_first_look(instance, root):
     _materialize([raw_option_quotes, raw_market], instance, root)
-    requests, skip, _ = _tick(sensors.new_input_files, instance, root, None)
+    requests, skip, _ = _tick(SENSORS["new_input_files"], instance, root, None)
     assert requests == [] and "already ingested" in skip
 
 
 def test_a_file_being_written_is_waited_for(instance, root):
-    _, _, cursor = _tick(sensors.new_input_files, instance, root, None)
+    _, _, cursor = _tick(SENSORS["new_input_files"], instance, root, None)
     write_optionsdx(
         root / "raw" / "options" / "spy_eod_202002.txt",
         small_chain(dates=("2020-02-03", "2020-02-04")),
     )
-    requests, skip, cursor = _tick(sensors.new_input_files, instance, root, cursor)
+    requests, skip, cursor = _tick(SENSORS["new_input_files"], instance, root, cursor)
     assert requests == [] and "still being written" in skip
     dated_back(root / "raw" / "options" / "spy_eod_202002.txt")
-    assert len(_tick(sensors.new_input_files, instance, root, cursor)[0]) == 1
+    assert len(_tick(SENSORS["new_input_files"], instance, root, cursor)[0]) == 1
 
 
 def test_removing_every_chain_file_requests_nothing(instance, root):
-    _, _, cursor = _tick(sensors.new_input_files, instance, root, None)
+    _, _, cursor = _tick(SENSORS["new_input_files"], instance, root, None)
     (root / "raw" / "options" / "spy_eod_202001.txt").unlink()
-    requests, skip, _ = _tick(sensors.new_input_files, instance, root, cursor)
+    requests, skip, _ = _tick(SENSORS["new_input_files"], instance, root, cursor)
     assert requests == [] and "no files left" in skip
 
 
@@ -280,45 +286,41 @@ def test_the_after_close_schedule_is_weekdays_in_new_york_and_stopped():
     }  # fmt: skip
 
 
-def _default_status_with(env: dict[str, str]) -> subprocess.CompletedProcess:
-    code = (
-        "from optvol.defs.automation.sensors import retrain_when_features_change as s;"
-        "print(s.default_status.value)"
-    )
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).parent,
-    )
+def test_retraining_is_off_by_default_and_one_switch_turns_it_on(monkeypatch):
+    def default_status(value: str | None) -> str:
+        if value is None:
+            monkeypatch.delenv(AUTO_RETRAIN_ENV, raising=False)
+        else:
+            monkeypatch.setenv(AUTO_RETRAIN_ENV, value)
+        return sensors.retrain_sensor(Settings.from_env()).default_status.value
 
-
-def test_retraining_is_off_by_default_and_one_switch_turns_it_on():
-    assert sensors.retrain_when_features_change.default_status.value == "STOPPED"
-    assert _default_status_with({"OPTVOL_AUTO_RETRAIN": "1"}).stdout.strip() == "RUNNING"
-    assert _default_status_with({"OPTVOL_AUTO_RETRAIN": "off"}).stdout.strip() == "STOPPED"
-    bad = _default_status_with({"OPTVOL_AUTO_RETRAIN": "maybe"})
-    assert bad.returncode != 0 and "OPTVOL_AUTO_RETRAIN must be" in bad.stderr
+    assert SENSORS["retrain_when_features_change"].default_status.value == "STOPPED"
+    assert default_status(None) == "STOPPED"
+    assert default_status("1") == "RUNNING" and default_status(" yes ") == "RUNNING"
+    assert default_status("off") == "STOPPED"
+    with pytest.raises(ValueError, match=f"^{AUTO_RETRAIN_ENV} must be 1/true/yes/on or"):
+        default_status("maybe")
 
 
 def test_the_sensor_interval_comes_from_the_environment(monkeypatch):
-    monkeypatch.delenv(settings.INTERVAL_ENV, raising=False)
-    assert settings.sensor_interval_seconds() == 30
-    monkeypatch.setenv(settings.INTERVAL_ENV, "5")
-    assert settings.sensor_interval_seconds() == 5
+    monkeypatch.delenv(INTERVAL_ENV, raising=False)
+    assert {s.minimum_interval_seconds for s in SENSORS.values()} == {30}
+    monkeypatch.setenv(INTERVAL_ENV, "5")
+    from optvol.defs.automation.definitions import sensors_for
+
+    assert {s.minimum_interval_seconds for s in sensors_for(Settings.from_env())} == {5}
     for bad in ("0", "-3", "fast", "2.5"):
-        monkeypatch.setenv(settings.INTERVAL_ENV, bad)
-        with pytest.raises(ValueError, match="OPTVOL_SENSOR_INTERVAL_SECONDS"):
-            settings.sensor_interval_seconds()
+        monkeypatch.setenv(INTERVAL_ENV, bad)
+        with pytest.raises(ValueError, match=f"^{INTERVAL_ENV} must be a whole number"):
+            Settings.from_env()
 
 
-def _report_checks(instance, asset: str, passed: bool, partition: str | None = None) -> None:
+def _report_checks(instance, asset: str, passed: bool) -> None:
     for key in load_definitions().resolve_asset_graph().asset_check_keys:
         if key.asset_key == dg.AssetKey(asset):
             instance.report_runless_asset_event(
                 dg.AssetCheckEvaluation(asset_key=key.asset_key, check_name=key.name,
-                                        passed=passed, partition=partition)
+                                        passed=passed)
             )  # fmt: skip
 
 
@@ -339,7 +341,7 @@ def test_retraining_follows_new_features_only_when_their_blocking_checks_pass(in
     _, cursor = requested(None)
 
     instance.report_runless_asset_event(january)
-    _report_checks(instance, "option_quotes", passed=True, partition="2020-01")
+    _report_checks(instance, "option_quotes", passed=True)
     options, cursor = requested(cursor)
     assert options == {"gru_model", "option_evaluation"}
     assert requested(cursor)[0] == set()  # handled: nothing more until the next change
@@ -373,9 +375,9 @@ def _alert(instance, result, root: Path) -> None:
         dagster_instance=instance,
         dagster_run=run,
         dagster_event=failure,
-        resources={"data_root": DataRoot(root=str(root))},
+        resources={"settings": Settings.from_env(data_dir=str(root))},
     ).for_run_failure()
-    alerts.alert_on_run_failure(context)
+    alerts.alert_sensor(Settings())(context)
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,10 @@ import torch
 
 from optvol.core.common.paths import ARTIFACT_PATHS, PLOTS_DIR, REPORT_PATHS
 from optvol.core.options.evaluation import PLOT_FILES
-from optvol.core.options.gru.training import TrainingConfig
 from optvol.core.options.report import SECTION_TITLES
-from optvol.core.options.samples import BASELINES, SampleConfig
+from optvol.core.options.samples import BASELINES
 from optvol.definitions import resources_for
 from optvol.defs.options.assets import gru_model, option_evaluation, option_report
-from optvol.defs.options.config import GruModelConfig
 from optvol_tests.builders import option_quotes_frame, write_quote_months
 
 # option_quotes as an upstream the IO manager loads from the file each test writes.
@@ -151,12 +149,6 @@ def test_bad_config_is_refused_before_training_and_nothing_is_written(model_root
     error = str(result.get_step_failure_events()[0].step_failure_data.error)
     assert "validation_end 2020-01-15 must come after train_end 2020-02-01" in error
     assert not (model_root / "models").exists()
-
-
-def test_config_exposes_every_sample_and_training_setting():
-    fields = set(GruModelConfig.model_fields)
-    assert set(SampleConfig.__dataclass_fields__) <= fields
-    assert set(TrainingConfig.__dataclass_fields__) <= fields
 
 
 def test_a_corrupt_model_fails_evaluation_and_keeps_the_last_metrics(model_root):

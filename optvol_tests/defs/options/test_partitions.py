@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
+import dagster as dg
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet
@@ -14,67 +10,52 @@ import pytest
 
 from optvol.core.common import validation as rules
 from optvol.core.common.errors import OptvolInputError
-from optvol.core.common.paths import QUOTE_MONTHS_INDEX
 from optvol.core.options.ingest.months import stored_months
 from optvol.defs.options.partitions import (
-    FIRST_MONTH_ENV,
     QUOTE_MONTHS,
     contiguous_ranges,
     input_month_range,
+    quote_months,
     range_tags,
 )
+from optvol.defs.shared.settings import FIRST_MONTH_ENV
 from optvol_tests.builders import small_chain, write_optionsdx
 
 
-def test_without_data_months_start_in_2020_and_include_the_month_in_progress():
+def test_months_start_when_listed_options_began_and_include_the_month_in_progress():
     keys = QUOTE_MONTHS.get_partition_keys()
-    assert keys[:2] == ["2020-01", "2020-02"]
+    assert keys[:2] == ["1973-04", "1973-05"]
     assert keys[-1] == pd.Timestamp.now(tz="UTC").strftime("%Y-%m")
 
 
-def _first_key(env: dict[str, str]) -> subprocess.CompletedProcess:
-    """The first partition key of a fresh definitions load with ``env``."""
-    code = "from optvol.defs.options.partitions import QUOTE_MONTHS; print(QUOTE_MONTHS.get_first_partition_key())"
-    env = {**{k: v for k, v in os.environ.items() if k != FIRST_MONTH_ENV}, **env}
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+def test_the_first_month_is_set_by_the_environment_when_the_definitions_load(monkeypatch):
+    """Set after the modules were imported, the setting still counts: it is read when the
+    definitions load, for every partitioned asset and the jobs over them."""
+    from optvol.definitions import load_definitions
+
+    monkeypatch.setenv(FIRST_MONTH_ENV, "2015-07")
+    definitions = load_definitions.__wrapped__()
+    graph = definitions.resolve_asset_graph()
+    for asset in ("raw_option_quotes", "option_quotes"):
+        partitions = graph.get(dg.AssetKey(asset)).partitions_def
+        assert partitions.get_first_partition_key() == "2015-07"
+    assert definitions.resolve_job_def("ingest_options").partitions_def == quote_months("2015-07")
+    assert definitions.resolve_implicit_global_asset_job_def().partitions_def == quote_months(
+        "2015-07"
+    )  # the assets and the jobs agree
+    for bad in ("July 2015", "2015-7", "1970-01"):
+        monkeypatch.setenv(FIRST_MONTH_ENV, bad)
+        with pytest.raises(ValueError, match=f"{FIRST_MONTH_ENV} must be a month as YYYY-MM"):
+            load_definitions.__wrapped__()
 
 
-def test_the_first_month_is_set_by_the_environment(tmp_path):
-    result = _first_key({FIRST_MONTH_ENV: "2015-07", "OPTVOL_DATA_DIR": str(tmp_path)})
-    assert result.returncode == 0 and result.stdout.strip() == "2015-07"
-    bad = _first_key({FIRST_MONTH_ENV: "July 2015", "OPTVOL_DATA_DIR": str(tmp_path)})
-    assert bad.returncode != 0 and f"{FIRST_MONTH_ENV} must be a month as YYYY-MM" in bad.stderr
-
-
-def test_the_months_start_at_the_first_month_of_the_data(tmp_path):
-    options = tmp_path / "raw" / "options"
-    write_optionsdx(options / "a.txt", small_chain(dates=("1996-04-01",), expiries=("1996-05-17",)))
-    write_optionsdx(options / "b.txt", small_chain(dates=("2021-06-01",), expiries=("2021-07-16",)))
-    (options / "broken.txt").write_text("not a chain\n")  # left out, not fatal
-    result = _first_key({"OPTVOL_DATA_DIR": str(tmp_path)})
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "1996-04"
-    index = json.loads((tmp_path / QUOTE_MONTHS_INDEX).read_text())
-    assert index["files"]["a.txt"]["months"] == ["1996-04"]
-    assert set(index["files"]) == {"a.txt", "b.txt"}
-
-
-def test_stored_months_count_and_impossible_dates_do_not(tmp_path):
+def test_stored_months_count_only_month_files(tmp_path):
     stored = tmp_path / "processed" / "option_quotes"
     stored.mkdir(parents=True)
     (stored / "2011-05.parquet").write_bytes(b"")
     (stored / ".2009-01.parquet.x.tmp").write_bytes(b"")
     (stored / "notes.parquet").write_bytes(b"")
-    options = tmp_path / "raw" / "options"
-    write_optionsdx(
-        options / "old.txt", small_chain(dates=("1960-01-04",), expiries=("1960-02-19",))
-    )
-    write_optionsdx(
-        options / "new.txt", small_chain(dates=("2012-01-03",), expiries=("2012-02-17",))
-    )
     assert stored_months(stored) == ["2011-05"]
-    result = _first_key({"OPTVOL_DATA_DIR": str(tmp_path)})
-    assert result.stdout.strip() == "2011-05", result.stderr
 
 
 def test_the_month_index_scans_only_changed_files(tmp_path, monkeypatch):
@@ -111,7 +92,9 @@ def test_the_month_index_scans_only_changed_files(tmp_path, monkeypatch):
 
 def test_contiguous_ranges_split_at_gaps_and_drop_unknown_months():
     months = ["2020-05", "2020-01", "2020-02", "2020-02", "2019-12", "2020-03", "2099-01"]
-    assert contiguous_ranges(months) == [("2020-01", "2020-03"), ("2020-05", "2020-05")]
+    assert contiguous_ranges(months) == [("2019-12", "2020-03"), ("2020-05", "2020-05")]
+    from_2020 = quote_months("2020-01")
+    assert contiguous_ranges(months, from_2020) == [("2020-01", "2020-03"), ("2020-05", "2020-05")]
     assert contiguous_ranges([]) == []
     assert contiguous_ranges(["2020-12", "2021-01"]) == [("2020-12", "2021-01")]
 
@@ -133,18 +116,16 @@ def test_input_month_range_reads_the_quote_dates(tmp_path):
 
 def test_input_month_range_refuses_months_the_partitions_will_not_hold(tmp_path, monkeypatch):
     monkeypatch.setenv("OPTVOL_DATA_DIR", str(tmp_path / "root"))
-    chains = tmp_path / "chains"
-    write_optionsdx(chains / "a.csv", small_chain(dates=("2019-12-31",), expiries=("2020-01-17",)))
-    with pytest.raises(OptvolInputError, match=r"the partitions start at the first month of .*"
-                       rf"raw/options, 2020-01; set {FIRST_MONTH_ENV}=2019-12"):  # fmt: skip
-        input_month_range(chains)
+    monkeypatch.delenv(FIRST_MONTH_ENV, raising=False)
     default_dir = tmp_path / "root" / "raw" / "options"
     write_optionsdx(
         default_dir / "a.csv", small_chain(dates=("2019-12-31",), expiries=("2020-01-17",))
     )
     assert input_month_range(default_dir) == ("2019-12", "2019-12")
     monkeypatch.setenv(FIRST_MONTH_ENV, "2020-01")
-    with pytest.raises(OptvolInputError, match=f"{FIRST_MONTH_ENV} is set to 2020-01; set"):
+    with pytest.raises(
+        OptvolInputError, match=f"{FIRST_MONTH_ENV} is set to 2020-01; set it to 2019-12 or"
+    ):
         input_month_range(default_dir)
     write_optionsdx(
         default_dir / "a.csv", small_chain(dates=("1972-12-29",), expiries=("1973-01-19",))

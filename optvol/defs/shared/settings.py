@@ -1,0 +1,176 @@
+"""optvol's settings as one Dagster resource, each field given by an ``OPTVOL_*``
+environment variable: the one place in ``optvol.defs`` where settings are read.
+
+Nothing is read when a module is imported. :meth:`Settings.from_env` runs when the
+definitions load (the ``@dg.definitions`` functions and ``load_definitions``), so the
+values the definitions are built from — the executor, the sensors' interval, whether
+retraining starts on, the first quote-month partition — are those of the process that
+loads the code location, read once there and validated at once: a bad value stops the
+load with one message naming the variable and what it accepts, instead of failing a tick
+or a run later. The values used while a run or a tick works — the data root, the
+artifact root, the alert webhook — stay ``dg.EnvVar`` references that Dagster resolves
+in the process doing the work, so the UI shows the variable's name, never a webhook's
+secret URL.
+
+Core keeps its own plain functions for the same variables
+(:func:`~optvol.core.common.paths.data_root`,
+:func:`~optvol.core.common.storage.artifact_root`): the CLI and the server use them
+outside Dagster, and this resource hands its values to them rather than parsing paths
+again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from pydantic import Field, ValidationError, field_validator
+
+from optvol.core.common.paths import ARTIFACT_ROOT_ENV, DATA_DIR_ENV, data_root
+from optvol.core.monitoring.alerts import WEBHOOK_ENV
+
+EXECUTOR_ENV = "OPTVOL_EXECUTOR"
+INTERVAL_ENV = "OPTVOL_SENSOR_INTERVAL_SECONDS"
+AUTO_RETRAIN_ENV = "OPTVOL_AUTO_RETRAIN"
+FIRST_MONTH_ENV = "OPTVOL_FIRST_QUOTE_MONTH"
+MONTH_FORMAT = "%Y-%m"
+# Listed options began when the Cboe opened, on 26 April 1973: no quote month is earlier,
+# so the partitions can start there and hold any history without a setting.
+EARLIEST_MONTH = "1973-04"
+
+# The variable of each field.
+ENV_VARS = {
+    "data_dir": DATA_DIR_ENV,
+    "artifact_root": ARTIFACT_ROOT_ENV,
+    "executor": EXECUTOR_ENV,
+    "sensor_interval_seconds": INTERVAL_ENV,
+    "auto_retrain": AUTO_RETRAIN_ENV,
+    "alert_webhook": WEBHOOK_ENV,
+    "first_quote_month": FIRST_MONTH_ENV,
+}
+# Fields used while a run or a tick works: kept as dg.EnvVar, resolved where it works.
+RUN_TIME_FIELDS = ("data_dir", "artifact_root", "alert_webhook")
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+class Settings(dg.ConfigurableResource):
+    """optvol's settings (docs/settings.md lists them with their variables and defaults)."""
+
+    data_dir: str | None = Field(
+        default=None, description=f"The data root ({DATA_DIR_ENV}); unset, ./data."
+    )
+    artifact_root: str | None = Field(
+        default=None,
+        description=f"Where the IO managers keep tables, models and metrics, a path or a URL "
+        f"({ARTIFACT_ROOT_ENV}); unset, the data root.",
+    )
+    executor: str | None = Field(
+        default=None,
+        description=f"How a run's steps execute ({EXECUTOR_ENV}): in_process, multiprocess, "
+        "or one a deployment registers; unset, in_process (multiprocess in "
+        "deploy/code_location.py).",
+    )
+    sensor_interval_seconds: int = Field(
+        default=30, description=f"Seconds between two evaluations of each sensor ({INTERVAL_ENV})."
+    )
+    auto_retrain: bool = Field(
+        default=False,
+        description=f"Whether the retrain sensor starts running ({AUTO_RETRAIN_ENV}: 1 or 0).",
+    )
+    alert_webhook: str | None = Field(
+        default=None,
+        description=f"A Slack-compatible URL each failed-run alert is posted to ({WEBHOOK_ENV}); "
+        "unset, none: alerts go to <data root>/alerts/alerts.jsonl only.",
+    )
+    first_quote_month: str = Field(
+        default=EARLIEST_MONTH,
+        description=f"The first quote-month partition, YYYY-MM ({FIRST_MONTH_ENV}); by "
+        "default the month listed options began, so that any history fits.",
+    )
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Settings:
+        """The settings of this process's environment, with ``overrides`` on top.
+
+        A variable that is unset or blank leaves its field's default. Raises ValueError,
+        naming each variable with a bad value and what it accepts.
+        """
+        values: dict[str, Any] = {}
+        for name, var in ENV_VARS.items():
+            text = dg.EnvVar(var).get_value()
+            if text is not None and text.strip():
+                values[name] = dg.EnvVar(var) if name in RUN_TIME_FIELDS else text.strip()
+        try:
+            return cls(**{**values, **overrides})
+        except ValidationError as err:
+            raise ValueError("; ".join(_messages(err))) from None
+
+    @property
+    def data_path(self) -> Path:
+        """The data root, absolute (see :func:`~optvol.core.common.paths.data_root`)."""
+        return data_root(_resolved(self.data_dir))
+
+    @property
+    def artifact_location(self) -> str | None:
+        """What the IO managers' ``root`` is given: the artifact root, else the data root
+        (``None``: both unset, the IO managers use core's defaults)."""
+        return self.artifact_root or self.data_dir
+
+    @property
+    def webhook_url(self) -> str | None:
+        """The alert webhook's URL, or ``None``."""
+        return (_resolved(self.alert_webhook) or "").strip() or None
+
+    @field_validator("sensor_interval_seconds", mode="before")
+    @classmethod
+    def _interval(cls, value: Any) -> Any:
+        seconds = value
+        if isinstance(value, str):
+            try:
+                seconds = int(value)
+            except ValueError:
+                seconds = 0
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 1:
+            raise ValueError(
+                f"{INTERVAL_ENV} must be a whole number of seconds >= 1, got {value!r}"
+            )
+        return seconds
+
+    @field_validator("auto_retrain", mode="before")
+    @classmethod
+    def _switch(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+        raise ValueError(
+            f"{AUTO_RETRAIN_ENV} must be 1/true/yes/on or 0/false/no/off, got {value!r}"
+        )
+
+    @field_validator("first_quote_month", mode="before")
+    @classmethod
+    def _month(cls, value: Any) -> Any:
+        try:
+            month = dt.datetime.strptime(str(value), MONTH_FORMAT).strftime(MONTH_FORMAT)
+        except ValueError:
+            month = None
+        if month is None or month != value or month < EARLIEST_MONTH:
+            raise ValueError(
+                f"{FIRST_MONTH_ENV} must be a month as YYYY-MM, from {EARLIEST_MONTH} (when "
+                f"listed options began), got {value!r}"
+            )
+        return month
+
+
+def _messages(err: ValidationError) -> list[str]:
+    """The validators' own messages (naming the variable), without pydantic's framing."""
+    return [str(e.get("ctx", {}).get("error", e["msg"])) for e in err.errors()]
+
+
+def _resolved(value: str | None) -> str | None:
+    """``value``, or the value of its variable where it is still a ``dg.EnvVar`` (the
+    settings read outside a run, e.g. by the CLI)."""
+    return value.get_value() if isinstance(value, dg.EnvVar) else value
