@@ -182,6 +182,7 @@ def commands_in_markdown(path: Path) -> list[Command]:
 
 @cache
 def documented_commands() -> list[Command]:
+    """Every command of README.md and docs/*.md, in page order."""
     return [command for page in DOCS for command in commands_in_markdown(page)]
 
 
@@ -190,6 +191,9 @@ def documented_commands() -> list[Command]:
 
 @dataclass
 class Option:
+    """Whether an option takes a value (the word after it is not an option or a
+    subcommand), and the values it accepts, if it names them."""
+
     takes_value: bool
     choices: tuple[str, ...] | None = None
 
@@ -205,6 +209,8 @@ class Node:
 
 
 def argparse_node(parser: argparse.ArgumentParser) -> Node:
+    """optvol's parser as a Node. argparse has no public way to list a parser's options
+    or subcommands; its private tables are what ``--help`` prints from."""
     options = {
         flag: Option(action.nargs != 0, tuple(action.choices) if action.choices else None)
         for flag, action in parser._option_string_actions.items()
@@ -217,6 +223,8 @@ def argparse_node(parser: argparse.ArgumentParser) -> Node:
 
 
 def click_node(command: click.Command, context: click.Context | None = None) -> Node:
+    """A click command as a Node; subcommands through ``get_command``, as the shell gets
+    them, since a group may load its commands lazily."""
     context = click.Context(command, parent=context, info_name=command.name)
     options: dict[str, Option] = {}
     for param in command.params:
@@ -270,6 +278,7 @@ def makefile() -> tuple[dict[str, list[str]], set[str], dict[str, list[str]]]:
 
 
 def make_node() -> Node:
+    """``make`` as a group whose subcommands are the Makefile's targets."""
     targets, _, _ = makefile()
     leaf = Node({})
     return Node({}, lambda name: leaf if name in targets and not name.startswith(".") else None)
@@ -304,6 +313,7 @@ def script_node(script: Path) -> Node:
 
 @cache
 def pytest_markers() -> set[str]:
+    """The markers pyproject.toml registers: with --strict-markers, any other fails."""
     import tomllib
 
     settings = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["pytest"]
@@ -526,6 +536,7 @@ def run_for_real() -> dict[tuple[str, ...], str]:
 
 
 def matches(key: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
+    """Whether a command key is the NOT_RUN pattern's, part by part."""
     return len(key) == len(pattern) and all(map(fnmatch.fnmatch, key, pattern))
 
 
