@@ -50,24 +50,12 @@ def starting_at(definitions: dg.Definitions, first_month: str) -> dg.Definitions
     months = quote_months(first_month)
     if months == QUOTE_MONTHS:
         return definitions
-    assets = dg.map_asset_specs(
-        lambda spec: (
+    return definitions.map_asset_specs(
+        func=lambda spec: (
             spec.replace_attributes(partitions_def=months)
             if spec.partitions_def == QUOTE_MONTHS
             else spec
-        ),
-        _once(definitions.assets),  # a module that shows another's asset lists it twice
-    )
-    return dg.Definitions(
-        assets=assets,
-        asset_checks=_once(definitions.asset_checks),
-        jobs=definitions.jobs,
-        schedules=definitions.schedules,
-        sensors=definitions.sensors,
-        resources=definitions.resources,
-        executor=definitions.executor,
-        metadata=definitions.metadata,
-        component_tree=definitions.component_tree,
+        )
     )
 
 

@@ -9,13 +9,13 @@ import pandas as pd
 from optvol.core.volatility import validation as market_rules
 from optvol.defs.shared.checks import described_by, model_vs_baseline, table_check_specs
 
-RAW_MARKET_CHECKS = table_check_specs(
-    "raw_market", market_rules.RAW_MARKET_NULLS, market_rules.check_raw_market_values,
-    blocking=False,
-)  # fmt: skip
 MARKET_FEATURE_CHECKS = table_check_specs(
     "market_features", market_rules.MARKET_FEATURE_NULLS, market_rules.check_market_feature_values,
     blocking=True, more=(market_rules.check_no_look_ahead, market_rules.check_expected_nulls),
+)  # fmt: skip
+RAW_MARKET_CHECKS = table_check_specs(
+    "raw_market", market_rules.RAW_MARKET_NULLS, market_rules.check_raw_market_values,
+    blocking=False,
 )  # fmt: skip
 
 

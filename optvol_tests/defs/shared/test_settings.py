@@ -132,3 +132,29 @@ def test_the_settings_resource_is_the_one_place_the_dagster_layer_reads_the_envi
         if re.search(r"os\.environ|os\.getenv|dg\.EnvVar\(", path.read_text())
     }
     assert readers == {"shared/settings.py"}
+
+
+def test_a_later_first_month_moves_the_option_assets_and_their_checks_still_run(
+    clean_env, data_root
+):
+    from optvol.definitions import load_definitions
+
+    clean_env.setenv(ENV_VARS["first_quote_month"], "2020-01")
+    load_definitions.cache_clear()
+    try:
+        defs = load_definitions()
+        graph = defs.resolve_asset_graph()
+        for name in ("raw_option_quotes", "option_quotes"):
+            months = graph.get(dg.AssetKey(name)).partitions_def
+            assert months.get_first_partition_key() == "2020-01", name
+        job = defs.resolve_implicit_global_asset_job_def()
+        result = job.execute_in_process(
+            partition_key="2020-01",
+            asset_selection=[dg.AssetKey("raw_option_quotes"), dg.AssetKey("option_quotes")],
+        )
+        assert result.success
+        assert {e.check_name for e in result.get_asset_check_evaluations()} == {
+            "schema", "null_counts", "values"
+        }  # fmt: skip
+    finally:
+        load_definitions.cache_clear()
