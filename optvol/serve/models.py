@@ -10,7 +10,6 @@ to materialize; the other part is still served.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -19,6 +18,8 @@ from pathlib import Path
 
 from optvol.core.common.errors import OptvolInputError
 from optvol.core.common.paths import ARTIFACT_PATHS, PLOTS_DIR
+from optvol.core.options.evaluation_file import OptionEvaluationFile
+from optvol.core.volatility.evaluation_file import VolatilityEvaluationFile
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,11 @@ class ServedModels:
     data_root: Path
     options: object | None = None  # OptionPredictor
     volatility: object | None = None  # VolatilityPredictor
-    evaluations: dict[str, dict] = field(default_factory=dict)
+    evaluations: dict[str, OptionEvaluationFile | VolatilityEvaluationFile] = field(
+        default_factory=dict
+    )
+    # Why an evaluation is not loaded (missing, or the file's one validation message).
+    evaluation_errors: dict[str, str] = field(default_factory=dict)
     status: dict[str, ModelStatus] = field(default_factory=dict)
 
     @property
@@ -90,13 +95,9 @@ class ServedModels:
             raise ModelUnavailable(name, self.status[name].error or "not loaded")
         return predictor
 
-    def evaluation(self, name: str) -> dict:
+    def evaluation(self, name: str) -> OptionEvaluationFile | VolatilityEvaluationFile:
         if name not in self.evaluations:
-            asset = EVALUATION_OF[name]
-            path = ARTIFACT_PATHS[asset]
-            raise ModelUnavailable(
-                name, f"{path} (under the data root) does not exist: {materialize_hint(asset)}"
-            )
+            raise ModelUnavailable(name, self.evaluation_errors[name])
         return self.evaluations[name]
 
     def relative(self, text: str) -> str:
@@ -127,10 +128,12 @@ class ServedModels:
                 )
                 log.error("The %s model is not served: %s", name, reason)
                 status.error = served.relative(reason)
-            evaluation = _read_evaluation(served.data_root, EVALUATION_OF[name])
-            if evaluation is not None:
-                served.evaluations[name] = evaluation
+            try:
+                served.evaluations[name] = _read_evaluation(served.data_root, name)
                 status.evaluation = True
+            except OptvolInputError as error:
+                log.warning("The %s evaluation is not served: %s", name, error)
+                served.evaluation_errors[name] = served.relative(str(error))
             if status.loaded:
                 log.info(
                     "Serving the %s model %s (version %s, saved %s)",
@@ -217,17 +220,12 @@ def _load_volatility(root: Path, status: ModelStatus):
     return VolatilityPredictor(model, read_frame(files["market_features"]))
 
 
-def _read_evaluation(root: Path, asset: str) -> dict | None:
+def _read_evaluation(root: Path, name: str) -> OptionEvaluationFile | VolatilityEvaluationFile:
+    """The evaluation of model ``name``, validated; an :class:`OptvolInputError` with the
+    file's one message (and the command that writes it) when it is missing or malformed."""
+    asset = EVALUATION_OF[name]
     path = root / ARTIFACT_PATHS[asset]
     if not path.exists():
-        log.warning("%s does not exist: %s", path, materialize_hint(asset))
-        return None
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        log.error("%s cannot be read (%s): %s", path, error, materialize_hint(asset))
-        return None
-    if not isinstance(document, dict):
-        log.error("%s is not an evaluation document: %s", path, materialize_hint(asset))
-        return None
-    return document
+        raise OptvolInputError(f"{path} does not exist: {materialize_hint(asset)}")
+    evaluation_file = OptionEvaluationFile if name == "options" else VolatilityEvaluationFile
+    return evaluation_file.read(path)

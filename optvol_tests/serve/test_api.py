@@ -173,10 +173,10 @@ def test_predict_volatility_reports_realized_values_and_out_of_sample_forecasts(
     client, served_models
 ):
     evaluation = served_models.evaluations["volatility"]
-    day = evaluation["series"]["volatility"]["date"][-30]
+    day = evaluation.series.volatility["date"][-30]
     body = client.post("/predict", json={"model": "volatility", "as_of": day}).get_json()
     assert body["realized"]["volatility"] is not None
-    series = evaluation["series"]["volatility"]
+    series = evaluation.series.volatility
     index = series["date"].index(day)
     assert body["out_of_sample"]["har"] == pytest.approx(series["har"][index])
     assert body["baselines"]["garch"] == pytest.approx(series["garch"][index])

@@ -17,6 +17,7 @@ import pandas as pd
 from optvol.core.common.provenance import recorded_provenance
 from optvol.core.volatility.adaptive import ADAPTIVE, RULE
 from optvol.core.volatility.episodes import episode_scores, worst_year_ratio, yearly_tests
+from optvol.core.volatility.evaluation_file import VolatilityEvaluationFile
 from optvol.core.volatility.features import HORIZON, TARGET_RETURN, TARGET_RV
 from optvol.core.volatility.metrics import (
     diebold_mariano,
@@ -218,7 +219,7 @@ def evaluate_volatility(
     chosen: str,
     card: dict,
     features: pd.DataFrame,
-) -> dict:
+) -> VolatilityEvaluationFile:
     """The evaluation document of ``volatility_evaluation``: the scores of ``walk``, the
     models (``specs``, ``card``) and the data (``features``, the cleaned table)."""
     forecasts = walk.forecasts
@@ -282,17 +283,17 @@ def evaluate_volatility(
             ),
         },  # fmt: skip
     }
-    evaluation = _finite_or_none(evaluation)
-    comparison = evaluation["comparison"]
+    evaluation = VolatilityEvaluationFile.build(_finite_or_none(evaluation))
+    comparison = evaluation.comparison
     log.info("%s: QLIKE %.4f vs HAR %.4f (ratio %.3f, Diebold-Mariano p %s); R2 ln RV %.3f "
-             "vs HAR %.3f; best baseline %s", chosen, comparison["qlike"],
-             comparison["har_qlike"], comparison["qlike_ratio_to_har"],
-             comparison["har_diebold_mariano_p_value"], comparison["r2_log_rv"],
-             comparison["har_r2_log_rv"], comparison["best_baseline"])  # fmt: skip
-    if evaluation["returns"] is not None:
-        restricted = evaluation["returns"]["scores"][RESTRICTED_RETURN]
+             "vs HAR %.3f; best baseline %s", chosen, comparison.qlike,
+             comparison.har_qlike, comparison.qlike_ratio_to_har,
+             comparison.har_diebold_mariano_p_value, comparison.r2_log_rv,
+             comparison.har_r2_log_rv, comparison.best_baseline)  # fmt: skip
+    if evaluation.returns is not None:
+        restricted = evaluation.returns.scores[RESTRICTED_RETURN]
         log.info("Returns: the restricted forecast's out-of-sample R2 against the historical "
-                 "mean is %s", restricted["r2_vs_historical_mean"])  # fmt: skip
+                 "mean is %s", restricted.r2_vs_historical_mean)  # fmt: skip
     return evaluation
 
 
@@ -338,22 +339,20 @@ def _finite_or_none(value):
     return value
 
 
-def forecast_series(evaluation: dict) -> tuple[pd.DataFrame, list[str]]:
+def forecast_series(evaluation: VolatilityEvaluationFile) -> tuple[pd.DataFrame, list[str]]:
     """The walk-forward's volatility forecasts over the ``all_models`` window (``date``,
     ``realized`` and one float column per model) and the models its chart shows: the
     chosen one and the baselines."""
-    window = evaluation["volatility"]["all_models"]
-    volatility = pd.DataFrame(evaluation["series"]["volatility"]).astype({"date": "datetime64[ns]"})
-    volatility = volatility.loc[
-        volatility["date"].between(window["first_date"], window["last_date"])
-    ]
+    window = evaluation.volatility["all_models"]
+    volatility = pd.DataFrame(evaluation.series.volatility).astype({"date": "datetime64[ns]"})
+    volatility = volatility.loc[volatility["date"].between(window.first_date, window.last_date)]
     models = [c for c in volatility.columns if c != "date"]
-    shown = [evaluation["chosen_model"], *(b for b in BASELINES if b in window["models"])]
+    shown = [evaluation.chosen_model, *(b for b in BASELINES if b in window.models)]
     return volatility.astype({m: float for m in models}).reset_index(drop=True), shown
 
 
 def write_volatility_plots(
-    evaluation: dict, features: pd.DataFrame, plots_dir: str | Path
+    evaluation: VolatilityEvaluationFile, features: pd.DataFrame, plots_dir: str | Path
 ) -> dict[str, Path]:
     """The PNGs of the evaluation under ``plots_dir``: forecast vs realized (the chosen
     model and the baselines, over the ``all_models`` window), QLIKE by year (over each
@@ -367,25 +366,25 @@ def write_volatility_plots(
     )
 
     plots_dir = Path(plots_dir)
-    window = evaluation["volatility"]["all_models"]
+    window = evaluation.volatility["all_models"]
     volatility, shown = forecast_series(evaluation)
-    returns = pd.DataFrame(evaluation["series"]["returns"]).astype({"date": "datetime64[ns]"})
+    returns = pd.DataFrame(evaluation.series.returns).astype({"date": "datetime64[ns]"})
     returns = returns.dropna()
     paths = {
         "forecast_vs_realized": plot_forecast_vs_realized(
             volatility, shown, plots_dir / PLOT_FILES["forecast_vs_realized"],
         ),
         "qlike_by_year": plot_qlike_by_year(
-            window["qlike_by_year"], plots_dir / PLOT_FILES["qlike_by_year"]
+            window.qlike_by_year, plots_dir / PLOT_FILES["qlike_by_year"]
         ),
         "return_scatter": plot_return_scatter(
             returns.astype({m: float for m in RETURN_MODELS}), list(RETURN_MODELS),
             plots_dir / PLOT_FILES["return_scatter"],
         ),
     }  # fmt: skip
-    if "without_vix" in evaluation["volatility"]:
+    if "without_vix" in evaluation.volatility:
         paths["qlike_by_year_without_vix"] = plot_qlike_by_year(
-            evaluation["volatility"]["without_vix"]["qlike_by_year"],
+            evaluation.volatility["without_vix"].qlike_by_year,
             plots_dir / PLOT_FILES["qlike_by_year_without_vix"],
         )
     paths["data_distributions"] = plot_market_data_distributions(

@@ -14,6 +14,7 @@ from optvol.core.common.partitioned import LazyTables
 from optvol.core.common.paths import OPTIONS_INPUT_DIR, PLOTS_DIR
 from optvol.core.common.validation import record_outcomes
 from optvol.core.options.evaluation import evaluate_option_models, write_evaluation_plots
+from optvol.core.options.evaluation_file import OptionEvaluationFile
 from optvol.core.options.gru.artifact import TrainedGRU
 from optvol.core.options.ingest.clean import clean_option_quotes
 from optvol.core.options.ingest.read import read_option_months
@@ -141,7 +142,7 @@ def option_evaluation(
     data_root: DataRoot,
     option_quotes: pd.DataFrame,
     gru_model: TrainedGRU,
-) -> dict:
+) -> OptionEvaluationFile:
     """Out-of-sample scores of the GRU and every baseline on exactly the same rows, by a
     walk-forward that refits every model every refit_every_days dates (or on the saved
     model's test split with evaluation='split'): RMSE, MAE, RMSE/strike and median
@@ -151,32 +152,30 @@ def option_evaluation(
     evaluation = evaluate_option_models(option_quotes, gru_model)
     plots = write_evaluation_plots(evaluation, option_quotes, data_root.path / PLOTS_DIR)
     metrics = evaluation.metrics
-    comparison, walk = metrics["comparison"], metrics["walk_forward"]
+    comparison, walk = metrics.comparison, metrics.walk_forward
     context.add_output_metadata(
         {
-            **evaluation_metadata(metrics["rows"], metrics["overall"]),
-            "evaluation": metrics["evaluation"],
-            "test_days": walk["test_days"],
-            "refits": walk["refits"],
-            "gru_test_rmse": dg.MetadataValue.float(comparison["gru_rmse"]),
-            "best_baseline": comparison["best_baseline"],
-            "best_baseline_test_rmse": dg.MetadataValue.float(comparison["best_baseline_rmse"]),
-            **{
-                f"rmse_ratio_to_{against}": dg.MetadataValue.float(
-                    comparison[f"rmse_ratio_to_{against}"]
-                )
-                for against in ("best_baseline", "practitioner")
-            },
-            **{
-                f"dm_p_value_vs_{against}": dg.MetadataValue.float(
-                    _or_nan(comparison[f"dm_p_value_vs_{against}"])
-                )
-                for against in ("best_baseline", "practitioner")
-            },
-            "hedging_gain_vs_bs_delta": dg.MetadataValue.json(
-                metrics["hedging"]["gain_vs_bs_delta"]
+            **evaluation_metadata(metrics.rows, metrics.overall),
+            "evaluation": metrics.evaluation,
+            "test_days": walk.test_days,
+            "refits": walk.refits,
+            "gru_test_rmse": dg.MetadataValue.float(comparison.gru_rmse),
+            "best_baseline": comparison.best_baseline,
+            "best_baseline_test_rmse": dg.MetadataValue.float(comparison.best_baseline_rmse),
+            "rmse_ratio_to_best_baseline": dg.MetadataValue.float(
+                comparison.rmse_ratio_to_best_baseline
             ),
-            **dynamics_metadata(metrics["dynamics"]),
+            "rmse_ratio_to_practitioner": dg.MetadataValue.float(
+                comparison.rmse_ratio_to_practitioner
+            ),
+            "dm_p_value_vs_best_baseline": dg.MetadataValue.float(
+                _or_nan(comparison.dm_p_value_vs_best_baseline)
+            ),
+            "dm_p_value_vs_practitioner": dg.MetadataValue.float(
+                _or_nan(comparison.dm_p_value_vs_practitioner)
+            ),
+            "hedging_gain_vs_bs_delta": dg.MetadataValue.json(metrics.hedging.gain_vs_bs_delta),
+            **dynamics_metadata(metrics.dynamics),
             **plot_metadata(plots),
         }
     )
@@ -189,7 +188,7 @@ def _or_nan(value: float | None) -> float:
 
 @asset(kinds={"markdown", "pdf"})
 def option_report(
-    context: dg.AssetExecutionContext, data_root: DataRoot, option_evaluation: dict
+    context: dg.AssetExecutionContext, data_root: DataRoot, option_evaluation: OptionEvaluationFile
 ) -> dg.MaterializeResult:
     """The option report, reports/report.md and reports/report.pdf, written from
     option_evaluation alone: the data and its origin, summary statistics of the cleaned

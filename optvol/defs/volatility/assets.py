@@ -16,6 +16,7 @@ from optvol.core.volatility.artifact import (
     train_volatility_model,
 )
 from optvol.core.volatility.evaluation import evaluate_volatility, write_volatility_plots
+from optvol.core.volatility.evaluation_file import VolatilityEvaluationFile
 from optvol.core.volatility.market import clean_market, read_market_file
 from optvol.core.volatility.report import RESULTS_SECTION, build_volatility_report
 from optvol.core.volatility.selection import RESTRICTED_RETURN
@@ -135,7 +136,7 @@ def volatility_evaluation(
     data_root: DataRoot,
     market_features: pd.DataFrame,
     volatility_model: VolatilityModel,
-) -> dict:
+) -> VolatilityEvaluationFile:
     """The scores of volatility_model's walk-forward (refit on the first trading day of
     every month) of the models, the combination, the adaptive choice and the HAR, HAR-X,
     GARCH(1,1)-t, VIX and no-change baselines (and the historical mean for returns):
@@ -155,35 +156,35 @@ def volatility_evaluation(
         market_features,
     )
     plots = write_volatility_plots(evaluation, market_features, data_root.path / PLOTS_DIR)
-    comparison = evaluation["comparison"]
-    compared = evaluation["volatility"]["all_models"]
+    comparison = evaluation.comparison
+    compared = evaluation.volatility["all_models"]
     metadata = {
-        **evaluation_metadata(compared["dates"], compared["scores"]),
-        "chosen_model": comparison["chosen_model"],
-        "qlike_ratio_to_har": dg.MetadataValue.float(comparison["qlike_ratio_to_har"]),
+        **evaluation_metadata(compared.dates, compared.scores),
+        "chosen_model": comparison.chosen_model,
+        "qlike_ratio_to_har": dg.MetadataValue.float(comparison.qlike_ratio_to_har),
         "har_diebold_mariano_p_value": dg.MetadataValue.float(
-            comparison["har_diebold_mariano_p_value"] or float("nan")
+            comparison.har_diebold_mariano_p_value or float("nan")
         ),
         **(
-            {"qlike_ratio_to_vix": dg.MetadataValue.float(comparison["qlike_ratio_to_vix"])}
-            if "qlike_ratio_to_vix" in comparison
+            {"qlike_ratio_to_vix": dg.MetadataValue.float(comparison.qlike_ratio_to_vix)}
+            if comparison.qlike_ratio_to_vix is not None
             else {}
         ),
-        "har_r2_log_rv": dg.MetadataValue.float(comparison["har_r2_log_rv"]),
-        "best_baseline": comparison["best_baseline"],
-        "beats_best_baseline": comparison["beats_best_baseline"],
-        "walk_forward": dg.MetadataValue.json(evaluation["walk_forward"]),
+        "har_r2_log_rv": dg.MetadataValue.float(comparison.har_r2_log_rv),
+        "best_baseline": comparison.best_baseline,
+        "beats_best_baseline": comparison.beats_best_baseline,
+        "walk_forward": dg.MetadataValue.json(evaluation.walk_forward.model_dump()),
     }
-    for name, window in evaluation["volatility"].items():
-        metadata[f"scores_{name}"] = scores_table(window["scores"])
+    for name, window in evaluation.volatility.items():
+        metadata[f"scores_{name}"] = scores_table(window.scores)
         metadata[f"dates_{name}"] = (
-            f"{window['first_date']} .. {window['last_date']} ({window['dates']} dates)"
+            f"{window.first_date} .. {window.last_date} ({window.dates} dates)"
         )
-    if evaluation["returns"] is not None:
-        scores = evaluation["returns"]["scores"]
+    if evaluation.returns is not None:
+        scores = evaluation.returns.scores
         metadata["scores_returns"] = scores_table(scores)
         metadata["return_r2_vs_historical_mean"] = dg.MetadataValue.float(
-            scores[RESTRICTED_RETURN]["r2_vs_historical_mean"] or float("nan")
+            scores[RESTRICTED_RETURN].r2_vs_historical_mean or float("nan")
         )
     context.add_output_metadata({**metadata, **plot_metadata(plots)})
     return evaluation
@@ -191,7 +192,9 @@ def volatility_evaluation(
 
 @asset(kinds={"markdown", "pdf"})
 def volatility_report(
-    context: dg.AssetExecutionContext, data_root: DataRoot, volatility_evaluation: dict
+    context: dg.AssetExecutionContext,
+    data_root: DataRoot,
+    volatility_evaluation: VolatilityEvaluationFile,
 ) -> dg.MaterializeResult:
     """The analysis report, reports/analysis_report.pdf and .md, written from
     volatility_evaluation alone: the data and its origin, return and RV distributions and
