@@ -97,20 +97,22 @@ class RefitSplit(Section):
 
 
 class Refit(Section):
-    """One block of the walk-forward: its dates, sample counts and what the fit chose."""
+    """One block of the walk-forward: its dates, sample counts and what the fit chose.
+    The one block of ``evaluation="split"`` is the saved model's own fit, whose counts and
+    training figures are on its card: it records its dates and choices only."""
 
     refit: int
     split_dates: RefitSplit
-    train_samples: int
-    test_samples: int
     anchor: dict[str, Any]
-    carry_shrinkage: Real
     shrinkage: Number
-    correction_bound: Number
-    best_epoch: int
-    epochs_run: int
     fitted_baselines: dict[str, Any]
-    seconds: Real
+    train_samples: int | None = None
+    test_samples: int | None = None
+    carry_shrinkage: Real | None = None
+    correction_bound: Number = None
+    best_epoch: int | None = None
+    epochs_run: int | None = None
+    seconds: Real | None = None
 
 
 class WalkForwardRecord(Section):

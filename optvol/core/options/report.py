@@ -560,7 +560,7 @@ def _results(evaluation: OptionEvaluationFile, models: list[str], plots_dir: Pat
 
 def _hedging(evaluation: OptionEvaluationFile, plots_dir: Path) -> list[Block]:
     hedging = evaluation.hedging
-    if not hedging or not hedging.pairs:
+    if not hedging.pairs:
         return [Paragraph("The evaluation records no hedge pairs.")]
     deltas = hedging.deltas
     overall = hedging.gain_vs_bs_delta

@@ -412,7 +412,7 @@ def _walk_forward(evaluation: VolatilityEvaluationFile) -> list[Block]:
 
 def _adaptive(evaluation: VolatilityEvaluationFile) -> list[Block]:
     adaptive = evaluation.adaptive
-    if not adaptive:
+    if adaptive is None:
         return []
     latest = adaptive.latest
     choices = ", ".join(
@@ -665,7 +665,7 @@ def _yearly_tests(evaluation: VolatilityEvaluationFile) -> list[Block]:
 
 def _timing(evaluation: VolatilityEvaluationFile) -> list[Block]:
     timing = evaluation.return_timing
-    if not timing:
+    if timing is None:
         return [Paragraph("Too few months with a return forecast to value it as a portfolio.")]
     ours, theirs = timing.portfolios[timing.model], timing.portfolios[timing.benchmark]
     verdict = "adds" if timing.gains else "loses"
@@ -686,7 +686,7 @@ def _timing(evaluation: VolatilityEvaluationFile) -> list[Block]:
 
 def _return_results(evaluation: VolatilityEvaluationFile, plots_dir: Path) -> list[Block]:
     returns = evaluation.returns
-    if not returns:
+    if returns is None:
         return [Paragraph("No date has a return forecast of every model.")]
     columns = tuple(label for _, label, _ in RETURN_SCORES)
     rows = tuple(
