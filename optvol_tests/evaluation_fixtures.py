@@ -78,7 +78,7 @@ def volatility_run(plots_dir: Path):
         features, SelectionConfig(min_train_rows=126, validation_folds=3)
     )
     walk = model.walk_forward(features, WalkForwardConfig(min_train_rows=126))
-    chosen = model.card["chosen_volatility_model"]
+    chosen = model.card.chosen_volatility_model
     evaluation = evaluate_volatility(walk, model.specs(), chosen, model.card, features)
     write_volatility_plots(evaluation, features, plots_dir)
     return features, model, as_written(evaluation)

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from optvol.core.common.errors import OptvolInputError
+from optvol.core.common.model_files import ModelCard
 from optvol.core.common.paths import ARTIFACT_PATHS, PLOTS_DIR
 from optvol.core.options.evaluation_file import OptionEvaluationFile
 from optvol.core.volatility.evaluation_file import VolatilityEvaluationFile
@@ -118,13 +119,14 @@ class ServedModels:
                 setattr(served, name, loader(served.data_root, status))
                 status.loaded = True
             except Exception as error:  # noqa: BLE001 - one model's failure is that model's
-                # Whatever a malformed card or a foreign model file raises (a field of the
-                # wrong type or shape, weights of another architecture, bytes that do not
-                # unpickle) refuses this model only; the other is still served.
+                # A malformed card is refused by its validation, in one message naming the
+                # field; whatever else a foreign model file raises (bytes that do not
+                # unpickle into optvol's classes) refuses this model only, and the other is
+                # still served.
                 reason = (
                     str(error)
                     if isinstance(error, OptvolInputError | OSError)
-                    else (f"its model card is malformed ({type(error).__name__}: {error})")
+                    else f"its model file cannot be loaded ({type(error).__name__}: {error})"
                 )
                 log.error("The %s model is not served: %s", name, reason)
                 status.error = served.relative(reason)
@@ -165,10 +167,10 @@ def _required_files(root: Path, name: str) -> dict[str, Path]:
     return files
 
 
-def _identify(status: ModelStatus, card: dict, model_path: Path) -> None:
-    status.version = card["file"]["sha256"][:12]
-    saved_at = card["file"].get("saved_at")
-    if not isinstance(saved_at, str):  # a card written before it recorded the time
+def _identify(status: ModelStatus, card: ModelCard, model_path: Path) -> None:
+    status.version = card.file.sha256[:12]
+    saved_at = card.file.saved_at
+    if saved_at is None:  # a card written before it recorded the time
         stamp = datetime.fromtimestamp(model_path.stat().st_mtime, tz=timezone.utc)
         saved_at = f"{stamp.isoformat(timespec='seconds')} (the file's mtime)"
     status.saved_at = saved_at
@@ -183,11 +185,11 @@ def _load_options(root: Path, status: ModelStatus):
     weights = files["gru_model"]
     model = TrainedGRU.load(weights.with_suffix(""))
     _identify(status, model.card, weights)
-    status.trained_on = {k: list(v) for k, v in model.card["split_dates"].items()}
-    architecture = model.card["architecture"]
+    status.trained_on = {k: list(v) for k, v in model.card.split_dates.items()}
+    architecture = model.card.architecture
     status.description = (
-        f"OptionGRU (hidden {architecture['hidden_size']}, "
-        f"{architecture['num_layers']} layer(s), L={model.card['samples']['sequence_length']})"
+        f"OptionGRU (hidden {architecture.hidden_size}, "
+        f"{architecture.num_layers} layer(s), L={model.card.samples.sequence_length})"
     )
     months = sorted(files["option_quotes"].glob("*.parquet"))
     if not months:
@@ -207,14 +209,14 @@ def _load_volatility(root: Path, status: ModelStatus):
     model = VolatilityModel.load(model_path.with_suffix(""))
     _identify(status, model.card, model_path)
     status.trained_on = {
-        role: list(entry["training_window"]) for role, entry in model.card["models"].items()
+        role: list(entry.training_window) for role, entry in model.card.models.items()
     }
-    chosen = model.card["chosen_volatility_model"]
-    settings = model.card["models"]["volatility"]["hyperparameters"]
+    chosen = model.card.chosen_volatility_model
+    settings = model.card.models["volatility"].hyperparameters
     status.description = (
         f"{chosen}, the walk-forward's choice after its last refit ({settings}), HAR and "
         "return_ridge "
-        f"({model.card['hyperparameters']['return_ridge']}) restricted with shrinkage "
+        f"({model.card.hyperparameters['return_ridge']}) restricted with shrinkage "
         f"{model.return_shrinkage:g}"
     )
     return VolatilityPredictor(model, read_frame(files["market_features"]))

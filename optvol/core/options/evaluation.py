@@ -28,6 +28,7 @@ from optvol.core.common.provenance import recorded_provenance
 from optvol.core.options.dynamics import iv_dynamics
 from optvol.core.options.evaluation_file import OptionEvaluationFile
 from optvol.core.options.gru.artifact import TrainedGRU
+from optvol.core.options.gru.card import GruCard
 from optvol.core.options.gru.training import resolve_device
 from optvol.core.options.hedging import hedging_gains
 from optvol.core.options.metrics import best_model, evaluate_models
@@ -46,7 +47,6 @@ from optvol.core.options.samples import (
     BASELINES,
     GRU,
     PRACTITIONER,
-    SampleConfig,
     build_samples,
 )
 from optvol.core.options.summary import summarize_option_quotes
@@ -163,19 +163,21 @@ def evaluate_option_models(
     return score_out_of_sample(quotes, out_of_sample(quotes, model, device), model.card)
 
 
-def score_out_of_sample(quotes: pd.DataFrame, result: WalkForward, card: dict) -> OptionEvaluation:
+def score_out_of_sample(
+    quotes: pd.DataFrame, result: WalkForward, card: GruCard
+) -> OptionEvaluation:
     """The evaluation document of the out-of-sample ``result`` of the model with the card
     ``card`` over the clean ``quotes``."""
     rows = result.rows
     predictions = {GRU: result.gru, **{name: rows[name].to_numpy() for name in BASELINES}}
     metrics = evaluate_models(rows, predictions)
-    config = SampleConfig(**card["samples"])
+    config = card.samples
     metrics["evaluation"] = config.evaluation
     metrics["walk_forward"] = result.record()
     metrics["test_calendar_dates"] = sorted({str(d)[:10] for d in rows["quote_date"]})
-    metrics["split_dates"] = card["split_dates"]
-    metrics["data_fingerprint"] = card["data_fingerprint"]
-    metrics["fitted_baselines"] = card["fitted_baselines"]
+    metrics["split_dates"] = card.split_dates
+    metrics["data_fingerprint"] = card.data_fingerprint
+    metrics["fitted_baselines"] = card.fitted_baselines
     metrics["comparison"] = compare_with_baselines(metrics, rows, predictions)
     metrics["hedging"] = hedging_gains(result.hedge)
     metrics["model_descriptions"] = {
@@ -257,10 +259,9 @@ def option_data_record(quotes: pd.DataFrame) -> dict:
     return {**recorded_provenance(quotes), "summary": summarize_option_quotes(quotes)}
 
 
-def gru_model_record(card: dict) -> dict:
+def gru_model_record(card: GruCard) -> dict:
     """The ``model`` entry of the option evaluation, from the GRU's model card."""
-    record = {key: card.get(key) for key in _GRU_CARD_KEYS}
-    record["history"] = [
-        {key: epoch.get(key) for key in _HISTORY_KEYS} for epoch in card.get("history", [])
-    ]
+    document = card.document()
+    record = {key: document[key] for key in _GRU_CARD_KEYS}
+    record["history"] = [{key: epoch.get(key) for key in _HISTORY_KEYS} for epoch in card.history]
     return record

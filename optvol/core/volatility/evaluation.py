@@ -16,6 +16,7 @@ import pandas as pd
 
 from optvol.core.common.provenance import recorded_provenance
 from optvol.core.volatility.adaptive import ADAPTIVE, RULE
+from optvol.core.volatility.card import VolatilityCard
 from optvol.core.volatility.episodes import episode_scores, worst_year_ratio, yearly_tests
 from optvol.core.volatility.evaluation_file import VolatilityEvaluationFile
 from optvol.core.volatility.features import HORIZON, TARGET_RETURN, TARGET_RV
@@ -71,8 +72,8 @@ DESCRIPTIONS = {
 }
 
 
-def _combination_description(card: dict) -> str:
-    weights = sorted(card["combination"]["weights"].items())
+def _combination_description(card: VolatilityCard) -> str:
+    weights = sorted(card.combination.weights.items())
     weights = ", ".join(f"{m} {w:.2f}" for m, w in weights if w)
     return (
         "Forecast combination of every fitted volatility model and VIX, its weights set at each "
@@ -80,9 +81,9 @@ def _combination_description(card: dict) -> str:
     )
 
 
-def _needs_vix(name: str, specs: dict[str, ModelSpec], card: dict | None = None) -> bool:
+def _needs_vix(name: str, specs: dict[str, ModelSpec], card: VolatilityCard | None = None) -> bool:
     if name in (COMBINATION, ADAPTIVE) and card is not None:
-        weights = card["combination"]["weights"]
+        weights = card.combination.weights
         return any(_needs_vix(member, specs) for member, weight in weights.items() if weight)
     return name == "vix" or (name in specs and bool(set(VIX_COLUMNS) & set(specs[name].columns)))
 
@@ -217,7 +218,7 @@ def evaluate_volatility(
     walk: WalkForward,
     specs: dict[str, ModelSpec],
     chosen: str,
-    card: dict,
+    card: VolatilityCard,
     features: pd.DataFrame,
 ) -> VolatilityEvaluationFile:
     """The evaluation document of ``volatility_evaluation``: the scores of ``walk``, the
@@ -239,14 +240,17 @@ def evaluate_volatility(
     served = chosen
     # The walk-forward's own choice, refit by refit, is what a user of optvol would have got.
     chosen = ADAPTIVE if ADAPTIVE in present else served
-    hyperparameters = card["hyperparameters"] | {
-        COMBINATION: card["combination"]["weights"],
-        ADAPTIVE: card.get("adaptive", {}).get("config"),
+    # The card's entries copied into the document, as the card's file holds them.
+    recorded = card.document()
+    weights = recorded["combination"]["weights"]
+    hyperparameters = card.hyperparameters | {
+        COMBINATION: weights,
+        ADAPTIVE: recorded["adaptive"]["config"],
     }
     evaluation = {
         "chosen_model": chosen,
-        "served_model": {"name": served, "combination_weights": card["combination"]["weights"]},
-        "adaptive": _adaptive_record(walk, card),
+        "served_model": {"name": served, "combination_weights": weights},
+        "adaptive": _adaptive_record(walk, recorded["adaptive"]["config"]),
         "models": {
             name: {
                 "kind": "baseline" if name in (*BASELINES, RETURN_BASELINE) else "model",
@@ -256,8 +260,8 @@ def evaluate_volatility(
             }
             for name in (*present, *RETURN_MODELS)
         },  # fmt: skip
-        "data": card["data"]
-        | {"fingerprint": card["data_fingerprint"]}
+        "data": recorded["data"]
+        | {"fingerprint": card.data_fingerprint}
         | market_data_record(features),
         "model": volatility_model_record(card),
         "walk_forward": {
@@ -309,14 +313,14 @@ def _episodes(windows: dict) -> dict:
     return dict(sorted(out.items()))
 
 
-def _adaptive_record(walk: WalkForward, card: dict) -> dict | None:
-    """The rule, its settings, and the choice and weights made at every refit and after
-    the last one (the served model's)."""
+def _adaptive_record(walk: WalkForward, config: dict) -> dict | None:
+    """The rule, its settings (``config``), and the choice and weights made at every refit
+    and after the last one (the served model's)."""
     if walk.latest is None:
         return None
     return {
         "rule": RULE,
-        "config": card.get("adaptive", {}).get("config"),
+        "config": config,
         "latest": walk.latest.as_dict(),
         "choices": {
             name: sum(d.chosen == name for d in walk.decisions)
@@ -400,24 +404,26 @@ def market_data_record(features: pd.DataFrame) -> dict:
     return {**recorded_provenance(features), "summary": summarize_market_features(features)}
 
 
-def volatility_model_record(card: dict) -> dict:
-    """The ``model`` entry of the volatility evaluation, from the model card."""
+def volatility_model_record(card: VolatilityCard) -> dict:
+    """The ``model`` entry of the volatility evaluation, from the model card (its entries
+    as the card's file holds them)."""
+    recorded = card.document()
     return {
-        "chosen": card["chosen_volatility_model"],
-        "horizon_days": card.get("horizon_days"),
-        "feature_columns": card.get("feature_columns"),
-        "macro_columns": card.get("macro_columns"),
-        "selection_config": card.get("selection_config"),
+        "chosen": card.chosen_volatility_model,
+        "horizon_days": card.horizon_days,
+        "feature_columns": card.feature_columns,
+        "macro_columns": card.macro_columns,
+        "selection_config": card.selection_config,
         "selection": {
             name: {
-                "chosen": selection["chosen"],
-                "validation_mse": selection["validation_mse"],
-                "folds": len(selection.get("folds", [])),
+                "chosen": selection.chosen,
+                "validation_mse": selection.validation_mse,
+                "folds": len(selection.folds),
             }
-            for name, selection in card.get("selection", {}).items()
+            for name, selection in card.selection.items()
         },
-        "candidates": card.get("candidates"),
-        "return_restriction": card.get("return_restriction"),
-        "fitted": card.get("models"),
-        "versions": card.get("versions"),
+        "candidates": recorded["candidates"],
+        "return_restriction": recorded["return_restriction"],
+        "fitted": recorded["models"],
+        "versions": card.versions,
     }

@@ -87,8 +87,8 @@ class VolatilityPredictor:
         self._walk_forward = _walk_forward_series(evaluation)
         self._garch: dict[int, float | None] = {}
         self._garch_lock = threading.Lock()
-        self._min_returns = int(model.card["selection_config"]["min_train_rows"])
-        window = model.card["models"]["volatility"]["training_window"]
+        self._min_returns = int(model.card.selection_config["min_train_rows"])
+        window = model.card.models["volatility"].training_window
         self.training_window = tuple(date.fromisoformat(d) for d in window)
 
     def use_evaluation(self, evaluation: VolatilityEvaluationFile) -> None:
@@ -97,7 +97,7 @@ class VolatilityPredictor:
 
     @property
     def chosen(self) -> str:
-        return self.model.card["chosen_volatility_model"]
+        return self.model.card.chosen_volatility_model
 
     @property
     def first_date(self) -> date:

@@ -113,22 +113,23 @@ def gru_model(
     scalers, anchor, split dates, data fingerprint and metrics."""
     samples = build_samples(option_quotes, config.sample_config())
     model = train_option_model(samples, config.training_config())
-    metrics = model.card["metrics"]
+    card = model.card
+    metrics = card.metrics
     context.add_output_metadata(
         {
-            "best_epoch": metrics["best_epoch"],
-            "epochs_run": metrics["epochs_run"],
-            "best_validation_loss": dg.MetadataValue.float(metrics["best_validation_loss"]),
-            "training_seconds": dg.MetadataValue.float(round(metrics["training_seconds"], 1)),
-            "samples_per_second": dg.MetadataValue.float(round(metrics["samples_per_second"], 1)),
-            "device": model.card["device"],
+            "best_epoch": metrics.best_epoch,
+            "epochs_run": metrics.epochs_run,
+            "best_validation_loss": dg.MetadataValue.float(metrics.best_validation_loss),
+            "training_seconds": dg.MetadataValue.float(round(metrics.training_seconds, 1)),
+            "samples_per_second": dg.MetadataValue.float(round(metrics.samples_per_second, 1)),
+            "device": card.device,
             "anchor": model.anchor,
             "split_dates": dg.MetadataValue.json(samples.split_dates),
-            "sample_counts": dg.MetadataValue.json(model.card["sample_counts"]),
-            "training_samples": model.card["sample_counts"]["train_samples"],
-            "hyperparameters": dg.MetadataValue.json(model.card["training"]),
+            "sample_counts": dg.MetadataValue.json(card.sample_counts),
+            "training_samples": card.sample_counts["train_samples"],
+            "hyperparameters": dg.MetadataValue.json(card.training.to_dict()),
             "history": dg.MetadataValue.md(
-                pd.DataFrame(model.card["history"]).to_markdown(index=False, floatfmt=".4f")
+                pd.DataFrame(card.history).to_markdown(index=False, floatfmt=".4f")
             ),
             "data_fingerprint": samples.fingerprint,
         }

@@ -110,21 +110,21 @@ def volatility_model(
     card = model.card
     context.add_output_metadata(
         {
-            "chosen_volatility_model": card["chosen_volatility_model"],
-            "hyperparameters": dg.MetadataValue.json(card["hyperparameters"]),
+            "chosen_volatility_model": card.chosen_volatility_model,
+            "hyperparameters": dg.MetadataValue.json(card.hyperparameters),
             "validation_mse": dg.MetadataValue.json(
-                {name: s["validation_mse"] for name, s in card["selection"].items()}
+                {name: s.validation_mse for name, s in card.selection.items()}
             ),
             "first_window_validation_qlike": dg.MetadataValue.json(
-                card["candidates"]["validation_qlike"]
+                card.candidates.validation_qlike
             ),
-            "combination_weights": dg.MetadataValue.json(card["combination"]["weights"]),
+            "combination_weights": dg.MetadataValue.json(card.combination.weights),
             "walk_forward_refits": len(model.walk.refits),
-            "return_shrinkage": dg.MetadataValue.float(card["return_restriction"]["shrinkage"]),
-            "models": dg.MetadataValue.json(card["models"]),
-            "training_rows": card["models"]["volatility"]["training_rows"],
-            "feature_columns": dg.MetadataValue.json(card["feature_columns"]),
-            "data_fingerprint": card["data_fingerprint"],
+            "return_shrinkage": dg.MetadataValue.float(card.return_restriction.shrinkage),
+            "models": dg.MetadataValue.json(card.document()["models"]),
+            "training_rows": card.models["volatility"].training_rows,
+            "feature_columns": dg.MetadataValue.json(card.feature_columns),
+            "data_fingerprint": card.data_fingerprint,
         }
     )
     return model
@@ -151,7 +151,7 @@ def volatility_evaluation(
     evaluation = evaluate_volatility(
         walk,
         volatility_model.specs(),
-        volatility_model.card["chosen_volatility_model"],
+        volatility_model.card.chosen_volatility_model,
         volatility_model.card,
         market_features,
     )

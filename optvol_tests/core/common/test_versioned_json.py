@@ -14,12 +14,16 @@ from optvol.core.common.errors import OptvolInputError
 from optvol.core.common.paths import ARTIFACT_PATHS
 from optvol.core.common.versioned_json import VersionedFile
 from optvol.core.options.evaluation_file import OptionEvaluationFile
+from optvol.core.options.gru.card import GruCard
+from optvol.core.volatility.card import VolatilityCard
 from optvol.core.volatility.evaluation_file import VolatilityEvaluationFile
 
 # asset -> (its typed file, a required field, a field set to a value of the wrong type)
 FILES = {
     "option_evaluation": (OptionEvaluationFile, "comparison", ("comparison", "gru_rmse")),
     "volatility_evaluation": (VolatilityEvaluationFile, "series", ("walk_forward", "refits")),
+    "gru_model": (GruCard, "scalers", ("architecture", "hidden_size")),
+    "volatility_model": (VolatilityCard, "combination", ("return_restriction", "shrinkage")),
 }
 
 
