@@ -68,7 +68,7 @@ class VersionedFile(Section):
             return cls.model_validate(data)
         except ValidationError as error:
             raise OptvolInputError(
-                f"{source} is not a valid {cls.KIND}: {first_problem(error, data)}; {cls.remedy()}"
+                f"{source} is not a valid {cls.KIND}: {_first_problem(error, data)}; {cls.remedy()}"
             ) from None
 
     @classmethod
@@ -80,7 +80,7 @@ class VersionedFile(Section):
             text = path.read_bytes()
         except FileNotFoundError:
             raise OptvolInputError(f"{path} does not exist: {cls.remedy()}") from None
-        return cls.parse(decode(text, path, cls.KIND, cls.remedy()), path)
+        return cls.parse(_decode(text, path, cls.KIND, cls.remedy()), path)
 
     @classmethod
     def remedy(cls) -> str:
@@ -95,7 +95,7 @@ class VersionedFile(Section):
         return json.dumps(self.document(), indent=2, sort_keys=True, allow_nan=False)
 
 
-def decode(text: bytes, path: str | Path, kind: str, remedy: str) -> object:
+def _decode(text: bytes, path: str | Path, kind: str, remedy: str) -> object:
     """The JSON value of ``text`` read from ``path``; an empty or torn file is refused in
     one sentence naming it and where the JSON breaks off."""
     if not text.strip():
@@ -109,7 +109,7 @@ def decode(text: bytes, path: str | Path, kind: str, remedy: str) -> object:
         ) from None
 
 
-def first_problem(error: ValidationError, data: object) -> str:
+def _first_problem(error: ValidationError, data: object) -> str:
     """The first error of a validation of ``data`` as ``field.path: what is wrong (found
     value)``. A value that fits no member of a union (a number or null, say) fails once per
     member; those failures are said together, at the field's own path."""

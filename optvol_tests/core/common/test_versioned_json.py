@@ -126,3 +126,27 @@ def test_an_unknown_field_is_refused(written):
     document["surprise"] = 1
     path.write_text(json.dumps(document))
     assert "surprise: extra inputs are not permitted" in refused(kind, path)
+
+
+def test_what_the_writers_build_is_what_a_reader_reads(tmp_path, one_torch_thread):
+    """Writer -> file -> reader, for each file: the object read equals the one built."""
+    from optvol.core.options.evaluation import evaluate_option_models
+    from optvol.core.volatility.evaluation import evaluate_volatility
+    from optvol_tests.evaluation_fixtures import option_run, volatility_run
+
+    quotes, gru, _ = option_run(tmp_path / "plots")
+    features, volatility, _ = volatility_run(tmp_path / "plots")
+    card = volatility.card
+    built = {
+        "evaluation": evaluate_option_models(quotes, gru).metrics,
+        "volatility_evaluation": evaluate_volatility(
+            volatility.walk, volatility.specs(), card.chosen_volatility_model, card, features
+        ),
+    }
+    for name, document in built.items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(document.text())
+        assert type(document).read(path) == document
+    for name, model in (("gru_model", gru), ("volatility_model", volatility)):
+        model.save(tmp_path / name)
+        assert type(model.card).read(tmp_path / f"{name}.json") == model.card
