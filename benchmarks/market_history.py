@@ -15,7 +15,6 @@ the historical mean, and each model's refit seconds. Exits 1 if the run or a che
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import shutil
@@ -26,6 +25,8 @@ import time
 from pathlib import Path
 
 import pandas as pd
+
+from optvol.core.volatility.evaluation_file import VolatilityEvaluationFile
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -85,45 +86,44 @@ def check_outcomes(root: Path) -> dict[str, bool | None]:
 
 
 def report(root: Path) -> None:
-    evaluation = json.loads((root / "metrics" / "volatility_evaluation.json").read_text())
-    c = evaluation["comparison"]
-    window = evaluation["volatility"]["all_models"]
-    print(f"window all_models: {window['first_date']} .. {window['last_date']}, "
-          f"{window['dates']} dates")  # fmt: skip
-    print(f"chosen: {c['chosen_model']}  QLIKE {c['qlike']:.4f}")
-    p_value = c["har_diebold_mariano_p_value"]
-    print(f"  / HAR {c['har_qlike']:.4f} = {c['qlike_ratio_to_har']:.3f} "
+    evaluation = VolatilityEvaluationFile.read(root / "metrics" / "volatility_evaluation.json")
+    c = evaluation.comparison
+    window = evaluation.volatility["all_models"]
+    print(f"window all_models: {window.first_date} .. {window.last_date}, "
+          f"{window.dates} dates")  # fmt: skip
+    print(f"chosen: {c.chosen_model}  QLIKE {c.qlike:.4f}")
+    p_value = c.har_diebold_mariano_p_value
+    print(f"  / HAR {c.har_qlike:.4f} = {c.qlike_ratio_to_har:.3f} "
           f"(Diebold-Mariano p {p_value:.3f}; target <= 0.95)")  # fmt: skip
-    if "vix_qlike" in c:
-        print(f"  / VIX {c['vix_qlike']:.4f} = {c['qlike_ratio_to_vix']:.3f} (target < 1)")
-    for name, scores in sorted(window["scores"].items(), key=lambda item: item[1]["qlike"]):
-        print(f"  {name:14s} QLIKE {scores['qlike']:.4f}  R2 ln RV {scores['r2_log_rv']:6.3f}")
-    worst = c.get("worst_years", {})
-    for baseline in ("har", "vix"):
-        key = f"worst_year_ratio_to_{baseline}"
-        if c.get(key) is not None:
-            print(f"  worst year against {baseline.upper()}: {worst[key]} ({c[key]:.3f})")
-    for name, episode in evaluation.get("episodes", {}).items():
-        shown = {m: round(q, 3) for m, q in episode["qlike"].items()
-                 if m in (c["chosen_model"], "har", "har_x", "vix")}  # fmt: skip
-        lags = {m: episode["response_lag_days"][m] for m in shown}
+    if c.vix_qlike is not None:
+        print(f"  / VIX {c.vix_qlike:.4f} = {c.qlike_ratio_to_vix:.3f} (target < 1)")
+    for name, scores in sorted(window.scores.items(), key=lambda item: item[1].qlike):
+        print(f"  {name:14s} QLIKE {scores.qlike:.4f}  R2 ln RV {scores.r2_log_rv:6.3f}")
+    for baseline, ratio in (("har", c.worst_year_ratio_to_har), ("vix", c.worst_year_ratio_to_vix)):
+        if ratio is not None:
+            year = c.worst_years[f"worst_year_ratio_to_{baseline}"]
+            print(f"  worst year against {baseline.upper()}: {year} ({ratio:.3f})")
+    for name, episode in evaluation.episodes.items():
+        shown = {m: round(q, 3) for m, q in episode.qlike.items()
+                 if m in (c.chosen_model, "har", "har_x", "vix")}  # fmt: skip
+        lags = {m: episode.response_lag_days[m] for m in shown}
         print(f"  episode {name}: QLIKE {shown}; days to half the realized peak {lags}")
-    adaptive = evaluation.get("adaptive")
+    adaptive = evaluation.adaptive
     if adaptive:
-        print(f"adaptive choices over the refits {adaptive['choices']}; served now "
-              f"{adaptive['latest']['chosen']}")  # fmt: skip
-    if evaluation["returns"]:
-        for name, scores in evaluation["returns"]["scores"].items():
-            print(f"return {name:18s} R2 vs historical mean {scores['r2_vs_historical_mean']:7.4f}")
-    timing = evaluation.get("return_timing")
+        print(f"adaptive choices over the refits {adaptive.choices}; served now "
+              f"{adaptive.latest.chosen}")  # fmt: skip
+    if evaluation.returns:
+        for name, scores in evaluation.returns.scores.items():
+            print(f"return {name:18s} R2 vs historical mean {scores.r2_vs_historical_mean:7.4f}")
+    timing = evaluation.return_timing
     if timing:
         print(
-            f"return timing (gamma 3, {timing['months']} months): certainty-equivalent gain "
-            f"{100 * timing['certainty_equivalent_gain']:+.2f}% a year over the historical mean"
+            f"return timing (gamma 3, {timing.months} months): certainty-equivalent gain "
+            f"{100 * timing.certainty_equivalent_gain:+.2f}% a year over the historical mean"
         )
-    walk = evaluation["walk_forward"]
-    print(f"walk-forward: {walk['refits']} refits, {walk['seconds']} s; by model "
-          f"{walk['seconds_by_model']}")  # fmt: skip
+    walk = evaluation.walk_forward
+    print(f"walk-forward: {walk.refits} refits, {walk.seconds} s; by model "
+          f"{walk.seconds_by_model}")  # fmt: skip
 
 
 def main() -> int:

@@ -114,59 +114,60 @@ def run_chain(name: str, paths: list[Path], args: argparse.Namespace, root: Path
     evaluation = evaluate_option_models(quotes, model)
     write_evaluation_plots(evaluation, quotes, root / name)
     metrics = evaluation.metrics
-    (root / name / "evaluation.json").write_text(json.dumps(metrics, indent=1, default=str))
+    (root / name / "evaluation.json").write_text(metrics.text())
     seconds = time.perf_counter() - started
 
     print(f"\n=== {name}: {', '.join(p.name for p in paths)} ({len(quotes):,} quotes) ===")
     print(format_dynamics(iv_dynamics(quotes, sample_config)))
-    walk = metrics["walk_forward"]
+    walk = metrics.walk_forward
     print(
-        f"{metrics['evaluation']}: {walk['refits']} refit(s), {walk['test_days']} test days "
-        f"{walk['first_test_date']}..{walk['last_test_date']}, {walk['test_rows']:,} rows; "
-        f"served model trained to {model.card['split_dates']['validation'][1]} "
+        f"{metrics.evaluation}: {walk.refits} refit(s), {walk.test_days} test days "
+        f"{walk.first_test_date}..{walk.last_test_date}, {walk.test_rows:,} rows; "
+        f"served model trained to {model.card.split_dates['validation'][1]} "
         f"({served - started:.0f} s); total {seconds:.0f} s"
     )
-    anchors = [r["anchor"]["anchor"] for r in walk["by_refit"]]
-    shares = [r["shrinkage"] for r in walk["by_refit"]]
-    carries = [r.get("carry_shrinkage") for r in walk["by_refit"]]
+    anchors = [r.anchor["anchor"] for r in walk.by_refit]
+    shares = [r.shrinkage for r in walk.by_refit]
+    carries = [r.carry_shrinkage for r in walk.by_refit]
     print(f"anchors by refit: {anchors}; correction kept: {shares}; carry kept: {carries}")
-    overall = metrics["overall"]
-    comparison = metrics["comparison"]
-    practitioner = overall[comparison["practitioner_baseline"]]["rmse"]
+    overall = metrics.overall
+    comparison = metrics.comparison
+    practitioner = overall[comparison.practitioner_baseline].rmse
     print(f"{'model':<24} {'RMSE':>8} {'MAE':>8} {'MdAPE':>7} {'/ practitioner':>15}")
-    for model_name in sorted(overall, key=lambda m: overall[m]["rmse"]):
+    for model_name in sorted(overall, key=lambda m: overall[m].rmse):
         scores = overall[model_name]
-        mdape = scores["median_ape_pct"]
+        mdape = scores.median_ape_pct
         print(
-            f"{model_name:<24} {scores['rmse']:8.4f} {scores['mae']:8.4f} "
+            f"{model_name:<24} {scores.rmse:8.4f} {scores.mae:8.4f} "
             f"{'n/a' if mdape is None else f'{mdape:6.2f}%':>7} "
-            f"{scores['rmse'] / practitioner:15.3f}"
+            f"{scores.rmse / practitioner:15.3f}"
         )
 
     def interval(values) -> str:
         return "n/a" if values is None else f"{values[0]:.3f}-{values[1]:.3f}"
 
     print(
-        f"GRU / {comparison['practitioner_baseline']}: "
-        f"{comparison['rmse_ratio_to_practitioner']:.3f} "
-        f"(90% {interval(comparison['rmse_ratio_to_practitioner_interval'])}, DM p "
-        f"{comparison['dm_p_value_vs_practitioner']:.3g}); GRU / best baseline "
-        f"{comparison['best_baseline']}: {comparison['rmse_ratio_to_best_baseline']:.3f} "
-        f"(90% {interval(comparison['rmse_ratio_to_best_baseline_interval'])}, DM p "
-        f"{comparison['dm_p_value_vs_best_baseline']:.3g})"
+        f"GRU / {comparison.practitioner_baseline}: "
+        f"{comparison.rmse_ratio_to_practitioner:.3f} "
+        f"(90% {interval(comparison.rmse_ratio_to_practitioner_interval)}, DM p "
+        f"{comparison.dm_p_value_vs_practitioner:.3g}); GRU / best baseline "
+        f"{comparison.best_baseline}: {comparison.rmse_ratio_to_best_baseline:.3f} "
+        f"(90% {interval(comparison.rmse_ratio_to_best_baseline_interval)}, DM p "
+        f"{comparison.dm_p_value_vs_best_baseline:.3g})"
     )
-    hedging = metrics["hedging"]
-    gains = ", ".join(f"{k} {100 * v:.1f}%" for k, v in hedging["gain_vs_bs_delta"].items())
-    print(f"one-day hedging, gain over the Black-Scholes delta ({hedging['pairs']:,} pairs): "
+    hedging = metrics.hedging
+    gains = ", ".join(f"{k} {100 * v:.1f}%" for k, v in hedging.gain_vs_bs_delta.items())
+    print(f"one-day hedging, gain over the Black-Scholes delta ({hedging.pairs:,} pairs): "
           f"{gains}")  # fmt: skip
-    out = {"name": name, "seconds": seconds, "comparison": comparison, "hedging": hedging,
-           "overall": {k: v["rmse"] for k, v in overall.items()}}  # fmt: skip
+    out = {"name": name, "seconds": seconds, "comparison": comparison.model_dump(),
+           "hedging": hedging.model_dump(),
+           "overall": {k: v.rmse for k, v in overall.items()}}  # fmt: skip
     if args.forwards:
         fixed = fixed_carry_errors(quotes, sample_config, evaluation.rows)
         print("baseline RMSE at the fixed carry -> at the parity forward (same rows):")
         for baseline in BASELINES:
-            print(f"  {baseline:<24} {fixed[baseline]:8.4f} -> {overall[baseline]['rmse']:8.4f} "
-                  f"({overall[baseline]['rmse'] / fixed[baseline] - 1:+.1%})")  # fmt: skip
+            print(f"  {baseline:<24} {fixed[baseline]:8.4f} -> {overall[baseline].rmse:8.4f} "
+                  f"({overall[baseline].rmse / fixed[baseline] - 1:+.1%})")  # fmt: skip
         out["fixed_carry_rmse"] = fixed
     return out
 

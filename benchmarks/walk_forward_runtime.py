@@ -14,7 +14,6 @@ instance. Prints the quotes, days, refits and seconds, and the evaluation's head
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -22,6 +21,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from optvol.core.options.evaluation_file import OptionEvaluationFile
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 ASSETS = "raw_option_quotes,option_quotes,gru_model,option_evaluation"
@@ -83,19 +84,19 @@ def main() -> int:
         run([str(bin_dir / "dagster"), "asset", "materialize", "-m", "optvol.definitions",
              "--select", ASSETS, "--partition-range", months], env)  # fmt: skip
         seconds = time.perf_counter() - started
-        evaluation = json.loads((root / "metrics" / "evaluation.json").read_text())
-        walk, comparison = evaluation["walk_forward"], evaluation["comparison"]
-        quotes = evaluation["data"]["summary"]["rows"]
+        evaluation = OptionEvaluationFile.read(root / "metrics" / "evaluation.json")
+        walk, comparison = evaluation.walk_forward, evaluation.comparison
+        quotes = evaluation.data["summary"]["rows"]
         print(
             f"{quotes:,} quotes"
             + ("" if rows is None else f" ({rows:,} optionsDX rows, {days} days)")
-            + f"; {walk['refits']} refits, {walk['test_days']} test days; "
+            + f"; {walk.refits} refits, {walk.test_days} test days; "
             f"dagster asset materialize {ASSETS}: {seconds:.0f} s"
         )
         print(
-            f"GRU / {comparison['practitioner_baseline']} "
-            f"{comparison['rmse_ratio_to_practitioner']:.3f}, GRU / "
-            f"{comparison['best_baseline']} {comparison['rmse_ratio_to_best_baseline']:.3f}"
+            f"GRU / {comparison.practitioner_baseline} "
+            f"{comparison.rmse_ratio_to_practitioner:.3f}, GRU / "
+            f"{comparison.best_baseline} {comparison.rmse_ratio_to_best_baseline:.3f}"
         )
     finally:
         if not args.keep:

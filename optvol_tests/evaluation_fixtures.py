@@ -1,6 +1,6 @@
 """Small but real evaluation documents, made by the pipeline's own core code on test data,
 so the report tests read exactly what the evaluation assets write (through a JSON round
-trip with sorted keys, as the JSON IO manager does)."""
+trip with sorted keys and the typed file's validation, as the JSON IO manager does)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import json
 from pathlib import Path
 
 from optvol.core.common.parquet import with_notes
+from optvol.core.common.versioned_json import VersionedFile
+from optvol.core.options.evaluation_file import OptionEvaluationFile
 from optvol.core.options.ingest.clean import OptionCleaningReport
+from optvol.core.volatility.evaluation_file import VolatilityEvaluationFile
 
 SOURCE = {
     "label": "synthetic_chain.txt",
@@ -19,12 +22,12 @@ SOURCE = {
 }
 
 
-def as_written(document: dict) -> dict:
+def as_written(document: VersionedFile) -> VersionedFile:
     """``document`` as the JSON IO manager writes and reads it back."""
-    return json.loads(json.dumps(document, sort_keys=True, allow_nan=False))
+    return type(document).parse(json.loads(document.text()), "the document as written")
 
 
-def option_evaluation_document(plots_dir: Path) -> dict:
+def option_evaluation_document(plots_dir: Path) -> OptionEvaluationFile:
     """A tiny GRU trained and evaluated on a synthetic chain, its plots in ``plots_dir``."""
     return option_run(plots_dir)[2]
 
@@ -53,7 +56,7 @@ def option_run(plots_dir: Path):
     return quotes, model, as_written(evaluation.metrics)
 
 
-def volatility_evaluation_document(plots_dir: Path) -> dict:
+def volatility_evaluation_document(plots_dir: Path) -> VolatilityEvaluationFile:
     """The volatility models trained and walked forward on a synthetic market history."""
     return volatility_run(plots_dir)[2]
 
@@ -75,7 +78,7 @@ def volatility_run(plots_dir: Path):
         features, SelectionConfig(min_train_rows=126, validation_folds=3)
     )
     walk = model.walk_forward(features, WalkForwardConfig(min_train_rows=126))
-    chosen = model.card["chosen_volatility_model"]
+    chosen = model.card.chosen_volatility_model
     evaluation = evaluate_volatility(walk, model.specs(), chosen, model.card, features)
     write_volatility_plots(evaluation, features, plots_dir)
     return features, model, as_written(evaluation)
@@ -102,7 +105,5 @@ def write_served_artifacts(root: Path) -> Path:
         else:
             write_parquet(table, root / ARTIFACT_PATHS[table_asset])
         model.save((root / ARTIFACT_PATHS[model_asset]).with_suffix(""))
-        (root / ARTIFACT_PATHS[evaluation_asset]).write_text(
-            json.dumps(evaluation, sort_keys=True, allow_nan=False)
-        )
+        (root / ARTIFACT_PATHS[evaluation_asset]).write_text(evaluation.text())
     return root

@@ -180,7 +180,7 @@ def evaluation_section(served: ServedModels, name: str) -> None:
     from optvol.core.volatility import report as volatility_report
 
     if name not in served.evaluations:
-        st.info(f"No evaluation: {served.status[name].error or 'materialize it first'}")
+        st.info(f"No evaluation: {served.evaluation_errors[name]}")
         return
     module = option_report if name == "options" else volatility_report
     build = module.build_option_report if name == "options" else module.build_volatility_report

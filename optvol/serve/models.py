@@ -10,7 +10,6 @@ to materialize; the other part is still served.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -18,7 +17,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from optvol.core.common.errors import OptvolInputError
+from optvol.core.common.model_files import ModelCard
 from optvol.core.common.paths import ARTIFACT_PATHS, PLOTS_DIR
+from optvol.core.options.evaluation_file import OptionEvaluationFile
+from optvol.core.volatility.evaluation_file import VolatilityEvaluationFile
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +75,11 @@ class ServedModels:
     data_root: Path
     options: object | None = None  # OptionPredictor
     volatility: object | None = None  # VolatilityPredictor
-    evaluations: dict[str, dict] = field(default_factory=dict)
+    evaluations: dict[str, OptionEvaluationFile | VolatilityEvaluationFile] = field(
+        default_factory=dict
+    )
+    # Why an evaluation is not loaded (missing, or the file's one validation message).
+    evaluation_errors: dict[str, str] = field(default_factory=dict)
     status: dict[str, ModelStatus] = field(default_factory=dict)
 
     @property
@@ -90,13 +96,9 @@ class ServedModels:
             raise ModelUnavailable(name, self.status[name].error or "not loaded")
         return predictor
 
-    def evaluation(self, name: str) -> dict:
+    def evaluation(self, name: str) -> OptionEvaluationFile | VolatilityEvaluationFile:
         if name not in self.evaluations:
-            asset = EVALUATION_OF[name]
-            path = ARTIFACT_PATHS[asset]
-            raise ModelUnavailable(
-                name, f"{path} (under the data root) does not exist: {materialize_hint(asset)}"
-            )
+            raise ModelUnavailable(name, self.evaluation_errors[name])
         return self.evaluations[name]
 
     def relative(self, text: str) -> str:
@@ -117,20 +119,23 @@ class ServedModels:
                 setattr(served, name, loader(served.data_root, status))
                 status.loaded = True
             except Exception as error:  # noqa: BLE001 - one model's failure is that model's
-                # Whatever a malformed card or a foreign model file raises (a field of the
-                # wrong type or shape, weights of another architecture, bytes that do not
-                # unpickle) refuses this model only; the other is still served.
+                # A malformed card is refused by its validation, in one message naming the
+                # field; whatever else a foreign model file raises (bytes that do not
+                # unpickle into optvol's classes) refuses this model only, and the other is
+                # still served.
                 reason = (
                     str(error)
                     if isinstance(error, OptvolInputError | OSError)
-                    else (f"its model card is malformed ({type(error).__name__}: {error})")
+                    else f"its model file cannot be loaded ({type(error).__name__}: {error})"
                 )
                 log.error("The %s model is not served: %s", name, reason)
                 status.error = served.relative(reason)
-            evaluation = _read_evaluation(served.data_root, EVALUATION_OF[name])
-            if evaluation is not None:
-                served.evaluations[name] = evaluation
+            try:
+                served.evaluations[name] = _read_evaluation(served.data_root, name)
                 status.evaluation = True
+            except OptvolInputError as error:
+                log.warning("The %s evaluation is not served: %s", name, error)
+                served.evaluation_errors[name] = served.relative(str(error))
             if status.loaded:
                 log.info(
                     "Serving the %s model %s (version %s, saved %s)",
@@ -162,10 +167,10 @@ def _required_files(root: Path, name: str) -> dict[str, Path]:
     return files
 
 
-def _identify(status: ModelStatus, card: dict, model_path: Path) -> None:
-    status.version = card["file"]["sha256"][:12]
-    saved_at = card["file"].get("saved_at")
-    if not isinstance(saved_at, str):  # a card written before it recorded the time
+def _identify(status: ModelStatus, card: ModelCard, model_path: Path) -> None:
+    status.version = card.file.sha256[:12]
+    saved_at = card.file.saved_at
+    if saved_at is None:  # a card written before it recorded the time
         stamp = datetime.fromtimestamp(model_path.stat().st_mtime, tz=timezone.utc)
         saved_at = f"{stamp.isoformat(timespec='seconds')} (the file's mtime)"
     status.saved_at = saved_at
@@ -180,11 +185,11 @@ def _load_options(root: Path, status: ModelStatus):
     weights = files["gru_model"]
     model = TrainedGRU.load(weights.with_suffix(""))
     _identify(status, model.card, weights)
-    status.trained_on = {k: list(v) for k, v in model.card["split_dates"].items()}
-    architecture = model.card["architecture"]
+    status.trained_on = {k: list(v) for k, v in model.card.split_dates.items()}
+    architecture = model.card.architecture
     status.description = (
-        f"OptionGRU (hidden {architecture['hidden_size']}, "
-        f"{architecture['num_layers']} layer(s), L={model.card['samples']['sequence_length']})"
+        f"OptionGRU (hidden {architecture.hidden_size}, "
+        f"{architecture.num_layers} layer(s), L={model.card.samples.sequence_length})"
     )
     months = sorted(files["option_quotes"].glob("*.parquet"))
     if not months:
@@ -204,30 +209,25 @@ def _load_volatility(root: Path, status: ModelStatus):
     model = VolatilityModel.load(model_path.with_suffix(""))
     _identify(status, model.card, model_path)
     status.trained_on = {
-        role: list(entry["training_window"]) for role, entry in model.card["models"].items()
+        role: list(entry.training_window) for role, entry in model.card.models.items()
     }
-    chosen = model.card["chosen_volatility_model"]
-    settings = model.card["models"]["volatility"]["hyperparameters"]
+    chosen = model.card.chosen_volatility_model
+    settings = model.card.models["volatility"].hyperparameters
     status.description = (
         f"{chosen}, the walk-forward's choice after its last refit ({settings}), HAR and "
         "return_ridge "
-        f"({model.card['hyperparameters']['return_ridge']}) restricted with shrinkage "
+        f"({model.card.hyperparameters['return_ridge']}) restricted with shrinkage "
         f"{model.return_shrinkage:g}"
     )
     return VolatilityPredictor(model, read_frame(files["market_features"]))
 
 
-def _read_evaluation(root: Path, asset: str) -> dict | None:
+def _read_evaluation(root: Path, name: str) -> OptionEvaluationFile | VolatilityEvaluationFile:
+    """The evaluation of model ``name``, validated; an :class:`OptvolInputError` with the
+    file's one message (and the command that writes it) when it is missing or malformed."""
+    asset = EVALUATION_OF[name]
     path = root / ARTIFACT_PATHS[asset]
     if not path.exists():
-        log.warning("%s does not exist: %s", path, materialize_hint(asset))
-        return None
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        log.error("%s cannot be read (%s): %s", path, error, materialize_hint(asset))
-        return None
-    if not isinstance(document, dict):
-        log.error("%s is not an evaluation document: %s", path, materialize_hint(asset))
-        return None
-    return document
+        raise OptvolInputError(f"{path} does not exist: {materialize_hint(asset)}")
+    evaluation_file = OptionEvaluationFile if name == "options" else VolatilityEvaluationFile
+    return evaluation_file.read(path)

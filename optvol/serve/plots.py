@@ -14,7 +14,9 @@ from datetime import date
 from pathlib import Path
 
 from optvol.core.common.errors import RequestError
+from optvol.core.options.evaluation_file import OptionEvaluationFile
 from optvol.core.options.samples import BASELINES, GRU
+from optvol.core.volatility.evaluation_file import VolatilityEvaluationFile
 
 
 def png_bytes(draw: Callable[[Path], object]) -> bytes:
@@ -26,7 +28,7 @@ def png_bytes(draw: Callable[[Path], object]) -> bytes:
 
 
 def forecast_vs_realized_png(
-    evaluation: dict,
+    evaluation: VolatilityEvaluationFile,
     start: date | None = None,
     end: date | None = None,
     models: Sequence[str] | None = None,
@@ -74,7 +76,7 @@ def option_history_png(
     return png_bytes(lambda path: plot_contract_history(history, [GRU, *BASELINES], title, path))
 
 
-def error_by_bucket_png(evaluation: dict) -> bytes:
+def error_by_bucket_png(evaluation: OptionEvaluationFile) -> bytes:
     """The option evaluation's test RMSE by moneyness and days-to-expiry bucket."""
     from optvol.core.options.plots import plot_rmse_by_bucket
 

@@ -67,8 +67,8 @@ def test_health_lists_both_models_with_versions_and_training_dates(client, serve
         assert len(model["version"]) == 12
         assert model["trained_on"]
     card = served_models.options.model.card
-    assert body["models"]["options"]["version"] == card["file"]["sha256"][:12]
-    assert body["models"]["options"]["trained_on"]["train"] == card["split_dates"]["train"]
+    assert body["models"]["options"]["version"] == card.file.sha256[:12]
+    assert body["models"]["options"]["trained_on"]["train"] == card.split_dates["train"]
     assert body["data"]["volatility"]["features"] == served_models.volatility.feature_names
 
 
@@ -173,10 +173,10 @@ def test_predict_volatility_reports_realized_values_and_out_of_sample_forecasts(
     client, served_models
 ):
     evaluation = served_models.evaluations["volatility"]
-    day = evaluation["series"]["volatility"]["date"][-30]
+    day = evaluation.series.volatility["date"][-30]
     body = client.post("/predict", json={"model": "volatility", "as_of": day}).get_json()
     assert body["realized"]["volatility"] is not None
-    series = evaluation["series"]["volatility"]
+    series = evaluation.series.volatility
     index = series["date"].index(day)
     assert body["out_of_sample"]["har"] == pytest.approx(series["har"][index])
     assert body["baselines"]["garch"] == pytest.approx(series["garch"][index])
@@ -502,11 +502,18 @@ def test_a_counter_left_locked_by_a_dead_worker_does_not_block_requests(
 
 
 @pytest.mark.parametrize(
-    "change",
-    [lambda card: card.update(file="x"), lambda card: card.update(architecture="x")],
-    ids=["file", "architecture"],
+    ("change", "problem"),
+    [
+        (lambda card: card.update(file="x"), "file: input should be a valid dictionary"),
+        (lambda card: card.update(architecture="x"), "architecture: input should be a valid"),
+        (lambda card: card.pop("scalers"), "scalers is missing"),
+        (lambda card: card.update(format=2), "model card of format 2; this optvol reads"),
+    ],
+    ids=["file", "architecture", "missing", "format"],
 )
-def test_a_malformed_model_card_refuses_that_model_only(served_root, tmp_path, change):
+def test_a_malformed_model_card_refuses_that_model_only_with_one_message(
+    served_root, tmp_path, change, problem
+):
     import shutil
 
     root = tmp_path / "data"
@@ -517,9 +524,39 @@ def test_a_malformed_model_card_refuses_that_model_only(served_root, tmp_path, c
     card_path.write_text(json.dumps(card))
     served = ServedModels.load(root)
     assert served.loaded() == ["volatility"]
-    assert served.status["options"].error
+    error = served.status["options"].error
+    assert error.startswith("models/gru_model.json") and problem in error
+    assert error.endswith("re-materialize gru_model") and "\n" not in error
     health = create_app(served).test_client().get("/health").get_json()
     assert health["models"]["volatility"]["loaded"] is True
+    assert health["models"]["options"]["error"] == error
+
+
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [
+        (lambda text: text[: len(text) // 2], "not JSON"),
+        (lambda text: "", "is empty"),
+        (lambda text: text.replace('"format": 1', '"format": 0'), "of format 0"),
+    ],
+    ids=["truncated", "empty", "format"],
+)
+def test_a_malformed_evaluation_is_answered_with_its_one_message(
+    served_root, tmp_path, damage, problem
+):
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(served_root, root)
+    path = root / "metrics" / "evaluation.json"
+    path.write_text(damage(path.read_text()))
+    served = ServedModels.load(root)
+    assert served.loaded() == ["options", "volatility"]  # the models are still served
+    response = create_app(served).test_client().get("/plot?kind=error_by_bucket")
+    assert response.status_code == 503
+    error = response.get_json()["error"]
+    assert "metrics/evaluation.json" in error and problem in error
+    assert error.endswith("re-materialize option_evaluation")
 
 
 def _set(path: list, value):

@@ -146,9 +146,9 @@ def test_options_evaluation_section_shows_the_metrics_and_the_figures(
     at = dashboard(served_root)
     evaluation = served_models.evaluations["options"]
     results = table(at, "RMSE $")
-    assert list(results["model"]) == evaluation["models"]
+    assert list(results["model"]) == evaluation.models
     gru = results.set_index("model").at["gru", "RMSE $"]
-    assert float(gru) == pytest.approx(evaluation["overall"]["gru"]["rmse"], abs=5e-5)
+    assert float(gru) == pytest.approx(evaluation.overall["gru"].rmse, abs=5e-5)
     figures = option_report.build_option_report(evaluation, served_models.plots_dir).figures()
     expected = [figure.caption for figure in figures if figure.path.exists()]
     assert len(expected) >= 4
@@ -209,7 +209,7 @@ def test_volatility_page_forecasts_at_a_date_and_from_features(
     # The volatility evaluation: one row per model of the evaluation, every figure.
     evaluation = served_models.evaluations["volatility"]
     results = table(at, "QLIKE")
-    assert list(results["model"]) == evaluation["volatility"]["all_models"]["models"]
+    assert list(results["model"]) == evaluation.volatility["all_models"].models
     report = volatility_report.build_volatility_report(evaluation, served_models.plots_dir)
     expected_captions = [figure.caption for figure in report.figures() if figure.path.exists()]
     assert len(expected_captions) >= 3

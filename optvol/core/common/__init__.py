@@ -1,6 +1,7 @@
 """Building blocks both pipelines use: errors, paths and storage of the data root,
-atomic writes, Parquet files and month partitions, model files, input files and CSV
-streaming, provenance, data summaries, the generic data checks, retry delays and memory."""
+atomic writes, Parquet files and month partitions, model files, typed JSON files with a
+format version, input files and CSV streaming, provenance, data summaries, the generic data
+checks, retry delays and memory."""
 
 __all__ = [
     "atomic",
@@ -20,4 +21,5 @@ __all__ = [
     "storage",
     "threads",
     "validation",
+    "versioned_json",
 ]

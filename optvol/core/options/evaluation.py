@@ -26,7 +26,9 @@ from optvol.core.common.forecast_tests import (
 )
 from optvol.core.common.provenance import recorded_provenance
 from optvol.core.options.dynamics import iv_dynamics
+from optvol.core.options.evaluation_file import OptionEvaluationFile
 from optvol.core.options.gru.artifact import TrainedGRU
+from optvol.core.options.gru.card import GruCard
 from optvol.core.options.gru.training import resolve_device
 from optvol.core.options.hedging import hedging_gains
 from optvol.core.options.metrics import best_model, evaluate_models
@@ -45,7 +47,6 @@ from optvol.core.options.samples import (
     BASELINES,
     GRU,
     PRACTITIONER,
-    SampleConfig,
     build_samples,
 )
 from optvol.core.options.summary import summarize_option_quotes
@@ -74,11 +75,11 @@ BOOTSTRAP_LEVEL = 0.90
 
 @dataclass
 class OptionEvaluation:
-    """The metrics (``metrics``, JSON-ready), the out-of-sample rows with every
-    prediction, the near-the-money pairs of the implied-vol dynamics and the training
-    history of the last fit."""
+    """The evaluation document (``metrics``, what ``metrics/evaluation.json`` holds), the
+    out-of-sample rows with every prediction, the near-the-money pairs of the implied-vol
+    dynamics and the training history of the last fit."""
 
-    metrics: dict
+    metrics: OptionEvaluationFile
     rows: pd.DataFrame
     predictions: dict[str, np.ndarray]
     near_money_pairs: pd.DataFrame  # dIV and return of near-the-money pairs, for the scatter
@@ -162,19 +163,21 @@ def evaluate_option_models(
     return score_out_of_sample(quotes, out_of_sample(quotes, model, device), model.card)
 
 
-def score_out_of_sample(quotes: pd.DataFrame, result: WalkForward, card: dict) -> OptionEvaluation:
+def score_out_of_sample(
+    quotes: pd.DataFrame, result: WalkForward, card: GruCard
+) -> OptionEvaluation:
     """The evaluation document of the out-of-sample ``result`` of the model with the card
     ``card`` over the clean ``quotes``."""
     rows = result.rows
     predictions = {GRU: result.gru, **{name: rows[name].to_numpy() for name in BASELINES}}
     metrics = evaluate_models(rows, predictions)
-    config = SampleConfig(**card["samples"])
+    config = card.samples
     metrics["evaluation"] = config.evaluation
     metrics["walk_forward"] = result.record()
     metrics["test_calendar_dates"] = sorted({str(d)[:10] for d in rows["quote_date"]})
-    metrics["split_dates"] = card["split_dates"]
-    metrics["data_fingerprint"] = card["data_fingerprint"]
-    metrics["fitted_baselines"] = card["fitted_baselines"]
+    metrics["split_dates"] = card.split_dates
+    metrics["data_fingerprint"] = card.data_fingerprint
+    metrics["fitted_baselines"] = card.fitted_baselines
     metrics["comparison"] = compare_with_baselines(metrics, rows, predictions)
     metrics["hedging"] = hedging_gains(result.hedge)
     metrics["model_descriptions"] = {
@@ -188,39 +191,40 @@ def score_out_of_sample(quotes: pd.DataFrame, result: WalkForward, card: dict) -
     dynamics = iv_dynamics(quotes, config)
     metrics["dynamics"] = dynamics.to_dict()
     metrics["model"] = gru_model_record(card)
-    _log_scores(metrics, predictions)
-    return OptionEvaluation(metrics, rows, predictions, dynamics.near_money_pairs,
+    document = OptionEvaluationFile.build(metrics)
+    _log_scores(document, predictions)
+    return OptionEvaluation(document, rows, predictions, dynamics.near_money_pairs,
                             result.history)  # fmt: skip
 
 
-def _log_scores(metrics: dict, predictions: dict) -> None:
+def _log_scores(evaluation: OptionEvaluationFile, predictions: dict) -> None:
     for name in predictions:
-        overall = metrics["overall"][name]
+        overall = evaluation.overall[name]
         log.info(
             "Out of sample %-24s RMSE %.4f  MAE %.4f  RMSE/K %.6f  MdAPE %s%%",
             name,
-            overall["rmse"],
-            overall["mae"],
-            overall["rmse_over_strike"],
-            "n/a" if overall["median_ape_pct"] is None else f"{overall['median_ape_pct']:.2f}",
+            overall.rmse,
+            overall.mae,
+            overall.rmse_over_strike,
+            "n/a" if overall.median_ape_pct is None else f"{overall.median_ape_pct:.2f}",
         )
-    comparison = metrics["comparison"]
+    comparison = evaluation.comparison
     log.info(
         "GRU RMSE %.4f over %d test days: %.3f x %s (90%% interval %s, DM p %.3g), %.3f x "
         "the best baseline %s (interval %s, DM p %.3g): %s",
-        comparison["gru_rmse"],
-        comparison["test_days"],
-        comparison["rmse_ratio_to_practitioner"],
-        comparison["practitioner_baseline"],
-        comparison["rmse_ratio_to_practitioner_interval"],
-        comparison["dm_p_value_vs_practitioner"],
-        comparison["rmse_ratio_to_best_baseline"],
-        comparison["best_baseline"],
-        comparison["rmse_ratio_to_best_baseline_interval"],
-        comparison["dm_p_value_vs_best_baseline"],
-        "GRU wins" if comparison["gru_beats_best_baseline"] else "GRU loses",
+        comparison.gru_rmse,
+        comparison.test_days,
+        comparison.rmse_ratio_to_practitioner,
+        comparison.practitioner_baseline,
+        comparison.rmse_ratio_to_practitioner_interval,
+        comparison.dm_p_value_vs_practitioner,
+        comparison.rmse_ratio_to_best_baseline,
+        comparison.best_baseline,
+        comparison.rmse_ratio_to_best_baseline_interval,
+        comparison.dm_p_value_vs_best_baseline,
+        "GRU wins" if comparison.gru_beats_best_baseline else "GRU loses",
     )
-    gains = metrics["hedging"]["gain_vs_bs_delta"]
+    gains = evaluation.hedging.gain_vs_bs_delta
     log.info("One-day hedging gain over the Black-Scholes delta: %s",
              {name: None if g is None else round(g, 4) for name, g in gains.items()})  # fmt: skip
 
@@ -238,11 +242,11 @@ def write_evaluation_plots(
     )
     loss_unit = "MSE of price / strike (the anchor on train = 1)"
     plot_loss_curves(evaluation.history, paths["loss"], ylabel=loss_unit)
-    plot_hedging_gains(evaluation.metrics["hedging"], paths["hedging"])
+    plot_hedging_gains(evaluation.metrics.hedging, paths["hedging"])
     plot_error_over_time(evaluation.metrics, paths["error_over_time"])
     plot_option_data_distributions(quotes, paths["data_distributions"])
     plot_iv_dynamics(
-        evaluation.near_money_pairs, evaluation.metrics["dynamics"]["near_money"],
+        evaluation.near_money_pairs, evaluation.metrics.dynamics.near_money,
         paths["iv_dynamics"],
     )  # fmt: skip
     for path in paths.values():
@@ -255,10 +259,9 @@ def option_data_record(quotes: pd.DataFrame) -> dict:
     return {**recorded_provenance(quotes), "summary": summarize_option_quotes(quotes)}
 
 
-def gru_model_record(card: dict) -> dict:
+def gru_model_record(card: GruCard) -> dict:
     """The ``model`` entry of the option evaluation, from the GRU's model card."""
-    record = {key: card.get(key) for key in _GRU_CARD_KEYS}
-    record["history"] = [
-        {key: epoch.get(key) for key in _HISTORY_KEYS} for epoch in card.get("history", [])
-    ]
+    document = card.document()
+    record = {key: document[key] for key in _GRU_CARD_KEYS}
+    record["history"] = [{key: epoch.get(key) for key in _HISTORY_KEYS} for epoch in card.history]
     return record

@@ -33,6 +33,7 @@ from matplotlib.ticker import (
 from numpy.typing import ArrayLike
 
 from optvol.core.common.data_summary import require_columns
+from optvol.core.options.evaluation_file import Hedging, OutOfSampleScores, Regression
 from optvol.core.options.metrics import DTE_BUCKETS, MONEYNESS_BUCKETS
 from optvol.core.reports.plotting import empty_panel, figure, save_png, subsample
 
@@ -71,17 +72,17 @@ PLOT_FILES = {
 }
 
 
-def plot_rmse_by_bucket(evaluation: Mapping, path: str | os.PathLike) -> Path:
+def plot_rmse_by_bucket(evaluation: OutOfSampleScores, path: str | os.PathLike) -> Path:
     """
     Small multiples of RMSE ($) per moneyness bucket, one panel per days-to-expiry bucket.
 
     Panels follow ``DTE_BUCKETS``, one for each bucket present in
-    ``evaluation["by_bucket"]``, two per row unless there is only one (four make a 2 x 2
+    ``evaluation.by_bucket``, two per row unless there is only one (four make a 2 x 2
     grid of 10 x 7.5 in; one row is 10 x 4.5 in). Within a panel the x axis holds the
     moneyness buckets present for that days to expiry, in ``MONEYNESS_BUCKETS`` order,
     each tick labelled with the bucket and its row count. The order of
-    ``evaluation["by_bucket"]`` does not matter; names outside those constants come
-    last, sorted. Each bucket has one bar per model of ``evaluation["models"]``, in that
+    ``evaluation.by_bucket`` does not matter; names outside those constants come
+    last, sorted. Each bucket has one bar per model of ``evaluation.models``, in that
     order and in the same colour (``C{i}``) in every panel; a missing (None) RMSE draws
     no bar. The y axis is shared by all panels and logarithmic when every RMSE drawn is
     positive, as model errors span orders of magnitude; otherwise linear from zero. One
@@ -94,13 +95,13 @@ def plot_rmse_by_bucket(evaluation: Mapping, path: str | os.PathLike) -> Path:
     ValueError
         If the evaluation has no buckets (no rows) or no models.
     """
-    buckets, models = evaluation["by_bucket"], evaluation["models"]
+    buckets, models = evaluation.by_bucket, evaluation.models
     if not buckets or not models:
         raise ValueError("evaluation has no rows or no models: nothing to plot")
-    by_key = {(b["dte"], b["moneyness"]): b for b in buckets}
+    by_key = {(b.dte, b.moneyness): b for b in buckets}
     panels = _in_order({dte for dte, _ in by_key}, DTE_BUCKETS)
     rmse = np.array(
-        [[_nan_if_none(b["metrics"][m]["rmse"]) for m in models] for b in buckets],
+        [[_nan_if_none(b.metrics[m].rmse) for m in models] for b in buckets],
         dtype=np.float64,
     )
     drawn = rmse[np.isfinite(rmse)]
@@ -115,10 +116,10 @@ def plot_rmse_by_bucket(evaluation: Mapping, path: str | os.PathLike) -> Path:
         cells = [by_key[dte, m] for m in moneyness]
         x = np.arange(len(cells))
         for i, model in enumerate(models):
-            heights = [_nan_if_none(b["metrics"][model]["rmse"]) for b in cells]
+            heights = [_nan_if_none(b.metrics[model].rmse) for b in cells]
             offset = (i - (len(models) - 1) / 2) * width
             ax.bar(x + offset, heights, width, color=f"C{i}", label=model)
-        ax.set_xticks(x, [f"{m}\nn={b['rows']:,}" for m, b in zip(moneyness, cells, strict=True)])
+        ax.set_xticks(x, [f"{m}\nn={b.rows:,}" for m, b in zip(moneyness, cells, strict=True)])
         ax.set_xlim(-0.5, len(cells) - 0.5)
         ax.set_title(f"{dte} days to expiry", fontsize=FONT)
         ax.tick_params(labelsize=FONT)
@@ -307,22 +308,22 @@ def plot_loss_curves(
     return save_png(fig, path)
 
 
-def plot_error_over_time(evaluation: Mapping, path: str | os.PathLike) -> Path:
+def plot_error_over_time(evaluation: OutOfSampleScores, path: str | os.PathLike) -> Path:
     """
-    RMSE ($) per quote date, one line per model, from ``evaluation["by_date"]``.
+    RMSE ($) per quote date, one line per model, from ``evaluation.by_date``.
 
     Raises
     ------
     ValueError
         If the evaluation has no dates (no rows) or no models.
     """
-    by_date = evaluation["by_date"]
-    if not by_date["date"] or not by_date["rmse"]:
+    by_date = evaluation.by_date
+    if not by_date.date or not by_date.rmse:
         raise ValueError("evaluation has no dates or no models: nothing to plot")
-    dates = np.array(by_date["date"], dtype="datetime64[D]")
+    dates = np.array(by_date.date, dtype="datetime64[D]")
     fig = figure(width=10.0, height=5.0)
     ax = fig.add_subplot()
-    for model, rmse in by_date["rmse"].items():
+    for model, rmse in by_date.rmse.items():
         ax.plot(dates, [_nan_if_none(v) for v in rmse], marker=".", linewidth=1, label=model)
     locator = AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
@@ -335,20 +336,20 @@ def plot_error_over_time(evaluation: Mapping, path: str | os.PathLike) -> Path:
     return save_png(fig, path)
 
 
-def plot_hedging_gains(hedging: Mapping, path: str | os.PathLike) -> Path:
+def plot_hedging_gains(hedging: Hedging, path: str | os.PathLike) -> Path:
     """
     The one-day hedging gain of each delta over Black-Scholes's, ``1 - SSE/SSE_BS`` (%),
     per |delta| bucket: calls left, puts right, one bar per delta of
-    ``hedging["deltas"]``, each bucket labelled with its pairs; the overall gains in the
-    title, the legend below. ``hedging`` is
-    :func:`optvol.core.options.hedging.hedging_gains`'s result.
+    ``hedging.deltas``, each bucket labelled with its pairs; the overall gains in the
+    title, the legend below. ``hedging`` is the evaluation's (from
+    :func:`optvol.core.options.hedging.hedging_gains`).
 
     Raises
     ------
     ValueError
         If there is no bucket (no pairs).
     """
-    buckets, deltas = hedging["by_bucket"], hedging["deltas"]
+    buckets, deltas = hedging.by_bucket, hedging.deltas
     if not buckets:
         raise ValueError("no hedge pairs: nothing to plot")
     fig = figure(width=12.0, height=5.5)
@@ -356,13 +357,13 @@ def plot_hedging_gains(hedging: Mapping, path: str | os.PathLike) -> Path:
     width = 0.8 / len(deltas)
     small = FONT - 2
     for ax, kind in zip(axes, ("call", "put"), strict=True):
-        cells = [b for b in buckets if b["type"] == kind]
+        cells = [b for b in buckets if b.type == kind]
         x = np.arange(len(cells))
         for i, name in enumerate(deltas):
-            heights = [100.0 * _nan_if_none(b["gain_vs_bs_delta"][name]) for b in cells]
+            heights = [100.0 * _nan_if_none(b.gain_vs_bs_delta[name]) for b in cells]
             ax.bar(x + (i - (len(deltas) - 1) / 2) * width, heights, width, color=f"C{i}",
                    label=name)  # fmt: skip
-        labels = [f"{b['abs_delta'][0]:g}-{b['abs_delta'][1]:g}\n{b['pairs']:,}" for b in cells]
+        labels = [f"{b.abs_delta[0]:g}-{b.abs_delta[1]:g}\n{b.pairs:,}" for b in cells]
         ax.set_xticks(x, labels, fontsize=small)
         ax.axhline(0.0, color="black", linewidth=0.8)
         ax.set_title(f"{kind}s", fontsize=FONT)
@@ -373,17 +374,17 @@ def plot_hedging_gains(hedging: Mapping, path: str | os.PathLike) -> Path:
     axes[0].set_ylabel("Gain over the Black-Scholes delta (%)", fontsize=FONT)
     overall = ", ".join(
         f"{name} {100.0 * _nan_if_none(gain):.1f}%"
-        for name, gain in hedging["gain_vs_bs_delta"].items()
+        for name, gain in hedging.gain_vs_bs_delta.items()
     )
-    fig.suptitle(f"One-day hedging, 1 - SSE/SSE_BS over {hedging['pairs']:,} pairs\n{overall}",
+    fig.suptitle(f"One-day hedging, 1 - SSE/SSE_BS over {hedging.pairs:,} pairs\n{overall}",
                  fontsize=FONT)  # fmt: skip
     handles, names = axes[0].get_legend_handles_labels()
     fig.legend(handles, names, loc="outside lower center", ncol=len(deltas), fontsize=small)
     return save_png(fig, path)
 
 
-def _span(evaluation: Mapping) -> str:
-    first, last, rows = (evaluation.get(k) for k in ("first_date", "last_date", "rows"))
+def _span(evaluation: OutOfSampleScores) -> str:
+    first, last, rows = evaluation.first_date, evaluation.last_date, evaluation.rows
     if first is None:
         return ""
     return f"\n{first} to {last}, {rows:,} rows"
@@ -539,7 +540,7 @@ def plot_contract_history(
 
 
 def plot_iv_dynamics(
-    pairs: pd.DataFrame, fit: Mapping, path: str | os.PathLike, max_points: int = 5000
+    pairs: pd.DataFrame, fit: Regression, path: str | os.PathLike, max_points: int = 5000
 ) -> Path:
     """
     Scatter of the change of mid implied vol (vol points) against the underlying's log
@@ -551,8 +552,8 @@ def plot_iv_dynamics(
     pairs : DataFrame
         ``underlying_return`` and ``iv_change`` of each pair (``contract_pairs`` rows in
         the near-money band); rows with a missing value are left out.
-    fit : mapping
-        ``slope``, ``intercept``, ``r2`` and ``n`` of the regression.
+    fit : Regression
+        The regression of the evaluation's ``dynamics.near_money``.
 
     Raises
     ------
@@ -570,10 +571,10 @@ def plot_iv_dynamics(
     ax = fig.subplots()
     ax.scatter(100 * x[shown], 100 * y[shown], s=4, alpha=0.35, linewidths=0)
     line = np.linspace(float(x.min()), float(x.max()), 2)
-    slope, intercept = fit["slope"], fit["intercept"]
+    slope, intercept, r2 = (_nan_if_none(v) for v in (fit.slope, fit.intercept, fit.r2))
     if np.isfinite(slope):
         ax.plot(100 * line, 100 * (intercept + slope * line), color="C3", linewidth=2,
-                label=f"slope {slope:+.2f}, R² {fit['r2']:.2f}, n {fit['n']:,}")  # fmt: skip
+                label=f"slope {slope:+.2f}, R² {r2:.2f}, n {fit.n:,}")  # fmt: skip
         ax.legend(fontsize=9, loc="upper right")
     ax.axhline(0, color="0.6", linewidth=0.8)
     ax.axvline(0, color="0.6", linewidth=0.8)

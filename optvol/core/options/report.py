@@ -14,6 +14,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from optvol.core.options.evaluation_file import (
+    BucketScores,
+    Comparison,
+    OptionEvaluationFile,
+    PriceErrors,
+    Regression,
+)
 from optvol.core.options.metrics import DTE_BUCKETS, MONEYNESS_BUCKETS
 from optvol.core.options.plots import PLOT_FILES
 from optvol.core.options.samples import GRU
@@ -56,11 +63,12 @@ RESULTS_SECTION = "Results on the test dates"
 DISTRIBUTION_STATS = ("rows", "mean", "p05", "p25", "p50", "p75", "p95")
 
 
-def build_option_report(evaluation: dict, plots_dir: str | Path) -> Report:
-    """The option report of ``evaluation`` (the ``option_evaluation`` document), with the
-    plots the evaluation wrote into ``plots_dir``."""
+def build_option_report(evaluation: OptionEvaluationFile, plots_dir: str | Path) -> Report:
+    """The option report of ``evaluation`` (the ``option_evaluation`` document, validated
+    when it was read: see :meth:`OptionEvaluationFile.read`), with the plots the evaluation
+    wrote into ``plots_dir``."""
     plots_dir = Path(plots_dir)
-    models = evaluation["models"]
+    models = evaluation.models
     sections = (
         Section(SECTION_TITLES[0], tuple(_summary(evaluation))),
         Section(SECTION_TITLES[1], tuple(_data(evaluation))),
@@ -74,9 +82,9 @@ def build_option_report(evaluation: dict, plots_dir: str | Path) -> Report:
         Section(SECTION_TITLES[9], tuple(_wins_and_losses(evaluation, models))),
     )
     subtitle = (
-        f"The GRU against the Black-Scholes baselines on {thousands(evaluation['rows'])} test "
-        f"option sides, {date_range(evaluation['first_date'], evaluation['last_date'])}. "
-        f"Data fingerprint {evaluation['data_fingerprint'][:12]}."
+        f"The GRU against the Black-Scholes baselines on {thousands(evaluation.rows)} test "
+        f"option sides, {date_range(evaluation.first_date, evaluation.last_date)}. "
+        f"Data fingerprint {evaluation.data_fingerprint[:12]}."
     )
     return Report(TITLE, subtitle, sections)
 
@@ -85,42 +93,42 @@ def _figure(plots_dir: Path, name: str, caption: str) -> Figure:
     return Figure(plots_dir / PLOT_FILES[name], caption)
 
 
-def _ranking(overall: dict, metric: str = "rmse") -> list[str]:
-    return sorted(overall, key=lambda m: (overall[m][metric], m))
+def _ranking(overall: dict[str, PriceErrors]) -> list[str]:
+    return sorted(overall, key=lambda m: (overall[m].rmse, m))
 
 
-def _summary(evaluation: dict) -> list[Block]:
-    comparison = evaluation["comparison"]
-    best = comparison["best_baseline"]
+def _summary(evaluation: OptionEvaluationFile) -> list[Block]:
+    comparison = evaluation.comparison
+    best = comparison.best_baseline
     verdict = _verdict(comparison)
-    ranking = _ranking(evaluation["overall"])
-    overall = evaluation["overall"]
-    level = percent(comparison.get("interval_level"), 0)
-    best_interval = _interval(comparison.get("rmse_ratio_to_best_baseline_interval"))
+    ranking = _ranking(evaluation.overall)
+    overall = evaluation.overall
+    level = percent(comparison.interval_level, 0)
+    best_interval = _interval(comparison.rmse_ratio_to_best_baseline_interval)
     blocks: list[Block] = [
         Paragraph(
-            f"On the {thousands(evaluation['dates'])} test dates "
-            f"({date_range(evaluation['first_date'], evaluation['last_date'])}) "
+            f"On the {thousands(evaluation.dates)} test dates "
+            f"({date_range(evaluation.first_date, evaluation.last_date)}) "
             f"{_how_judged(evaluation)}, every model priced the same "
-            f"{thousands(evaluation['rows'])} option sides. The GRU's RMSE is "
-            f"${decimals(comparison['gru_rmse'])} against "
-            f"${decimals(comparison['best_baseline_rmse'])} for the best baseline, {best}: ratio "
-            f"{decimals(comparison['rmse_ratio_to_best_baseline'], 3)} ({level} day-block "
+            f"{thousands(evaluation.rows)} option sides. The GRU's RMSE is "
+            f"${decimals(comparison.gru_rmse)} against "
+            f"${decimals(comparison.best_baseline_rmse)} for the best baseline, {best}: ratio "
+            f"{decimals(comparison.rmse_ratio_to_best_baseline, 3)} ({level} day-block "
             f"bootstrap interval {best_interval}, Diebold-Mariano p = "
-            f"{decimals(comparison.get('dm_p_value_vs_best_baseline'), 3)}): {verdict}."
-            f" Against {comparison['practitioner_baseline']} the ratio is "
-            f"{decimals(comparison['rmse_ratio_to_practitioner'], 3)} (interval "
-            f"{_interval(comparison.get('rmse_ratio_to_practitioner_interval'))}, p = "
-            f"{decimals(comparison.get('dm_p_value_vs_practitioner'), 3)})."
+            f"{decimals(comparison.dm_p_value_vs_best_baseline, 3)}): {verdict}."
+            f" Against {comparison.practitioner_baseline} the ratio is "
+            f"{decimals(comparison.rmse_ratio_to_practitioner, 3)} (interval "
+            f"{_interval(comparison.rmse_ratio_to_practitioner_interval)}, p = "
+            f"{decimals(comparison.dm_p_value_vs_practitioner, 3)})."
         ),
         Paragraph(
             "Ranked by RMSE: "
-            + ", ".join(f"{m} {decimals(overall[m]['rmse'])}" for m in ranking)
+            + ", ".join(f"{m} {decimals(overall[m].rmse)}" for m in ranking)
             + ". On MAE the GRU's "
-            + f"${decimals(overall[GRU]['mae'])} compares with {best}'s "
-            + f"${decimals(overall[best]['mae'])}; on the median absolute % error, "
-            + f"{decimals(overall[GRU]['median_ape_pct'], 2)}% with "
-            + f"{decimals(overall[best]['median_ape_pct'], 2)}%."
+            + f"${decimals(overall[GRU].mae)} compares with {best}'s "
+            + f"${decimals(overall[best].mae)}; on the median absolute % error, "
+            + f"{decimals(overall[GRU].median_ape_pct, 2)}% with "
+            + f"{decimals(overall[best].median_ape_pct, 2)}%."
         ),
     ]
     wins, losses = _bucket_outcomes(evaluation, best)
@@ -131,7 +139,7 @@ def _summary(evaluation: dict) -> list[Block]:
             "wins and where it loses' lists them."
         )
     )
-    origin = origin_sentence(evaluation.get("data", {}).get("sources"), "option chain")
+    origin = origin_sentence(evaluation.data.get("sources"), "option chain")
     if origin:
         blocks.append(Paragraph(origin))
     return blocks
@@ -141,12 +149,12 @@ def _summary(evaluation: dict) -> list[Block]:
 SIGNIFICANCE = 0.05
 
 
-def _verdict(comparison: dict) -> str:
+def _verdict(comparison: Comparison) -> str:
     """Whether the GRU beats the best baseline, and whether the days say so with
     confidence."""
-    p_value = comparison.get("dm_p_value_vs_best_baseline")
+    p_value = comparison.dm_p_value_vs_best_baseline
     significant = p_value is not None and p_value < SIGNIFICANCE
-    if comparison["gru_beats_best_baseline"]:
+    if comparison.gru_beats_best_baseline:
         return "the GRU beats it" + ("" if significant else ", though not significantly")
     return "the GRU does not beat it" + (", significantly so" if significant else "")
 
@@ -155,15 +163,15 @@ def _interval(values: list[float] | None) -> str:
     return NOT_AVAILABLE if not values else f"{decimals(values[0], 3)}-{decimals(values[1], 3)}"
 
 
-def _how_judged(evaluation: dict) -> str:
-    walk = evaluation.get("walk_forward") or {}
-    if evaluation.get("evaluation") == "walk_forward":
-        return f"of a walk-forward with {thousands(walk.get('refits'))} refits"
+def _how_judged(evaluation: OptionEvaluationFile) -> str:
+    walk = evaluation.walk_forward
+    if evaluation.evaluation == "walk_forward":
+        return f"of a walk-forward with {thousands(walk.refits)} refits"
     return "of one chronological split"
 
 
-def _data(evaluation: dict) -> list[Block]:
-    data = evaluation.get("data", {})
+def _data(evaluation: OptionEvaluationFile) -> list[Block]:
+    data = evaluation.data
     summary = data.get("summary", {})
     blocks = source_blocks(data.get("sources"), "option chain")
     blocks.append(
@@ -211,8 +219,8 @@ def _counts_table(
     return Table((first, *headers), rows, caption=caption, numeric=frozenset(headers))
 
 
-def _statistics(evaluation: dict, plots_dir: Path) -> list[Block]:
-    summary = evaluation.get("data", {}).get("summary")
+def _statistics(evaluation: OptionEvaluationFile, plots_dir: Path) -> list[Block]:
+    summary = evaluation.data.get("summary")
     if not summary:
         return [Paragraph("The evaluation records no summary of the cleaned data.")]
     sides = {"calls": "calls", "puts": "puts", "rows": "all"}
@@ -245,9 +253,9 @@ def _statistics(evaluation: dict, plots_dir: Path) -> list[Block]:
     return blocks
 
 
-def _regression_row(label: str, fit: dict) -> tuple[str, ...]:
-    return (label, decimals(fit["slope"], 3), decimals(fit["r2"], 3),
-            decimals(fit["residual_sd"], 4), thousands(fit["n"]))  # fmt: skip
+def _regression_row(label: str, fit: Regression) -> tuple[str, ...]:
+    return (label, decimals(fit.slope, 3), decimals(fit.r2, 3),
+            decimals(fit.residual_sd, 4), thousands(fit.n))  # fmt: skip
 
 
 def _signed(slope: float | None) -> str:
@@ -258,37 +266,35 @@ def _signed(slope: float | None) -> str:
 _REGRESSION_COLUMNS = ("slope", "R²", "residual sd", "pairs")
 
 
-def _dynamics(evaluation: dict, plots_dir: Path) -> list[Block]:
-    dynamics = evaluation.get("dynamics")
-    if not dynamics:
-        return [Paragraph("The evaluation records no implied-vol dynamics.")]
-    near, band = dynamics["near_money"], dynamics["near_money_band"]
+def _dynamics(evaluation: OptionEvaluationFile, plots_dir: Path) -> list[Block]:
+    dynamics = evaluation.dynamics
+    near, band = dynamics.near_money, dynamics.near_money_band
     numeric = frozenset(_REGRESSION_COLUMNS)
     headline = [
         _regression_row(
             f"near the money (|ln K/S| <= {band['max_abs_log_moneyness']:g}, "
             f"{band['min_dte']}-{band['max_dte']} days)", near,
         ),
-        _regression_row("every pair, 8 days or more", dynamics["all_pairs_over_7_days"]),
+        _regression_row("every pair, 8 days or more", dynamics.all_pairs_over_7_days),
         *(_regression_row(f"surface at ln K/S = {k}, 30 days", fit)
-          for k, fit in sorted(dynamics["fixed_moneyness_30d"].items(),
+          for k, fit in sorted(dynamics.fixed_moneyness_30d.items(),
                                key=lambda item: float(item[0]))),
-        _regression_row("surface skew, 30 days", dynamics["skew_change_on_return"]),
+        _regression_row("surface skew, 30 days", dynamics.skew_change_on_return),
     ]  # fmt: skip
     buckets = [
-        (b["dte"], b["moneyness"], decimals(b["slope"], 3), decimals(b["r2"], 3),
-         decimals(b["residual_sd"], 4), thousands(b["n"]))
-        for b in dynamics["buckets"] if b["n"]
+        (b.dte, b.moneyness, decimals(b.slope, 3), decimals(b.r2, 3),
+         decimals(b.residual_sd, 4), thousands(b.n))
+        for b in dynamics.buckets if b.n
     ]  # fmt: skip
     blocks: list[Block] = [
         Paragraph(
             "For every contract with a usable quote on two consecutive trading days, the "
             "change of its implied vol (solved from the mids) regressed on the underlying's "
             "log return into the second day. Near the money the slope is "
-            f"{decimals(near['slope'], 3)}: on average a 1% fall of the underlying changes such "
-            f"a contract's vol by {_signed(near['slope'])} vol points, and the same-day return "
+            f"{decimals(near.slope, 3)}: on average a 1% fall of the underlying changes such "
+            f"a contract's vol by {_signed(near.slope)} vol points, and the same-day return "
             "explains "
-            f"{percent(near['r2'], 0)} of the daily changes. This is what a model that knows "
+            f"{percent(near.r2, 0)} of the daily changes. This is what a model that knows "
             "S_t can learn beyond yesterday's vol; the leverage_bs baseline prices with one "
             "such slope per bucket, fitted on the training dates."
         ),
@@ -306,10 +312,10 @@ def _dynamics(evaluation: dict, plots_dir: Path) -> list[Block]:
         ),  # fmt: skip
         Paragraph(
             "The lag-1 autocorrelation of the daily changes of the 30-day at-the-money vol "
-            f"is {decimals(dynamics['atm_change_autocorrelation'], 3)} (below 0: part of a "
+            f"is {decimals(dynamics.atm_change_autocorrelation, 3)} (below 0: part of a "
             "day's move is noise that reverts); the median relative bid-ask spread is "
-            f"{percent(dynamics['median_relative_spread'], 2)} "
-            f"({percent(dynamics['near_money_relative_spread'], 2)} near the money)."
+            f"{percent(dynamics.median_relative_spread, 2)} "
+            f"({percent(dynamics.near_money_relative_spread, 2)} near the money)."
         ),
         _figure(
             plots_dir,
@@ -320,8 +326,8 @@ def _dynamics(evaluation: dict, plots_dir: Path) -> list[Block]:
     return blocks
 
 
-def _task(evaluation: dict) -> list[Block]:
-    samples = evaluation.get("model", {}).get("samples") or {}
+def _task(evaluation: OptionEvaluationFile) -> list[Block]:
+    samples = evaluation.model.get("samples") or {}
     length = samples.get("sequence_length", "L")
     return [
         Paragraph(
@@ -342,17 +348,17 @@ def _task(evaluation: dict) -> list[Block]:
     ]
 
 
-def _splits(evaluation: dict) -> list[Block]:
-    if evaluation.get("evaluation") == "walk_forward":
+def _splits(evaluation: OptionEvaluationFile) -> list[Block]:
+    if evaluation.evaluation == "walk_forward":
         return _walk_forward(evaluation)
-    split_dates = evaluation["split_dates"]
-    counts = (evaluation.get("model", {}) or {}).get("sample_counts") or {}
-    counts = {"test_samples": evaluation["rows"], **counts}
+    split_dates = evaluation.split_dates
+    counts = evaluation.model.get("sample_counts") or {}
+    counts = {"test_samples": evaluation.rows, **counts}
     rows = tuple(
         (name, split_dates[name][0], split_dates[name][1], thousands(counts.get(f"{name}_samples")))
         for name in ("train", "validation", "test")
     )
-    samples = (evaluation.get("model", {}) or {}).get("samples") or {}
+    samples = evaluation.model.get("samples") or {}
     rule = (
         f"explicit dates (train_end {samples['train_end']}, validation_end "
         f"{samples['validation_end']})"
@@ -387,20 +393,20 @@ def _refit_rule(samples: dict) -> str:
     return "dates (about 12 refits, at least 5 dates apart)" if not days else thousands(days)
 
 
-def _walk_forward(evaluation: dict) -> list[Block]:
-    walk = evaluation["walk_forward"]
-    samples = (evaluation.get("model", {}) or {}).get("samples") or {}
+def _walk_forward(evaluation: OptionEvaluationFile) -> list[Block]:
+    walk = evaluation.walk_forward
+    samples = evaluation.model.get("samples") or {}
     rows = tuple(
         (
-            str(r["refit"] + 1),
-            date_range(*r["split_dates"]["train"]),
-            date_range(*r["split_dates"]["validation"]),
-            date_range(*r["split_dates"]["test"]),
-            (r.get("anchor") or {}).get("anchor", NOT_AVAILABLE),
-            percent(r.get("shrinkage"), 0),
-            thousands(r.get("test_samples")),
+            str(r.refit + 1),
+            date_range(*r.split_dates.train),
+            date_range(*r.split_dates.validation),
+            date_range(*r.split_dates.test),
+            r.anchor.get("anchor", NOT_AVAILABLE),
+            percent(r.shrinkage, 0),
+            thousands(r.test_samples),
         )
-        for r in walk["by_refit"]
+        for r in walk.by_refit
     )
     return [
         Paragraph(
@@ -410,8 +416,8 @@ def _walk_forward(evaluation: dict) -> list[Block]:
             "tested, then the window grows by them and every model is fitted again: the GRU "
             "(starting from the previous fit's weights), its scalers, and the slopes of "
             "leverage_bs and hull_white_bs. "
-            f"{thousands(walk['test_days'])} test days from {walk['first_test_date']} to "
-            f"{walk['last_test_date']}, each tested once by a fit that never saw it; every "
+            f"{thousands(walk.test_days)} test days from {walk.first_test_date} to "
+            f"{walk.last_test_date}, each tested once by a fit that never saw it; every "
             "model is scored on the same stitched rows."
         ),
         Table(
@@ -430,15 +436,15 @@ def _walk_forward(evaluation: dict) -> list[Block]:
     ]
 
 
-def _model(evaluation: dict, plots_dir: Path) -> list[Block]:
-    model = evaluation.get("model")
+def _model(evaluation: OptionEvaluationFile, plots_dir: Path) -> list[Block]:
+    model = evaluation.model
     if not model:
         return [Paragraph("The evaluation records no model card.")]
-    descriptions = evaluation.get("model_descriptions", {})
+    descriptions = evaluation.model_descriptions
     blocks: list[Block] = [
         Table(
             ("model", "what it prices with"),
-            tuple((m, descriptions.get(m, "")) for m in evaluation["models"]),
+            tuple((m, descriptions.get(m, "")) for m in evaluation.models),
             caption="The GRU and the baselines",
         ),
         Paragraph(f"Target: {model.get('target')}."),
@@ -501,13 +507,13 @@ def _model(evaluation: dict, plots_dir: Path) -> list[Block]:
     return blocks
 
 
-def _scores_table(scores: dict, models: list[str], caption: str) -> Table:
+def _scores_table(scores: dict[str, PriceErrors], models: list[str], caption: str) -> Table:
     columns = tuple(label for _, label, _ in METRICS)
     rows = tuple(
         (
             m,
-            *(decimals(scores[m][key], digits) for key, _, digits in METRICS),
-            thousands(scores[m]["rows"]),
+            *(decimals(getattr(scores[m], key), digits) for key, _, digits in METRICS),
+            thousands(scores[m].rows),
         )
         for m in models
     )
@@ -515,24 +521,24 @@ def _scores_table(scores: dict, models: list[str], caption: str) -> Table:
                  numeric=frozenset({*columns, "rows"}))  # fmt: skip
 
 
-def _results(evaluation: dict, models: list[str], plots_dir: Path) -> list[Block]:
+def _results(evaluation: OptionEvaluationFile, models: list[str], plots_dir: Path) -> list[Block]:
     blocks: list[Block] = [
-        _scores_table(evaluation["overall"], models, "Every model on the test rows"),
+        _scores_table(evaluation.overall, models, "Every model on the test rows"),
         Paragraph(
             "RMSE and MAE in dollars; RMSE/K is the RMSE of price / strike; MdAPE is the "
             "median absolute percentage error over mids of at least $0.50."
         ),
     ]
     for side in ("call", "put"):
-        blocks.append(_scores_table(evaluation["by_type"][side], models, f"{side.title()}s only"))
+        blocks.append(_scores_table(evaluation.by_type[side], models, f"{side.title()}s only"))
     columns = tuple(models)
     rows = []
     for bucket in _ordered_buckets(evaluation):
-        scores = bucket["metrics"]
-        best = min(models, key=lambda m: (scores[m]["rmse"], m))
+        scores = bucket.metrics
+        best = min(models, key=lambda m: (scores[m].rmse, m))
         rows.append(
-            (bucket["moneyness"], bucket["dte"], thousands(bucket["rows"]),
-             *(decimals(scores[m]["rmse"]) for m in models), best)
+            (bucket.moneyness, bucket.dte, thousands(bucket.rows),
+             *(decimals(scores[m].rmse) for m in models), best)
         )  # fmt: skip
     blocks.append(
         Table(
@@ -552,18 +558,18 @@ def _results(evaluation: dict, models: list[str], plots_dir: Path) -> list[Block
     return blocks
 
 
-def _hedging(evaluation: dict, plots_dir: Path) -> list[Block]:
-    hedging = evaluation.get("hedging")
-    if not hedging or not hedging.get("pairs"):
+def _hedging(evaluation: OptionEvaluationFile, plots_dir: Path) -> list[Block]:
+    hedging = evaluation.hedging
+    if not hedging.pairs:
         return [Paragraph("The evaluation records no hedge pairs.")]
-    deltas = hedging["deltas"]
-    overall = hedging["gain_vs_bs_delta"]
+    deltas = hedging.deltas
+    overall = hedging.gain_vs_bs_delta
     rows = tuple(
-        (b["type"], f"{b['abs_delta'][0]:g}-{b['abs_delta'][1]:g}", thousands(b["pairs"]),
-         *(percent(b["gain_vs_bs_delta"][d], 1) for d in deltas))
-        for b in hedging["by_bucket"]
+        (b.type, f"{b.abs_delta[0]:g}-{b.abs_delta[1]:g}", thousands(b.pairs),
+         *(percent(b.gain_vs_bs_delta[d], 1) for d in deltas))
+        for b in hedging.by_bucket
     )  # fmt: skip
-    rows += (("all", "", thousands(hedging["pairs"]), *(percent(overall[d], 1) for d in deltas)),)
+    rows += (("all", "", thousands(hedging.pairs), *(percent(overall[d], 1) for d in deltas)),)
     best = max((d for d in deltas if overall[d] is not None), key=overall.get, default=GRU)
     return [
         Paragraph(
@@ -582,7 +588,7 @@ def _hedging(evaluation: dict, plots_dir: Path) -> list[Block]:
             numeric=frozenset({"pairs", *deltas}),
         ),
         Paragraph(
-            f"Over all {thousands(hedging['pairs'])} pairs the GRU's delta gains "
+            f"Over all {thousands(hedging.pairs)} pairs the GRU's delta gains "
             f"{percent(overall.get(GRU), 1)} over the Black-Scholes delta"
             + (
                 ", the largest gain of the deltas compared."
@@ -594,56 +600,58 @@ def _hedging(evaluation: dict, plots_dir: Path) -> list[Block]:
     ]
 
 
-def _ordered_buckets(evaluation: dict) -> list[dict]:
+def _ordered_buckets(evaluation: OptionEvaluationFile) -> list[BucketScores]:
     """``by_bucket`` in moneyness-major order of the bucket constants."""
 
-    def position(bucket: dict) -> tuple[int, int]:
-        return MONEYNESS_BUCKETS.index(bucket["moneyness"]), DTE_BUCKETS.index(bucket["dte"])
+    def position(bucket: BucketScores) -> tuple[int, int]:
+        return MONEYNESS_BUCKETS.index(bucket.moneyness), DTE_BUCKETS.index(bucket.dte)
 
-    return sorted(evaluation["by_bucket"], key=position)
+    return sorted(evaluation.by_bucket, key=position)
 
 
-def _bucket_outcomes(evaluation: dict, baseline: str) -> tuple[list[dict], list[dict]]:
+def _bucket_outcomes(
+    evaluation: OptionEvaluationFile, baseline: str
+) -> tuple[list[BucketScores], list[BucketScores]]:
     """Buckets where the GRU's RMSE is below ``baseline``'s, and those where it is not."""
     wins, losses = [], []
     for bucket in _ordered_buckets(evaluation):
-        scores = bucket["metrics"]
-        (wins if scores[GRU]["rmse"] < scores[baseline]["rmse"] else losses).append(bucket)
+        scores = bucket.metrics
+        (wins if scores[GRU].rmse < scores[baseline].rmse else losses).append(bucket)
     return wins, losses
 
 
-def _label(bucket: dict) -> str:
-    return f"{bucket['moneyness']} {bucket['dte']}"
+def _label(bucket: BucketScores) -> str:
+    return f"{bucket.moneyness} {bucket.dte}"
 
 
-def _wins_and_losses(evaluation: dict, models: list[str]) -> list[Block]:
-    best = evaluation["comparison"]["best_baseline"]
+def _wins_and_losses(evaluation: OptionEvaluationFile, models: list[str]) -> list[Block]:
+    best = evaluation.comparison.best_baseline
     wins, losses = _bucket_outcomes(evaluation, best)
-    overall = evaluation["overall"]
-    by_type = evaluation["by_type"]
+    overall = evaluation.overall
+    by_type = evaluation.by_type
     sides = []
     for side in ("call", "put"):
-        gru, baseline = by_type[side][GRU]["rmse"], by_type[side][best]["rmse"]
+        gru, baseline = by_type[side][GRU].rmse, by_type[side][best].rmse
         if gru is None or baseline is None:
             sides.append(f"no {side}s among the test rows")
             continue
         outcome = "wins" if gru < baseline else "loses"
         sides.append(f"{side}s: GRU {decimals(gru)} vs {best} {decimals(baseline)} ({outcome})")
-    beaten = [m for m in models if m != GRU and overall[GRU]["rmse"] < overall[m]["rmse"]]
+    beaten = [m for m in models if m != GRU and overall[GRU].rmse < overall[m].rmse]
     not_beaten = [m for m in models if m != GRU and m not in beaten]
 
-    def ratio(bucket: dict) -> float | None:
-        baseline = bucket["metrics"][best]["rmse"]
-        return bucket["metrics"][GRU]["rmse"] / baseline if baseline else None
+    def ratio(bucket: BucketScores) -> float | None:
+        baseline = bucket.metrics[best].rmse
+        return bucket.metrics[GRU].rmse / baseline if baseline else None
 
     rows = tuple(
-        (b["moneyness"], b["dte"], thousands(b["rows"]), decimals(b["metrics"][GRU]["rmse"]),
-         decimals(b["metrics"][best]["rmse"]), decimals(ratio(b), 3),
+        (b.moneyness, b.dte, thousands(b.rows), decimals(b.metrics[GRU].rmse),
+         decimals(b.metrics[best].rmse), decimals(ratio(b), 3),
          "wins" if b in wins else "loses")
         for b in _ordered_buckets(evaluation)
     )  # fmt: skip
     worst = sorted((b for b in losses if ratio(b) is not None), key=ratio, reverse=True)[:3]
-    lost_rows = sum(b["rows"] for b in losses)
+    lost_rows = sum(b.rows for b in losses)
     blocks: list[Block] = [
         Paragraph(
             f"Overall the GRU's RMSE is lower than that of {', '.join(beaten) or 'no baseline'}"
@@ -661,7 +669,7 @@ def _wins_and_losses(evaluation: dict, models: list[str]) -> list[Block]:
         Paragraph(
             f"The GRU wins in {len(wins)} of {len(wins) + len(losses)} buckets and loses in "
             f"{len(losses)}, which hold {thousands(lost_rows)} of the "
-            f"{thousands(evaluation['rows'])} test rows."
+            f"{thousands(evaluation.rows)} test rows."
             + (
                 " Its largest shortfalls: "
                 + ", ".join(f"{_label(b)} (ratio {decimals(ratio(b), 3)})" for b in worst)

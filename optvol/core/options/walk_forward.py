@@ -243,19 +243,19 @@ class WalkForward:
 
 
 def _refit_record(block: Block, part: OptionSamples, model: TrainedGRU, seconds: float) -> dict:
-    metrics = model.card["metrics"]
+    metrics = model.card.metrics
     return {
         "refit": block.number,
         "split_dates": block.split_dates(),
         "train_samples": int(len(part.indices("train"))),
         "test_samples": int(len(part.indices("test"))),
-        "anchor": model.card["anchor"],
+        "anchor": model.card.anchor.model_dump(),
         "carry_shrinkage": model.carry_shrinkage,
-        "shrinkage": metrics["shrinkage"]["shrinkage"],
-        "correction_bound": metrics["correction_bound"],
-        "best_epoch": metrics["best_epoch"],
-        "epochs_run": metrics["epochs_run"],
-        "fitted_baselines": model.card["fitted_baselines"],
+        "shrinkage": metrics.shrinkage["shrinkage"],
+        "correction_bound": metrics.correction_bound,
+        "best_epoch": metrics.best_epoch,
+        "epochs_run": metrics.epochs_run,
+        "fitted_baselines": model.card.fitted_baselines,
         "seconds": round(seconds, 2),
     }
 
@@ -322,13 +322,13 @@ def single_split(samples: OptionSamples, model: TrainedGRU, device: str = "cpu")
     """The one-split evaluation as one refit: ``model`` (trained on ``samples``'s training
     split) scored on their test split."""
     rows, gru, hedge = score_block(samples, model, device)
-    metrics = model.card["metrics"]
+    shrinkage = model.card.metrics.shrinkage
     record = {
         "refit": 0,
         "split_dates": samples.split_dates,
-        "anchor": model.card["anchor"],
-        "shrinkage": metrics["shrinkage"]["shrinkage"] if metrics.get("shrinkage") else None,
-        "fitted_baselines": model.card["fitted_baselines"],
+        "anchor": model.card.anchor.model_dump(),
+        "shrinkage": shrinkage["shrinkage"] if shrinkage else None,
+        "fitted_baselines": model.card.fitted_baselines,
     }
     return WalkForward(rows.drop(columns="split").assign(refit=0), gru, hedge, [record],
-                       model.card.get("history", []))  # fmt: skip
+                       model.card.history)  # fmt: skip

@@ -23,6 +23,7 @@ from optvol.core.common.errors import OptvolInputError
 from optvol.core.common.model_files import read_model_files, save_model
 from optvol.core.volatility.adaptive import RULE, AdaptiveConfig
 from optvol.core.volatility.baselines import historical_mean_return
+from optvol.core.volatility.card import VolatilityCard
 from optvol.core.volatility.combination import VIX_MEMBER, ForecastCombination
 from optvol.core.volatility.features import HORIZON, TARGET_COLUMNS, TARGET_RV, feature_columns
 from optvol.core.volatility.market import macro_columns
@@ -50,10 +51,6 @@ from optvol.core.volatility.walk_forward import WalkForward, WalkForwardConfig, 
 
 log = logging.getLogger(__name__)
 
-# 2: the candidates' validation, the combination and the return restriction.
-# 3: the walk-forward travels with the model; the choice and weights served are the
-#    adaptive ones of its last refit.
-CARD_FORMAT = 3
 MODEL_SUFFIX = ".joblib"
 # The candidates of the first window's choice (with their combination), on validation
 # QLIKE: the walk-forward's prior until members have a year of out-of-sample losses.
@@ -84,23 +81,23 @@ class VolatilityModel:
     and the card that says how they were chosen."""
 
     models: dict[str, FittedModel]
-    card: dict
+    card: VolatilityCard
     walk: WalkForward | None = None
 
     @property
     def macro(self) -> list[str]:
-        return list(self.card["macro_columns"])
+        return list(self.card.macro_columns)
 
     def chosen_estimators(self) -> dict:
         """The estimator (unfitted) chosen for each model, for the walk-forward."""
         specs = self.specs()
         return {
             name: candidate_estimators(specs[name].family)[choice]
-            for name, choice in self.card["hyperparameters"].items()
+            for name, choice in self.card.hyperparameters.items()
         }
 
     def specs(self) -> dict[str, ModelSpec]:
-        return {name: ModelSpec(**spec) for name, spec in self.card["specs"].items()}
+        return dict(self.card.specs)
 
     def walk_forward(self, features: pd.DataFrame, config: WalkForwardConfig) -> WalkForward:
         """The expanding-window walk-forward of every model of this one (its specs, chosen
@@ -113,21 +110,21 @@ class VolatilityModel:
             self.chosen_estimators(),
             config,
             prior=(
-                self.card["candidates"]["chosen"],
-                self.card["combination"]["prior_weights"],
-                self.card["candidates"]["folds"][-1]["validation_end"],
+                self.card.candidates.chosen,
+                self.card.combination.prior_weights,
+                self.card.candidates.folds[-1].validation_end,
             ),
             return_shrinkage=self.return_shrinkage,
-            adaptive=AdaptiveConfig(**self.card["adaptive"]["config"]),
+            adaptive=self.card.adaptive.config,
         )
 
     def check_data(self, features: pd.DataFrame) -> None:
         """Refuse a feature table other than the one the model was trained on."""
         fingerprint = data_fingerprint(features)
-        if fingerprint != self.card["data_fingerprint"]:
+        if fingerprint != self.card.data_fingerprint:
             raise OptvolInputError(
                 "market_features differ from the table this model was trained on "
-                f"(fingerprint {fingerprint[:12]} vs {self.card['data_fingerprint'][:12]}): "
+                f"(fingerprint {fingerprint[:12]} vs {self.card.data_fingerprint[:12]}): "
                 "re-materialize volatility_model"
             )
 
@@ -139,7 +136,7 @@ class VolatilityModel:
 
     @property
     def return_shrinkage(self) -> float:
-        return float(self.card["return_restriction"]["shrinkage"])
+        return float(self.card.return_restriction.shrinkage)
 
     def predict(
         self, features: pd.DataFrame, historical_mean: np.ndarray | float | None = None
@@ -179,8 +176,8 @@ class VolatilityModel:
         import joblib
         import sklearn
 
-        payload, card = read_model_files(stem, MODEL_SUFFIX, CARD_FORMAT)
-        saved_with = card.get("versions", {}).get("scikit-learn")
+        payload, card = read_model_files(stem, MODEL_SUFFIX, VolatilityCard)
+        saved_with = card.versions.get("scikit-learn")
         if saved_with != sklearn.__version__:
             log.warning("%s was saved with scikit-learn %s, this is %s: re-materialize "
                         "volatility_model if predictions look wrong", stem, saved_with,
@@ -195,8 +192,8 @@ class VolatilityModel:
             ) from None
         walk = saved["walk_forward"]
         if walk is not None:
-            timing = card["adaptive"]["timing"]
-            walk = replace(walk, seconds=timing["seconds"], fit_seconds=timing["seconds_by_model"])
+            timing = card.adaptive.timing
+            walk = replace(walk, seconds=timing.seconds, fit_seconds=timing.seconds_by_model)
         return cls(saved["models"], card, walk)
 
 
@@ -296,7 +293,7 @@ def train_volatility_model(
                         "walk_forward": walk_config.to_dict(),
                         "timing": {"seconds": walk.seconds,
                                    "seconds_by_model": walk.fit_seconds}}  # fmt: skip
-    return VolatilityModel(models, card, walk)
+    return VolatilityModel(models, VolatilityCard.build(card), walk)
 
 
 def _usable(
@@ -358,7 +355,6 @@ def _card(features, specs, hyperparameters, selections, choice, restriction, mod
     last = f"{realized.iloc[-1]:%Y-%m-%d}" if len(realized) else walk.refits[-1]
     weights_span = (min(walk.refits[0], choice.folds[0]["validation_start"]), last)
     return {
-        "format": CARD_FORMAT,
         "targets": list(TARGET_COLUMNS),
         "horizon_days": HORIZON,
         "macro_columns": macro,

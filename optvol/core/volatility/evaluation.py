@@ -16,7 +16,9 @@ import pandas as pd
 
 from optvol.core.common.provenance import recorded_provenance
 from optvol.core.volatility.adaptive import ADAPTIVE, RULE
+from optvol.core.volatility.card import VolatilityCard
 from optvol.core.volatility.episodes import episode_scores, worst_year_ratio, yearly_tests
+from optvol.core.volatility.evaluation_file import VolatilityEvaluationFile
 from optvol.core.volatility.features import HORIZON, TARGET_RETURN, TARGET_RV
 from optvol.core.volatility.metrics import (
     diebold_mariano,
@@ -70,8 +72,8 @@ DESCRIPTIONS = {
 }
 
 
-def _combination_description(card: dict) -> str:
-    weights = sorted(card["combination"]["weights"].items())
+def _combination_description(card: VolatilityCard) -> str:
+    weights = sorted(card.combination.weights.items())
     weights = ", ".join(f"{m} {w:.2f}" for m, w in weights if w)
     return (
         "Forecast combination of every fitted volatility model and VIX, its weights set at each "
@@ -79,9 +81,9 @@ def _combination_description(card: dict) -> str:
     )
 
 
-def _needs_vix(name: str, specs: dict[str, ModelSpec], card: dict | None = None) -> bool:
+def _needs_vix(name: str, specs: dict[str, ModelSpec], card: VolatilityCard | None = None) -> bool:
     if name in (COMBINATION, ADAPTIVE) and card is not None:
-        weights = card["combination"]["weights"]
+        weights = card.combination.weights
         return any(_needs_vix(member, specs) for member, weight in weights.items() if weight)
     return name == "vix" or (name in specs and bool(set(VIX_COLUMNS) & set(specs[name].columns)))
 
@@ -216,9 +218,9 @@ def evaluate_volatility(
     walk: WalkForward,
     specs: dict[str, ModelSpec],
     chosen: str,
-    card: dict,
+    card: VolatilityCard,
     features: pd.DataFrame,
-) -> dict:
+) -> VolatilityEvaluationFile:
     """The evaluation document of ``volatility_evaluation``: the scores of ``walk``, the
     models (``specs``, ``card``) and the data (``features``, the cleaned table)."""
     forecasts = walk.forecasts
@@ -238,14 +240,17 @@ def evaluate_volatility(
     served = chosen
     # The walk-forward's own choice, refit by refit, is what a user of optvol would have got.
     chosen = ADAPTIVE if ADAPTIVE in present else served
-    hyperparameters = card["hyperparameters"] | {
-        COMBINATION: card["combination"]["weights"],
-        ADAPTIVE: card.get("adaptive", {}).get("config"),
+    # The card's entries copied into the document, as the card's file holds them.
+    recorded = card.document()
+    weights = recorded["combination"]["weights"]
+    hyperparameters = card.hyperparameters | {
+        COMBINATION: weights,
+        ADAPTIVE: recorded["adaptive"]["config"],
     }
     evaluation = {
         "chosen_model": chosen,
-        "served_model": {"name": served, "combination_weights": card["combination"]["weights"]},
-        "adaptive": _adaptive_record(walk, card),
+        "served_model": {"name": served, "combination_weights": weights},
+        "adaptive": _adaptive_record(walk, recorded["adaptive"]["config"]),
         "models": {
             name: {
                 "kind": "baseline" if name in (*BASELINES, RETURN_BASELINE) else "model",
@@ -255,8 +260,8 @@ def evaluate_volatility(
             }
             for name in (*present, *RETURN_MODELS)
         },  # fmt: skip
-        "data": card["data"]
-        | {"fingerprint": card["data_fingerprint"]}
+        "data": recorded["data"]
+        | {"fingerprint": card.data_fingerprint}
         | market_data_record(features),
         "model": volatility_model_record(card),
         "walk_forward": {
@@ -282,17 +287,17 @@ def evaluate_volatility(
             ),
         },  # fmt: skip
     }
-    evaluation = _finite_or_none(evaluation)
-    comparison = evaluation["comparison"]
+    evaluation = VolatilityEvaluationFile.build(_finite_or_none(evaluation))
+    comparison = evaluation.comparison
     log.info("%s: QLIKE %.4f vs HAR %.4f (ratio %.3f, Diebold-Mariano p %s); R2 ln RV %.3f "
-             "vs HAR %.3f; best baseline %s", chosen, comparison["qlike"],
-             comparison["har_qlike"], comparison["qlike_ratio_to_har"],
-             comparison["har_diebold_mariano_p_value"], comparison["r2_log_rv"],
-             comparison["har_r2_log_rv"], comparison["best_baseline"])  # fmt: skip
-    if evaluation["returns"] is not None:
-        restricted = evaluation["returns"]["scores"][RESTRICTED_RETURN]
+             "vs HAR %.3f; best baseline %s", chosen, comparison.qlike,
+             comparison.har_qlike, comparison.qlike_ratio_to_har,
+             comparison.har_diebold_mariano_p_value, comparison.r2_log_rv,
+             comparison.har_r2_log_rv, comparison.best_baseline)  # fmt: skip
+    if evaluation.returns is not None:
+        restricted = evaluation.returns.scores[RESTRICTED_RETURN]
         log.info("Returns: the restricted forecast's out-of-sample R2 against the historical "
-                 "mean is %s", restricted["r2_vs_historical_mean"])  # fmt: skip
+                 "mean is %s", restricted.r2_vs_historical_mean)  # fmt: skip
     return evaluation
 
 
@@ -308,14 +313,14 @@ def _episodes(windows: dict) -> dict:
     return dict(sorted(out.items()))
 
 
-def _adaptive_record(walk: WalkForward, card: dict) -> dict | None:
-    """The rule, its settings, and the choice and weights made at every refit and after
-    the last one (the served model's)."""
+def _adaptive_record(walk: WalkForward, config: dict) -> dict | None:
+    """The rule, its settings (``config``), and the choice and weights made at every refit
+    and after the last one (the served model's)."""
     if walk.latest is None:
         return None
     return {
         "rule": RULE,
-        "config": card.get("adaptive", {}).get("config"),
+        "config": config,
         "latest": walk.latest.as_dict(),
         "choices": {
             name: sum(d.chosen == name for d in walk.decisions)
@@ -338,22 +343,20 @@ def _finite_or_none(value):
     return value
 
 
-def forecast_series(evaluation: dict) -> tuple[pd.DataFrame, list[str]]:
+def forecast_series(evaluation: VolatilityEvaluationFile) -> tuple[pd.DataFrame, list[str]]:
     """The walk-forward's volatility forecasts over the ``all_models`` window (``date``,
     ``realized`` and one float column per model) and the models its chart shows: the
     chosen one and the baselines."""
-    window = evaluation["volatility"]["all_models"]
-    volatility = pd.DataFrame(evaluation["series"]["volatility"]).astype({"date": "datetime64[ns]"})
-    volatility = volatility.loc[
-        volatility["date"].between(window["first_date"], window["last_date"])
-    ]
+    window = evaluation.volatility["all_models"]
+    volatility = pd.DataFrame(evaluation.series.volatility).astype({"date": "datetime64[ns]"})
+    volatility = volatility.loc[volatility["date"].between(window.first_date, window.last_date)]
     models = [c for c in volatility.columns if c != "date"]
-    shown = [evaluation["chosen_model"], *(b for b in BASELINES if b in window["models"])]
+    shown = [evaluation.chosen_model, *(b for b in BASELINES if b in window.models)]
     return volatility.astype({m: float for m in models}).reset_index(drop=True), shown
 
 
 def write_volatility_plots(
-    evaluation: dict, features: pd.DataFrame, plots_dir: str | Path
+    evaluation: VolatilityEvaluationFile, features: pd.DataFrame, plots_dir: str | Path
 ) -> dict[str, Path]:
     """The PNGs of the evaluation under ``plots_dir``: forecast vs realized (the chosen
     model and the baselines, over the ``all_models`` window), QLIKE by year (over each
@@ -367,25 +370,25 @@ def write_volatility_plots(
     )
 
     plots_dir = Path(plots_dir)
-    window = evaluation["volatility"]["all_models"]
+    window = evaluation.volatility["all_models"]
     volatility, shown = forecast_series(evaluation)
-    returns = pd.DataFrame(evaluation["series"]["returns"]).astype({"date": "datetime64[ns]"})
+    returns = pd.DataFrame(evaluation.series.returns).astype({"date": "datetime64[ns]"})
     returns = returns.dropna()
     paths = {
         "forecast_vs_realized": plot_forecast_vs_realized(
             volatility, shown, plots_dir / PLOT_FILES["forecast_vs_realized"],
         ),
         "qlike_by_year": plot_qlike_by_year(
-            window["qlike_by_year"], plots_dir / PLOT_FILES["qlike_by_year"]
+            window.qlike_by_year, plots_dir / PLOT_FILES["qlike_by_year"]
         ),
         "return_scatter": plot_return_scatter(
             returns.astype({m: float for m in RETURN_MODELS}), list(RETURN_MODELS),
             plots_dir / PLOT_FILES["return_scatter"],
         ),
     }  # fmt: skip
-    if "without_vix" in evaluation["volatility"]:
+    if "without_vix" in evaluation.volatility:
         paths["qlike_by_year_without_vix"] = plot_qlike_by_year(
-            evaluation["volatility"]["without_vix"]["qlike_by_year"],
+            evaluation.volatility["without_vix"].qlike_by_year,
             plots_dir / PLOT_FILES["qlike_by_year_without_vix"],
         )
     paths["data_distributions"] = plot_market_data_distributions(
@@ -401,24 +404,26 @@ def market_data_record(features: pd.DataFrame) -> dict:
     return {**recorded_provenance(features), "summary": summarize_market_features(features)}
 
 
-def volatility_model_record(card: dict) -> dict:
-    """The ``model`` entry of the volatility evaluation, from the model card."""
+def volatility_model_record(card: VolatilityCard) -> dict:
+    """The ``model`` entry of the volatility evaluation, from the model card (its entries
+    as the card's file holds them)."""
+    recorded = card.document()
     return {
-        "chosen": card["chosen_volatility_model"],
-        "horizon_days": card.get("horizon_days"),
-        "feature_columns": card.get("feature_columns"),
-        "macro_columns": card.get("macro_columns"),
-        "selection_config": card.get("selection_config"),
+        "chosen": card.chosen_volatility_model,
+        "horizon_days": card.horizon_days,
+        "feature_columns": card.feature_columns,
+        "macro_columns": card.macro_columns,
+        "selection_config": card.selection_config,
         "selection": {
             name: {
-                "chosen": selection["chosen"],
-                "validation_mse": selection["validation_mse"],
-                "folds": len(selection.get("folds", [])),
+                "chosen": selection.chosen,
+                "validation_mse": selection.validation_mse,
+                "folds": len(selection.folds),
             }
-            for name, selection in card.get("selection", {}).items()
+            for name, selection in card.selection.items()
         },
-        "candidates": card.get("candidates"),
-        "return_restriction": card.get("return_restriction"),
-        "fitted": card.get("models"),
-        "versions": card.get("versions"),
+        "candidates": recorded["candidates"],
+        "return_restriction": recorded["return_restriction"],
+        "fitted": recorded["models"],
+        "versions": card.versions,
     }

@@ -28,6 +28,7 @@ from optvol.core.volatility.baselines import (
     no_change_forecast,
     vix_forecast,
 )
+from optvol.core.volatility.evaluation_file import VolatilityEvaluationFile
 from optvol.core.volatility.features import (
     FEATURE_BOUNDS,
     NONNEGATIVE_FEATURES,
@@ -62,7 +63,10 @@ class VolatilityPredictor:
     trained on (checked by fingerprint when built)."""
 
     def __init__(
-        self, model: VolatilityModel, features: pd.DataFrame, evaluation: Mapping | None = None
+        self,
+        model: VolatilityModel,
+        features: pd.DataFrame,
+        evaluation: VolatilityEvaluationFile | None = None,
     ) -> None:
         model.check_data(features)
         self.model = model
@@ -83,17 +87,17 @@ class VolatilityPredictor:
         self._walk_forward = _walk_forward_series(evaluation)
         self._garch: dict[int, float | None] = {}
         self._garch_lock = threading.Lock()
-        self._min_returns = int(model.card["selection_config"]["min_train_rows"])
-        window = model.card["models"]["volatility"]["training_window"]
+        self._min_returns = int(model.card.selection_config["min_train_rows"])
+        window = model.card.models["volatility"].training_window
         self.training_window = tuple(date.fromisoformat(d) for d in window)
 
-    def use_evaluation(self, evaluation: Mapping) -> None:
+    def use_evaluation(self, evaluation: VolatilityEvaluationFile) -> None:
         """Take the out-of-sample forecasts of a volatility evaluation document."""
         self._walk_forward = _walk_forward_series(evaluation)
 
     @property
     def chosen(self) -> str:
-        return self.model.card["chosen_volatility_model"]
+        return self.model.card.chosen_volatility_model
 
     @property
     def first_date(self) -> date:
@@ -244,12 +248,13 @@ class VolatilityPredictor:
             return self._garch[position]
 
 
-def _walk_forward_series(evaluation: Mapping | None) -> dict[str, pd.Series]:
+def _walk_forward_series(evaluation: VolatilityEvaluationFile | None) -> dict[str, pd.Series]:
     """The evaluation's out-of-sample forecasts by model, indexed by date."""
-    if not evaluation or "series" not in evaluation:
+    if evaluation is None:
         return {}
     out = {}
-    for key, table in evaluation["series"].items():
+    for key, table in (("volatility", evaluation.series.volatility),
+                       ("returns", evaluation.series.returns)):  # fmt: skip
         dates = pd.to_datetime(table["date"])
         for name, values in table.items():
             if name in ("date", "realized"):

@@ -33,6 +33,14 @@ from optvol.core.reports.common import (
 )
 from optvol.core.reports.document import Block, Bullets, Figure, Paragraph, Report, Section, Table
 from optvol.core.volatility.evaluation import PLOT_FILES
+from optvol.core.volatility.evaluation_file import (
+    Comparison,
+    Test,
+    VolatilityEvaluationFile,
+    VolatilityScores,
+    Window,
+)
+from optvol.core.volatility.selection import RESTRICTED_RETURN, RETURN_FAMILY
 
 TITLE = "optvol: S&P 500 volatility analysis report"
 SECTION_TITLES = (
@@ -64,9 +72,10 @@ RETURN_SCORES = (
 DISTRIBUTION_STATS = ("rows", "mean", "std", "min", "p05", "p50", "p95", "max")
 
 
-def build_volatility_report(evaluation: dict, plots_dir: str | Path) -> Report:
-    """The analysis report of ``evaluation`` (the ``volatility_evaluation`` document),
-    with the plots the evaluation wrote into ``plots_dir``."""
+def build_volatility_report(evaluation: VolatilityEvaluationFile, plots_dir: str | Path) -> Report:
+    """The analysis report of ``evaluation`` (the ``volatility_evaluation`` document,
+    validated when it was read: see :meth:`VolatilityEvaluationFile.read`), with the plots
+    the evaluation wrote into ``plots_dir``."""
     plots_dir = Path(plots_dir)
     builders = (
         lambda: _summary(evaluation),
@@ -83,43 +92,44 @@ def build_volatility_report(evaluation: dict, plots_dir: str | Path) -> Report:
         Section(title, tuple(build()))
         for title, build in zip(SECTION_TITLES, builders, strict=True)
     )
-    data = evaluation["data"]
+    data = evaluation.data
     subtitle = (
         f"Forecasts of 21-day realized volatility and return of the S&P 500, "
-        f"{evaluation['chosen_model']} against "
-        f"{', '.join(b for b in _baselines(evaluation) if b != evaluation['chosen_model'])}, "
+        f"{evaluation.chosen_model} against "
+        f"{', '.join(b for b in _baselines(evaluation) if b != evaluation.chosen_model)}, "
         "walk-forward "
-        f"from {evaluation['walk_forward']['first_refit']}. Data "
+        f"from {evaluation.walk_forward.first_refit}. Data "
         f"{date_range(data['first_date'], data['last_date'])}, fingerprint "
         f"{data['fingerprint'][:12]}."
     )
     return Report(TITLE, subtitle, sections)
 
 
-def _windows(evaluation: dict) -> dict[str, dict]:
+def _windows(evaluation: VolatilityEvaluationFile) -> dict[str, Window]:
     """The evaluation windows to report: ``without_vix`` only where it differs from
     ``all_models`` (with no VIX in the data, both hold the same models)."""
-    windows = {name: evaluation["volatility"][name] for name in sorted(evaluation["volatility"])}
+    windows = {name: evaluation.volatility[name] for name in sorted(evaluation.volatility)}
     long = windows.get("without_vix")
-    if long and long["models"] == windows["all_models"]["models"]:
+    if long and long.models == windows["all_models"].models:
         del windows["without_vix"]
     return windows
 
 
-def _window_label(evaluation: dict, name: str) -> str:
+def _window_label(evaluation: VolatilityEvaluationFile, name: str) -> str:
     if name == "without_vix":
         return "the models without VIX, on the longer history"
-    models = evaluation["volatility"][name]["models"]
-    uses_vix = any(evaluation["models"][m]["needs_vix"] for m in models)
+    models = evaluation.volatility[name].models
+    uses_vix = any(evaluation.models[m].needs_vix for m in models)
     return "every model, on the dates VIX is known" if uses_vix else "every model"
 
 
-def _model_order(evaluation: dict) -> list[str]:
+def _model_order(evaluation: VolatilityEvaluationFile) -> list[str]:
     """Every model of the evaluation: those of window all_models in its order, then the
     return models (the JSON's own dict order is alphabetical)."""
-    ordered = list(evaluation["volatility"]["all_models"]["models"])
-    ordered += [m for m in (evaluation.get("returns") or {}).get("models", []) if m not in ordered]
-    return ordered + sorted(m for m in evaluation["models"] if m not in ordered)
+    ordered = list(evaluation.volatility["all_models"].models)
+    returns = evaluation.returns.models if evaluation.returns else []
+    ordered += [m for m in returns if m not in ordered]
+    return ordered + sorted(m for m in evaluation.models if m not in ordered)
 
 
 def _natural(text: str) -> list:
@@ -132,25 +142,25 @@ def _figure(plots_dir: Path, name: str, caption: str) -> Figure:
     return Figure(plots_dir / PLOT_FILES[name], caption)
 
 
-def _best(scores: dict, models: list[str]) -> str:
+def _best(scores: dict[str, VolatilityScores], models: list[str]) -> str:
     def qlike(model: str) -> float:
-        value = scores[model]["qlike"]
+        value = scores[model].qlike
         return float("inf") if value is None else value
 
     return min(models, key=lambda m: (qlike(m), m))
 
 
-def _baselines(evaluation: dict) -> list[str]:
-    window = evaluation["volatility"]["all_models"]
-    return [m for m in window["models"] if evaluation["models"][m]["kind"] == "baseline"]
+def _baselines(evaluation: VolatilityEvaluationFile) -> list[str]:
+    window = evaluation.volatility["all_models"]
+    return [m for m in window.models if evaluation.models[m].kind == "baseline"]
 
 
-def _summary(evaluation: dict) -> list[Block]:
-    comparison = evaluation["comparison"]
-    chosen = comparison["chosen_model"]
-    window = evaluation["volatility"]["all_models"]
-    verdict = "beats" if comparison["beats_har"] else "loses to"
-    p_value = comparison["har_diebold_mariano_p_value"]
+def _summary(evaluation: VolatilityEvaluationFile) -> list[Block]:
+    comparison = evaluation.comparison
+    chosen = comparison.chosen_model
+    window = evaluation.volatility["all_models"]
+    verdict = "beats" if comparison.beats_har else "loses to"
+    p_value = comparison.har_diebold_mariano_p_value
     if p_value is None:
         significance = "not available"
     elif p_value < 0.05:
@@ -159,63 +169,64 @@ def _summary(evaluation: dict) -> list[Block]:
         significance = "no significant difference at the 5% level"
     blocks: list[Block] = [
         Paragraph(
-            f"Over {thousands(window['dates'])} forecast dates "
-            f"({date_range(window['first_date'], window['last_date'])}) on which every model "
+            f"Over {thousands(window.dates)} forecast dates "
+            f"({date_range(window.first_date, window.last_date)}) on which every model "
             f"has a forecast, the chosen model, {chosen}, has a QLIKE loss of "
-            f"{decimals(comparison['qlike'])} against HAR's {decimals(comparison['har_qlike'])} "
-            f"(ratio {decimals(comparison['qlike_ratio_to_har'], 3)}): it {verdict} HAR. The "
+            f"{decimals(comparison.qlike)} against HAR's {decimals(comparison.har_qlike)} "
+            f"(ratio {decimals(comparison.qlike_ratio_to_har, 3)}): it {verdict} HAR. The "
             f"Diebold-Mariano test of equal QLIKE gives p = {decimals(p_value, 3)}, "
-            f"{significance}. Its R2 of ln RV is {decimals(comparison['r2_log_rv'], 3)} "
-            f"(HAR {decimals(comparison['har_r2_log_rv'], 3)})."
+            f"{significance}. Its R2 of ln RV is {decimals(comparison.r2_log_rv, 3)} "
+            f"(HAR {decimals(comparison.har_r2_log_rv, 3)})."
         ),
         *_against_vix(comparison),
         Paragraph(
-            f"The best baseline there is {comparison['best_baseline']} (QLIKE "
-            f"{decimals(comparison['best_baseline_qlike'])}); the chosen model "
-            + ("beats it." if comparison["beats_best_baseline"] else "does not beat it.")
-            + f" Lowest QLIKE of all: {_best(window['scores'], window['models'])}."
+            f"The best baseline there is {comparison.best_baseline} (QLIKE "
+            f"{decimals(comparison.best_baseline_qlike)}); the chosen model "
+            + ("beats it." if comparison.beats_best_baseline else "does not beat it.")
+            + f" Lowest QLIKE of all: {_best(window.scores, window.models)}."
         ),
     ]
     long = _windows(evaluation).get("without_vix")
     if long:
-        best = _best(long["scores"], long["models"])
+        best = _best(long.scores, long.models)
         blocks.append(
             Paragraph(
-                f"Over the longer history without VIX ({thousands(long['dates'])} dates, "
-                f"{date_range(long['first_date'], long['last_date'])}), HAR's R2 of ln RV is "
-                f"{decimals(long['scores']['har']['r2_log_rv'], 3)} and the lowest QLIKE is "
-                f"{best}'s ({decimals(long['scores'][best]['qlike'])})."
+                f"Over the longer history without VIX ({thousands(long.dates)} dates, "
+                f"{date_range(long.first_date, long.last_date)}), HAR's R2 of ln RV is "
+                f"{decimals(long.scores['har'].r2_log_rv, 3)} and the lowest QLIKE is "
+                f"{best}'s ({decimals(long.scores[best].qlike)})."
             )
         )
-    returns = evaluation.get("returns")
+    returns = evaluation.returns
     if returns:
         blocks.append(Paragraph(_returns_verdict(evaluation)))
-    origin = origin_sentence(evaluation["data"].get("sources"), "market history")
+    origin = origin_sentence(evaluation.data.get("sources"), "market history")
     if origin:
         blocks.append(Paragraph(origin))
     return blocks
 
 
-def _against_vix(comparison: dict) -> list[Block]:
-    if comparison.get("vix_qlike") is None:
+def _against_vix(comparison: Comparison) -> list[Block]:
+    if comparison.vix_qlike is None:
         return []
-    verdict = "beats" if comparison["beats_vix"] else "does not beat"
+    verdict = "beats" if comparison.beats_vix else "does not beat"
     return [
         Paragraph(
-            f"Against VIX/100 as the forecast (QLIKE {decimals(comparison['vix_qlike'])}) the "
-            f"chosen model's ratio is {decimals(comparison['qlike_ratio_to_vix'], 3)}: it "
+            f"Against VIX/100 as the forecast (QLIKE {decimals(comparison.vix_qlike)}) the "
+            f"chosen model's ratio is {decimals(comparison.qlike_ratio_to_vix, 3)}: it "
             f"{verdict} the option market's own forecast."
         )
     ]
 
 
-def _returns_verdict(evaluation: dict) -> str:
+def _returns_verdict(evaluation: VolatilityEvaluationFile) -> str:
     """Whether the 21-day return is predictable here, said plainly."""
-    scores = evaluation["returns"]["scores"]
-    restricted = scores.get("return_restricted") or {}
-    ridge = scores.get("return_ridge") or {}
-    r2 = restricted.get("r2_vs_historical_mean")
-    restriction = (evaluation.get("model") or {}).get("return_restriction") or {}
+    scores = evaluation.returns.scores
+    r2, ridge_r2 = (
+        scores[name].r2_vs_historical_mean if name in scores else None
+        for name in (RESTRICTED_RETURN, RETURN_FAMILY)
+    )
+    restriction = evaluation.model.get("return_restriction") or {}
     shrinkage = restriction.get("shrinkage")
     if r2 is None:
         verdict = "their R2 is not available"
@@ -241,12 +252,12 @@ def _returns_verdict(evaluation: dict) -> str:
     return (
         f"Returns: the restricted forecast{shrunk} has an out-of-sample R2 against the "
         f"historical mean of {decimals(r2, 3)}, the unrestricted ridge "
-        f"{decimals(ridge.get('r2_vs_historical_mean'), 3)}: {verdict}."
+        f"{decimals(ridge_r2, 3)}: {verdict}."
     )
 
 
-def _data(evaluation: dict) -> list[Block]:
-    data = evaluation["data"]
+def _data(evaluation: VolatilityEvaluationFile) -> list[Block]:
+    data = evaluation.data
     blocks = source_blocks(data.get("sources"), "market history")
     vix_days = (data.get("cleaning") or {}).get("rows_with_vix")
     summary = data.get("summary") or {}
@@ -284,8 +295,8 @@ def _data(evaluation: dict) -> list[Block]:
     return blocks
 
 
-def _statistics(evaluation: dict, plots_dir: Path) -> list[Block]:
-    summary = evaluation["data"].get("summary")
+def _statistics(evaluation: VolatilityEvaluationFile, plots_dir: Path) -> list[Block]:
+    summary = evaluation.data.get("summary")
     if not summary:
         return [Paragraph("The evaluation records no summary of the cleaned data.")]
     columns = {"rows": "trading days", "rows_with_vix": "with VIX",
@@ -345,8 +356,8 @@ def _statistics(evaluation: dict, plots_dir: Path) -> list[Block]:
     ]
 
 
-def _task(evaluation: dict) -> list[Block]:
-    model = evaluation.get("model") or {}
+def _task(evaluation: VolatilityEvaluationFile) -> list[Block]:
+    model = evaluation.model
     horizon = model.get("horizon_days") or 21
     return [
         Paragraph(
@@ -366,21 +377,21 @@ def _task(evaluation: dict) -> list[Block]:
     ]
 
 
-def _walk_forward(evaluation: dict) -> list[Block]:
-    walk = evaluation["walk_forward"]
-    config = (evaluation.get("model") or {}).get("selection_config") or {}
+def _walk_forward(evaluation: VolatilityEvaluationFile) -> list[Block]:
+    walk = evaluation.walk_forward
+    config = evaluation.model.get("selection_config") or {}
     windows = _windows(evaluation)
     rows = tuple(
-        (name, w["first_date"], w["last_date"], thousands(w["dates"]), ", ".join(w["models"]))
+        (name, w.first_date, w.last_date, thousands(w.dates), ", ".join(w.models))
         for name, w in windows.items()
     )
     return [
         Paragraph(
             f"Expanding window, refitted on the first trading day of each month: "
-            f"{thousands(walk['refits'])} refits from {walk['first_refit']} to {walk['last_refit']}"
-            f" ({decimals(walk['seconds'], 1)} s). A model starts once it has "
+            f"{thousands(walk.refits)} refits from {walk.first_refit} to {walk.last_refit}"
+            f" ({decimals(walk.seconds, 1)} s). A model starts once it has "
             f"{config.get('min_train_rows', 'n/a')} rows with realized targets; "
-            f"GARCH fits that did not converge: {walk['garch_fits_not_converged']}."
+            f"GARCH fits that did not converge: {walk.garch_fits_not_converged}."
         ),
         Table(
             ("window", "first date", "last date", "dates", "models"),
@@ -391,11 +402,7 @@ def _walk_forward(evaluation: dict) -> list[Block]:
         Bullets(tuple(f"{name}: {_window_label(evaluation, name)}" for name in windows)),
         Table(
             ("model", "fits"),
-            tuple(
-                (m, thousands(walk["fits"][m]))
-                for m in _model_order(evaluation)
-                if m in walk["fits"]
-            ),
+            tuple((m, thousands(walk.fits[m])) for m in _model_order(evaluation) if m in walk.fits),
             caption="Fits per model over the walk-forward",
             numeric=frozenset({"fits"}),
         ),
@@ -403,27 +410,27 @@ def _walk_forward(evaluation: dict) -> list[Block]:
     ]
 
 
-def _adaptive(evaluation: dict) -> list[Block]:
-    adaptive = evaluation.get("adaptive")
-    if not adaptive:
+def _adaptive(evaluation: VolatilityEvaluationFile) -> list[Block]:
+    adaptive = evaluation.adaptive
+    if adaptive is None:
         return []
-    latest = adaptive["latest"]
+    latest = adaptive.latest
     choices = ", ".join(
         f"{name} {thousands(n)}"
-        for name, n in sorted(adaptive["choices"].items(), key=lambda item: (-item[1], item[0]))
+        for name, n in sorted(adaptive.choices.items(), key=lambda item: (-item[1], item[0]))
     )
     weights = tuple(
-        (m, decimals(w, 3), decimals(latest["discounted_qlike"].get(m), 4))
-        for m, w in sorted(latest["weights"].items(), key=lambda item: (-item[1], item[0]))
+        (m, decimals(w, 3), decimals(latest.discounted_qlike.get(m), 4))
+        for m, w in sorted(latest.weights.items(), key=lambda item: (-item[1], item[0]))
     )
     return [
         Paragraph(
             f"Choice and weights at each refit, from past out-of-sample losses only: "
-            f"{adaptive['rule']}. Settings: {_settings(adaptive['config'])}. Choices over the "
-            f"refits: {choices}. Served now (after the last refit): {latest['chosen']}"
+            f"{adaptive.rule}. Settings: {_settings(adaptive.config)}. Choices over the "
+            f"refits: {choices}. Served now (after the last refit): {latest.chosen}"
             + (
-                f" (Diebold-Mariano p {decimals(latest['p_value'], 3)} against the combination)."
-                if latest.get("p_value") is not None
+                f" (Diebold-Mariano p {decimals(latest.p_value, 3)} against the combination)."
+                if latest.p_value is not None
                 else "."
             )
         ),  # fmt: skip
@@ -436,25 +443,25 @@ def _adaptive(evaluation: dict) -> list[Block]:
     ]
 
 
-def _models(evaluation: dict) -> list[Block]:
-    models = evaluation["models"]
+def _models(evaluation: VolatilityEvaluationFile) -> list[Block]:
+    models = evaluation.models
     blocks: list[Block] = [
         Table(
             ("model", "kind", "hyperparameters", "uses VIX", "description"),
             tuple(
                 (
                     name,
-                    models[name]["kind"],
-                    _settings(models[name]["hyperparameters"]),
-                    "yes" if models[name]["needs_vix"] else "no",
-                    models[name]["description"],
+                    models[name].kind,
+                    _settings(models[name].hyperparameters),
+                    "yes" if models[name].needs_vix else "no",
+                    models[name].description,
                 )
                 for name in _model_order(evaluation)
             ),  # fmt: skip
-            caption=f"Models and baselines (chosen: {evaluation['chosen_model']})",
+            caption=f"Models and baselines (chosen: {evaluation.chosen_model})",
         )
     ]
-    model = evaluation.get("model") or {}
+    model = evaluation.model
     config = model.get("selection_config") or {}
     selections = model.get("selection") or {}
     for family, selection in sorted(selections.items()):
@@ -544,34 +551,34 @@ def _candidate_blocks(model: dict) -> list[Block]:
     return blocks
 
 
-def _scores_table(window: dict, caption: str) -> Table:
-    tests = window.get("qlike_vs_har_diebold_mariano") or {}
+def _scores_table(window: Window, caption: str) -> Table:
+    tests = window.qlike_vs_har_diebold_mariano
     columns = tuple(label for _, label, _ in SCORES)
     rows = tuple(
         (
             m,
-            *(decimals(window["scores"][m][key], digits) for key, _, digits in SCORES),
-            decimals((tests.get(m) or {}).get("p_value"), 3) if m != "har" else "-",
+            *(decimals(getattr(window.scores[m], key), digits) for key, _, digits in SCORES),
+            decimals(tests[m].p_value if m in tests else None, 3) if m != "har" else "-",
         )
-        for m in window["models"]
+        for m in window.models
     )
     return Table(("model", *columns, "DM p vs HAR"), rows, caption=caption,
                  numeric=frozenset({*columns, "DM p vs HAR"}))  # fmt: skip
 
 
-def _by_year_table(window: dict, caption: str) -> Table:
-    years = sorted({y for by_year in window["qlike_by_year"].values() for y in by_year})
-    models = window["models"]
+def _by_year_table(window: Window, caption: str) -> Table:
+    years = sorted({y for by_year in window.qlike_by_year.values() for y in by_year})
+    models = window.models
     rows = tuple(
-        (year, thousands(window["rows_by_year"].get(year)),
-         *(decimals(window["qlike_by_year"].get(m, {}).get(year)) for m in models))
+        (year, thousands(window.rows_by_year.get(year)),
+         *(decimals(window.qlike_by_year.get(m, {}).get(year)) for m in models))
         for year in years
     )  # fmt: skip
     return Table(("year", "dates", *models), rows, caption=caption,
                  numeric=frozenset({"dates", *models}))  # fmt: skip
 
 
-def _volatility_results(evaluation: dict, plots_dir: Path) -> list[Block]:
+def _volatility_results(evaluation: VolatilityEvaluationFile, plots_dir: Path) -> list[Block]:
     blocks: list[Block] = [
         Paragraph(
             "R2 ln RV: out-of-sample R2 of the log of realized volatility; RMSE and MAE of "
@@ -581,7 +588,7 @@ def _volatility_results(evaluation: dict, plots_dir: Path) -> list[Block]:
         )
     ]
     for name, window in _windows(evaluation).items():
-        span = date_range(window["first_date"], window["last_date"])
+        span = date_range(window.first_date, window.last_date)
         blocks.append(
             _scores_table(window, f"Window {name}: {_window_label(evaluation, name)} ({span})")
         )
@@ -597,20 +604,20 @@ def _volatility_results(evaluation: dict, plots_dir: Path) -> list[Block]:
     return blocks
 
 
-def _episodes(evaluation: dict) -> list[Block]:
-    episodes = evaluation.get("episodes") or {}
+def _episodes(evaluation: VolatilityEvaluationFile) -> list[Block]:
+    episodes = evaluation.episodes
     if not episodes:
         return [Paragraph("No named stress episode lies inside the evaluated dates.")]
-    chosen = evaluation["chosen_model"]
-    shown = [m for m in (chosen, "har", "har_x", "garch", "vix") if m in evaluation["models"]]
+    chosen = evaluation.chosen_model
+    shown = [m for m in (chosen, "har", "har_x", "garch", "vix") if m in evaluation.models]
     rows = []
     for name, episode in episodes.items():
-        models = [m for m in shown if m in episode["qlike"]]
+        models = [m for m in shown if m in episode.qlike]
         for m in models:
-            lag = episode["response_lag_days"][m]
-            rows.append((name, episode["window"], thousands(episode["dates"]),
-                         decimals(episode["realized_peak_vol"], 3), m,
-                         decimals(episode["qlike"][m], 3),
+            lag = episode.response_lag_days[m]
+            rows.append((name, episode.window, thousands(episode.dates),
+                         decimals(episode.realized_peak_vol, 3), m,
+                         decimals(episode.qlike[m], 3),
                          "not reached" if lag is None else thousands(lag)))  # fmt: skip
     return [
         Table(
@@ -623,19 +630,19 @@ def _episodes(evaluation: dict) -> list[Block]:
     ]
 
 
-def _yearly_tests(evaluation: dict) -> list[Block]:
-    chosen = evaluation["chosen_model"]
-    window = evaluation["volatility"]["all_models"]
-    tests = (window.get("diebold_mariano_by_year") or {}).get(chosen)
+def _yearly_tests(evaluation: VolatilityEvaluationFile) -> list[Block]:
+    chosen = evaluation.chosen_model
+    window = evaluation.volatility["all_models"]
+    tests = window.diebold_mariano_by_year.get(chosen)
     if not tests:
         return []
-    comparison = evaluation["comparison"]
-    worst = comparison.get("worst_years", {})
+    comparison = evaluation.comparison
+    worst = comparison.worst_years
 
-    def cell(test: dict | None) -> str:
-        if not test or test.get("p_value") is None:
+    def cell(test: Test | None) -> str:
+        if test is None or test.p_value is None:
             return "n/a"
-        return f"{decimals(test['statistic'], 2)} (p {decimals(test['p_value'], 3)})"
+        return f"{decimals(test.statistic, 2)} (p {decimals(test.p_value, 3)})"
 
     rows = tuple(
         (year, cell(t.get("vs_har")), cell(t.get("vs_vix"))) for year, t in sorted(tests.items())
@@ -649,49 +656,49 @@ def _yearly_tests(evaluation: dict) -> list[Block]:
         ),
         Paragraph(
             f"Worst calendar year against HAR: {worst.get('worst_year_ratio_to_har', 'n/a')} "
-            f"(QLIKE ratio {decimals(comparison.get('worst_year_ratio_to_har'), 3)}); against "
+            f"(QLIKE ratio {decimals(comparison.worst_year_ratio_to_har, 3)}); against "
             f"VIX: {worst.get('worst_year_ratio_to_vix', 'n/a')} (ratio "
-            f"{decimals(comparison.get('worst_year_ratio_to_vix'), 3)})."
+            f"{decimals(comparison.worst_year_ratio_to_vix, 3)})."
         ),
     ]
 
 
-def _timing(evaluation: dict) -> list[Block]:
-    timing = evaluation.get("return_timing")
-    if not timing:
+def _timing(evaluation: VolatilityEvaluationFile) -> list[Block]:
+    timing = evaluation.return_timing
+    if timing is None:
         return [Paragraph("Too few months with a return forecast to value it as a portfolio.")]
-    ours, theirs = (timing["portfolios"][timing[k]] for k in ("model", "benchmark"))
-    verdict = "adds" if timing["gains"] else "loses"
+    ours, theirs = timing.portfolios[timing.model], timing.portfolios[timing.benchmark]
+    verdict = "adds" if timing.gains else "loses"
     return [
         Paragraph(
             f"Economic value (Campbell & Thompson 2008): a mean-variance investor with risk "
-            f"aversion {decimals(timing['risk_aversion'], 0)} rebalanced on "
-            f"{thousands(timing['months'])} refit days "
-            f"({date_range(timing['first_date'], timing['last_date'])}), weight in the index "
-            f"forecast / (gamma x {timing['variance_forecast']}'s variance forecast), "
-            f"between 0 and {decimals(timing['weight_bounds'][1], 1)}. With {timing['model']} "
-            f"the certainty equivalent is {percent(ours['certainty_equivalent'])} a year, "
-            f"with {timing['benchmark']} {percent(theirs['certainty_equivalent'])}: the "
-            f"forecast {verdict} {percent(abs(timing['certainty_equivalent_gain']))} a year."
+            f"aversion {decimals(timing.risk_aversion, 0)} rebalanced on "
+            f"{thousands(timing.months)} refit days "
+            f"({date_range(timing.first_date, timing.last_date)}), weight in the index "
+            f"forecast / (gamma x {timing.variance_forecast}'s variance forecast), "
+            f"between 0 and {decimals(timing.weight_bounds[1], 1)}. With {timing.model} "
+            f"the certainty equivalent is {percent(ours.certainty_equivalent)} a year, "
+            f"with {timing.benchmark} {percent(theirs.certainty_equivalent)}: the "
+            f"forecast {verdict} {percent(abs(timing.certainty_equivalent_gain))} a year."
         )
     ]
 
 
-def _return_results(evaluation: dict, plots_dir: Path) -> list[Block]:
-    returns = evaluation.get("returns")
-    if not returns:
+def _return_results(evaluation: VolatilityEvaluationFile, plots_dir: Path) -> list[Block]:
+    returns = evaluation.returns
+    if returns is None:
         return [Paragraph("No date has a return forecast of every model.")]
     columns = tuple(label for _, label, _ in RETURN_SCORES)
     rows = tuple(
-        (m, *(decimals(returns["scores"][m][key], d) for key, _, d in RETURN_SCORES))
-        for m in returns["models"]
+        (m, *(decimals(getattr(returns.scores[m], key), d) for key, _, d in RETURN_SCORES))
+        for m in returns.models
     )
     return [
         Paragraph(
-            f"{thousands(returns['dates'])} dates, "
-            f"{date_range(returns['first_date'], returns['last_date'])}; mean realized 21-day "
-            f"log return {decimals(returns['mean_realized_return'])}, positive on "
-            f"{percent(returns['share_positive'])} of them. R2 against the historical mean "
+            f"{thousands(returns.dates)} dates, "
+            f"{date_range(returns.first_date, returns.last_date)}; mean realized 21-day "
+            f"log return {decimals(returns.mean_realized_return)}, positive on "
+            f"{percent(returns.share_positive)} of them. R2 against the historical mean "
             "is Campbell and Thompson's (2008): above 0 means the model beats the mean."
         ),
         Table(
@@ -705,25 +712,25 @@ def _return_results(evaluation: dict, plots_dir: Path) -> list[Block]:
     ]
 
 
-def _wins_and_losses(evaluation: dict) -> list[Block]:
-    chosen = evaluation["chosen_model"]
-    kinds = {name: m["kind"] for name, m in evaluation["models"].items()}
+def _wins_and_losses(evaluation: VolatilityEvaluationFile) -> list[Block]:
+    chosen = evaluation.chosen_model
+    kinds = {name: m.kind for name, m in evaluation.models.items()}
     rows, chosen_lines = [], []
     for name, window in _windows(evaluation).items():
-        scores, by_year = window["scores"], window["qlike_by_year"]
-        baselines = [m for m in window["models"] if kinds.get(m) == "baseline"]
-        for model in (m for m in window["models"] if kinds.get(m) == "model"):
+        scores, by_year = window.scores, window.qlike_by_year
+        baselines = [m for m in window.models if kinds.get(m) == "baseline"]
+        for model in (m for m in window.models if kinds.get(m) == "model"):
             for baseline in baselines:
                 ours, theirs = by_year.get(model, {}), by_year.get(baseline, {})
                 years = sorted(y for y in set(ours) & set(theirs)
                                if ours[y] is not None and theirs[y] is not None)  # fmt: skip
                 lost = [y for y in years if ours[y] >= theirs[y]]
-                if scores[model]["qlike"] is None or not scores[baseline]["qlike"]:
+                if scores[model].qlike is None or not scores[baseline].qlike:
                     continue
-                ratio = scores[model]["qlike"] / scores[baseline]["qlike"]
+                ratio = scores[model].qlike / scores[baseline].qlike
                 rows.append(
-                    (name, model, baseline, decimals(scores[model]["qlike"]),
-                     decimals(scores[baseline]["qlike"]), decimals(ratio, 3),
+                    (name, model, baseline, decimals(scores[model].qlike),
+                     decimals(scores[baseline].qlike), decimals(ratio, 3),
                      f"{len(lost)} of {len(years)}")
                 )  # fmt: skip
                 if model == chosen and name == "all_models":

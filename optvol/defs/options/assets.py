@@ -15,6 +15,7 @@ from optvol.core.common.partitioned import LazyTables
 from optvol.core.common.paths import OPTIONS_INPUT_DIR, PLOTS_DIR
 from optvol.core.common.validation import CheckOutcome, each_check_month_by_month
 from optvol.core.options.evaluation import evaluate_option_models, write_evaluation_plots
+from optvol.core.options.evaluation_file import OptionEvaluationFile
 from optvol.core.options.gru.artifact import TrainedGRU
 from optvol.core.options.ingest.clean import clean_option_quotes
 from optvol.core.options.ingest.read import read_option_months
@@ -143,22 +144,23 @@ def gru_model(
     scalers, anchor, split dates, data fingerprint and metrics."""
     samples = build_samples(option_quotes, config.sample_config())
     model = train_option_model(samples, config.training_config())
-    metrics = model.card["metrics"]
+    card = model.card
+    metrics = card.metrics
     context.add_output_metadata(
         {
-            "best_epoch": metrics["best_epoch"],
-            "epochs_run": metrics["epochs_run"],
-            "best_validation_loss": dg.MetadataValue.float(metrics["best_validation_loss"]),
-            "training_seconds": dg.MetadataValue.float(round(metrics["training_seconds"], 1)),
-            "samples_per_second": dg.MetadataValue.float(round(metrics["samples_per_second"], 1)),
-            "device": model.card["device"],
+            "best_epoch": metrics.best_epoch,
+            "epochs_run": metrics.epochs_run,
+            "best_validation_loss": dg.MetadataValue.float(metrics.best_validation_loss),
+            "training_seconds": dg.MetadataValue.float(round(metrics.training_seconds, 1)),
+            "samples_per_second": dg.MetadataValue.float(round(metrics.samples_per_second, 1)),
+            "device": card.device,
             "anchor": model.anchor,
             "split_dates": dg.MetadataValue.json(samples.split_dates),
-            "sample_counts": dg.MetadataValue.json(model.card["sample_counts"]),
-            "training_samples": model.card["sample_counts"]["train_samples"],
-            "hyperparameters": dg.MetadataValue.json(model.card["training"]),
+            "sample_counts": dg.MetadataValue.json(card.sample_counts),
+            "training_samples": card.sample_counts["train_samples"],
+            "hyperparameters": dg.MetadataValue.json(card.training.to_dict()),
             "history": dg.MetadataValue.md(
-                pd.DataFrame(model.card["history"]).to_markdown(index=False, floatfmt=".4f")
+                pd.DataFrame(card.history).to_markdown(index=False, floatfmt=".4f")
             ),
             "data_fingerprint": samples.fingerprint,
         }
@@ -177,7 +179,7 @@ def option_evaluation(
     settings: Settings,
     option_quotes: pd.DataFrame,
     gru_model: TrainedGRU,
-) -> Iterator[dg.Output[dict] | dg.AssetCheckResult]:
+) -> Iterator[dg.Output[OptionEvaluationFile] | dg.AssetCheckResult]:
     """Out-of-sample scores of the GRU and every baseline on exactly the same rows, by a
     walk-forward that refits every model every refit_every_days dates (or on the saved
     model's test split with evaluation='split'): RMSE, MAE, RMSE/strike and median
@@ -187,32 +189,30 @@ def option_evaluation(
     evaluation = evaluate_option_models(option_quotes, gru_model)
     plots = write_evaluation_plots(evaluation, option_quotes, settings.data_path / PLOTS_DIR)
     metrics = evaluation.metrics
-    comparison, walk = metrics["comparison"], metrics["walk_forward"]
+    comparison, walk = metrics.comparison, metrics.walk_forward
     context.add_output_metadata(
         {
-            **evaluation_metadata(metrics["rows"], metrics["overall"]),
-            "evaluation": metrics["evaluation"],
-            "test_days": walk["test_days"],
-            "refits": walk["refits"],
-            "gru_test_rmse": dg.MetadataValue.float(comparison["gru_rmse"]),
-            "best_baseline": comparison["best_baseline"],
-            "best_baseline_test_rmse": dg.MetadataValue.float(comparison["best_baseline_rmse"]),
-            **{
-                f"rmse_ratio_to_{against}": dg.MetadataValue.float(
-                    comparison[f"rmse_ratio_to_{against}"]
-                )
-                for against in ("best_baseline", "practitioner")
-            },
-            **{
-                f"dm_p_value_vs_{against}": dg.MetadataValue.float(
-                    _or_nan(comparison[f"dm_p_value_vs_{against}"])
-                )
-                for against in ("best_baseline", "practitioner")
-            },
-            "hedging_gain_vs_bs_delta": dg.MetadataValue.json(
-                metrics["hedging"]["gain_vs_bs_delta"]
+            **evaluation_metadata(metrics.rows, metrics.overall),
+            "evaluation": metrics.evaluation,
+            "test_days": walk.test_days,
+            "refits": walk.refits,
+            "gru_test_rmse": dg.MetadataValue.float(comparison.gru_rmse),
+            "best_baseline": comparison.best_baseline,
+            "best_baseline_test_rmse": dg.MetadataValue.float(comparison.best_baseline_rmse),
+            "rmse_ratio_to_best_baseline": dg.MetadataValue.float(
+                comparison.rmse_ratio_to_best_baseline
             ),
-            **dynamics_metadata(metrics["dynamics"]),
+            "rmse_ratio_to_practitioner": dg.MetadataValue.float(
+                comparison.rmse_ratio_to_practitioner
+            ),
+            "dm_p_value_vs_best_baseline": dg.MetadataValue.float(
+                _or_nan(comparison.dm_p_value_vs_best_baseline)
+            ),
+            "dm_p_value_vs_practitioner": dg.MetadataValue.float(
+                _or_nan(comparison.dm_p_value_vs_practitioner)
+            ),
+            "hedging_gain_vs_bs_delta": dg.MetadataValue.json(metrics.hedging.gain_vs_bs_delta),
+            **dynamics_metadata(metrics.dynamics),
             **plot_metadata(plots),
         },
         output_name="result",  # the asset's output, beside its checks'
@@ -228,7 +228,7 @@ def _or_nan(value: float | None) -> float:
 
 @asset(kinds={"markdown", "pdf"})
 def option_report(
-    context: dg.AssetExecutionContext, settings: Settings, option_evaluation: dict
+    context: dg.AssetExecutionContext, settings: Settings, option_evaluation: OptionEvaluationFile
 ) -> dg.MaterializeResult:
     """The option report, reports/report.md and reports/report.pdf, written from
     option_evaluation alone: the data and its origin, summary statistics of the cleaned

@@ -1,11 +1,14 @@
 """Metadata helpers shared by the assets: plots a person sees inline in the Dagster UI."""
 
 import base64
+from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+from pydantic import BaseModel
 
+from optvol.core.options.evaluation_file import Dynamics
 from optvol.core.reports.document import Report, Section
 from optvol.core.reports.files import ReportFiles
 from optvol.core.reports.markdown import render_markdown
@@ -26,9 +29,10 @@ def plot_metadata(plots: dict[str, Path]) -> dict[str, dg.MetadataValue]:
     return metadata
 
 
-def scores_table(scores: dict[str, dict], digits: int = 4) -> dg.MetadataValue:
-    """``{model: {metric: value}}`` as a markdown table, one row per model."""
-    table = pd.DataFrame.from_dict(scores, orient="index")
+def scores_table(scores: Mapping[str, BaseModel], digits: int = 4) -> dg.MetadataValue:
+    """``{model: scores}`` (an evaluation's typed scores) as a markdown table, one row per
+    model."""
+    table = pd.DataFrame.from_dict(_plain(scores), orient="index")
     table.index.name = "model"
     for column in table.columns:
         if pd.api.types.is_integer_dtype(table[column]):  # counts, not floats
@@ -36,8 +40,9 @@ def scores_table(scores: dict[str, dict], digits: int = 4) -> dg.MetadataValue:
     return dg.MetadataValue.md(table.to_markdown(floatfmt=f".{digits}f"))
 
 
-def scores_schema(scores: dict[str, dict]) -> dg.TableSchema:
+def scores_schema(scores: Mapping[str, BaseModel]) -> dg.TableSchema:
     """The column schema of :func:`scores_table`: the model, then one column per score."""
+    scores = _plain(scores)
     names = list(dict.fromkeys(name for values in scores.values() for name in values))
     columns = [dg.TableColumn("model", "string")]
     for name in names:
@@ -46,7 +51,11 @@ def scores_schema(scores: dict[str, dict]) -> dg.TableSchema:
     return dg.TableSchema(columns=columns)
 
 
-def evaluation_metadata(rows: int, scores: dict[str, dict]) -> dict[str, dg.MetadataValue]:
+def _plain(scores: Mapping[str, BaseModel]) -> dict[str, dict]:
+    return {name: values.model_dump() for name, values in scores.items()}
+
+
+def evaluation_metadata(rows: int, scores: Mapping[str, BaseModel]) -> dict[str, dg.MetadataValue]:
     """What an evaluation's page shows first: the rows scored, the scores table and its
     schema (the evaluation's own table: one row per model)."""
     return {
@@ -60,20 +69,20 @@ def _number(value: float | None) -> float:
     return float("nan") if value is None else float(value)
 
 
-def dynamics_metadata(dynamics: dict) -> dict[str, dg.MetadataValue]:
+def dynamics_metadata(dynamics: Dynamics) -> dict[str, dg.MetadataValue]:
     """How the implied vols move (:func:`optvol.core.options.dynamics.iv_dynamics`): the
     near-the-money slope and R^2 as numbers the UI can chart across runs, and the bucket
     table."""
-    near = dynamics["near_money"]
-    table = pd.DataFrame(dynamics["buckets"])
+    near = dynamics.near_money
+    table = pd.DataFrame([bucket.model_dump() for bucket in dynamics.buckets])
     table = table[table["n"] > 0][["dte", "moneyness", "slope", "r2", "residual_sd", "n"]]
     return {
-        "near_money_iv_slope": dg.MetadataValue.float(_number(near["slope"])),
-        "near_money_iv_r2": dg.MetadataValue.float(_number(near["r2"])),
+        "near_money_iv_slope": dg.MetadataValue.float(_number(near.slope)),
+        "near_money_iv_r2": dg.MetadataValue.float(_number(near.r2)),
         "iv_dynamics": dg.MetadataValue.md(
             f"Change of mid implied vol on the underlying's return into the day; near the "
-            f"money slope {_number(near['slope']):+.3f}, R² {_number(near['r2']):.3f}, "
-            f"n {near['n']:,}.\n\n" + table.to_markdown(index=False, floatfmt=".3f")
+            f"money slope {_number(near.slope):+.3f}, R² {_number(near.r2):.3f}, "
+            f"n {near.n:,}.\n\n" + table.to_markdown(index=False, floatfmt=".3f")
         ),
     }
 

@@ -17,6 +17,7 @@ from optvol.core.volatility.artifact import (
     train_volatility_model,
 )
 from optvol.core.volatility.evaluation import evaluate_volatility, write_volatility_plots
+from optvol.core.volatility.evaluation_file import VolatilityEvaluationFile
 from optvol.core.volatility.market import clean_market, read_market_file
 from optvol.core.volatility.report import RESULTS_SECTION, build_volatility_report
 from optvol.core.volatility.selection import RESTRICTED_RETURN
@@ -120,21 +121,21 @@ def volatility_model(
     card = model.card
     context.add_output_metadata(
         {
-            "chosen_volatility_model": card["chosen_volatility_model"],
-            "hyperparameters": dg.MetadataValue.json(card["hyperparameters"]),
+            "chosen_volatility_model": card.chosen_volatility_model,
+            "hyperparameters": dg.MetadataValue.json(card.hyperparameters),
             "validation_mse": dg.MetadataValue.json(
-                {name: s["validation_mse"] for name, s in card["selection"].items()}
+                {name: s.validation_mse for name, s in card.selection.items()}
             ),
             "first_window_validation_qlike": dg.MetadataValue.json(
-                card["candidates"]["validation_qlike"]
+                card.candidates.validation_qlike
             ),
-            "combination_weights": dg.MetadataValue.json(card["combination"]["weights"]),
+            "combination_weights": dg.MetadataValue.json(card.combination.weights),
             "walk_forward_refits": len(model.walk.refits),
-            "return_shrinkage": dg.MetadataValue.float(card["return_restriction"]["shrinkage"]),
-            "models": dg.MetadataValue.json(card["models"]),
-            "training_rows": card["models"]["volatility"]["training_rows"],
-            "feature_columns": dg.MetadataValue.json(card["feature_columns"]),
-            "data_fingerprint": card["data_fingerprint"],
+            "return_shrinkage": dg.MetadataValue.float(card.return_restriction.shrinkage),
+            "models": dg.MetadataValue.json(card.document()["models"]),
+            "training_rows": card.models["volatility"].training_rows,
+            "feature_columns": dg.MetadataValue.json(card.feature_columns),
+            "data_fingerprint": card.data_fingerprint,
         }
     )
     return model
@@ -151,7 +152,7 @@ def volatility_evaluation(
     settings: Settings,
     market_features: pd.DataFrame,
     volatility_model: VolatilityModel,
-) -> Iterator[dg.Output[dict] | dg.AssetCheckResult]:
+) -> Iterator[dg.Output[VolatilityEvaluationFile] | dg.AssetCheckResult]:
     """The scores of volatility_model's walk-forward (refit on the first trading day of
     every month) of the models, the combination, the adaptive choice and the HAR, HAR-X,
     GARCH(1,1)-t, VIX and no-change baselines (and the historical mean for returns):
@@ -166,40 +167,40 @@ def volatility_evaluation(
     evaluation = evaluate_volatility(
         walk,
         volatility_model.specs(),
-        volatility_model.card["chosen_volatility_model"],
+        volatility_model.card.chosen_volatility_model,
         volatility_model.card,
         market_features,
     )
     plots = write_volatility_plots(evaluation, market_features, settings.data_path / PLOTS_DIR)
-    comparison = evaluation["comparison"]
-    compared = evaluation["volatility"]["all_models"]
+    comparison = evaluation.comparison
+    compared = evaluation.volatility["all_models"]
     metadata = {
-        **evaluation_metadata(compared["dates"], compared["scores"]),
-        "chosen_model": comparison["chosen_model"],
-        "qlike_ratio_to_har": dg.MetadataValue.float(comparison["qlike_ratio_to_har"]),
+        **evaluation_metadata(compared.dates, compared.scores),
+        "chosen_model": comparison.chosen_model,
+        "qlike_ratio_to_har": dg.MetadataValue.float(comparison.qlike_ratio_to_har),
         "har_diebold_mariano_p_value": dg.MetadataValue.float(
-            comparison["har_diebold_mariano_p_value"] or float("nan")
+            comparison.har_diebold_mariano_p_value or float("nan")
         ),
         **(
-            {"qlike_ratio_to_vix": dg.MetadataValue.float(comparison["qlike_ratio_to_vix"])}
-            if "qlike_ratio_to_vix" in comparison
+            {"qlike_ratio_to_vix": dg.MetadataValue.float(comparison.qlike_ratio_to_vix)}
+            if comparison.qlike_ratio_to_vix is not None
             else {}
         ),
-        "har_r2_log_rv": dg.MetadataValue.float(comparison["har_r2_log_rv"]),
-        "best_baseline": comparison["best_baseline"],
-        "beats_best_baseline": comparison["beats_best_baseline"],
-        "walk_forward": dg.MetadataValue.json(evaluation["walk_forward"]),
+        "har_r2_log_rv": dg.MetadataValue.float(comparison.har_r2_log_rv),
+        "best_baseline": comparison.best_baseline,
+        "beats_best_baseline": comparison.beats_best_baseline,
+        "walk_forward": dg.MetadataValue.json(evaluation.walk_forward.model_dump()),
     }
-    for name, window in evaluation["volatility"].items():
-        metadata[f"scores_{name}"] = scores_table(window["scores"])
+    for name, window in evaluation.volatility.items():
+        metadata[f"scores_{name}"] = scores_table(window.scores)
         metadata[f"dates_{name}"] = (
-            f"{window['first_date']} .. {window['last_date']} ({window['dates']} dates)"
+            f"{window.first_date} .. {window.last_date} ({window.dates} dates)"
         )
-    if evaluation["returns"] is not None:
-        scores = evaluation["returns"]["scores"]
+    if evaluation.returns is not None:
+        scores = evaluation.returns.scores
         metadata["scores_returns"] = scores_table(scores)
         metadata["return_r2_vs_historical_mean"] = dg.MetadataValue.float(
-            scores[RESTRICTED_RETURN]["r2_vs_historical_mean"] or float("nan")
+            scores[RESTRICTED_RETURN].r2_vs_historical_mean or float("nan")
         )
     yield dg.Output(evaluation, metadata={**metadata, **plot_metadata(plots)})
     for check in EVALUATION_CHECKS:
@@ -208,7 +209,9 @@ def volatility_evaluation(
 
 @asset(kinds={"markdown", "pdf"})
 def volatility_report(
-    context: dg.AssetExecutionContext, settings: Settings, volatility_evaluation: dict
+    context: dg.AssetExecutionContext,
+    settings: Settings,
+    volatility_evaluation: VolatilityEvaluationFile,
 ) -> dg.MaterializeResult:
     """The analysis report, reports/analysis_report.pdf and .md, written from
     volatility_evaluation alone: the data and its origin, return and RV distributions and

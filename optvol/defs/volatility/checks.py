@@ -7,6 +7,7 @@ import dagster as dg
 import pandas as pd
 
 from optvol.core.volatility import validation as market_rules
+from optvol.core.volatility.evaluation_file import VolatilityEvaluationFile
 from optvol.defs.shared.checks import described_by, model_vs_baseline, table_check_specs
 
 MARKET_FEATURE_CHECKS = table_check_specs(
@@ -19,17 +20,19 @@ RAW_MARKET_CHECKS = table_check_specs(
 )  # fmt: skip
 
 
-def same_dates_for_every_model(volatility_evaluation: dict) -> dg.AssetCheckResult:
+def same_dates_for_every_model(
+    volatility_evaluation: VolatilityEvaluationFile,
+) -> dg.AssetCheckResult:
     """Within each window, every model is scored on the same dates: each model's row count
     equals the number of dates on which every model of the window has a forecast."""
-    series = pd.DataFrame(volatility_evaluation["series"]["volatility"])
+    series = pd.DataFrame(volatility_evaluation.series.volatility)
     problems, counts = {}, {}
-    for name, window in volatility_evaluation["volatility"].items():
-        within = series.loc[series["date"].between(window["first_date"], window["last_date"])]
-        common = int(within[["realized", *window["models"]]].notna().all(axis=1).sum())
-        rows = {model: window["scores"][model]["rows"] for model in window["models"]}
-        counts[name] = {"dates": window["dates"], "common_forecast_dates": common, **rows}
-        if set(rows.values()) != {window["dates"]} or common != window["dates"]:
+    for name, window in volatility_evaluation.volatility.items():
+        within = series.loc[series["date"].between(window.first_date, window.last_date)]
+        common = int(within[["realized", *window.models]].notna().all(axis=1).sum())
+        rows = {model: window.scores[model].rows for model in window.models}
+        counts[name] = {"dates": window.dates, "common_forecast_dates": common, **rows}
+        if set(rows.values()) != {window.dates} or common != window.dates:
             problems[name] = counts[name]
     return dg.AssetCheckResult(
         check_name="same_dates_for_every_model",
@@ -45,19 +48,19 @@ def _p_value(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def chosen_model_vs_har(volatility_evaluation: dict) -> dg.AssetCheckResult:
+def chosen_model_vs_har(volatility_evaluation: VolatilityEvaluationFile) -> dg.AssetCheckResult:
     """The chosen volatility model's out-of-sample QLIKE against HAR's; warns when the model
     loses."""
-    comparison = volatility_evaluation["comparison"]
-    wins = comparison["beats_har"]
+    comparison = volatility_evaluation.comparison
+    wins = comparison.beats_har
     return model_vs_baseline(
         "chosen_model_vs_har",
         wins,
-        f"{comparison['chosen_model']} QLIKE {comparison['qlike']:.4f} vs HAR "
-        f"{comparison['har_qlike']:.4f} (ratio {comparison['qlike_ratio_to_har']:.3f}, "
-        f"Diebold-Mariano p {_p_value(comparison['har_diebold_mariano_p_value'])}): "
+        f"{comparison.chosen_model} QLIKE {comparison.qlike:.4f} vs HAR "
+        f"{comparison.har_qlike:.4f} (ratio {comparison.qlike_ratio_to_har:.3f}, "
+        f"Diebold-Mariano p {_p_value(comparison.har_diebold_mariano_p_value)}): "
         + ("the model wins" if wins else "the model loses to HAR"),
-        comparison,
+        comparison.model_dump(exclude_unset=True),
     )
 
 

@@ -17,6 +17,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
 from optvol.core.options import plots as option_plots
+from optvol.core.options.evaluation_file import Hedging, OutOfSampleScores, Regression
 from optvol.core.options.hedging import HEDGE_DELTAS, HedgePairs, hedging_gains
 from optvol.core.options.metrics import DTE_BUCKETS, MONEYNESS_BUCKETS, evaluate_models
 from optvol.core.options.plots import (
@@ -51,14 +52,24 @@ def data() -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
 
 
 @pytest.fixture(scope="module")
-def evaluation(data) -> dict:
-    return evaluate_models(*data)
+def evaluation(data) -> OutOfSampleScores:
+    return OutOfSampleScores.model_validate(evaluate_models(*data))
 
 
 @pytest.fixture(scope="module")
-def empty_evaluation(data) -> dict:
+def empty_evaluation(data) -> OutOfSampleScores:
     rows, _ = data
-    return evaluate_models(rows.iloc[:0], {"gru": [], "prev_mid": []})
+    return OutOfSampleScores.model_validate(
+        evaluate_models(rows.iloc[:0], {"gru": [], "prev_mid": []})
+    )
+
+
+def bucket_scores(models: list[str], buckets: list[dict]) -> OutOfSampleScores:
+    """Scores holding only ``buckets`` of ``models``, as the bucket chart reads them."""
+    return OutOfSampleScores.model_validate(
+        {"rows": 0, "models": models, "first_date": None, "last_date": None, "dates": 0,
+         "overall": {}, "by_type": {}, "by_bucket": buckets, "by_date": {"date": [], "rmse": {}}}
+    )  # fmt: skip
 
 
 HISTORY = [
@@ -76,7 +87,7 @@ def plotters(data, evaluation):
         "predicted_vs_actual": lambda p: plot_predicted_vs_actual(mid, preds, p, max_points=200),
         "loss_curves": lambda p: plot_loss_curves(HISTORY, p, ylabel="MSE (scaled price²)"),
         "error_over_time": lambda p: plot_error_over_time(evaluation, p),
-        "hedging": lambda p: plot_hedging_gains(HEDGING, p),
+        "hedging": lambda p: plot_hedging_gains(Hedging.model_validate(HEDGING), p),
     }
 
 
@@ -126,7 +137,17 @@ def bucket(moneyness: str, dte: str, rows: int, **rmse: float | None) -> dict:
         "moneyness": moneyness,
         "dte": dte,
         "rows": rows,
-        "metrics": {model: {"rmse": value} for model, value in rmse.items()},
+        "metrics": {
+            model: {
+                "rows": rows,
+                "rmse": value,
+                "mae": value,
+                "rmse_over_strike": None,
+                "median_ape_pct": None,
+                "rows_ape": 0,
+            }
+            for model, value in rmse.items()
+        },  # fmt: skip
     }
 
 
@@ -232,9 +253,9 @@ def test_loss_curves_without_validation(tmp_path, monkeypatch):
 
 
 def test_rmse_by_bucket_draws_a_panel_per_dte_bucket_in_bucket_order(evaluation, tmp_path, drawn):
-    order = np.random.default_rng(0).permutation(len(evaluation["by_bucket"]))
-    shuffled = dict(evaluation, by_bucket=[evaluation["by_bucket"][i] for i in order])
-    assert [b["dte"] for b in shuffled["by_bucket"][:4]] != list(DTE_BUCKETS)
+    order = np.random.default_rng(0).permutation(len(evaluation.by_bucket))
+    shuffled = evaluation.model_copy(update={"by_bucket": [evaluation.by_bucket[i] for i in order]})
+    assert [b.dte for b in shuffled.by_bucket[:4]] != list(DTE_BUCKETS)
     ordered = plot_rmse_by_bucket(evaluation, tmp_path / "ordered.png")
     assert plot_rmse_by_bucket(shuffled, tmp_path / "shuffled.png").read_bytes() == (
         ordered.read_bytes()
@@ -245,13 +266,13 @@ def test_rmse_by_bucket_draws_a_panel_per_dte_bucket_in_bucket_order(evaluation,
     assert [ax.get_title() for ax in axes] == [f"{d} days to expiry" for d in DTE_BUCKETS]
     grid = [(ax.get_subplotspec().rowspan.start, ax.get_subplotspec().colspan.start) for ax in axes]
     assert grid == [(0, 0), (0, 1), (1, 0), (1, 1)]
-    cells = {(b["dte"], b["moneyness"]): b for b in evaluation["by_bucket"]}
+    cells = {(b.dte, b.moneyness): b for b in evaluation.by_bucket}
     for ax, dte in zip(axes, DTE_BUCKETS, strict=True):
-        assert tick_texts(ax) == [f"{m}\nn={cells[dte, m]['rows']:,}" for m in MONEYNESS_BUCKETS]
+        assert tick_texts(ax) == [f"{m}\nn={cells[dte, m].rows:,}" for m in MONEYNESS_BUCKETS]
         heights = bars(ax)
         assert list(heights) == ["gru", "prev_mid"]
         for i, model in enumerate(["gru", "prev_mid"]):
-            expected = [cells[dte, m]["metrics"][model]["rmse"] for m in MONEYNESS_BUCKETS]
+            expected = [cells[dte, m].metrics[model].rmse for m in MONEYNESS_BUCKETS]
             assert heights[model] == pytest.approx(expected)
             assert {bar.get_facecolor() for bar in ax.containers[i]} == {to_rgba(f"C{i}")}
         assert ax.get_yscale() == "log"
@@ -270,15 +291,15 @@ def test_rmse_by_bucket_draws_a_panel_per_dte_bucket_in_bucket_order(evaluation,
 
 
 def test_rmse_by_bucket_shows_only_the_buckets_present(tmp_path, drawn):
-    evaluation = {
-        "models": ["slow", "fast"],
-        "by_bucket": [
+    evaluation = bucket_scores(
+        ["slow", "fast"],
+        [
             bucket("itm", ">90", 7, slow=8.0, fast=0.4),
             bucket("atm", "<=7", 1234, slow=2.0, fast=0.2),
             bucket("deep_otm", ">90", 5, slow=3.0, fast=0.3),
             bucket("otm", "31-90", 9, slow=None, fast=0.5),
         ],
-    }
+    )
     plot_rmse_by_bucket(evaluation, tmp_path / "rmse.png")
     fig = drawn[0]
     axes = panels(fig)
@@ -310,13 +331,13 @@ def test_rmse_by_bucket_shows_only_the_buckets_present(tmp_path, drawn):
 
 
 def test_rmse_by_bucket_single_panel_linear_when_an_rmse_is_zero(tmp_path, drawn):
-    evaluation = {
-        "models": ["exact", "noisy"],
-        "by_bucket": [
+    evaluation = bucket_scores(
+        ["exact", "noisy"],
+        [
             bucket("otm", "8-30", 3, exact=0.0, noisy=1.5),
             bucket("deep_itm", "8-30", 4, exact=0.0, noisy=2.5),
         ],
-    }
+    )
     plot_rmse_by_bucket(evaluation, tmp_path / "rmse.png")
     fig = drawn[0]
     (ax,) = panels(fig)
@@ -331,7 +352,7 @@ def test_rmse_by_bucket_single_panel_linear_when_an_rmse_is_zero(tmp_path, drawn
 def test_single_model_single_date(data, tmp_path):
     rows, preds = data
     day = rows[rows["quote_date"] == rows["quote_date"].min()]
-    ev = evaluate_models(day, {"gru": preds["gru"][day.index]})
+    ev = OutOfSampleScores.model_validate(evaluate_models(day, {"gru": preds["gru"][day.index]}))
     assert_valid_png(plot_error_over_time(ev, tmp_path / "t.png"))
     assert_valid_png(plot_rmse_by_bucket(ev, tmp_path / "b.png"))
 
@@ -363,7 +384,7 @@ def test_iv_dynamics_scatter_with_its_line(tmp_path):
         {"underlying_return": x, "iv_change": -1.2 * x + rng.normal(0, 0.01, 8000)}
     )
     pairs.loc[0, "iv_change"] = np.nan  # left out
-    fit = {"slope": -1.2, "intercept": 0.0, "r2": 0.59, "n": 7999}
+    fit = Regression(slope=-1.2, intercept=0.0, r2=0.59, residual_sd=0.01, n=7999)
     path = plot_iv_dynamics(pairs, fit, tmp_path / "iv.png", max_points=500)
     image = matplotlib.image.imread(path)
     assert image.shape[0] > 200 and image.shape[1] > 300
@@ -376,7 +397,7 @@ def test_iv_dynamics_scatter_with_its_line(tmp_path):
 
 
 def test_hedging_gains_draw_a_bar_per_delta_in_every_bucket_of_calls_and_puts(tmp_path, drawn):
-    plot_hedging_gains(HEDGING, tmp_path / "hedging.png")
+    plot_hedging_gains(Hedging.model_validate(HEDGING), tmp_path / "hedging.png")
     calls, puts = panels(drawn[0])
     for ax, kind in ((calls, "call"), (puts, "put")):
         cells = [b for b in HEDGING["by_bucket"] if b["type"] == kind]
@@ -391,4 +412,6 @@ def test_hedging_gains_draw_a_bar_per_delta_in_every_bucket_of_calls_and_puts(tm
     assert f"{HEDGING['pairs']:,} pairs" in title
     assert f"gru {100 * HEDGING['gain_vs_bs_delta']['gru']:.1f}%" in title
     with pytest.raises(ValueError, match="no hedge pairs"):
-        plot_hedging_gains({**HEDGING, "by_bucket": []}, tmp_path / "none.png")
+        plot_hedging_gains(
+            Hedging.model_validate({**HEDGING, "by_bucket": []}), tmp_path / "none.png"
+        )

@@ -197,29 +197,29 @@ def test_the_walk_forward_is_seeded(samples, walked):
 def test_the_evaluation_document_carries_the_walk_forward_tests_and_hedging(quotes, samples):
     model = train_option_model(samples, TINY)
     metrics = evaluate_option_models(quotes, model, device="cpu").metrics
-    walk = metrics["walk_forward"]
-    assert walk["test_days"] == metrics["dates"] == len(metrics["by_date"]["date"])
-    assert set(walk) >= {"test_days", "refits", "first_test_date", "last_test_date"}
-    comparison = metrics["comparison"]
+    walk = metrics.walk_forward
+    assert walk.test_days == metrics.dates == len(metrics.by_date.date)
+    assert walk.refits == len(walk.by_refit) and walk.first_test_date <= walk.last_test_date
+    comparison = metrics.comparison.model_dump()
     for against in ("practitioner", "best_baseline"):
         ratio = comparison[f"rmse_ratio_to_{against}"]
         low, high = comparison[f"rmse_ratio_to_{against}_interval"]
         assert low <= high and low <= ratio * 1.2 and high >= ratio / 1.2
         assert 0 <= comparison[f"dm_p_value_vs_{against}"] <= 1
-    assert comparison["best_baseline"] in comparison["rmse_ratio_by_baseline"]
-    assert set(metrics["by_date"]["rmse"]) == set(metrics["models"])
-    assert metrics["hedging"]["pairs"] == metrics["rows"]
+    assert metrics.comparison.best_baseline in metrics.comparison.rmse_ratio_by_baseline
+    assert set(metrics.by_date.rmse) == set(metrics.models)
+    assert metrics.hedging.pairs == metrics.rows
 
 
 def test_the_served_model_trains_on_every_date_but_its_validation_days(samples):
     model = train_option_model(samples, TINY)
     dates = np.unique(samples.rows["quote_date"])
     validation = samples.config.validation_days_of(len(dates))
-    assert model.card["split_dates"] == {
+    assert model.card.split_dates == {
         "train": [str(dates[0])[:10], str(dates[-validation - 1])[:10]],
         "validation": [str(dates[-validation])[:10], str(dates[-1])[:10]],
     }
-    assert model.card["anchor"]["on"] == "earlier out-of-sample days"
+    assert model.card.anchor.on == "earlier out-of-sample days"
 
 
 def test_the_practitioner_replaces_a_return_aware_anchor_only_on_significant_evidence():

@@ -13,10 +13,12 @@ from pathlib import Path
 import pypdf
 import pytest
 
+from optvol.core.options.evaluation_file import OptionEvaluationFile
 from optvol.core.options.report import SECTION_TITLES as OPTION_SECTIONS
 from optvol.core.options.report import build_option_report
 from optvol.core.reports.files import write_report
 from optvol.core.reports.markdown import render_markdown
+from optvol.core.volatility.evaluation_file import VolatilityEvaluationFile
 from optvol.core.volatility.report import SECTION_TITLES as VOLATILITY_SECTIONS
 from optvol.core.volatility.report import build_volatility_report
 from optvol_tests.evaluation_fixtures import (
@@ -24,7 +26,19 @@ from optvol_tests.evaluation_fixtures import (
     volatility_evaluation_document,
 )
 
-BUILDERS = {"option": build_option_report, "volatility": build_volatility_report}
+
+def option_report(document: dict, plots_dir: Path):
+    """The option report of ``document`` (an edited copy of the JSON), read as a file is."""
+    return build_option_report(OptionEvaluationFile.parse(document, "evaluation.json"), plots_dir)
+
+
+def volatility_report(document: dict, plots_dir: Path):
+    """The volatility report of ``document``, read as a file is."""
+    evaluation = VolatilityEvaluationFile.parse(document, "volatility_evaluation.json")
+    return build_volatility_report(evaluation, plots_dir)
+
+
+BUILDERS = {"option": option_report, "volatility": volatility_report}
 SECTIONS = {"option": OPTION_SECTIONS, "volatility": VOLATILITY_SECTIONS}
 
 
@@ -35,10 +49,11 @@ def root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def documents(root, one_torch_thread) -> dict[str, dict]:
+    """Both evaluation documents as their files hold them (JSON values)."""
     plots = root / "plots"
     return {
-        "option": option_evaluation_document(plots),
-        "volatility": volatility_evaluation_document(plots),
+        "option": option_evaluation_document(plots).document(),
+        "volatility": volatility_evaluation_document(plots).document(),
     }
 
 
@@ -144,7 +159,7 @@ def test_volatility_tables_list_every_model_with_the_json_numbers(written, docum
 
 def test_the_summary_says_whether_the_model_wins(documents, root):
     document = copy.deepcopy(documents["option"])
-    summary = build_option_report(document, root / "plots").section("Summary")
+    summary = option_report(document, root / "plots").section("Summary")
     first = summary.blocks[0].text
     verdict = "beats" if document["comparison"]["gru_beats_best_baseline"] else "does not beat"
     assert f"the GRU {verdict} it" in first
@@ -154,7 +169,7 @@ def test_the_summary_says_whether_the_model_wins(documents, root):
         comparison["gru_beats_best_baseline"], comparison["dm_p_value_vs_best_baseline"] = (
             wins, p_value
         )  # fmt: skip
-        return build_option_report(document, root / "plots").section("Summary").blocks[0].text
+        return option_report(document, root / "plots").section("Summary").blocks[0].text
 
     # The verdict says whether the days support it (Diebold-Mariano at 5%).
     assert "the GRU beats it." in summary_with(True, 0.01)
@@ -165,7 +180,7 @@ def test_the_summary_says_whether_the_model_wins(documents, root):
     volatility = copy.deepcopy(documents["volatility"])
     for beats, words in ((True, "it beats HAR"), (False, "it loses to HAR")):
         volatility["comparison"]["beats_har"] = beats
-        text = build_volatility_report(volatility, root / "plots").section("Summary").blocks[0].text
+        text = volatility_report(volatility, root / "plots").section("Summary").blocks[0].text
         assert words in text
 
 
@@ -180,14 +195,14 @@ def test_the_summary_says_whether_the_model_wins(documents, root):
 def test_the_summary_says_plainly_whether_returns_are_predictable(documents, root, r2, words):
     document = copy.deepcopy(documents["volatility"])
     document["returns"]["scores"]["return_restricted"]["r2_vs_historical_mean"] = r2
-    summary = build_volatility_report(document, root / "plots").section("Summary")
+    summary = volatility_report(document, root / "plots").section("Summary")
     (returns,) = [b.text for b in summary.blocks if b.text.startswith("Returns:")]
     assert words in returns and f"{r2:.3f}" in returns
 
 
 def test_the_summary_compares_with_vix_and_the_candidates_are_shown(documents, root):
     document = documents["volatility"]
-    report = build_volatility_report(document, root / "plots")
+    report = volatility_report(document, root / "plots")
     summary = " ".join(b.text for b in report.section("Summary").blocks)
     ratio = document["comparison"]["qlike_ratio_to_vix"]
     assert "Against VIX/100 as the forecast" in summary and f"{ratio:.3f}" in summary
@@ -220,22 +235,22 @@ def test_where_the_gru_loses_matches_the_buckets(written, documents):
 
 
 def test_the_origin_of_the_data_is_stated(documents, root):
-    report = build_option_report(documents["option"], root / "plots")
+    report = option_report(documents["option"], root / "plots")
     assert "The option chain is simulated" in report.section("Summary").blocks[-1].text
     supplied = copy.deepcopy(documents["option"])
     supplied["data"]["sources"][0]["origin"] = "supplied"
-    report = build_option_report(supplied, root / "plots")
+    report = option_report(supplied, root / "plots")
     assert not any("simulated" in getattr(b, "text", "") for b in report.section("Summary").blocks)
-    volatility = build_volatility_report(documents["volatility"], root / "plots")
+    volatility = volatility_report(documents["volatility"], root / "plots")
     assert "No market history input is optvol's simulated sample." in [
         getattr(b, "text", "") for b in volatility.section("Data").blocks
     ]
 
 
-def test_an_evaluation_without_data_or_model_records_still_reports(documents, root):
+def test_an_evaluation_with_empty_data_and_model_records_still_reports(documents, root):
     document = copy.deepcopy(documents["option"])
-    del document["data"], document["model"]
-    report = build_option_report(document, root / "plots")
+    document["data"], document["model"] = {}, {}
+    report = option_report(document, root / "plots")
     assert "does not record its source files" in report.section("Data").blocks[0].text
     assert (
         report.section("Model and hyperparameters").blocks[0].text
@@ -294,11 +309,11 @@ def test_same_evaluation_same_report(documents, root, tmp_path, kind):
 def test_a_missing_plot_leaves_the_previous_report(documents, root, tmp_path):
     plots = Path(shutil.copytree(root / "plots", tmp_path / "plots"))
     md, pdf = tmp_path / "reports" / "r.md", tmp_path / "reports" / "r.pdf"
-    write_report(build_option_report(documents["option"], plots), md, pdf)
+    write_report(option_report(documents["option"], plots), md, pdf)
     before = md.read_bytes(), pdf.read_bytes()
     (plots / "rmse.png").unlink()
     with pytest.raises(FileNotFoundError, match="rmse.png"):
-        write_report(build_option_report(documents["option"], plots), md, pdf)
+        write_report(option_report(documents["option"], plots), md, pdf)
     assert (md.read_bytes(), pdf.read_bytes()) == before
 
 
@@ -327,7 +342,7 @@ def test_option_report_with_calls_only_and_a_zero_baseline_error(documents, root
         scores.update(rmse=None, mae=None, rows=0)
     best = document["comparison"]["best_baseline"]
     document["by_bucket"][0]["metrics"][best]["rmse"] = 0.0
-    report = build_option_report(document, root / "plots")
+    report = option_report(document, root / "plots")
     section = report.section("Where the GRU wins and where it loses")
     assert "no puts among the test rows" in section.blocks[0].text
     (table,) = section.tables()
@@ -337,7 +352,7 @@ def test_option_report_with_calls_only_and_a_zero_baseline_error(documents, root
 def test_part_simulated_data_is_said_as_such(documents, root):
     document = copy.deepcopy(documents["option"])
     document["data"]["sources"].append({**document["data"]["sources"][0], "origin": "supplied"})
-    summary = build_option_report(document, root / "plots").section("Summary")
+    summary = option_report(document, root / "plots").section("Summary")
     assert summary.blocks[-1].text.startswith("Part of the option chain is simulated")
 
 
@@ -368,7 +383,7 @@ def test_volatility_report_without_the_long_window_or_returns(documents, root):
     document = copy.deepcopy(documents["volatility"])
     del document["volatility"]["without_vix"]
     document["returns"] = None
-    report = build_volatility_report(document, root / "plots")
+    report = volatility_report(document, root / "plots")
     assert (root / "plots" / "volatility_qlike_by_year_without_vix.png").exists()
     assert not any("without_vix" in f.path.name for f in report.figures())
     assert not any("without_vix" in t.caption for s in report.sections for t in s.tables())

@@ -112,12 +112,12 @@ def test_validation_folds_expand_and_embargo_the_overlapping_targets():
 
 
 def test_selection_chooses_the_lowest_validation_error_and_is_recorded(trained):
-    for name, selection in trained.card["selection"].items():
-        scores = selection["validation_mse"]
-        assert selection["chosen"] == min(scores, key=scores.get), name
+    for name, selection in trained.card.selection.items():
+        scores = selection.validation_mse
+        assert selection.chosen == min(scores, key=scores.get), name
         assert set(scores) == set(candidate_estimators(trained.specs()[name].family))
     # the first window's choice is the walk-forward's prior; the served one is its latest
-    assert trained.card["chosen_volatility_model"] == trained.card["adaptive"]["latest"]["chosen"]
+    assert trained.card.chosen_volatility_model == trained.card.adaptive.latest["chosen"]
 
 
 def test_selection_uses_only_the_first_training_window(features):
@@ -127,7 +127,7 @@ def test_selection_uses_only_the_first_training_window(features):
     late = changed.index >= 600
     changed.loc[late, TARGET_RV] = changed.loc[late, TARGET_RV] * 3
     second = train_volatility_model(changed, SELECTION)
-    assert first.card["selection"] == second.card["selection"]
+    assert first.card.selection == second.card.selection
 
 
 def test_smearing_makes_the_mean_forecast_unbiased_in_sample(features, design):
@@ -193,9 +193,9 @@ def test_forecasts_do_not_change_when_targets_after_the_refit_do(features, desig
     changed.loc[later, [TARGET_RV, TARGET_RETURN]] *= 1.7
     again = walk_forward(changed.iloc[: refit + 21], design.iloc[: refit + 21], trained.specs(),
                          trained.chosen_estimators(), WalkForwardConfig(min_train_rows=126),
-                         prior=(trained.card["candidates"]["chosen"],
-                                trained.card["combination"]["prior_weights"],
-                                trained.card["candidates"]["folds"][-1]["validation_end"]))  # fmt: skip
+                         prior=(trained.card.candidates.chosen,
+                                trained.card.combination.prior_weights,
+                                trained.card.candidates.folds[-1].validation_end))  # fmt: skip
     month = walk.forecasts["refit_date"] == refit_day
     # The historical mean moves daily with returns realized since the refit; not compared.
     columns = [c for c in walk.forecasts if c.endswith(("_vol", "_var"))] + ["return_ridge_return"]

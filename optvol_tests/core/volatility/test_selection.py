@@ -80,34 +80,34 @@ def test_restricted_return_is_floored_and_shrunk_toward_the_mean():
 
 def test_the_model_is_chosen_on_validation_qlike_among_candidates_and_the_combination(trained):
     card = trained.card
-    candidates = card["candidates"]
-    assert set(candidates["validation_qlike"]) == {"ridge", "gbm", "har_x", "harq", COMBINATION}
-    chosen = candidates["chosen"]
-    qlike = candidates["validation_qlike"]
-    assert candidates["lowest_validation_qlike"] == min(qlike, key=qlike.get)
+    candidates = card.candidates
+    assert set(candidates.validation_qlike) == {"ridge", "gbm", "har_x", "harq", COMBINATION}
+    chosen = candidates.chosen
+    qlike = candidates.validation_qlike
+    assert candidates.lowest_validation_qlike == min(qlike, key=qlike.get)
     # the most parsimonious candidate not significantly worse than the lowest
-    p_values = candidates["p_value_vs_lowest"]
+    p_values = candidates.p_value_vs_lowest
     for name in PARSIMONY_ORDER[: PARSIMONY_ORDER.index(chosen)]:
         assert p_values[name] is not None and p_values[name] < PARSIMONY_P_VALUE, name
-    assert chosen == candidates["lowest_validation_qlike"] or p_values[chosen] >= 0.1
-    weights = card["combination"]["prior_weights"]
+    assert chosen == candidates.lowest_validation_qlike or p_values[chosen] >= 0.1
+    weights = card.combination.prior_weights
     assert set(weights) == {"har_x", "harq", "ridge", "vix"}
     assert sum(weights.values()) == pytest.approx(1.0) and min(weights.values()) >= 0
     # the common window: every fold validates after the first rows with VIX
-    assert all(f["validation_start"] > "2011" for f in candidates["folds"])
+    assert all(f.validation_start > "2011" for f in candidates.folds)
 
 
 def test_the_return_restriction_is_chosen_on_validation_folds(trained):
-    restriction = trained.card["return_restriction"]
-    assert restriction["shrinkage"] in SHRINKAGE_GRID and restriction["floor"] == 0.0
-    mse = restriction["validation_mse"]
-    assert mse[f"{restriction['shrinkage']:g}"] == min(mse.values())
+    restriction = trained.card.return_restriction
+    assert restriction.shrinkage in SHRINKAGE_GRID and restriction.floor == 0.0
+    mse = restriction.validation_mse
+    assert mse[f"{restriction.shrinkage:g}"] == min(mse.values())
     # the synthetic returns have no predictable part: the ridge alone loses to the mean
-    assert restriction["validation_r2_vs_historical_mean"]["1"] < 0
+    assert restriction.validation_r2_vs_historical_mean["1"] < 0
 
 
 def test_a_combined_model_forecasts_as_its_weighted_members(features, trained):
-    design_members = {m: w for m, w in trained.card["combination"]["weights"].items() if w}
+    design_members = {m: w for m, w in trained.card.combination.weights.items() if w}
     design = design_matrix(features, trained.macro)
     members = {}
     for name in design_members:

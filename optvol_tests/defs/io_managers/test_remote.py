@@ -18,7 +18,8 @@ from optvol.core.common.errors import OptvolInputError
 from optvol.core.common.parquet import read_frame, with_notes, write_parquet
 from optvol.core.common.partitioned import LazyTables
 from optvol.core.common.storage import artifact_root, is_remote
-from optvol.core.options.gru.artifact import CARD_FORMAT, TrainedGRU
+from optvol.core.options.gru.artifact import TrainedGRU
+from optvol.core.options.gru.card import GruCard
 from optvol.defs.io_managers import JsonIOManager, ModelIOManager, ParquetIOManager
 
 BUCKET = "optvol-artifacts"
@@ -99,7 +100,8 @@ def quotes(month: str = "2020-01") -> pd.DataFrame:
 
 def small_gru() -> TrainedGRU:
     """A tiny OptionGRU with a card that passes the loader's checks."""
-    from optvol.core.options.gru.training import build_model
+    from optvol.core.options.gru.training import TrainingConfig, build_model
+    from optvol.core.options.samples import SampleConfig
     from optvol.core.options.samples.features import (
         DRIVER_FEATURES,
         HISTORY_FEATURES,
@@ -118,13 +120,22 @@ def small_gru() -> TrainedGRU:
     }  # fmt: skip
     widths = {"static": len(STATIC_FEATURES), "history": len(HISTORY_FEATURES),
               "underlying_return": 1}  # fmt: skip
-    card = {
-        "format": CARD_FORMAT, "model": "OptionGRU", "note": "tiny",
-        "architecture": architecture,
+    card = GruCard.build({
+        "model": "OptionGRU", "target": "tiny", "architecture": architecture,
+        "training": TrainingConfig(hidden_size=2, head_size=4, slope_size=2).to_dict(),
+        "samples": SampleConfig().to_dict(),
+        "features": {"sequence": list(SEQUENCE_FEATURES), "static": list(STATIC_FEATURES)},
+        "anchor": {"anchor": "practitioner_bs", "rmse": {}, "rows": 0, "days": 0, "on": "none"},
+        "carry": {"shrinkage": 1.0, "training_rmse": {}},
         "scalers": {name: {"mean": [0.0] * n, "std": [1.0] * n} for name, n in widths.items()}
         | {"price_scale": 1.0},
-        "split_dates": {"train": ["2020-01-02"]},
-    }  # fmt: skip
+        "split_dates": {"train": ["2020-01-02"]}, "sample_counts": {}, "data_fingerprint": "",
+        "history": [],
+        "metrics": {"best_epoch": 0, "epochs_run": 0, "best_validation_loss": None,
+                    "training_seconds": 0.0, "samples_per_second": None,
+                    "correction_bound": 0.1, "shrinkage": None},
+        "fitted_baselines": {}, "device": "cpu", "versions": {},
+    })  # fmt: skip
     return TrainedGRU(build_model(architecture).state_dict(), card)
 
 
@@ -449,7 +460,7 @@ def test_a_memory_url_root_round_trips_every_kind(prefix):
         [option_quotes, gru_model, option_evaluation, consumer], resources=resources
     ).success
     pd.testing.assert_frame_equal(received["frame"], quotes())
-    assert received["model"].card["note"] == "tiny"
+    assert received["model"].card.target == "tiny"
     assert received["document"] == {"rmse": 1.0}
 
 

@@ -366,7 +366,7 @@ def test_rematerializing_gives_the_same_evaluation(root, evaluation, card, tmp_p
 
 def test_saved_model_loads_and_predicts(root, features, card):
     model = VolatilityModel.load(root / MODEL_STEM)
-    assert model.card["file"]["sha256"] == card["file"]["sha256"]
+    assert model.card.file.sha256 == card["file"]["sha256"]
     mean = historical_mean_return(features).to_numpy()
     forecasts = model.predict(features, mean)
     assert list(forecasts.columns) == ["vol", "var", "har_vol", "har_var", "return_ridge", "return"]
@@ -414,6 +414,23 @@ def test_a_corrupt_model_fails_evaluation_and_keeps_the_last_metrics(root, tmp_p
     assert "sha256" in message and "volatility_model.joblib" in message
     assert metrics.read_bytes() == before
     assert not result.get_asset_materialization_events()
+
+
+def test_a_malformed_evaluation_fails_the_report_with_one_message(root, tmp_path):
+    copy = copy_root(root, tmp_path)
+    document = json.loads((copy / EVALUATION).read_text())
+    del document["comparison"]
+    (copy / EVALUATION).write_text(json.dumps(document))
+
+    result = materialize(copy, ["volatility_report"])
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    error = failure.step_failure_data.error.cause  # Dagster's load error wraps it
+    assert error.cls_name == "OptvolInputError" and error.cause is None
+    assert error.message.strip() == (
+        f"optvol.core.common.errors.OptvolInputError: {copy / EVALUATION} is not a valid "
+        "volatility evaluation: comparison is missing; re-materialize volatility_evaluation"
+    )
 
 
 def test_evaluation_refuses_features_changed_after_training(root, tmp_path):

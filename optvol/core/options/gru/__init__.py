@@ -1,7 +1,9 @@
 """The option GRU: the network with its Black-Scholes layer, the training loop, the
-saved artifact (state_dict + card) and a NumPy forward pass for serving."""
+saved artifact (state_dict + card), the card's typed definition and a NumPy forward pass
+for serving."""
 
 from optvol.core.options.gru.artifact import TrainedGRU
+from optvol.core.options.gru.card import GruCard
 from optvol.core.options.gru.network import OptionGRU, SampleTensors, Scalers, fit_scalers
 from optvol.core.options.gru.numpy_forward import numpy_network
 from optvol.core.options.gru.training import (
@@ -12,6 +14,7 @@ from optvol.core.options.gru.training import (
 )
 
 __all__ = [
+    "GruCard",
     "OptionGRU",
     "SampleTensors",
     "Scalers",

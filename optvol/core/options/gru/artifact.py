@@ -21,6 +21,7 @@ import torch
 from optvol.core.common.errors import OptvolInputError, excerpt
 from optvol.core.common.model_files import read_model_files, save_model
 from optvol.core.options.gru.anchor import with_anchor
+from optvol.core.options.gru.card import GruCard
 from optvol.core.options.gru.network import SampleTensors, Scalers, to_device
 from optvol.core.options.gru.training import (
     TrainingConfig,
@@ -37,9 +38,6 @@ from optvol.core.options.samples import (
 )
 from optvol.core.options.samples.features import HISTORY_FEATURES
 
-# 3: the anchor chosen on validation, fitted baselines (leverage and Hull-White), inputs at
-# the parity forward, dimensionless static features
-CARD_FORMAT = 3
 WEIGHTS_SUFFIX = ".pt"
 
 
@@ -48,15 +46,14 @@ class TrainedGRU:
     """Weights and card of a trained option GRU."""
 
     state_dict: dict[str, torch.Tensor]
-    card: dict
+    card: GruCard
     _models: dict[str, torch.nn.Module] = field(default_factory=dict, init=False, repr=False)
     _scalers: Scalers | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def from_training(cls, result: TrainingResult, samples: OptionSamples) -> TrainedGRU:
         state = {name: tensor.detach().cpu() for name, tensor in result.model.state_dict().items()}
-        card = {
-            "format": CARD_FORMAT,
+        fields = {
             "model": "OptionGRU",
             "architecture": result.architecture,
             "training": result.config.to_dict(),
@@ -90,46 +87,46 @@ class TrainedGRU:
             "device": result.device,
             "versions": {"torch": torch.__version__, "python": platform.python_version()},
         }
-        return cls(state, card)
+        return cls(state, GruCard.build(fields))
 
     def scalers(self) -> Scalers:
         if self._scalers is None:
-            self._scalers = Scalers.from_dict(self.card["scalers"])
+            self._scalers = Scalers.from_dict(self.card.scalers.model_dump())
         return self._scalers
 
     def sample_config(self) -> SampleConfig:
-        return SampleConfig(**self.card["samples"])
+        return self.card.samples
 
     def training_config(self) -> TrainingConfig:
-        return TrainingConfig(**self.card["training"])
+        return self.card.training
 
     @property
     def anchor(self) -> str:
         """The baseline whose vol the network corrects."""
-        return self.card["anchor"]["anchor"]
+        return self.card.anchor.anchor
 
     @property
     def carry_shrinkage(self) -> float:
         """The share of the ``t-1`` carry's distance from the configured one it prices
         with (:mod:`optvol.core.options.gru.carry`)."""
-        return float(self.card["carry"]["shrinkage"])
+        return float(self.card.carry.shrinkage)
 
     def fitted_baselines(self) -> FittedBaselines:
         """The fitted baselines' parameters of the training data."""
-        return FittedBaselines.from_dict(self.card["fitted_baselines"])
+        return FittedBaselines.from_dict(self.card.fitted_baselines)
 
     def model(self, device: str | torch.device = "cpu") -> torch.nn.Module:
-        model = build_model(self.card["architecture"])
+        model = build_model(self.card.architecture.model_dump())
         model.load_state_dict(self.state_dict)
         return model.to(device).eval()
 
     def check_samples(self, samples: OptionSamples) -> None:
         """Refuse samples built from other data than the model was trained on."""
-        if samples.fingerprint != self.card["data_fingerprint"]:
+        if samples.fingerprint != self.card.data_fingerprint:
             raise OptvolInputError(
                 "the option data differ from the data this model was trained on "
                 f"(fingerprint {samples.fingerprint[:12]} vs "
-                f"{self.card['data_fingerprint'][:12]}): re-train gru_model"
+                f"{self.card.data_fingerprint[:12]}): re-train gru_model"
             )
 
     def predict(
@@ -172,8 +169,8 @@ class TrainedGRU:
     @classmethod
     def load(cls, stem: str | Path) -> TrainedGRU:
         """Read a saved model, checking the weights against the card's sha256."""
-        weights, card = read_model_files(stem, WEIGHTS_SUFFIX, CARD_FORMAT)
-        check_card(card)
+        weights, card = read_model_files(stem, WEIGHTS_SUFFIX, GruCard)
+        check_card(card, Path(stem).with_suffix(".json"))
         try:
             state = torch.load(io.BytesIO(weights), weights_only=True, map_location="cpu")
         except Exception as error:  # noqa: BLE001 - any unpickling failure: not our weights
@@ -192,41 +189,33 @@ class TrainedGRU:
         return trained
 
 
-def check_card(card: dict) -> None:
-    """Refuse a GRU model card whose fields a prediction reads are missing or malformed:
-    a finite positive correction bound and shrinkage in [0, 1], standardizers of the
-    model's input widths with finite means and positive finite deviations, and the dates
-    of every split it names. A wrong width would broadcast into a wrong price, a NaN bound
-    into a null one."""
+def check_card(card: GruCard, path: Path) -> None:
+    """Refuse a GRU model card whose values a prediction reads are out of range (their
+    types are the card's own): a finite positive correction bound and shrinkage in [0, 1],
+    standardizers of the model's input widths with finite means and positive finite
+    deviations, and training dates. A wrong width would broadcast into a wrong price, a
+    NaN bound into a null one."""
     problems = []
-    architecture = card.get("architecture")
-    if not isinstance(architecture, dict):
-        raise OptvolInputError("the GRU model card has no architecture")
-    bound = architecture.get("max_correction")
-    if not isinstance(bound, int | float) or not np.isfinite(bound) or bound <= 0:
+    bound = card.architecture.max_correction
+    if not np.isfinite(bound) or bound <= 0:
         problems.append(f"architecture.max_correction is {bound!r}, not a positive number")
-    shrinkage = architecture.get("shrinkage", 1.0)
-    if not isinstance(shrinkage, int | float) or not 0.0 <= shrinkage <= 1.0:
+    shrinkage = card.architecture.shrinkage
+    if not 0.0 <= shrinkage <= 1.0:
         problems.append(f"architecture.shrinkage is {shrinkage!r}, not in [0, 1]")
     widths = {"static": len(STATIC_FEATURES), "history": len(HISTORY_FEATURES),
               "underlying_return": 1}  # fmt: skip
-    scalers = card.get("scalers")
     for name, width in widths.items():
-        entry = scalers.get(name) if isinstance(scalers, dict) else None
-        try:
-            mean = np.asarray(entry["mean"], dtype=float)
-            std = np.asarray(entry["std"], dtype=float)
-        except (TypeError, KeyError, ValueError):
-            problems.append(f"scalers.{name} lacks numeric mean and std")
-            continue
+        entry = getattr(card.scalers, name)
+        mean, std = np.asarray(entry.mean, dtype=float), np.asarray(entry.std, dtype=float)
         if mean.shape != (width,) or std.shape != (width,):
             problems.append(
                 f"scalers.{name} has {mean.size} means and {std.size} deviations for {width} inputs"
             )
         elif not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
             problems.append(f"scalers.{name} holds a non-finite mean or a non-positive deviation")
-    split_dates = card.get("split_dates")
-    if not isinstance(split_dates, dict) or not split_dates.get("train"):
+    if not card.split_dates.get("train"):
         problems.append("split_dates names no training dates")
     if problems:
-        raise OptvolInputError("the GRU model card is malformed: " + "; ".join(problems))
+        raise OptvolInputError(
+            f"{path} is not a valid model card: {'; '.join(problems)}; {GruCard.remedy()}"
+        )

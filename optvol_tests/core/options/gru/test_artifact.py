@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-import optvol.core.common.model_files as model_files
+import optvol.core.common.versioned_json as versioned_json
 import optvol.core.options.gru.artifact as gru_artifact
 from optvol.core.common.errors import OptvolInputError
 from optvol.core.options.evaluation import evaluate_option_models
 from optvol.core.options.gru.anchor import with_anchor
-from optvol.core.options.gru.artifact import CARD_FORMAT, TrainedGRU
+from optvol.core.options.gru.artifact import TrainedGRU
+from optvol.core.options.gru.card import GruCard
 from optvol.core.options.gru.network import SampleTensors
 from optvol.core.options.gru.training import TrainingConfig, predict_over_strike, train_gru
 from optvol.core.options.samples import (
@@ -84,7 +85,7 @@ def test_round_trip_gives_identical_predictions(trained, saved, samples, result)
     tensors = SampleTensors(anchored, result.scalers, torch.device("cpu"))
     direct = predict_over_strike(result.model, tensors, index) * samples.rows["strike"].to_numpy()
     np.testing.assert_array_equal(after, direct)
-    assert loaded.card == strict_json(saved[1].read_text())
+    assert loaded.card.document() == strict_json(saved[1].read_text())
     assert loaded.sample_config() == samples.config
 
 
@@ -106,7 +107,7 @@ def test_weights_file_loads_with_weights_only(saved, result):
 def test_card_holds_everything_needed_to_use_and_trust_the_model(saved, samples, result):
     weights, card_path = saved
     card = strict_json(card_path.read_text())
-    assert card["format"] == CARD_FORMAT
+    assert card["format"] == GruCard.FORMAT
     assert card["model"] == "OptionGRU"
     assert card["architecture"] == result.architecture
     assert card["training"] == result.config.to_dict()
@@ -188,9 +189,12 @@ def test_an_invalid_card_raises_naming_it(saved):
 
 def test_a_card_of_another_format_raises(saved):
     card = json.loads(saved[1].read_text())
-    card["format"] = CARD_FORMAT + 1
+    card["format"] = GruCard.FORMAT + 1
     saved[1].write_text(json.dumps(card))
-    with pytest.raises(OptvolInputError, match=r"gru_model\.json is a model card of format"):
+    with pytest.raises(
+        OptvolInputError,
+        match=r"gru_model\.json: model card of format 4; this optvol reads format 3: re-materialize",
+    ):
         TrainedGRU.load(saved[0])
 
 
@@ -238,7 +242,7 @@ def test_a_failed_card_write_leaves_the_artifact_untouched(
     def broken_dumps(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(model_files.json, "dumps", broken_dumps)
+    monkeypatch.setattr(versioned_json.json, "dumps", broken_dumps)
     with pytest.raises(OSError, match="disk full"):
         retrained.save(saved[0].with_suffix(""))
     monkeypatch.undo()
