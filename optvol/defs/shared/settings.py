@@ -8,9 +8,11 @@ retraining starts on, the first quote-month partition — are those of the proce
 loads the code location, read once there and validated at once: a bad value stops the
 load with one message naming the variable and what it accepts, instead of failing a tick
 or a run later. The values used while a run or a tick works — the data root, the
-artifact root, the alert webhook — stay ``dg.EnvVar`` references that Dagster resolves
-in the process doing the work, so the UI shows the variable's name, never a webhook's
-secret URL.
+artifact root, the alert webhook — are read when they are used, in the process doing the
+work, unless code or run config sets the field: the definitions are built once per
+process and cached, so a value taken when they load would outlive a change of the
+environment (a run worker that sets its own, a test), and the webhook's secret URL never
+enters the resource's config that the UI shows.
 
 Core keeps its own plain functions for the same variables
 (:func:`~optvol.core.common.paths.data_root`,
@@ -50,7 +52,7 @@ ENV_VARS = {
     "alert_webhook": WEBHOOK_ENV,
     "first_quote_month": FIRST_MONTH_ENV,
 }
-# Fields used while a run or a tick works: kept as dg.EnvVar, resolved where it works.
+# Fields used while a run or a tick works: read when used (see the module docstring).
 RUN_TIME_FIELDS = ("data_dir", "artifact_root", "alert_webhook")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
@@ -99,9 +101,9 @@ class Settings(dg.ConfigurableResource):
         """
         values: dict[str, Any] = {}
         for name, var in ENV_VARS.items():
-            text = dg.EnvVar(var).get_value()
+            text = None if name in RUN_TIME_FIELDS else dg.EnvVar(var).get_value()
             if text is not None and text.strip():
-                values[name] = dg.EnvVar(var) if name in RUN_TIME_FIELDS else text.strip()
+                values[name] = text.strip()
         try:
             return cls(**{**values, **overrides})
         except ValidationError as err:
@@ -109,19 +111,23 @@ class Settings(dg.ConfigurableResource):
 
     @property
     def data_path(self) -> Path:
-        """The data root, absolute (see :func:`~optvol.core.common.paths.data_root`)."""
-        return data_root(_resolved(self.data_dir))
+        """The data root, absolute: the field, else the variable's value now (see
+        :func:`~optvol.core.common.paths.data_root`)."""
+        return data_root(self.data_dir)
 
     @property
     def artifact_location(self) -> str | None:
         """What the IO managers' ``root`` is given: the artifact root, else the data root
-        (``None``: both unset, the IO managers use core's defaults)."""
+        (``None``: neither field set, and the IO managers read the variables when they
+        write and read, through core's defaults)."""
         return self.artifact_root or self.data_dir
 
     @property
     def webhook_url(self) -> str | None:
-        """The alert webhook's URL, or ``None``."""
-        return (_resolved(self.alert_webhook) or "").strip() or None
+        """The alert webhook's URL: the field, else the variable's value now; ``None``
+        when neither is set."""
+        url = self.alert_webhook or dg.EnvVar(WEBHOOK_ENV).get_value() or ""
+        return url.strip() or None
 
     @field_validator("sensor_interval_seconds", mode="before")
     @classmethod
@@ -168,9 +174,3 @@ class Settings(dg.ConfigurableResource):
 def _messages(err: ValidationError) -> list[str]:
     """The validators' own messages (naming the variable), without pydantic's framing."""
     return [str(e.get("ctx", {}).get("error", e["msg"])) for e in err.errors()]
-
-
-def _resolved(value: str | None) -> str | None:
-    """``value``, or the value of its variable where it is still a ``dg.EnvVar`` (the
-    settings read outside a run, e.g. by the CLI)."""
-    return value.get_value() if isinstance(value, dg.EnvVar) else value

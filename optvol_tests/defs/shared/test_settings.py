@@ -79,20 +79,23 @@ def test_every_bad_variable_is_named_in_one_error(clean_env):
     assert "OPTVOL_FIRST_QUOTE_MONTH must be a month as YYYY-MM, from 1973-04" in message
 
 
-def test_run_time_values_stay_variables_until_dagster_resolves_them(clean_env, tmp_path):
-    """The webhook's URL is a secret: the resource holds the variable, and the run (or
-    tick) resolves it."""
-    clean_env.setenv(ENV_VARS["alert_webhook"], "https://hooks.example/secret")
-    clean_env.setenv(ENV_VARS["data_dir"], str(tmp_path))
+def test_run_time_values_are_read_when_used(clean_env, tmp_path):
+    """The definitions are built once per process: the data root and the webhook are
+    read where a run or a tick uses them, so a later change of the environment counts,
+    and the webhook's secret URL is never part of the resource's config."""
     clean_env.setenv(ENV_VARS["sensor_interval_seconds"], " 7 ")
     settings = Settings.from_env()
-    assert isinstance(settings.alert_webhook, dg.EnvVar)
-    assert settings.alert_webhook.env_var_name == "OPTVOL_ALERT_WEBHOOK"
     assert settings.sensor_interval_seconds == 7  # needed to build the sensors: read now
+    assert settings.alert_webhook is None and settings.data_dir is None
+    assert settings.webhook_url is None
+    clean_env.setenv(ENV_VARS["alert_webhook"], "https://hooks.example/secret")
+    clean_env.setenv(ENV_VARS["data_dir"], str(tmp_path))
     assert settings.webhook_url == "https://hooks.example/secret"
     with dg.build_resources({"settings": settings}) as resources:
-        assert resources.settings.alert_webhook == "https://hooks.example/secret"
         assert resources.settings.data_path == tmp_path
+    clean_env.delenv(ENV_VARS["data_dir"])
+    assert settings.data_path == (Path.cwd() / "data").absolute()
+    assert Settings(data_dir=str(tmp_path)).data_path == tmp_path  # a field set wins
 
 
 def test_importing_the_definitions_reads_neither_the_environment_nor_the_disk(tmp_path):
