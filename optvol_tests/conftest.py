@@ -24,6 +24,21 @@ def data_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The ingest retries' waits (1, 2, 4 s), recorded instead of slept."""
+    return record_retry_waits(monkeypatch)
+
+
+def record_retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Make the ingest retries record their waits in the list returned, not sleep."""
+    import optvol.defs.shared.retry
+
+    waits: list[float] = []
+    monkeypatch.setattr(optvol.defs.shared.retry, "sleep", waits.append)
+    return waits
+
+
 @pytest.fixture(scope="session")
 def demo_sample(tmp_path_factory) -> dict[str, Path]:
     """The embedded demo sample (~150k optionsDX rows), written once per test session."""

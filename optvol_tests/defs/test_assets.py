@@ -79,16 +79,6 @@ def test_materializing_twice_gives_identical_parquet_bytes(data_root):
     assert artifact_bytes(data_root) == first
 
 
-@pytest.fixture
-def sleeps(monkeypatch) -> list[float]:
-    """The ingest retries' waits, recorded instead of slept."""
-    import optvol.defs.shared.retry
-
-    waits: list[float] = []
-    monkeypatch.setattr(optvol.defs.shared.retry.time, "sleep", waits.append)
-    return waits
-
-
 def test_missing_input_fails_with_the_expected_path(data_root, sleeps):
     for path in (data_root / "raw" / "options").iterdir():
         path.unlink()
@@ -116,7 +106,7 @@ def test_input_appearing_after_a_failed_attempt_is_ingested_on_retry(data_root, 
         if stash.exists():
             stash.rename(options / "spy_eod_202001.txt")
 
-    monkeypatch.setattr(optvol.defs.shared.retry.time, "sleep", deliver_while_waiting)
+    monkeypatch.setattr(optvol.defs.shared.retry, "sleep", deliver_while_waiting)
     result = materialize([raw_option_quotes])
     assert result.success
     assert waits == [1]
@@ -163,13 +153,14 @@ def test_input_errors_retry_after_1_2_4_seconds_then_fail_once(sleeps, caplog):
     assert read_with_retries(_Context(), lambda: "read") == "read"
 
 
-def test_previous_artifacts_survive_a_failed_run(data_root):
+def test_previous_artifacts_survive_a_failed_run(data_root, sleeps):
     assert materialize().success
     before = artifact_bytes(data_root)
     source = data_root / "raw" / "options" / "spy_eod_202001.txt"
     source.write_text(source.read_text()[:-200])  # truncated delivery
     result = materialize(run_config=NO_RETRIES)
     assert not result.success
+    assert sleeps == [1, 2, 4]  # the truncated file was tried again, then refused
     assert artifact_bytes(data_root) == before
     leftovers = [p for p in data_root.rglob("*.tmp")]
     assert leftovers == []

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
+from time import sleep
 from typing import TypeVar
 
 import dagster as dg
@@ -53,5 +53,5 @@ def read_with_retries(
             context.log.warning(
                 "%s; retry %d of %d in %.0f s", err, attempt + 1, INGEST_MAX_RETRIES, delay
             )
-            time.sleep(delay)
+            sleep(delay)
     raise AssertionError("unreachable")

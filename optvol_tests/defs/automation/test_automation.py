@@ -20,6 +20,7 @@ from optvol.defs.options.partitions import range_tags
 from optvol.defs.shared.settings import AUTO_RETRAIN_ENV, INTERVAL_ENV, Settings
 from optvol.defs.volatility.assets import raw_market
 from optvol_tests.builders import dated_back, small_chain, write_optionsdx
+from optvol_tests.conftest import record_retry_waits
 from optvol_tests.webhook import local_webhook
 
 JANUARY = ("2020-01", "2020-01")
@@ -382,10 +383,17 @@ def _alert(instance, result, root: Path) -> None:
 
 @pytest.fixture(scope="module")
 def failed_run(tmp_path_factory):
-    """One real failed ingest (its retries take 7 s), shared by the alert tests."""
+    """One real failed ingest, shared by the alert tests (its retries' waits recorded,
+    not slept)."""
     tmp_path = tmp_path_factory.mktemp("failed")
-    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
-        yield instance, _failed_ingest(instance, tmp_path)
+    with (
+        dg.instance_for_test(temp_dir=str(tmp_path)) as instance,
+        pytest.MonkeyPatch.context() as mp,
+    ):
+        waits = record_retry_waits(mp)
+        result = _failed_ingest(instance, tmp_path)
+        assert waits == [1, 2, 4]
+        yield instance, result
 
 
 def test_a_failed_ingest_leaves_an_alert_line_and_posts_to_the_webhook(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -53,15 +54,31 @@ def model_root(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> tuple[Path, dg.ExecuteInProcessResult]:
+    """The model, its evaluation and its report, materialized once for the module's tests
+    that only read them: (data root, run result). A test that changes files works on a
+    copy (:func:`trained_copy`)."""
+    root = tmp_path_factory.mktemp("trained") / "data"
+    write_quote_months(option_quotes_frame(n_days=50), root / ARTIFACT_PATHS["option_quotes"])
+    result = run(root)
+    assert result.success
+    return root, result
+
+
+@pytest.fixture
+def trained_copy(trained, tmp_path: Path) -> Path:
+    """A copy of the trained data root, for a test that changes its files."""
+    return Path(shutil.copytree(trained[0], tmp_path / "data"))
+
+
 def card_dates(root) -> np.ndarray:
     """The quote dates of the chain written under ``root``, less the first (no sample)."""
     return np.unique(option_quotes_frame(n_days=50)["quote_date"])[1:]
 
 
-def test_model_and_evaluation_artifacts(model_root):
-    result = run(model_root)
-    assert result.success
-
+def test_model_and_evaluation_artifacts(trained):
+    model_root, _ = trained
     weights = model_root / "models" / "gru_model.pt"
     state = torch.load(weights, weights_only=True)
     assert all(isinstance(t, torch.Tensor) for t in state.values())
@@ -96,8 +113,8 @@ def test_model_and_evaluation_artifacts(model_root):
         assert (model_root / PLOTS_DIR / file).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_metadata_shows_metrics_and_inline_plots(model_root):
-    result = run(model_root)
+def test_metadata_shows_metrics_and_inline_plots(trained):
+    model_root, result = trained
     metadata = {
         e.asset_key.path[-1]: e.materialization.metadata
         for e in result.get_asset_materialization_events()
@@ -123,8 +140,8 @@ def test_metadata_shows_metrics_and_inline_plots(model_root):
     assert f"{document['comparison']['gru_rmse']:.4f}" in report["report"].md_str
 
 
-def test_checks_cover_test_dates_and_compare_with_the_best_baseline(model_root):
-    result = run(model_root)
+def test_checks_cover_test_dates_and_compare_with_the_best_baseline(trained):
+    model_root, result = trained
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert checks["covers_every_test_date"].passed
     comparison = checks["gru_vs_best_baseline"]
@@ -134,13 +151,13 @@ def test_checks_cover_test_dates_and_compare_with_the_best_baseline(model_root):
     assert comparison.metadata["best_baseline"].value == evaluation["comparison"]["best_baseline"]
 
 
-def test_same_seed_same_metrics(model_root):
-    def metrics() -> dict:
-        assert run(model_root).success
-        return json.loads((model_root / ARTIFACT_PATHS["option_evaluation"]).read_text())
+def test_same_seed_same_metrics(trained, trained_copy):
+    def metrics(root: Path) -> dict:
+        return json.loads((root / ARTIFACT_PATHS["option_evaluation"]).read_text())
 
-    first, second = metrics(), metrics()
-    assert first["overall"] == second["overall"]
+    first = metrics(trained[0])
+    assert run(trained_copy).success
+    assert metrics(trained_copy)["overall"] == first["overall"]
 
 
 def test_bad_config_is_refused_before_training_and_nothing_is_written(model_root):
@@ -151,8 +168,8 @@ def test_bad_config_is_refused_before_training_and_nothing_is_written(model_root
     assert not (model_root / "models").exists()
 
 
-def test_a_corrupt_model_fails_evaluation_and_keeps_the_last_metrics(model_root):
-    assert run(model_root).success
+def test_a_corrupt_model_fails_evaluation_and_keeps_the_last_metrics(trained_copy):
+    model_root = trained_copy
     metrics_path = model_root / ARTIFACT_PATHS["option_evaluation"]
     before = metrics_path.read_bytes()
     weights = model_root / "models" / "gru_model.pt"
@@ -165,8 +182,8 @@ def test_a_corrupt_model_fails_evaluation_and_keeps_the_last_metrics(model_root)
     assert metrics_path.read_bytes() == before
 
 
-def test_evaluation_refuses_data_the_model_was_not_trained_on(model_root):
-    assert run(model_root).success
+def test_evaluation_refuses_data_the_model_was_not_trained_on(trained_copy):
+    model_root = trained_copy
     changed = option_quotes_frame(n_days=50, seed=1)
     write_quote_months(changed, model_root / ARTIFACT_PATHS["option_quotes"])
     result = evaluate_only(model_root)
