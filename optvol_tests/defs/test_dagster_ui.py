@@ -1,11 +1,11 @@
 """The Dagster UI and daemon for real: ``dagster dev -w workspace.yaml`` (what ``make ui``
 runs) on a free loopback port, over a data root of small inputs.
 
-With nobody clicking, the daemon's sensors ingest the market file and a chain file
-dropped into ``raw/options/``, then clean both. Headless Chromium opens the asset graph
-and every asset of both groups is on the page (a screenshot is saved). A broken file
-dropped into ``raw/options/`` makes the ingest fail, which leaves a line in
-``alerts/alerts.jsonl`` and a message on a local webhook.
+With nobody clicking, the daemon's sensors ingest the market file and a chain file of
+``raw/options/``, then clean both. A broken file dropped into ``raw/options/`` then makes
+an ingest fail, which leaves a line in ``alerts/alerts.jsonl`` and a message on a local
+webhook; while that ingest retries, headless Chromium opens the asset graph and every
+asset of both groups is on the page (a screenshot is saved).
 
 Marked ``dagster_ui``: ``pytest -m dagster_ui`` runs it alone, ``-m 'not dagster_ui'``
 skips it. Skipped without Chromium unless ``OPTVOL_REQUIRE_BROWSER=1``.
@@ -61,7 +61,7 @@ def dagster_dev(tmp_path: Path):
     browser_or_skip()  # nothing is started when the test would be skipped
     root = tmp_path / "data"
     dated_back(write_market(root / "raw" / "raw_market.csv"))
-    (root / "raw" / "options").mkdir()  # the test drops its chain file in later
+    dated_back(write_optionsdx(root / "raw" / "options" / "spy_eod_202001.txt", small_chain()))
     home = root / "dagster_home"
     home.mkdir()
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
@@ -72,7 +72,7 @@ def dagster_dev(tmp_path: Path):
             **os.environ,
             "OPTVOL_DATA_DIR": str(root),
             "DAGSTER_HOME": str(home),
-            "OPTVOL_SENSOR_INTERVAL_SECONDS": "5",
+            "OPTVOL_SENSOR_INTERVAL_SECONDS": "2",
             "OPTVOL_ALERT_WEBHOOK": hook.url,
         }
         command = [str(DAGSTER), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)]
@@ -166,12 +166,10 @@ def test_the_ui_shows_both_groups_and_the_daemon_ingests_cleans_and_alerts(
 ):
     url, root, home, hook = dagster_dev
 
-    # Nobody clicks: the file sensor ingests the market file it finds, and the chain file
-    # dropped in once it has looked; the clean_after_ingest automation sensor then cleans
-    # both (the quotes' one month among the hundreds of empty ones since 1973).
+    # Nobody clicks: the file sensor ingests the market and chain files it finds; the
+    # clean_after_ingest automation sensor then cleans both (the quotes' one month among
+    # the hundreds of empty ones since 1973).
     instance = dg.DagsterInstance.from_config(str(home))
-    _wait_for("raw_market", lambda: _materialized(instance, "raw_market"))
-    dated_back(write_optionsdx(root / "raw" / "options" / "spy_eod_202001.txt", small_chain()))
     _wait_for(
         "option_quotes and market_features",
         lambda: _materialized(instance, "option_quotes", "market_features"),
@@ -187,7 +185,12 @@ def test_the_ui_shows_both_groups_and_the_daemon_ingests_cleans_and_alerts(
     assert cleaned == {"option_quotes", "market_features"}
     assert {run.tags.get("dagster/partition") for run in cleans} <= {"2020-01", None}
 
-    # The graph after those runs: both groups, their lineage, the checks that passed.
+    # A broken chain file: the ingest fails after its retries, and the team hears of it.
+    broken = root / "raw" / "options" / "spy_eod_202002.txt"
+    broken.write_text("this is not,an option chain\n1,2\n")
+    dated_back(broken)
+
+    # Meanwhile, the graph after the first runs: both groups, their lineage, the checks.
     # Wide enough that the fitted graph draws full nodes (names, checks), not minimal ones.
     with headless_chromium(width=3000, height=1600) as driver:
         _show_asset_graph(driver, url)
@@ -200,10 +203,6 @@ def test_the_ui_shows_both_groups_and_the_daemon_ingests_cleans_and_alerts(
     assert screenshot.read_bytes()[:8] == PNG_SIGNATURE
     assert screenshot.stat().st_size > 10_000
 
-    # A broken chain file: the ingest fails after its retries, and the team hears of it.
-    broken = root / "raw" / "options" / "spy_eod_202002.txt"
-    broken.write_text("this is not,an option chain\n1,2\n")
-    dated_back(broken)
     (alert,) = _wait_for("an alert line", lambda: _alerts(root))
     assert alert["job"] == "ingest_options"
     assert alert["assets"] == ["raw_option_quotes"]
