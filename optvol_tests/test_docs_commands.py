@@ -24,10 +24,8 @@ from __future__ import annotations
 import argparse
 import ast
 import fnmatch
-import importlib.metadata
 import re
 import shlex
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -37,6 +35,7 @@ import click
 import pytest
 
 from optvol.cli import build_parser
+from optvol_tests.console import click_group
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
@@ -241,13 +240,6 @@ def click_node(command: click.Command, context: click.Context | None = None) -> 
         return click_node(sub, context) if sub is not None else None
 
     return Node(options, child)
-
-
-@cache
-def click_group(program: str) -> click.Command:
-    """The click group of a console script: the ``cli`` of its entry point's module."""
-    (entry,) = importlib.metadata.entry_points(group="console_scripts", name=program)
-    return sys.modules[entry.load().__module__].cli
 
 
 @cache
