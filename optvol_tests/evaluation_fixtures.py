@@ -1,10 +1,18 @@
 """Small but real evaluation documents, made by the pipeline's own core code on test data,
 so the report tests read exactly what the evaluation assets write (through a JSON round
-trip with sorted keys and the typed file's validation, as the JSON IO manager does)."""
+trip with sorted keys and the typed file's validation, as the JSON IO manager does).
+
+Each run is made once per test process and handed out as copies (its plots copied into
+the directory asked for): the runs are deterministic, and several modules read them."""
 
 from __future__ import annotations
 
+import atexit
+import copy
+import functools
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 from optvol.core.common.parquet import with_notes
@@ -32,6 +40,26 @@ def option_evaluation_document(plots_dir: Path) -> OptionEvaluationFile:
     return option_run(plots_dir)[2]
 
 
+def _once(run):
+    """``run(plots_dir)`` made once per process; each call gets copies of its results and
+    of its plots in its own ``plots_dir``."""
+
+    @functools.cache
+    def made() -> tuple[tuple, Path]:
+        plots = Path(tempfile.mkdtemp(prefix=f"optvol-{run.__name__}-"))
+        atexit.register(shutil.rmtree, plots, ignore_errors=True)
+        return run(plots), plots
+
+    @functools.wraps(run)
+    def copied(plots_dir: Path):
+        results, plots = made()
+        shutil.copytree(plots, plots_dir, dirs_exist_ok=True)
+        return copy.deepcopy(results)
+
+    return copied
+
+
+@_once
 def option_run(plots_dir: Path):
     """``(quotes, model, evaluation document)`` of a tiny GRU on a synthetic chain, walked
     forward with three refits."""
@@ -61,6 +89,7 @@ def volatility_evaluation_document(plots_dir: Path) -> VolatilityEvaluationFile:
     return volatility_run(plots_dir)[2]
 
 
+@_once
 def volatility_run(plots_dir: Path):
     """``(features, model, evaluation document)`` of the volatility models walked forward
     on a synthetic market history."""

@@ -274,7 +274,9 @@ def test_links_in_the_chain_directory_that_lead_nowhere_are_named(tmp_path, capl
 
 
 @pytest.mark.parametrize("day", ["1970-01-01", "2099-01-02"])
-def test_quotes_dated_before_listed_options_or_in_the_future_are_refused(tmp_path, caplog, day):
+def test_quotes_dated_before_listed_options_or_in_the_future_are_refused(
+    tmp_path, caplog, day, sleeps
+):
     chains = tmp_path / "raw" / "options"
     rows = small_chain()
     rows[5].update(QUOTE_DATE=day)
@@ -292,6 +294,7 @@ def test_quotes_dated_before_listed_options_or_in_the_future_are_refused(tmp_pat
         raise_on_error=False,
     )
     assert not result.success
+    assert sleeps == [1, 2, 4]  # an input error: tried again on the plan's schedule
     (failure,) = [e for e in result.all_events if e.is_step_failure]
     assert f"quote date {day} is before listed options began" in (
         failure.step_failure_data.error.message

@@ -277,7 +277,7 @@ def _answer(connection: socket.socket) -> tuple[int, dict]:
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="gunicorn workers need fork")
 def test_gunicorn_keeps_serving_while_slow_clients_send_half_a_request(served_root):
     port = _free_port()
-    process = _start(served_root, port, "--workers", "2", "--read-timeout", "6")
+    process = _start(served_root, port, "--workers", "2", "--read-timeout", "3")
     slow = []
     try:
         # Eight clients, four times the threads that run the app, stop half-way through
