@@ -292,9 +292,9 @@ def _run(port: int, requests: list, clients: int, warmup: float, seconds: float,
 
 
 def main() -> None:
-    from optvol.core.common.paths import data_root
+    from optvol.core.common.paths import resolve_data_root
 
-    root = data_root(ARGS.data_dir)
+    root = resolve_data_root(ARGS.data_dir)
     with threadpool_limits(limits=1):  # no idle BLAS threads left beside the clients
         workloads, in_process_ms = _workloads(root)
     gc.collect()

@@ -14,7 +14,12 @@ import sys
 from pathlib import Path
 
 from optvol.core.common.errors import OptvolInputError, excerpt
-from optvol.core.common.paths import DATA_DIR_ENV, MARKET_INPUT_FILE, OPTIONS_INPUT_DIR, data_root
+from optvol.core.common.paths import (
+    DATA_DIR_ENV,
+    MARKET_INPUT_FILE,
+    OPTIONS_INPUT_DIR,
+    resolve_data_root,
+)
 from optvol.core.volatility.market import DEFAULT_RELEASE_LAG_MONTHS
 
 log = logging.getLogger("optvol.cli")
@@ -23,7 +28,7 @@ log = logging.getLogger("optvol.cli")
 def _sample_data(args: argparse.Namespace) -> int:
     from optvol.sample import OPTIONS_FILE, write_sample_data
 
-    root = data_root(args.data_dir)
+    root = resolve_data_root(args.data_dir)
     options_dir = root / OPTIONS_INPUT_DIR
     others = sorted(
         p.name for p in options_dir.glob("*") if p.is_file() and p.name != OPTIONS_FILE.name
@@ -184,7 +189,7 @@ def _import_market(args: argparse.Namespace) -> int:
         write_raw_market,
     )
 
-    out = Path(args.out) if args.out else data_root(args.data_dir) / MARKET_INPUT_FILE
+    out = Path(args.out) if args.out else resolve_data_root(args.data_dir) / MARKET_INPUT_FILE
     spx = read_yahoo_ohlc(args.spx)
     vix = read_cboe_vix(args.vix) if args.vix else None
     fred = [read_fred(path, name) for name, path in map(_fred_argument, args.fred)]
@@ -204,7 +209,7 @@ def _demo(args: argparse.Namespace) -> int:
     from optvol.definitions import assets, resources_for
     from optvol.defs.options.partitions import input_month_range, range_tags
 
-    root = data_root(args.data_dir)
+    root = resolve_data_root(args.data_dir)
     options_dir, market_file = root / OPTIONS_INPUT_DIR, root / MARKET_INPUT_FILE
     has_options = options_dir.is_dir() and any(options_dir.iterdir())
     if not has_options and not market_file.exists():
@@ -247,7 +252,7 @@ def _init_home(args: argparse.Namespace) -> int:
     home = Path(
         args.dagster_home
         or os.environ.get("DAGSTER_HOME")
-        or data_root(args.data_dir) / "dagster_home"
+        or resolve_data_root(args.data_dir) / "dagster_home"
     ).absolute()
     home.mkdir(parents=True, exist_ok=True)
     settings = home / "dagster.yaml"
@@ -285,7 +290,7 @@ def _add_init_home(commands) -> None:
 def _quote_months(args: argparse.Namespace) -> int:
     from optvol.defs.options.partitions import input_month_range
 
-    directory = data_root(args.data_dir) / OPTIONS_INPUT_DIR
+    directory = resolve_data_root(args.data_dir) / OPTIONS_INPUT_DIR
     if args.input_dir:
         directory = Path(args.input_dir)
     first, last = input_month_range(directory, _long_format_spec(args))
@@ -296,7 +301,7 @@ def _quote_months(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from optvol.serve.server import serve
 
-    return serve(data_root(args.data_dir), args.host, args.port, args.threads, args.workers,
+    return serve(resolve_data_root(args.data_dir), args.host, args.port, args.threads, args.workers,
                  args.read_timeout)  # fmt: skip
 
 
@@ -309,7 +314,7 @@ def _dashboard(args: argparse.Namespace) -> int:
         sys.executable, "-m", "streamlit", "run", dashboard.__file__,
         "--server.address", args.host, "--server.port", str(args.port),
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
-        "--", "--data-dir", str(data_root(args.data_dir)),
+        "--", "--data-dir", str(resolve_data_root(args.data_dir)),
     ]  # fmt: skip
     log.info("Starting the dashboard on http://%s:%d", args.host, args.port)
     try:

@@ -16,7 +16,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 
 
 @pytest.fixture
-def data_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def small_data_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A temporary ``OPTVOL_DATA_DIR`` holding small inputs the test suite wrote."""
     root = tmp_path / "data"
     write_small_inputs(root)

@@ -41,8 +41,8 @@ def test_help_of_every_command():
         assert "usage: optvol" in out
 
 
-def test_clean_options_gives_the_same_bytes_as_the_asset(data_root, tmp_path):
-    inputs = sorted((data_root / "raw" / "options").iterdir())
+def test_clean_options_gives_the_same_bytes_as_the_asset(small_data_root, tmp_path):
+    inputs = sorted((small_data_root / "raw" / "options").iterdir())
     out = tmp_path / "clean.parquet"
     assert main(["clean", *map(str, inputs), "--out", str(out)]) == 0
     assert dg.materialize(
@@ -50,7 +50,7 @@ def test_clean_options_gives_the_same_bytes_as_the_asset(data_root, tmp_path):
         resources=load_definitions().resources,
         partition_key="2020-01",
     ).success
-    (month,) = (data_root / "processed" / "option_quotes").iterdir()  # the inputs' one month
+    (month,) = (small_data_root / "processed" / "option_quotes").iterdir()  # the inputs' one month
     assert out.read_bytes() == month.read_bytes()
 
 
@@ -140,7 +140,7 @@ def test_bad_input_exits_2_and_keeps_the_previous_output(tmp_path, caplog):
 
 
 def test_demo_materializes_every_asset_on_existing_inputs(
-    data_root, monkeypatch, tmp_path, capfd, caplog
+    small_data_root, monkeypatch, tmp_path, capfd, caplog
 ):
     home = tmp_path / "dagster_home"
     home.mkdir()
@@ -152,26 +152,28 @@ def test_demo_materializes_every_asset_on_existing_inputs(
     dates = [str(d.date()) for d in pd.bdate_range("2020-01-02", periods=45)]
     strikes = tuple(float(k) for k in range(290, 360, 10))  # a smile to fit every day
     chain = small_chain(dates=dates, expiries=("2020-03-20", "2020-06-19"), strikes=strikes)
-    write_optionsdx(data_root / "raw" / "options" / "spy_eod_202001.txt", chain)
+    write_optionsdx(small_data_root / "raw" / "options" / "spy_eod_202001.txt", chain)
     # Enough market history for the volatility model's default two-year first window.
-    write_market(data_root / "raw" / "raw_market.csv", volatile_market_frame(900, vix_from=100))
-    before = sorted(p.name for p in (data_root / "raw" / "options").iterdir())
-    assert main(["demo", "--data-dir", str(data_root)]) == 0
+    write_market(
+        small_data_root / "raw" / "raw_market.csv", volatile_market_frame(900, vix_from=100)
+    )
+    before = sorted(p.name for p in (small_data_root / "raw" / "options").iterdir())
+    assert main(["demo", "--data-dir", str(small_data_root)]) == 0
     output = capfd.readouterr()
     # Clean output: the months are cleaned on worker threads, whose log lines (and the
     # instance Dagster's type check built there) once logged SQLite thread tracebacks.
     assert "Traceback" not in output.err + output.out + caplog.text
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
-    assert sorted(p.name for p in (data_root / "raw" / "options").iterdir()) == before
+    assert sorted(p.name for p in (small_data_root / "raw" / "options").iterdir()) == before
     for artifact in ARTIFACT_PATHS.values():
-        path = data_root / artifact
+        path = small_data_root / artifact
         files = sorted(f.name for f in path.iterdir()) if path.is_dir() else [path.name]
         if path.is_dir():  # a month-partitioned table: the three months of the chain
             assert files == ["2020-01.parquet", "2020-02.parquet", "2020-03.parquet"], artifact
         assert all((path / f if path.is_dir() else path).stat().st_size > 0 for f in files)
     for markdown, pdf in REPORT_PATHS.values():
-        assert (data_root / pdf).read_bytes()[:5] == b"%PDF-"
-        assert "## Summary" in (data_root / markdown).read_text()
+        assert (small_data_root / pdf).read_bytes()[:5] == b"%PDF-"
+        assert "## Summary" in (small_data_root / markdown).read_text()
     instance = dg.DagsterInstance.from_config(str(home))
     assert_every_asset_page_tells_its_story(instance)
     # No log line is lost: every month's cleaning lines are in the run's event log, in order.
@@ -214,17 +216,17 @@ def assert_every_asset_page_tells_its_story(instance: dg.DagsterInstance) -> Non
             assert metadata["preview"].md_str.startswith("|")
 
 
-def test_demo_refuses_to_mix_the_sample_with_user_inputs(data_root, caplog):
-    (data_root / "raw" / "raw_market.csv").unlink()
-    assert main(["demo", "--data-dir", str(data_root)]) == 2
+def test_demo_refuses_to_mix_the_sample_with_user_inputs(small_data_root, caplog):
+    (small_data_root / "raw" / "raw_market.csv").unlink()
+    assert main(["demo", "--data-dir", str(small_data_root)]) == 2
     assert "raw_market.csv is missing while other inputs exist" in caplog.text
-    assert not (data_root / "raw" / "options" / "SPY_options_2020-2022.csv").exists()
+    assert not (small_data_root / "raw" / "options" / "SPY_options_2020-2022.csv").exists()
 
 
-def test_sample_data_is_not_written_beside_a_users_chain_files(data_root, caplog):
-    assert main(["sample-data", "--data-dir", str(data_root)]) == 2
+def test_sample_data_is_not_written_beside_a_users_chain_files(small_data_root, caplog):
+    assert main(["sample-data", "--data-dir", str(small_data_root)]) == 2
     assert "holds other chain files ['spy_eod_202001.txt']" in caplog.text
-    assert not (data_root / "raw" / "options" / "SPY_options_2020-2022.csv").exists()
+    assert not (small_data_root / "raw" / "options" / "SPY_options_2020-2022.csv").exists()
 
 
 def test_sample_data_keeps_a_users_market_file_unless_forced(tmp_path, caplog):

@@ -79,7 +79,7 @@ def test_instance_is_local_sqlite(tmp_path):
     ],
     ids=["dagster asset materialize", "dg launch"],
 )
-def test_dagster_cli_from_the_repository_root_without_dagster_home(data_root, command):
+def test_dagster_cli_from_the_repository_root_without_dagster_home(small_data_root, command):
     """The README's commands, run as a user runs them: from the repository root, where
     dagster.yaml is picked up even without DAGSTER_HOME, and ``dg`` finds the project."""
     import os
@@ -93,7 +93,7 @@ def test_dagster_cli_from_the_repository_root_without_dagster_home(data_root, co
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
-    assert (data_root / "processed" / "market_features.parquet").stat().st_size > 0
+    assert (small_data_root / "processed" / "market_features.parquet").stat().st_size > 0
     assert "Traceback" not in done.stderr
 
 

@@ -19,7 +19,7 @@ from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
 from optvol.core.common.data_summary import json_number
 from optvol.core.common.errors import RequestError
-from optvol.core.common.paths import data_root
+from optvol.core.common.paths import resolve_data_root
 from optvol.core.volatility.features import HORIZON
 from optvol.serve.json_provider import OrjsonProvider
 from optvol.serve.models import MODELS, ModelUnavailable, ServedModels
@@ -233,7 +233,7 @@ def create_app(served: ServedModels | None = None, root: str | None = None) -> F
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json = OrjsonProvider(app)
     app.json.sort_keys = False
-    served = served if served is not None else ServedModels.load(data_root(root))
+    served = served if served is not None else ServedModels.load(resolve_data_root(root))
     stats = RequestStats()
     app.extensions["optvol"] = served
     app.extensions["optvol.stats"] = stats

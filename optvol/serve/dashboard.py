@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from optvol.core.common.errors import RequestError
-from optvol.core.common.paths import data_root
+from optvol.core.common.paths import resolve_data_root
 from optvol.serve.models import MODELS, ServedModels
 
 
@@ -23,7 +23,7 @@ def _root_argument() -> str:
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--data-dir")
     known, _ = parser.parse_known_args(sys.argv[1:])
-    return str(data_root(known.data_dir))
+    return str(resolve_data_root(known.data_dir))
 
 
 @st.cache_resource(show_spinner="Loading the models ...")

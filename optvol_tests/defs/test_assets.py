@@ -47,18 +47,18 @@ def artifact_bytes(root: Path) -> dict[str, bytes]:
     return files
 
 
-def test_whole_graph_materializes_with_checks_passing(data_root):
+def test_whole_graph_materializes_with_checks_passing(small_data_root):
     result = materialize()
     assert result.success
     for relative in TABLES.values():
-        assert (data_root / relative).stat().st_size > 0
+        assert (small_data_root / relative).stat().st_size > 0
     evaluations = result.get_asset_check_evaluations()
     assert len(evaluations) == 14 and all(e.passed for e in evaluations)
-    clean = pq.read_table(data_root / ARTIFACT_PATHS["option_quotes"] / "2020-01.parquet")
+    clean = pq.read_table(small_data_root / ARTIFACT_PATHS["option_quotes"] / "2020-01.parquet")
     assert clean.num_rows == 2 * len(small_chain())  # two option sides per optionsDX row
 
 
-def test_materialization_metadata(data_root):
+def test_materialization_metadata(small_data_root):
     result = materialize()
     metadata = {
         e.asset_key.path[-1]: e.materialization.metadata
@@ -72,31 +72,31 @@ def test_materialization_metadata(data_root):
     assert metadata["raw_option_quotes"]["input_rows"].value == len(small_chain())
 
 
-def test_materializing_twice_gives_identical_parquet_bytes(data_root):
+def test_materializing_twice_gives_identical_parquet_bytes(small_data_root):
     assert materialize().success
-    first = artifact_bytes(data_root)
+    first = artifact_bytes(small_data_root)
     assert materialize().success
-    assert artifact_bytes(data_root) == first
+    assert artifact_bytes(small_data_root) == first
 
 
-def test_missing_input_fails_with_the_expected_path(data_root, sleeps):
-    for path in (data_root / "raw" / "options").iterdir():
+def test_missing_input_fails_with_the_expected_path(small_data_root, sleeps):
+    for path in (small_data_root / "raw" / "options").iterdir():
         path.unlink()
     result = materialize([raw_option_quotes])
     assert not result.success
     assert sleeps == [1, 2, 4]
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     error = failure.event_specific_data.error
-    assert str(data_root / "raw" / "options") in error.message
+    assert str(small_data_root / "raw" / "options") in error.message
     assert error.message.count("no input files in") == 1 and error.cause is None
     assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
 
 
-def test_input_appearing_after_a_failed_attempt_is_ingested_on_retry(data_root, monkeypatch):
+def test_input_appearing_after_a_failed_attempt_is_ingested_on_retry(small_data_root, monkeypatch):
     import optvol.defs.shared.retry
 
-    options = data_root / "raw" / "options"
-    stash = data_root / "stash.txt"
+    options = small_data_root / "raw" / "options"
+    stash = small_data_root / "stash.txt"
     (options / "spy_eod_202001.txt").rename(stash)
     waits: list[float] = []
 
@@ -153,21 +153,21 @@ def test_input_errors_retry_after_1_2_4_seconds_then_fail_once(sleeps, caplog):
     assert read_with_retries(_Context(), lambda: "read") == "read"
 
 
-def test_previous_artifacts_survive_a_failed_run(data_root, sleeps):
+def test_previous_artifacts_survive_a_failed_run(small_data_root, sleeps):
     assert materialize().success
-    before = artifact_bytes(data_root)
-    source = data_root / "raw" / "options" / "spy_eod_202001.txt"
+    before = artifact_bytes(small_data_root)
+    source = small_data_root / "raw" / "options" / "spy_eod_202001.txt"
     source.write_text(source.read_text()[:-200])  # truncated delivery
     result = materialize(run_config=NO_RETRIES)
     assert not result.success
     assert sleeps == [1, 2, 4]  # the truncated file was tried again, then refused
-    assert artifact_bytes(data_root) == before
-    leftovers = [p for p in data_root.rglob("*.tmp")]
+    assert artifact_bytes(small_data_root) == before
+    leftovers = [p for p in small_data_root.rglob("*.tmp")]
     assert leftovers == []
 
 
-def test_long_format_through_run_config(data_root):
-    options = data_root / "raw" / "options"
+def test_long_format_through_run_config(small_data_root):
+    options = small_data_root / "raw" / "options"
     for path in options.iterdir():
         path.unlink()
     (options / "vendor.csv").write_text(
@@ -198,18 +198,18 @@ def test_long_format_through_run_config(data_root):
     }
     result = materialize([raw_option_quotes, option_quotes], run_config=config)
     assert result.success
-    clean = pq.read_table(data_root / ARTIFACT_PATHS["option_quotes"] / "2020-01.parquet")
+    clean = pq.read_table(small_data_root / ARTIFACT_PATHS["option_quotes"] / "2020-01.parquet")
     clean = clean.to_pandas()
     assert list(clean["option_type"]) == ["C", "P"] and list(clean["mid"]) == [3.05, 1.15]
 
 
-def test_second_file_with_later_quotes_is_merged(data_root):
+def test_second_file_with_later_quotes_is_merged(small_data_root):
     write_optionsdx(
-        data_root / "raw" / "options" / "spy_eod_202002.txt",
+        small_data_root / "raw" / "options" / "spy_eod_202002.txt",
         small_chain(dates=("2020-02-03",), expiries=("2020-02-21",)),
     )
     assert materialize([raw_option_quotes, option_quotes], months=("2020-01", "2020-02")).success
-    months = sorted((data_root / ARTIFACT_PATHS["option_quotes"]).iterdir())
+    months = sorted((small_data_root / ARTIFACT_PATHS["option_quotes"]).iterdir())
     assert [p.name for p in months] == ["2020-01.parquet", "2020-02.parquet"]
     january, february = (pq.read_table(p).to_pandas() for p in months)
     assert january["source_file"].unique().tolist() == ["spy_eod_202001.txt"]
@@ -217,11 +217,11 @@ def test_second_file_with_later_quotes_is_merged(data_root):
     assert february["quote_date"].max().strftime("%Y-%m-%d") == "2020-02-03"
 
 
-def test_a_write_that_dies_halfway_keeps_the_previous_artifacts(data_root, monkeypatch):
+def test_a_write_that_dies_halfway_keeps_the_previous_artifacts(small_data_root, monkeypatch):
     import optvol.core.common.parquet as parquet
 
     assert materialize().success
-    before = artifact_bytes(data_root)
+    before = artifact_bytes(small_data_root)
     real_write = parquet.pq.write_table
 
     def disk_full(table, where, **kwargs):
@@ -231,5 +231,5 @@ def test_a_write_that_dies_halfway_keeps_the_previous_artifacts(data_root, monke
     monkeypatch.setattr(parquet.pq, "write_table", disk_full)
     result = materialize(run_config=NO_RETRIES)
     assert not result.success
-    assert artifact_bytes(data_root) == before
-    assert not [p for p in data_root.rglob("*") if p.name.endswith(".tmp")]
+    assert artifact_bytes(small_data_root) == before
+    assert not [p for p in small_data_root.rglob("*") if p.name.endswith(".tmp")]

@@ -38,6 +38,6 @@ ALERTS_FILE = "alerts/alerts.jsonl"
 QUOTE_MONTHS_INDEX = "cache/quote_months.json"
 
 
-def data_root(override: str | os.PathLike | None = None) -> Path:
+def resolve_data_root(override: str | os.PathLike | None = None) -> Path:
     """The data root, absolute: ``override``, else ``$OPTVOL_DATA_DIR``, else ``./data``."""
     return Path(override or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).absolute()

@@ -19,7 +19,7 @@ from typing import Any
 
 from upath import UPath
 
-from optvol.core.common.paths import ARTIFACT_ROOT_ENV, data_root
+from optvol.core.common.paths import ARTIFACT_ROOT_ENV, resolve_data_root
 
 ArtifactPath = Path | UPath
 
@@ -45,7 +45,8 @@ def artifact_root(
     root: str | os.PathLike | None = None, storage_options: Mapping[str, Any] | None = None
 ) -> ArtifactPath:
     """The root the IO managers keep artifacts under: ``root``, else
-    ``$OPTVOL_ARTIFACT_ROOT``, else the data root (:func:`~optvol.core.common.paths.data_root`).
+    ``$OPTVOL_ARTIFACT_ROOT``, else the data root
+    (:func:`~optvol.core.common.paths.resolve_data_root`).
 
     A local path or ``file://`` URL gives an absolute :class:`~pathlib.Path` (the
     ``storage_options`` are not used); any other URL a :class:`~upath.UPath` on its
@@ -54,7 +55,7 @@ def artifact_root(
     """
     chosen = root or os.environ.get(ARTIFACT_ROOT_ENV) or None
     if chosen is None or not _URL.match(str(chosen)):
-        return data_root(chosen)
+        return resolve_data_root(chosen)
     url = str(chosen)
     options = dict(storage_options or {})
     if url.split("://", 1)[0].lower() in _S3_PROTOCOLS:

@@ -71,12 +71,12 @@ def build_option_report(evaluation: OptionEvaluationFile, plots_dir: str | Path)
     models = evaluation.models
     sections = (
         Section(SECTION_TITLES[0], tuple(_summary(evaluation))),
-        Section(SECTION_TITLES[1], tuple(_data(evaluation))),
+        Section(SECTION_TITLES[1], tuple(_data_and_origin(evaluation))),
         Section(SECTION_TITLES[2], tuple(_statistics(evaluation, plots_dir))),
         Section(SECTION_TITLES[3], tuple(_dynamics(evaluation, plots_dir))),
-        Section(SECTION_TITLES[4], tuple(_task(evaluation))),
+        Section(SECTION_TITLES[4], tuple(_task_and_no_leakage(evaluation))),
         Section(SECTION_TITLES[5], tuple(_splits(evaluation))),
-        Section(SECTION_TITLES[6], tuple(_model(evaluation, plots_dir))),
+        Section(SECTION_TITLES[6], tuple(_model_and_hyperparameters(evaluation, plots_dir))),
         Section(SECTION_TITLES[7], tuple(_results(evaluation, models, plots_dir))),
         Section(SECTION_TITLES[8], tuple(_hedging(evaluation, plots_dir))),
         Section(SECTION_TITLES[9], tuple(_wins_and_losses(evaluation, models))),
@@ -170,7 +170,7 @@ def _how_judged(evaluation: OptionEvaluationFile) -> str:
     return "of one chronological split"
 
 
-def _data(evaluation: OptionEvaluationFile) -> list[Block]:
+def _data_and_origin(evaluation: OptionEvaluationFile) -> list[Block]:
     data = evaluation.data
     summary = data.get("summary", {})
     blocks = source_blocks(data.get("sources"), "option chain")
@@ -326,7 +326,7 @@ def _dynamics(evaluation: OptionEvaluationFile, plots_dir: Path) -> list[Block]:
     return blocks
 
 
-def _task(evaluation: OptionEvaluationFile) -> list[Block]:
+def _task_and_no_leakage(evaluation: OptionEvaluationFile) -> list[Block]:
     samples = evaluation.model.get("samples") or {}
     length = samples.get("sequence_length", "L")
     return [
@@ -436,7 +436,7 @@ def _walk_forward(evaluation: OptionEvaluationFile) -> list[Block]:
     ]
 
 
-def _model(evaluation: OptionEvaluationFile, plots_dir: Path) -> list[Block]:
+def _model_and_hyperparameters(evaluation: OptionEvaluationFile, plots_dir: Path) -> list[Block]:
     model = evaluation.model
     if not model:
         return [Paragraph("The evaluation records no model card.")]

@@ -79,11 +79,11 @@ def build_volatility_report(evaluation: VolatilityEvaluationFile, plots_dir: str
     plots_dir = Path(plots_dir)
     builders = (
         lambda: _summary(evaluation),
-        lambda: _data(evaluation),
+        lambda: _data_and_origin(evaluation),
         lambda: _statistics(evaluation, plots_dir),
-        lambda: _task(evaluation),
+        lambda: _task_and_no_leakage(evaluation),
         lambda: _walk_forward(evaluation),
-        lambda: _models(evaluation),
+        lambda: _models_and_hyperparameters(evaluation),
         lambda: _volatility_results(evaluation, plots_dir),
         lambda: _return_results(evaluation, plots_dir),
         lambda: _wins_and_losses(evaluation),
@@ -256,7 +256,7 @@ def _returns_verdict(evaluation: VolatilityEvaluationFile) -> str:
     )
 
 
-def _data(evaluation: VolatilityEvaluationFile) -> list[Block]:
+def _data_and_origin(evaluation: VolatilityEvaluationFile) -> list[Block]:
     data = evaluation.data
     blocks = source_blocks(data.get("sources"), "market history")
     vix_days = (data.get("cleaning") or {}).get("rows_with_vix")
@@ -356,7 +356,7 @@ def _statistics(evaluation: VolatilityEvaluationFile, plots_dir: Path) -> list[B
     ]
 
 
-def _task(evaluation: VolatilityEvaluationFile) -> list[Block]:
+def _task_and_no_leakage(evaluation: VolatilityEvaluationFile) -> list[Block]:
     model = evaluation.model
     horizon = model.get("horizon_days") or 21
     return [
@@ -443,7 +443,7 @@ def _adaptive(evaluation: VolatilityEvaluationFile) -> list[Block]:
     ]
 
 
-def _models(evaluation: VolatilityEvaluationFile) -> list[Block]:
+def _models_and_hyperparameters(evaluation: VolatilityEvaluationFile) -> list[Block]:
     models = evaluation.models
     blocks: list[Block] = [
         Table(

@@ -15,7 +15,7 @@ environment (a run worker that sets its own, a test), and the webhook's secret U
 enters the resource's config that the UI shows.
 
 Core keeps its own plain functions for the same variables
-(:func:`~optvol.core.common.paths.data_root`,
+(:func:`~optvol.core.common.paths.resolve_data_root`,
 :func:`~optvol.core.common.storage.artifact_root`): the CLI and the server use them
 outside Dagster, and this resource hands its values to them rather than parsing paths
 again.
@@ -30,7 +30,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field, ValidationError, field_validator
 
-from optvol.core.common.paths import ARTIFACT_ROOT_ENV, DATA_DIR_ENV, data_root
+from optvol.core.common.paths import ARTIFACT_ROOT_ENV, DATA_DIR_ENV, resolve_data_root
 from optvol.core.monitoring.alerts import WEBHOOK_ENV
 
 EXECUTOR_ENV = "OPTVOL_EXECUTOR"
@@ -112,8 +112,8 @@ class Settings(dg.ConfigurableResource):
     @property
     def data_path(self) -> Path:
         """The data root, absolute: the field, else the variable's value now (see
-        :func:`~optvol.core.common.paths.data_root`)."""
-        return data_root(self.data_dir)
+        :func:`~optvol.core.common.paths.resolve_data_root`)."""
+        return resolve_data_root(self.data_dir)
 
     @property
     def artifact_location(self) -> str | None:

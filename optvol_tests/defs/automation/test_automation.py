@@ -37,11 +37,11 @@ def instance(tmp_path: Path):
 
 
 @pytest.fixture
-def root(data_root: Path) -> Path:
+def root(small_data_root: Path) -> Path:
     """The small inputs, dated an hour ago (older than the sensor's settling time)."""
-    for path in (data_root / "raw").rglob("*"):
+    for path in (small_data_root / "raw").rglob("*"):
         dated_back(path)
-    return data_root
+    return small_data_root
 
 
 def _materialize(assets, instance, root: Path, raise_on_error: bool = True, months=JANUARY):

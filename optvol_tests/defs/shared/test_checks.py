@@ -297,7 +297,7 @@ def _failure_of(result: dg.ExecuteInProcessResult, step: str) -> str:
     return failure.step_failure_data.error.message
 
 
-def test_a_blocking_failure_keeps_the_stored_month_and_stops_downstream(data_root):
+def test_a_blocking_failure_keeps_the_stored_month_and_stops_downstream(small_data_root):
     from optvol.defs.options.assets import option_quotes, raw_option_quotes
 
     @dg.asset(deps=["option_quotes"])
@@ -312,8 +312,8 @@ def test_a_blocking_failure_keeps_the_stored_month_and_stops_downstream(data_roo
             partition_key="2020-01",
         )
 
-    source = data_root / "raw" / "options" / "spy_eod_202001.txt"
-    stored = data_root / "processed" / "option_quotes" / "2020-01.parquet"
+    source = small_data_root / "raw" / "options" / "spy_eod_202001.txt"
+    stored = small_data_root / "processed" / "option_quotes" / "2020-01.parquet"
     assert run().success
     good = stored.read_bytes()
     rows = small_chain()
@@ -333,7 +333,7 @@ def test_a_blocking_failure_keeps_the_stored_month_and_stops_downstream(data_roo
     assert raw_results == {"schema": True, "null_counts": False, "values": True}
 
 
-def test_a_bad_market_row_keeps_the_stored_features_and_says_where(data_root):
+def test_a_bad_market_row_keeps_the_stored_features_and_says_where(small_data_root):
     from optvol.defs.volatility.assets import market_features, raw_market
 
     def run() -> dg.ExecuteInProcessResult:
@@ -343,10 +343,10 @@ def test_a_bad_market_row_keeps_the_stored_features_and_says_where(data_root):
             raise_on_error=False,
         )
 
-    stored = data_root / "processed" / "market_features.parquet"
+    stored = small_data_root / "processed" / "market_features.parquet"
     assert run().success
     good = stored.read_bytes()
-    path = data_root / "raw" / "raw_market.csv"
+    path = small_data_root / "raw" / "raw_market.csv"
     frame = pd.read_csv(path)
     frame.loc[50, "spx_high"] = frame.loc[50, "spx_low"] - 1
     frame.to_csv(path, index=False)
@@ -387,7 +387,7 @@ def test_embedded_sample_passes_every_check(demo_tables):
     assert 0.8 < quotes["usable"].mean() < 1.0
 
 
-def test_the_option_tables_are_checked_in_their_own_steps_month_by_month(data_root):
+def test_the_option_tables_are_checked_in_their_own_steps_month_by_month(small_data_root):
     from optvol.defs.options.assets import option_quotes, raw_option_quotes
 
     result = dg.materialize(

@@ -138,7 +138,7 @@ def test_the_settings_resource_is_the_one_place_the_dagster_layer_reads_the_envi
 
 
 def test_a_later_first_month_moves_the_option_assets_and_their_checks_still_run(
-    clean_env, data_root
+    clean_env, small_data_root
 ):
     from optvol.definitions import load_definitions
 
