@@ -44,10 +44,11 @@ demo: install dagster-home
 	VIRTUAL_ENV="$(abspath $(VENV))" $(BIN)/dg launch --assets '*' \
 		--partition-range "$$($(BIN)/optvol quote-months)"
 
-# Tests run on up to 4 processes (pytest-xdist); TEST_WORKERS=0 runs them in this one.
+# Tests run on up to 4 processes (pytest-xdist; an idle one takes tests queued for a busy
+# one); TEST_WORKERS=0 runs them in this one.
 TEST_WORKERS ?= auto
 test: install
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses=4
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses=4 --dist worksteal
 
 lint: install
 	$(BIN)/ruff check .

@@ -74,3 +74,10 @@ def served_models(served_root: Path):
     from optvol.serve.models import ServedModels
 
     return ServedModels.load(served_root)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The end-to-end test of the UI and the daemon (about a minute, mostly spent on the
+    runs its sensors launch) goes first: on several workers (``make test``), the other
+    workers' tests then fill that minute instead of one worker running it at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("dagster_ui") is None)

@@ -28,7 +28,7 @@ UPSTREAM_BLOCKING_CHECK_FAILED = Condition.any_deps_match(
 # ingest gets one clean, and the next ingest of the month tries again.
 CLEAN_AFTER_INGEST = (
     Condition.eager().without(Condition.in_latest_time_window()) & ~UPSTREAM_BLOCKING_CHECK_FAILED
-).with_label("clean each month that was ingested, unless its ingest failed a blocking check")
+).with_label("clean what each ingest wrote (each month of it), unless a blocking check failed")
 
 # eager() waits until no dependency partition is missing; the models read the quote months
 # there are, and the months the data does not hold are never filled.
