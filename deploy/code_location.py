@@ -114,6 +114,7 @@ def _with_executor(optvol: dg.Definitions, executor: dg.ExecutorDefinition) -> d
         sensors=optvol.sensors,
         schedules=optvol.schedules,
         resources=optvol.resources,
+        loggers=optvol.loggers,
         metadata=optvol.metadata,
         component_tree=optvol.component_tree,
         executor=executor,

@@ -444,7 +444,7 @@ def invocations_in_python(path: Path) -> Iterator[tuple[str, tuple[str | None, .
     """(program, argv) of each argv list in a module: a list that starts with a program's
     path, or has ``-m MODULE``, or is given to ``subprocess`` starting with a program's
     name; and the argument of optvol.cli's ``main``. A tuple of names such as
-    ``("dagster", "dagster_pandas")`` runs nothing and is not counted."""
+    ``("dagster", "dagster_dg_cli")`` runs nothing and is not counted."""
     tree = ast.parse(path.read_text())
     names: dict[str, ast.expr] = {}
     mains: set[str] = set()

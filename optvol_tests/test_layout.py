@@ -61,7 +61,7 @@ def test_domain_logic_never_imports_dagster_or_the_layers_above_it():
         bad = sorted(
             name
             for name in _imports(path)
-            if name.split(".")[0] in ("dagster", "dagster_pandas", "dagster_dg_cli")
+            if name.split(".")[0] in ("dagster", "dagster_dg_cli")
             or name.startswith(("optvol.defs", "optvol.serve", "optvol.sample", "optvol.cli"))
             or name == "optvol.definitions"
         )

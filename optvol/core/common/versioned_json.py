@@ -13,11 +13,12 @@ again is byte for byte the same.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, TypeAdapter, ValidationError
 
 from optvol.core.common.errors import OptvolInputError, excerpt
 
@@ -28,9 +29,31 @@ Real = int | float
 
 class Section(BaseModel):
     """A typed part of a versioned file. Unknown entries are refused, so that a writer
-    adding one without declaring it fails in the tests, not in a reader."""
+    adding one without declaring it fails in the tests, not in a reader. Values are taken
+    strictly, as JSON gives them: a number written as a string, ``true`` where a number
+    belongs, or a non-finite number is refused, not converted (a converted value would
+    also change the file when it is written again)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+def exactly(kind: type) -> Any:
+    """The type of a field holding the core dataclass ``kind`` (settings a card records):
+    a JSON object of its fields only, an unknown entry refused rather than dropped, each
+    value checked by the dataclass's types and its own ``__post_init__`` rules. Pydantic's
+    strict mode asks for an instance of the dataclass, not a JSON object, so the object is
+    made into one here, in lax mode, once its keys are checked."""
+    names = {field.name for field in dataclasses.fields(kind)}
+    lax = TypeAdapter(kind)
+
+    def instance(value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value  # strict mode refuses it by its type
+        if not set(value) <= names:
+            raise ValueError(f"unknown entries {sorted(set(value) - names)} of {kind.__name__}")
+        return lax.validate_python(value)
+
+    return Annotated[kind, BeforeValidator(instance)]
 
 
 class VersionedFile(Section):

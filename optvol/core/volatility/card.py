@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from optvol.core.common.model_files import ModelCard
-from optvol.core.common.versioned_json import Real, Section
+from optvol.core.common.versioned_json import Real, Section, exactly
 from optvol.core.volatility.adaptive import AdaptiveConfig
 from optvol.core.volatility.models import ModelSpec
 from optvol.core.volatility.walk_forward import WalkForwardConfig
@@ -90,9 +90,9 @@ class Timing(Section):
 
 
 class AdaptiveRecord(Section):
-    config: AdaptiveConfig
+    config: exactly(AdaptiveConfig)
     latest: dict[str, Any]
-    walk_forward: WalkForwardConfig
+    walk_forward: exactly(WalkForwardConfig)
     timing: Timing
 
 
@@ -109,7 +109,7 @@ class VolatilityCard(ModelCard):
     horizon_days: int
     macro_columns: list[str]
     feature_columns: list[str]
-    specs: dict[str, ModelSpec]
+    specs: dict[str, exactly(ModelSpec)]
     hyperparameters: dict[str, str]
     selection: dict[str, Selection]
     candidates: Candidates

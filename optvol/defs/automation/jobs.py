@@ -1,11 +1,11 @@
-"""The light jobs that the file sensor and the schedule launch (the ingests, with their
-checks), and what a run planned to materialize."""
+"""The light jobs that the file sensor and the schedule launch (the ingests, whose checks
+run in their steps), and what a run planned to materialize."""
 
 import dagster as dg
 
-# Ingests are light: run their steps in the run's own process. The default
-# executor starts a process per step (and per check), each importing torch and pandas
-# again; on 2 cores that made a small clean take a minute instead of seconds.
+# Ingests are light: run their steps in the run's own process. The default executor
+# starts a process per step, each importing torch and pandas again; on 2 cores that made
+# a small clean take a minute instead of seconds.
 IN_PROCESS = dg.in_process_executor
 # The run queue (dagster.yaml) runs jobs with this tag one at a time, in order: an ingest
 # from the schedule and one from the file sensor never race to write the same table.
@@ -15,7 +15,7 @@ TRIGGER_TAG = "optvol/trigger"
 
 
 def _light_job(name: str, assets: tuple[str, ...], description: str):
-    """A job of light steps (ingest, cleaning, their checks), queued one at a time."""
+    """A job of light steps (ingests and their checks), queued one at a time."""
     return dg.define_asset_job(
         name,
         selection=dg.AssetSelection.assets(*assets),

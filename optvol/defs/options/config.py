@@ -12,7 +12,7 @@ from optvol.defs.shared.config import DataclassConfig, config_of
 
 
 class LongFormatConfig(dg.Config):
-    """How to read long-format files (one row per option side); see README "Your own data"."""
+    """How to read long-format files (one row per option side); see docs/your-data.md."""
 
     preset: str | None = Field(
         default=None, description=f"Start from a named mapping: {sorted(PRESETS)}."

@@ -37,8 +37,8 @@ def _config_fields(
             if default is dataclasses.MISSING:
                 raise TypeError(f"{kind.__name__}.{field.name} needs a default to be run config")
             if name in fields:
-                if fields[name][1].default != default:
-                    raise TypeError(f"{name}: two dataclasses give it different defaults")
+                if fields[name][0] != hints[field.name] or fields[name][1].default != default:
+                    raise TypeError(f"{name}: two dataclasses give it different types or defaults")
                 continue
             description = descriptions.get(name, f"{kind.__name__}.{field.name}")
             fields[name] = (

@@ -163,10 +163,11 @@ class Settings(dg.ConfigurableResource):
             month = dt.datetime.strptime(str(value), MONTH_FORMAT).strftime(MONTH_FORMAT)
         except ValueError:
             month = None
-        if month is None or month != value or month < EARLIEST_MONTH:
+        this_month = dt.date.today().strftime(MONTH_FORMAT)
+        if month is None or month != value or not EARLIEST_MONTH <= month <= this_month:
             raise ValueError(
                 f"{FIRST_MONTH_ENV} must be a month as YYYY-MM, from {EARLIEST_MONTH} (when "
-                f"listed options began), got {value!r}"
+                f"listed options began) to this month, got {value!r}"
             )
         return month
 

@@ -150,3 +150,44 @@ def test_what_the_writers_build_is_what_a_reader_reads(tmp_path, one_torch_threa
     for name, model in (("gru_model", gru), ("volatility_model", volatility)):
         model.save(tmp_path / name)
         assert type(model.card).read(tmp_path / f"{name}.json") == model.card
+
+
+@pytest.mark.parametrize("value", ["1.5", True], ids=["number as text", "boolean"])
+def test_a_value_json_gives_as_another_type_is_refused_not_converted(written, value):
+    kind, path, asset = written
+    document = json.loads(path.read_text())
+    section, field = FILES[asset][2]
+    document[section][field] = value
+    path.write_text(json.dumps(document))
+    message = refused(kind, path)
+    assert f"{section}.{field}: input should be a valid" in message
+    assert f"(found {value!r})" in message
+
+
+def test_a_non_finite_number_is_refused(written):
+    kind, path, asset = written
+    document = json.loads(path.read_text())
+    section, field = FILES[asset][2]
+    document[section][field] = float("inf")
+    path.write_text(json.dumps(document))  # Python's json writes it as Infinity
+    assert f"{section}.{field}:" in refused(kind, path)
+
+
+@pytest.mark.parametrize(
+    ("card", "settings"),
+    [(GruCard, ("training",)), (VolatilityCard, ("adaptive", "config"))],
+    ids=["gru training", "volatility adaptive config"],
+)
+def test_an_unknown_entry_of_recorded_settings_is_refused_not_dropped(
+    served_root, tmp_path, card, settings
+):
+    asset = "gru_model" if card is GruCard else "volatility_model"
+    document = json.loads(file_path(served_root, asset).read_text())
+    inner = document
+    for key in settings:
+        inner = inner[key]
+    inner["surprise"] = 1
+    path = tmp_path / "card.json"
+    path.write_text(json.dumps(document))
+    message = refused(card, path)
+    assert ".".join(settings) in message and "unknown entries ['surprise']" in message

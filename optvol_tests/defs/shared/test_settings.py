@@ -156,8 +156,20 @@ def test_a_later_first_month_moves_the_option_assets_and_their_checks_still_run(
             asset_selection=[dg.AssetKey("raw_option_quotes"), dg.AssetKey("option_quotes")],
         )
         assert result.success
-        assert {e.check_name for e in result.get_asset_check_evaluations()} == {
-            "schema", "null_counts", "values"
-        }  # fmt: skip
+        checked = {
+            (e.asset_key.path[-1], e.check_name) for e in result.get_asset_check_evaluations()
+        }
+        assert checked == {
+            (asset, check)
+            for asset in ("raw_option_quotes", "option_quotes")
+            for check in ("schema", "null_counts", "values")
+        }
     finally:
         load_definitions.cache_clear()
+
+
+@pytest.mark.parametrize("month", ["1969-01", "2999-01"])
+def test_a_first_month_before_listed_options_or_after_this_month_is_refused(clean_env, month):
+    clean_env.setenv(ENV_VARS["first_quote_month"], month)
+    with pytest.raises(ValueError, match=f"from 1973-04 .* to this month, got '{month}'"):
+        Settings.from_env()

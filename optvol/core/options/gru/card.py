@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from optvol.core.common.model_files import ModelCard
-from optvol.core.common.versioned_json import Real, Section
+from optvol.core.common.versioned_json import Real, Section, exactly
 from optvol.core.options.gru.training import TrainingConfig
 from optvol.core.options.samples.config import SampleConfig
 
@@ -90,8 +90,8 @@ class GruCard(ModelCard):
     model: str
     target: str
     architecture: Architecture
-    training: TrainingConfig
-    samples: SampleConfig
+    training: exactly(TrainingConfig)
+    samples: exactly(SampleConfig)
     features: dict[str, list[str]]
     anchor: Anchor
     carry: Carry
