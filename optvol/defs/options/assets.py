@@ -13,7 +13,7 @@ from optvol.core.common.input_files import find_input_files
 from optvol.core.common.parquet import with_notes
 from optvol.core.common.partitioned import LazyTables
 from optvol.core.common.paths import OPTIONS_INPUT_DIR, PLOTS_DIR
-from optvol.core.common.validation import CheckOutcome, each_check_month_by_month
+from optvol.core.common.validation import CheckOutcome
 from optvol.core.options.evaluation import evaluate_option_models, write_evaluation_plots
 from optvol.core.options.evaluation_file import OptionEvaluationFile
 from optvol.core.options.gru.artifact import TrainedGRU
@@ -33,7 +33,7 @@ from optvol.defs.options.checks import (
 from optvol.defs.options.config import GruModelConfig, OptionIngestConfig
 from optvol.defs.options.partitions import QUOTE_MONTHS
 from optvol.defs.shared.assets import CLEAN_STEP, MODEL_STEP, pipeline_asset
-from optvol.defs.shared.checks import check_results, refuse_failed_blocking
+from optvol.defs.shared.checks import refuse_failed_blocking, results_month_by_month
 from optvol.defs.shared.metadata import dynamics_metadata, evaluation_metadata, plot_metadata
 from optvol.defs.shared.reporting import materialize_report
 from optvol.defs.shared.retry import INGEST_RETRY_POLICY, read_with_retries
@@ -89,8 +89,7 @@ def raw_option_quotes(
             "months_without_quotes": dg.MetadataValue.json(empty),
         },
     )
-    checks = [spec.name for spec in RAW_OPTION_CHECKS]
-    yield from check_results(RAW_OPTION_CHECKS, each_check_month_by_month(outcomes, checks))
+    yield from results_month_by_month(RAW_OPTION_CHECKS, outcomes)
 
 
 @asset(
@@ -127,9 +126,8 @@ def option_quotes(
     for month in raw_option_quotes:
         if month not in outcomes:  # an IO manager that kept the mapping without writing it
             clean_month(month)
-    checks = [spec.name for spec in OPTION_QUOTE_CHECKS]
     in_order = {month: outcomes[month] for month in raw_option_quotes}
-    yield from check_results(OPTION_QUOTE_CHECKS, each_check_month_by_month(in_order, checks))
+    yield from results_month_by_month(OPTION_QUOTE_CHECKS, in_order)
 
 
 @asset(kinds={"pytorch"}, io_manager_key="model_io_manager", **MODEL_STEP)

@@ -6,7 +6,11 @@ import dagster as dg
 
 from optvol.core.options import validation as option_rules
 from optvol.core.options.evaluation_file import OptionEvaluationFile
-from optvol.defs.shared.checks import described_by, model_vs_baseline, table_check_specs
+from optvol.defs.shared.checks import (
+    evaluation_check_specs,
+    model_vs_baseline,
+    table_check_specs,
+)
 
 RAW_OPTION_CHECKS = table_check_specs(
     "raw_option_quotes", option_rules.RAW_OPTION_NULLS, option_rules.check_raw_option_values,
@@ -53,8 +57,6 @@ def gru_vs_best_baseline(option_evaluation: OptionEvaluationFile) -> dg.AssetChe
 
 
 EVALUATION_CHECKS = [covers_every_test_date, gru_vs_best_baseline]
-OPTION_EVALUATION_CHECKS = [
-    dg.AssetCheckSpec(check.__name__, asset="option_evaluation",
-                      blocking=check is covers_every_test_date, description=described_by(check))
-    for check in EVALUATION_CHECKS
-]  # fmt: skip
+OPTION_EVALUATION_CHECKS = evaluation_check_specs(
+    "option_evaluation", EVALUATION_CHECKS, blocking=covers_every_test_date
+)

@@ -54,6 +54,19 @@ def table_check_specs(
     ]
 
 
+def evaluation_check_specs(
+    asset: str, checks: Sequence[Callable], blocking: Callable
+) -> list[dg.AssetCheckSpec]:
+    """The specs of the evaluation asset ``asset``'s ``checks`` (functions of its
+    document, each named and described by itself); ``blocking`` is the one the report
+    waits on, the others warn."""
+    return [
+        dg.AssetCheckSpec(check.__name__, asset=asset, blocking=check is blocking,
+                          description=described_by(check))
+        for check in checks
+    ]  # fmt: skip
+
+
 def check_result(outcome: rules.CheckOutcome, spec: dg.AssetCheckSpec) -> dg.AssetCheckResult:
     """The Dagster result of ``spec``'s check from its outcome, its figures as metadata:
     an error where the check blocks, a warning where it does not."""
@@ -74,6 +87,17 @@ def check_results(
 ) -> list[dg.AssetCheckResult]:
     """The result of each check of ``specs`` from ``outcomes`` (by check name)."""
     return [check_result(outcomes[spec.name], spec) for spec in specs]
+
+
+def results_month_by_month(
+    specs: Sequence[dg.AssetCheckSpec],
+    months: Mapping[str, Mapping[str, rules.CheckOutcome] | None],
+) -> list[dg.AssetCheckResult]:
+    """The result of each check of ``specs`` over a run's ``months`` (each month, in
+    order, to its checks' outcomes, or to ``None`` when it has no rows), each check
+    combined by :func:`~optvol.core.common.validation.each_check_month_by_month`."""
+    names = [spec.name for spec in specs]
+    return check_results(specs, rules.each_check_month_by_month(months, names))
 
 
 def refuse_failed_blocking(name: str, outcomes: Mapping[str, rules.CheckOutcome]) -> None:

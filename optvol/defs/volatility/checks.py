@@ -8,7 +8,11 @@ import pandas as pd
 
 from optvol.core.volatility import validation as market_rules
 from optvol.core.volatility.evaluation_file import VolatilityEvaluationFile
-from optvol.defs.shared.checks import described_by, model_vs_baseline, table_check_specs
+from optvol.defs.shared.checks import (
+    evaluation_check_specs,
+    model_vs_baseline,
+    table_check_specs,
+)
 
 MARKET_FEATURE_CHECKS = table_check_specs(
     "market_features", market_rules.MARKET_FEATURE_NULLS, market_rules.check_market_feature_values,
@@ -65,9 +69,6 @@ def chosen_model_vs_har(volatility_evaluation: VolatilityEvaluationFile) -> dg.A
 
 
 EVALUATION_CHECKS = [same_dates_for_every_model, chosen_model_vs_har]
-VOLATILITY_EVALUATION_CHECKS = [
-    dg.AssetCheckSpec(check.__name__, asset="volatility_evaluation",
-                      blocking=check is same_dates_for_every_model,
-                      description=described_by(check))
-    for check in EVALUATION_CHECKS
-]  # fmt: skip
+VOLATILITY_EVALUATION_CHECKS = evaluation_check_specs(
+    "volatility_evaluation", EVALUATION_CHECKS, blocking=same_dates_for_every_model
+)
