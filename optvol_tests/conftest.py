@@ -15,6 +15,16 @@ settings.register_profile("thorough", max_examples=300)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _evaluation_runs_shared_by_workers(tmp_path_factory, worker_id: str) -> None:
+    """Let xdist workers share the evaluation runs of ``evaluation_fixtures`` through the
+    session's temporary directory, which pytest removes in time like any other."""
+    if worker_id != "master":
+        import optvol_tests.evaluation_fixtures as runs
+
+        runs.SHARED_DIR = tmp_path_factory.getbasetemp().parent / "evaluation_runs"
+
+
 @pytest.fixture
 def small_data_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A temporary ``OPTVOL_DATA_DIR`` holding small inputs the test suite wrote."""
@@ -36,6 +46,25 @@ def record_retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
     waits: list[float] = []
     monkeypatch.setattr(optvol.defs.shared.retry, "sleep", waits.append)
+    return waits
+
+
+@pytest.fixture
+def step_retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits Dagster's step ``RetryPolicy`` asks for (1, 3, 7 s for an ingest step),
+    recorded, and the step retried at once. An in-process run (``dg.materialize``)
+    ignores the executor's ``retries`` config, so a failing ingest step would otherwise
+    wait out every delay."""
+    import dagster as dg
+
+    waits: list[float] = []
+    ask = dg.RetryPolicy.calculate_delay
+
+    def record(policy, attempt: int) -> float:
+        waits.append(ask(policy, attempt))
+        return 0
+
+    monkeypatch.setattr(dg.RetryPolicy, "calculate_delay", record)
     return waits
 
 

@@ -2,15 +2,19 @@
 so the report tests read exactly what the evaluation assets write (through a JSON round
 trip with sorted keys and the typed file's validation, as the JSON IO manager does).
 
-Each run is made once per test process and handed out as copies (its plots copied into
-the directory asked for): the runs are deterministic, and several modules read them."""
+Each run is made once per test session and handed out as copies (its plots copied into
+the directory asked for): the runs are deterministic, and several modules read them. Under
+pytest-xdist the first worker to need a run makes it and leaves it, pickled, in
+:data:`SHARED_DIR` (set by the conftest), and the other workers read it there."""
 
 from __future__ import annotations
 
 import atexit
 import copy
+import fcntl
 import functools
 import json
+import pickle
 import shutil
 import tempfile
 from pathlib import Path
@@ -40,12 +44,18 @@ def option_evaluation_document(plots_dir: Path) -> OptionEvaluationFile:
     return option_run(plots_dir)[2]
 
 
+# A directory every xdist worker of the session sees, or None (one process: nothing to share).
+SHARED_DIR: Path | None = None
+
+
 def _once(run):
-    """``run(plots_dir)`` made once per process; each call gets copies of its results and
+    """``run(plots_dir)`` made once per session; each call gets copies of its results and
     of its plots in its own ``plots_dir``."""
 
     @functools.cache
     def made() -> tuple[tuple, Path]:
+        if SHARED_DIR is not None:
+            return _made_by_one_worker(run, SHARED_DIR / run.__name__)
         plots = Path(tempfile.mkdtemp(prefix=f"optvol-{run.__name__}-"))
         atexit.register(shutil.rmtree, plots, ignore_errors=True)
         return run(plots), plots
@@ -59,12 +69,27 @@ def _once(run):
     return copied
 
 
+def _made_by_one_worker(run, folder: Path) -> tuple[tuple, Path]:
+    """``run``'s results and plots folder, made under ``folder`` by whichever worker gets
+    there first while the others wait on the lock, then read from its pickle."""
+    folder.mkdir(parents=True, exist_ok=True)
+    plots, results = folder / "plots", folder / "results.pickle"
+    with open(folder / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not results.exists():
+            made = run(plots)
+            scratch = results.with_suffix(".tmp")
+            scratch.write_bytes(pickle.dumps(made))
+            scratch.replace(results)
+    return pickle.loads(results.read_bytes()), plots
+
+
 @_once
 def option_run(plots_dir: Path):
     """``(quotes, model, evaluation document)`` of a tiny GRU on a synthetic chain, walked
     forward with three refits."""
     from optvol.core.options.evaluation import evaluate_option_models, write_evaluation_plots
-    from optvol.core.options.gru.training import TrainingConfig
+    from optvol.core.options.gru.config import TrainingConfig
     from optvol.core.options.samples import SampleConfig, build_samples
     from optvol.core.options.walk_forward import train_option_model
     from optvol_tests.builders import option_quotes_frame

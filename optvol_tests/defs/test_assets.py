@@ -21,7 +21,6 @@ from optvol_tests.builders import small_chain, write_optionsdx
 TABLE_ASSETS = [raw_option_quotes, option_quotes, raw_market, market_features]
 TABLES = {a.key.path[-1]: ARTIFACT_PATHS[a.key.path[-1]] for a in TABLE_ASSETS}
 ALL = TABLE_ASSETS
-NO_RETRIES = {"execution": {"config": {"retries": {"disabled": {}}}}}
 
 
 def materialize(
@@ -153,14 +152,16 @@ def test_input_errors_retry_after_1_2_4_seconds_then_fail_once(sleeps, caplog):
     assert read_with_retries(_Context(), lambda: "read") == "read"
 
 
-def test_previous_artifacts_survive_a_failed_run(small_data_root, sleeps):
+def test_previous_artifacts_survive_a_failed_run(small_data_root, sleeps, step_retry_waits):
     assert materialize().success
     before = artifact_bytes(small_data_root)
     source = small_data_root / "raw" / "options" / "spy_eod_202001.txt"
     source.write_text(source.read_text()[:-200])  # truncated delivery
-    result = materialize(run_config=NO_RETRIES)
+    result = materialize()
     assert not result.success
     assert sleeps == [1, 2, 4]  # the truncated file was tried again, then refused
+    retried = [event for event in result.all_events if event.is_step_up_for_retry]
+    assert retried == [] and step_retry_waits == []  # inside the step, not by its policy
     assert artifact_bytes(small_data_root) == before
     leftovers = [p for p in small_data_root.rglob("*.tmp")]
     assert leftovers == []
@@ -217,7 +218,9 @@ def test_second_file_with_later_quotes_is_merged(small_data_root):
     assert february["quote_date"].max().strftime("%Y-%m-%d") == "2020-02-03"
 
 
-def test_a_write_that_dies_halfway_keeps_the_previous_artifacts(small_data_root, monkeypatch):
+def test_a_write_that_dies_halfway_keeps_the_previous_artifacts(
+    small_data_root, monkeypatch, step_retry_waits
+):
     import optvol.core.common.parquet as parquet
 
     assert materialize().success
@@ -229,7 +232,13 @@ def test_a_write_that_dies_halfway_keeps_the_previous_artifacts(small_data_root,
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(parquet.pq, "write_table", disk_full)
-    result = materialize(run_config=NO_RETRIES)
+    result = materialize()
     assert not result.success
+    # an OSError may be transient: each ingest step was retried by its policy, then failed
+    retried = [event.step_key for event in result.all_events if event.is_step_up_for_retry]
+    failed = [event.step_key for event in result.all_events if event.is_step_failure]
+    assert sorted(retried) == ["raw_market"] * 3 + ["raw_option_quotes"] * 3
+    assert sorted(failed) == ["raw_market", "raw_option_quotes"]
+    assert {1, 3, 7} <= set(step_retry_waits)  # the policy's waits, not slept
     assert artifact_bytes(small_data_root) == before
     assert not [p for p in small_data_root.rglob("*") if p.name.endswith(".tmp")]
