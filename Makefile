@@ -45,10 +45,12 @@ demo: install dagster-home
 		--partition-range "$$($(BIN)/optvol quote-months)"
 
 # Tests run on up to 4 processes (pytest-xdist; an idle one takes tests queued for a busy
-# one); TEST_WORKERS=0 runs them in this one.
+# one); TEST_WORKERS=0 runs them in this one. They write bytecode caches even where
+# PYTHONDONTWRITEBYTECODE is set: each worker and each process a test starts (the UI, the
+# CLI, the servers) would otherwise compile optvol and rewrite the tests' asserts again.
 TEST_WORKERS ?= auto
 test: install
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses=4 --dist worksteal
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses=4 --dist worksteal
 
 lint: install
 	$(BIN)/ruff check .

@@ -107,7 +107,11 @@ def install_with_uv(uv: str, requirements: list[str]) -> bool:
         return False
     options, extra_env = uv_options(pip_settings(listing.stdout))
     env = {**extra_env, **os.environ}  # uv's own settings, if any, stay in force
-    command = [uv, "pip", "install", "--quiet", "--python", PYTHON, *options]
+    # Compiled to bytecode now, as pip does: uv leaves that to first import by default,
+    # and where PYTHONDONTWRITEBYTECODE is set every process would compile Dagster,
+    # pandas and PyTorch from source again (seconds per process).
+    command = [uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", PYTHON]
+    command += options
     # pip upgraded too, so that the venv's pip is as current as with a pip install.
     return run([*command, "--upgrade-package", "pip", "pip", *requirements], env)
 
