@@ -42,7 +42,7 @@ from optvol.core.options.evaluation import (  # noqa: E402
     evaluate_option_models,
     write_evaluation_plots,
 )
-from optvol.core.options.gru.training import TrainingConfig  # noqa: E402
+from optvol.core.options.gru.config import TrainingConfig  # noqa: E402
 from optvol.core.options.ingest.clean import clean_option_quotes  # noqa: E402
 from optvol.core.options.ingest.long_format import build_spec  # noqa: E402
 from optvol.core.options.ingest.read import read_option_files  # noqa: E402

@@ -29,19 +29,9 @@ from optvol.core.options.dynamics import iv_dynamics
 from optvol.core.options.evaluation_file import OptionEvaluationFile
 from optvol.core.options.gru.artifact import TrainedGRU
 from optvol.core.options.gru.card import GruCard
-from optvol.core.options.gru.training import resolve_device
+from optvol.core.options.gru.config import resolve_device
 from optvol.core.options.hedging import hedging_gains
 from optvol.core.options.metrics import best_model, evaluate_models
-from optvol.core.options.plots import (
-    PLOT_FILES,
-    plot_error_over_time,
-    plot_hedging_gains,
-    plot_iv_dynamics,
-    plot_loss_curves,
-    plot_option_data_distributions,
-    plot_predicted_vs_actual,
-    plot_rmse_by_bucket,
-)
 from optvol.core.options.samples import (
     BASELINE_DESCRIPTIONS,
     BASELINES,
@@ -53,6 +43,17 @@ from optvol.core.options.summary import summarize_option_quotes
 from optvol.core.options.walk_forward import WalkForward, single_split, walk_forward
 
 log = logging.getLogger(__name__)
+
+# The evaluation's charts, by name: files under the plots directory.
+PLOT_FILES = {
+    "rmse": "rmse.png",
+    "predicted_vs_actual": "predicted_vs_actual.png",
+    "loss": "training_loss.png",
+    "error_over_time": "test_error_over_time.png",
+    "data_distributions": "option_data_distributions.png",
+    "iv_dynamics": "iv_dynamics.png",
+    "hedging": "hedging_gain.png",
+}
 
 # Model-card entries of the option GRU that describe it (not its weights or scalers).
 _GRU_CARD_KEYS = (
@@ -234,6 +235,16 @@ def write_evaluation_plots(
 ) -> dict[str, Path]:
     """Write the evaluation plots (PNG) and the distributions of the clean ``quotes`` into
     ``directory``; return their paths."""
+    from optvol.core.options.plots import (
+        plot_error_over_time,
+        plot_hedging_gains,
+        plot_iv_dynamics,
+        plot_loss_curves,
+        plot_option_data_distributions,
+        plot_predicted_vs_actual,
+        plot_rmse_by_bucket,
+    )
+
     directory = Path(directory)
     paths = {name: directory / file for name, file in PLOT_FILES.items()}
     plot_rmse_by_bucket(evaluation.metrics, paths["rmse"])

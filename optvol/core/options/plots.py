@@ -38,7 +38,6 @@ from optvol.core.options.metrics import DTE_BUCKETS, MONEYNESS_BUCKETS
 from optvol.core.reports.plotting import empty_panel, figure, save_png, subsample
 
 __all__ = [
-    "PLOT_FILES",
     "plot_error_over_time",
     "plot_hedging_gains",
     "plot_iv_dynamics",
@@ -60,18 +59,8 @@ HISTOGRAM_BINS = 80
 FONT = 12.0
 TITLE_FONT = 14.0
 
+
 # The evaluation's charts: name -> file under plots/.
-PLOT_FILES = {
-    "rmse": "rmse.png",
-    "predicted_vs_actual": "predicted_vs_actual.png",
-    "loss": "training_loss.png",
-    "error_over_time": "test_error_over_time.png",
-    "data_distributions": "option_data_distributions.png",
-    "iv_dynamics": "iv_dynamics.png",
-    "hedging": "hedging_gain.png",
-}
-
-
 def plot_rmse_by_bucket(evaluation: OutOfSampleScores, path: str | os.PathLike) -> Path:
     """
     Small multiples of RMSE ($) per moneyness bucket, one panel per days-to-expiry bucket.

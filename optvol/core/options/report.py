@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from optvol.core.options.evaluation import PLOT_FILES
 from optvol.core.options.evaluation_file import (
     BucketScores,
     Comparison,
@@ -22,7 +23,6 @@ from optvol.core.options.evaluation_file import (
     Regression,
 )
 from optvol.core.options.metrics import DTE_BUCKETS, MONEYNESS_BUCKETS
-from optvol.core.options.plots import PLOT_FILES
 from optvol.core.options.samples import GRU
 from optvol.core.reports.common import (
     NOT_AVAILABLE,

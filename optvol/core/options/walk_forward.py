@@ -34,7 +34,7 @@ import pandas as pd
 from optvol.core.common.errors import OptvolInputError
 from optvol.core.options.gru.anchor import AnchorChoice, lowest_rmse
 from optvol.core.options.gru.artifact import TrainedGRU
-from optvol.core.options.gru.training import TrainingConfig, train_gru
+from optvol.core.options.gru.config import TrainingConfig
 from optvol.core.options.hedging import HedgePairs, hedge_pairs
 from optvol.core.options.pricing.black_scholes import bs_price
 from optvol.core.options.samples import (
@@ -213,6 +213,8 @@ def train_option_model(samples: OptionSamples, training: TrainingConfig) -> Trai
     """The model that is saved and served: trained on ``samples``'s training split, its
     anchor chosen on the walk-forward's out-of-sample past (or, with
     ``evaluation="split"``, on the validation split)."""
+    from optvol.core.options.gru.training import train_gru  # PyTorch, when training only
+
     walk = samples.config.evaluation == "walk_forward"
     anchor = anchor_from_past(samples) if walk else None
     return TrainedGRU.from_training(train_gru(samples, training, anchor=anchor), samples)
@@ -281,6 +283,8 @@ def walk_forward(
     samples: OptionSamples, training: TrainingConfig, device: str = "cpu"
 ) -> WalkForward:
     """Refit and test over every block (see the module)."""
+    from optvol.core.options.gru.training import train_gru  # PyTorch, when training only
+
     config = samples.config
     blocks = blocks_of(samples)
     dates = np.unique(samples.rows["quote_date"].to_numpy())

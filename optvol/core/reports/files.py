@@ -9,7 +9,6 @@ from pathlib import Path
 from optvol.core.common.atomic import atomic_path
 from optvol.core.reports.document import Report
 from optvol.core.reports.markdown import render_markdown
-from optvol.core.reports.pdf import write_pdf
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +28,8 @@ def write_report(report: Report, markdown_path: str | Path, pdf_path: str | Path
     ``pdf_path``. Both are written to temporary files before either is replaced, so a
     report that cannot be rendered (a missing plot, say) leaves the previous files as
     they were."""
+    from optvol.core.reports.pdf import write_pdf  # matplotlib, when a report is written
+
     markdown_path, pdf_path = Path(markdown_path), Path(pdf_path)
     text = render_markdown(report, markdown_path.parent)
     # Both temporary files are complete before either replaces its target.

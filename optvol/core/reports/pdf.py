@@ -92,14 +92,39 @@ def _width(text: str, font: _Font) -> float:
 
 def _wrap(text: str, font: _Font, width: float) -> list[str]:
     """``text`` in lines no wider than ``width``: broken at spaces, and inside a word only
-    when the word alone is too wide. A newline in ``text`` breaks the line."""
-    fits = lambda s: _width(s, font) <= width + 1e-6  # noqa: E731
+    when the word alone is too wide. A newline in ``text`` breaks the line.
+
+    Greedy, with each candidate line measured whole, except that a candidate whose words'
+    widths and spaces add up to under :data:`_SURELY_FITS` of ``width`` is taken without
+    measuring (laying out a line costs about a millisecond, a cached word nothing). The
+    lines found so are then measured whole; should one not fit, the text is wrapped again
+    measuring every candidate, so the lines are always those of measuring every one."""
+    lines = _wrap_greedy(text, font, width, estimate=True)
+    if all(_fits(line, font, width) or len(line) <= 1 for line in lines):
+        return lines
+    return _wrap_greedy(text, font, width, estimate=False)
+
+
+# A sum of word widths can differ from the line's width by the side bearings and kerning
+# at the spaces: a point or two, against this margin of a tenth of the text width.
+_SURELY_FITS = 0.9
+
+
+def _fits(text: str, font: _Font, width: float) -> bool:
+    return _width(text, font) <= width + 1e-6
+
+
+def _wrap_greedy(text: str, font: _Font, width: float, estimate: bool) -> list[str]:
+    fits = functools.partial(_fits, font=font, width=width)
+    space = _width("n n", font) - _width("nn", font) if estimate else 0.0
     lines = []
     for chunk in text.split("\n"):
-        line = ""
+        line, added = "", 0.0
         for word in chunk.split():
-            if fits(candidate := f"{line} {word}".lstrip()):
-                line = candidate
+            candidate = f"{line} {word}".lstrip()
+            guess = added + (space if line else 0.0) + _width(word, font) if estimate else width
+            if guess <= _SURELY_FITS * width or fits(candidate):
+                line, added = candidate, guess
                 continue
             if line:
                 lines.append(line)
@@ -110,7 +135,7 @@ def _wrap(text: str, font: _Font, width: float) -> list[str]:
                 cut = (near or cuts)[-1]
                 lines.append(word[:cut])
                 word = word[cut:]
-            line = word
+            line, added = word, _width(word, font) if estimate else 0.0
         lines.append(line)
     return lines
 

@@ -5,7 +5,7 @@ import dagster as dg
 from pydantic import Field, model_validator
 
 from optvol.core.common.paths import OPTIONS_INPUT_DIR
-from optvol.core.options.gru.training import TrainingConfig
+from optvol.core.options.gru.config import TrainingConfig
 from optvol.core.options.ingest.long_format import PRESETS, LongFormatSpec, settings_spec
 from optvol.core.options.samples import SampleConfig
 from optvol.defs.shared.config import DataclassConfig, config_of

@@ -9,7 +9,7 @@ import pytest
 
 from optvol.core.common.errors import OptvolInputError
 from optvol.core.options.evaluation import evaluate_option_models
-from optvol.core.options.gru.training import TrainingConfig
+from optvol.core.options.gru.config import TrainingConfig
 from optvol.core.options.samples import ANCHOR_CANDIDATES, SampleConfig, build_samples
 from optvol.core.options.walk_forward import (
     anchor_up_to,

@@ -9,7 +9,7 @@ import dataclasses
 import pytest
 from pydantic import ValidationError
 
-from optvol.core.options.gru.training import TrainingConfig
+from optvol.core.options.gru.config import TrainingConfig
 from optvol.core.options.samples import SampleConfig
 from optvol.core.volatility.adaptive import AdaptiveConfig
 from optvol.core.volatility.artifact import SelectionConfig

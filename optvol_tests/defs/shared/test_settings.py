@@ -100,14 +100,16 @@ def test_run_time_values_are_read_when_used(clean_env, tmp_path):
 
 def test_importing_the_definitions_reads_neither_the_environment_nor_the_disk(tmp_path):
     """Every module of optvol.defs imports with bad settings and a data root that is not
-    a directory; loading the definitions then stops with the variable's message."""
+    a directory, and without importing PyTorch or matplotlib (seconds of every code
+    server, run worker and CLI call; a run that trains or plots imports them); loading
+    the definitions then stops with the variable's message."""
     not_a_directory = tmp_path / "file"
     not_a_directory.write_text("")
     code = (
-        "import importlib, pkgutil, optvol.defs\n"
+        "import importlib, pkgutil, sys, optvol.defs\n"
         "for m in pkgutil.walk_packages(optvol.defs.__path__, 'optvol.defs.'):\n"
         "    importlib.import_module(m.name)\n"
-        "print('imported')\n"
+        "print('imported', *[m for m in ('torch', 'matplotlib') if m in sys.modules])\n"
         "from optvol.definitions import load_definitions\n"
         "load_definitions()\n"
     )

@@ -14,21 +14,16 @@ import io
 import platform
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from optvol.core.common.errors import OptvolInputError, excerpt
 from optvol.core.common.model_files import read_model_files, save_model
 from optvol.core.options.gru.anchor import with_anchor
 from optvol.core.options.gru.card import GruCard
-from optvol.core.options.gru.network import SampleTensors, Scalers, to_device
-from optvol.core.options.gru.training import (
-    TrainingConfig,
-    TrainingResult,
-    build_model,
-    predict_over_strike,
-)
+from optvol.core.options.gru.config import TrainingConfig
+from optvol.core.options.gru.scalers import Scalers
 from optvol.core.options.samples import (
     SEQUENCE_FEATURES,
     STATIC_FEATURES,
@@ -37,6 +32,14 @@ from optvol.core.options.samples import (
     SampleConfig,
 )
 from optvol.core.options.samples.features import HISTORY_FEATURES
+
+if TYPE_CHECKING:
+    import torch
+
+    from optvol.core.options.gru.training import TrainingResult
+
+# PyTorch is imported by the methods that use it: what only reads the card (a report, the
+# Dagster definitions naming this type) needs no PyTorch.
 
 WEIGHTS_SUFFIX = ".pt"
 
@@ -52,6 +55,8 @@ class TrainedGRU:
 
     @classmethod
     def from_training(cls, result: TrainingResult, samples: OptionSamples) -> TrainedGRU:
+        import torch
+
         state = {name: tensor.detach().cpu() for name, tensor in result.model.state_dict().items()}
         fields = {
             "model": "OptionGRU",
@@ -116,6 +121,8 @@ class TrainedGRU:
         return FittedBaselines.from_dict(self.card.fitted_baselines)
 
     def model(self, device: str | torch.device = "cpu") -> torch.nn.Module:
+        from optvol.core.options.gru.training import build_model
+
         model = build_model(self.card.architecture.model_dump())
         model.load_state_dict(self.state_dict)
         return model.to(device).eval()
@@ -142,6 +149,11 @@ class TrainedGRU:
         ``S_t``: every input that depends on it is computed again
         (:func:`~optvol.core.options.samples.inputs.inputs_at_spot`), so the model's delta
         is a difference of two calls."""
+        import torch
+
+        from optvol.core.options.gru.network import SampleTensors, to_device
+        from optvol.core.options.gru.training import predict_over_strike
+
         self.check_samples(samples)
         device = torch.device(device)
         if str(device) not in self._models:  # built once per device, reused by later calls
@@ -162,6 +174,8 @@ class TrainedGRU:
     def save(self, stem: str | Path) -> tuple[Path, Path]:
         """Write ``<stem>.pt`` and ``<stem>.json`` atomically (see
         :func:`~optvol.core.common.model_files.write_model_files`); return their paths."""
+        import torch
+
         return save_model(
             stem, WEIGHTS_SUFFIX, lambda buffer: torch.save(self.state_dict, buffer), self.card
         )
@@ -169,6 +183,8 @@ class TrainedGRU:
     @classmethod
     def load(cls, stem: str | Path) -> TrainedGRU:
         """Read a saved model, checking the weights against the card's sha256."""
+        import torch
+
         weights, card = read_model_files(stem, WEIGHTS_SUFFIX, GruCard)
         check_card(card, Path(stem).with_suffix(".json"))
         try:

@@ -17,7 +17,7 @@ from typing import Any
 
 from optvol.core.common.model_files import ModelCard
 from optvol.core.common.versioned_json import Real, Section, exactly
-from optvol.core.options.gru.training import TrainingConfig
+from optvol.core.options.gru.config import TrainingConfig
 from optvol.core.options.samples.config import SampleConfig
 
 Number = Real | None

@@ -12,7 +12,6 @@ import pytest
 import torch
 
 import optvol.core.common.versioned_json as versioned_json
-import optvol.core.options.gru.artifact as gru_artifact
 from optvol.core.common.errors import OptvolInputError
 from optvol.core.options.evaluation import evaluate_option_models
 from optvol.core.options.gru.anchor import with_anchor
@@ -226,7 +225,7 @@ def test_a_failed_weights_write_leaves_the_artifact_untouched(
     def broken_save(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(gru_artifact.torch, "save", broken_save)
+    monkeypatch.setattr(torch, "save", broken_save)
     with pytest.raises(RuntimeError, match="disk full"):
         retrained.save(saved[0].with_suffix(""))
     assert snapshot(tmp_path) == before

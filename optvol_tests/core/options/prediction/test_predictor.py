@@ -155,7 +155,7 @@ def test_an_am_settled_class_is_priced_as_the_samples_price_it():
     """SPX settles at the open of its expiration day: its time to expiry, business-time
     vol change and every price of a request are the samples' own, to the float32 of the
     network."""
-    from optvol.core.options.gru.training import TrainingConfig
+    from optvol.core.options.gru.config import TrainingConfig
     from optvol.core.options.prediction.predictor import OptionPredictor
     from optvol.core.options.samples import BASELINES, SampleConfig, build_samples
     from optvol.core.options.walk_forward import train_option_model
