@@ -16,10 +16,10 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _evaluation_runs_shared_by_workers(tmp_path_factory, worker_id: str) -> None:
+def _evaluation_runs_shared_by_workers(tmp_path_factory, request) -> None:
     """Let xdist workers share the evaluation runs of ``evaluation_fixtures`` through the
     session's temporary directory, which pytest removes in time like any other."""
-    if worker_id != "master":
+    if hasattr(request.config, "workerinput"):  # an xdist worker
         import optvol_tests.evaluation_fixtures as runs
 
         runs.SHARED_DIR = tmp_path_factory.getbasetemp().parent / "evaluation_runs"

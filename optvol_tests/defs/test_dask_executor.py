@@ -13,6 +13,7 @@ in-process into another data root.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,6 +173,9 @@ def compare_runs(tmp_path: Path) -> Comparison:
         env.setenv("OPTVOL_EXECUTOR", "dask")
         env.setenv("OPTVOL_DATA_DIR", str(decoy_root))
         env.delenv("OPTVOL_ARTIFACT_ROOT", raising=False)
+        # Dagster keeps a file's module by its name: another test may have loaded the code
+        # location under another OPTVOL_EXECUTOR in this process.
+        env.delitem(sys.modules, CODE_LOCATION.stem, raising=False)
         with (
             distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster,
             distributed.Client(cluster) as client,

@@ -196,7 +196,12 @@ def test_code_location_serves_optvol_with_the_chosen_executor(monkeypatch, execu
 def test_code_location_file_loads_as_dagster_loads_it(monkeypatch):
     """`dagster api grpc -f deploy/code_location.py` finds exactly one Definitions."""
     monkeypatch.setenv("OPTVOL_EXECUTOR", "k8s")
-    (target,) = loadable_targets_from_python_file(str(DEPLOY / "code_location.py"), str(DEPLOY))
+    try:
+        (target,) = loadable_targets_from_python_file(str(DEPLOY / "code_location.py"), str(DEPLOY))
+    finally:
+        # Dagster keeps the module by its name: a later test of this process loading the
+        # file would get this one, with its executor.
+        sys.modules.pop("code_location", None)
     assert target.attribute == "defs"
     assert isinstance(target.target_definition, dg.Definitions)
 
