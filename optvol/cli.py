@@ -336,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_clean(commands, long_format_options)
     _add_dynamics(commands, long_format_options)
     _add_import_market(commands)
+    _add_download(commands)
     _add_demo(commands, sample_options)
     _add_quote_months(commands, long_format_options)
     _add_serve(commands)
@@ -487,6 +488,49 @@ def _add_import_market(commands) -> None:
     )
     imports.add_argument("--force", action="store_true", help="replace an existing output file")
     imports.set_defaults(func=_import_market)
+
+
+def _add_download(commands) -> None:
+    download = commands.add_parser(
+        "download",
+        help="download inputs from free public sources",
+        description="Download inputs from free, keyless public sources into the data root.",
+    )
+    sources = download.add_subparsers(dest="source", required=True)
+    market = sources.add_parser(
+        "market",
+        help="append the new days of the S&P 500, VIX and FRED histories to raw_market.csv",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Download the S&P 500 daily OHLC (stooq), the VIX history (Cboe) and "
+        "FRED series, read\nthem as `optvol import-market` reads such files, and append "
+        f"their new days to\n<data root>/{MARKET_INPUT_FILE}. Nothing stored is replaced: a "
+        "source that ends earlier than\nthe stored file, or disagrees with it on a day both "
+        "hold, is refused. Each source's\nURL is a template its variable overrides (a mirror, "
+        "the tests): OPTVOL_URL_SPX,\nOPTVOL_URL_VIX and OPTVOL_URL_FRED ({series} is the "
+        "series id).",
+    )
+    market.add_argument(
+        "--fred",
+        nargs="*",
+        default=None,
+        metavar="SERIES",
+        help="FRED series ids (default: DGS10 DGS2 UNRATE); --fred with none: no FRED series",
+    )
+    market.add_argument("--data-dir", help=DATA_DIR_HELP)
+    market.set_defaults(func=_download_market)
+
+
+def _download_market(args: argparse.Namespace) -> int:
+    from optvol.core.downloads.market import DEFAULT_FRED_SERIES, download_market
+
+    series = DEFAULT_FRED_SERIES if args.fred is None else tuple(args.fred)
+    done = download_market(resolve_data_root(args.data_dir), fred_series=series)
+    if done.rows_added or done.cells_filled:
+        print(f"added {done.rows_added:,} days to {done.path} and filled "
+              f"{done.cells_filled:,} empty values of stored days")  # fmt: skip
+    else:
+        print(f"{done.path}: no new day or value in any source; nothing changed")
+    return 0
 
 
 def _add_demo(commands, sample_options: argparse.ArgumentParser) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from optvol_tests.loopback import QuietHandler, serving
 
 
 @dataclass
@@ -30,7 +30,7 @@ def local_webhook(status: int = 200, delay: float = 0.0) -> Iterator[Webhook]:
     ``delay`` seconds."""
     hook = Webhook(url="")
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self):  # noqa: N802 (the name http.server calls)
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             hook.received.append(json.loads(body))
@@ -39,20 +39,6 @@ def local_webhook(status: int = 200, delay: float = 0.0) -> Iterator[Webhook]:
             self.end_headers()
             self.wfile.write(b"ok")
 
-        def log_message(self, *args):  # keep the test output quiet
-            pass
-
-    class QuietServer(ThreadingHTTPServer):
-        def handle_error(self, request, client_address):  # a client that gave up waiting
-            pass
-
-    server = QuietServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    hook.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as url:
+        hook.url = f"{url}/hook"
         yield hook
-    finally:
-        server.shutdown()
-        server.server_close()

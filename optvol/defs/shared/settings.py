@@ -31,6 +31,7 @@ import dagster as dg
 from pydantic import Field, ValidationError, field_validator
 
 from optvol.core.common.paths import ARTIFACT_ROOT_ENV, DATA_DIR_ENV, resolve_data_root
+from optvol.core.downloads.market import DEFAULT_URLS, URL_ENV, market_urls
 from optvol.core.monitoring.alerts import WEBHOOK_ENV
 
 EXECUTOR_ENV = "OPTVOL_EXECUTOR"
@@ -51,9 +52,10 @@ ENV_VARS = {
     "auto_retrain": AUTO_RETRAIN_ENV,
     "alert_webhook": WEBHOOK_ENV,
     "first_quote_month": FIRST_MONTH_ENV,
+    **{f"url_{source}": var for source, var in URL_ENV.items()},
 }
 # Fields used while a run or a tick works: read when used (see the module docstring).
-RUN_TIME_FIELDS = ("data_dir", "artifact_root", "alert_webhook")
+RUN_TIME_FIELDS = ("data_dir", "artifact_root", "alert_webhook", "url_spx", "url_vix", "url_fred")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
@@ -92,6 +94,22 @@ class Settings(dg.ConfigurableResource):
         "default the month listed options began, so that any history fits.",
     )
 
+    url_spx: str | None = Field(
+        default=None,
+        description=f"Where `optvol download market` gets the S&P 500's daily OHLC "
+        f"({URL_ENV['spx']}); unset, stooq: {DEFAULT_URLS['spx']}.",
+    )
+    url_vix: str | None = Field(
+        default=None,
+        description=f"Where it gets the VIX history ({URL_ENV['vix']}); unset, Cboe: "
+        f"{DEFAULT_URLS['vix']}.",
+    )
+    url_fred: str | None = Field(
+        default=None,
+        description=f"Where it gets a FRED series, {{series}} standing for its id "
+        f"({URL_ENV['fred']}); unset, FRED: {DEFAULT_URLS['fred']}.",
+    )
+
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
         """The settings of this process's environment, with ``overrides`` on top.
@@ -128,6 +146,13 @@ class Settings(dg.ConfigurableResource):
         when neither is set."""
         url = self.alert_webhook or dg.EnvVar(WEBHOOK_ENV).get_value() or ""
         return url.strip() or None
+
+    @property
+    def market_urls(self) -> dict[str, str]:
+        """Each market source's URL template: the field, else the variable's value now,
+        else the public source."""
+        fields = {"spx": self.url_spx, "vix": self.url_vix, "fred": self.url_fred}
+        return {name: fields[name] or url for name, url in market_urls().items()}
 
     @field_validator("sensor_interval_seconds", mode="before")
     @classmethod

@@ -10,6 +10,7 @@ import pandas as pd
 
 from optvol.core.common.errors import OptvolInputError
 from optvol.core.common.paths import MARKET_INPUT_FILE, PLOTS_DIR
+from optvol.core.downloads.market import read_provenance
 from optvol.core.volatility.adaptive import AdaptiveConfig
 from optvol.core.volatility.artifact import (
     SelectionConfig,
@@ -66,7 +67,10 @@ def raw_market(
                 description=f"{err}: not written; the stored raw_market is kept",
                 allow_retries=False,
             ) from None
-    yield dg.Output(frame, metadata={"input_file": dg.MetadataValue.path(str(path))})
+    metadata = {"input_file": dg.MetadataValue.path(str(path))}
+    if (downloaded := read_provenance(path)) is not None:  # `optvol download market` wrote it
+        metadata["downloaded_from"] = dg.MetadataValue.json(downloaded["sources"])
+    yield dg.Output(frame, metadata=metadata)
     yield from check_results(RAW_MARKET_CHECKS, raw_market_outcomes(frame))
 
 
