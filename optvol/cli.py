@@ -518,6 +518,23 @@ def _add_download(commands) -> None:
     )
     market.add_argument("--data-dir", help=DATA_DIR_HELP)
     market.set_defaults(func=_download_market)
+    options = sources.add_parser(
+        "options",
+        help="save Cboe's delayed quotes of every option of SYMBOL as today's chain",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Save Cboe's delayed quotes of every listed option of each SYMBOL, taken "
+        "after the close,\nas that day's end-of-day chain: one file per underlying and "
+        f"trading day in\n<data root>/{OPTIONS_INPUT_DIR}/ (the delayed-quotes layout the "
+        "chain reader recognises).\nA second run on the same day replaces that day's file; "
+        "a weekend or NYSE holiday\nwrites nothing. OPTVOL_URL_CBOE_OPTIONS overrides the "
+        "URL ({symbol}: SPY, _SPX).",
+    )
+    options.add_argument("symbols", nargs="+", metavar="SYMBOL", help="underlyings, e.g. SPY SPX")
+    options.add_argument(
+        "--intraday", action="store_true", help="keep a snapshot taken before the close"
+    )
+    options.add_argument("--data-dir", help=DATA_DIR_HELP)
+    options.set_defaults(func=_download_options)
 
 
 def _download_market(args: argparse.Namespace) -> int:
@@ -530,6 +547,20 @@ def _download_market(args: argparse.Namespace) -> int:
               f"{done.cells_filled:,} empty values of stored days")  # fmt: skip
     else:
         print(f"{done.path}: no new day or value in any source; nothing changed")
+    return 0
+
+
+def _download_options(args: argparse.Namespace) -> int:
+    from optvol.core.downloads.options import download_options
+
+    for done in download_options(
+        resolve_data_root(args.data_dir), args.symbols, intraday=args.intraday
+    ):
+        if done.path is None:
+            print(f"{done.symbol}: {done.quote_date} is not a trading day; nothing written")
+        else:
+            print(f"wrote {done.path}: {done.rows:,} option quotes of {done.symbol} on "
+                  f"{done.quote_date}")  # fmt: skip
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -106,3 +107,29 @@ def fred_csv(series: str, days=DAYS) -> bytes:
         f"{d:%Y-%m-%d},{v}" for d, v in zip(days, values, strict=True)
     ]
     return ("\n".join(lines) + "\n").encode()
+
+
+def cboe_json(
+    timestamp: str = "2024-01-19 16:20:03",
+    spot: float = 482.43,
+    strikes=(470.0, 480.0, 490.0, 500.0),
+    expiries=("2024-02-16", "2024-03-15"),
+    root: str = "SPY",
+) -> bytes:
+    """A Cboe delayed-quotes document: calls and puts of ``strikes`` x ``expiries``."""
+    options = []
+    for expiry in expiries:
+        days = max((pd.Timestamp(expiry) - pd.Timestamp(timestamp[:10])).days, 1)
+        for strike in strikes:
+            for kind in ("C", "P"):
+                intrinsic = max(spot - strike, 0) if kind == "C" else max(strike - spot, 0)
+                mid = intrinsic + 2.0 + 0.1 * days**0.5 * 4
+                options.append({
+                    "option": f"{root}{pd.Timestamp(expiry):%y%m%d}{kind}{int(strike * 1000):08d}",
+                    "bid": round(mid - 0.05, 2), "ask": round(mid + 0.05, 2),
+                    "bid_size": 10, "ask_size": 12, "iv": 0.14, "open_interest": 1500,
+                    "volume": 230, "delta": 0.5 if kind == "C" else -0.5, "gamma": 0.03,
+                    "theta": -0.12, "vega": 0.4, "rho": 0.1, "last_trade_price": round(mid, 2),
+                })  # fmt: skip
+    document = {"timestamp": timestamp, "data": {"current_price": spot, "options": options}}
+    return json.dumps(document).encode()

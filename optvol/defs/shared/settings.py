@@ -31,6 +31,7 @@ import dagster as dg
 from pydantic import Field, ValidationError, field_validator
 
 from optvol.core.common.paths import ARTIFACT_ROOT_ENV, DATA_DIR_ENV, resolve_data_root
+from optvol.core.downloads import options as option_downloads
 from optvol.core.downloads.market import DEFAULT_URLS, URL_ENV, market_urls
 from optvol.core.monitoring.alerts import WEBHOOK_ENV
 
@@ -53,9 +54,11 @@ ENV_VARS = {
     "alert_webhook": WEBHOOK_ENV,
     "first_quote_month": FIRST_MONTH_ENV,
     **{f"url_{source}": var for source, var in URL_ENV.items()},
+    "url_cboe_options": option_downloads.URL_ENV,
 }
 # Fields used while a run or a tick works: read when used (see the module docstring).
-RUN_TIME_FIELDS = ("data_dir", "artifact_root", "alert_webhook", "url_spx", "url_vix", "url_fred")
+RUN_TIME_FIELDS = ("data_dir", "artifact_root", "alert_webhook", "url_spx", "url_vix", "url_fred",
+                   "url_cboe_options")  # fmt: skip
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
@@ -110,6 +113,13 @@ class Settings(dg.ConfigurableResource):
         f"({URL_ENV['fred']}); unset, FRED: {DEFAULT_URLS['fred']}.",
     )
 
+    url_cboe_options: str | None = Field(
+        default=None,
+        description=f"Where `optvol download options` gets an underlying's delayed quotes, "
+        f"{{symbol}} standing for it ({option_downloads.URL_ENV}); unset, Cboe: "
+        f"{option_downloads.DEFAULT_URL}.",
+    )
+
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
         """The settings of this process's environment, with ``overrides`` on top.
@@ -153,6 +163,12 @@ class Settings(dg.ConfigurableResource):
         else the public source."""
         fields = {"spx": self.url_spx, "vix": self.url_vix, "fred": self.url_fred}
         return {name: fields[name] or url for name, url in market_urls().items()}
+
+    @property
+    def option_url(self) -> str:
+        """The delayed-quotes URL template: the field, else the variable's value now,
+        else Cboe's."""
+        return self.url_cboe_options or option_downloads.option_url()
 
     @field_validator("sensor_interval_seconds", mode="before")
     @classmethod
