@@ -175,7 +175,14 @@ def test_the_loader_finds_every_definition_once():
         "alert_on_run_failure", "clean_after_ingest", "new_input_files",
         "retrain_when_features_change",
     ]  # fmt: skip
-    assert [schedule.name for schedule in repository.schedule_defs] == ["after_close_ingest"]
+    assert sorted(schedule.name for schedule in repository.schedule_defs) == [
+        "after_close_ingest", "evening_market_download", "evening_option_snapshot",
+    ]  # fmt: skip
+    jobs = [job.name for job in repository.get_all_jobs() if not job.name.startswith("__")]
+    assert sorted(jobs) == [
+        "download_market_job", "ingest", "ingest_market", "ingest_options",
+        "snapshot_options_job",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

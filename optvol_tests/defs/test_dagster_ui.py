@@ -74,6 +74,8 @@ def dagster_dev(tmp_path: Path):
             "DAGSTER_HOME": str(home),
             "OPTVOL_SENSOR_INTERVAL_SECONDS": "2",
             "OPTVOL_ALERT_WEBHOOK": hook.url,
+            # no evening download may reach for the internet (or alert) during the test
+            "OPTVOL_SCHEDULED_DOWNLOADS": "0",
         }
         command = [str(DAGSTER), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)]
         with open(log_path, "wb") as log:

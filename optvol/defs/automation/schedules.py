@@ -15,9 +15,9 @@ from optvol.defs.options.partitions import MONTH_FORMAT
     description=(
         "Both ingests at 18:00 New York time on weekdays, when vendors have published the "
         "day's end-of-day chains; the options for the month in progress. Stopped by default: "
-        "optvol downloads nothing, and the new_input_files sensor already ingests a file "
-        "within a minute of its arrival. Turn it on when a fetch job of yours rewrites the "
-        "inputs where the sensor cannot see the change (e.g. a mount that keeps mtimes)."
+        "the new_input_files sensor already ingests a file within a minute of its arrival "
+        "(the evening downloads' files too). Turn it on when a fetch job of yours rewrites "
+        "the inputs where the sensor cannot see the change (e.g. a mount that keeps mtimes)."
     ),
 )
 def after_close_ingest(context: dg.ScheduleEvaluationContext):

@@ -39,6 +39,8 @@ EXECUTOR_ENV = "OPTVOL_EXECUTOR"
 INTERVAL_ENV = "OPTVOL_SENSOR_INTERVAL_SECONDS"
 AUTO_RETRAIN_ENV = "OPTVOL_AUTO_RETRAIN"
 FIRST_MONTH_ENV = "OPTVOL_FIRST_QUOTE_MONTH"
+DOWNLOADS_ENV = "OPTVOL_SCHEDULED_DOWNLOADS"
+SYMBOLS_ENV = "OPTVOL_OPTION_SYMBOLS"
 MONTH_FORMAT = "%Y-%m"
 # Listed options began when the Cboe opened, on 26 April 1973: no quote month is earlier,
 # so the partitions can start there and hold any history without a setting.
@@ -53,6 +55,8 @@ ENV_VARS = {
     "auto_retrain": AUTO_RETRAIN_ENV,
     "alert_webhook": WEBHOOK_ENV,
     "first_quote_month": FIRST_MONTH_ENV,
+    "scheduled_downloads": DOWNLOADS_ENV,
+    "option_symbols": SYMBOLS_ENV,
     **{f"url_{source}": var for source, var in URL_ENV.items()},
     "url_cboe_options": option_downloads.URL_ENV,
 }
@@ -97,6 +101,16 @@ class Settings(dg.ConfigurableResource):
         "default the month listed options began, so that any history fits.",
     )
 
+    scheduled_downloads: bool = Field(
+        default=True,
+        description=f"Whether the evening download schedules start running ({DOWNLOADS_ENV}: "
+        "1 or 0): the market history, and a snapshot of each option symbol's chain.",
+    )
+    option_symbols: str = Field(
+        default="SPY",
+        description=f"The underlyings whose chains the evening schedule snapshots, separated "
+        f"by spaces or commas ({SYMBOLS_ENV}).",
+    )
     url_spx: str | None = Field(
         default=None,
         description=f"Where `optvol download market` gets the S&P 500's daily OHLC "
@@ -185,17 +199,27 @@ class Settings(dg.ConfigurableResource):
             )
         return seconds
 
-    @field_validator("auto_retrain", mode="before")
+    @field_validator("auto_retrain", "scheduled_downloads", mode="before")
     @classmethod
-    def _switch(cls, value: Any) -> Any:
+    def _switch(cls, value: Any, info) -> Any:
         if isinstance(value, bool):
             return value
         text = str(value).strip().lower()
         if text in _TRUE or text in _FALSE:
             return text in _TRUE
         raise ValueError(
-            f"{AUTO_RETRAIN_ENV} must be 1/true/yes/on or 0/false/no/off, got {value!r}"
+            f"{ENV_VARS[info.field_name]} must be 1/true/yes/on or 0/false/no/off, got {value!r}"
         )
+
+    @field_validator("option_symbols", mode="before")
+    @classmethod
+    def _symbols(cls, value: Any) -> Any:
+        symbols = str(value).replace(",", " ").split()
+        if not symbols or not all(s.lstrip("_").isalnum() for s in symbols):
+            raise ValueError(
+                f"{SYMBOLS_ENV} must name underlyings such as 'SPY SPX', got {value!r}"
+            )
+        return " ".join(s.upper() for s in symbols)
 
     @field_validator("first_quote_month", mode="before")
     @classmethod
