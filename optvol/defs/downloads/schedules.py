@@ -11,29 +11,31 @@ TIMEZONE = "America/New_York"
 
 
 def download_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
-    status = (
-        dg.DefaultScheduleStatus.RUNNING
-        if settings.scheduled_downloads
-        else dg.DefaultScheduleStatus.STOPPED
-    )
+    """Both schedules, running from the start unless ``settings`` turn them off."""
+    running = settings.scheduled_downloads
     return [
-        dg.ScheduleDefinition(
-            name="evening_option_snapshot",
-            job=snapshot_options_job,
-            cron_schedule="45 16 * * 1-5",
-            execution_timezone=TIMEZONE,
-            default_status=status,
-            description="Save the delayed quotes of each OPTVOL_OPTION_SYMBOLS underlying as "
-            f"the day's chain in raw/options/ (a holiday writes nothing; {DOWNLOADS_ENV}=0: "
-            "stopped).",
+        _weekday_evening(
+            "evening_option_snapshot", snapshot_options_job, "45 16", running,
+            "Save the delayed quotes of each OPTVOL_OPTION_SYMBOLS underlying as the day's "
+            "chain in raw/options/ (a holiday writes nothing).",
         ),
-        dg.ScheduleDefinition(
-            name="evening_market_download",
-            job=download_market_job,
-            cron_schedule="30 18 * * 1-5",
-            execution_timezone=TIMEZONE,
-            default_status=status,
-            description="Append the day to raw/raw_market.csv from stooq, Cboe and FRED "
-            f"({DOWNLOADS_ENV}=0: stopped).",
+        _weekday_evening(
+            "evening_market_download", download_market_job, "30 18", running,
+            "Append the day to raw/raw_market.csv from stooq, Cboe and FRED.",
         ),
-    ]
+    ]  # fmt: skip
+
+
+def _weekday_evening(
+    name: str, job: dg.JobDefinition, minute_hour: str, running: bool, description: str
+) -> dg.ScheduleDefinition:
+    return dg.ScheduleDefinition(
+        name=name,
+        job=job,
+        cron_schedule=f"{minute_hour} * * 1-5",
+        execution_timezone=TIMEZONE,
+        default_status=(
+            dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED
+        ),
+        description=f"{description} Weekdays, New York time; {DOWNLOADS_ENV}=0: stopped.",
+    )
