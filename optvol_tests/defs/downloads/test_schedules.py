@@ -10,9 +10,12 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from optvol.definitions import load_definitions
 from optvol.defs.automation.alerts import alert_sensor
+from optvol.defs.automation.sensors import new_input_files_sensor
 from optvol.defs.downloads.schedules import download_schedules
 from optvol.defs.shared.settings import Settings
+from optvol_tests.builders import dated_back
 from optvol_tests.sources import Answer, cboe_json, fred_csv, local_sources, spx_csv, vix_csv
 
 
@@ -77,6 +80,18 @@ def test_the_evening_jobs_write_what_the_file_sensor_picks_up(served, tmp_path):
     assert result.success
     written = sorted(p.name for p in (tmp_path / "raw" / "options").iterdir())
     assert written == ["cboe_spx_2024-01-19.csv", "cboe_spy_2024-01-19.csv"]
+    # The file sensor's next tick, once the files are older than its 10 s wait, asks for
+    # both ingests.
+    for path in (tmp_path / "raw").rglob("*.csv"):
+        dated_back(path)
+    sensor = new_input_files_sensor(settings)
+    context = dg.build_sensor_context(
+        instance=dg.DagsterInstance.ephemeral(),
+        resources={"settings": settings},
+        definitions=load_definitions(),
+    )
+    requests = sensor.evaluate_tick(context).run_requests
+    assert {request.job_name for request in requests} == {"ingest_market", "ingest_options"}
 
 
 def test_a_failed_download_fails_its_run_and_keeps_the_stored_file(served, tmp_path):
