@@ -499,11 +499,12 @@ def _add_download(commands) -> None:
     sources = download.add_subparsers(dest="source", required=True)
     market = sources.add_parser(
         "market",
-        help="append the new days of the S&P 500, VIX and FRED histories to raw_market.csv",
+        help="add the new days of the S&P 500, VIX and FRED histories to raw_market.csv",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Download the S&P 500 daily OHLC (stooq), the VIX history (Cboe) and "
-        "FRED series, read\nthem as `optvol import-market` reads such files, and append "
-        f"their new days to\n<data root>/{MARKET_INPUT_FILE}. Nothing stored is replaced: a "
+        "FRED series, read\nthem as `optvol import-market` reads such files, and add the "
+        f"days (and empty values)\n<data root>/{MARKET_INPUT_FILE} lacks. Nothing stored is "
+        "replaced: a "
         "source that ends earlier than\nthe stored file, or disagrees with it on a day both "
         "hold, is refused. Each source's\nURL is a template its variable overrides (a mirror, "
         "the tests): OPTVOL_URL_SPX,\nOPTVOL_URL_VIX and OPTVOL_URL_FRED ({series} is the "

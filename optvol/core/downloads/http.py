@@ -29,7 +29,7 @@ DEFAULT_TIMEOUT_S = 30.0
 USER_AGENT = "optvol (https://github.com/optvol/optvol)"
 # Statuses a later try may not meet again.
 _TRANSIENT_STATUSES = {408, 429, 500, 502, 503, 504}
-_SECRET = re.compile(r"key|token|secret|password|sig|auth", re.IGNORECASE)
+_SECRET = re.compile(r"key|token|secret|pass|sig|auth|credential|session", re.IGNORECASE)
 
 
 class DownloadError(OptvolInputError):
@@ -54,15 +54,18 @@ class Fetched:
 
 
 def redacted(url: str) -> str:
-    """``url`` with the values of query parameters that look like credentials hidden."""
+    """``url`` without a user and password, and with the values of query parameters that
+    look like credentials hidden."""
     parts = urllib.parse.urlsplit(url)
-    if not parts.query:
-        return url
-    query = [
-        (name, "***" if _SECRET.search(name) else value)
-        for name, value in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+    if "@" in parts.netloc:
+        parts = parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1])
+    if parts.query:
+        query = [
+            (name, "***" if _SECRET.search(name) else value)
+            for name, value in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+        ]
+        parts = parts._replace(query=urllib.parse.urlencode(query))
+    return urllib.parse.urlunsplit(parts)
 
 
 def fetch(
@@ -76,6 +79,8 @@ def fetch(
     given; tried again after 1, 2 and 4 s (``wait``, by default :func:`time.sleep`) while
     the failure may heal."""
     shown = redacted(url)
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise DownloadError(f"GET {shown}: not an http(s) URL")
     headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
     if etag:
         headers["If-None-Match"] = etag

@@ -3,8 +3,8 @@ keyless CSV sources, appended to ``raw/raw_market.csv``.
 
 Each source is read by the parser ``optvol import-market`` uses for a file of its layout
 (:mod:`optvol.core.volatility.market_import`), and the table is built as there. Against
-the stored file, new days are added and empty cells of stored days filled, and nothing
-stored is replaced: a source whose history ends before the stored one, or whose
+the stored file, the days it lacks are added and empty cells of stored days filled, and
+nothing stored is replaced: a source whose history ends before the stored one, or whose
 overlapping days disagree beyond rounding, is refused with a message naming it, the date
 and both values. Each source's URL, time,
 size, sha256, rows added and last date are kept beside the file
@@ -89,20 +89,20 @@ def download_market(
     urls: Mapping[str, str] | None = None,
     get: Callable[..., Fetched] = fetch,
 ) -> MarketDownload:
-    """Download every source and append its new days to ``<root>/raw/raw_market.csv``."""
+    """Download every source and add what ``<root>/raw/raw_market.csv`` lacks."""
     urls = dict(urls or market_urls())
     path = Path(root) / MARKET_INPUT_FILE
-    previous = _read_provenance(path)
     stored = _read_stored(path)
+    previous = _read_provenance(path) if stored is not None else {}
     sources = {"spx": urls["spx"], "vix": urls["vix"]}
     sources |= {f"fred:{s}": urls["fred"].replace("{series}", s) for s in fred_series}
     frames, records = {}, {}
     for name, url in sources.items():
-        known = previous.get(name, {}) if stored is not None else {}
+        known = previous.get(name, {})
         got = get(url, etag=known.get("etag"), last_modified=known.get("last_modified"))
         if got.not_modified:
             log.info("%s: not modified since %s", got.url, known.get("fetched_at"))
-            records[name] = {**known, "rows_added": 0}
+            records[name] = {**known, "rows_added": 0, "cells_filled": 0}
             continue
         frames[name] = _parse(name, got)
         records[name] = _record(got, frames[name])
@@ -209,8 +209,11 @@ def _merged(
     filled = stored[values].isna() & known.notna()
     kept = stored.copy()
     kept[values] = stored[values].fillna(known)
-    added = table[table["date"] > stored["date"].max()].dropna(how="all", subset=values)
-    return pd.concat([kept, added], ignore_index=True), added, filled
+    # Every day the file lacks, not only later ones: a monthly series is dated the 1st,
+    # often a weekend the file has no row for, and published weeks later.
+    added = table[~table["date"].isin(stored["date"])].dropna(how="all", subset=values)
+    merged = pd.concat([kept, added], ignore_index=True).sort_values("date", kind="stable")
+    return merged.reset_index(drop=True), added, filled
 
 
 def _refuse_stale(name: str, frame: pd.DataFrame, stored: pd.DataFrame, columns: list) -> None:
@@ -249,11 +252,18 @@ def _read_stored(path: Path) -> pd.DataFrame | None:
     if not path.exists():
         return None
     try:
-        stored = pd.read_csv(path, dtype={"date": str})
-    except (ValueError, pd.errors.ParserError) as err:
+        # round_trip: every stored number reads back exactly, so a rewrite keeps its digits
+        stored = pd.read_csv(path, dtype={"date": str}, float_precision="round_trip")
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as err:
         raise OptvolInputError(f"{path}: not a readable raw_market.csv: {err}") from None
     if "date" not in stored.columns or stored.empty:
         raise OptvolInputError(f"{path}: no date column or no rows; found {list(stored.columns)}")
+    text = [c for c in stored.columns if c != "date" and stored[c].dtype == object]
+    if text:
+        raise OptvolInputError(
+            f"{path}: column {text[0]!r} holds text, not numbers; write the file again with "
+            "`optvol import-market`"
+        )
     return stored
 
 
@@ -275,13 +285,26 @@ def _provenance_path(path: Path) -> Path:
 
 
 def _read_provenance(path: Path) -> dict:
+    """The last run's record of each source, if it is the record of the file as it is now
+    (a file written again by ``import-market`` or by hand is downloaded in full)."""
     record = read_provenance(path)
-    if record is None and _provenance_path(path).exists():
-        log.warning("%s is not readable: downloading every source in full", _provenance_path(path))
-    return record["sources"] if record else {}
+    if record is None:
+        if _provenance_path(path).exists():
+            log.warning("%s is not readable: downloading every source in full",
+                        _provenance_path(path))  # fmt: skip
+        return {}
+    if record.get("file_sha256") != _sha256(path):
+        log.info("%s changed since the last download: downloading every source in full", path)
+        return {}
+    return {name: entry for name, entry in record["sources"].items() if isinstance(entry, dict)}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _write_provenance(path: Path, records: dict[str, dict]) -> None:
-    text = json.dumps({"file": path.name, "sources": records}, indent=2, sort_keys=True)
+    document = {"file": path.name, "file_sha256": _sha256(path), "sources": records}
+    text = json.dumps(document, indent=2, sort_keys=True)
     with atomic_open(_provenance_path(path)) as handle:
         handle.write((text + "\n").encode())

@@ -88,11 +88,18 @@ def download_options(
 ) -> list[OptionSnapshot]:
     """Snapshot each of ``symbols`` into ``<root>/raw/options/``."""
     template = url or option_url()
-    done = []
-    for symbol in symbols:
+    done, failed = [], []
+    for symbol in symbols:  # one symbol's failure does not cost the others their day
         name = symbol.upper().lstrip("_")
-        got = get(template.replace("{symbol}", f"_{name}" if name in INDEXES else name))
-        done.append(_save(Path(root) / OPTIONS_INPUT_DIR, name, got, intraday))
+        try:
+            got = get(template.replace("{symbol}", f"_{name}" if name in INDEXES else name))
+            done.append(_save(Path(root) / OPTIONS_INPUT_DIR, name, got, intraday))
+        except DownloadError as err:
+            log.error("%s: %s", name, err)
+            failed.append(f"{name}: {err}")
+    if failed:
+        saved = ", ".join(d.symbol for d in done if d.path) or "none"
+        raise DownloadError(f"{'; '.join(failed)} (saved: {saved})")
     return done
 
 
@@ -130,7 +137,8 @@ def _document(got: Fetched) -> dict:
             f"GET {got.url}: HTTP {got.status} answered {got.content_type or 'a body'} that "
             f"is not JSON: {got.body[:80]!r}"
         ) from None
-    options = document.get("data", {}).get("options") if isinstance(document, dict) else None
+    data = document.get("data") if isinstance(document, dict) else None
+    options = data.get("options") if isinstance(data, dict) else None
     if not isinstance(options, list):
         raise DownloadError(f"GET {got.url}: the document has no data.options list")
     return document

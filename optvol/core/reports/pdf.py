@@ -122,8 +122,8 @@ def _wrap_greedy(text: str, font: _Font, width: float, estimate: bool) -> list[s
         line, added = "", 0.0
         for word in chunk.split():
             candidate = f"{line} {word}".lstrip()
-            guess = added + (space if line else 0.0) + _width(word, font) if estimate else width
-            if guess <= _SURELY_FITS * width or fits(candidate):
+            guess = added + (space if line else 0.0) + _width(word, font) if estimate else 0.0
+            if (estimate and guess <= _SURELY_FITS * width) or fits(candidate):
                 line, added = candidate, guess
                 continue
             if line:

@@ -172,3 +172,46 @@ def test_redacted_hides_credentials_only():
         "https://x.org/a.csv?id=DGS10&api_key=%2A%2A%2A&token=%2A%2A%2A"
     )
     assert redacted("https://x.org/a.csv") == "https://x.org/a.csv"
+
+
+def test_a_monthly_value_dated_on_a_day_the_file_has_no_row_for_is_added(sources, tmp_path):
+    download(tmp_path)
+    # UNRATE-like: dated the 1st (here a Saturday) and published weeks later
+    monthly = b"observation_date,DGS10\n2024-01-02,4.00\n2024-01-06,4.10\n"
+    sources.serve("/fred/DGS10", Answer(fred_csv("DGS10") + monthly.split(b"\n", 1)[1]))
+    done = download(tmp_path)
+    assert done.rows_added == 1
+    table = pd.read_csv(tmp_path / "raw" / "raw_market.csv")
+    saturday = table[table["date"] == "2024-01-06"]
+    assert saturday["dgs10"].tolist() == [4.1] and saturday["spx_close"].isna().all()
+    assert table["date"].is_monotonic_increasing
+
+
+def test_a_file_written_again_by_hand_is_downloaded_in_full(sources, tmp_path):
+    download(tmp_path)
+    path = tmp_path / "raw" / "raw_market.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:-5]) + "\n")  # import-market --force of a shorter file
+    done = download(tmp_path)
+    assert done.rows_added == 5  # no If-None-Match from the old record: the days come back
+    assert path.read_text().splitlines() == lines
+
+
+def test_stored_digits_survive_a_rewrite(sources, tmp_path):
+    download(tmp_path)
+    path = tmp_path / "raw" / "raw_market.csv"
+    exact = "3184.8084366072717"  # pandas' default parser reads it one unit off
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    table["core_cpi"] = [exact] + [""] * (len(table) - 1)  # a series of the user's own
+    table.to_csv(path, index=False)
+    sources.serve("/spx.csv", Answer(spx_csv(pd.bdate_range("2024-01-02", periods=31))))
+    assert download(tmp_path).rows_added == 1
+    assert pd.read_csv(path, dtype=str)["core_cpi"].iloc[0] == exact
+
+
+def test_credentials_never_show_and_a_url_without_scheme_is_refused(tmp_path):
+    assert redacted("https://user:hunter2@mirror.example/spx.csv") == (
+        "https://***@mirror.example/spx.csv"
+    )
+    with pytest.raises(DownloadError, match=r"GET stooq.com/q\?api_key=%2A%2A%2A: not an http"):
+        fetch("stooq.com/q?api_key=SECRET")

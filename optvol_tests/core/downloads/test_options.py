@@ -82,6 +82,10 @@ def test_a_weekend_or_holiday_writes_nothing_and_says_so(cboe, tmp_path, capsys,
     ("body", "message"),
     [
         (json.dumps({"timestamp": "2024-01-19 16:20:00", "data": {}}).encode(), "no data.options"),
+        (
+            json.dumps({"timestamp": "2024-01-19 16:20:00", "data": None}).encode(),
+            "no data.options",
+        ),
         (b"<html>maintenance</html>", "is not JSON"),
         (
             cboe_json().replace(b"SPY240216C00470000", b"SPY24021C470"),
@@ -89,7 +93,7 @@ def test_a_weekend_or_holiday_writes_nothing_and_says_so(cboe, tmp_path, capsys,
         ),
         (cboe_json(timestamp="19/01/2024 16:20"), "is not YYYY-MM-DD HH:MM:SS"),
     ],
-    ids=["no options", "html", "bad OCC symbol", "bad timestamp"],
+    ids=["no options", "null data", "html", "bad OCC symbol", "bad timestamp"],
 )
 def test_a_malformed_document_is_refused_naming_the_url(cboe, tmp_path, body, message):
     cboe.serve("/options/SPY.json", Answer(body))
@@ -109,3 +113,12 @@ def test_occ_symbols_in_both_forms():
     assert parse_occ("SPXW  240119P04712500")[2:] == ("put", 4712.5)
     with pytest.raises(ValueError, match="not an OCC option symbol"):
         parse_occ("SPY 2024-01-19 470 C")
+
+
+def test_one_symbol_that_fails_does_not_cost_the_others_their_day(cboe, tmp_path):
+    cboe.serve("/options/SPY.json", Answer(cboe_json()))
+    with pytest.raises(
+        DownloadError, match=r"SPYY: GET .*/options/SPYY.json: HTTP 404.*saved: SPY"
+    ):
+        download_options(tmp_path, ["SPYY", "SPY"])
+    assert [p.name for p in (tmp_path / "raw" / "options").iterdir()] == ["cboe_spy_2024-01-19.csv"]
