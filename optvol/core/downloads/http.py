@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from time import sleep
 
 from optvol.core.common.errors import OptvolInputError
-from optvol.core.common.retry import INGEST_MAX_RETRIES, ingest_retry_delay
+from optvol.core.common.retry import INGEST_MAX_RETRIES, with_retries
 
 __all__ = ["DownloadError", "Fetched", "fetch", "redacted"]
 
@@ -86,19 +86,16 @@ def fetch(
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    for attempt in range(INGEST_MAX_RETRIES + 1):
-        try:
-            return _get(url, shown, headers, timeout)
-        except _Transient as err:
-            if attempt == INGEST_MAX_RETRIES:
-                raise DownloadError(
-                    f"GET {shown}: {err} (after {INGEST_MAX_RETRIES} retries)"
-                ) from None
-            delay = ingest_retry_delay(attempt + 1)
-            log.warning("GET %s: %s; retry %d of %d in %.0f s", shown, err, attempt + 1,
-                        INGEST_MAX_RETRIES, delay)  # fmt: skip
-            (wait or sleep)(delay)
-    raise AssertionError("unreachable")
+
+    def tell(err: Exception, retry: int, delay: float) -> None:
+        log.warning("GET %s: %s; retry %d of %d in %.0f s", shown, err, retry,
+                    INGEST_MAX_RETRIES, delay)  # fmt: skip
+
+    try:
+        return with_retries(lambda: _get(url, shown, headers, timeout), _Transient, tell,
+                            wait=wait or sleep)  # fmt: skip
+    except _Transient as err:
+        raise DownloadError(f"GET {shown}: {err} (after {INGEST_MAX_RETRIES} retries)") from None
 
 
 class _Transient(Exception):

@@ -12,7 +12,7 @@ from optvol.core.common.errors import OptvolInputError
 from optvol.core.common.retry import (
     INGEST_BASE_DELAY_SECONDS,
     INGEST_MAX_RETRIES,
-    ingest_retry_delay,
+    with_retries,
 )
 
 T = TypeVar("T")
@@ -39,19 +39,15 @@ def read_with_retries(
     stack traces, and the final failure carries the message once, with no chained
     traceback and no further retry by the step's policy.
     """
-    for attempt in range(INGEST_MAX_RETRIES + 1):
-        try:
-            return read()
-        except OptvolInputError as err:
-            if attempt == INGEST_MAX_RETRIES:
-                raise dg.Failure(
-                    description=f"ingest failed after {INGEST_MAX_RETRIES} retries: {err}",
-                    metadata={"error": str(err)},
-                    allow_retries=False,
-                ) from None
-            delay = ingest_retry_delay(attempt + 1)
-            context.log.warning(
-                "%s; retry %d of %d in %.0f s", err, attempt + 1, INGEST_MAX_RETRIES, delay
-            )
-            sleep(delay)
-    raise AssertionError("unreachable")
+
+    def tell(err: Exception, retry: int, delay: float) -> None:
+        context.log.warning("%s; retry %d of %d in %.0f s", err, retry, INGEST_MAX_RETRIES, delay)
+
+    try:
+        return with_retries(read, OptvolInputError, tell, wait=sleep)
+    except OptvolInputError as err:
+        raise dg.Failure(
+            description=f"ingest failed after {INGEST_MAX_RETRIES} retries: {err}",
+            metadata={"error": str(err)},
+            allow_retries=False,
+        ) from None

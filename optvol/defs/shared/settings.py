@@ -66,6 +66,11 @@ RUN_TIME_FIELDS = ("data_dir", "artifact_root", "alert_webhook", "url_spx", "url
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
+def _source_url(where: str, var: str, source: str, url: str) -> Any:
+    """The field of a download's URL template: the variable's, unset the public source."""
+    return Field(default=None, description=f"Where {where} ({var}); unset, {source}: {url}.")
+
+
 class Settings(dg.ConfigurableResource):
     """optvol's settings (docs/settings.md lists them with their variables and defaults)."""
 
@@ -111,27 +116,26 @@ class Settings(dg.ConfigurableResource):
         description=f"The underlyings whose chains the evening schedule snapshots, separated "
         f"by spaces or commas ({SYMBOLS_ENV}).",
     )
-    url_spx: str | None = Field(
-        default=None,
-        description=f"Where `optvol download market` gets the S&P 500's daily OHLC "
-        f"({URL_ENV['spx']}); unset, stooq: {DEFAULT_URLS['spx']}.",
+    url_spx: str | None = _source_url(
+        "`optvol download market` gets the S&P 500's daily OHLC",
+        URL_ENV["spx"],
+        "stooq",
+        DEFAULT_URLS["spx"],
     )
-    url_vix: str | None = Field(
-        default=None,
-        description=f"Where it gets the VIX history ({URL_ENV['vix']}); unset, Cboe: "
-        f"{DEFAULT_URLS['vix']}.",
+    url_vix: str | None = _source_url(
+        "it gets the VIX history", URL_ENV["vix"], "Cboe", DEFAULT_URLS["vix"]
     )
-    url_fred: str | None = Field(
-        default=None,
-        description=f"Where it gets a FRED series, {{series}} standing for its id "
-        f"({URL_ENV['fred']}); unset, FRED: {DEFAULT_URLS['fred']}.",
+    url_fred: str | None = _source_url(
+        "it gets a FRED series, {series} standing for its id",
+        URL_ENV["fred"],
+        "FRED",
+        DEFAULT_URLS["fred"],
     )
-
-    url_cboe_options: str | None = Field(
-        default=None,
-        description=f"Where `optvol download options` gets an underlying's delayed quotes, "
-        f"{{symbol}} standing for it ({option_downloads.URL_ENV}); unset, Cboe: "
-        f"{option_downloads.DEFAULT_URL}.",
+    url_cboe_options: str | None = _source_url(
+        "`optvol download options` gets an underlying's delayed quotes, {symbol} standing for it",
+        option_downloads.URL_ENV,
+        "Cboe",
+        option_downloads.DEFAULT_URL,
     )
 
     @classmethod
