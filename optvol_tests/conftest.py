@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -13,6 +14,15 @@ from optvol_tests.builders import write_small_inputs
 settings.register_profile("fast", max_examples=50)
 settings.register_profile("thorough", max_examples=300)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Move what collection imported (Dagster, PyTorch, pandas, the tests) out of the
+    garbage collector's sight: it lives as long as the process, and every full
+    collection, automatic or the Parquet writer's own, would otherwise walk all of it.
+    What tests allocate afterwards is collected as usual."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(scope="session", autouse=True)
