@@ -30,15 +30,17 @@ from optvol_tests.builders import (
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_help_of_every_command():
-    for command in ([], ["sample-data"], ["clean"], ["demo"], ["quote-months"]):
-        out = subprocess.run(
-            [sys.executable, "-m", "optvol.cli", *command, "--help"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        assert "usage: optvol" in out
+def test_help_of_every_command(capsys):
+    # `python -m optvol.cli` as a program once; each command's help in this process.
+    out = subprocess.run(
+        [sys.executable, "-m", "optvol.cli", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "usage: optvol" in out
+    for command in (["sample-data"], ["clean"], ["demo"], ["quote-months"]):
+        with pytest.raises(SystemExit) as exited:
+            main([*command, "--help"])
+        assert exited.value.code == 0
+        assert f"usage: optvol {command[0]}" in capsys.readouterr().out
 
 
 def test_clean_options_gives_the_same_bytes_as_the_asset(small_data_root, tmp_path):

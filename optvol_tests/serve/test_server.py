@@ -18,6 +18,8 @@ import urllib.request
 
 import pytest
 
+from optvol.cli import main
+from optvol.serve.models import ServedModels
 from optvol.serve.server import build_server
 
 
@@ -111,14 +113,25 @@ def test_optvol_serve_logs_start_requests_and_end(served_root, sigint):
     assert "optvol API stopped: 2 requests, 1 errors" in output
 
 
-def test_optvol_serve_without_models_exits_with_what_to_materialize(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "optvol.cli", "serve", "--port", "0", "--data-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 2
-    assert "no model can be served" in result.stderr
-    assert "gru_model" in result.stderr and "volatility_model" in result.stderr
+def test_optvol_serve_without_models_exits_with_what_to_materialize(tmp_path, caplog):
+    assert main(["serve", "--port", "0", "--data-dir", str(tmp_path)]) == 2
+    assert "no model can be served" in caplog.text
+    assert "gru_model" in caplog.text and "volatility_model" in caplog.text
+
+
+def _refused_before_loading(monkeypatch, caplog, *args: str) -> str:
+    """``optvol serve ARGS`` run here as the CLI runs it: exit status 2, and no model so
+    much as loaded (a refusal that came too late would start a server, not hang the
+    test); the message it logged."""
+
+    def loaded_too_soon(cls, root):
+        raise AssertionError("the models were loaded before the refusal")
+
+    monkeypatch.setattr(ServedModels, "load", classmethod(loaded_too_soon))
+    caplog.clear()
+    assert main(["serve", *args]) == 2
+    assert "Traceback" not in caplog.text
+    return caplog.text
 
 
 def _start(served_root, port: int, *extra: str, inherited_sigint=signal.SIG_DFL):
@@ -339,22 +352,20 @@ def test_waitress_answers_malformed_requests_in_json(served_root):
      ("--read-timeout", "0"), ("--read-timeout", "nan")],
 )  # fmt: skip
 def test_optvol_serve_refuses_fewer_than_one_worker_or_thread_or_no_read_time(
-    served_root, option, value
+    served_root, option, value, monkeypatch, caplog
 ):
-    result = subprocess.run(
-        [sys.executable, "-m", "optvol.cli", "serve", option, value, "--data-dir",
-         str(served_root)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 2
+    said = _refused_before_loading(
+        monkeypatch, caplog, option, value, "--data-dir", str(served_root)
+    )
     expected = "must be positive seconds" if option == "--read-timeout" else "must be at least 1"
     assert (
-        f"{option} {expected}, got {float(value) if option == '--read-timeout' else value}"
-        in result.stderr
+        f"{option} {expected}, got {float(value) if option == '--read-timeout' else value}" in said
     )
 
 
-def test_optvol_serve_refuses_a_busy_or_impossible_port_before_loading(served_root):
+def test_optvol_serve_refuses_a_busy_or_impossible_port_before_loading(
+    served_root, monkeypatch, caplog
+):
     import socket
 
     with socket.socket() as busy:
@@ -363,12 +374,7 @@ def test_optvol_serve_refuses_a_busy_or_impossible_port_before_loading(served_ro
         port = busy.getsockname()[1]
         for value, message in ((str(port), f"port {port} on 127.0.0.1 is in use"),
                                ("99999", "--port must be between 0 and 65535, got 99999")):  # fmt: skip
-            result = subprocess.run(
-                [sys.executable, "-m", "optvol.cli", "serve", "--port", value, "--data-dir",
-                 str(served_root)],
-                capture_output=True, text=True, timeout=120,
-            )  # fmt: skip
-            assert result.returncode == 2, result.stderr
-            assert message in result.stderr
-            assert "Traceback" not in result.stderr
-            assert "Serving the" not in result.stderr  # refused before any model loaded
+            said = _refused_before_loading(
+                monkeypatch, caplog, "--port", value, "--data-dir", str(served_root)
+            )
+            assert message in said
