@@ -15,7 +15,11 @@ server. This worker bounds the reading instead:
   before the app runs; a late body reads as cut short, which the app answers with 400;
 * the pool has ``SPARE_READERS`` threads beyond the ``slots`` that may run the app at
   once, so that clients still sending hold a reader, not a slot (a semaphore keeps the
-  app's concurrency at ``slots``, as ``--threads`` asks).
+  app's concurrency at ``slots``, as ``--threads`` asks);
+* a connection that is done with is closed on its reader thread. gunicorn 27 closes it
+  on the worker's one event-loop thread, lingering up to 2 s for the client to close its
+  side (RFC 9112 section 9.6), so that every client that keeps its socket open after
+  the answer (a 408, say) stopped the worker from accepting anyone for 2 s.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import socket
 import threading
 import time
 
+from gunicorn import util
 from gunicorn.http.body import Body
 from gunicorn.util import write_nonblock
 from gunicorn.workers.gthread import ThreadWorker
@@ -113,6 +118,22 @@ def _continue(req, sock: socket.socket) -> None:
         req.headers = [(name, value) for name, value in req.headers if name != "EXPECT"]
 
 
+# gunicorn >= 27 closes a finished connection gracefully (half-close, then drain until
+# the client closes, up to 2 s); earlier ones close at once.
+_CLOSE_LINGERS = hasattr(util, "close_graceful")
+
+
+def _close_here(conn) -> None:
+    """Close ``conn`` as gunicorn would, on this thread; the event loop's close that
+    follows is then nothing."""
+    conn.close(graceful=True)
+    conn.close = _closed
+
+
+def _closed(graceful: bool = False) -> None:
+    pass
+
+
 def deadline_worker(read_timeout: float, slots: int, body_limit: int) -> type[ThreadWorker]:
     """The worker class to give gunicorn's ``worker_class``, with ``threads`` set to
     ``slots + SPARE_READERS``; ``body_limit`` is the largest body the app accepts."""
@@ -130,9 +151,12 @@ def deadline_worker(read_timeout: float, slots: int, body_limit: int) -> type[Th
             conn.sock.deadline = time.monotonic() + read_timeout
             conn.sock.head = True
             try:
-                return super().handle(conn)
+                result = super().handle(conn)
             finally:
                 conn.sock.deadline = None
+            if not result and _CLOSE_LINGERS:  # to be closed: here, not on the event loop
+                _close_here(conn)
+            return result
 
         def handle_request(self, req, conn):
             conn.sock.head = False
