@@ -27,6 +27,8 @@ class Answer:
     content_type: str = "text/csv"
     delay: float = 0.0
     cut_short: bool = False  # announce the full length, send half, close
+    pieces: int = 1  # the body sent in this many parts, ``delay`` seconds apart
+    no_length: bool = False  # no Content-Length: the body ends when the connection closes
 
 
 @dataclass
@@ -66,13 +68,19 @@ def local_sources() -> Iterator[Sources]:
                 return
             self.send_response(answer.status)
             self.send_header("Content-Type", answer.content_type)
-            self.send_header("Content-Length", str(len(answer.body)))
+            if not answer.no_length:
+                self.send_header("Content-Length", str(len(answer.body)))
             if answer.status == 200:
                 self.send_header("ETag", etag)
             self.end_headers()
             body = answer.body[: len(answer.body) // 2] if answer.cut_short else answer.body
-            self.wfile.write(body)
-            if answer.cut_short:
+            size = -(-len(body) // answer.pieces)
+            for start in range(0, len(body), size):
+                if start:
+                    time.sleep(answer.delay)
+                self.wfile.write(body[start : start + size])
+                self.wfile.flush()
+            if answer.cut_short or answer.no_length:
                 self.close_connection = True
 
     with serving(Handler) as url:

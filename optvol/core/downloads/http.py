@@ -1,7 +1,9 @@
-"""One HTTP GET as a download needs it: a timeout, conditional headers (``ETag`` /
-``Last-Modified``, RFC 9110 §13.1), the ingest retry schedule (1, 2, 4 s) for what may
-heal (a timeout, a reset connection, a cut body, a 5xx, 408 or 429), and one clear error
-naming the URL -- its query values hidden, as they may hold a key -- for what will not.
+"""One HTTP GET as a download needs it: a timeout on every read and a deadline on the
+whole body, a cap on its size, conditional headers (``ETag`` / ``Last-Modified``, RFC
+9110 §13.1), the ingest retry schedule (1, 2, 4 s) for what may heal (a timeout, a reset
+connection, a cut body, a 5xx, 408 or 429, a name server that did not answer), and one
+clear error naming the URL -- its query values hidden, as they may hold a key -- for
+what will not (a 404, a host name that does not exist, a certificate that is refused).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import http.client
 import logging
 import re
 import socket
+import ssl
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -25,7 +29,10 @@ __all__ = ["DownloadError", "Fetched", "fetch", "redacted"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_TIMEOUT_S = 30.0  # for connecting and for each read
+DEFAULT_DEADLINE_S = 300.0  # for the whole response: a server that trickles is cut off
+DEFAULT_MAX_BYTES = 256 * 2**20  # a day's full index chain from Cboe is about 30 MB
+_CHUNK = 1 << 16
 USER_AGENT = "optvol (https://github.com/optvol/optvol)"
 # Statuses a later try may not meet again.
 _TRANSIENT_STATUSES = {408, 429, 500, 502, 503, 504}
@@ -74,10 +81,13 @@ def fetch(
     last_modified: str | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
     wait: Callable[[float], None] | None = None,
+    deadline: float = DEFAULT_DEADLINE_S,
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Fetched:
     """GET ``url``, asking only for a newer version than ``etag``/``last_modified`` when
     given; tried again after 1, 2 and 4 s (``wait``, by default :func:`time.sleep`) while
-    the failure may heal."""
+    the failure may heal. Each try waits at most ``timeout`` seconds for any one read and
+    ``deadline`` seconds for the whole response; a body over ``max_bytes`` is refused."""
     shown = redacted(url)
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
         raise DownloadError(f"GET {shown}: not an http(s) URL")
@@ -92,8 +102,8 @@ def fetch(
                     INGEST_MAX_RETRIES, delay)  # fmt: skip
 
     try:
-        return with_retries(lambda: _get(url, shown, headers, timeout), _Transient, tell,
-                            wait=wait or sleep)  # fmt: skip
+        return with_retries(lambda: _get(url, shown, headers, timeout, deadline, max_bytes),
+                            _Transient, tell, wait=wait or sleep)  # fmt: skip
     except _Transient as err:
         raise DownloadError(f"GET {shown}: {err} (after {INGEST_MAX_RETRIES} retries)") from None
 
@@ -102,11 +112,14 @@ class _Transient(Exception):
     """A failure worth another try."""
 
 
-def _get(url: str, shown: str, headers: dict[str, str], timeout: float) -> Fetched:
+def _get(
+    url: str, shown: str, headers: dict[str, str], timeout: float, deadline: float, limit: int
+) -> Fetched:
     request = urllib.request.Request(url, headers=headers)
+    ends = time.monotonic() + deadline
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = response.read()  # raises IncompleteRead when the body is cut short
+            body = _read_body(response, shown, ends, deadline, limit)
             return _fetched(shown, response.status, body, response.headers)
     except urllib.error.HTTPError as err:
         if err.code == 304:
@@ -115,7 +128,7 @@ def _get(url: str, shown: str, headers: dict[str, str], timeout: float) -> Fetch
         if err.code in _TRANSIENT_STATUSES:
             raise _Transient(what) from None
         raise DownloadError(f"GET {shown}: {what}") from None
-    except http.client.IncompleteRead as err:
+    except http.client.IncompleteRead as err:  # a chunked body cut short
         got, expected = len(err.partial), len(err.partial) + (err.expected or 0)
         raise _Transient(f"the body was cut short ({got} bytes of {expected})") from None
     except TimeoutError:
@@ -123,11 +136,51 @@ def _get(url: str, shown: str, headers: dict[str, str], timeout: float) -> Fetch
     except urllib.error.URLError as err:
         if isinstance(err.reason, TimeoutError | socket.timeout):
             raise _Transient(f"no answer within {timeout:g} s") from None
+        if _will_not_heal(err.reason):
+            raise DownloadError(f"GET {shown}: {_said(err.reason)}") from None
         if isinstance(err.reason, ConnectionError | OSError):
             raise _Transient(f"cannot connect: {err.reason}") from None
         raise DownloadError(f"GET {shown}: {err.reason}") from None
     except (ConnectionError, http.client.HTTPException) as err:
         raise _Transient(f"the connection failed: {type(err).__name__}: {err}") from None
+
+
+def _read_body(response, shown: str, ends: float, deadline: float, limit: int) -> bytes:
+    """The body, read a chunk at a time (each read waits at most the socket's timeout)
+    until the end, the deadline or the size limit."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise DownloadError(f"GET {shown}: the body is {int(declared):,} bytes, over the "
+                            f"limit of {limit:,}")  # fmt: skip
+    chunks, size = [], 0
+    while chunk := response.read1(_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise DownloadError(f"GET {shown}: the body is over the limit of {limit:,} bytes")
+        if time.monotonic() > ends:
+            raise _Transient(f"the body took over {deadline:g} s ({size:,} bytes so far)")
+        chunks.append(chunk)
+    if response.length:  # what a Content-Length promised and never came
+        raise _Transient(f"the body was cut short ({size} bytes of {size + response.length})")
+    return b"".join(chunks)
+
+
+# getaddrinfo's answers that a host name does not exist, as opposed to EAI_AGAIN (no
+# answer from a name server now), which may heal.
+_NO_SUCH_HOST = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+
+
+def _will_not_heal(reason: object) -> bool:
+    """A host name that does not exist, or a certificate this machine refuses."""
+    if isinstance(reason, ssl.SSLCertVerificationError):
+        return True
+    return isinstance(reason, socket.gaierror) and reason.errno in _NO_SUCH_HOST
+
+
+def _said(reason: object) -> str:
+    if isinstance(reason, ssl.SSLCertVerificationError):
+        return f"the server's certificate was refused: {reason.verify_message or reason}"
+    return f"no such host: {reason}"
 
 
 def _fetched(shown: str, status: int, body: bytes, headers) -> Fetched:

@@ -1,0 +1,114 @@
+"""``fetch`` at its limits, against a real loopback server (HTTP, and HTTPS with a
+certificate this machine does not trust): a server that trickles, a body too large with
+or without its length announced, a host that does not exist or does not answer now."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+from http.server import ThreadingHTTPServer
+
+import pytest
+
+import optvol.core.downloads.http as http
+from optvol.core.downloads.http import DownloadError, fetch
+from optvol_tests.loopback import QuietHandler
+from optvol_tests.sources import Answer, local_sources
+
+
+@pytest.fixture
+def sources(monkeypatch):
+    waits: list[float] = []
+    monkeypatch.setattr(http, "sleep", waits.append)
+    with local_sources() as served:
+        served.waits = waits
+        yield served
+
+
+def test_a_body_that_trickles_past_the_deadline_is_cut_off_and_retried(sources):
+    # Every read answers well within the timeout; the whole body does not.
+    url = sources.serve("/slow.csv", Answer(b"x" * 1000, delay=0.1, pieces=10))
+    with pytest.raises(DownloadError, match=r"took over 0.3 s .*\(after 3 retries\)"):
+        fetch(url, timeout=5, deadline=0.3)
+    assert sources.waits == [1, 2, 4]
+    assert fetch(url, timeout=5, deadline=30).body == b"x" * 1000
+
+
+@pytest.mark.parametrize("announced", [True, False], ids=["announced", "streamed"])
+def test_a_body_over_the_size_limit_is_refused_at_once(sources, announced):
+    url = sources.serve("/big.json", Answer(b"{" * 5000, no_length=not announced))
+    message = "the body is 5,000 bytes, over" if announced else "the body is over the limit"
+    with pytest.raises(DownloadError, match=message):
+        fetch(url, max_bytes=1000)
+    assert sources.waits == [] and sources.hits("/big.json") == 1
+    assert len(fetch(url, max_bytes=5000).body) == 5000
+
+
+def test_a_body_without_a_length_is_read_to_its_end(sources):
+    url = sources.serve("/plain.csv", Answer(b"a,b\n1,2\n" * 3000, no_length=True, pieces=4))
+    assert fetch(url).body == b"a,b\n1,2\n" * 3000
+
+
+def _name_lookup_fails(monkeypatch, errno: int) -> None:
+    """No name server can be reached from here: getaddrinfo answers as one would."""
+
+    def lookup(host, *args, **kwargs):
+        raise socket.gaierror(errno, f"lookup of {host} failed")
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+
+
+def test_a_host_that_does_not_exist_is_refused_at_once(sources, monkeypatch):
+    _name_lookup_fails(monkeypatch, socket.EAI_NONAME)
+    with pytest.raises(DownloadError, match="GET http://no.such.host.invalid/x: no such host"):
+        fetch("http://no.such.host.invalid/x")
+    assert sources.waits == []
+
+
+def test_a_name_server_that_does_not_answer_now_is_retried(sources, monkeypatch):
+    _name_lookup_fails(monkeypatch, socket.EAI_AGAIN)
+    with pytest.raises(DownloadError, match=r"cannot connect: .*\(after 3 retries\)"):
+        fetch("http://stooq.invalid/x")
+    assert sources.waits == [1, 2, 4]
+
+
+@pytest.fixture
+def https_url(tmp_path):
+    """An HTTPS server on a loopback port whose certificate nobody signed."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert],
+        check=True, capture_output=True,
+    )  # fmt: skip
+
+    class Handler(QuietHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.handle_error = lambda *args: None  # the client hangs up on the handshake
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/x"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_certificate_that_is_refused_is_not_retried(sources, https_url):
+    with pytest.raises(DownloadError, match="the server's certificate was refused: self"):
+        fetch(https_url)
+    assert sources.waits == []
