@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from optvol.core.common.atomic import atomic_open
+from optvol.core.common.directory_lock import directory_lock
 from optvol.core.common.errors import OptvolInputError
 from optvol.core.common.paths import MARKET_INPUT_FILE
 from optvol.core.downloads.http import DownloadError, Fetched, fetch
@@ -88,8 +89,22 @@ def download_market(
     fred_series: Sequence[str] = DEFAULT_FRED_SERIES,
     urls: Mapping[str, str] | None = None,
     get: Callable[..., Fetched] = fetch,
+    lock_timeout: float = 600.0,
 ) -> MarketDownload:
-    """Download every source and add what ``<root>/raw/raw_market.csv`` lacks."""
+    """Download every source and add what ``<root>/raw/raw_market.csv`` lacks. One
+    download of a data root runs at a time (the evening schedule and a user's command,
+    say): another waits up to ``lock_timeout`` seconds, then reads what the first wrote,
+    so neither writes over the other's days."""
+    with directory_lock(root, "market download", lock_timeout):
+        return _download_market(Path(root), fred_series, urls, get)
+
+
+def _download_market(
+    root: Path,
+    fred_series: Sequence[str],
+    urls: Mapping[str, str] | None,
+    get: Callable[..., Fetched],
+) -> MarketDownload:
     urls = dict(urls or market_urls())
     path = Path(root) / MARKET_INPUT_FILE
     stored = _read_stored(path)

@@ -215,3 +215,15 @@ def test_credentials_never_show_and_a_url_without_scheme_is_refused(tmp_path):
     )
     with pytest.raises(DownloadError, match=r"GET stooq.com/q\?api_key=%2A%2A%2A: not an http"):
         fetch("stooq.com/q?api_key=SECRET")
+
+
+def test_a_download_waits_for_another_of_the_same_root_and_writes_nothing_meanwhile(
+    sources, tmp_path
+):
+    from optvol.core.common.directory_lock import DirectoryBusy, directory_lock
+
+    with directory_lock(tmp_path, "market download"):  # the evening schedule's, say
+        with pytest.raises(DirectoryBusy, match="another market download"):
+            download_market(tmp_path, fred_series=("DGS10",), lock_timeout=0.2)
+        assert sources.hits("/spx.csv") == 0 and not (tmp_path / "raw").exists()
+    assert download(tmp_path).rows_added == 30
