@@ -17,6 +17,7 @@ the run config supplies all their settings.
 """
 
 import copy
+import inspect
 
 import dagster as dg
 import dagster_dask
@@ -106,19 +107,12 @@ def executor_from_env() -> dg.ExecutorDefinition:
 
 
 def _with_executor(optvol: dg.Definitions, executor: dg.ExecutorDefinition) -> dg.Definitions:
-    """Everything of ``optvol``'s Definitions, run with ``executor``."""
-    return dg.Definitions(
-        assets=optvol.assets,
-        asset_checks=optvol.asset_checks,
-        jobs=optvol.jobs,
-        sensors=optvol.sensors,
-        schedules=optvol.schedules,
-        resources=optvol.resources,
-        loggers=optvol.loggers,
-        metadata=optvol.metadata,
-        component_tree=optvol.component_tree,
-        executor=executor,
-    )
+    """Everything of ``optvol``'s Definitions, run with ``executor``: every other
+    argument of ``Definitions`` taken from the attribute of its name, so that none is
+    dropped when Dagster adds one."""
+    fields = inspect.signature(dg.Definitions).parameters
+    kept = {name: getattr(optvol, name) for name in fields if name != "executor"}
+    return dg.Definitions(**kept, executor=executor)
 
 
 defs = _with_executor(load_definitions(), executor_from_env())
