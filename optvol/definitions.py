@@ -7,7 +7,7 @@ optvol.definitions`` and ``dagster dev -w workspace.yaml`` all load :func:`defs`
 is read from the disk or the environment until then. The settings
 (:class:`~optvol.defs.shared.settings.Settings`) are read as the definitions load: the
 resources, the executor and the sensors by their folders' ``@dg.definitions``, the first
-quote-month partition here.
+quote-month partition here; one reading serves them all.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import dagster as dg
 import optvol.defs
 from optvol.defs.options.partitions import QUOTE_MONTHS, quote_months
 from optvol.defs.resources import resources_for
-from optvol.defs.shared.settings import Settings
+from optvol.defs.shared.settings import reading_once
 
 __all__ = ["assets", "defs", "load_definitions", "resources_for"]
 
@@ -30,10 +30,9 @@ __all__ = ["assets", "defs", "load_definitions", "resources_for"]
 def load_definitions() -> dg.Definitions:
     """The code location's Definitions, built once per process.
 
-    The settings are read first, so that a bad value stops the load with its own message
-    rather than inside the loader's report of the folder that read it."""
-    settings = Settings.from_env()
-    with warnings.catch_warnings():
+    The settings are read first, once for every folder, so that a bad value stops the
+    load with its own message rather than inside the loader's report of a folder."""
+    with reading_once() as settings, warnings.catch_warnings():
         # Dagster's loader calls helpers of its own that it marks as preview.
         warnings.simplefilter("ignore", dg.PreviewWarning)
         tree = dg.ComponentTree.from_module(

@@ -32,6 +32,6 @@ def resources_for(
 
 @dg.definitions
 def resources() -> dg.Definitions:
-    settings = Settings.from_env()
+    settings = Settings.at_load()
     executor = executor_named(settings.executor or DEFAULT_EXECUTOR)
     return dg.Definitions(resources=resources_for(settings=settings), executor=executor)

@@ -21,4 +21,4 @@ def sensors_for(settings: Settings) -> list[dg.SensorDefinition]:
 
 @dg.definitions
 def automation() -> dg.Definitions:
-    return dg.Definitions(sensors=sensors_for(Settings.from_env()))
+    return dg.Definitions(sensors=sensors_for(Settings.at_load()))

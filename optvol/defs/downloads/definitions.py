@@ -12,5 +12,5 @@ from optvol.defs.shared.settings import Settings
 def downloads() -> dg.Definitions:
     return dg.Definitions(
         jobs=[download_market_job, snapshot_options_job],
-        schedules=download_schedules(Settings.from_env()),
+        schedules=download_schedules(Settings.at_load()),
     )

@@ -5,7 +5,8 @@ Nothing is read when a module is imported. :meth:`Settings.from_env` runs when t
 definitions load (the ``@dg.definitions`` functions and ``load_definitions``), so the
 values the definitions are built from — the executor, the sensors' interval, whether
 retraining starts on, the first quote-month partition — are those of the process that
-loads the code location, read once there and validated at once: a bad value stops the
+loads the code location, read once there (:func:`reading_once` hands that one reading
+to every folder's ``@dg.definitions`` function) and validated at once: a bad value stops the
 load with one message naming the variable and what it accepts, instead of failing a tick
 or a run later. The values used while a run or a tick works — the data root, the
 artifact root, the alert webhook — are read when they are used, in the process doing the
@@ -23,7 +24,10 @@ again.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +159,13 @@ class Settings(dg.ConfigurableResource):
         except ValidationError as err:
             raise ValueError("; ".join(_messages(err))) from None
 
+    @classmethod
+    def at_load(cls) -> Settings:
+        """The settings the definitions being loaded are built from: those
+        :func:`reading_once` read for the load in progress, else the environment's now (a
+        folder's ``@dg.definitions`` loaded on its own)."""
+        return _LOADING.get() or cls.from_env()
+
     @property
     def data_path(self) -> Path:
         """The data root, absolute: the field, else the variable's value now (see
@@ -244,3 +255,17 @@ class Settings(dg.ConfigurableResource):
 def _messages(err: ValidationError) -> list[str]:
     """The validators' own messages (naming the variable), without pydantic's framing."""
     return [str(e.get("ctx", {}).get("error", e["msg"])) for e in err.errors()]
+
+
+_LOADING: ContextVar[Settings | None] = ContextVar("optvol_settings_at_load", default=None)
+
+
+@contextlib.contextmanager
+def reading_once() -> Iterator[Settings]:
+    """Read the settings once for a load of the definitions: :meth:`Settings.at_load`
+    returns this reading until the block ends."""
+    token = _LOADING.set(Settings.from_env())
+    try:
+        yield _LOADING.get()
+    finally:
+        _LOADING.reset(token)

@@ -170,6 +170,29 @@ def test_a_later_first_month_moves_the_option_assets_and_their_checks_still_run(
         load_definitions.cache_clear()
 
 
+def test_a_load_reads_the_environment_once_for_every_folder(clean_env, monkeypatch):
+    from optvol.definitions import load_definitions
+
+    readings: list[Settings] = []
+    read = Settings.from_env.__func__
+
+    def counted(cls, **overrides):
+        readings.append(read(cls, **overrides))
+        return readings[-1]
+
+    monkeypatch.setattr(Settings, "from_env", classmethod(counted))
+    clean_env.setenv(ENV_VARS["sensor_interval_seconds"], "7")
+    load_definitions.cache_clear()
+    try:
+        defs = load_definitions()
+    finally:
+        load_definitions.cache_clear()
+    assert len(readings) == 1  # the resources, the executor, the sensors, the schedules
+    assert defs.resources["settings"] is readings[0]
+    assert {s.minimum_interval_seconds for s in defs.sensors if s.name == "new_input_files"} == {7}
+    assert Settings.at_load() is not readings[0]  # outside a load: read now
+
+
 @pytest.mark.parametrize("month", ["1969-01", "2999-01"])
 def test_a_first_month_before_listed_options_or_after_this_month_is_refused(clean_env, month):
     clean_env.setenv(ENV_VARS["first_quote_month"], month)
