@@ -50,6 +50,7 @@ ASSETS = {
     "volatility": ["raw_market", "market_features", "volatility_model",
                    "volatility_evaluation", "volatility_report"],
 }  # fmt: skip
+CHECKED = ("raw_option_quotes", "option_quotes", "raw_market", "market_features")
 START_TIMEOUT = 180  # seconds for the webserver to answer
 AUTOMATION_TIMEOUT = 300  # seconds for sensor-launched runs on a busy 2-core machine
 
@@ -120,7 +121,8 @@ def _wait_for(what: str, condition, timeout: float = AUTOMATION_TIMEOUT):
 
 
 def _show_asset_graph(driver, url: str) -> None:
-    """Open the global asset graph with both groups expanded."""
+    """Open the global asset graph with both groups expanded, and wait until every asset
+    and the check links of the four tables are drawn (a loaded machine draws slowly)."""
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -131,13 +133,23 @@ def _show_asset_graph(driver, url: str) -> None:
     )
     driver.get(f"{url}/asset-groups")
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '[aria-label="unfold_more"]'))
-    # The graph's settings menu (its last gear) has "Expand all groups".
-    gear = driver.find_elements(By.CSS_SELECTOR, '[aria-label="settings"]')[-1]
-    driver.execute_script("arguments[0].parentElement.click()", gear)
-    wait.until(lambda d: d.find_elements(By.XPATH, "//*[text()='Expand all groups']"))[0].click()
+
+    def expand_all_in_menu(d):
+        """The graph's settings menu (its last gear) has "Expand all groups": opened
+        until it shows, as a gear drawn before the page settles may not open it."""
+        if item := d.find_elements(By.XPATH, "//*[text()='Expand all groups']"):
+            return item
+        gear = d.find_elements(By.CSS_SELECTOR, '[aria-label="settings"]')[-1:]
+        if gear:
+            d.execute_script("arguments[0].parentElement.click()", gear[0])
+        return False
+
+    wait.until(expand_all_in_menu)[0].click()
     names = [name for group in ASSETS.values() for name in group]
     wait.until(lambda d: all(name in d.page_source for name in names))
     driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+    checks = [f"/assets/{name}?view=checks" for name in CHECKED]
+    wait.until(lambda d: all(link in d.page_source for link in checks))
     assert "Join the Dagster community" not in driver.find_element(By.TAG_NAME, "body").text
 
 
@@ -185,7 +197,7 @@ def test_the_ui_shows_both_groups_and_the_daemon_ingests_cleans_and_alerts(
         _show_asset_graph(driver, url)
         text = driver.find_element("tag name", "body").text
         assert "options" in text and "volatility" in text
-        for asset in ("raw_option_quotes", "option_quotes", "raw_market", "market_features"):
+        for asset in CHECKED:
             assert f"/assets/{asset}?view=checks" in driver.page_source  # checks on the node
         screenshot = screenshot_folder(tmp_path) / "dagster_asset_graph.png"
         assert driver.save_screenshot(str(screenshot))
