@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import shutil
 import socket
-import ssl
 import subprocess
-import threading
-from http.server import ThreadingHTTPServer
 
 import pytest
 
 import optvol.core.downloads.http as http
 from optvol.core.downloads.http import DownloadError, fetch
-from optvol_tests.loopback import QuietHandler
+from optvol_tests.loopback import QuietHandler, serving
 from optvol_tests.sources import Answer, local_sources
 
 
@@ -94,18 +91,8 @@ def https_url(tmp_path):
             self.end_headers()
             self.wfile.write(b"ok")
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    server.handle_error = lambda *args: None  # the client hangs up on the handshake
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"https://127.0.0.1:{server.server_address[1]}/x"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler, tls=(cert, key)) as url:
+        yield f"{url}/x"
 
 
 def test_a_certificate_that_is_refused_is_not_retried(sources, https_url):
