@@ -6,9 +6,10 @@ A small flow layout in three steps. *Measure*: each block becomes a list of stri
 *Paginate*: the strips are stacked onto A4 pages, breaking only between strips.
 *Draw*: each page is drawn, now that its footer can say "page n of N".
 
-Pages are matplotlib figures on a PDF canvas, never pyplot. Text is measured with the
-font metrics matplotlib draws with, and always placed by its left edge, so a line
-wrapped to the text width never runs past the margin.
+Pages are written by :mod:`optvol.core.reports._pdf_file` in DejaVu Sans, the charts'
+font. Text is measured with the metrics it is set with (glyph advances and kerning) and
+always placed by its left edge, so a line wrapped to the text width never runs past the
+margin.
 """
 
 from __future__ import annotations
@@ -19,30 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import matplotlib
-import matplotlib.image
-import numpy as np
-from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
-from matplotlib.figure import Figure as PageFigure
-from matplotlib.font_manager import FontProperties
-from matplotlib.lines import Line2D
-from matplotlib.patches import Rectangle
-from matplotlib.textpath import text_to_path
-from matplotlib.transforms import Affine2D
-
 from optvol.core.common.atomic import atomic_path
+from optvol.core.reports._pdf_file import Document, Page, Raster, read_raster, text_width
 from optvol.core.reports.document import Block, Bullets, Figure, Paragraph, Report, Table
 from optvol.core.reports.plotting import DPI
 
 __all__ = ["write_pdf"]
 
 PT = 72.0  # points per inch. Layout is in points, from the page's top-left corner, y down.
-_RC = {
-    "text.usetex": False,
-    "pdf.fonttype": 42,  # embedded TrueType: text that PDF readers can search and extract
-    "text.hinting": "no_hinting",  # the metrics _width measures with
-    "savefig.bbox": "standard",  # never "tight": a page is a page
-}
 
 
 @dataclass(frozen=True)
@@ -57,9 +42,10 @@ class _Font:
     def line(self) -> float:
         return self.size * self.leading
 
-    def prop(self) -> FontProperties:
-        style, size, weight = self.style, self.size, self.weight
-        return FontProperties(family="DejaVu Sans", style=style, size=size, weight=weight)
+    @property
+    def face(self) -> str:
+        """The DejaVu Sans face: ``normal``, ``bold`` or ``italic``."""
+        return "bold" if self.weight == "bold" else self.style
 
 
 TITLE = _Font(18, "bold", leading=1.3)
@@ -87,7 +73,7 @@ PAGE = _Layout()
 @functools.lru_cache(maxsize=1 << 16)
 def _width(text: str, font: _Font) -> float:
     """The width in points of ``text`` set in ``font`` on one line."""
-    return text_to_path.get_text_width_height_descent(text, font.prop(), ismath=False)[0]
+    return text_width(text, font.face, font.size)
 
 
 def _wrap(text: str, font: _Font, width: float) -> list[str]:
@@ -141,37 +127,28 @@ def _wrap_greedy(text: str, font: _Font, width: float, estimate: bool) -> list[s
 
 
 class _Page:
-    """One page: a matplotlib figure on a PDF canvas, addressed in layout points."""
+    """One page of the document, addressed in layout points."""
 
-    def __init__(self) -> None:
-        self.figure = PageFigure(figsize=(PAGE.width / PT, PAGE.height / PT), dpi=PT)
-        FigureCanvasPdf(self.figure)
-        flip = Affine2D().scale(1 / PT, -1 / PT).translate(0, PAGE.height / PT)
-        self._points = flip + self.figure.dpi_scale_trans
+    def __init__(self, page: Page) -> None:
+        self._page = page
 
     def text(self, x: float, top: float, text: str, font: _Font, align: str = "left") -> None:
         """``text`` in the line box of ``font`` whose top is at ``top``; ``x`` is its left
         edge, centre or right edge as ``align`` says."""
         x -= {"left": 0.0, "center": 0.5, "right": 1.0}[align] * _width(text, font)
         baseline = top + font.line / 2 + 0.245 * font.size  # centres cap height + descender
-        style = {"fontproperties": font.prop(), "color": font.color, "va": "baseline"}
-        self.figure.text(x, baseline, text, transform=self._points, parse_math=False, **style)
+        self._page.text(x, baseline, text, font.face, font.size, font.color)
 
     def rule(self, x: float, width: float, y: float, weight: float) -> None:
-        style = {"linewidth": weight, "color": "#333333", "solid_capstyle": "butt"}
-        self.figure.add_artist(Line2D([x, x + width], [y, y], transform=self._points, **style))
+        self._page.rule(x, x + width, y, weight, "#333333")
 
     def fill(self, x: float, top: float, width: float, height: float, color: str) -> None:
-        style = {"facecolor": color, "edgecolor": "none", "linewidth": 0}
-        self.figure.add_artist(Rectangle((x, top), width, height, transform=self._points, **style))
+        self._page.fill(x, top, width, height, color)
 
-    def image(self, image: np.ndarray, x: float, top: float, width: float, height: float) -> None:
-        w, h = PAGE.width, PAGE.height
-        axes = self.figure.add_axes((x / w, 1 - (top + height) / h, width / w, height / h))
-        axes.set_axis_off()
-        gray = {"cmap": "gray", "vmin": 0.0, "vmax": 1.0} if image.ndim == 2 else {}
-        # "none" embeds the PNG's own pixels instead of resampling them at 72 dpi.
-        axes.imshow(image, interpolation="none", aspect="auto", **gray)
+    def image(self, image: Raster, key: str, x: float, top: float, width: float,
+              height: float) -> None:  # fmt: skip
+        """The image's own pixels, stretched over the box (embedded once per file)."""
+        self._page.image(image, key, x, top, width, height)
 
 
 @dataclass(frozen=True)
@@ -305,8 +282,8 @@ def _measure_figure(block: Figure) -> list[_Item]:
     path = Path(block.path)
     if not path.is_file():
         raise FileNotFoundError(f"report figure not found: {path}")
-    image = matplotlib.image.imread(path)
-    rows, cols = image.shape[:2]
+    image = read_raster(path)
+    rows, cols = image.shape
     # The chart's own size at the DPI it was drawn at, shrunk (never enlarged) to fit.
     scale = min(PT / DPI, PAGE.text_width / cols, PAGE.max_figure_height / rows)
     width, height = cols * scale, rows * scale
@@ -314,7 +291,7 @@ def _measure_figure(block: Figure) -> list[_Item]:
     centre = PAGE.left + PAGE.text_width / 2
 
     def draw(page: _Page, top: float) -> None:
-        page.image(image, centre - width / 2, top, width, height)
+        page.image(image, str(path), centre - width / 2, top, width, height)
         for i, line in enumerate(caption):
             page.text(centre, top + height + 4.0 + i * CAPTION.line, line, CAPTION, "center")
 
@@ -366,15 +343,13 @@ def _paginate(items: list[_Item]) -> list[list[tuple[_Item, float]]]:
     return pages
 
 
-def _draw_page(placed: list[tuple[_Item, float]], footer: str) -> PageFigure:
-    page = _Page()
+def _draw_page(page: _Page, placed: list[tuple[_Item, float]], footer: str) -> None:
     for item, top in placed:
         item.draw(page, top)
     while len(footer) > 1 and _width(footer, FOOTER) > PAGE.text_width:
         footer = footer[:-2] + "\u2026"
     top = PAGE.bottom + (PAGE.margin - FOOTER.line) / 2
     page.text(PAGE.width / 2, top, footer, FOOTER, "center")
-    return page.figure
 
 
 def write_pdf(report: Report, path: str | os.PathLike) -> int:
@@ -385,11 +360,11 @@ def write_pdf(report: Report, path: str | os.PathLike) -> int:
     :class:`FileNotFoundError` naming the path), an existing file at ``path`` is left as
     it was. The same report and images give the same bytes.
     """
-    metadata = {"Title": report.title, "Creator": "optvol", "Producer": None, "CreationDate": None}
-    with matplotlib.rc_context(_RC):
-        pages = _paginate(_measure(report))
-        with atomic_path(path) as tmp, PdfPages(tmp, metadata=metadata) as pdf:
-            for n, placed in enumerate(pages, start=1):
-                footer = f"{report.title} \u2014 page {n} of {len(pages)}"
-                pdf.savefig(_draw_page(placed, footer))
+    pages = _paginate(_measure(report))
+    document = Document(PAGE.width, PAGE.height, report.title)
+    for n, placed in enumerate(pages, start=1):
+        footer = f"{report.title} \u2014 page {n} of {len(pages)}"
+        _draw_page(_Page(document.page()), placed, footer)
+    with atomic_path(path) as tmp, open(tmp, "wb") as file:
+        document.write(file)
     return len(pages)

@@ -223,3 +223,37 @@ def test_pdf_wide_table_fits_the_text_width(tmp_path: Path) -> None:
     assert all(word in text for word in ("forecast", "horizon", "11"))
     if PDFTOPPM:
         assert_right_margin_blank(path, tmp_path / "png")
+
+
+def test_pdf_text_beyond_ascii_is_extracted_as_written(tmp_path: Path) -> None:
+    text = "σ ≤ 0.95 × VIX — λ = 0, δ² • “quoted” café"
+    path = tmp_path / "unicode.pdf"
+    report = Report("Ratios — σ", "", (Section("Text", (Paragraph(text), Bullets((text,)))),))
+    write_pdf(report, path)
+    extracted = page_texts(path)[0]
+    assert extracted.count(text) == 2 and "Ratios — σ" in extracted
+    assert pypdf.PdfReader(path).metadata.title == "Ratios — σ"
+
+
+def test_pdf_embeds_each_image_at_its_own_pixels_with_its_transparency(tmp_path: Path) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    rgba = rng.integers(0, 256, size=(30, 50, 4), dtype=np.uint8)
+    gray = rng.integers(0, 256, size=(20, 40), dtype=np.uint8)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
+    Image.fromarray(gray, "L").save(tmp_path / "gray.png")
+    figures = (Figure(tmp_path / "rgba.png", "colour"), Figure(tmp_path / "gray.png", "gray"))
+    path = tmp_path / "images.pdf"
+    write_pdf(Report("Images", "", (Section("Figures", figures),)), path)
+    page = pypdf.PdfReader(path).pages[0]
+    objects = page["/Resources"]["/XObject"]
+    images = sorted((objects[name].get_object() for name in objects), key=lambda o: o["/Width"])
+    assert [(i["/Width"], i["/Height"]) for i in images] == [(40, 20), (50, 30)]
+    assert images[0]["/ColorSpace"] == "/DeviceGray" and "/SMask" not in images[0]
+    assert np.array_equal(np.frombuffer(images[0].get_data(), np.uint8).reshape(20, 40), gray)
+    colour, alpha = images[1], images[1]["/SMask"].get_object()
+    assert colour["/ColorSpace"] == "/DeviceRGB"
+    pixels = np.frombuffer(colour.get_data(), np.uint8).reshape(30, 50, 3)
+    assert np.array_equal(pixels, rgba[:, :, :3])
+    assert np.array_equal(np.frombuffer(alpha.get_data(), np.uint8).reshape(30, 50), rgba[:, :, 3])
