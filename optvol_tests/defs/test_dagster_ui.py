@@ -24,6 +24,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import yaml
 
 from optvol.core.monitoring.input_watch import WatchCursor
 from optvol.defs.automation.jobs import planned_assets
@@ -65,9 +66,12 @@ def dagster_dev(tmp_path: Path):
     home = root / "dagster_home"
     home.mkdir()
     # The project's instance settings, without Dagster's community dialog on a first
-    # visit (it opens a few seconds late, over the graph the test reads).
-    nux = "\nnux:\n  enabled: false\n"
-    (home / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text() + nux)
+    # visit (it opens a few seconds late, over the graph the test reads), and with the
+    # queue of sensor runs (one at a time) looked at every second, not every 5 s.
+    instance = yaml.safe_load((REPO / "dagster.yaml").read_text())
+    instance["nux"] = {"enabled": False}
+    instance["run_queue"]["dequeue_interval_seconds"] = 1
+    (home / "dagster.yaml").write_text(yaml.safe_dump(instance))
     port = free_port()
     log_path = tmp_path / "dagster_dev.log"
     with local_webhook() as hook:
