@@ -91,14 +91,16 @@ def json_error_page(sock, status_int: int, reason: str, mesg: str) -> None:
 
 def _buffer_body(req, sock: socket.socket, limit: int) -> None:
     """Read the request's body, up to ``limit + 1`` bytes, into memory; a connection
-    whose body was not read to its end is closed after the answer. A body declared
+    whose body was not read to its end, or ended before its declared length, is closed
+    after the answer. A body declared
     larger than ``limit`` is left unread: the app refuses it by its length."""
     declared = next((value for name, value in req.headers if name == "CONTENT-LENGTH"), "")
     if declared.strip().isdigit() and int(declared) > limit:
         return
     _continue(req, sock)
     data = req.body.read(limit + 1)
-    if len(data) > limit:
+    cut_short = declared.strip().isdigit() and len(data) < int(declared)
+    if len(data) > limit or cut_short:  # a cut body is not waited for again after the answer
         req.must_close = True
     req.body = Body(io.BytesIO(data))
 

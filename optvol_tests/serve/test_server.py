@@ -277,14 +277,17 @@ def test_gunicorn_answers_malformed_requests_in_json_without_a_server_error(serv
     assert "Traceback" not in output, output[-3000:]
 
 
-def _answer(connection: socket.socket) -> tuple[int, dict]:
-    """Status and JSON body of the one answer on ``connection``, read until it closes."""
+def _answer(connection: socket.socket, head: list[bytes] | None = None) -> tuple[int, dict]:
+    """Status and JSON body of the one answer on ``connection``, read until it closes;
+    its head, lower-cased, is appended to ``head`` if given."""
     data = b""
     while chunk := connection.recv(65536):
         data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    assert b"content-type: application/json" in head.lower(), data[:500]
-    return int(head.split()[1]), json.loads(body)
+    lines, _, body = data.partition(b"\r\n\r\n")
+    assert b"content-type: application/json" in lines.lower(), data[:500]
+    if head is not None:
+        head.append(lines.lower())
+    return int(lines.split()[1]), json.loads(body)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="gunicorn workers need fork")
@@ -305,10 +308,13 @@ def test_gunicorn_keeps_serving_while_slow_clients_send_half_a_request(served_ro
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=4) as response:
             assert response.status == 200
         # Once their time is up, the slow heads are answered 408 and the cut body 400.
-        answers, closed = [], []
+        answers, closed, heads = [], [], []
         for connection in slow:
-            answers.append(_answer(connection))
+            answers.append(_answer(connection, heads))
             closed.append(time.monotonic())
+        # The cut body's connection is closed after its 400, not kept alive and then
+        # drained for the rest of a body that never comes.
+        assert b"connection: close" in heads[8]
         # Each is closed on its reader thread as soon as it is answered, all eight heads
         # together: a worker's event loop once closed them one after the other, waiting up
         # to 2 s for each client to close its side (these keep their sockets open), and
