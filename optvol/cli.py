@@ -181,6 +181,7 @@ def _fred_argument(value: str) -> tuple[str | None, Path]:
 
 
 def _import_market(args: argparse.Namespace) -> int:
+    from optvol.core.common.directory_lock import directory_lock
     from optvol.core.volatility.market_import import (
         build_raw_market,
         read_cboe_vix,
@@ -189,12 +190,17 @@ def _import_market(args: argparse.Namespace) -> int:
         write_raw_market,
     )
 
-    out = Path(args.out) if args.out else resolve_data_root(args.data_dir) / MARKET_INPUT_FILE
+    root = resolve_data_root(args.data_dir)
+    out = Path(args.out) if args.out else root / MARKET_INPUT_FILE
     spx = read_yahoo_ohlc(args.spx)
     vix = read_cboe_vix(args.vix) if args.vix else None
     fred = [read_fred(path, name) for name, path in map(_fred_argument, args.fred)]
     frame = build_raw_market(spx, vix, fred)
-    write_raw_market(frame, out, force=args.force)
+    if args.out:
+        write_raw_market(frame, out, force=args.force)
+    else:  # not while a market download of the data root merges into the file replaced
+        with directory_lock(root, "market download"):
+            write_raw_market(frame, out, force=args.force)
     print(
         f"wrote {out}: {len(frame):,} rows, {frame['date'].iloc[0]} to "
         f"{frame['date'].iloc[-1]}, {frame['spx_close'].notna().sum():,} with an S&P 500 "

@@ -1,7 +1,8 @@
 """An exclusive lock on a directory, held across processes while a ``with`` block runs:
-``flock`` on the directory itself, so no lock file is left behind and a holder that dies
-releases it with its process. Where ``fcntl`` does not exist (Windows), nothing is
-locked."""
+``flock`` on a hidden file in it (``.optvol.lock``, opened for writing, as a network
+file system's emulation of ``flock`` requires), released when its holder ends or dies.
+Where the file system cannot lock, or ``fcntl`` does not exist (Windows), the work goes
+on unlocked after a warning."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ try:
 except ImportError:  # pragma: no cover - not POSIX
     fcntl = None
 
-__all__ = ["DirectoryBusy", "directory_lock"]
+__all__ = ["LOCK_FILE", "DirectoryBusy", "directory_lock"]
+
+LOCK_FILE = ".optvol.lock"
 
 log = logging.getLogger(__name__)
 
@@ -41,28 +44,40 @@ def directory_lock(
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     if fcntl is None:  # pragma: no cover - not POSIX
+        log.warning("No file locks on this system: the %s of %s runs unlocked", what, directory)
         yield
         return
-    fd = os.open(directory, os.O_RDONLY)
+    fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        deadline, told = time.monotonic() + timeout, False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise DirectoryBusy(
-                        f"another {what} of {directory} has run for over {timeout:g} s; "
-                        "try again when it has ended"
-                    ) from None
-                if not told:
-                    log.info("Waiting for another %s of %s to end", what, directory)
-                    told = True
-                wait(poll)
+        locked = _acquire(fd, directory, what, timeout, poll, wait)
         try:
             yield
         finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            if locked:
+                fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _acquire(fd: int, directory: Path, what: str, timeout: float, poll: float,
+             wait: Callable[[float], None]) -> bool:  # fmt: skip
+    """Whether the lock was taken: False where the file system cannot lock at all."""
+    deadline, told = time.monotonic() + timeout, False
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            pass
+        except OSError as err:  # ENOLCK, EOPNOTSUPP, ...: a file system without locks
+            log.warning("Cannot lock %s (%s): the %s runs unlocked", directory, err, what)
+            return False
+        if time.monotonic() >= deadline:
+            raise DirectoryBusy(
+                f"another {what} of {directory} has run for over {timeout:g} s; "
+                "try again when it has ended"
+            )
+        if not told:
+            log.info("Waiting for another %s of %s to end", what, directory)
+            told = True
+        wait(poll)

@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from optvol.core.common.directory_lock import DirectoryBusy, directory_lock
+from optvol.core.common.directory_lock import LOCK_FILE, DirectoryBusy, directory_lock
 
 
 def test_a_second_holder_waits_then_gives_up_naming_the_work(tmp_path):
@@ -24,7 +24,7 @@ def test_a_second_holder_waits_then_gives_up_naming_the_work(tmp_path):
     assert waits and all(w == 0.25 for w in waits)
     with directory_lock(tmp_path, "market download", timeout=0):  # free again
         pass
-    assert list(tmp_path.iterdir()) == []  # no lock file left
+    assert [p.name for p in tmp_path.iterdir()] == [LOCK_FILE]  # one hidden file, kept
 
 
 def test_a_waiting_holder_goes_on_once_the_first_ends(tmp_path, caplog):
@@ -51,7 +51,7 @@ def test_a_waiting_holder_goes_on_once_the_first_ends(tmp_path, caplog):
 def test_a_holder_that_dies_releases_the_lock(tmp_path):
     script = (
         "import fcntl, os, sys, time\n"
-        f"fd = os.open({str(tmp_path)!r}, os.O_RDONLY)\n"
+        f"fd = os.open({str(tmp_path / LOCK_FILE)!r}, os.O_RDWR | os.O_CREAT)\n"
         "fcntl.flock(fd, fcntl.LOCK_EX)\n"
         "print('held', flush=True)\n"
         "time.sleep(60)\n"
@@ -66,7 +66,7 @@ def test_a_holder_that_dies_releases_the_lock(tmp_path):
         holder.send_signal(signal.SIGKILL)
         holder.wait()
     with directory_lock(tmp_path, "download", timeout=0):
-        fd = os.open(tmp_path, os.O_RDONLY)
+        fd = os.open(tmp_path / LOCK_FILE, os.O_RDWR)
         with pytest.raises(BlockingIOError):  # held by us now, as another process sees it
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         os.close(fd)
@@ -75,3 +75,19 @@ def test_a_holder_that_dies_releases_the_lock(tmp_path):
 def test_a_missing_directory_is_created(tmp_path):
     with directory_lock(tmp_path / "data" / "root", "download"):
         assert (tmp_path / "data" / "root").is_dir()
+
+
+def test_a_file_system_that_cannot_lock_runs_the_work_unlocked_with_a_warning(
+    tmp_path, monkeypatch, caplog
+):
+    import errno
+
+    def refuse(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", refuse)
+    ran = []
+    with directory_lock(tmp_path, "market download"):
+        ran.append(True)
+    assert ran == [True]
+    assert "Cannot lock" in caplog.text and "runs unlocked" in caplog.text
