@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import logging
 import os
 import zlib
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["Document", "FACES", "Raster", "read_raster", "text_width"]
+
+log = logging.getLogger(__name__)
 
 FACES = {
     "normal": "DejaVuSans.ttf",
@@ -56,7 +59,11 @@ def _face(style: str) -> _Face:
     from fontTools.ttLib import TTFont
 
     path = _font_path(FACES[style])
-    font = TTFont(path, lazy=True)
+    with TTFont(path, lazy=True) as font:
+        return _metrics(path, font)
+
+
+def _metrics(path: Path, font) -> _Face:
     order = {name: gid for gid, name in enumerate(font.getGlyphOrder())}
     metrics = font["hmtx"].metrics
     kerning: dict[tuple[int, int], int] = {}
@@ -119,9 +126,12 @@ def read_raster(path: str | os.PathLike) -> Raster:
 
     with Image.open(path) as image:
         image.load()
-        if image.mode not in ("L", "RGB", "RGBA", "LA"):
-            image = image.convert("RGBA")
-        samples = np.asarray(image)
+        if image.mode.startswith("I;16"):  # 16-bit gray: its high bytes
+            samples = (np.asarray(image).astype(np.uint32) >> 8).astype(np.uint8)
+        else:
+            if image.mode not in ("L", "RGB", "RGBA", "LA") or "transparency" in image.info:
+                image = image.convert("RGBA")
+            samples = np.asarray(image)
     if samples.ndim == 2:
         samples = samples[:, :, None]
     pixels, alpha = samples, None
@@ -151,6 +161,7 @@ class _UsedFont:
     resource: str
     face: _Face
     glyphs: dict[int, str] = field(default_factory=dict)  # glyph id -> the text it shows
+    missing: set[str] = field(default_factory=set)  # characters the face has no glyph for
 
 
 class Page:
@@ -170,7 +181,10 @@ class Page:
         face = font.face
         glyphs = _glyphs(text, face)
         for char, glyph in zip(text, glyphs, strict=True):
-            font.glyphs.setdefault(glyph, char)
+            if glyph == 0 and char not in font.missing:  # drawn as the empty box
+                font.missing.add(char)
+                log.warning("DejaVu Sans has no glyph for %r (U+%04X)", char, ord(char))
+            font.glyphs.setdefault(glyph, char if glyph else "\ufffd")
         parts, run = [], []
         for i, glyph in enumerate(glyphs):
             run.append(f"{glyph:04X}")
@@ -317,7 +331,7 @@ def _embed_font(out: _Objects, font: _UsedFont) -> int:
         f"/Descent {round(face.descent * scale)} /CapHeight {round(face.cap_height * scale)} "
         f"/StemV 80 /FontFile2 {file} 0 R >>".encode()
     )
-    widths = " ".join(f"{g} [{round(face.advance[g] * scale)}]" for g in glyphs)
+    widths = " ".join(f"{g} [{_number(face.advance[g] * scale)}]" for g in glyphs)
     cid = out.add(
         f"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /{name} /CIDSystemInfo "
         f"<< /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /FontDescriptor "
@@ -343,12 +357,14 @@ def _subset(path: Path, glyphs: tuple[int, ...]) -> bytes:
     options.layout_features = []
     options.drop_tables += ["GSUB", "GPOS", "GDEF", "kern", "FFTM"]
     options.notdef_outline = True
-    font = TTFont(path, lazy=True)
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(gids=list(glyphs))
-    subsetter.subset(font)
-    buffer = io.BytesIO()
-    font.save(buffer)
+    # The head table keeps the font's own dates: a save stamped with the time of writing
+    # would make the same report's bytes differ from one process to the next.
+    with TTFont(path, lazy=True, recalcTimestamp=False) as font:
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(gids=list(glyphs))
+        subsetter.subset(font)
+        buffer = io.BytesIO()
+        font.save(buffer)
     return buffer.getvalue()
 
 

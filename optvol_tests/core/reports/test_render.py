@@ -168,9 +168,17 @@ def test_pdf_renders_to_non_blank_pages(realistic_pdf, tmp_path: Path) -> None:
         assert (image < 0.5).mean() > 0.002, f"{png.name} is blank"
 
 
-def test_pdf_bytes_are_deterministic(tmp_path: Path) -> None:
+def test_pdf_bytes_are_deterministic(tmp_path: Path, monkeypatch) -> None:
+    from fontTools.ttLib.tables import _h_e_a_d
+
+    from optvol.core.reports import _pdf_file
+
     report = realistic_report(tmp_path)
     write_pdf(report, tmp_path / "a.pdf")
+    # The second as if in another process a day later: no font subset kept, another time.
+    _pdf_file._subset.cache_clear()
+    later = _h_e_a_d.timestampNow() + 86_400
+    monkeypatch.setattr(_h_e_a_d, "timestampNow", lambda: later)
     write_pdf(report, tmp_path / "b.pdf")
     assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
 
@@ -257,3 +265,27 @@ def test_pdf_embeds_each_image_at_its_own_pixels_with_its_transparency(tmp_path:
     pixels = np.frombuffer(colour.get_data(), np.uint8).reshape(30, 50, 3)
     assert np.array_equal(pixels, rgba[:, :, :3])
     assert np.array_equal(np.frombuffer(alpha.get_data(), np.uint8).reshape(30, 50), rgba[:, :, 3])
+
+
+def test_pdf_characters_without_a_glyph_extract_as_the_replacement_character(
+    tmp_path: Path, caplog
+) -> None:
+    path = tmp_path / "missing.pdf"
+    write_pdf(Report("T", "", (Section("S", (Paragraph("x中日y ok"),)),)), path)
+    assert "x\ufffd\ufffdy ok" in page_texts(path)[0]
+    assert "no glyph for '中'" in caplog.text and "no glyph for '日'" in caplog.text
+
+
+def test_pdf_embeds_a_16_bit_gray_image_by_its_high_bytes(tmp_path: Path) -> None:
+    from PIL import Image
+
+    deep = np.random.default_rng(1).integers(0, 65536, size=(12, 20), dtype=np.uint16)
+    Image.fromarray(deep).save(tmp_path / "deep.png")  # mode I;16
+    path = tmp_path / "deep.pdf"
+    write_pdf(Report("T", "", (Section("S", (Figure(tmp_path / "deep.png", "16 bit"),)),)), path)
+    (image,) = (
+        o.get_object() for o in pypdf.PdfReader(path).pages[0]["/Resources"]["/XObject"].values()
+    )
+    assert image["/ColorSpace"] == "/DeviceGray"
+    embedded = np.frombuffer(image.get_data(), np.uint8).reshape(12, 20)
+    assert np.array_equal(embedded, (deep >> 8).astype(np.uint8))
