@@ -74,7 +74,7 @@ def local_sources() -> Iterator[Sources]:
                 self.send_header("ETag", etag)
             self.end_headers()
             body = answer.body[: len(answer.body) // 2] if answer.cut_short else answer.body
-            size = -(-len(body) // answer.pieces)
+            size = max(1, -(-len(body) // answer.pieces))
             for start in range(0, len(body), size):
                 if start:
                     time.sleep(answer.delay)

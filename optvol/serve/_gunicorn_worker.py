@@ -126,10 +126,14 @@ _CLOSE_LINGERS = hasattr(util, "close_graceful")
 
 
 def _close_here(conn) -> None:
-    """Close ``conn`` as gunicorn would, on this thread; the event loop's close that
-    follows is then nothing."""
-    conn.close(graceful=True)
-    conn.close = _closed
+    """Close ``conn`` as gunicorn would, on this thread (unless gunicorn closed its socket
+    already); the event loop's close that follows is then nothing."""
+    try:
+        if conn.sock.fileno() != -1:
+            with contextlib.suppress(OSError):
+                conn.close(graceful=True)
+    finally:
+        conn.close = _closed
 
 
 def _closed(graceful: bool = False) -> None:

@@ -128,9 +128,6 @@ def _get(
         if err.code in _TRANSIENT_STATUSES:
             raise _Transient(what) from None
         raise DownloadError(f"GET {shown}: {what}") from None
-    except http.client.IncompleteRead as err:  # a chunked body cut short
-        got, expected = len(err.partial), len(err.partial) + (err.expected or 0)
-        raise _Transient(f"the body was cut short ({got} bytes of {expected})") from None
     except TimeoutError:
         raise _Transient(f"no answer within {timeout:g} s") from None
     except urllib.error.URLError as err:
@@ -153,7 +150,13 @@ def _read_body(response, shown: str, ends: float, deadline: float, limit: int) -
         raise DownloadError(f"GET {shown}: the body is {int(declared):,} bytes, over the "
                             f"limit of {limit:,}")  # fmt: skip
     chunks, size = [], 0
-    while chunk := response.read1(_CHUNK):
+    while True:
+        try:
+            chunk = response.read1(_CHUNK)
+        except http.client.IncompleteRead:  # a chunked body that ends before its last chunk
+            raise _Transient(f"the body was cut short after {size:,} bytes") from None
+        if not chunk:
+            break
         size += len(chunk)
         if size > limit:
             raise DownloadError(f"GET {shown}: the body is over the limit of {limit:,} bytes")

@@ -99,3 +99,21 @@ def test_a_certificate_that_is_refused_is_not_retried(sources, https_url):
     with pytest.raises(DownloadError, match="the server's certificate was refused: self"):
         fetch(https_url)
     assert sources.waits == []
+
+
+def test_a_chunked_body_cut_short_says_how_much_came_and_is_retried(sources):
+    class Chunked(QuietHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"464\r\n" + b"x" * 1124 + b"\r\n")  # one chunk, never the last
+            self.wfile.flush()
+            self.close_connection = True
+
+    cut = pytest.raises(DownloadError, match=r"cut short after 1,124 bytes \(after 3 retries")
+    with serving(Chunked) as url, cut:
+        fetch(f"{url}/chunked.csv")
+    assert sources.waits == [1, 2, 4]
