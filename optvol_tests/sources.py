@@ -36,6 +36,7 @@ class Sources:
     url: str
     plans: dict[str, list[Answer]] = field(default_factory=dict)
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    waits: list[float] = field(default_factory=list)  # retry waits, where a test records them
 
     def serve(self, path: str, *answers: Answer) -> str:
         """Plan ``path``'s answers; return its URL."""

@@ -10,42 +10,32 @@ import subprocess
 
 import pytest
 
-import optvol.core.downloads.http as http
 from optvol.core.downloads.http import DownloadError, fetch
 from optvol_tests.loopback import QuietHandler, serving
-from optvol_tests.sources import Answer, local_sources
+from optvol_tests.sources import Answer
 
 
-@pytest.fixture
-def sources(monkeypatch):
-    waits: list[float] = []
-    monkeypatch.setattr(http, "sleep", waits.append)
-    with local_sources() as served:
-        served.waits = waits
-        yield served
-
-
-def test_a_body_that_trickles_past_the_deadline_is_cut_off_and_retried(sources):
+def test_a_body_that_trickles_past_the_deadline_is_cut_off_and_retried(served):
     # Every read answers well within the timeout; the whole body does not.
-    url = sources.serve("/slow.csv", Answer(b"x" * 1000, delay=0.1, pieces=10))
+    url = served.serve("/slow.csv", Answer(b"x" * 1000, delay=0.1, pieces=10))
     with pytest.raises(DownloadError, match=r"took over 0.3 s .*\(after 3 retries\)"):
         fetch(url, timeout=5, deadline=0.3)
-    assert sources.waits == [1, 2, 4]
+    assert served.waits == [1, 2, 4]
     assert fetch(url, timeout=5, deadline=30).body == b"x" * 1000
 
 
 @pytest.mark.parametrize("announced", [True, False], ids=["announced", "streamed"])
-def test_a_body_over_the_size_limit_is_refused_at_once(sources, announced):
-    url = sources.serve("/big.json", Answer(b"{" * 5000, no_length=not announced))
+def test_a_body_over_the_size_limit_is_refused_at_once(served, announced):
+    url = served.serve("/big.json", Answer(b"{" * 5000, no_length=not announced))
     message = "the body is 5,000 bytes, over" if announced else "the body is over the limit"
     with pytest.raises(DownloadError, match=message):
         fetch(url, max_bytes=1000)
-    assert sources.waits == [] and sources.hits("/big.json") == 1
+    assert served.waits == [] and served.hits("/big.json") == 1
     assert len(fetch(url, max_bytes=5000).body) == 5000
 
 
-def test_a_body_without_a_length_is_read_to_its_end(sources):
-    url = sources.serve("/plain.csv", Answer(b"a,b\n1,2\n" * 3000, no_length=True, pieces=4))
+def test_a_body_without_a_length_is_read_to_its_end(served):
+    url = served.serve("/plain.csv", Answer(b"a,b\n1,2\n" * 3000, no_length=True, pieces=4))
     assert fetch(url).body == b"a,b\n1,2\n" * 3000
 
 
@@ -58,18 +48,18 @@ def _name_lookup_fails(monkeypatch, errno: int) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", lookup)
 
 
-def test_a_host_that_does_not_exist_is_refused_at_once(sources, monkeypatch):
+def test_a_host_that_does_not_exist_is_refused_at_once(served, monkeypatch):
     _name_lookup_fails(monkeypatch, socket.EAI_NONAME)
     with pytest.raises(DownloadError, match="GET http://no.such.host.invalid/x: no such host"):
         fetch("http://no.such.host.invalid/x")
-    assert sources.waits == []
+    assert served.waits == []
 
 
-def test_a_name_server_that_does_not_answer_now_is_retried(sources, monkeypatch):
+def test_a_name_server_that_does_not_answer_now_is_retried(served, monkeypatch):
     _name_lookup_fails(monkeypatch, socket.EAI_AGAIN)
     with pytest.raises(DownloadError, match=r"cannot connect: .*\(after 3 retries\)"):
         fetch("http://stooq.invalid/x")
-    assert sources.waits == [1, 2, 4]
+    assert served.waits == [1, 2, 4]
 
 
 @pytest.fixture
@@ -95,13 +85,13 @@ def https_url(tmp_path):
         yield f"{url}/x"
 
 
-def test_a_certificate_that_is_refused_is_not_retried(sources, https_url):
+def test_a_certificate_that_is_refused_is_not_retried(served, https_url):
     with pytest.raises(DownloadError, match="the server's certificate was refused: self"):
         fetch(https_url)
-    assert sources.waits == []
+    assert served.waits == []
 
 
-def test_a_chunked_body_cut_short_says_how_much_came_and_is_retried(sources):
+def test_a_chunked_body_cut_short_says_how_much_came_and_is_retried(served):
     class Chunked(QuietHandler):
         protocol_version = "HTTP/1.1"
 
@@ -116,4 +106,4 @@ def test_a_chunked_body_cut_short_says_how_much_came_and_is_retried(sources):
     cut = pytest.raises(DownloadError, match=r"cut short after 1,124 bytes \(after 3 retries")
     with serving(Chunked) as url, cut:
         fetch(f"{url}/chunked.csv")
-    assert sources.waits == [1, 2, 4]
+    assert served.waits == [1, 2, 4]

@@ -13,24 +13,18 @@ from optvol.cli import main
 from optvol.core.common.errors import OptvolInputError
 from optvol.core.downloads.http import DownloadError, fetch, redacted
 from optvol.core.downloads.market import download_market
-from optvol_tests.sources import DAYS, Answer, fred_csv, local_sources, spx_csv, vix_csv
+from optvol_tests.sources import DAYS, Answer, fred_csv, spx_csv, vix_csv
 
 
 @pytest.fixture
-def sources(monkeypatch):
+def sources(served, monkeypatch):
     """The three sources served locally, their URL settings pointing there; the retry
     waits recorded, not slept."""
-    import optvol.core.downloads.http as http
-
-    waits: list[float] = []
-    monkeypatch.setattr(http, "sleep", waits.append)
-    with local_sources() as served:
-        monkeypatch.setenv("OPTVOL_URL_SPX", served.serve("/spx.csv", Answer(spx_csv())))
-        monkeypatch.setenv("OPTVOL_URL_VIX", served.serve("/vix.csv", Answer(vix_csv())))
-        served.serve("/fred/DGS10", Answer(fred_csv("DGS10")))
-        monkeypatch.setenv("OPTVOL_URL_FRED", f"{served.url}/fred/{{series}}?api_key=s3cret")
-        served.waits = waits
-        yield served
+    monkeypatch.setenv("OPTVOL_URL_SPX", served.serve("/spx.csv", Answer(spx_csv())))
+    monkeypatch.setenv("OPTVOL_URL_VIX", served.serve("/vix.csv", Answer(vix_csv())))
+    served.serve("/fred/DGS10", Answer(fred_csv("DGS10")))
+    monkeypatch.setenv("OPTVOL_URL_FRED", f"{served.url}/fred/{{series}}?api_key=s3cret")
+    return served
 
 
 def download(root, fred=("DGS10",)):
