@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import atexit
 import copy
-import fcntl
 import functools
 import json
 import pickle
@@ -19,6 +18,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from optvol.core.common.atomic import atomic_open
+from optvol.core.common.directory_lock import directory_lock
 from optvol.core.common.parquet import with_notes
 from optvol.core.common.versioned_json import VersionedFile
 from optvol.core.options.evaluation_file import OptionEvaluationFile
@@ -72,15 +73,12 @@ def _once(run):
 def _made_by_one_worker(run, folder: Path) -> tuple[tuple, Path]:
     """``run``'s results and plots folder, made under ``folder`` by whichever worker gets
     there first while the others wait on the lock, then read from its pickle."""
-    folder.mkdir(parents=True, exist_ok=True)
     plots, results = folder / "plots", folder / "results.pickle"
-    with open(folder / "lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with directory_lock(folder, f"evaluation run {run.__name__}", timeout=1800):
         if not results.exists():
             made = run(plots)
-            scratch = results.with_suffix(".tmp")
-            scratch.write_bytes(pickle.dumps(made))
-            scratch.replace(results)
+            with atomic_open(results) as handle:
+                handle.write(pickle.dumps(made))
     return pickle.loads(results.read_bytes()), plots
 
 
