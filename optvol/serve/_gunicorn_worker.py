@@ -95,11 +95,12 @@ def _buffer_body(req, sock: socket.socket, limit: int) -> None:
     after the answer. A body declared
     larger than ``limit`` is left unread: the app refuses it by its length."""
     declared = next((value for name, value in req.headers if name == "CONTENT-LENGTH"), "")
-    if declared.strip().isdigit() and int(declared) > limit:
+    length = int(declared) if declared.strip().isdigit() else None
+    if length is not None and length > limit:
         return
     _continue(req, sock)
     data = req.body.read(limit + 1)
-    cut_short = declared.strip().isdigit() and len(data) < int(declared)
+    cut_short = length is not None and len(data) < length
     if len(data) > limit or cut_short:  # a cut body is not waited for again after the answer
         req.must_close = True
     req.body = Body(io.BytesIO(data))

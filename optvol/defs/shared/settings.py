@@ -264,8 +264,9 @@ _LOADING: ContextVar[Settings | None] = ContextVar("optvol_settings_at_load", de
 def reading_once() -> Iterator[Settings]:
     """Read the settings once for a load of the definitions: :meth:`Settings.at_load`
     returns this reading until the block ends."""
-    token = _LOADING.set(Settings.from_env())
+    settings = Settings.from_env()
+    token = _LOADING.set(settings)
     try:
-        yield _LOADING.get()
+        yield settings
     finally:
         _LOADING.reset(token)
