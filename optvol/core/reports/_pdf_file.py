@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Document", "FACES", "Raster", "read_raster", "text_width"]
+__all__ = ["FACES", "Document", "Page", "Raster", "read_raster", "text_width"]
 
 log = logging.getLogger(__name__)
 
