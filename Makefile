@@ -45,12 +45,12 @@ demo: install dagster-home
 		--partition-range "$$($(BIN)/optvol quote-months)"
 
 # Tests run on up to 4 processes (pytest-xdist; an idle one takes tests queued for a busy
-# one); TEST_WORKERS=0 runs them in this one. They write bytecode caches even where
-# PYTHONDONTWRITEBYTECODE is set: each worker and each process a test starts (the UI, the
-# CLI, the servers) would otherwise compile optvol and rewrite the tests' asserts again.
+# one); TEST_WORKERS=0 runs them in this one. The UI and daemon test, mostly waiting on
+# the runs its sensors launch, runs beside them in a pytest process of its own.
+# tools/run_tests.py says how, and why bytecode caches are written.
 TEST_WORKERS ?= auto
 test: install
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses=4 --dist worksteal
+	$(BIN)/python tools/run_tests.py --workers $(TEST_WORKERS)
 
 lint: install
 	$(BIN)/ruff check .

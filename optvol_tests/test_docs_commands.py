@@ -508,9 +508,14 @@ def ci_lines() -> Iterator[tuple[str, str]]:
 def run_for_real() -> dict[tuple[str, ...], str]:
     """Each command key that a test, CI or optvol's CLI runs, and one place that runs it.
     optvol/cli.py counts because the tests run its commands: ``optvol init-home`` is how
-    ``dagster instance migrate`` runs."""
+    ``dagster instance migrate`` runs; tools/run_tests.py because ``make test`` is how
+    pytest runs."""
     runs: dict[tuple[str, ...], str] = {}
-    sources = [*sorted((REPO / "optvol_tests").rglob("*.py")), REPO / "optvol" / "cli.py"]
+    sources = [
+        *sorted((REPO / "optvol_tests").rglob("*.py")),
+        REPO / "optvol" / "cli.py",
+        REPO / "tools" / "run_tests.py",
+    ]
     for path in sources:
         if path == Path(__file__):
             continue  # this module lists commands; it runs none
