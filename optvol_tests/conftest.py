@@ -117,6 +117,7 @@ def served_models(served_root: Path):
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The end-to-end test of the UI and the daemon (about a minute, mostly spent on the
-    runs its sensors launch) goes first: on several workers (``make test``), the other
-    workers' tests then fill that minute instead of one worker running it at the end."""
+    runs its sensors launch) goes first: on several workers (``pytest -n N``), the other
+    workers' tests then fill that minute instead of one worker running it at the end.
+    ``make test`` runs it in a pytest process of its own beside the workers."""
     items.sort(key=lambda item: item.get_closest_marker("dagster_ui") is None)
