@@ -44,9 +44,9 @@ demo: install dagster-home
 	VIRTUAL_ENV="$(abspath $(VENV))" $(BIN)/dg launch --assets '*' \
 		--partition-range "$$($(BIN)/optvol quote-months)"
 
-# Tests run on up to 4 processes (pytest-xdist; an idle one takes tests queued for a busy
-# one); TEST_WORKERS=0 runs them in this one. The UI and daemon test, mostly waiting on
-# the runs its sensors launch, runs beside them in a pytest process of its own.
+# Tests run on up to 4 xdist workers (an idle one takes tests queued for a busy one);
+# TEST_WORKERS=0 runs them in one process. The UI and daemon test, mostly waiting on the
+# runs its sensors launch, runs beside them in a pytest process of its own.
 # tools/run_tests.py says how, and why bytecode caches are written.
 TEST_WORKERS ?= auto
 test: install
