@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from optvol.core.volatility.episodes import worst_year_ratio
 from optvol.core.volatility.evaluation_file import VolatilityEvaluationFile
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -103,6 +104,14 @@ def report(root: Path) -> None:
         if ratio is not None:
             year = c.worst_years[f"worst_year_ratio_to_{baseline}"]
             print(f"  worst year against {baseline.upper()}: {year} ({ratio:.3f})")
+    by_year = window.qlike_by_year
+    if "vix" in by_year:  # issue 31's later-years target: no year > 1.10 x this
+        worst = {m: worst_year_ratio(by_year, m, ("har", "vix"), window.rows_by_year)
+                 for m in window.models if m in by_year}  # fmt: skip
+        print("  worst year against the better of HAR and VIX: " + ", ".join(
+            f"{m} {w['ratio']:.3f} ({w['year']})"
+            for m, w in sorted(worst.items(), key=lambda item: item[1]["ratio"])
+        ))  # fmt: skip
     for name, episode in evaluation.episodes.items():
         shown = {m: round(q, 3) for m, q in episode.qlike.items()
                  if m in (c.chosen_model, "har", "har_x", "vix")}  # fmt: skip

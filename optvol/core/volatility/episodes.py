@@ -90,17 +90,24 @@ def yearly_tests(
 def worst_year_ratio(
     by_year: dict[str, dict[str, float]],
     model: str,
-    reference: str,
+    reference: str | tuple[str, ...],
     rows_by_year: dict[str, int] | None = None,
 ) -> dict:
     """The calendar year in which ``model``'s mean QLIKE is highest relative to
     ``reference``'s, and that ratio; years with under ``MIN_YEAR_ROWS`` rows (a window's
-    first or last few days) are left out where ``rows_by_year`` is given."""
+    first or last few days) are left out where ``rows_by_year`` is given. Several
+    references: the better (lower QLIKE) of them in each year, as in "no year worse than
+    1.10 x the better of HAR and VIX"."""
+    references = (reference,) if isinstance(reference, str) else reference
+
+    def best(year: str) -> float | None:
+        values = [by_year[r][year] for r in references if by_year.get(r, {}).get(year)]
+        return min(values) if values else None
+
     ratios = {
-        year: value / by_year[reference][year]
+        year: value / best(year)
         for year, value in by_year[model].items()
-        if by_year[reference].get(year)
-        and (rows_by_year is None or rows_by_year.get(year, 0) >= MIN_YEAR_ROWS)
+        if best(year) and (rows_by_year is None or rows_by_year.get(year, 0) >= MIN_YEAR_ROWS)
     }
     year = max(ratios, key=ratios.get)
     return {"year": year, "ratio": ratios[year]}

@@ -54,6 +54,16 @@ def test_yearly_tests_and_the_worst_year():
     worst = worst_year_ratio(by_year, "slow", "flat")
     assert worst["year"] == "2008"
     assert worst["ratio"] == pytest.approx(by_year["slow"]["2008"] / by_year["flat"]["2008"])
+    # against the better of two references, year by year: 2008 against the one, 2009
+    # against the other
+    by_year["other"] = {"2008": by_year["flat"]["2008"] * 2, "2009": by_year["flat"]["2009"] / 4}
+    to_better = {
+        year: by_year["slow"][year] / min(by_year["flat"][year], by_year["other"][year])
+        for year in ("2008", "2009")
+    }
+    worst = worst_year_ratio(by_year, "slow", ("flat", "other"))
+    assert worst == {"year": max(to_better, key=to_better.get), "ratio": max(to_better.values())}
+    assert worst_year_ratio(by_year, "slow", ("flat",)) == worst_year_ratio(by_year, "slow", "flat")
 
 
 def monthly(months: int = 60, seed: int = 1) -> pd.DataFrame:
