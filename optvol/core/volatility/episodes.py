@@ -95,19 +95,16 @@ def worst_year_ratio(
 ) -> dict:
     """The calendar year in which ``model``'s mean QLIKE is highest relative to
     ``reference``'s, and that ratio; years with under ``MIN_YEAR_ROWS`` rows (a window's
-    first or last few days) are left out where ``rows_by_year`` is given. Several
-    references: the better (lower QLIKE) of them in each year, as in "no year worse than
-    1.10 x the better of HAR and VIX"."""
+    first or last few days) are left out where ``rows_by_year`` is given, and so are years
+    where a reference has no positive score. Several references: the better (lower QLIKE)
+    of them in each year, as in "no year worse than 1.10 x the better of HAR and VIX"."""
     references = (reference,) if isinstance(reference, str) else reference
-
-    def best(year: str) -> float | None:
-        values = [by_year[r][year] for r in references if by_year.get(r, {}).get(year)]
-        return min(values) if values else None
-
-    ratios = {
-        year: value / best(year)
-        for year, value in by_year[model].items()
-        if best(year) and (rows_by_year is None or rows_by_year.get(year, 0) >= MIN_YEAR_ROWS)
-    }
+    ratios = {}
+    for year, value in by_year[model].items():
+        if rows_by_year is not None and rows_by_year.get(year, 0) < MIN_YEAR_ROWS:
+            continue
+        scores = [by_year.get(r, {}).get(year) for r in references]
+        if all(score is not None and score > 0 for score in scores):  # NaN > 0 is False
+            ratios[year] = value / min(scores)
     year = max(ratios, key=ratios.get)
     return {"year": year, "ratio": ratios[year]}

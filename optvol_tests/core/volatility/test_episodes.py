@@ -64,6 +64,12 @@ def test_yearly_tests_and_the_worst_year():
     worst = worst_year_ratio(by_year, "slow", ("flat", "other"))
     assert worst == {"year": max(to_better, key=to_better.get), "ratio": max(to_better.values())}
     assert worst_year_ratio(by_year, "slow", ("flat",)) == worst_year_ratio(by_year, "slow", "flat")
+    # a year where a reference has no score, or none above 0, is left out, not measured
+    # against the other reference alone
+    by_year["other"]["2009"] = float("nan")
+    assert worst_year_ratio(by_year, "slow", ("flat", "other"))["year"] == "2008"
+    del by_year["other"]["2009"]
+    assert worst_year_ratio(by_year, "slow", ("flat", "other"))["year"] == "2008"
 
 
 def monthly(months: int = 60, seed: int = 1) -> pd.DataFrame:
