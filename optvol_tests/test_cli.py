@@ -413,12 +413,14 @@ def test_init_home_lets_runs_start_at_once_on_a_new_instance(tmp_path):
     assert main(["init-home", "--dagster-home", str(home)]) == 0
     assert (home / "dagster.yaml").read_text() == (REPO / "dagster.yaml").read_text()
     assert (home / "schedules" / "schedules.db").exists()
-    # Four processes open the new instance at once. They are forked from a server that
-    # imported Dagster once (not from this process, whose threads a fork would not take
-    # along), so that they race on the instance's storage, not on importing Dagster.
+    # Four processes open the new instance at once: started from a server that imported
+    # Dagster once (where the test runs from the repository root; not from this process,
+    # whose threads a fork would not take along), they meet at a barrier, then race on
+    # the instance's storage.
     server = multiprocessing.get_context("forkserver")
     server.set_forkserver_preload(["optvol_tests.instance_race"])
-    starts = [server.Process(target=open_new_instance, args=(str(home),)) for _ in range(4)]
+    start = server.Barrier(4)
+    starts = [server.Process(target=open_new_instance, args=(str(home), start)) for _ in range(4)]
     for process in starts:
         process.start()
     deadline = time.monotonic() + 120
