@@ -59,3 +59,24 @@ def test_the_environment_lets_the_runs_write_bytecode(monkeypatch, capfd):
     assert others[-5:] == ["0", "--maxprocesses=4", "--dist", "worksteal",
                            f"--ignore={run_tests.UI_TEST}"]  # fmt: skip
     assert ui[-1] == run_tests.UI_TEST
+
+
+def running_with(token: str) -> list[int]:
+    """Processes whose command line holds ``token``."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if token.encode() in cmdline.read_bytes().split(b"\0"):
+                pids.append(int(cmdline.parent.name))
+        except OSError:
+            pass  # gone meanwhile
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+def test_a_run_that_cannot_start_stops_the_ui_process_too(tmp_path, capfd):
+    token = f"ui-stand-in-{tmp_path.name}"
+    ui = [*command("import time; time.sleep(60)"), token]
+    with pytest.raises(FileNotFoundError):
+        run_tests.run([str(tmp_path / "no-such-pytest")], ui, dict(os.environ))
+    assert running_with(token) == []

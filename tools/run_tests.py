@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -51,17 +52,28 @@ def run(others_command: list[str], ui_command: list[str], env: dict[str, str]) -
         ui = subprocess.Popen(
             ui_command, cwd=REPOSITORY, env=env, stdout=ui_log, stderr=subprocess.STDOUT
         )
-        others = subprocess.Popen(others_command, cwd=REPOSITORY, env=env)
+        others = None
         interrupted = False
         try:
+            others = subprocess.Popen(others_command, cwd=REPOSITORY, env=env)
             others_status = others.wait()
             if ui.poll() is None:
                 print(f"== waiting for {UI_TEST}", flush=True)
             ui_status = ui.wait()
         except KeyboardInterrupt:
             interrupted = True
-            others_status = wait_through_interrupts(others)
+            others_status = wait_through_interrupts(others) if others else 130
             ui_status = wait_through_interrupts(ui)
+        except BaseException:
+            # The other run could not start: the UI test stops too, as on Ctrl-C (a kill
+            # would leave its `dagster dev` running), and is not left behind.
+            ui.send_signal(signal.SIGINT)
+            try:
+                ui.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                ui.kill()
+                ui.wait()
+            raise
         finally:
             print(f"== {UI_TEST}, run beside the others", flush=True)
             ui_log.seek(0)
