@@ -53,7 +53,6 @@ def run(others_command: list[str], ui_command: list[str], env: dict[str, str]) -
             ui_command, cwd=REPOSITORY, env=env, stdout=ui_log, stderr=subprocess.STDOUT
         )
         others = None
-        interrupted = False
         try:
             others = subprocess.Popen(others_command, cwd=REPOSITORY, env=env)
             others_status = others.wait()
@@ -61,9 +60,10 @@ def run(others_command: list[str], ui_command: list[str], env: dict[str, str]) -
                 print(f"== waiting for {UI_TEST}", flush=True)
             ui_status = ui.wait()
         except KeyboardInterrupt:
-            interrupted = True
-            others_status = wait_through_interrupts(others) if others else 130
-            ui_status = wait_through_interrupts(ui)
+            if others:
+                wait_through_interrupts(others)
+            wait_through_interrupts(ui)
+            return 130
         except BaseException:
             # The other run could not start: the UI test stops too, as on Ctrl-C (a kill
             # would leave its `dagster dev` running), and is not left behind.
@@ -79,8 +79,6 @@ def run(others_command: list[str], ui_command: list[str], env: dict[str, str]) -
             ui_log.seek(0)
             sys.stdout.buffer.write(ui_log.read())
             sys.stdout.flush()
-    if interrupted:
-        return 130
     if ui_status == NO_TESTS_COLLECTED:
         ui_status = 0
     return exit_status(others_status) or exit_status(ui_status)
