@@ -296,7 +296,8 @@ def _dynamics(evaluation: OptionEvaluationFile, plots_dir: Path) -> list[Block]:
             "explains "
             f"{percent(near.r2, 0)} of the daily changes. This is what a model that knows "
             "S_t can learn beyond yesterday's vol; the leverage_bs baseline prices with one "
-            "such slope per bucket, fitted on the training dates."
+            "such slope per bucket, fitted on the training dates and shrunk toward the "
+            "buckets' common slope where few days measure it."
         ),
         Table(
             ("regression", *_REGRESSION_COLUMNS),

@@ -132,7 +132,7 @@ def _fit_on(samples: OptionSamples, train: np.ndarray) -> FittedBaselines:
     return fit_baselines(
         context.previous.take(train), samples.target_iv[train],
         samples.underlying_returns()[train], context.dte_days[train],
-        context.call_delta[train], context.vega[train],
+        context.call_delta[train], context.vega[train], context.day[train],
     )  # fmt: skip
 
 

@@ -10,7 +10,6 @@ from optvol.core.options.dynamics import contract_pairs, format_dynamics, iv_dyn
 from optvol.core.options.samples.leverage import (
     LEVERAGE_DTE_BUCKETS,
     LEVERAGE_MONEYNESS_BUCKETS,
-    fit_leverage_betas,
     regress,
 )
 from optvol_tests.builders import option_quotes_frame
@@ -80,28 +79,6 @@ def test_bad_tables_are_refused():
     quotes["usable"] = False
     with pytest.raises(OptvolInputError, match="no usable quote"):
         iv_dynamics(quotes)
-
-
-def test_leverage_betas_per_bucket_with_a_pooled_fallback():
-    rng = np.random.default_rng(1)
-    n = 4000
-    ret = rng.normal(0.0, 0.01, n)
-    log_moneyness = rng.choice([-0.2, 0.0], n)  # the put wing and the money
-    dte = rng.choice([20, 60], n)
-    beta = np.where(log_moneyness < -0.1, -2.0, -0.5)
-    change = beta * ret + rng.normal(0.0, 0.002, n)
-    log_moneyness[:10], dte[:10] = 0.2, 200  # a bucket of 10 pairs: the pooled slope
-    betas = fit_leverage_betas(change, ret, log_moneyness, dte)
-    got = betas.beta(np.array([-0.2, 0.0, -0.2, 0.2]), np.array([20, 20, 60, 200]))
-    np.testing.assert_allclose(got[:3], [-2.0, -0.5, -2.0], atol=0.05)
-    assert got[3] == betas.pooled
-    assert betas.pairs.sum() == n
-    assert betas.to_dict()["by_bucket"][0][1] == pytest.approx(-2.0, abs=0.05)
-
-
-def test_leverage_betas_without_returns_are_zero():
-    betas = fit_leverage_betas(np.ones(5), np.full(5, np.nan), np.zeros(5), np.full(5, 30))
-    assert betas.pooled == 0.0 and not betas.by_bucket.any()
 
 
 def test_two_option_classes_pair_within_their_class():

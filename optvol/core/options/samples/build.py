@@ -448,12 +448,12 @@ def _fit_on_training(
     returns = np.log(spot[train] / context.previous_spot[train])
     fitted = fit_baselines(
         context.previous.take(train), target_iv[train], returns, dte_days[train],
-        context.call_delta[train], context.vega[train],
+        context.call_delta[train], context.vega[train], context.day[train],
     )  # fmt: skip
     hull_white = fitted.hull_white
     log.info(
         "Fitted on %d training samples: leverage slopes of the vol change on the return, "
-        "pooled %.3f, by bucket %s; Hull-White a %.3f, b %.3f, c %.3f (%d pairs)",
+        "common %.3f, by bucket %s; Hull-White a %.3f, b %.3f, c %.3f (%d pairs)",
         len(train),
         fitted.leverage.pooled,
         np.array2string(fitted.leverage.by_bucket, precision=2),

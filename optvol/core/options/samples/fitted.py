@@ -47,15 +47,16 @@ def fit_baselines(
     dte_days: np.ndarray,
     call_delta: np.ndarray,
     vega: np.ndarray,
+    day: np.ndarray,
 ) -> FittedBaselines:
     """Fit both baselines on the pairs given (the training days' samples): ``previous``
     their ``t-1`` quotes, ``target_iv`` the vol solved from the mid at ``t``,
     ``underlying_return`` the return into ``t``, ``dte_days`` at ``t``, ``call_delta`` and
-    ``vega`` (per unit of vol) at ``t-1``."""
+    ``vega`` (per unit of vol) at ``t-1``, ``day`` the day ``t``."""
     valid = (target_iv >= VALID_IV[0]) & (target_iv <= VALID_IV[1])
     valid &= (previous.iv_from_mid >= VALID_IV[0]) & (previous.iv_from_mid <= VALID_IV[1])
     change = np.where(valid, target_iv - previous.iv_from_mid, np.nan)
-    leverage = fit_leverage_betas(change, underlying_return, -previous.log_moneyness, dte_days)
+    leverage = fit_leverage_betas(change, underlying_return, -previous.log_moneyness, dte_days, day)
     hull_white = fit_hull_white(change, underlying_return, call_delta, previous.tau, vega)
     return FittedBaselines(leverage, hull_white)
 
