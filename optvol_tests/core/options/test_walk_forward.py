@@ -128,6 +128,9 @@ def test_a_refit_fits_its_baselines_on_its_training_days_only(quotes, samples):
     again = block_samples(build_samples(changed, samples.config), block)
     np.testing.assert_array_equal(again.fitted.leverage.by_bucket, part.fitted.leverage.by_bucket)
     assert again.fitted.hull_white == part.fitted.hull_white
+    # The slopes are counted by the training dates their pairs fall on.
+    train_dates = part.rows.loc[part.rows["split"] == "train", "quote_date"].nunique()
+    assert part.fitted.leverage.days.max() == train_dates < part.fitted.leverage.pairs.max()
     keys = ["quote_date", "expiration", "option_type", "strike"]
     tested = again.rows[again.rows["split"] == "test"].merge(
         part.rows[part.rows["split"] == "test"], on=keys, suffixes=("", "_before")

@@ -32,7 +32,7 @@ BASELINE_DESCRIPTIONS = {
     "leverage_bs": "Leverage-adjusted practitioner Black-Scholes: the t-1 mid IV plus "
     "beta_b times the underlying's log return into t, beta_b fitted by least squares on "
     "the training dates per moneyness x maturity bucket and shrunk toward the buckets' "
-    "common slope by the days behind each",
+    "common slope by its day-clustered precision",
     "hull_white_bs": "Hull & White (2017) expected vol change: the t-1 mid IV plus "
     "(a + b delta + c delta^2) r_t / sqrt(T), a, b, c fitted on the training dates",
     "adhoc_bs": "Ad-hoc Black-Scholes (Dumas, Fleming & Whaley 1998): the t-1 IV surface, "

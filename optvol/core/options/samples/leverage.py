@@ -54,6 +54,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 __all__ = [
     "LEVERAGE_DTE_BUCKETS",
@@ -78,6 +79,10 @@ _DTE_EDGES = np.array([7, 30, 90])
 # buckets' common slope.
 MIN_BUCKET_PAIRS = 50
 MIN_BUCKET_DAYS = 5
+# A slope's variance is floored at this share of the largest one of its set (and at
+# _SMALLEST_VARIANCE): an exact fit weighs a trillion times the noisiest, not infinitely.
+MIN_RELATIVE_VARIANCE = 1e-12
+_SMALLEST_VARIANCE = 1e-300
 # Implied vols outside this range are solver failures, not vols that moved.
 VALID_IV = (0.01, 3.0)
 
@@ -179,7 +184,7 @@ class LeverageBetas:
 
 def clustered_slope(x: np.ndarray, y: np.ndarray, cluster: np.ndarray) -> tuple[float, float]:
     """The least-squares slope of ``y`` on ``x`` (with an intercept) and its variance
-    clustered by ``cluster`` (integer codes):
+    clustered by ``cluster`` (values equal within a cluster):
     :math:`\\frac{G}{G-1} \\sum_g (\\sum_{i \\in g} \\tilde x_i e_i)^2 / (\\sum \\tilde x^2)^2`,
     :math:`\\tilde x` centred, :math:`e` the residuals, :math:`G` the clusters; NaN for a
     constant ``x`` or a single cluster."""
@@ -198,14 +203,22 @@ def clustered_slope(x: np.ndarray, y: np.ndarray, cluster: np.ndarray) -> tuple[
 def shrink_to_common(slopes: np.ndarray, variances: np.ndarray) -> tuple[np.ndarray, float]:
     """DerSimonian & Laird's random-effects mean :math:`\\mu` of ``slopes`` with sampling
     ``variances``, and each slope shrunk toward it by :math:`\\tau^2 / (\\tau^2 + V)`
-    (the module's formula). One slope is returned as it is, and is its own mean."""
-    variances = np.maximum(variances, np.finfo(float).tiny)
+    (the module's formula). One slope is returned as it is, and is its own mean.
+
+    A variance of zero (a bucket fitted exactly) is floored at :data:`MIN_RELATIVE_VARIANCE`
+    times the largest, so that its weight is finite and the sums below cannot overflow:
+    it then all but fixes the fixed-effect mean, and the spread of the others about it
+    sets :math:`\\tau^2`."""
     if len(slopes) == 1:
         return slopes.copy(), float(slopes[0])
+    largest = max(float(np.max(variances)), _SMALLEST_VARIANCE)
+    variances = np.maximum(variances, max(MIN_RELATIVE_VARIANCE * largest, _SMALLEST_VARIANCE))
     w = 1.0 / variances
-    fixed = float(w @ slopes / w.sum())
+    total = float(w.sum())
+    share = w / total
+    fixed = float(share @ slopes)
     q = float(w @ (slopes - fixed) ** 2)
-    scale = w.sum() - float(w @ w) / w.sum()
+    scale = total * (1.0 - float(share @ share))  # sum w - sum w^2 / sum w
     tau2 = max(0.0, (q - (len(slopes) - 1)) / scale) if scale > 0 else 0.0
     random = 1.0 / (variances + tau2)
     mean = float(random @ slopes / random.sum())
@@ -234,18 +247,30 @@ def fit_leverage_betas(
     dte_days : ndarray
         Calendar days to expiry at :math:`t`.
     day : ndarray
-        The day :math:`t` of each pair (any values that are equal on the same day).
+        The day :math:`t` of each pair (any values that are equal on the same day); a
+        pair without one (NaN, NaT, None) is left out.
 
     Returns
     -------
     LeverageBetas
         Slope 0 everywhere when no pair has a usable return (the baseline is then
         practitioner Black-Scholes).
+
+    Raises
+    ------
+    ValueError
+        If the arrays are not all of one length.
     """
+    lengths = {len(a) for a in (iv_change, underlying_return, log_strike_over_spot, dte_days, day)}
+    if len(lengths) > 1:
+        raise ValueError(
+            "fit_leverage_betas: iv_change, underlying_return, log_strike_over_spot, "
+            f"dte_days and day must have one length, got {sorted(lengths)}"
+        )
     keep = np.isfinite(iv_change) & np.isfinite(underlying_return)
-    keep &= np.isfinite(log_strike_over_spot)
+    keep &= np.isfinite(log_strike_over_spot) & ~pd.isna(np.asarray(day))
     y, x = iv_change[keep], underlying_return[keep]
-    day = np.unique(np.asarray(day)[keep], return_inverse=True)[1]
+    day = pd.factorize(np.asarray(day)[keep])[0]
     pooled = regress(x, y).slope
     pooled = 0.0 if not np.isfinite(pooled) else pooled
     shape = (len(LEVERAGE_MONEYNESS_BUCKETS), len(LEVERAGE_DTE_BUCKETS))

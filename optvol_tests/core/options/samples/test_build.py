@@ -26,6 +26,7 @@ from optvol.core.options.samples import (
     window_indices,
 )
 from optvol.core.options.samples.build import _fingerprint
+from optvol.core.options.samples.leverage import MIN_BUCKET_DAYS
 from optvol_tests.builders import option_quotes_frame
 
 R, Q = SampleConfig().risk_free_rate, SampleConfig().dividend_yield
@@ -418,6 +419,9 @@ def test_leverage_slopes_are_fitted_on_training_dates_only():
     assert (
         0.95 * len(samples.indices("train")) <= betas.pairs.sum() <= len(samples.indices("train"))
     )
+    # A bucket's days are the training dates its pairs fall on, not its pairs.
+    train_dates = samples.rows["quote_date"].iloc[samples.indices("train")].nunique()
+    assert MIN_BUCKET_DAYS <= betas.days.max() <= train_dates < betas.pairs.max()
     # Quotes after the last training date change nothing in the slopes.
     train_end = pd.Timestamp(samples.split_dates["train"][1])
     later = quotes["quote_date"] > train_end

@@ -4,6 +4,7 @@ the return, their day-clustered variance and their shrinkage toward a common slo
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from optvol.core.options.samples.leverage import (
@@ -70,14 +71,38 @@ def test_a_bucket_seen_on_few_days_moves_to_the_common_slope():
     assert abs(as_pairs.by_bucket[4, 3] - (-1.0)) > 1.0
 
 
+def two_buckets(days: int):
+    """The put wing moving -3 x the return and the money -1 x, every day 100 pairs each."""
+    day, ret, rng = days_of_pairs(days, 200)
+    log_moneyness = np.where(np.arange(len(day)) % 2 == 0, -0.2, 0.0)
+    change = np.where(log_moneyness < 0, -3.0, -1.0) * ret + rng.normal(0.0, 0.001, len(day))
+    return fit_leverage_betas(change, ret, log_moneyness, np.full(len(day), 20), day)
+
+
 def test_a_bucket_on_too_few_days_is_not_fitted():
-    day, ret, rng = days_of_pairs(MIN_BUCKET_DAYS - 1, 100)
-    change = -3.0 * ret + rng.normal(0.0, 0.001, len(day))
-    betas = fit_leverage_betas(change, ret, np.zeros(len(day)), np.full(len(day), 20), day)
+    betas = two_buckets(MIN_BUCKET_DAYS - 1)
     # No bucket qualifies: every bucket holds the slope of all pairs.
-    assert betas.pooled == pytest.approx(-3.0, abs=0.1)
+    assert betas.pooled == pytest.approx(-2.0, abs=0.1)
     assert (betas.by_bucket == betas.pooled).all()
-    assert betas.days[2, 1] == MIN_BUCKET_DAYS - 1
+    assert betas.days[0, 1] == betas.days[2, 1] == MIN_BUCKET_DAYS - 1
+    # One more day and both keep their own.
+    betas = two_buckets(MIN_BUCKET_DAYS)
+    assert betas.by_bucket[0, 1] == pytest.approx(-3.0, abs=0.1)
+    assert betas.by_bucket[2, 1] == pytest.approx(-1.0, abs=0.1)
+
+
+def test_pairs_without_a_day_are_left_out_and_lengths_must_agree():
+    day, ret, rng = days_of_pairs(30, 10)
+    change = -1.0 * ret + rng.normal(0.0, 0.002, len(day))
+    dates = pd.Timestamp("2021-01-04") + pd.to_timedelta(day, "D")
+    betas = fit_leverage_betas(change, ret, np.zeros(len(day)), np.full(len(day), 20), dates)
+    assert betas.days.max() == 30  # dates cluster as the integer days do
+    with_nat = dates.to_numpy().copy()
+    with_nat[:10] = np.datetime64("NaT")
+    left = fit_leverage_betas(change, ret, np.zeros(len(day)), np.full(len(day), 20), with_nat)
+    assert left.pairs.sum() == len(day) - 10 and left.days.max() == 29
+    with pytest.raises(ValueError, match="one length, got \\[299, 300\\]"):
+        fit_leverage_betas(change, ret, np.zeros(len(day)), np.full(len(day), 20), day[1:])
 
 
 def test_leverage_betas_without_returns_are_zero():
@@ -92,6 +117,13 @@ def test_clustered_variance_counts_days_not_pairs():
     y = -1.0 * ret + rng.normal(0.0, 0.005, 40)
     slope, variance = clustered_slope(ret, y, day)
     assert slope == pytest.approx(regress(ret, y).slope)
+    # The sandwich of the full regression (intercept and slope), clustered, with G/(G-1).
+    design = np.column_stack([np.ones(40), ret])
+    bread = np.linalg.inv(design.T @ design)
+    residual = y - design @ (bread @ design.T @ y)
+    scores = design * residual[:, None]  # one pair per day: each its own cluster
+    sandwich = bread @ (scores.T @ scores) @ bread * 40 / 39
+    assert variance == pytest.approx(sandwich[1, 1], rel=1e-10)
     # The same 40 days, each pair copied 25 times within its day: no new information, so
     # the same slope and the same clustered variance; as 1,000 independent pairs the
     # variance would be 25 times smaller.
@@ -121,8 +153,30 @@ def test_shrinkage_toward_the_common_slope():
     )
     assert mean == pytest.approx(-1.0, abs=0.1)
     assert shrunk[3] < 1.0 and np.allclose(shrunk[:3], [-1.0, -1.2, -0.8], atol=0.01)
+    # A slope fitted exactly (variance 0) does not overflow the sums, nor pull the others.
+    exact, mean = shrink_to_common(np.array([-2.0, -0.5, 0.0]), np.array([1e-4, 1e-4, 0.0]))
+    assert np.isfinite(exact).all() and np.isfinite(mean)
+    np.testing.assert_allclose(exact, [-2.0, -0.5, 0.0], atol=1e-3)
     # One slope is its own mean.
     assert shrink_to_common(np.array([-1.5]), np.array([0.3])) == (pytest.approx([-1.5]), -1.5)
+
+
+def test_the_random_effects_mean_of_a_published_meta_analysis():
+    # The 13 BCG vaccine trials (Colditz et al. 1994), log risk ratios: DerSimonian-Laird
+    # gives mu = -0.7141 and tau^2 = 0.3088 (metafor's rma(method="DL") on dat.bcg).
+    trials = np.array([
+        [4, 119, 11, 128], [6, 300, 29, 274], [3, 228, 11, 209], [62, 13536, 248, 12619],
+        [33, 5036, 47, 5761], [180, 1361, 372, 1079], [8, 2537, 10, 619],
+        [505, 87886, 499, 87892], [29, 7470, 45, 7232], [17, 1699, 65, 1600],
+        [186, 50448, 141, 27197], [5, 2493, 3, 2338], [27, 16886, 29, 17825],
+    ], float)  # fmt: skip
+    vaccinated, v_free, control, c_free = trials.T
+    log_ratio = np.log(vaccinated / (vaccinated + v_free) / (control / (control + c_free)))
+    variance = 1 / vaccinated - 1 / (vaccinated + v_free) + 1 / control - 1 / (control + c_free)
+    shrunk, mean = shrink_to_common(log_ratio, variance)
+    assert mean == pytest.approx(-0.7141, abs=1e-4)
+    kept = (shrunk - mean) / (log_ratio - mean)  # tau^2 / (tau^2 + V)
+    np.testing.assert_allclose(kept * variance / (1 - kept), 0.3088, atol=1e-4)
 
 
 def test_betas_round_trip_and_older_files_without_days():
