@@ -233,7 +233,7 @@ def fit_leverage_betas(
     day: np.ndarray,
 ) -> LeverageBetas:
     """Fit the slope of ``iv_change`` on ``underlying_return`` in every bucket, shrunk
-    toward the buckets' common slope by how many days measure it (see the module).
+    toward the buckets' common slope by its day-clustered precision (see the module).
 
     Parameters
     ----------
