@@ -481,8 +481,8 @@ def _model_and_hyperparameters(evaluation: OptionEvaluationFile, plots_dir: Path
                 "training samples' gap between the target's vol and the anchor's), and "
                 f"{percent(shrinkage['shrinkage'], 0)} of it is kept: the share with the "
                 f"lowest validation loss among those no worse than {anchor} in each of "
-                f"{len(shrinkage['validation_blocks'])} blocks of validation dates (0% would "
-                f"make the model {anchor} itself)."
+                f"{len(shrinkage['validation_blocks'])} blocks of validation dates"
+                f"{_evidence(shrinkage)} (0% makes the model {anchor} itself)."
             )
         )
     history = model.get("history") or []
@@ -681,3 +681,20 @@ def _wins_and_losses(evaluation: OptionEvaluationFile, models: list[str]) -> lis
         ),
     ]
     return blocks
+
+
+def _evidence(shrinkage: dict) -> str:
+    """What the evidence test made of the share the validation blocks chose (nothing for a
+    card written before the test, which records no ``candidate``)."""
+    if "candidate" not in shrinkage:
+        return ""
+    candidate = shrinkage["candidate"]
+    if not candidate:
+        return ", and none was better in every block"
+    if shrinkage["shrinkage"]:
+        return ", and its prices beat the anchor's significantly over the validation days"
+    return (
+        f", but {percent(candidate, 0)}, the blocks' choice, did not beat the anchor's prices "
+        "with the evidence the anchor rule asks over the validation days (enough days, a "
+        "lower RMSE and a Diebold-Mariano test)"
+    )

@@ -409,3 +409,27 @@ def test_volatility_wins_and_losses_follow_the_scores(written, documents):
         years = sorted(set(by_year[row["model"]]) & set(by_year[row["baseline"]]))
         lost = sum(by_year[row["model"]][y] >= by_year[row["baseline"]][y] for y in years)
         assert row["years lost"] == f"{lost} of {len(years)}"
+
+
+@pytest.mark.parametrize(
+    ("kept", "candidate", "says"),
+    [
+        (0.5, 0.5, "and its prices beat the anchor's significantly"),
+        (0.0, 0.75, "but 75%, the blocks' choice, did not beat the anchor's prices"),
+        (0.0, 0.0, "and none was better in every block"),
+    ],
+)
+def test_option_report_says_why_the_correction_kept_is_what_it_is(
+    documents, root, kept, candidate, says
+):
+    document = copy.deepcopy(documents["option"])
+    shrinkage = document["model"]["metrics"]["shrinkage"]
+    shrinkage.update(shrinkage=kept, candidate=candidate)
+    section = option_report(document, root / "plots").section("Model and hyperparameters")
+    (text,) = [b.text for b in section.blocks if "of it is kept" in getattr(b, "text", "")]
+    assert f"{kept:.0%} of it is kept" in text and says in text
+    # A card written before the evidence test has no candidate: nothing is said of it.
+    del shrinkage["candidate"]
+    section = option_report(document, root / "plots").section("Model and hyperparameters")
+    (text,) = [b.text for b in section.blocks if "of it is kept" in getattr(b, "text", "")]
+    assert "blocks of validation dates (0% makes" in text and "anchor rule" not in text

@@ -383,12 +383,14 @@ def train_gru(
     result.shrinkage = choice
     log.info(
         "Keeping %.2f of the network's vol correction (bounded at %.3f): the lowest "
-        "validation loss among the shares no worse than %s in any of %d date blocks; "
+        "validation loss among the shares no worse than %s in any of %d date blocks "
+        "(%.2f), if significantly better over the validation days; "
         "loss relative to it by share: %s",
         choice.shrinkage,
         architecture["max_correction"],
         anchor.anchor,
         len(choice.blocks),
+        choice.candidate,
         {share: [round(v, 3) for v in losses] for share, losses in choice.relative_loss.items()},
     )
     model.eval()

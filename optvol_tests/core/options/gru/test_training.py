@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 import torch
 
+import optvol.core.options.gru.anchor as anchor_module
 import optvol.core.options.gru.training as gru_training
+from optvol.core.options.gru.anchor import MIN_SWITCH_DAYS
 from optvol.core.options.gru.network import SampleTensors
 from optvol.core.options.gru.training import TrainingConfig, predict_over_strike, train_gru
 from optvol.core.options.samples import SEQUENCE_FEATURES, STATIC_FEATURES, build_samples
@@ -158,6 +160,12 @@ def test_a_correction_that_hurts_in_one_validation_block_is_not_kept(samples, mo
             samples.target_iv[index].astype(np.float64) - samples.anchor_iv[index]
         ),
     )  # fmt: skip
+    # An exact correction better in every block, but over fewer validation days than the
+    # evidence needs, is not kept: the model stays its anchor.
+    assert len(np.unique(dates)) < MIN_SWITCH_DAYS
+    assert shrinkage.choose_shrinkage(model, None, samples).shrinkage == 0.0
+    # Over as many days as the evidence needs, it is.
+    monkeypatch.setattr(anchor_module, "MIN_SWITCH_DAYS", len(np.unique(dates)))
     assert shrinkage.choose_shrinkage(model, None, samples).shrinkage == 1.0
 
 
