@@ -106,6 +106,9 @@ class Refit(Section):
     anchor: dict[str, Any]
     shrinkage: Number
     fitted_baselines: dict[str, Any]
+    # The share the validation blocks chose before the evidence test (absent in files
+    # written before it).
+    shrinkage_candidate: Number = None
     train_samples: int | None = None
     test_samples: int | None = None
     carry_shrinkage: Real | None = None

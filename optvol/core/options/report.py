@@ -479,10 +479,7 @@ def _model_and_hyperparameters(evaluation: OptionEvaluationFile, plots_dir: Path
                 f"The saved model corrects the vol of {anchor}. Its correction is bounded at "
                 f"{decimals(metrics.get('correction_bound'), 3)} (the 99th percentile of the "
                 "training samples' gap between the target's vol and the anchor's), and "
-                f"{percent(shrinkage['shrinkage'], 0)} of it is kept: the share with the "
-                f"lowest validation loss among those no worse than {anchor} in each of "
-                f"{len(shrinkage['validation_blocks'])} blocks of validation dates"
-                f"{_evidence(shrinkage)} (0% makes the model {anchor} itself)."
+                f"{_kept(shrinkage, anchor)} (0% makes the model {anchor} itself)."
             )
         )
     history = model.get("history") or []
@@ -683,18 +680,28 @@ def _wins_and_losses(evaluation: OptionEvaluationFile, models: list[str]) -> lis
     return blocks
 
 
-def _evidence(shrinkage: dict) -> str:
-    """What the evidence test made of the share the validation blocks chose (nothing for a
-    card written before the test, which records no ``candidate``)."""
+def _kept(shrinkage: dict, anchor: str) -> str:
+    """The share of the correction kept and why: the validation blocks' choice, and what
+    the evidence test made of it (not said for a card written before the test, which
+    records no ``candidate``)."""
+    kept = percent(shrinkage["shrinkage"], 0)
+    blocks = len(shrinkage["validation_blocks"])
+    rule = (
+        f"the share with the lowest validation loss among those no worse than {anchor} in "
+        f"each of {blocks} blocks of validation dates"
+    )
     if "candidate" not in shrinkage:
-        return ""
+        return f"{kept} of it is kept: {rule}"
     candidate = shrinkage["candidate"]
     if not candidate:
-        return ", and none was better in every block"
+        return f"{kept} of it is kept: no share was better than {anchor} in every block"
     if shrinkage["shrinkage"]:
-        return ", and its prices beat the anchor's significantly over the validation days"
+        return (
+            f"{kept} of it is kept: {rule}, whose prices beat {anchor}'s significantly "
+            "over the validation days"
+        )
     return (
-        f", but {percent(candidate, 0)}, the blocks' choice, did not beat the anchor's prices "
-        "with the evidence the anchor rule asks over the validation days (enough days, a "
-        "lower RMSE and a Diebold-Mariano test)"
+        f"{percent(candidate, 0)} was {rule}, but its prices did not beat {anchor}'s with "
+        "the evidence the anchor rule asks over the validation days (enough days, a lower "
+        f"RMSE and a Diebold-Mariano test), so {kept} of it is kept"
     )

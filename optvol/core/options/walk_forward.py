@@ -254,6 +254,7 @@ def _refit_record(block: Block, part: OptionSamples, model: TrainedGRU, seconds:
         "anchor": model.card.anchor.model_dump(),
         "carry_shrinkage": model.carry_shrinkage,
         "shrinkage": metrics.shrinkage["shrinkage"],
+        "shrinkage_candidate": metrics.shrinkage.get("candidate"),
         "correction_bound": metrics.correction_bound,
         "best_epoch": metrics.best_epoch,
         "epochs_run": metrics.epochs_run,
@@ -332,6 +333,7 @@ def single_split(samples: OptionSamples, model: TrainedGRU, device: str = "cpu")
         "split_dates": samples.split_dates,
         "anchor": model.card.anchor.model_dump(),
         "shrinkage": shrinkage["shrinkage"] if shrinkage else None,
+        "shrinkage_candidate": shrinkage.get("candidate") if shrinkage else None,
         "fitted_baselines": model.card.fitted_baselines,
     }
     return WalkForward(rows.drop(columns="split").assign(refit=0), gru, hedge, [record],

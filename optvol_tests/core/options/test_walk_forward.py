@@ -203,6 +203,10 @@ def test_the_evaluation_document_carries_the_walk_forward_tests_and_hedging(quot
     walk = metrics.walk_forward
     assert walk.test_days == metrics.dates == len(metrics.by_date.date)
     assert walk.refits == len(walk.by_refit) and walk.first_test_date <= walk.last_test_date
+    # Each refit records the share it kept and the one its validation blocks chose.
+    for refit in walk.by_refit:
+        assert refit.shrinkage_candidate is not None
+        assert refit.shrinkage in (0.0, refit.shrinkage_candidate)
     comparison = metrics.comparison.model_dump()
     for against in ("practitioner", "best_baseline"):
         ratio = comparison[f"rmse_ratio_to_{against}"]

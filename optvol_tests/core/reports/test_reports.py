@@ -414,9 +414,9 @@ def test_volatility_wins_and_losses_follow_the_scores(written, documents):
 @pytest.mark.parametrize(
     ("kept", "candidate", "says"),
     [
-        (0.5, 0.5, "and its prices beat the anchor's significantly"),
-        (0.0, 0.75, "but 75%, the blocks' choice, did not beat the anchor's prices"),
-        (0.0, 0.0, "and none was better in every block"),
+        (0.5, 0.5, "50% of it is kept: the share with the lowest validation loss"),
+        (0.0, 0.75, "75% was the share with the lowest validation loss"),
+        (0.0, 0.0, "0% of it is kept: no share was better than"),
     ],
 )
 def test_option_report_says_why_the_correction_kept_is_what_it_is(
@@ -428,8 +428,10 @@ def test_option_report_says_why_the_correction_kept_is_what_it_is(
     section = option_report(document, root / "plots").section("Model and hyperparameters")
     (text,) = [b.text for b in section.blocks if "of it is kept" in getattr(b, "text", "")]
     assert f"{kept:.0%} of it is kept" in text and says in text
+    assert ("significantly" in text) == (kept > 0) and ("evidence" in text) == (candidate > kept)
     # A card written before the evidence test has no candidate: nothing is said of it.
     del shrinkage["candidate"]
     section = option_report(document, root / "plots").section("Model and hyperparameters")
     (text,) = [b.text for b in section.blocks if "of it is kept" in getattr(b, "text", "")]
-    assert "blocks of validation dates (0% makes" in text and "anchor rule" not in text
+    assert "blocks of validation dates (0% makes" in text
+    assert "significantly" not in text and "evidence" not in text

@@ -16,9 +16,9 @@ with the evidence the anchor rule asks of the practitioner's vol
 (:func:`~optvol.core.options.gru.anchor.significantly_better`: at least
 ``MIN_SWITCH_DAYS`` days, an RMSE at least ``MIN_IMPROVEMENT`` lower, a Diebold-Mariano
 test of the daily losses); otherwise :math:`\\lambda = 0`. Three blocks of a week of
-days are no evidence: on a 100-day full chain the correction kept on seven validation days
-of the 2020 crash onset lost to its anchor on five of the seven test days after them,
-and cost the walk-forward 3.4% against ``hull_white_bs``.
+days are no evidence: on a 100-day full chain the correction kept on eight validation
+days of the 2020 crash onset lost to its anchor on five of the seven test days after
+them, and cost the walk-forward 3.4% against ``hull_white_bs``.
 """
 
 from __future__ import annotations

@@ -382,10 +382,10 @@ def train_gru(
     model.shrinkage = architecture["shrinkage"] = choice.shrinkage
     result.shrinkage = choice
     log.info(
-        "Keeping %.2f of the network's vol correction (bounded at %.3f): the lowest "
-        "validation loss among the shares no worse than %s in any of %d date blocks "
-        "(%.2f), if significantly better over the validation days; "
-        "loss relative to it by share: %s",
+        "Keeping %.2f of the network's vol correction (bounded at %.3f); the blocks' "
+        "choice, the lowest validation loss among the shares no worse than %s in any of "
+        "%d date blocks, was %.2f, kept only if significantly better over the validation "
+        "days; loss relative to it by share: %s",
         choice.shrinkage,
         architecture["max_correction"],
         anchor.anchor,

@@ -150,7 +150,7 @@ def test_a_correction_that_hurts_in_one_validation_block_is_not_kept(samples, mo
     monkeypatch.setattr(shrinkage, "corrections", helpful_then_harmful)
     model = gru_training.build_model({**TINY_ARCHITECTURE, "max_correction": 0.5})
     choice = shrinkage.choose_shrinkage(model, None, samples)
-    assert choice.shrinkage == 0.0
+    assert choice.shrinkage == choice.candidate == 0.0  # the blocks' rule, not the evidence
     assert choice.relative_loss["1"][0] < 0.5 < 1.0 < choice.relative_loss["1"][-1]
     assert len(choice.blocks) == 3
 
@@ -163,10 +163,13 @@ def test_a_correction_that_hurts_in_one_validation_block_is_not_kept(samples, mo
     # An exact correction better in every block, but over fewer validation days than the
     # evidence needs, is not kept: the model stays its anchor.
     assert len(np.unique(dates)) < MIN_SWITCH_DAYS
-    assert shrinkage.choose_shrinkage(model, None, samples).shrinkage == 0.0
+    choice = shrinkage.choose_shrinkage(model, None, samples)
+    assert choice.shrinkage == 0.0 and choice.candidate == 1.0
+    assert choice.to_dict()["candidate"] == 1.0 and choice.to_dict()["shrinkage"] == 0.0
     # Over as many days as the evidence needs, it is.
     monkeypatch.setattr(anchor_module, "MIN_SWITCH_DAYS", len(np.unique(dates)))
-    assert shrinkage.choose_shrinkage(model, None, samples).shrinkage == 1.0
+    choice = shrinkage.choose_shrinkage(model, None, samples)
+    assert choice.shrinkage == choice.candidate == 1.0
 
 
 TINY_ARCHITECTURE = {
