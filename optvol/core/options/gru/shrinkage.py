@@ -47,16 +47,16 @@ class ShrinkageChoice:
     to the anchor's (1.0: as good as the anchor)."""
 
     shrinkage: float
-    blocks: list[list[str]]
-    relative_loss: dict[str, list[float]] = field(default_factory=dict)
     # The share the blocks chose, before the evidence test (equal to ``shrinkage`` unless
     # the test sent it to 0).
-    candidate: float | None = None
+    candidate: float
+    blocks: list[list[str]]
+    relative_loss: dict[str, list[float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
             "shrinkage": self.shrinkage,
-            "candidate": self.shrinkage if self.candidate is None else self.candidate,
+            "candidate": self.candidate,
             "grid": list(SHRINKAGE_GRID),
             "validation_blocks": self.blocks,
             "relative_loss_by_block": self.relative_loss,
@@ -96,16 +96,17 @@ def choose_shrinkage(
         sigma = np.maximum(anchor_iv + share * correction, MIN_VOL)
         return bs_price(moneyness, 1.0, tau, r, q, sigma, is_call > 0.5)
 
-    def block_losses(share: float) -> np.ndarray:
-        error = (prices(share) - target) ** 2
+    def block_losses(share_prices: np.ndarray) -> np.ndarray:
+        error = (share_prices - target) ** 2
         return np.array([error[block_of == b].mean() for b in range(len(blocks))])
 
-    losses = {share: block_losses(share) for share in SHRINKAGE_GRID}
+    priced = {share: prices(share) for share in SHRINKAGE_GRID}
+    losses = {share: block_losses(priced[share]) for share in SHRINKAGE_GRID}
     anchor = losses[0.0]
     allowed = [share for share in SHRINKAGE_GRID if np.all(losses[share] <= anchor)]
     candidate = min(allowed, key=lambda share: float(losses[share].mean()))
     evident = candidate > 0.0 and significantly_better(
-        prices(candidate), prices(0.0), target, dates
+        priced[candidate], priced[0.0], target, dates
     )
     chosen = candidate if evident else 0.0
     return ShrinkageChoice(
