@@ -129,7 +129,9 @@ def run_chain(name: str, paths: list[Path], args: argparse.Namespace, root: Path
     anchors = [r.anchor["anchor"] for r in walk.by_refit]
     shares = [r.shrinkage for r in walk.by_refit]
     carries = [r.carry_shrinkage for r in walk.by_refit]
-    print(f"anchors by refit: {anchors}; correction kept: {shares}; carry kept: {carries}")
+    clocks = [r.business_time for r in walk.by_refit]
+    print(f"anchors by refit: {anchors}; correction kept: {shares}; carry kept: {carries}; "
+          f"business time: {clocks}")  # fmt: skip
     overall = metrics.overall
     comparison = metrics.comparison
     practitioner = overall[comparison.practitioner_baseline].rmse

@@ -60,6 +60,7 @@ _GRU_CARD_KEYS = (
     "model",
     "target",
     "anchor",
+    "clock",
     "architecture",
     "training",
     "samples",
@@ -273,6 +274,6 @@ def option_data_record(quotes: pd.DataFrame) -> dict:
 def gru_model_record(card: GruCard) -> dict:
     """The ``model`` entry of the option evaluation, from the GRU's model card."""
     document = card.document()
-    record = {key: document[key] for key in _GRU_CARD_KEYS}
+    record = {key: document[key] for key in _GRU_CARD_KEYS if key in document}
     record["history"] = [{key: epoch.get(key) for key in _HISTORY_KEYS} for epoch in card.history]
     return record

@@ -112,6 +112,7 @@ class Refit(Section):
     train_samples: int | None = None
     test_samples: int | None = None
     carry_shrinkage: Real | None = None
+    business_time: Real | None = None  # absent in files written before it
     correction_bound: Number = None
     best_epoch: int | None = None
     epochs_run: int | None = None

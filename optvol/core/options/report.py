@@ -394,6 +394,19 @@ def _refit_rule(samples: dict) -> str:
     return "dates (about 12 refits, at least 5 dates apart)" if not days else thousands(days)
 
 
+# The columns of the walk-forward's table of refits.
+REFIT_COLUMNS = (
+    "refit",
+    "train",
+    "validation",
+    "test",
+    "anchor",
+    "business time",
+    "kept",
+    "test rows",
+)
+
+
 def _walk_forward(evaluation: OptionEvaluationFile) -> list[Block]:
     walk = evaluation.walk_forward
     samples = evaluation.model.get("samples") or {}
@@ -404,6 +417,7 @@ def _walk_forward(evaluation: OptionEvaluationFile) -> list[Block]:
             date_range(*r.split_dates.validation),
             date_range(*r.split_dates.test),
             r.anchor.get("anchor", NOT_AVAILABLE),
+            percent(r.business_time, 0),
             percent(r.shrinkage, 0),
             thousands(r.test_samples),
         )
@@ -422,11 +436,12 @@ def _walk_forward(evaluation: OptionEvaluationFile) -> list[Block]:
             "model is scored on the same stitched rows."
         ),
         Table(
-            ("refit", "train", "validation", "test", "anchor", "kept", "test rows"),
+            REFIT_COLUMNS,
             rows,
             caption="The refits: the baseline the GRU corrects (chosen on the earlier "
-            "out-of-sample days) and the share of its correction kept (chosen on the "
-            "validation days)",
+            "out-of-sample days), the share of the business-time vol change its anchor "
+            "takes (chosen on the training days) and the share of its correction kept "
+            "(chosen on the validation days)",
             numeric=frozenset({"refit", "test rows"}),
         ),
         Paragraph(
@@ -482,6 +497,8 @@ def _model_and_hyperparameters(evaluation: OptionEvaluationFile, plots_dir: Path
                 f"{_kept(shrinkage, anchor)} (0% makes the model {anchor} itself)."
             )
         )
+    if model.get("clock"):  # absent from a card written before it: calendar time
+        blocks.append(Paragraph(_clock(model["clock"], anchor)))
     history = model.get("history") or []
     if history:
         blocks.append(
@@ -678,6 +695,22 @@ def _wins_and_losses(evaluation: OptionEvaluationFile, models: list[str]) -> lis
         ),
     ]
     return blocks
+
+
+def _clock(clock: dict, anchor: str) -> str:
+    """On which clock the anchor reprices yesterday's vol, and why."""
+    share = percent(clock["share"], 0)
+    rule = (
+        "the share whose prices fit the training days best, and significantly so"
+        if clock["share"]
+        else "no other share fitted the training days significantly better"
+    )
+    return (
+        f"Before the correction, {anchor}'s vol moves by {share} of its business-time "
+        "change, the change of a calendar-time vol that keeps its variance per trading "
+        "session (100% counts a weekend as one session, 0% as three calendar days, as every "
+        f"baseline does): {rule}."
+    )
 
 
 def _kept(shrinkage: dict, anchor: str) -> str:

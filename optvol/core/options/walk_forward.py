@@ -253,6 +253,7 @@ def _refit_record(block: Block, part: OptionSamples, model: TrainedGRU, seconds:
         "test_samples": int(len(part.indices("test"))),
         "anchor": model.card.anchor.model_dump(),
         "carry_shrinkage": model.carry_shrinkage,
+        "business_time": model.business_time,
         "shrinkage": metrics.shrinkage["shrinkage"],
         "shrinkage_candidate": metrics.shrinkage.get("candidate"),
         "correction_bound": metrics.correction_bound,

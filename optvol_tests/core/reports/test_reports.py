@@ -435,3 +435,30 @@ def test_option_report_says_why_the_correction_kept_is_what_it_is(
     (text,) = [b.text for b in section.blocks if "of it is kept" in getattr(b, "text", "")]
     assert "blocks of validation dates (0% makes" in text
     assert "significantly" not in text and "evidence" not in text
+
+
+@pytest.mark.parametrize(
+    ("clock", "says"),
+    [
+        ({"share": 0.75, "training_rmse": {}}, "vol moves by 75% of its business-time change"),
+        ({"share": 0.0, "training_rmse": {}}, "no other share fitted the training days"),
+        (None, None),
+    ],
+)
+def test_option_report_says_on_which_clock_the_anchor_reprices(documents, root, clock, says):
+    document = copy.deepcopy(documents["option"])
+    if clock is None:  # a card written before the clock: calendar time, nothing said
+        del document["model"]["clock"]
+    else:
+        document["model"]["clock"] = clock
+    for refit in document["walk_forward"]["by_refit"]:
+        refit["business_time"] = None if clock is None else clock["share"]
+    report = option_report(document, root / "plots")
+    section = report.section("Model and hyperparameters")
+    said = [b.text for b in section.blocks if "business-time" in getattr(b, "text", "")]
+    assert len(said) == (clock is not None)
+    assert says is None or says in said[0]
+    section = report.section("How the models are judged")
+    (table,) = [t for t in section.tables() if "business time" in t.columns]
+    shares = {row[table.columns.index("business time")] for row in table.rows}
+    assert shares == {"n/a" if clock is None else f"{clock['share']:.0%}"}

@@ -68,6 +68,7 @@ class TrainedGRU:
             "baseline by a bounded, validated share and prices with Black-Scholes",
             "anchor": result.anchor.to_dict(),
             "carry": result.carry.to_dict(),
+            "clock": result.clock.to_dict(),
             "scalers": result.scalers.to_dict(),
             "split_dates": samples.split_dates,
             "sample_counts": {
@@ -116,6 +117,12 @@ class TrainedGRU:
         with (:mod:`optvol.core.options.gru.carry`)."""
         return float(self.card.carry.shrinkage)
 
+    @property
+    def business_time(self) -> float:
+        """The share of the business-time vol change its anchor takes
+        (:mod:`optvol.core.options.gru.clock`; 0, calendar time, for a card without it)."""
+        return float(self.card.clock.share) if self.card.clock is not None else 0.0
+
     def fitted_baselines(self) -> FittedBaselines:
         """The fitted baselines' parameters of the training data."""
         return FittedBaselines.from_dict(self.card.fitted_baselines)
@@ -159,7 +166,9 @@ class TrainedGRU:
         if str(device) not in self._models:  # built once per device, reused by later calls
             self._models[str(device)] = self.model(device)
         selected = replace(
-            with_anchor(samples.select(index), self.anchor), carry_shrinkage=self.carry_shrinkage
+            with_anchor(samples.select(index), self.anchor),
+            carry_shrinkage=self.carry_shrinkage,
+            business_time=self.business_time,
         )
         tensors = SampleTensors(selected, self.scalers(), device)
         if spot is not None:

@@ -54,6 +54,14 @@ class Carry(Section):
     training_rmse: dict[str, Number]
 
 
+class Clock(Section):
+    """The share of the business-time vol change the anchor takes
+    (:mod:`optvol.core.options.gru.clock`) and the training RMSEs it was chosen on."""
+
+    share: Real
+    training_rmse: dict[str, Number]
+
+
 class Standardizer(Section):
     mean: list[Real]
     std: list[Real]
@@ -95,6 +103,7 @@ class GruCard(ModelCard):
     features: dict[str, list[str]]
     anchor: Anchor
     carry: Carry
+    clock: Clock | None = None  # absent in cards written before it: calendar time
     scalers: Scalers
     split_dates: dict[str, list[str]]
     sample_counts: dict[str, int]

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-import numpy as np
-
-from optvol.core.options.gru.anchor import significantly_better
+from optvol.core.options.gru._share import evidenced_share
 from optvol.core.options.pricing.black_scholes import bs_price
 from optvol.core.options.samples import OptionSamples, dividend_yield_of, shrunk_carry
 
@@ -44,19 +42,14 @@ class CarryChoice:
 def fit_carry_shrinkage(samples: OptionSamples) -> tuple[OptionSamples, CarryChoice]:
     """The share of :data:`CARRY_GRID` with the lowest RMSE of the anchor's prices on the
     training samples (ties to the larger share), and ``samples`` priced with it."""
-    train = samples.indices("train")
-    rows, context, config = samples.rows.iloc[train], samples.context.take(train), samples.config
-    mid, vol = rows["mid"].to_numpy(), samples.anchor_iv[train]
-    prices = {}
-    for share in CARRY_GRID:
+    vol, config = samples.anchor_iv[samples.indices("train")], samples.config
+
+    def price_at(share, rows, context):
         carry = shrunk_carry(context.previous.carry, share, config)
-        prices[share] = bs_price(
+        return bs_price(
             rows["underlying"].to_numpy(), context.strike, context.tau, config.risk_free_rate,
             dividend_yield_of(carry, config), vol, context.is_call,
         )  # fmt: skip
-    rmse = {f"{s:g}": float(np.sqrt(np.mean((p - mid) ** 2))) for s, p in prices.items()}
-    best = min(reversed(CARRY_GRID), key=lambda share: rmse[f"{share:g}"])
-    dates = rows["quote_date"].to_numpy()
-    if best != 1.0 and not significantly_better(prices[best], prices[1.0], mid, dates):
-        best = 1.0
+
+    best, rmse = evidenced_share(samples, CARRY_GRID, 1.0, price_at)
     return replace(samples, carry_shrinkage=best), CarryChoice(best, rmse)

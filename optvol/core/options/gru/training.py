@@ -31,6 +31,7 @@ from torch import nn
 
 from optvol.core.options.gru.anchor import AnchorChoice, choose_anchor, with_anchor
 from optvol.core.options.gru.carry import CarryChoice, fit_carry_shrinkage
+from optvol.core.options.gru.clock import ClockChoice, fit_business_time
 from optvol.core.options.gru.config import TrainingConfig, resolve_device
 from optvol.core.options.gru.network import (
     HEDGE_BUMP,
@@ -74,6 +75,7 @@ class TrainingResult:
     shrinkage: ShrinkageChoice | None = None
     anchor: AnchorChoice | None = None
     carry: CarryChoice | None = None
+    clock: ClockChoice | None = None
 
     @property
     def samples_per_second(self) -> float:
@@ -288,6 +290,7 @@ def train_gru(
 
     anchor = anchor or choose_anchor(samples)
     samples, carry = fit_carry_shrinkage(with_anchor(samples, anchor.anchor))
+    samples, clock = fit_business_time(samples)
     scalers = fit_scalers(samples)
     tensors = SampleTensors(samples, scalers, device, hedging=config.hedge_weight > 0)
     train, validation = samples.indices("train"), samples.indices("validation")
@@ -307,7 +310,8 @@ def train_gru(
     log.info(
         "Training OptionGRU on %s: %d training samples on %d days and %d validation "
         "samples, %d parameters, correcting %s (RMSE by candidate on %d %s: %s), keeping "
-        "%.2f of the carry's distance from the configured one, %s%s",
+        "%.2f of the carry's distance from the configured one and %.2f of the business-time "
+        "vol change, %s%s",
         device,
         len(train),
         len(np.unique(train_day)),
@@ -318,12 +322,20 @@ def train_gru(
         anchor.on,
         {name: round(v, 4) for name, v in anchor.rmse.items()},
         carry.shrinkage,
+        clock.share,
         config,
         ", warm-started" if initial_state is not None else "",
     )
 
     result = TrainingResult(
-        model, scalers, config, str(device), architecture, anchor=anchor, carry=carry
+        model,
+        scalers,
+        config,
+        str(device),
+        architecture,
+        anchor=anchor,
+        carry=carry,
+        clock=clock,
     )
     scale = scalers.price_scale
     best_state, stale, started = None, 0, time.perf_counter()

@@ -47,6 +47,7 @@ from optvol.core.options.samples import (
     anchor_vol,
     baseline_prices_at,
     build_samples,
+    business_time_vol,
     inputs_at_spot,
     pricing_inputs,
     sample_context,
@@ -321,9 +322,11 @@ class OptionPredictor:
             gru[ok], delta[ok] = self._gru_and_delta(
                 context.take(ok), spot[ok], inputs.static[ok], states.hidden[ok]
             )
+        anchor_iv = business_time_vol(
+            inputs.vols[self.model.anchor], context.time_change, self.model.business_time
+        )
         return _Priced(problems, sample_day, gru, baselines, realized, is_supplied,
-                       states.quoted_days, tau, previous, inputs.vols[self.model.anchor],
-                       delta)  # fmt: skip
+                       states.quoted_days, tau, previous, anchor_iv, delta)  # fmt: skip
 
     def _context(self, previous, sample_day, strike, is_call, tau, as_of, expiry, recent,
                  forward_fallback, am_settled) -> SampleContext:  # fmt: skip
@@ -358,9 +361,10 @@ class OptionPredictor:
         )
         stacked = np.concatenate([static, inputs.static])
         triple = context.take(np.tile(np.arange(n), 3))
-        anchor = np.concatenate([
-            self._anchor_vol(context, spot), inputs.vols[self.model.anchor]
-        ])  # fmt: skip
+        anchor = business_time_vol(
+            np.concatenate([self._anchor_vol(context, spot), inputs.vols[self.model.anchor]]),
+            triple.time_change, self.model.business_time,
+        )  # fmt: skip
         pricing = pricing_inputs(spots, triple.strike, triple.tau, anchor, triple.is_call,
                                  triple.previous.carry, self.config,
                                  self.model.carry_shrinkage)  # fmt: skip

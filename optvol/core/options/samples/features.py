@@ -309,6 +309,16 @@ def business_time_change(
     return nan_to_num(iv) * factor
 
 
+def business_time_vol(vol: np.ndarray, time_change: np.ndarray, share: float) -> np.ndarray:
+    """The vol ``vol`` moved by the share ``share`` of :func:`business_time_change`,
+    :math:`\\sigma + \\kappa\\,\\Delta\\sigma_{bt}`: :math:`\\kappa = 0` keeps calendar time
+    (a weekend costs three days of variance), :math:`\\kappa = 1` counts trading sessions
+    only (a weekend costs one), in between a weekend's calendar days carry part of a
+    session's variance (French and Roll 1986 measure non-trading days' variance well below
+    a session's)."""
+    return vol if share == 0.0 else vol + share * time_change
+
+
 def static_features(
     underlying_return: np.ndarray,
     previous_historical_vol: np.ndarray,

@@ -12,7 +12,11 @@ import pandas as pd
 from optvol.core.common.row_chunks import map_rows
 from optvol.core.options.samples.baselines import ANCHOR
 from optvol.core.options.samples.config import SampleConfig
-from optvol.core.options.samples.features import PreviousQuote, pricing_inputs
+from optvol.core.options.samples.features import (
+    PreviousQuote,
+    business_time_vol,
+    pricing_inputs,
+)
 from optvol.core.options.samples.fitted import FittedBaselines
 from optvol.core.options.samples.inputs import (
     MarketDays,
@@ -72,6 +76,9 @@ class OptionSamples:
     carry_shrinkage : float
         How much of the ``t-1`` carry's distance from the configured one the network
         prices ``t`` with (:func:`~optvol.core.options.samples.features.shrunk_carry`).
+    business_time : float
+        The share of the business-time vol change the network's anchor takes
+        (:func:`~optvol.core.options.samples.features.business_time_vol`).
     spot_of_day : ndarray (n_days,), float64
         The underlying's price of each calendar day (the median of its quotes).
     quotes : ContractQuotes or None
@@ -100,6 +107,7 @@ class OptionSamples:
     fitted: FittedBaselines
     anchor: str = ANCHOR
     carry_shrinkage: float = 1.0
+    business_time: float = 0.0
     fingerprint: str = ""
     counts: dict[str, int] = field(default_factory=dict)
     spot_of_day: np.ndarray | None = None
@@ -133,9 +141,12 @@ class OptionSamples:
 
     @property
     def anchor_iv(self) -> np.ndarray:
-        """The implied vol of each sample's :attr:`anchor` baseline, the vol the network
+        """The implied vol of each sample's :attr:`anchor` baseline moved by the
+        :attr:`business_time` share of its business-time change: the vol the network
         corrects (float64)."""
-        return self.anchor_vol(self.anchor)
+        return business_time_vol(
+            self.anchor_vol(self.anchor), self.context.time_change, self.business_time
+        )
 
     def anchor_vol(self, name: str) -> np.ndarray:
         """The vol at which the baseline ``name`` (one of ``ANCHOR_CANDIDATES``) prices
@@ -185,8 +196,9 @@ class OptionSamples:
             part = context.take(rows)
             inputs = inputs_at_spot(spot[rows], part, self.market, self.fitted, self.config)
             pricing = pricing_inputs(
-                spot[rows], part.strike, part.tau, inputs.vols[self.anchor], part.is_call,
-                part.previous.carry, self.config, self.carry_shrinkage,
+                spot[rows], part.strike, part.tau,
+                business_time_vol(inputs.vols[self.anchor], part.time_change, self.business_time),
+                part.is_call, part.previous.carry, self.config, self.carry_shrinkage,
             )  # fmt: skip
             return {"static": inputs.static, "pricing": pricing}
 

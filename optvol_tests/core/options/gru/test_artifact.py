@@ -134,6 +134,8 @@ def test_card_holds_everything_needed_to_use_and_trust_the_model(saved, samples,
     assert card["fitted_baselines"] == strict_json(json.dumps(samples.fitted.to_dict()))
     assert card["anchor"] == result.anchor.to_dict()
     assert card["anchor"]["on"] == "validation days"
+    assert card["clock"] == result.clock.to_dict()
+    assert set(card["clock"]["training_rmse"]) == {"0", "0.25", "0.5", "0.75", "1"}
     seen = sum(h["train_samples"] for h in result.history)
     assert card["metrics"]["samples_per_second"] == pytest.approx(
         seen / sum(h["train_seconds"] for h in result.history)
@@ -184,6 +186,23 @@ def test_an_invalid_card_raises_naming_it(saved):
     saved[1].write_text("{not json")
     with pytest.raises(OptvolInputError, match=r"gru_model\.json is not a valid model card"):
         TrainedGRU.load(saved[0])
+
+
+def test_a_card_written_before_the_clock_prices_in_calendar_time(saved, samples, trained):
+    card = json.loads(saved[1].read_text())
+    card["clock"] = {"share": 1.0, "training_rmse": {}}
+    saved[1].write_text(json.dumps(card))
+    index = np.arange(0, len(samples.rows), 5)
+    weekend = samples.context.days_since_previous[index] > 1
+    moved = TrainedGRU.load(saved[0]).predict(samples, index)
+    assert TrainedGRU.load(saved[0]).business_time == 1.0
+    del card["clock"]
+    saved[1].write_text(json.dumps(card))
+    older = TrainedGRU.load(saved[0])
+    assert older.business_time == 0.0
+    calendar = older.predict(samples, index)
+    # A weekend's business time raises the anchor's vol; the weekdays' move it little.
+    assert (moved[weekend] > calendar[weekend]).mean() > 0.9
 
 
 def test_a_card_of_another_format_raises(saved):

@@ -155,6 +155,7 @@ def test_an_am_settled_class_is_priced_as_the_samples_price_it():
     """SPX settles at the open of its expiration day: its time to expiry, business-time
     vol change and every price of a request are the samples' own, to the float32 of the
     network."""
+    from optvol.core.options.gru.card import Clock
     from optvol.core.options.gru.config import TrainingConfig
     from optvol.core.options.prediction.predictor import OptionPredictor
     from optvol.core.options.samples import BASELINES, SampleConfig, build_samples
@@ -185,3 +186,15 @@ def test_an_am_settled_class_is_priced_as_the_samples_price_it():
     # The API's NumPy float32 network against PyTorch's: a cent's thousandth at most.
     np.testing.assert_allclose([p.gru for p in predicted], model.predict(samples, index),
                                rtol=1e-4, atol=1e-5)  # fmt: skip
+    # ... and so with an anchor on business time, which moves the prices over a weekend.
+    model.card.clock = Clock(share=1.0, training_rmse={})
+    clocked = OptionPredictor(model, quotes).predict(requests)
+    np.testing.assert_allclose([p.gru for p in clocked], model.predict(samples, index),
+                               rtol=1e-4, atol=1e-5)  # fmt: skip
+    np.testing.assert_allclose([p.inputs["anchor_iv"] for p in clocked],
+                               np.array([p.inputs["anchor_iv"] for p in predicted])
+                               + samples.context.time_change[index], rtol=1e-6)  # fmt: skip
+    weekend = samples.context.days_since_previous[index] > 1
+    assert weekend.any()
+    raised = [c.gru - p.gru for c, p, w in zip(clocked, predicted, weekend, strict=True) if w]
+    assert min(raised) >= 0 and max(raised) > 0.01  # (0 where the t-1 mid is intrinsic)

@@ -716,6 +716,7 @@ def test_two_option_classes_with_one_expiry_and_strike_are_two_contracts():
 
         anchor = "leverage_bs"
         carry_shrinkage = 1.0
+        business_time = 0.0
 
         def check_samples(self, samples):
             pass
