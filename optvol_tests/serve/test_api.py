@@ -597,6 +597,7 @@ PROBE_CARDS = {
     "split_dates null": ("gru_model", _set(["split_dates"], None)),
     "hidden_size changed": ("gru_model", _set(["architecture", "hidden_size"], 48)),
     "max_correction NaN": ("gru_model", _set(["architecture", "max_correction"], float("nan"))),
+    "clock share above 1": ("gru_model", _set(["clock", "share"], 2.0)),
     "history scaler too short": ("gru_model", _set(["scalers", "history", "mean"], [0.0] * 3)),
     "volatility models null": ("volatility_model", _set(["models"], None)),
     "volatility models empty": ("volatility_model", _set(["models"], [])),

@@ -488,17 +488,19 @@ def _model_and_hyperparameters(evaluation: OptionEvaluationFile, plots_dir: Path
     )
     shrinkage = metrics.get("shrinkage")
     anchor = (model.get("anchor") or {}).get("anchor", "the anchor")
+    clock = model.get("clock")  # absent from a card written before it: calendar time
+    clocked = f"{anchor} on its clock" if clock and clock["share"] else anchor
     if shrinkage:
         blocks.append(
             Paragraph(
                 f"The saved model corrects the vol of {anchor}. Its correction is bounded at "
                 f"{decimals(metrics.get('correction_bound'), 3)} (the 99th percentile of the "
                 "training samples' gap between the target's vol and the anchor's), and "
-                f"{_kept(shrinkage, anchor)} (0% makes the model {anchor} itself)."
+                f"{_kept(shrinkage, clocked)} (0% makes the model {clocked} itself)."
             )
         )
-    if model.get("clock"):  # absent from a card written before it: calendar time
-        blocks.append(Paragraph(_clock(model["clock"], anchor)))
+    if clock:
+        blocks.append(Paragraph(_clock(clock, anchor)))
     history = model.get("history") or []
     if history:
         blocks.append(

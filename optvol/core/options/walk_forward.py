@@ -333,6 +333,8 @@ def single_split(samples: OptionSamples, model: TrainedGRU, device: str = "cpu")
         "refit": 0,
         "split_dates": samples.split_dates,
         "anchor": model.card.anchor.model_dump(),
+        "carry_shrinkage": model.carry_shrinkage,
+        "business_time": model.business_time,
         "shrinkage": shrinkage["shrinkage"] if shrinkage else None,
         "shrinkage_candidate": shrinkage.get("candidate") if shrinkage else None,
         "fitted_baselines": model.card.fitted_baselines,

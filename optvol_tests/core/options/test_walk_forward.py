@@ -9,6 +9,8 @@ import pytest
 
 from optvol.core.common.errors import OptvolInputError
 from optvol.core.options.evaluation import evaluate_option_models
+from optvol.core.options.gru.carry import CARRY_GRID
+from optvol.core.options.gru.clock import BUSINESS_TIME_GRID
 from optvol.core.options.gru.config import TrainingConfig
 from optvol.core.options.samples import ANCHOR_CANDIDATES, SampleConfig, build_samples
 from optvol.core.options.walk_forward import (
@@ -203,10 +205,12 @@ def test_the_evaluation_document_carries_the_walk_forward_tests_and_hedging(quot
     walk = metrics.walk_forward
     assert walk.test_days == metrics.dates == len(metrics.by_date.date)
     assert walk.refits == len(walk.by_refit) and walk.first_test_date <= walk.last_test_date
-    # Each refit records the share it kept and the one its validation blocks chose.
+    # Each refit records the share it kept and the one its validation blocks chose, and
+    # the clock and carry its anchor priced at.
     for refit in walk.by_refit:
         assert refit.shrinkage_candidate is not None
         assert refit.shrinkage in (0.0, refit.shrinkage_candidate)
+        assert refit.business_time in BUSINESS_TIME_GRID and refit.carry_shrinkage in CARRY_GRID
     comparison = metrics.comparison.model_dump()
     for against in ("practitioner", "best_baseline"):
         ratio = comparison[f"rmse_ratio_to_{against}"]

@@ -216,7 +216,8 @@ class TrainedGRU:
 
 def check_card(card: GruCard, path: Path) -> None:
     """Refuse a GRU model card whose values a prediction reads are out of range (their
-    types are the card's own): a finite positive correction bound and shrinkage in [0, 1],
+    types are the card's own): a finite positive correction bound, shrinkage and the
+    clock's share in [0, 1],
     standardizers of the model's input widths with finite means and positive finite
     deviations, and training dates. A wrong width would broadcast into a wrong price, a
     NaN bound into a null one."""
@@ -227,6 +228,8 @@ def check_card(card: GruCard, path: Path) -> None:
     shrinkage = card.architecture.shrinkage
     if not 0.0 <= shrinkage <= 1.0:
         problems.append(f"architecture.shrinkage is {shrinkage!r}, not in [0, 1]")
+    if card.clock is not None and not 0.0 <= card.clock.share <= 1.0:
+        problems.append(f"clock.share is {card.clock.share!r}, not in [0, 1]")
     widths = {"static": len(STATIC_FEATURES), "history": len(HISTORY_FEATURES),
               "underlying_return": 1}  # fmt: skip
     for name, width in widths.items():

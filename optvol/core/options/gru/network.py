@@ -6,9 +6,10 @@ hidden state and the contract's state, plus slopes of the return into ``t`` (the
 Its output layer prices the option with Black-Scholes at the corrected vol, today's spot
 and time to expiry (:func:`bs_price_over_strike`), so the network learns how implied vols
 move -- a dimensionless quantity shared by all strikes -- while its loss is on prices.
-With the correction at zero it is the anchor's vol at the network's carry
-(:mod:`optvol.core.options.gru.carry`; the anchor baseline itself where the carry is kept
-whole), which is where training starts.
+With the correction at zero it is the anchor's vol on the network's clock
+(:mod:`optvol.core.options.gru.clock`) at the network's carry
+(:mod:`optvol.core.options.gru.carry`; the anchor baseline itself where the clock is
+calendar time and the carry is kept whole), which is where training starts.
 
 :class:`SampleTensors` holds the scaled samples on the training device. A batch
 is gathered from them by index (:meth:`SampleTensors.batch`): the window of each

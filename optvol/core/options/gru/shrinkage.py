@@ -6,10 +6,10 @@ After training, the network's vol correction is scaled by :math:`\\lambda \\in \
 lowest mean loss among those that are no worse than the anchor baseline
 (:math:`\\lambda = 0`) in *every* block: a correction that helps on average but hurts in
 one stretch of dates is not trusted, and where none helps the model is the anchor itself.
-This is shrinkage toward the baseline the network starts from (the anchor's vol at the
-network's carry, :mod:`.carry`), with the amount chosen out of sample (as in the
-forecast-combination literature, Timmermann 2006), so on dates like the validation dates
-the model is never worse than its anchor.
+This is shrinkage toward the baseline the network starts from (the anchor's vol on the
+network's clock and at its carry, :mod:`.clock`, :mod:`.carry`), with the amount chosen
+out of sample (as in the forecast-combination literature, Timmermann 2006), so on dates
+like the validation dates the model is never worse than its anchor.
 
 The share so chosen is kept only if its prices beat the anchor's over the validation days
 with the evidence the anchor rule asks of the practitioner's vol

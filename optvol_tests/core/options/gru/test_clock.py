@@ -16,17 +16,18 @@ from optvol.core.options.pricing.black_scholes import bs_price
 from optvol.core.options.samples import SampleConfig, build_samples
 from optvol_tests.builders import option_quotes_frame
 
-# Expiries from a week to five months out over the builder's 60 business days from
-# 2020-01-02: the short ones move most over a weekend.
-EXPIRIES = tuple(str(d.date()) for d in pd.date_range("2020-01-10", periods=22, freq="W-FRI"))
+# Weekly expiries, each quoted over its last four weeks: a weekend moves a short option's
+# calendar-time vol most.
+EXPIRIES = tuple(str(d.date()) for d in pd.date_range("2020-01-10", periods=40, freq="W-FRI"))
 
 
-def chain(session_priced: bool) -> pd.DataFrame:
+def chain(session_priced: bool, n_days: int = 60) -> pd.DataFrame:
     """The builder's chain, its vols either as the builder quotes them (calendar time) or
     quoted so that each contract's variance per remaining trading session is the
     builder's: :math:`\\sigma_{cal} = \\sigma \\sqrt{(N/252)/T}`, which rises over every
     weekend."""
-    quotes = option_quotes_frame(n_days=60, expiries=EXPIRIES, seed=3)
+    quotes = option_quotes_frame(n_days=n_days, expiries=EXPIRIES, seed=3)
+    quotes = quotes[quotes["dte_days"] <= 28].reset_index(drop=True)  # where weekends matter
     if session_priced:
         sessions = trading_days_between(
             quotes["quote_date"].to_numpy("datetime64[D]"),
@@ -89,3 +90,50 @@ def test_the_fit_starts_from_calendar_time_whatever_the_samples_carry(fitted):
     _, again = fit_business_time(replace(samples, business_time=fitted))
     _, first = fit_business_time(samples)
     assert again == first
+
+
+def test_the_share_is_fitted_on_the_training_days_alone():
+    """A chain quoted in trading sessions over its 40 training days and in calendar time
+    over the 40 after them takes the business-time change: the later days are not read
+    (read, they keep calendar time)."""
+    calendar, sessions = chain(False, n_days=80), chain(True, n_days=80)
+    dates = np.unique(calendar["quote_date"])
+    train_end = pd.Timestamp(dates[39])
+    quotes = pd.concat([sessions[sessions["quote_date"] <= train_end],
+                        calendar[calendar["quote_date"] > train_end]], ignore_index=True)  # fmt: skip
+    config = SampleConfig(evaluation="split", train_end=str(train_end.date()),
+                          validation_end=str(pd.Timestamp(dates[44]).date()))  # fmt: skip
+    samples = build_samples(quotes, config)
+    assert fit_business_time(samples)[1].share == 1.0
+    every_day = replace(samples, rows=samples.rows.assign(split="train"))
+    assert fit_business_time(every_day)[1].share == 0.0
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_the_network_trains_and_prices_on_its_anchors_clock(monkeypatch):
+    import optvol.core.options.gru.training as training
+    from optvol.core.options.gru.anchor import with_anchor
+    from optvol.core.options.gru.artifact import TrainedGRU
+    from optvol.core.options.gru.training import TrainingConfig, correction_bound, train_gru
+
+    # The 90th percentile of the gap, not the 99th, which contracts at their intrinsic
+    # value (no vol at t-1, so no business-time change) set alike on either clock.
+    monkeypatch.setattr(training, "CORRECTION_QUANTILE", 0.9)
+
+    samples = build_samples(chain(session_priced=True), SampleConfig(evaluation="split"))
+    tiny = TrainingConfig(hidden_size=8, head_size=8, slope_size=4, epochs=1, device="cpu")
+    result = train_gru(samples, tiny)
+    assert result.clock.share == 1.0
+    clocked = replace(with_anchor(samples, result.anchor.anchor),
+                      carry_shrinkage=result.carry.shrinkage, business_time=1.0)  # fmt: skip
+    # The correction's bound is measured from the anchor on the clock, not in calendar time.
+    assert result.architecture["max_correction"] == correction_bound(clocked)
+    assert correction_bound(clocked) < correction_bound(replace(clocked, business_time=0.0))
+    model = TrainedGRU.from_training(result, samples)
+    assert model.business_time == 1.0
+    index = np.arange(0, len(samples.rows), 3)
+    np.testing.assert_allclose(
+        model.predict(samples, index, spot=samples.rows["underlying"].to_numpy()[index]),
+        model.predict(samples, index),
+        rtol=1e-6,
+    )
