@@ -185,8 +185,9 @@ def score_out_of_sample(
     metrics["model_descriptions"] = {
         GRU: "GRU over the contract's last L days and its dimensionless state at t-1, "
         "correcting the implied vol of its anchor baseline (chosen on the earlier "
-        "out-of-sample days) by a bounded amount linear in the return into t, shrunk toward "
-        "it as validation supports; priced with Black-Scholes",
+        "out-of-sample days, repriced on trading sessions as far as the training days show) "
+        "by a bounded amount linear in the return into t, shrunk toward it as validation "
+        "supports; priced with Black-Scholes",
         **BASELINE_DESCRIPTIONS,
     }
     metrics["data"] = option_data_record(quotes)
