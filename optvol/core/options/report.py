@@ -493,7 +493,7 @@ def _model_and_hyperparameters(evaluation: OptionEvaluationFile, plots_dir: Path
     if shrinkage:
         blocks.append(
             Paragraph(
-                f"The saved model corrects the vol of {anchor}. Its correction is bounded at "
+                f"The saved model corrects the vol of {clocked}. Its correction is bounded at "
                 f"{decimals(metrics.get('correction_bound'), 3)} (the 99th percentile of the "
                 "training samples' gap between the target's vol and the anchor's), and "
                 f"{_kept(shrinkage, clocked)} (0% makes the model {clocked} itself)."
@@ -703,15 +703,17 @@ def _clock(clock: dict, anchor: str) -> str:
     """On which clock the anchor reprices yesterday's vol, and why."""
     share = percent(clock["share"], 0)
     rule = (
-        "the share whose prices fit the training days best, and significantly so"
+        "the share whose prices fit the training days best, significantly better than "
+        "calendar time's"
         if clock["share"]
-        else "no other share fitted the training days significantly better"
+        else "the share that fitted the training days best did not beat calendar time with "
+        "the anchor rule's evidence"
     )
     return (
-        f"Before the correction, {anchor}'s vol moves by {share} of its business-time "
-        "change, the change of a calendar-time vol that keeps its variance per trading "
-        "session (100% counts a weekend as one session, 0% as three calendar days, as every "
-        f"baseline does): {rule}."
+        f"Before the correction, {anchor}'s vol moves by {share} of the business-time change "
+        "of the contract's t-1 vol, the change of a calendar-time vol that keeps its variance "
+        "per trading session (100% counts a weekend as one session, 0% as three calendar "
+        f"days, as every baseline does): {rule}."
     )
 
 

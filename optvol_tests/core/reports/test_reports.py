@@ -440,8 +440,8 @@ def test_option_report_says_why_the_correction_kept_is_what_it_is(
 @pytest.mark.parametrize(
     ("clock", "says"),
     [
-        ({"share": 0.75, "training_rmse": {}}, "vol moves by 75% of its business-time change"),
-        ({"share": 0.0, "training_rmse": {}}, "no other share fitted the training days"),
+        ({"share": 0.75, "training_rmse": {}}, "vol moves by 75% of the business-time change"),
+        ({"share": 0.0, "training_rmse": {}}, "did not beat calendar time with the anchor rule"),
         (None, None),
     ],
 )
@@ -458,6 +458,9 @@ def test_option_report_says_on_which_clock_the_anchor_reprices(documents, root, 
     said = [b.text for b in section.blocks if "business-time" in getattr(b, "text", "")]
     assert len(said) == (clock is not None)
     assert says is None or says in said[0]
+    (kept,) = [b.text for b in section.blocks if "of it is kept" in getattr(b, "text", "")]
+    anchor = document["model"]["anchor"]["anchor"]
+    assert (f"{anchor} on its clock" in kept) == bool(clock and clock["share"])
     section = report.section("How the models are judged")
     (table,) = [t for t in section.tables() if "business time" in t.columns]
     shares = {row[table.columns.index("business time")] for row in table.rows}

@@ -42,7 +42,8 @@ class CarryChoice:
 def fit_carry_shrinkage(samples: OptionSamples) -> tuple[OptionSamples, CarryChoice]:
     """The share of :data:`CARRY_GRID` with the lowest RMSE of the anchor's prices on the
     training samples (ties to the larger share), and ``samples`` priced with it."""
-    vol, config = samples.anchor_iv[samples.indices("train")], samples.config
+    calendar = replace(samples, business_time=0.0)  # the clock is fitted after the carry
+    vol, config = calendar.anchor_iv[calendar.indices("train")], calendar.config
 
     def price_at(share, rows, context):
         carry = shrunk_carry(context.previous.carry, share, config)

@@ -16,7 +16,7 @@ from optvol.core.common.errors import OptvolInputError
 from optvol.core.options.evaluation import evaluate_option_models
 from optvol.core.options.gru.anchor import with_anchor
 from optvol.core.options.gru.artifact import TrainedGRU
-from optvol.core.options.gru.card import GruCard
+from optvol.core.options.gru.card import Clock, GruCard
 from optvol.core.options.gru.network import SampleTensors
 from optvol.core.options.gru.training import TrainingConfig, predict_over_strike, train_gru
 from optvol.core.options.samples import (
@@ -285,10 +285,13 @@ def test_predict_on_a_named_device_equals_the_default(trained, samples):
 
 
 def test_evaluation_prices_the_test_split_on_the_given_device(trained, quotes, samples):
+    trained.card.clock = Clock(share=0.75, training_rmse={})  # priced and recorded as such
     evaluation = evaluate_option_models(quotes, trained, device="cpu")
     test = samples.indices("test")
     np.testing.assert_array_equal(evaluation.predictions["gru"], trained.predict(samples, test))
     np.testing.assert_array_equal(evaluation.rows["mid"], samples.rows["mid"].to_numpy()[test])
+    (refit,) = evaluation.metrics.walk_forward.by_refit
+    assert (refit.business_time, refit.carry_shrinkage) == (0.75, trained.carry_shrinkage)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")

@@ -157,6 +157,7 @@ def test_an_am_settled_class_is_priced_as_the_samples_price_it():
     network."""
     from optvol.core.options.gru.card import Clock
     from optvol.core.options.gru.config import TrainingConfig
+    from optvol.core.options.hedging import BUMP
     from optvol.core.options.prediction.predictor import OptionPredictor
     from optvol.core.options.samples import BASELINES, SampleConfig, build_samples
     from optvol.core.options.walk_forward import train_option_model
@@ -198,3 +199,9 @@ def test_an_am_settled_class_is_priced_as_the_samples_price_it():
     assert weekend.any()
     raised = [c.gru - p.gru for c, p, w in zip(clocked, predicted, weekend, strict=True) if w]
     assert min(raised) >= 0 and max(raised) > 0.01  # (0 where the t-1 mid is intrinsic)
+    # The baselines stay in calendar time; the delta is that of the prices on the clock.
+    assert [c.baselines for c in clocked] == [p.baselines for p in predicted]
+    spot = rows["underlying"].to_numpy()[index]
+    up, down = (model.predict(samples, index, spot=spot * (1 + s * BUMP)) for s in (1, -1))
+    numeric = (up - down) / (2 * BUMP * spot)  # the two float32 networks differ by 6e-5
+    np.testing.assert_allclose([c.delta for c in clocked], numeric, atol=5e-4)
