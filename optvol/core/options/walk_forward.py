@@ -244,6 +244,20 @@ class WalkForward:
         }
 
 
+def _choices(model: TrainedGRU) -> dict:
+    """What a fit chose, as a refit's record holds it (a walk-forward refit's and the one
+    split's alike)."""
+    shrinkage = model.card.metrics.shrinkage
+    return {
+        "anchor": model.card.anchor.model_dump(),
+        "carry_shrinkage": model.carry_shrinkage,
+        "business_time": model.business_time,
+        "shrinkage": shrinkage["shrinkage"] if shrinkage else None,
+        "shrinkage_candidate": shrinkage.get("candidate") if shrinkage else None,
+        "fitted_baselines": model.card.fitted_baselines,
+    }
+
+
 def _refit_record(block: Block, part: OptionSamples, model: TrainedGRU, seconds: float) -> dict:
     metrics = model.card.metrics
     return {
@@ -251,15 +265,10 @@ def _refit_record(block: Block, part: OptionSamples, model: TrainedGRU, seconds:
         "split_dates": block.split_dates(),
         "train_samples": int(len(part.indices("train"))),
         "test_samples": int(len(part.indices("test"))),
-        "anchor": model.card.anchor.model_dump(),
-        "carry_shrinkage": model.carry_shrinkage,
-        "business_time": model.business_time,
-        "shrinkage": metrics.shrinkage["shrinkage"],
-        "shrinkage_candidate": metrics.shrinkage.get("candidate"),
+        **_choices(model),
         "correction_bound": metrics.correction_bound,
         "best_epoch": metrics.best_epoch,
         "epochs_run": metrics.epochs_run,
-        "fitted_baselines": model.card.fitted_baselines,
         "seconds": round(seconds, 2),
     }
 
@@ -328,16 +337,6 @@ def single_split(samples: OptionSamples, model: TrainedGRU, device: str = "cpu")
     """The one-split evaluation as one refit: ``model`` (trained on ``samples``'s training
     split) scored on their test split."""
     rows, gru, hedge = score_block(samples, model, device)
-    shrinkage = model.card.metrics.shrinkage
-    record = {
-        "refit": 0,
-        "split_dates": samples.split_dates,
-        "anchor": model.card.anchor.model_dump(),
-        "carry_shrinkage": model.carry_shrinkage,
-        "business_time": model.business_time,
-        "shrinkage": shrinkage["shrinkage"] if shrinkage else None,
-        "shrinkage_candidate": shrinkage.get("candidate") if shrinkage else None,
-        "fitted_baselines": model.card.fitted_baselines,
-    }
+    record = {"refit": 0, "split_dates": samples.split_dates, **_choices(model)}
     return WalkForward(rows.drop(columns="split").assign(refit=0), gru, hedge, [record],
                        model.card.history)  # fmt: skip
